@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { withContext } from './common.js';
+import { emit, table } from './output.js';
+import { UsageError, RefusedError } from '../errors.js';
+
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('the tamper-evident audit log of every decision and operation');
+
+  audit
+    .command('tail')
+    .description('show the newest audit records')
+    .option('-n, --lines <n>', 'how many records', '20')
+    .option('--json', 'output JSON')
+    .action(async (opts: { lines: string; json?: boolean }, cmd: Command) => {
+      const n = Number(opts.lines);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--lines must be a positive integer, got "${opts.lines}"`);
+      await withContext(cmd, async (ctx) => {
+        const recs = ctx.auditLog.tail(n);
+        emit(opts, recs, () =>
+          recs.length === 0
+            ? 'the audit log is empty'
+            : table(
+                ['seq', 'time', 'actor', 'action', 'target', 'verdict', 'reason'],
+                recs.map((r) => [r.seq, r.time.replace('T', ' ').slice(0, 19), r.actor, r.action, r.target, r.verdict, r.reason.slice(0, 100)]),
+              ),
+        );
+      });
+    });
+
+  audit
+    .command('verify')
+    .description('check the hash chain: finds any edited, deleted, inserted or reordered record')
+    .option('--json', 'output JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { readFileSync, existsSync } = await import('node:fs');
+      const { verifyAuditText } = await import('../audit/log.js');
+      const { AUDIT_HEAD_KEY } = await import('../context.js');
+      await withContext(cmd, async (ctx) => {
+        const file = ctx.auditLog.file;
+        const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+        const headText = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);
+        const result = verifyAuditText(text, headText ? (JSON.parse(headText) as { seq: number; hash: string }) : null);
+        emit(opts, { file, ...result }, () =>
+          result.ok
+            ? `audit log intact: ${result.records} records, hash chain verified (${file})`
+            : result.problems.map((p) => `${file}:${p.line}: ${p.problem}`).join('\n'),
+        );
+        if (!result.ok) throw new RefusedError(`audit log tampered: ${result.problems.length} problem(s) found`, 'audit.tampered');
+      });
+    });
+
+  audit
+    .command('export')
+    .description('export the audit log')
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(async (opts: { format: string; output?: string }, cmd: Command) => {
+      if (opts.format !== 'jsonl' && opts.format !== 'csv') throw new UsageError(`--format must be jsonl or csv, got "${opts.format}"`);
+      const { auditToCsv } = await import('../audit/export.js');
+      await withContext(cmd, async (ctx) => {
+        const recs = ctx.auditLog.read();
+        const out = opts.format === 'csv' ? auditToCsv(recs) : recs.map((r) => JSON.stringify(r)).join('\n') + (recs.length ? '\n' : '');
+        if (opts.output) (await import('node:fs')).writeFileSync(opts.output, out);
+        else process.stdout.write(out);
+      });
+    });
+}

@@ -1,0 +1,28 @@
+/**
+ * Every command group, in the order `prodguard --help` lists them. Each file registers its
+ * commands and options and imports its layer lazily inside actions.
+ */
+import type { Command } from 'commander';
+import { registerInit } from './init.js';
+import { registerConfig } from './config.js';
+import { registerStatus } from './status.js';
+import { registerAudit } from './audit.js';
+import { registerDemo } from './demo.js';
+import { registerLint } from './lint.js';
+import { registerGuard } from './guard.js';
+import { registerBackup } from './backup.js';
+import { registerRestore } from './restore.js';
+import { registerMigrate } from './migrate.js';
+
+export const commandGroups: Array<(program: Command) => void> = [
+  registerInit,
+  registerStatus,
+  registerGuard,
+  registerLint,
+  registerBackup,
+  registerRestore,
+  registerMigrate,
+  registerAudit,
+  registerConfig,
+  registerDemo,
+];

@@ -1,0 +1,32 @@
+/** Helpers shared by the command files: global options and the project context. */
+import type { Command } from 'commander';
+import { openContext, type Context } from '../context.js';
+
+export interface GlobalOptions {
+  config?: string;
+  debug?: boolean;
+}
+
+export function globalOpts(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+/** Loads prodguard.yaml (per --config or the nearest one) and opens the context. */
+export function cliContext(cmd: Command): Context {
+  return openContext({ configFile: globalOpts(cmd).config });
+}
+
+/** Runs `fn` with a context and always closes it. */
+export async function withContext<T>(cmd: Command, fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const ctx = cliContext(cmd);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Commander collects repeatable options with this. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,226 @@
+/**
+ * The prodguard.yaml schema: the single source for validation, the JSON Schema editors use
+ * (`prodguard config schema`) and the configuration reference in docs/configuration.md.
+ * Connections are never literal: an environment names a variable or a file that holds the URL.
+ */
+import { z } from 'zod';
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|min|h|d)$/, 'a duration like 500ms, 5s, 2min, 4h or 7d');
+
+export const environmentSchema = z
+  .object({
+    kind: z.enum(['local', 'staging', 'production']).describe('What this environment is; production gets the strictest rules.'),
+    urlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional()
+      .describe('Name of the environment variable that holds the connection URL.'),
+    urlFile: z.string().optional().describe('Path of a file (e.g. a mounted secret) whose content is the connection URL.'),
+    supabaseRef: z.string().regex(/^[a-z0-9]{6,40}$/, 'a Supabase project ref (lowercase letters and digits)').optional()
+      .describe('Supabase project ref of this environment (what `supabase link` writes to supabase/.temp/project-ref).'),
+    hosts: z.array(z.string()).default([]).describe('Extra host names or host:port pairs that identify this environment in connection strings.'),
+    label: z.string().optional().describe('Human name shown in messages, e.g. "qwikker-prod".'),
+    policy: z.enum(['allow', 'backup-first', 'deny']).optional()
+      .describe('What the command guard does with destructive commands here. Defaults: local allow, staging backup-first, production deny.'),
+  })
+  .strict()
+  .refine((e) => !(e.urlEnv && e.urlFile), { message: 'give either urlEnv or urlFile, not both' });
+
+export const memberSchema = z
+  .object({
+    name: z.string().min(1),
+    email: z.string().optional(),
+    role: z.enum(['senior', 'developer']),
+    publicKey: z.string().nullable().default(null).describe('ed25519 public key (from `prodguard keys generate`); needed to approve changes.'),
+  })
+  .strict();
+
+const localDestination = z
+  .object({ name: z.string().min(1), type: z.literal('local'), path: z.string().min(1) })
+  .strict();
+const s3Destination = z
+  .object({
+    name: z.string().min(1),
+    type: z.literal('s3'),
+    bucket: z.string().min(1),
+    prefix: z.string().default(''),
+    endpoint: z.string().optional().describe('Custom endpoint for MinIO, R2, B2, Supabase Storage or a local S3 server.'),
+    region: z.string().default('us-east-1'),
+    forcePathStyle: z.boolean().default(true),
+    accessKeyIdEnv: z.string().default('AWS_ACCESS_KEY_ID'),
+    secretAccessKeyEnv: z.string().default('AWS_SECRET_ACCESS_KEY'),
+  })
+  .strict();
+export const destinationSchema = z.discriminatedUnion('type', [localDestination, s3Destination]);
+
+export const backupSchema = z
+  .object({
+    format: z.enum(['custom', 'directory']).default('custom'),
+    jobs: z.number().int().min(1).max(64).default(1).describe('Parallel pg_dump/pg_restore jobs (directory format).'),
+    compression: z.number().int().min(0).max(9).default(6),
+    encryption: z
+      .object({
+        recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, 'an age X25519 public key (age1…)')).default([]),
+        identityEnv: z.string().default('PRODGUARD_AGE_IDENTITY').describe('Variable holding the age identity (AGE-SECRET-KEY-1…) needed to verify and restore.'),
+        identityFile: z.string().optional(),
+        noEncrypt: z.boolean().default(false).describe('Store backups unencrypted. Only for throw-away data.'),
+      })
+      .strict()
+      .prefault({}),
+    destinations: z.array(destinationSchema).default([]),
+    retention: z
+      .object({
+        daily: z.number().int().min(0).default(7),
+        weekly: z.number().int().min(0).default(4),
+        monthly: z.number().int().min(0).default(12),
+        minAge: duration.default('24h').describe('Backups younger than this are never pruned.'),
+      })
+      .strict()
+      .prefault({}),
+    maxAge: duration.default('26h').describe('status fails rule 2 when the newest verified backup is older than this.'),
+  })
+  .strict();
+
+export const smokeTestSchema = z
+  .object({
+    name: z.string().min(1),
+    sql: z.string().min(1).describe('A read-only query returning one value.'),
+    expect: z.union([z.string(), z.number(), z.boolean()]).optional().describe('Expected value; without it the query must return at least one row.'),
+    min: z.number().optional().describe('The value must be at least this.'),
+  })
+  .strict();
+
+export const maskingRuleSchema = z
+  .object({
+    table: z.string().min(1).describe('schema.table or table (public).'),
+    column: z.string().min(1),
+    strategy: z.enum(['email', 'name', 'phone', 'hash', 'null', 'text']),
+  })
+  .strict();
+
+export const guardRuleSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    match: z.string().min(1).describe('Command prefix (words) this rule matches, e.g. "npm run db:nuke".'),
+    decision: z.enum(['allow', 'deny', 'backup-first']),
+    reason: z.string().min(1),
+    environments: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    project: z
+      .object({
+        name: z.string().min(1).default('project'),
+        layout: z.enum(['supabase', 'plain']).default('plain'),
+        migrationsDir: z.string().default('migrations'),
+      })
+      .strict()
+      .prefault({}),
+    environments: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a lowercase environment name'), environmentSchema)
+      .refine((envs) => Object.values(envs).some((e) => e.kind === 'production'), {
+        message: 'at least one environment must have kind: production',
+      }),
+    team: z.array(memberSchema).default([]),
+    state: z
+      .object({
+        store: z.enum(['sqlite', 'postgres']).default('sqlite'),
+        path: z.string().default('.prodguard/state.db'),
+        urlEnv: z.string().optional(),
+        auditLog: z.string().default('.prodguard/audit.jsonl'),
+      })
+      .strict()
+      .prefault({}),
+    backup: backupSchema.prefault({}),
+    schedules: z
+      .object({
+        backup: z.string().default('0 3 * * *'),
+        verify: z.string().default('30 3 * * *'),
+        drill: z.string().default('0 4 * * 0'),
+        drift: z.string().default('0 * * * *'),
+        prune: z.string().default('0 5 * * *'),
+      })
+      .strict()
+      .prefault({}),
+    drills: z
+      .object({
+        interval: duration.default('7d').describe('status fails rule 6 when the last good drill is older.'),
+        smokeTests: z.array(smokeTestSchema).default([]),
+      })
+      .strict()
+      .prefault({}),
+    pitr: z
+      .object({
+        method: z.enum(['archive-command', 'streaming']).default('streaming'),
+        baseBackupSchedule: z.string().default('0 2 * * *'),
+        walDir: z.string().default('.prodguard/wal'),
+      })
+      .strict()
+      .prefault({}),
+    migrations: z
+      .object({
+        lockTimeout: duration.default('5s'),
+        statementTimeout: duration.default('15min'),
+        approvals: z
+          .object({
+            required: z.number().int().min(1).default(2),
+            expireAfter: duration.default('72h'),
+            dir: z.string().default('.prodguard/approvals'),
+          })
+          .strict()
+          .prefault({}),
+        deployIdentity: z.string().default('ci').describe('Actor name deploys run as; production deploys also need CI=true.'),
+        historyTable: z.string().default('prodguard.schema_migrations'),
+        healthChecks: z.array(smokeTestSchema).default([]),
+      })
+      .strict()
+      .prefault({}),
+    staging: z
+      .object({
+        masking: z.array(maskingRuleSchema).default([]),
+        maxDataAge: duration.default('14d'),
+      })
+      .strict()
+      .prefault({}),
+    guard: z
+      .object({
+        rules: z.array(guardRuleSchema).default([]),
+        backupMaxAge: duration.default('1h').describe('How fresh a verified backup must be for backup-first commands.'),
+      })
+      .strict()
+      .prefault({}),
+    notifications: z
+      .object({
+        webhooks: z.array(z.object({ name: z.string(), urlEnv: z.string(), format: z.enum(['json', 'slack']).default('json') }).strict()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    runbook: z
+      .object({
+        contacts: z.array(z.object({ name: z.string(), role: z.string(), phone: z.string().optional(), email: z.string().optional() }).strict()).default([]),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type EnvironmentConfig = z.infer<typeof environmentSchema>;
+export type Member = z.infer<typeof memberSchema>;
+export type Destination = z.infer<typeof destinationSchema>;
+export type SmokeTest = z.infer<typeof smokeTestSchema>;
+
+/** JSON Schema for editors (yaml-language-server) and docs. */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
+/** Parses "5s", "2min", "7d" to milliseconds. */
+export function durationMs(d: string): number {
+  const m = /^(\d+)(ms|s|min|h|d)$/.exec(d);
+  if (!m) throw new Error(`bad duration ${d}`);
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'min' | 'h' | 'd'];
+  return n * unit;
+}

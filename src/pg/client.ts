@@ -1,0 +1,46 @@
+/**
+ * Connecting to PostgreSQL with node-postgres. Errors are rewritten into one masked line
+ * ("cannot connect to 127.0.0.1:5432/app: password authentication failed for user …").
+ */
+import pg from 'pg';
+import { ProdguardError } from '../errors.js';
+import { maskSecrets } from '../security/mask.js';
+import { parseConnInfo } from './conninfo.js';
+
+export type Client = pg.Client;
+
+export function describeTarget(url: string): string {
+  const c = parseConnInfo(url);
+  return c ? `${c.host}:${c.port}/${c.database}` : maskSecrets(url);
+}
+
+export async function connect(url: string, opts: { applicationName?: string } = {}): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? 'prodguard', connectionTimeoutMillis: 10_000 });
+  // An idle client whose server goes away emits 'error'; without a listener node would crash.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw new ProdguardError(`cannot connect to ${describeTarget(url)}: ${maskSecrets((err as Error).message)}`, { code: 'pg.connect', cause: err });
+  }
+  return client;
+}
+
+/** Opens a connection, runs `fn`, always closes. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = await connect(url);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"';
+}
+
+export function quoteLiteral(s: string): string {
+  return "'" + s.replace(/'/g, "''") + "'";
+}

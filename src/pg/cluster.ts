@@ -1,0 +1,202 @@
+/**
+ * Throw-away PostgreSQL clusters: initdb on a free port in a temp dir, started with pg_ctl,
+ * always stopped and removed — on stop(), on process exit, and on SIGINT/SIGTERM — so a failing
+ * test or an interrupted drill leaves no server behind. Used by tests, the demo, backup verify
+ * and restore drills.
+ *
+ * initdb and postgres refuse to run as root, so as root the cluster runs as the `postgres`
+ * OS user (its directory is chowned to it); as a normal user they run directly.
+ */
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { pgBin } from './binaries.js';
+import { asUserCommand, runCommand } from './run-tool.js';
+import { buildUri } from './conninfo.js';
+import { ProdguardError } from '../errors.js';
+
+export interface ClusterOptions {
+  /** Prefix of the temp dir name, for humans looking at /tmp. */
+  name?: string;
+  port?: number;
+  /** Extra postgresql.conf settings, e.g. { wal_level: 'replica', archive_mode: 'on' }. */
+  settings?: Record<string, string | number | boolean>;
+  /** Keep the data directory when stopped (the demo's --keep). */
+  keep?: boolean;
+  /** Use this existing (e.g. restored) data directory instead of running initdb. */
+  dataDir?: string;
+  /** fsync off makes throw-away clusters much faster; never for anything that must survive a crash. */
+  durable?: boolean;
+}
+
+export interface Cluster {
+  dataDir: string;
+  /** Directory holding dataDir, the log and anything else belonging to this cluster. */
+  baseDir: string;
+  port: number;
+  host: string;
+  osUser: string | undefined;
+  logFile: string;
+  url(database?: string, user?: string): string;
+  start(): Promise<void>;
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Stops the server and removes its directory (unless keep). */
+  destroy(): Promise<void>;
+  running: boolean;
+}
+
+const live = new Set<Cluster>();
+let hooksInstalled = false;
+
+function installExitHooks() {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  const cleanupSync = () => {
+    for (const c of live) stopSync(c);
+  };
+  process.on('exit', cleanupSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      cleanupSync();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
+function stopSync(c: Cluster & { keepDir?: boolean }) {
+  if (c.running) {
+    const [cmd, args] = asUserCommand(pgBin('pg_ctl'), ['-D', c.dataDir, 'stop', '-m', 'immediate', '-w'], c.osUser);
+    spawnSync(cmd, args, { stdio: 'ignore' });
+    c.running = false;
+  }
+  if (!c.keepDir) rmSync(c.baseDir, { recursive: true, force: true });
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** The OS user that server processes run as: postgres when we are root, else ourselves. */
+export function serverOsUser(): string | undefined {
+  return isRoot() ? 'postgres' : undefined;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Makes a temp directory the server's OS user can own (chowned to postgres when root). */
+export function makeServerDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  chownForServer(dir);
+  return dir;
+}
+
+export function chownForServer(path: string) {
+  if (!isRoot()) return;
+  const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  if (!Number.isFinite(uid) || Number.isNaN(uid)) throw new ProdguardError('running as root but there is no "postgres" OS user to run PostgreSQL as', { code: 'pg.no-os-user' });
+  spawnSync('chown', ['-R', `${uid}:${gid}`, path]);
+  chmodSync(path, 0o700);
+}
+
+function confValue(v: string | number | boolean): string {
+  if (typeof v === 'boolean') return v ? 'on' : 'off';
+  if (typeof v === 'number') return String(v);
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  installExitHooks();
+  const osUser = serverOsUser();
+  const baseDir = makeServerDir(opts.name ?? 'prodguard-pg');
+  const dataDir = opts.dataDir ?? join(baseDir, 'data');
+  const logFile = join(baseDir, 'postgres.log');
+  const port = opts.port ?? (await freePort());
+  const host = '127.0.0.1';
+
+  if (!opts.dataDir) {
+    await runCommand(pgBin('initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+      asUser: osUser,
+    }).catch((err) => {
+      rmSync(baseDir, { recursive: true, force: true });
+      throw new ProdguardError(`initdb failed: ${(err as Error).message}`, { code: 'pg.initdb' });
+    });
+  }
+  const settings: Record<string, string | number | boolean> = {
+    listen_addresses: host,
+    port,
+    unix_socket_directories: baseDir,
+    fsync: opts.durable ?? false,
+    full_page_writes: true,
+    synchronous_commit: opts.durable ? true : false,
+    max_connections: 50,
+    shared_buffers: '64MB',
+    log_min_messages: 'warning',
+    ...opts.settings,
+  };
+  const conf = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`).join('\n');
+  const confFile = join(dataDir, 'postgresql.conf');
+  if (existsSync(confFile)) appendFileSync(confFile, `\n# prodguard throw-away cluster\n${conf}\n`);
+  // postgres must be able to write the log next to its data dir.
+  if (osUser) spawnSync('chown', ['-R', 'postgres:postgres', baseDir]);
+
+  const cluster: Cluster & { keepDir?: boolean } = {
+    dataDir,
+    baseDir,
+    port,
+    host,
+    osUser,
+    logFile,
+    running: false,
+    keepDir: opts.keep,
+    url(database = 'postgres', user = 'postgres') {
+      return buildUri({ host, port, database, user });
+    },
+    async start() {
+      await runCommand(pgBin('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '120', 'start'], { asUser: osUser }).catch((err) => {
+        throw new ProdguardError(`cannot start PostgreSQL on port ${port}: ${(err as Error).message} (log: ${logFile})`, { code: 'pg.start' });
+      });
+      cluster.running = true;
+      live.add(cluster);
+    },
+    async stop(mode = 'fast') {
+      if (!cluster.running) return;
+      await runCommand(pgBin('pg_ctl'), ['-D', dataDir, 'stop', '-m', mode, '-w', '-t', '120'], { asUser: osUser, allowFailure: true });
+      cluster.running = false;
+    },
+    async destroy() {
+      await cluster.stop('immediate');
+      live.delete(cluster);
+      if (!cluster.keepDir) rmSync(baseDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await cluster.start();
+  } catch (err) {
+    if (!opts.keep) rmSync(baseDir, { recursive: true, force: true });
+    throw err;
+  }
+  return cluster;
+}
+
+/** Who we are, for messages. */
+export function currentOsUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}

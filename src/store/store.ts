@@ -1,0 +1,34 @@
+/**
+ * prodguard's state: backup catalog, verifications, drills, changes, approvals, grants.
+ * Kept as typed documents in named collections so every layer owns its records without the
+ * store knowing their shape; SQLite implements it by default, a PostgreSQL store can implement the
+ * same interface for teams (several servers sharing one state). Async so that PostgreSQL fits.
+ */
+export interface ListOptions {
+  /** Equality filters on top-level document fields. */
+  where?: Record<string, string | number | boolean | null>;
+  /** Newest first by default. */
+  order?: 'newest' | 'oldest';
+  limit?: number;
+}
+
+export interface StoredDoc<T> {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  doc: T;
+}
+
+export interface StateStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Human description (file path or masked URL). */
+  readonly location: string;
+  put<T extends object>(collection: string, id: string, doc: T): Promise<void>;
+  get<T extends object>(collection: string, id: string): Promise<T | null>;
+  list<T extends object>(collection: string, opts?: ListOptions): Promise<StoredDoc<T>[]>;
+  delete(collection: string, id: string): Promise<boolean>;
+  /** Small key/value settings (e.g. the audit log's head). */
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}
