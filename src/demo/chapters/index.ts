@@ -1,0 +1,4 @@
+import type { DemoChapter } from '../types.js';
+
+/** The demo's chapters, in story order. Each layer appends its own. */
+export const chapters: DemoChapter[] = [];
