@@ -23,6 +23,11 @@ export interface DemoContext {
   onCleanup(fn: () => Promise<void> | void): void;
   /** True when the user passed --keep (leave clusters running). */
   keep: boolean;
+  /**
+   * Edits the demo's prodguard.yaml (as a plain object) and reloads `ctx` from it, e.g. to add
+   * team members' public keys once a chapter has generated them.
+   */
+  updateConfig(mutate: (raw: Record<string, any>) => void): Promise<void>;
 }
 
 export interface DemoChapter {
