@@ -1,0 +1,332 @@
+/**
+ * The statement classifier: what a piece of SQL does to a database, decided on PostgreSQL's own
+ * parse tree. `read` is only returned when it is provable from the statement alone; anything not
+ * understood is `write` (fail closed). See docs/sql.md for the classes and the reasoning.
+ */
+import { collectFacts, relationName, stringParts, type Facts } from './facts.js';
+import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
+import { loadSqlParser, parseStatements, type AstNode, type ParsedStatement } from './parser.js';
+
+export type StatementClass = 'read' | 'write' | 'ddl' | 'destructive' | 'privilege' | 'session';
+
+export interface ClassifiedStatement {
+  /** The statement's source text (no leading comments, no trailing semicolon). */
+  text: string;
+  class: StatementClass;
+  /** Parse node type, e.g. 'DropStmt', 'SelectStmt'. */
+  kind: string;
+  /** Objects touched, e.g. ['table public.orders'] or ['function nextval']. */
+  objects: string[];
+  /** One line: why this class. */
+  reason: string;
+  /** Character offsets [start, end) in the input, and the 1-based line/column of start. */
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+}
+
+/** Severity order, worst first. */
+const RANK: Record<StatementClass, number> = { destructive: 5, privilege: 4, ddl: 3, write: 2, session: 1, read: 0 };
+
+export function worstClass(statements: Array<{ class: StatementClass }>): StatementClass {
+  let worst: StatementClass = 'read';
+  for (const s of statements) if (RANK[s.class] > RANK[worst]) worst = s.class;
+  return worst;
+}
+
+interface Verdict {
+  class: StatementClass;
+  reason: string;
+}
+
+const worse = (a: Verdict, b: Verdict | undefined): Verdict => (b && RANK[b.class] > RANK[a.class] ? b : a);
+
+const SESSION_KINDS = new Set(['TransactionStmt', 'ClosePortalStmt', 'DeallocateStmt']);
+
+const ALWAYS_WRITE: Record<string, string> = {
+  InsertStmt: 'INSERT adds rows',
+  MergeStmt: 'MERGE changes rows',
+  DoStmt: 'DO runs an anonymous code block, which can do anything',
+  CallStmt: 'CALL runs a procedure, which can do anything',
+  ExecuteStmt: 'EXECUTE runs a prepared statement whose text is not visible here',
+  ListenStmt: 'LISTEN registers the session for notifications',
+  UnlistenStmt: 'UNLISTEN changes notification registrations',
+  NotifyStmt: 'NOTIFY sends a notification to other sessions',
+  LockStmt: 'LOCK takes a table lock that blocks other sessions',
+  VacuumStmt: 'VACUUM/ANALYZE rewrite tables or statistics',
+  CheckPointStmt: 'CHECKPOINT forces a server checkpoint',
+  LoadStmt: 'LOAD loads a shared library into the server process',
+  RefreshMatViewStmt: 'REFRESH MATERIALIZED VIEW rewrites the view and locks it',
+  ClusterStmt: 'CLUSTER rewrites a table under an exclusive lock',
+  ImportForeignSchemaStmt: 'IMPORT FOREIGN SCHEMA creates tables',
+  CreateTableAsStmt: 'CREATE TABLE AS creates and fills a table',
+};
+
+const DDL_KINDS = new Set(
+  `CreateStmt IndexStmt CreateFunctionStmt ViewStmt CreateSeqStmt AlterSeqStmt CommentStmt CreateSchemaStmt
+  CreateExtensionStmt AlterExtensionStmt AlterExtensionContentsStmt CreateTrigStmt RuleStmt CreatePolicyStmt
+  AlterPolicyStmt CompositeTypeStmt CreateEnumStmt AlterEnumStmt CreateRangeStmt DefineStmt CreateDomainStmt
+  AlterDomainStmt AlterFunctionStmt CreateCastStmt CreateConversionStmt CreateOpClassStmt CreateOpFamilyStmt
+  AlterOpFamilyStmt AlterOperatorStmt AlterTypeStmt CreateFdwStmt AlterFdwStmt CreateForeignServerStmt
+  AlterForeignServerStmt CreateForeignTableStmt CreateEventTrigStmt AlterEventTrigStmt CreatePLangStmt
+  CreateTransformStmt CreateAmStmt CreatePublicationStmt AlterPublicationStmt CreateSubscriptionStmt
+  AlterSubscriptionStmt CreateStatsStmt AlterStatsStmt CreateTableSpaceStmt AlterTableSpaceOptionsStmt
+  AlterTableMoveAllStmt CreatedbStmt AlterDatabaseStmt AlterDatabaseRefreshCollStmt AlterCollationStmt
+  ReindexStmt AlterTSDictionaryStmt AlterTSConfigurationStmt ReplicaIdentityStmt AlterObjectDependsStmt`.split(/\s+/),
+);
+
+const PRIVILEGE_KINDS: Record<string, string> = {
+  GrantStmt: 'GRANT/REVOKE changes who may do what',
+  GrantRoleStmt: 'GRANT/REVOKE of a role changes who may do what',
+  CreateRoleStmt: 'CREATE ROLE/USER creates a login or group',
+  AlterRoleStmt: 'ALTER ROLE changes a role’s attributes or password',
+  AlterRoleSetStmt: 'ALTER ROLE … SET changes a role’s default settings',
+  AlterDefaultPrivilegesStmt: 'ALTER DEFAULT PRIVILEGES changes grants on future objects',
+  ReassignOwnedStmt: 'REASSIGN OWNED changes object ownership',
+  AlterOwnerStmt: 'ALTER … OWNER TO changes who owns (and fully controls) an object',
+  AlterSystemStmt: 'ALTER SYSTEM changes the server configuration',
+  CreateUserMappingStmt: 'CREATE USER MAPPING stores remote credentials',
+  AlterUserMappingStmt: 'ALTER USER MAPPING changes remote credentials',
+  SecLabelStmt: 'SECURITY LABEL changes access labels',
+};
+
+const DROP_KINDS: Record<string, string> = {
+  DropdbStmt: 'DROP DATABASE deletes a whole database',
+  DropRoleStmt: 'DROP ROLE/USER deletes a role; what it owned or was granted is lost',
+  DropOwnedStmt: 'DROP OWNED drops every object a role owns',
+  DropTableSpaceStmt: 'DROP TABLESPACE deletes a tablespace',
+  DropSubscriptionStmt: 'DROP SUBSCRIPTION stops and deletes a replication subscription',
+  DropUserMappingStmt: 'DROP USER MAPPING deletes stored remote credentials',
+};
+
+const DESTRUCTIVE_ALTER: Record<string, string> = {
+  AT_DropColumn: 'drops a column and its data',
+  AT_AlterColumnType: 'changes a column type (rewrites the table; may lose data, breaks apps)',
+  AT_DropConstraint: 'drops a constraint',
+  AT_DetachPartition: 'detaches a partition (its rows disappear from the table)',
+};
+
+const objectTypeName = (t: string | undefined): string => (t ?? 'OBJECT_UNKNOWN').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
+
+/** Names of the objects a DROP/COMMENT-style `objects` list refers to. */
+function objectNames(objects: AstNode[] | undefined): string[] {
+  return (objects ?? []).map((o) => {
+    if (o.List) return stringParts(o.List.items).join('.');
+    if (o.String) return o.String.sval as string;
+    if (o.ObjectWithArgs) return stringParts(o.ObjectWithArgs.objname).join('.');
+    if (o.TypeName) return stringParts(o.TypeName.names).join('.');
+    return '?';
+  });
+}
+
+function settingValueIsOff(args: AstNode[] | undefined): boolean {
+  const c = args?.[0]?.A_Const ?? args?.[0]?.DefElem?.arg?.A_Const;
+  if (!c) return false;
+  if (c.ival !== undefined) return !c.ival.ival;
+  if (c.boolval !== undefined) return !c.boolval.boolval;
+  const s = String(c.sval?.sval ?? '').toLowerCase();
+  return s === 'off' || s === 'false' || s === 'no' || s === '0' || s === 'f' || s === 'n';
+}
+
+function classifySet(node: AstNode): Verdict {
+  const name = String(node.name ?? '').toLowerCase();
+  const kind = node.kind as string;
+  if (kind === 'VAR_RESET_ALL') return { class: 'privilege', reason: 'RESET ALL also resets role and read-only settings' };
+  if (kind === 'VAR_SET_MULTI' && name === 'transaction') {
+    const ro = (node.args as AstNode[] | undefined)?.find((a) => a.DefElem?.defname === 'transaction_read_only');
+    if (ro && settingValueIsOff([ro])) return { class: 'privilege', reason: 'SET TRANSACTION READ WRITE lifts read-only mode' };
+    return { class: 'session', reason: 'SET TRANSACTION changes this transaction’s mode' };
+  }
+  if (kind === 'VAR_SET_MULTI' && name === 'session characteristics') {
+    const ro = (node.args as AstNode[] | undefined)?.find((a) => a.DefElem?.defname === 'transaction_read_only');
+    if (ro && settingValueIsOff([ro])) return { class: 'privilege', reason: 'SET SESSION CHARACTERISTICS … READ WRITE lifts read-only mode' };
+    return { class: 'session', reason: 'SET SESSION CHARACTERISTICS changes session defaults' };
+  }
+  if (name === 'role' || name === 'session_authorization' || name === 'session authorization')
+    return { class: 'privilege', reason: `${kind.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name.toUpperCase()} changes the identity whose privileges apply` };
+  if (name === 'default_transaction_read_only' || name === 'transaction_read_only') {
+    if (kind.startsWith('VAR_RESET') || kind === 'VAR_SET_DEFAULT' || settingValueIsOff(node.args))
+      return { class: 'privilege', reason: `${name} off lifts read-only mode` };
+    return { class: 'session', reason: `${name} on makes the session read-only` };
+  }
+  if (PRIVILEGE_SETTINGS.has(name)) return { class: 'privilege', reason: `setting ${name} weakens a safety guarantee (triggers, row security or isolation)` };
+  return { class: 'session', reason: `${kind.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name || 'setting'} changes only this session` };
+}
+
+/** Verdict from what a statement's tree contains (functions, writable CTEs, locks). */
+function factsVerdict(f: Facts, what: string): Verdict | undefined {
+  let v: Verdict | undefined;
+  const up = (next: Verdict) => (v = v ? worse(v, next) : next);
+  for (const w of f.nestedWrites) {
+    const verb = w.kind.replace('Stmt', '').toUpperCase();
+    if (!w.hasWhere) up({ class: 'destructive', reason: `${verb} without WHERE on ${w.relation} (inside ${what})` });
+    else up({ class: 'write', reason: `${what} contains a data-changing ${verb} on ${w.relation} (writable CTE)` });
+  }
+  if (f.selectInto) up({ class: 'write', reason: 'SELECT INTO creates a table' });
+  if (f.locking) up({ class: 'write', reason: `${what} … FOR UPDATE/SHARE locks rows` });
+  for (const parts of f.functions) {
+    const { name } = functionName(parts);
+    if (isDestructiveFunction(parts)) up({ class: 'destructive', reason: `${name}() is an administrative function that kills sessions or destroys server state` });
+    else if (name === 'set_config') up({ class: 'privilege', reason: 'set_config() changes settings (possibly role or read-only mode)' });
+    else if (!isReadOnlyFunction(parts)) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });
+  }
+  return v;
+}
+
+/** Classes of statements whose nested expressions do not run now (bodies, defaults, definitions). */
+const DEFERRED_BODY = new Set(['CreateFunctionStmt', 'ViewStmt', 'RuleStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'AlterPolicyStmt', 'CreateStmt', 'DefineStmt', 'CreateDomainStmt', 'CommentStmt']);
+
+function explainAnalyze(node: AstNode): boolean {
+  for (const o of (node.options as AstNode[] | undefined) ?? []) {
+    const d = o.DefElem;
+    if (d?.defname !== 'analyze') continue;
+    if (!d.arg) return true;
+    const s = String(d.arg.String?.sval ?? d.arg.A_Const?.sval?.sval ?? (d.arg.Boolean ? d.arg.Boolean.boolval : '') ?? 'true').toLowerCase();
+    if (d.arg.Integer || d.arg.A_Const?.ival) return Boolean(d.arg.Integer?.ival ?? d.arg.A_Const?.ival?.ival);
+    return !(s === 'false' || s === 'off' || s === '0' || s === 'no');
+  }
+  return false;
+}
+
+/** The class of one statement node (kind + fields). */
+export function classifyNode(kind: string, node: AstNode): Verdict {
+  const what = kind.replace(/Stmt$/, '').toUpperCase();
+  const facts = () => collectFacts(node);
+  switch (kind) {
+    case 'SelectStmt': {
+      const v = factsVerdict(facts(), 'SELECT');
+      if (v) return v;
+      if (node.valuesLists && !node.targetList) return { class: 'read', reason: 'VALUES only computes rows' };
+      return { class: 'read', reason: 'SELECT that only reads and calls only known read-only functions' };
+    }
+    case 'VariableShowStmt':
+      return { class: 'read', reason: 'SHOW only reads a setting' };
+    case 'FetchStmt':
+      return { class: 'read', reason: 'FETCH/MOVE reads from a cursor (the cursor’s query was classified at DECLARE)' };
+    case 'UpdateStmt':
+    case 'DeleteStmt': {
+      const verb = kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE';
+      const rel = relationName(node.relation);
+      const base: Verdict = node.whereClause
+        ? { class: 'write', reason: `${verb} on ${rel} with WHERE` }
+        : { class: 'destructive', reason: `${verb} without WHERE on ${rel} (every row)` };
+      return worse(base, factsVerdict(facts(), verb));
+    }
+    case 'ExplainStmt': {
+      const inner = node.query as AstNode;
+      const innerKind = Object.keys(inner)[0];
+      if (explainAnalyze(node)) {
+        const v = classifyNode(innerKind, inner[innerKind]);
+        return { class: v.class, reason: `EXPLAIN ANALYZE executes the statement: ${v.reason}` };
+      }
+      if (innerKind === 'ExecuteStmt') return { class: 'write', reason: 'EXPLAIN EXECUTE plans a prepared statement whose text is not visible here' };
+      // Planning can evaluate functions (constant folding), so unknown functions still count.
+      const f = collectFacts(inner);
+      const unknown = f.functions.find((p) => !isReadOnlyFunction(p));
+      if (unknown) return { class: 'write', reason: `EXPLAIN plans ${unknown.join('.')}(), which the planner may evaluate` };
+      return { class: 'read', reason: 'EXPLAIN without ANALYZE only plans the statement' };
+    }
+    case 'CopyStmt': {
+      const rel = node.relation ? relationName(node.relation) : 'a query';
+      if (node.is_from) return { class: 'write', reason: `COPY FROM loads rows into ${rel}` };
+      if (node.filename || node.is_program) return { class: 'write', reason: 'COPY TO a server file or program writes on the database server' };
+      if (node.query) {
+        const innerKind = Object.keys(node.query)[0];
+        const v = classifyNode(innerKind, node.query[innerKind]);
+        return v.class === 'read' ? { class: 'read', reason: 'COPY (query) TO STDOUT only reads' } : { class: v.class, reason: `COPY runs a query: ${v.reason}` };
+      }
+      return { class: 'read', reason: `COPY ${rel} TO STDOUT only reads` };
+    }
+    case 'DeclareCursorStmt':
+    case 'PrepareStmt': {
+      const inner = node.query as AstNode;
+      const innerKind = Object.keys(inner)[0];
+      const v = classifyNode(innerKind, inner[innerKind]);
+      return { class: v.class, reason: `${kind === 'PrepareStmt' ? 'PREPARE' : 'DECLARE'} of a statement that is ${v.class}: ${v.reason}` };
+    }
+    case 'VariableSetStmt':
+      return classifySet(node);
+    case 'DiscardStmt':
+      return node.target === 'DISCARD_ALL'
+        ? { class: 'privilege', reason: 'DISCARD ALL also resets role and read-only settings' }
+        : { class: 'session', reason: 'DISCARD only drops session state' };
+    case 'TransactionStmt': {
+      const k = String(node.kind).replace('TRANS_STMT_', '');
+      return { class: 'session', reason: `${k.replace(/_/g, ' ')} controls the transaction` };
+    }
+    case 'DropStmt': {
+      const type = objectTypeName(node.removeType);
+      const cascade = node.behavior === 'DROP_CASCADE' ? ' with CASCADE (also drops everything that depends on it)' : '';
+      return { class: 'destructive', reason: `DROP ${type.toUpperCase()} ${objectNames(node.objects).join(', ')}${cascade}` };
+    }
+    case 'TruncateStmt': {
+      const rels = ((node.relations as AstNode[]) ?? []).map((r) => relationName(r.RangeVar)).join(', ');
+      return { class: 'destructive', reason: `TRUNCATE deletes every row of ${rels}${node.behavior === 'DROP_CASCADE' ? ' and of every table referencing it (CASCADE)' : ''}` };
+    }
+    case 'RenameStmt':
+      return { class: 'destructive', reason: `renaming a ${objectTypeName(node.renameType)} breaks every application and query that uses the old name` };
+    case 'AlterObjectSchemaStmt':
+      return { class: 'destructive', reason: 'moving an object to another schema breaks every application that uses the old name' };
+    case 'AlterTableStmt': {
+      const rel = relationName(node.relation);
+      for (const c of (node.cmds as AstNode[]) ?? []) {
+        const sub = c.AlterTableCmd?.subtype as string;
+        if (DESTRUCTIVE_ALTER[sub]) return { class: 'destructive', reason: `ALTER TABLE ${rel} ${DESTRUCTIVE_ALTER[sub]}${c.AlterTableCmd.name ? ` (${c.AlterTableCmd.name})` : ''}` };
+      }
+      for (const c of (node.cmds as AstNode[]) ?? []) {
+        if (c.AlterTableCmd?.subtype === 'AT_ChangeOwner') return { class: 'privilege', reason: `ALTER TABLE ${rel} OWNER TO changes who owns the table` };
+      }
+      return worse({ class: 'ddl', reason: `ALTER TABLE ${rel} changes the schema` }, destructiveOnly(factsVerdict(facts(), 'ALTER TABLE')));
+    }
+    case 'AlterDatabaseSetStmt': {
+      const v = classifySet(node.setstmt?.VariableSetStmt ?? {});
+      return v.class === 'privilege' ? v : { class: 'ddl', reason: 'ALTER DATABASE … SET changes database defaults' };
+    }
+  }
+  if (SESSION_KINDS.has(kind)) return { class: 'session', reason: `${what} only affects this session` };
+  if (DROP_KINDS[kind]) return { class: 'destructive', reason: DROP_KINDS[kind] };
+  if (PRIVILEGE_KINDS[kind]) return { class: 'privilege', reason: PRIVILEGE_KINDS[kind] };
+  if (ALWAYS_WRITE[kind]) return worse({ class: 'write', reason: ALWAYS_WRITE[kind] }, factsVerdict(facts(), what));
+  if (DDL_KINDS.has(kind)) {
+    const base: Verdict = { class: 'ddl', reason: `${what} changes the schema` };
+    return DEFERRED_BODY.has(kind) ? base : worse(base, destructiveOnly(factsVerdict(facts(), what)));
+  }
+  return { class: 'write', reason: `${kind} is not a statement prodguard knows to be safe, so it counts as a write` };
+}
+
+const destructiveOnly = (v: Verdict | undefined): Verdict | undefined => (v && (v.class === 'destructive' || v.class === 'privilege') ? v : undefined);
+
+/** Objects a statement touches, for humans and audit records. */
+function objectsOf(kind: string, node: AstNode): string[] {
+  const out = new Set<string>();
+  if (kind === 'DropStmt') for (const n of objectNames(node.objects)) out.add(`${objectTypeName(node.removeType)} ${n}`);
+  if (kind === 'DropdbStmt' || kind === 'CreatedbStmt' || kind === 'AlterDatabaseStmt') out.add(`database ${node.dbname}`);
+  if (kind === 'DropRoleStmt') for (const r of (node.roles as AstNode[]) ?? []) out.add(`role ${r.RoleSpec?.rolename ?? '?'}`);
+  if (kind === 'CreateRoleStmt' || kind === 'AlterRoleStmt') out.add(`role ${typeof node.role === 'string' ? node.role : (node.role?.rolename ?? node.role?.RoleSpec?.rolename ?? '?')}`);
+  if (kind === 'IndexStmt' && node.idxname) out.add(`index ${node.idxname}`);
+  if (kind === 'CreateFunctionStmt') out.add(`function ${stringParts(node.funcname).join('.')}`);
+  if (kind === 'RenameStmt' && !node.relation && node.object) out.add(`${objectTypeName(node.renameType)} ${objectNames([node.object]).join('')}`);
+  if (node.relation?.relname) out.add(`table ${relationName(node.relation)}`);
+  const f = collectFacts(node);
+  for (const w of f.nestedWrites) out.add(`table ${w.relation}`);
+  for (const r of f.relations) if (!f.cteNames.has(r)) out.add(`table ${r}`);
+  for (const p of f.functions) out.add(`function ${p.join('.')}`);
+  return [...out];
+}
+
+function classifyParsed(s: ParsedStatement): ClassifiedStatement {
+  const v = classifyNode(s.kind, s.node);
+  return { text: s.text, class: v.class, kind: s.kind, objects: objectsOf(s.kind, s.node), reason: v.reason, start: s.start, end: s.end, line: s.line, column: s.column };
+}
+
+/** Classifies every statement of `sql`. Needs loadSqlParser() to have finished. Throws SqlSyntaxError. */
+export function classifySync(sql: string): ClassifiedStatement[] {
+  return parseStatements(sql).map(classifyParsed);
+}
+
+/** Classifies every statement of `sql` (loads the parser on first use). Throws SqlSyntaxError. */
+export async function classify(sql: string): Promise<ClassifiedStatement[]> {
+  await loadSqlParser();
+  return classifySync(sql);
+}

@@ -1,0 +1,79 @@
+/**
+ * One pass over a statement's parse tree collecting what matters for safety: every function
+ * called, every relation named, data-changing statements nested anywhere (writable CTEs),
+ * row-locking clauses and SELECT INTO. Node types are the keys of libpg-query's JSON
+ * (`{ FuncCall: {…} }`), so nothing here looks at SQL text.
+ */
+import type { AstNode } from './parser.js';
+
+export interface NestedWrite {
+  kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt' | 'MergeStmt';
+  relation: string;
+  hasWhere: boolean;
+}
+
+export interface Facts {
+  /** Function calls, each as its name parts (['pg_catalog', 'now']). */
+  functions: string[][];
+  /** Relations named in FROM/INTO/… as 'schema.name' or 'name'. */
+  relations: string[];
+  /** INSERT/UPDATE/DELETE/MERGE found below the top node. */
+  nestedWrites: NestedWrite[];
+  locking: boolean;
+  selectInto: boolean;
+  cteNames: Set<string>;
+}
+
+export function relationName(rv: AstNode | undefined): string {
+  if (!rv) return '?';
+  return [rv.catalogname, rv.schemaname, rv.relname].filter(Boolean).join('.');
+}
+
+export function stringParts(list: AstNode[] | undefined): string[] {
+  return (list ?? []).map((n) => (n.String?.sval as string | undefined) ?? '').filter((s) => s !== '');
+}
+
+const WRITE_KINDS = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+
+/** Collects facts from `node` (a node's fields). `top` is not reported as a nested write. */
+export function collectFacts(node: AstNode): Facts {
+  const facts: Facts = { functions: [], relations: [], nestedWrites: [], locking: false, selectInto: false, cteNames: new Set() };
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, child] of Object.entries(value as AstNode)) {
+      if (child === null || typeof child !== 'object') continue;
+      switch (key) {
+        case 'FuncCall':
+          facts.functions.push(stringParts(child.funcname));
+          break;
+        case 'RangeVar':
+          facts.relations.push(relationName(child));
+          break;
+        case 'LockingClause':
+          facts.locking = true;
+          break;
+        case 'intoClause':
+          facts.selectInto = true;
+          break;
+        case 'CommonTableExpr':
+          if (child.ctename) facts.cteNames.add(child.ctename as string);
+          break;
+        default:
+          if (WRITE_KINDS.has(key)) {
+            facts.nestedWrites.push({
+              kind: key as NestedWrite['kind'],
+              relation: relationName(child.relation),
+              hasWhere: key === 'InsertStmt' || key === 'MergeStmt' || child.whereClause !== undefined,
+            });
+          }
+      }
+      visit(child);
+    }
+  };
+  visit(node);
+  return facts;
+}

@@ -1,0 +1,160 @@
+/**
+ * The one place that talks to PostgreSQL's own parser (libpg-query, the real PG 18 grammar
+ * compiled to WASM). Everything else in src/sql works on the statements this file returns:
+ * each with its AST and its exact position in the input.
+ */
+import { loadModule, parseSync } from 'libpg-query';
+import { UsageError } from '../errors.js';
+
+/** A parse node as libpg-query's JSON gives it: `{ NodeType: { …fields } }` or a bare field object. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AstNode = Record<string, any>;
+
+export interface ParsedStatement {
+  /** The node type, e.g. 'SelectStmt'. */
+  kind: string;
+  /** The node's fields (the value under `kind`). */
+  node: AstNode;
+  /** Source text, without leading comments/whitespace and without the trailing semicolon. */
+  text: string;
+  /** Character offsets in the input: [start, end). */
+  start: number;
+  end: number;
+  /** 1-based. */
+  line: number;
+  column: number;
+  /** The comments and whitespace between the previous statement and this one (suppressions live here). */
+  leading: string;
+  leadingStart: number;
+}
+
+/** Unparseable SQL: carries where the parser stopped. Exit code 2 like every usage error. */
+export class SqlSyntaxError extends UsageError {
+  /** 0-based character offset in the input. */
+  readonly position: number;
+  readonly line: number;
+  readonly column: number;
+  constructor(message: string, position: number, line: number, column: number) {
+    super(`${message} at line ${line}, column ${column}`, 'sql.syntax');
+    this.name = 'SqlSyntaxError';
+    this.position = position;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+let loaded: Promise<void> | undefined;
+let ready = false;
+
+/** Loads the WASM parser once; later calls return at once. */
+export async function loadSqlParser(): Promise<void> {
+  loaded ??= loadModule().then(() => {
+    ready = true;
+  });
+  return loaded;
+}
+
+export function parserReady(): boolean {
+  return ready;
+}
+
+/** Maps the parser's UTF-8 byte offsets to JavaScript string (UTF-16) offsets. */
+function byteToCharMapper(sql: string): (byte: number) => number {
+  if (Buffer.byteLength(sql, 'utf8') === sql.length) return (b) => b;
+  const map: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const code = sql.codePointAt(i)!;
+    const len = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    for (let k = 0; k < len; k++) map[bytes + k] = i;
+    bytes += len;
+    if (code >= 0x10000) i++; // surrogate pair
+  }
+  map[bytes] = sql.length;
+  return (b) => (b >= bytes ? sql.length : map[b]);
+}
+
+/** Returns a function giving the 1-based line and column of a character offset (binary search over line starts). */
+export function lineIndex(sql: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = sql.indexOf('\n'); i !== -1; i = sql.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo] + 1 };
+  };
+}
+
+/** 1-based line and column of a character offset. */
+export function lineColumn(sql: string, offset: number): { line: number; column: number } {
+  return lineIndex(sql)(offset);
+}
+
+/**
+ * Skips whitespace and comments (`-- …` and nested `/* … *\/`) from `from`: a statement's
+ * location in the parse tree starts right after the previous semicolon, comments included.
+ * This is lexical skipping of comments only; no SQL meaning is read here.
+ */
+function skipTrivia(sql: string, from: number, to: number): number {
+  let i = from;
+  while (i < to) {
+    const c = sql[i];
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') i++;
+    else if (c === '-' && sql[i + 1] === '-') {
+      while (i < to && sql[i] !== '\n') i++;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      let depth = 1;
+      i += 2;
+      while (i < to && depth > 0) {
+        if (sql[i] === '/' && sql[i + 1] === '*') (depth++, (i += 2));
+        else if (sql[i] === '*' && sql[i + 1] === '/') (depth--, (i += 2));
+        else i++;
+      }
+    } else break;
+  }
+  return i;
+}
+
+/** Parses one or many statements. Throws SqlSyntaxError with the position on bad SQL. */
+export function parseStatements(sql: string): ParsedStatement[] {
+  if (!ready) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
+  let result: { stmts?: Array<{ stmt: AstNode; stmt_location?: number; stmt_len?: number }> };
+  try {
+    result = parseSync(sql) as typeof result;
+  } catch (err) {
+    const details = (err as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+    const pos = Math.max(0, Math.min(details?.cursorPosition ?? 0, sql.length));
+    const { line, column } = lineColumn(sql, pos);
+    throw new SqlSyntaxError(details?.message ?? (err as Error).message, pos, line, column);
+  }
+  const toChar = byteToCharMapper(sql);
+  const position = lineIndex(sql);
+  const out: ParsedStatement[] = [];
+  for (const raw of result.stmts ?? []) {
+    const kind = Object.keys(raw.stmt)[0];
+    const leadingStart = toChar(raw.stmt_location ?? 0);
+    const rawEnd = raw.stmt_len ? toChar((raw.stmt_location ?? 0) + raw.stmt_len) : sql.length;
+    const start = skipTrivia(sql, leadingStart, rawEnd);
+    let end = rawEnd;
+    while (end > start && /\s/.test(sql[end - 1])) end--;
+    if (sql[end - 1] === ';') end--;
+    const { line, column } = position(start);
+    out.push({
+      kind,
+      node: raw.stmt[kind] as AstNode,
+      text: sql.slice(start, end),
+      start,
+      end,
+      line,
+      column,
+      leading: sql.slice(leadingStart, start),
+      leadingStart,
+    });
+  }
+  return out;
+}
