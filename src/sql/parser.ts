@@ -135,11 +135,15 @@ export function parseStatements(sql: string): ParsedStatement[] {
   const toChar = byteToCharMapper(sql);
   const position = lineIndex(sql);
   const out: ParsedStatement[] = [];
+  let previousEnd = 0;
   for (const raw of result.stmts ?? []) {
     const kind = Object.keys(raw.stmt)[0];
-    const leadingStart = toChar(raw.stmt_location ?? 0);
+    // The first statement's location already skips leading comments; the others start right
+    // after the previous semicolon. Comments above a statement begin where the previous one ended.
+    const leadingStart = Math.min(previousEnd, toChar(raw.stmt_location ?? 0));
     const rawEnd = raw.stmt_len ? toChar((raw.stmt_location ?? 0) + raw.stmt_len) : sql.length;
-    const start = skipTrivia(sql, leadingStart, rawEnd);
+    const start = skipTrivia(sql, toChar(raw.stmt_location ?? 0), rawEnd);
+    previousEnd = rawEnd;
     let end = rawEnd;
     while (end > start && /\s/.test(sql[end - 1])) end--;
     if (sql[end - 1] === ';') end--;

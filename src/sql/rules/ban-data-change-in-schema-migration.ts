@@ -1,0 +1,25 @@
+import { classifyNode } from '../classify.js';
+import type { LintRule, ParsedStatement } from './types.js';
+
+const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+const isDataChange = (s: ParsedStatement) => DML.has(s.kind) || (s.kind === 'CopyStmt' && Boolean(s.node.is_from));
+
+export const rule: LintRule = {
+  id: 'ban-data-change-in-schema-migration',
+  severity: 'warning',
+  title: 'Data changes mixed into a schema migration',
+  explanation:
+    'A migration that changes both schema and data holds its DDL locks while the data change runs, cannot be re-run safely, and makes a rollback ambiguous. Keep schema migrations to DDL; run backfills and data fixes separately, in batches. Small seed data for a table created in the same migration is the usual exception — suppress with the reason.',
+  examples: {
+    bad: ['ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = \'free\' WHERE plan IS NULL;'],
+    good: ['UPDATE users SET plan = \'free\' WHERE plan IS NULL;', 'ALTER TABLE users ADD COLUMN plan text;'],
+  },
+  check: (s, ctx) => {
+    if (!isDataChange(s)) return undefined;
+    const ddl = ctx.all.some((o) => {
+      const c = classifyNode(o.kind, o.node).class;
+      return c === 'ddl' || (c === 'destructive' && !DML.has(o.kind));
+    });
+    return ddl ? `${s.kind.replace('Stmt', '').toUpperCase()} changes data in a migration that also changes the schema` : undefined;
+  },
+};

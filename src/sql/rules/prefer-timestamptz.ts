@@ -1,0 +1,23 @@
+import { alterCmds, columnType } from './helpers.js';
+import type { AstNode, LintRule, ParsedStatement } from './types.js';
+
+function columnDefs(s: ParsedStatement): AstNode[] {
+  if (s.kind === 'CreateStmt') return ((s.node.tableElts as AstNode[]) ?? []).map((e) => e.ColumnDef as AstNode).filter(Boolean);
+  return alterCmds(s)
+    .filter((c) => c.subtype === 'AT_AddColumn' || c.subtype === 'AT_AlterColumnType')
+    .map((c) => c.def?.ColumnDef as AstNode)
+    .filter(Boolean);
+}
+
+export const rule: LintRule = {
+  id: 'prefer-timestamptz',
+  severity: 'warning',
+  title: 'timestamp without time zone',
+  explanation:
+    '`timestamp` (without time zone) stores wall-clock time with no zone, so the same instant reads differently depending on the writer’s settings, and comparisons across zones and DST changes go wrong. Use `timestamptz`, which stores an absolute instant.',
+  examples: { bad: ['CREATE TABLE events (at timestamp);', 'ALTER TABLE events ADD COLUMN seen_at timestamp without time zone;'], good: ['CREATE TABLE events (at timestamptz);'] },
+  check: (s) =>
+    columnDefs(s)
+      .filter((c) => columnType(c) === 'timestamp')
+      .map((c) => `column ${c.colname} is timestamp without time zone; use timestamptz`),
+};

@@ -1,0 +1,39 @@
+import { isExistingTable } from './helpers.js';
+import type { LintRule, ParsedStatement, LintContext } from './types.js';
+
+/** Statements that take a strong lock on an existing object. */
+function takesLock(s: ParsedStatement, ctx: LintContext): boolean {
+  switch (s.kind) {
+    case 'AlterTableStmt':
+    case 'RenameStmt':
+      return s.node.relation ? isExistingTable(s.node.relation, ctx) : true;
+    case 'IndexStmt':
+      return !s.node.concurrent && isExistingTable(s.node.relation, ctx);
+    case 'DropStmt':
+    case 'TruncateStmt':
+    case 'CreateTrigStmt':
+    case 'LockStmt':
+    case 'ClusterStmt':
+    case 'RefreshMatViewStmt':
+      return !s.node.concurrent;
+    default:
+      return false;
+  }
+}
+
+export const rule: LintRule = {
+  id: 'require-timeout-settings',
+  severity: 'warning',
+  title: 'Lock-taking statement without lock_timeout',
+  explanation:
+    'A statement waiting for a strong lock (ALTER TABLE, CREATE INDEX, DROP …) queues every later query on the table behind it: one long-running transaction turns a quick migration into an outage. Start the migration with `SET lock_timeout = \'2s\';` (and a statement_timeout) so it fails fast and can be retried. prodguard deploys set lock_timeout themselves; this warning is for migrations applied any other way.',
+  examples: {
+    bad: ['ALTER TABLE users ADD COLUMN nickname text;'],
+    good: ['SET lock_timeout = \'2s\';\nALTER TABLE users ADD COLUMN nickname text;', 'CREATE TABLE users (id bigint);'],
+  },
+  check: (s, ctx) => {
+    if (ctx.lockTimeoutSet || ctx.timeoutReported || !takesLock(s, ctx)) return undefined;
+    ctx.timeoutReported = true;
+    return 'this statement takes a strong lock but no lock_timeout was set before it in this migration';
+  },
+};

@@ -1,0 +1,36 @@
+/** The shape of a lint rule: one file per rule in this folder, named by its id (squawk-style). */
+import type { AstNode, ParsedStatement } from '../parser.js';
+
+export type Severity = 'error' | 'warning';
+
+/** What the linter knows while walking one migration, statement by statement. */
+export interface LintContext {
+  /** True while statements run inside a transaction (explicit BEGIN, or assumed for the file). */
+  inTransaction: boolean;
+  /** Tables created earlier in this migration ('schema.name', schema defaulting to public): new and empty, so locking rules do not apply. */
+  createdTables: Set<string>;
+  /** Indexes created CONCURRENTLY earlier in this migration (by name). */
+  concurrentIndexes: Set<string>;
+  /** Constraints added NOT VALID earlier in this migration, in the current transaction (by name). */
+  notValidConstraints: Set<string>;
+  /** A `SET lock_timeout` ran earlier in this migration. */
+  lockTimeoutSet: boolean;
+  /** require-timeout-settings already reported in this migration (it fires once). */
+  timeoutReported: boolean;
+  /** Every statement of the migration (for rules that look at the whole file). */
+  all: ParsedStatement[];
+}
+
+export interface LintRule {
+  id: string;
+  severity: Severity;
+  title: string;
+  /** One paragraph: why it is dangerous and the safe alternative. */
+  explanation: string;
+  /** Migrations that must trigger the rule, and safe variants that must not. */
+  examples: { bad: string[]; good: string[] };
+  /** Returns the finding messages for one statement (none: undefined or []). */
+  check?(stmt: ParsedStatement, ctx: LintContext): string | string[] | undefined;
+}
+
+export type { AstNode, ParsedStatement };
