@@ -1,4 +1,142 @@
 import type { Command } from 'commander';
+import { withContext } from './common.js';
+import { emit, note, table } from './output.js';
+import { UsageError } from '../errors.js';
 
-/** Registers the `restore` command group (being built; see the issue tracker). */
-export function registerRestore(_program: Command): void {}
+function requireEnv(opts: { env?: string }): string {
+  if (!opts.env) throw new UsageError('--env <environment> is required');
+  return opts.env;
+}
+
+/** Registers `restore`, `drill` and the `pitr` group (point-in-time recovery). */
+export function registerRestore(program: Command): void {
+  registerPitr(program);
+}
+
+function registerPitr(program: Command): void {
+  const pitr = program.command('pitr').description('point-in-time recovery for self-hosted PostgreSQL: WAL archive, base backups, restore to a moment');
+
+  pitr
+    .command('enable')
+    .description('turn on continuous WAL archiving (config.pitr.method: archive-command or streaming)')
+    .requiredOption('--env <env>', 'environment whose server to archive')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const { enablePitr } = await import('../restore/pitr/enable.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await enablePitr(ctx, opts.env);
+        emit(opts, r, () =>
+          [
+            `PITR ${r.method} archiving configured for ${r.environment} → ${r.store}`,
+            r.changed.length ? `changed: ${r.changed.join(', ')}` : 'nothing to change',
+            r.restartRequired ? 'RESTART PostgreSQL now: archive_mode/wal_level only take effect after a restart' : '',
+            r.method === 'streaming' ? `run \`prodguard pitr stream --env ${r.environment}\` as a service (slot ${r.slot})` : '',
+            `then take a base backup: prodguard pitr base-backup --env ${r.environment}`,
+          ].filter(Boolean).join('\n'),
+        );
+      });
+    });
+
+  pitr
+    .command('archive-wal <path> <name>')
+    .description('archive one WAL file (what archive_command runs: %p %f); not audited per segment')
+    .requiredOption('--env <env>', 'environment the WAL belongs to')
+    .action(async (path: string, name: string, opts: { env: string }, cmd: Command) => {
+      const { archiveWalFile } = await import('../restore/pitr/archive.js');
+      const { encryptionSettings } = await import('../restore/pitr/crypto.js');
+      const { openPitrStore } = await import('../restore/pitr/store.js');
+      await withContext(cmd, async (ctx) => {
+        await archiveWalFile(openPitrStore(ctx.loaded, opts.env, encryptionSettings(ctx.loaded)), path, name);
+      });
+    });
+
+  pitr
+    .command('stream')
+    .description('run pg_receivewal with a replication slot into a local spool and ship completed segments (runs until stopped)')
+    .requiredOption('--env <env>', 'environment to stream from')
+    .action(async (opts: { env: string }, cmd: Command) => {
+      const { streamWal } = await import('../restore/pitr/stream.js');
+      await withContext(cmd, async (ctx) => {
+        await streamWal(ctx, opts.env, { onShip: (n) => note(`shipped ${n}`) });
+      });
+    });
+
+  pitr
+    .command('base-backup')
+    .description('take a pg_basebackup (tar, encrypted, checksummed) into the PITR archive')
+    .requiredOption('--env <env>', 'environment to back up')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const { createBaseBackup } = await import('../restore/pitr/base-backup.js');
+      await withContext(cmd, async (ctx) => {
+        const m = await createBaseBackup(ctx, opts.env);
+        emit(opts, m, () => `base backup ${m.id}: ${m.startLsn} → ${m.stopLsn} (timeline ${m.timeline}), ${m.files.length} file(s)`);
+      });
+    });
+
+  pitr
+    .command('restore')
+    .description('build a NEW cluster recovered to a moment: --time, --lsn or --before-xid')
+    .requiredOption('--env <env>', 'environment whose archive to restore from')
+    .option('--time <timestamp>', "recover up to this moment, inclusive, e.g. '2026-11-25 10:31:07+00'")
+    .option('--lsn <lsn>', 'recover up to this WAL position, e.g. 0/3000060')
+    .option('--before-xid <xid>', 'recover up to just before this transaction committed')
+    .requiredOption('--to <dir>', 'new data directory (must not exist or be empty)')
+    .option('--port <port>', 'port for the recovery server (default: a free port)')
+    .option('--start', 'leave the recovered server running afterwards')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; time?: string; lsn?: string; beforeXid?: string; to: string; port?: string; start?: boolean; json?: boolean }, cmd: Command) => {
+      const { pitrRestore, parseTarget, startDetached } = await import('../restore/pitr/restore.js');
+      const target = parseTarget(opts);
+      const port = opts.port === undefined ? undefined : Number(opts.port);
+      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port must be a TCP port, got "${opts.port}"`);
+      await withContext(cmd, async (ctx) => {
+        const r = await pitrRestore(ctx, { environment: opts.env, target, to: opts.to, port, onProgress: opts.json ? undefined : note });
+        if (opts.start) await startDetached(r);
+        const { cluster: _c, ...data } = r;
+        emit(opts, { ...data, running: !!opts.start }, () =>
+          [
+            `restored ${r.environment} to ${r.target} in ${(r.durationMs / 1000).toFixed(1)} s`,
+            `  ${r.stoppedAt}`,
+            `  last replayed commit: ${r.lastReplayedCommit ?? 'none'}`,
+            `  data directory: ${r.dataDir} (base ${r.baseBackup}, ${r.segments} WAL segment(s))`,
+            opts.start ? `  running on 127.0.0.1:${r.port}` : `  start it with: pg_ctl -D ${r.dataDir} -l ${r.logFile} start   (port ${r.port})`,
+          ].join('\n'),
+        );
+      });
+    });
+
+  pitr
+    .command('status')
+    .description('recoverable window, archiving lag and missing WAL segments')
+    .requiredOption('--env <env>', 'environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const { pitrStatus } = await import('../restore/pitr/status.js');
+      await withContext(cmd, async (ctx) => {
+        const s = await pitrStatus(ctx.loaded, requireEnv(opts));
+        await ctx.audit({ action: 'pitr.status', command: `prodguard pitr status --env ${s.environment}`, target: s.environment, verdict: s.gaps.length ? 'failed' : 'ok', reason: s.gaps.length ? `${s.gaps.length} missing WAL segment(s), first ${s.gaps[0]}` : `window ${s.earliest ?? '-'} → ${s.latest ?? '-'}` });
+        emit(opts, s, () => {
+          const rows: Array<[string, string]> = [
+            ['method', s.method],
+            ['archive', s.store],
+            ['base backups', String(s.baseBackups)],
+            ['WAL files', String(s.segments)],
+            ['earliest restorable', s.earliest ?? 'none (no base backup)'],
+            ['latest restorable', s.latest ?? 'none'],
+            ['archived up to', s.archivedUpToLsn ?? '-'],
+          ];
+          if (s.server?.reachable) {
+            rows.push(['server WAL position', s.server.currentLsn ?? '-']);
+            rows.push(['archiving lag', s.server.lagBytes === undefined ? '-' : `${s.server.lagBytes} bytes`]);
+            if (s.server.streaming) rows.push(['streaming receiver', `${s.server.streaming.active ? 'connected' : 'NOT connected'}, lag ${s.server.streaming.lagBytes ?? '-'} bytes`]);
+            if (s.server.failedCount) rows.push(['archive failures', `${s.server.failedCount} (last ${s.server.lastFailedWal})`]);
+          } else if (s.server) rows.push(['server', 'unreachable']);
+          if (s.spoolPartial) rows.push(['receiving', s.spoolPartial]);
+          rows.push(['gaps', s.gaps.length ? `${s.gaps.length} missing: ${s.gaps.slice(0, 10).join(', ')}${s.gaps.length > 10 ? ', …' : ''}` : 'none']);
+          if (s.missingHistory) rows.push(['timeline history', `MISSING ${s.missingHistory}`]);
+          return table(['', ''], rows).split('\n').slice(1).join('\n');
+        });
+      });
+    });
+}
