@@ -34,6 +34,8 @@ export interface PitrStatus {
     lastArchivedAt?: string | null;
     failedCount?: number;
     lastFailedWal?: string | null;
+    /** archive_command failed more recently than it succeeded. */
+    archiverFailing?: boolean;
     streaming?: { active: boolean; flushLsn: string | null; lagBytes: number | null } | null;
   };
   /** Bytes received by the streaming receiver that are not yet in a completed, shipped segment. */
@@ -75,8 +77,8 @@ export async function pitrStatus(loaded: LoadedConfig, envName: string, env: Rec
   const url = tryConnectionUrl(loaded, envName, env);
   if (url) {
     status.server = await withClient(url, async (c) => {
-      const r = (await c.query<{ lsn: string; archived: string | null; failed: string; lastfailed: string | null }>(
-        `SELECT pg_current_wal_lsn()::text AS lsn, last_archived_time::text AS archived, failed_count::text AS failed, last_failed_wal AS lastfailed FROM pg_stat_archiver`,
+      const r = (await c.query<{ lsn: string; archived: string | null; failed: string; lastfailed: string | null; failing: boolean }>(
+        `SELECT pg_current_wal_lsn()::text AS lsn, last_archived_time::text AS archived, failed_count::text AS failed, last_failed_wal AS lastfailed, (last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time > last_archived_time)) AS failing FROM pg_stat_archiver`,
       )).rows[0];
       const cur = BigInt((await c.query<{ n: string }>(`SELECT ($1::pg_lsn - '0/0'::pg_lsn)::text AS n`, [r.lsn])).rows[0].n.split('.')[0]);
       let streaming: NonNullable<PitrStatus['server']>['streaming'] = null;
@@ -95,6 +97,7 @@ export async function pitrStatus(loaded: LoadedConfig, envName: string, env: Rec
         lastArchivedAt: r.archived,
         failedCount: Number(r.failed),
         lastFailedWal: r.lastfailed,
+        archiverFailing: r.failing,
         streaming,
       };
     }).catch(() => ({ reachable: false }));

@@ -1,4 +1,78 @@
 import type { StatusCheck } from '../types.js';
+import { durationMs } from '../../config/schema.js';
+
+function hours(ms: number): string {
+  return ms >= 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} d` : `${(ms / 3_600_000).toFixed(1)} h`;
+}
 
 /** Scorecard checks contributed by the recovery layer. */
-export const checks: StatusCheck[] = [];
+export const checks: StatusCheck[] = [
+  {
+    rule: 6,
+    id: 'recovery.drill-recent',
+    title: 'A restore drill succeeded recently',
+    async run(ctx) {
+      const { DRILLS_COLLECTION } = await import('../../restore/drill-record.js');
+      type DrillRecord = import('../../restore/drill-record.js').DrillRecord;
+      const interval = durationMs(ctx.loaded.config.drills.interval);
+      const store = await ctx.store();
+      const all = await store.list<DrillRecord>(DRILLS_COLLECTION, { order: 'newest', limit: 200 });
+      const good = all.find((d) => d.doc.ok);
+      const lastFailed = all[0] && !all[0].doc.ok ? all[0].doc : null;
+      if (!good) {
+        return {
+          state: lastFailed ? 'failing' : 'missing',
+          reason: lastFailed ? `no successful restore drill; the last one failed: ${lastFailed.error ?? 'verification failed'}` : 'no restore drill has ever run: run `prodguard drill --env production`',
+        };
+      }
+      const age = Date.now() - Date.parse(good.doc.finishedAt);
+      const desc = `last good drill ${hours(age)} ago (${good.doc.environment}, RTO ${(good.doc.rtoMs / 1000).toFixed(1)} s${good.doc.rpoMs !== null ? `, RPO ${hours(good.doc.rpoMs)}` : ''})`;
+      if (age > interval) return { state: 'failing', reason: `${desc}; older than drills.interval ${ctx.loaded.config.drills.interval}`, details: { drill: good.doc.id } };
+      return { state: 'ok', reason: desc, details: { drill: good.doc.id, rtoMs: good.doc.rtoMs, rpoMs: good.doc.rpoMs } };
+    },
+  },
+  {
+    rule: 2,
+    id: 'recovery.guarantees',
+    title: 'Recovery guarantees of production (point-in-time recovery)',
+    async run(ctx) {
+      const { config } = ctx.loaded;
+      const prods = Object.entries(config.environments).filter(([, e]) => e.kind === 'production');
+      const lines: string[] = [];
+      let state: 'ok' | 'missing' | 'failing' = 'ok';
+      const details: Record<string, unknown> = {};
+      const worse = (s: 'missing' | 'failing') => {
+        if (state === 'failing') return;
+        state = s;
+      };
+      for (const [name, e] of prods) {
+        if (e.supabaseRef) {
+          lines.push(`${name}: hosted Supabase: PITR only via the platform add-on; prodguard provides logical daily dumps (RPO ≤ 24 h)`);
+          details[name] = { hosted: true };
+          worse('missing');
+          continue;
+        }
+        const { pitrStatus } = await import('../../restore/pitr/status.js');
+        const s = await pitrStatus(ctx.loaded, name).catch(() => null);
+        if (!s || s.baseBackups === 0) {
+          lines.push(`${name}: no point-in-time recovery (run \`prodguard pitr enable --env ${name}\` and \`prodguard pitr base-backup --env ${name}\`); logical dumps only`);
+          worse('missing');
+          continue;
+        }
+        details[name] = { earliest: s.earliest, latest: s.latest, gaps: s.gaps, lagBytes: s.server?.lagBytes ?? null };
+        if (s.gaps.length) {
+          lines.push(`${name}: WAL archive has ${s.gaps.length} missing segment(s), first ${s.gaps[0]}: no recovery past it`);
+          state = 'failing';
+          continue;
+        }
+        const lag = s.server?.reachable ? `, lag ${s.server.streaming?.lagBytes ?? s.server.lagBytes ?? '?'} bytes` : ', server unreachable';
+        lines.push(`${name}: PITR (${s.method}) window ${s.earliest} → ${s.latest}${lag}`);
+        if (s.server?.archiverFailing) {
+          lines.push(`${name}: archive_command is failing (last failure on ${s.server.lastFailedWal}, ${s.server.failedCount} failure(s) in total)`);
+          worse('failing');
+        }
+      }
+      return { state, reason: lines.join('; ') || 'no production environment configured', details };
+    },
+  },
+];

@@ -1,0 +1,27 @@
+/** What a restore drill leaves in the state store (collection "drills"); read by `status` (rule 6). */
+export const DRILLS_COLLECTION = 'drills';
+
+export interface SmokeResult {
+  name: string;
+  ok: boolean;
+  value: string | null;
+  expected: string;
+  error?: string;
+}
+
+export interface DrillRecord {
+  id: string;
+  environment: string;
+  backupId: string | null;
+  startedAt: string;
+  finishedAt: string;
+  ok: boolean;
+  /** Restore + verification wall time, milliseconds. */
+  rtoMs: number;
+  /** Age of the restored data at drill time: now − the backup's snapshot time, milliseconds. */
+  rpoMs: number | null;
+  tablesChecked: number;
+  rowCountMismatches: Array<{ table: string; expected: number; actual: number | null }>;
+  smoke: SmokeResult[];
+  error?: string;
+}
