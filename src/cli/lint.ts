@@ -1,4 +1,84 @@
 import type { Command } from 'commander';
+import { UsageError, RefusedError } from '../errors.js';
+import { withContext } from './common.js';
+import { emit } from './output.js';
 
-/** Registers the `lint` command group (being built; see the issue tracker). */
-export function registerLint(_program: Command): void {}
+interface LintFlags {
+  format: string;
+  rules?: boolean;
+  json?: boolean;
+  transaction: boolean;
+}
+
+/** Registers `prodguard lint [paths…]`: the migration linter (docs/sql.md). */
+export function registerLint(program: Command): void {
+  program
+    .command('lint')
+    .description('lint SQL migrations for dangerous operations (drops, locks, rewrites, data loss)')
+    .argument('[paths...]', 'migration files or directories of *.sql (default: the project’s migrations folder)')
+    .option('--format <format>', 'text, json or sarif', 'text')
+    .option('--json', 'same as --format json')
+    .option('--rules', 'list the lint rules instead of linting')
+    .option('--no-transaction', 'lint as if migrations run outside a transaction (default: each file runs in one)')
+    .addHelpText('after', '\nExit codes: 0 clean (warnings allowed), 1 an unsuppressed error-level finding, 2 unparseable SQL or bad input.\nSuppress one statement with a comment line above it: -- prodguard-ignore <rule-id>: <reason>')
+    .action(async (paths: string[], opts: LintFlags, cmd: Command) => {
+      const format = opts.json ? 'json' : opts.format;
+      if (!['text', 'json', 'sarif'].includes(format) || (opts.rules && format === 'sarif')) {
+        throw new UsageError(`--format must be text or json${opts.rules ? '' : ' or sarif'}, got "${format}"`);
+      }
+      const { lintRules } = await import('../sql/index.js');
+      if (opts.rules) {
+        emit({ json: format === 'json' }, lintRules.map(({ id, severity, title, explanation, examples }) => ({ id, severity, title, explanation, examples })), () =>
+          lintRules.map((r) => `${r.id.padEnd(46)} ${r.severity.padEnd(8)} ${r.title}`).join('\n'),
+        );
+        return;
+      }
+      const { findConfigFile } = await import('../config/load.js');
+      const { defaultMigrationsDir, migrationFiles, lintFiles, formatText, formatJson, formatSarif } = await import('../sql/lint-files.js');
+      const configFile = cmd.optsWithGlobals<{ config?: string }>().config ?? findConfigFile();
+      const run = async (configured?: { root: string; dir: string }) => {
+        let targets = paths;
+        if (targets.length === 0) {
+          const dir = defaultMigrationsDir(configured?.root ?? process.cwd(), configured?.dir);
+          if (!dir) throw new UsageError('no migrations folder found (looked for the configured migrationsDir, supabase/migrations, migrations/); pass paths to lint');
+          targets = [dir];
+        }
+        const files = migrationFiles(targets);
+        const result = await lintFiles(files, { assumeInTransaction: opts.transaction });
+        if (format === 'text') process.stdout.write(formatText(result) + '\n');
+        else {
+          const { createRequire } = await import('node:module');
+          const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+          process.stdout.write(JSON.stringify(format === 'json' ? formatJson(result) : formatSarif(result, version), null, 2) + '\n');
+        }
+        return { targets, result };
+      };
+      if (!configFile) {
+        const { result } = await run();
+        if (result.summary.errors > 0) throw new RefusedError(`lint failed: ${result.summary.errors} error(s)`, 'lint.failed');
+        return;
+      }
+      await withContext(cmd, async (ctx) => {
+        let outcome: Awaited<ReturnType<typeof run>> | undefined;
+        try {
+          outcome = await run({ root: ctx.loaded.root, dir: ctx.loaded.config.project.migrationsDir });
+        } catch (err) {
+          await ctx.audit({ action: 'sql.lint', command: ['prodguard', 'lint', ...paths].join(' '), target: '-', verdict: 'failed', reason: (err as Error).message });
+          throw err;
+        }
+        const { summary, findings } = outcome.result;
+        await ctx.audit({
+          action: 'sql.lint',
+          command: ['prodguard', 'lint', ...paths].join(' '),
+          target: '-',
+          verdict: summary.errors > 0 ? 'failed' : 'ok',
+          reason: `${summary.files} file(s): ${summary.errors} error(s), ${summary.warnings} warning(s), ${summary.suppressed} suppressed`,
+          details: {
+            files: outcome.result.files,
+            suppressed: findings.filter((f) => f.suppressed).map((f) => ({ file: f.file, line: f.line, ruleId: f.ruleId, reason: f.suppressed!.reason })),
+          },
+        });
+        if (summary.errors > 0) throw new RefusedError(`lint failed: ${summary.errors} error(s)`, 'lint.failed');
+      });
+    });
+}

@@ -131,7 +131,7 @@ function settingValueIsOff(args: AstNode[] | undefined): boolean {
 
 function classifySet(node: AstNode): Verdict {
   const name = String(node.name ?? '').toLowerCase();
-  const kind = node.kind as string;
+  const kind = String(node.kind ?? '');
   if (kind === 'VAR_RESET_ALL') return { class: 'privilege', reason: 'RESET ALL also resets role and read-only settings' };
   if (kind === 'VAR_SET_MULTI' && name === 'transaction') {
     const ro = (node.args as AstNode[] | undefined)?.find((a) => a.DefElem?.defname === 'transaction_read_only');
@@ -280,7 +280,7 @@ export function classifyNode(kind: string, node: AstNode): Verdict {
       return worse({ class: 'ddl', reason: `ALTER TABLE ${rel} changes the schema` }, destructiveOnly(factsVerdict(facts(), 'ALTER TABLE')));
     }
     case 'AlterDatabaseSetStmt': {
-      const v = classifySet(node.setstmt?.VariableSetStmt ?? {});
+      const v = classifySet(node.setstmt?.VariableSetStmt ?? node.setstmt ?? {});
       return v.class === 'privilege' ? v : { class: 'ddl', reason: 'ALTER DATABASE … SET changes database defaults' };
     }
   }
@@ -315,9 +315,24 @@ function objectsOf(kind: string, node: AstNode): string[] {
   return [...out];
 }
 
+/** Never throws: a tree shape this code did not expect is a write (fail closed). */
+function safeClassify(kind: string, node: AstNode): Verdict {
+  try {
+    return classifyNode(kind, node);
+  } catch {
+    return { class: 'write', reason: `${kind} could not be analysed, so it counts as a write` };
+  }
+}
+
 function classifyParsed(s: ParsedStatement): ClassifiedStatement {
-  const v = classifyNode(s.kind, s.node);
-  return { text: s.text, class: v.class, kind: s.kind, objects: objectsOf(s.kind, s.node), reason: v.reason, start: s.start, end: s.end, line: s.line, column: s.column };
+  const v = safeClassify(s.kind, s.node);
+  let objects: string[];
+  try {
+    objects = objectsOf(s.kind, s.node);
+  } catch {
+    objects = [];
+  }
+  return { text: s.text, class: v.class, kind: s.kind, objects, reason: v.reason, start: s.start, end: s.end, line: s.line, column: s.column };
 }
 
 /** Classifies every statement of `sql`. Needs loadSqlParser() to have finished. Throws SqlSyntaxError. */

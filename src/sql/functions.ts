@@ -74,6 +74,8 @@ export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(
   inet cidr macaddr uuid bytea name oid regclass json jsonb xml point line lseg box path polygon circle
   area center diameter radius height width npoints isclosed isopen pclose popen bound_box
   xmlparse xmlserialize xpath xpath_exists xml_is_well_formed xmlconcat xmlcomment xmltext
+  pg_partition_tree pg_partition_ancestors pg_partition_root pg_mcv_list_items nummultirange int4multirange
+  int8multirange datemultirange tsmultirange tstzmultirange multirange unnest_multirange range_agg
   ts_debug ts_parse ts_token_type get_current_ts_config array_to_tsvector tsvector_to_array
   `),
 );

@@ -34,9 +34,12 @@ export class SqlSyntaxError extends UsageError {
   readonly position: number;
   readonly line: number;
   readonly column: number;
+  /** The parser's own message, without the position. */
+  readonly detail: string;
   constructor(message: string, position: number, line: number, column: number) {
     super(`${message} at line ${line}, column ${column}`, 'sql.syntax');
     this.name = 'SqlSyntaxError';
+    this.detail = message;
     this.position = position;
     this.line = line;
     this.column = column;

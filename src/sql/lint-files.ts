@@ -1,0 +1,150 @@
+/**
+ * Linting migration files from disk: finding them (files or directories, *.sql, sorted),
+ * linting each, and rendering the findings as text, JSON or SARIF 2.1.0.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { UsageError } from '../errors.js';
+import { lintRules, lintStatements, type LintFinding } from './lint.js';
+import { loadSqlParser, parseStatements, SqlSyntaxError } from './parser.js';
+
+export interface LintRun {
+  /** Files linted, relative to the working directory. */
+  files: string[];
+  findings: LintFinding[];
+  summary: { files: number; statements: number; errors: number; warnings: number; suppressed: number };
+}
+
+/** Expands paths to the *.sql files they name (directories: their *.sql files, sorted, not recursive). */
+export function migrationFiles(paths: string[], cwd = process.cwd()): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    const abs = resolve(cwd, p);
+    if (!existsSync(abs)) throw new UsageError(`${p}: no such file or directory`, 'lint.path');
+    if (statSync(abs).isDirectory()) {
+      const sql = readdirSync(abs).filter((f) => f.endsWith('.sql')).sort();
+      out.push(...sql.map((f) => join(abs, f)));
+    } else out.push(abs);
+  }
+  return out;
+}
+
+/** The default migrations folder: the config's, else supabase/migrations, else migrations/. */
+export function defaultMigrationsDir(root: string, configured?: string): string | undefined {
+  const candidates = [configured, 'supabase/migrations', 'migrations'].filter((x): x is string => Boolean(x));
+  for (const c of candidates) {
+    const abs = resolve(root, c);
+    if (existsSync(abs) && statSync(abs).isDirectory()) return abs;
+  }
+  return undefined;
+}
+
+/** Lints files; an unparseable file is a SqlSyntaxError-based UsageError naming file:line:column. */
+export async function lintFiles(files: string[], opts: { cwd?: string; assumeInTransaction?: boolean } = {}): Promise<LintRun> {
+  await loadSqlParser();
+  const cwd = opts.cwd ?? process.cwd();
+  const findings: LintFinding[] = [];
+  const shown: string[] = [];
+  let statements = 0;
+  for (const abs of files) {
+    const file = relative(cwd, abs).split(sep).join('/') || abs;
+    shown.push(file);
+    let sql: string;
+    try {
+      sql = readFileSync(abs, 'utf8');
+    } catch (err) {
+      throw new UsageError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'lint.unreadable');
+    }
+    let stmts;
+    try {
+      stmts = parseStatements(sql);
+    } catch (err) {
+      if (err instanceof SqlSyntaxError) throw new UsageError(`${file}:${err.line}:${err.column}: ${err.detail}`, 'sql.syntax', err);
+      throw err;
+    }
+    statements += stmts.length;
+    findings.push(...lintStatements(sql, stmts, { file, assumeInTransaction: opts.assumeInTransaction }));
+  }
+  const active = findings.filter((f) => !f.suppressed);
+  return {
+    files: shown,
+    findings,
+    summary: {
+      files: files.length,
+      statements,
+      errors: active.filter((f) => f.severity === 'error').length,
+      warnings: active.filter((f) => f.severity === 'warning').length,
+      suppressed: findings.length - active.length,
+    },
+  };
+}
+
+/** `file:line:column: severity rule-id: message`, the source line and a caret under the column. */
+export function formatText(run: LintRun, cwd = process.cwd()): string {
+  const lines: string[] = [];
+  const sources = new Map<string, string[]>();
+  for (const f of run.findings.filter((x) => !x.suppressed)) {
+    lines.push(`${f.file ?? '<input>'}:${f.line}:${f.column}: ${f.severity} ${f.ruleId}: ${f.message}`);
+    if (f.file) {
+      if (!sources.has(f.file)) sources.set(f.file, readFileSync(resolve(cwd, f.file), 'utf8').split('\n'));
+      const src = sources.get(f.file)![f.line - 1] ?? '';
+      lines.push(`  ${src.replace(/\t/g, ' ')}`);
+      lines.push(`  ${' '.repeat(Math.max(0, f.column - 1))}^`);
+    }
+  }
+  const s = run.summary;
+  lines.push(
+    `${s.files} file(s), ${s.statements} statement(s): ${s.errors} error(s), ${s.warnings} warning(s)${s.suppressed ? `, ${s.suppressed} suppressed` : ''}`,
+  );
+  return lines.join('\n');
+}
+
+/** The JSON document of `--format json` (schema: docs/schemas/lint-output.schema.json). */
+export function formatJson(run: LintRun): object {
+  return { tool: 'prodguard-lint', version: 1, files: run.files, summary: run.summary, findings: run.findings };
+}
+
+/** SARIF 2.1.0 for GitHub code scanning: one run, rules from the rule objects, results with regions. */
+export function formatSarif(run: LintRun, toolVersion: string): object {
+  const rules = lintRules.map((r) => ({
+    id: r.id,
+    name: r.id.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
+    shortDescription: { text: r.title },
+    fullDescription: { text: r.explanation },
+    helpUri: `https://github.com/prodguard/prodguard/blob/main/docs/sql.md#${r.id}`,
+    help: { text: r.explanation },
+    defaultConfiguration: { level: r.severity },
+  }));
+  const index = new Map(lintRules.map((r, i) => [r.id, i]));
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: 'prodguard', informationUri: 'https://github.com/prodguard/prodguard', version: toolVersion, rules } },
+        originalUriBaseIds: { '%SRCROOT%': { uri: pathToUri(process.cwd()) } },
+        artifacts: run.files.map((f) => ({ location: { uri: f, uriBaseId: '%SRCROOT%' } })),
+        results: run.findings.map((f) => ({
+          ruleId: f.ruleId,
+          ruleIndex: index.get(f.ruleId) ?? 0,
+          level: f.severity,
+          message: { text: f.message },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: f.file ?? 'input.sql', uriBaseId: '%SRCROOT%' },
+                region: { startLine: f.line, startColumn: f.column },
+              },
+            },
+          ],
+          ...(f.suppressed ? { suppressions: [{ kind: 'inSource', justification: f.suppressed.reason }] } : {}),
+        })),
+      },
+    ],
+  };
+}
+
+function pathToUri(p: string): string {
+  const withSlash = p.split(sep).join('/').replace(/\/?$/, '/');
+  return 'file://' + (withSlash.startsWith('/') ? '' : '/') + encodeURI(withSlash);
+}
