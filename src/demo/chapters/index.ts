@@ -1,4 +1,5 @@
 import type { DemoChapter } from '../types.js';
+import { recoveryChapter } from './recovery.js';
 
 /** The demo's chapters, in story order. Each layer appends its own. */
-export const chapters: DemoChapter[] = [];
+export const chapters: DemoChapter[] = [recoveryChapter];
