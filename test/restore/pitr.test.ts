@@ -73,6 +73,7 @@ test('point-in-time recovery: archive, base backup, restore to a time / an LSN, 
       assert.ok(r.lastReplayedCommit && r.lastReplayedCommit <= target.replace(/Z$/, '') + 'Z');
     } finally {
       await r.cluster!.destroy();
+      rmSync(r.cluster!.baseDir, { recursive: true, force: true });
     }
   });
 
