@@ -1,0 +1,143 @@
+/**
+ * `prodguard restore`: a logical backup into a target, safely.
+ *
+ * - Into a NEW database by default (named <db>_restore_<time> unless --new-database).
+ * - Production is refused (break-glass is the only way, and it does not exist yet).
+ * - A non-empty target database needs --replace, and then a backup of the target is taken first;
+ *   the target is dropped and recreated only after that backup succeeded.
+ * - Row counts are compared with the manifest afterwards; any mismatch fails the restore.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from '../context.js';
+import { withClient, quoteIdent } from '../pg/client.js';
+import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
+import { RefusedError, UsageError, errorMessage } from '../errors.js';
+import { resolveRestoreTarget, refuseProduction } from './target.js';
+import { COUNT_USER_TABLES } from './sql/user-tables.js';
+import { compareRowCounts, type CountMismatch } from './verify-counts.js';
+
+export interface RestoreOptions {
+  backup: string;
+  to: string;
+  /** Environment whose backups to read (default: the production environment). */
+  sourceEnv?: string;
+  newDatabase?: string;
+  /** Restore into the target URL's own database even when it is not empty (backs it up first). */
+  replace?: boolean;
+  jobs?: number;
+  /** Skip GRANT/REVOKE (a target server without the source's roles). */
+  noAcl?: boolean;
+  env?: Record<string, string | undefined>;
+  onProgress?: (line: string) => void;
+}
+
+export interface RestoreResult {
+  backupId: string;
+  sourceEnvironment: string;
+  target: string;
+  database: string;
+  createdDatabase: boolean;
+  safetyBackupId: string | null;
+  tables: number;
+  rows: number;
+  mismatches: CountMismatch[];
+  durationMs: number;
+}
+
+export function defaultSourceEnv(ctx: Context): string {
+  const prod = Object.entries(ctx.loaded.config.environments).find(([, e]) => e.kind === 'production');
+  if (!prod) throw new UsageError('no production environment configured; pass --env', 'restore.no-source');
+  return prod[0];
+}
+
+async function databaseExists(serverUrl: string, name: string): Promise<boolean> {
+  return withClient(serverUrl, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount! > 0);
+}
+
+async function userTableCount(url: string): Promise<number> {
+  return withClient(url, async (c) => (await c.query<{ n: number }>(COUNT_USER_TABLES)).rows[0].n);
+}
+
+function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const progress = opts.onProgress ?? (() => {});
+  const sourceEnv = opts.sourceEnv ?? defaultSourceEnv(ctx);
+  const jobs = opts.jobs ?? ctx.loaded.config.backup.jobs;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be 1–64, got ${opts.jobs}`);
+  const target = resolveRestoreTarget(ctx.loaded, opts.to, opts.env);
+  const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
+  try {
+    refuseProduction(target);
+    const backup = await import('./backup-api.js');
+    const entry = await backup.getBackup(ctx, opts.backup, { env: sourceEnv });
+    const manifest = entry;
+    const info = parseConnInfo(target.url);
+    if (!info) throw new UsageError('cannot parse the target connection string', 'restore.bad-target');
+
+    // Which database, and is it safe to write into?
+    let database: string;
+    let createdDatabase = false;
+    let safetyBackupId: string | null = null;
+    if (opts.newDatabase || !opts.replace) {
+      database = opts.newDatabase ?? `${manifest.database}_restore_${stamp()}`;
+      if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(database)) throw new UsageError(`--new-database: not a valid database name: "${database}"`);
+    } else {
+      database = info.database;
+    }
+    const dbUrl = withDatabase(target.url, database);
+    const exists = await databaseExists(target.url, database);
+    if (exists && (await userTableCount(dbUrl)) > 0) {
+      if (!opts.replace) {
+        throw new RefusedError(`target database "${database}" on ${target.label} is not empty; pass --replace to restore into it (prodguard backs it up first), or restore into a new database`, 'restore.target-not-empty');
+      }
+      if (!target.resolved.name) {
+        throw new RefusedError(`target ${target.label} is not a configured environment, so prodguard cannot file a backup of it before replacing it; add it to prodguard.yaml`, 'restore.target-unknown');
+      }
+      progress(`target "${database}" is not empty: backing it up first`);
+      const safety = await backup.createBackup(ctx, { env: target.resolved.name, reason: `before restore of ${manifest.id} into ${database}`, url: dbUrl });
+      safetyBackupId = safety.id;
+      progress(`backup of the target: ${safety.id}`);
+      // Recreate the database empty (same owner): exact, and nothing of the old content can mix in.
+      await withClient(withDatabase(target.url, 'postgres'), async (c) => {
+        const owner = (await c.query<{ o: string }>('SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1', [database])).rows[0].o;
+        await c.query(`DROP DATABASE ${quoteIdent(database)} WITH (FORCE)`);
+        await c.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(owner)}`);
+      });
+    } else if (!exists) {
+      await withClient(target.url, (c) => c.query(`CREATE DATABASE ${quoteIdent(database)}`));
+      createdDatabase = true;
+    }
+
+    const work = mkdtempSync(join(tmpdir(), 'prodguard-restore-'));
+    let mismatches: CountMismatch[];
+    let tables = 0;
+    let rows = 0;
+    try {
+      progress(`fetching backup ${manifest.id} (${sourceEnv}, ${manifest.finishedAt})`);
+      const m = await backup.materializeBackup(ctx, manifest.id, work, { env: sourceEnv });
+      progress(`restoring into ${target.label}/${database} with ${jobs} job(s)`);
+      await backup.restoreDump(m.dumpPath, dbUrl, { jobs, onProgress: opts.onProgress, noAcl: opts.noAcl });
+      const actual = await backup.countRows(dbUrl);
+      mismatches = compareRowCounts(m.manifest.rowCounts, actual);
+      tables = Object.keys(actual).length;
+      rows = Object.values(actual).reduce((a, b) => a + b, 0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    const result: RestoreResult = { backupId: manifest.id, sourceEnvironment: sourceEnv, target: target.label, database, createdDatabase, safetyBackupId, tables, rows, mismatches, durationMs: Date.now() - started };
+    if (mismatches.length) {
+      throw new RefusedError(`restored, but row counts differ from the backup manifest in ${mismatches.length} table(s): ${mismatches.slice(0, 3).map((x) => `${x.table} ${x.actual ?? 'missing'} ≠ ${x.expected}`).join(', ')}`, 'restore.count-mismatch');
+    }
+    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs } });
+    return result;
+  } catch (err) {
+    await ctx.audit({ ...audit, verdict: err instanceof RefusedError ? 'refused' : 'failed', reason: errorMessage(err) });
+    throw err;
+  }
+}

@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { runCli, makeProject, minimalConfig } from '../helpers/cli.js';
+import { sharedCluster, sql, createDatabase } from '../helpers/pg.js';
+import { contextFrom } from '../../src/context.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createBackup } from '../../src/backup/create.js';
+import { listBackups } from '../../src/backup/catalog.js';
+import { checks } from '../../src/status/checks/recovery.js';
+
+const cluster = sharedCluster({ name: 'prodguard-restore' });
+
+async function setup() {
+  const c = cluster();
+  const identity = await generateIdentity();
+  const recipient = await identityToRecipient(identity);
+  const config = (smoke: string) => minimalConfig(`backup:
+  encryption:
+    recipients: [${recipient}]
+  destinations:
+    - { name: local, type: local, path: backups }
+drills:
+  smokeTests:
+${smoke}
+`);
+  const p = makeProject({ 'prodguard.yaml': config(`    - { name: customers exist, sql: "SELECT count(*) FROM customers", min: 300 }`) });
+  const shop = await createDatabase(c, 'shop');
+  await sql(shop, `CREATE TABLE customers (id int PRIMARY KEY, name text);
+    INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 300) g;
+    CREATE TABLE orders (id int PRIMARY KEY, customer_id int REFERENCES customers, total numeric);
+    INSERT INTO orders SELECT g, 1 + g % 300, g FROM generate_series(1, 1000) g;`);
+  const staging = await createDatabase(c, 'staging_db');
+  await sql(staging, `CREATE TABLE precious (id int); INSERT INTO precious VALUES (42)`);
+  const env = { PRODUCTION_DATABASE_URL: shop, STAGING_DATABASE_URL: staging, LOCAL_DATABASE_URL: c.url('postgres'), PRODGUARD_AGE_IDENTITY: identity };
+  Object.assign(process.env, env);
+  const ctx = contextFrom(loadConfig({ cwd: p.dir }));
+  const backup = await createBackup(ctx, { env: 'production', reason: 'test' });
+  await ctx.close();
+  return { c, p, env, backup, shop, staging, setConfig: (smoke: string) => writeFileSync(join(p.dir, 'prodguard.yaml'), config(smoke)) };
+}
+
+test('restore, its safety rules, and drills', async (t) => {
+  const s = await setup();
+  t.after(s.p.cleanup);
+  const cli = (args: string[]) => runCli(args, { cwd: s.p.dir, env: s.env });
+
+  await t.test('restores into a new database by default and verifies row counts', async () => {
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.backupId, s.backup.id);
+    assert.match(out.database, /^shop_restore_\d{14}$/);
+    assert.equal(out.createdDatabase, true);
+    assert.deepEqual(out.mismatches, []);
+    assert.equal(out.rows, 1300);
+    const [{ n }] = await sql<{ n: number }>(s.c.url(out.database), 'SELECT count(*)::int AS n FROM orders');
+    assert.equal(n, 1000);
+    assert.deepEqual(await sql(s.staging, 'SELECT id FROM precious'), [{ id: 42 }], 'the staging database itself is untouched');
+  });
+
+  await t.test('restore over production is refused, by name and by connection string', async () => {
+    for (const to of ['production', s.shop]) {
+      const r = await cli(['restore', 'latest', '--to', to]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /refusing to restore over production .*prodguard break-glass/);
+    }
+    const [{ n }] = await sql<{ n: number }>(s.c.url('postgres'), `SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'shop_restore_%'`);
+    assert.equal(n, 1, 'no database was created for the refused restores');
+  });
+
+  await t.test('a non-empty target without --replace is refused and left alone', async () => {
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--new-database', 'staging_db']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /target database "staging_db" .* is not empty; pass --replace/);
+    assert.deepEqual(await sql(s.staging, 'SELECT id FROM precious'), [{ id: 42 }]);
+  });
+
+  await t.test('with --replace the non-empty target is backed up first, then replaced', async () => {
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--replace', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.database, 'staging_db');
+    assert.ok(out.safetyBackupId);
+    const ctx = contextFrom(loadConfig({ cwd: s.p.dir }));
+    try {
+      const staged = await listBackups(ctx, { env: 'staging' });
+      assert.deepEqual(staged.map((b) => b.id), [out.safetyBackupId], 'the backup of the target is in the catalog');
+      assert.deepEqual(staged[0].rowCounts, { 'public.precious': 1 });
+    } finally {
+      await ctx.close();
+    }
+    assert.equal((await sql(s.staging, `SELECT to_regclass('precious') AS t`))[0].t, null);
+    assert.equal((await sql<{ n: number }>(s.staging, 'SELECT count(*)::int AS n FROM customers'))[0].n, 300);
+  });
+
+  await t.test('a drill records RTO and RPO, and status rule 6 sees it', async () => {
+    const r = await cli(['drill', '--env', 'production', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout);
+    assert.equal(d.ok, true);
+    assert.equal(d.backupId, s.backup.id);
+    assert.ok(d.rtoMs > 0 && d.rpoMs > 0);
+    assert.equal(d.tablesChecked, 2);
+    assert.deepEqual(d.smoke.map((x: any) => [x.name, x.ok, x.value]), [['customers exist', true, '300']]);
+    const ctx = contextFrom(loadConfig({ cwd: s.p.dir }));
+    try {
+      const stored = await (await ctx.store()).get<any>('drills', d.id);
+      assert.equal(stored.rtoMs, d.rtoMs);
+      const res = await checks.find((c) => c.id === 'recovery.drill-recent')!.run(ctx);
+      assert.equal(res.state, 'ok', res.reason);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  await t.test('a drill whose smoke query fails exits 1 and is recorded as failed', async () => {
+    s.setConfig(`    - { name: customers exist, sql: "SELECT count(*) FROM customers", min: 300 }
+    - { name: ten thousand orders, sql: "SELECT count(*) FROM orders", min: 10000 }
+    - { name: broken query, sql: "SELECT nope FROM nowhere" }`);
+    const r = await cli(['drill', '--json']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /restore drill failed: .*smoke test "ten thousand orders" \(got 1000, expected ≥ 10000\).*"broken query"/);
+    const d = JSON.parse(r.stdout);
+    assert.equal(d.ok, false);
+    assert.ok(d.rtoMs > 0);
+    assert.deepEqual(d.smoke.map((x: any) => x.ok), [true, false, false]);
+  });
+});
