@@ -126,6 +126,7 @@ function skipTrivia(sql: string, from: number, to: number): number {
 /** Parses one or many statements. Throws SqlSyntaxError with the position on bad SQL. */
 export function parseStatements(sql: string): ParsedStatement[] {
   if (!ready) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
+  if (sql.trim() === '') return []; // libpg-query refuses empty input; an empty file has no statements
   let result: { stmts?: Array<{ stmt: AstNode; stmt_location?: number; stmt_len?: number }> };
   try {
     result = parseSync(sql) as typeof result;

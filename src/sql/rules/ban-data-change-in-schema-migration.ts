@@ -1,4 +1,5 @@
 import { classifyNode } from '../classify.js';
+import { isExistingTable } from './helpers.js';
 import type { LintRule, ParsedStatement } from './types.js';
 
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
@@ -9,13 +10,14 @@ export const rule: LintRule = {
   severity: 'warning',
   title: 'Data changes mixed into a schema migration',
   explanation:
-    'A migration that changes both schema and data holds its DDL locks while the data change runs, cannot be re-run safely, and makes a rollback ambiguous. Keep schema migrations to DDL; run backfills and data fixes separately, in batches. Small seed data for a table created in the same migration is the usual exception — suppress with the reason.',
+    'A migration that changes both schema and data holds its DDL locks while the data change runs, cannot be re-run safely, and makes a rollback ambiguous. Keep schema migrations to DDL; run backfills and data fixes separately, in batches. Filling a table created earlier in the same migration is allowed.',
   examples: {
     bad: ['ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = \'free\' WHERE plan IS NULL;'],
-    good: ['UPDATE users SET plan = \'free\' WHERE plan IS NULL;', 'ALTER TABLE users ADD COLUMN plan text;'],
+    good: ['UPDATE users SET plan = \'free\' WHERE plan IS NULL;', 'CREATE TABLE plans (name text);\nINSERT INTO plans VALUES (\'free\');'],
   },
   check: (s, ctx) => {
-    if (!isDataChange(s)) return undefined;
+    // Seeding a table created earlier in the same migration is the normal way to fill it.
+    if (!isDataChange(s) || !isExistingTable(s.node.relation, ctx)) return undefined;
     const ddl = ctx.all.some((o) => {
       const c = classifyNode(o.kind, o.node).class;
       return c === 'ddl' || (c === 'destructive' && !DML.has(o.kind));
