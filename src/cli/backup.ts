@@ -1,4 +1,191 @@
 import type { Command } from 'commander';
+import { withContext } from './common.js';
+import { emit, note, table } from './output.js';
+import { RefusedError, UsageError } from '../errors.js';
 
-/** Registers the `backup` command group (being built; see the issue tracker). */
-export function registerBackup(_program: Command): void {}
+/** Registers the `backup` command group: create, list, show, verify, prune, sync-catalog, keygen. */
+export function registerBackup(program: Command): void {
+  const backup = program.command('backup').description('encrypted pg_dump backups in two places, proven by restore');
+
+  backup
+    .command('create')
+    .description('pg_dump from a consistent snapshot, encrypted, streamed to every destination; manifest written last')
+    .requiredOption('--env <env>', 'environment to back up')
+    .option('--reason <text>', 'why (recorded in the manifest and the audit log)')
+    .option('--json', 'output JSON')
+    .option('--quiet', 'no progress output')
+    .action(async (opts: { env: string; reason?: string; json?: boolean; quiet?: boolean }, cmd: Command) => {
+      const { createBackup } = await import('../backup/create.js');
+      const { progressReporter, formatBytes } = await import('../backup/progress.js');
+      await withContext(cmd, async (ctx) => {
+        const p = progressReporter({ label: `backup ${opts.env}`, quiet: opts.quiet });
+        let res;
+        try {
+          res = await createBackup(ctx, { env: opts.env, reason: opts.reason, onProgress: ({ bytes }) => p.bytes(bytes), onPhase: (ph) => p.phase(ph) });
+        } finally {
+          p.stop();
+        }
+        const m = res.manifest;
+        const bytes = m.objects.reduce((s, o) => s + o.bytes, 0);
+        emit(opts, res, () =>
+          [
+            `backup ${m.id} of ${m.environment} (${m.database}): ${formatBytes(bytes)}, ${Object.keys(m.rowCounts).length} tables, ${m.objects.length} objects`,
+            `  stored on: ${m.destinations.join(', ')}${m.recipients.length ? ` · encrypted to ${m.recipients.length} recipient(s)` : ' · NOT encrypted'}`,
+            m.globalsSkipped ? `  roles not dumped: ${m.globalsSkipped}` : '',
+          ].filter(Boolean).join('\n'),
+        );
+        if (res.degraded) {
+          throw new RefusedError(
+            `backup ${m.id} is DEGRADED: destination(s) failed: ${res.failedDestinations.map((f) => `${f.name} (${f.error})`).join('; ')}`,
+            'backup.degraded',
+          );
+        }
+      });
+    });
+
+  backup
+    .command('list')
+    .description('complete backups in the catalog, newest first')
+    .option('--env <env>', 'only this environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env?: string; json?: boolean }, cmd: Command) => {
+      const { listBackups } = await import('../backup/catalog.js');
+      const { formatBytes } = await import('../backup/progress.js');
+      await withContext(cmd, async (ctx) => {
+        const list = await listBackups(ctx, { env: opts.env });
+        emit(opts, list, () =>
+          list.length === 0
+            ? 'no backups in the catalog'
+            : table(
+                ['id', 'env', 'started', 'size', 'tables', 'destinations', 'state', 'verified'],
+                list.map((m) => [
+                  m.id,
+                  m.environment,
+                  m.startedAt.replace('T', ' ').slice(0, 19),
+                  formatBytes(m.objects.reduce((s, o) => s + o.bytes, 0)),
+                  Object.keys(m.rowCounts).length,
+                  m.destinations.join(','),
+                  m.degraded ? 'DEGRADED' : 'ok',
+                  m.verified ? `${m.verified.ok ? 'ok' : 'FAILED'} ${m.verified.at.replace('T', ' ').slice(0, 16)}` : 'never',
+                ]),
+              ),
+        );
+      });
+    });
+
+  backup
+    .command('show')
+    .description('one backup\'s manifest')
+    .argument('<id>', 'backup id or "latest"')
+    .option('--env <env>', 'with latest: newest of this environment')
+    .option('--json', 'output JSON')
+    .action(async (id: string, opts: { env?: string; json?: boolean }, cmd: Command) => {
+      const { getBackup } = await import('../backup/catalog.js');
+      const { formatBytes } = await import('../backup/progress.js');
+      await withContext(cmd, async (ctx) => {
+        const m = await getBackup(ctx, id, { env: opts.env });
+        emit(opts, m, () =>
+          [
+            `backup ${m.id}`,
+            `  environment ${m.environment} · database ${m.database} · PostgreSQL ${m.serverVersion} · pg_dump ${m.pgDumpVersion}`,
+            `  ${m.startedAt} → ${m.finishedAt} · snapshot ${m.snapshot} · LSN ${m.lsn} · format ${m.format}`,
+            `  destinations: ${m.destinations.join(', ')}${m.degraded ? ' (DEGRADED)' : ''}`,
+            `  encryption: ${m.recipients.length ? m.recipients.join(', ') : 'none'}`,
+            m.reason ? `  reason: ${m.reason}` : '',
+            m.globalsSkipped ? `  roles not dumped: ${m.globalsSkipped}` : '',
+            `  verified: ${m.verified ? `${m.verified.ok ? 'ok' : 'FAILED'} at ${m.verified.at} (${(m.verified.durationMs / 1000).toFixed(1)} s)${m.verified.problems.map((p) => `\n    - ${p}`).join('')}` : 'never'}`,
+            '  objects:',
+            ...m.objects.map((o) => `    ${o.name}  ${formatBytes(o.bytes)}  sha256 ${o.sha256.slice(0, 16)}…`),
+            `  row counts (${Object.keys(m.rowCounts).length} tables):`,
+            ...Object.entries(m.rowCounts).map(([t, n]) => `    ${t}  ${n}`),
+          ].filter(Boolean).join('\n'),
+        );
+      });
+    });
+
+  backup
+    .command('verify')
+    .description('prove a backup: check every copy\'s sha256, decrypt, restore into a throw-away cluster, compare row counts')
+    .argument('<id>', 'backup id or "latest"')
+    .option('--env <env>', 'with latest: newest of this environment')
+    .option('--scratch-url <url>', 'restore into a temporary database on this server instead of a throw-away cluster')
+    .option('--json', 'output JSON')
+    .action(async (id: string, opts: { env?: string; scratchUrl?: string; json?: boolean }, cmd: Command) => {
+      const { verifyBackup } = await import('../backup/verify.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await verifyBackup(ctx, id, { env: opts.env, scratchUrl: opts.scratchUrl, onPhase: opts.json ? undefined : (ph) => note(`verify: ${ph}`) });
+        emit(opts, r, () =>
+          r.ok
+            ? `backup ${r.backupId} verified: every copy intact, restored, row counts match (${(r.durationMs / 1000).toFixed(1)} s)`
+            : [`backup ${r.backupId} FAILED verification:`, ...r.problems.map((p) => `  - ${p}`)].join('\n'),
+        );
+        if (!r.ok) throw new RefusedError(`backup ${r.backupId} failed verification: ${r.problems[0]}`, 'backup.verify-failed');
+      });
+    });
+
+  backup
+    .command('prune')
+    .description('apply the retention policy (GFS) and remove incomplete leftovers')
+    .option('--dry-run', 'show what would be removed, remove nothing')
+    .option('--yes', 'really delete (required unless --dry-run)')
+    .option('--grace <duration>', 'leave manifest-less leftovers younger than this alone', '24h')
+    .option('--json', 'output JSON')
+    .action(async (opts: { dryRun?: boolean; yes?: boolean; grace: string; json?: boolean }, cmd: Command) => {
+      if (!opts.dryRun && !opts.yes) throw new UsageError('backup prune deletes backups: run with --dry-run to see what would go, then --yes to delete', 'backup.prune-confirm');
+      const { durationMs } = await import('../config/schema.js');
+      let graceMs: number;
+      try {
+        graceMs = durationMs(opts.grace);
+      } catch {
+        throw new UsageError(`--grace must be a duration like 30min, 24h or 7d, got "${opts.grace}"`);
+      }
+      const { pruneBackups } = await import('../backup/prune.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await pruneBackups(ctx, { dryRun: opts.dryRun, graceMs });
+        const verb = r.dryRun ? 'would remove' : 'removed';
+        emit(opts, r, () =>
+          [
+            `${verb} ${r.removed.length} backup(s), kept ${r.keep.length}, ${verb} ${r.leftovers.length} leftover object(s)`,
+            ...r.removed.map((b) => `  - ${b.environment} ${b.id}`),
+            ...r.keep.map((b) => `  keep ${b.environment} ${b.id} (${b.why.join(', ')})`),
+            ...r.leftovers.map((l) => `  leftover ${l.destination}:${l.key}`),
+            ...r.errors.map((e) => `  error on ${e.destination}: ${e.error}`),
+          ].join('\n'),
+        );
+        if (r.errors.length) throw new RefusedError(`prune incomplete: ${r.errors[0].destination}: ${r.errors[0].error}`, 'backup.prune-errors');
+      });
+    });
+
+  backup
+    .command('sync-catalog')
+    .description('rebuild the catalog from the manifests on the destinations (after losing the state store)')
+    .option('--json', 'output JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { syncCatalog } = await import('../backup/sync-catalog.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await syncCatalog(ctx);
+        emit(opts, r, () =>
+          [
+            `catalog rebuilt: ${r.found} backup(s) found, ${r.added.length} added, ${r.removed.length} removed`,
+            ...r.unreachable.map((u) => `  destination ${u.name} unreachable: ${u.error}`),
+          ].join('\n'),
+        );
+        if (r.unreachable.length) throw new RefusedError(`destination ${r.unreachable[0].name} unreachable; the catalog may be incomplete`, 'backup.sync-degraded');
+      });
+    });
+
+  backup
+    .command('keygen')
+    .description('make an age X25519 key pair: the public key goes into backup.encryption.recipients, the identity somewhere safe')
+    .option('--json', 'output JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { generateKeyPair } = await import('../backup/encryption.js');
+      const k = await generateKeyPair();
+      // The identity is printed on purpose: this is the one moment the user must see it.
+      if (opts.json) process.stdout.write(JSON.stringify(k, null, 2) + '\n');
+      else {
+        process.stdout.write(`# public key (add to backup.encryption.recipients): ${k.recipient}\n${k.identity}\n`);
+        note('store the AGE-SECRET-KEY line offline and in PRODGUARD_AGE_IDENTITY (or identityFile) where backups are verified/restored; without it no backup can be read');
+      }
+    });
+}

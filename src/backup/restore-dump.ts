@@ -1,0 +1,44 @@
+/**
+ * Loading a materialized dump into a database with pg_restore. `--no-owner` because the target
+ * rarely has the source's roles; parallel `-j` for directory format (and custom format read from
+ * a seekable file, which is what materialize produces). Stops at the first error: a restore
+ * that "mostly worked" is a failed restore.
+ */
+import { spawn } from 'node:child_process';
+import { pgBin } from '../pg/binaries.js';
+import { maskSecrets } from '../security/mask.js';
+import { ProdguardError } from '../errors.js';
+
+export interface RestoreDumpOptions {
+  jobs?: number;
+  onProgress?: (line: string) => void;
+  /** Skip GRANT/REVOKE (targets without the source's roles). */
+  noAcl?: boolean;
+}
+
+export async function restoreDump(dumpPath: string, targetUrl: string, opts: RestoreDumpOptions = {}): Promise<void> {
+  const args = ['--no-owner', '--exit-on-error', '--no-password', `--dbname=${targetUrl}`];
+  if (opts.noAcl) args.push('--no-acl');
+  if (opts.jobs && opts.jobs > 1) args.push(`--jobs=${opts.jobs}`);
+  if (opts.onProgress) args.push('--verbose');
+  args.push(dumpPath);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(pgBin('pg_restore'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let tail = '';
+    let partial = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      tail = (tail + d).slice(-4000);
+      if (opts.onProgress) {
+        const lines = (partial + d).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) if (l.trim()) opts.onProgress(maskSecrets(l));
+      }
+    });
+    child.on('error', (err) => reject(new ProdguardError(`cannot run pg_restore: ${err.message}`, { code: 'restore.pg-restore' })));
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const errLine = tail.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0] ?? tail.trim().split('\n').slice(-1)[0] ?? `exit code ${code}`;
+      reject(new ProdguardError(`pg_restore failed: ${maskSecrets(errLine.trim())}`, { code: 'restore.pg-restore' }));
+    });
+  });
+}
