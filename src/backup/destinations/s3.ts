@@ -40,6 +40,8 @@ export function s3Destination(cfg: S3DestinationConfig, env: Record<string, stri
   if (!accessKeyId || !secretAccessKey) {
     throw new UsageError(`destination "${cfg.name}": set ${cfg.accessKeyIdEnv} and ${cfg.secretAccessKeyEnv} (S3 credentials)`, 'backup.s3-credentials');
   }
+  // The SDK warns on every run that FUTURE releases will need Node 22; not actionable for users.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client({
     region: cfg.region,
     endpoint: cfg.endpoint,
