@@ -37,8 +37,9 @@ export async function switchAndWaitArchived(url: string, timeoutMs = 60_000): Pr
 }
 
 /** Inserts one row in its own transaction and returns the server's clock right after the commit. */
-export async function commitRow(url: string, id: number): Promise<string> {
-  await sql(url, 'INSERT INTO ledger(id) VALUES ($1)', [id]);
+export async function commitRow(url: string, id: number, xids?: Map<number, string>): Promise<string> {
+  const [{ xid }] = await sql<{ xid: string }>(url, 'INSERT INTO ledger(id) VALUES ($1) RETURNING pg_current_xact_id()::text AS xid', [id]);
+  xids?.set(id, xid);
   const [{ t }] = await sql<{ t: string }>(url, `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`);
   return t;
 }

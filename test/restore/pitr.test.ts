@@ -46,8 +46,9 @@ test('point-in-time recovery: archive, base backup, restore to a time / an LSN, 
   // Six commits, each in its own transaction, 300 ms apart, spread over several WAL segments.
   const after: string[] = [];
   let lsnAfter3 = '';
+  const xids = new Map<number, string>();
   for (let i = 1; i <= 6; i++) {
-    after.push(await commitRow(url, i));
+    after.push(await commitRow(url, i, xids));
     if (i === 3) lsnAfter3 = (await sql<{ lsn: string }>(url, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn;
     if (i === 2 || i === 4) await switchAndWaitArchived(url);
     await sql(url, 'SELECT pg_sleep(0.3)');
@@ -90,6 +91,20 @@ test('point-in-time recovery: archive, base backup, restore to a time / an LSN, 
     } finally {
       await runCommand(pgBin('pg_ctl'), ['-D', to, 'stop', '-m', 'immediate'], { asUser: serverOsUser(), allowFailure: true });
       rmSync(dirname(out.logFile), { recursive: true, force: true });
+    }
+  });
+
+  await t.test('--before-xid stops just before that transaction', async () => {
+    const to = join(makeServerDir('pg-pitr-restore'), 'data');
+    restoreDirs.push(join(to, '..'));
+    const r = await pitrRestore(ctx, { environment: 'production', target: parseTarget({ beforeXid: xids.get(5)! }), to, keepRunning: true, env: p.env });
+    try {
+      assert.match(r.stoppedAt, new RegExp(`recovery stopping before commit of transaction ${xids.get(5)}`));
+      const rows = await sql<{ id: number }>(r.cluster!.url(), 'SELECT id FROM ledger ORDER BY id');
+      assert.deepEqual(rows.map((x) => x.id), [1, 2, 3, 4]);
+    } finally {
+      await r.cluster!.destroy();
+      rmSync(r.cluster!.baseDir, { recursive: true, force: true });
     }
   });
 

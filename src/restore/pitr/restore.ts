@@ -48,6 +48,8 @@ export interface PitrRestoreResult {
   stoppedAt: string;
   lastReplayedCommit: string | null;
   durationMs: number;
+  /** Of which: starting PostgreSQL on the restored directory until it left recovery. */
+  replayMs: number;
   cluster?: Cluster;
 }
 
@@ -180,6 +182,7 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       chownForServer(to);
       chownForServer(spool);
       assertServerCanEnter(to);
+      const replayStarted = Date.now();
       try {
         cluster = await createCluster({ name: 'prodguard-pitr', dataDir: to, port: opts.port, keep: true, durable: true });
       } catch (err) {
@@ -191,6 +194,7 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       }
       progress(`PostgreSQL replaying WAL on port ${cluster.port}`);
       const { lastReplay } = await waitForRecoveryEnd(cluster.url(), 30 * 60_000);
+      const replayMs = Date.now() - replayStarted;
       const stopped = logLines(cluster.logFile, /recovery stopping (before|after|at)/);
       if (stopped.length === 0) {
         throw new RefusedError(`recovery finished without reaching the target (${targetText}); the cluster at ${to} holds everything up to ${lastReplay ?? 'the end of the archive'}`, 'pitr.target-not-reached');
@@ -212,6 +216,7 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
         stoppedAt,
         lastReplayedCommit: lastReplay,
         durationMs: Date.now() - started,
+        replayMs,
       };
       if (opts.keepRunning) result.cluster = cluster;
       else await cluster.stop('fast');
