@@ -190,9 +190,10 @@ function explainAnalyze(node: AstNode): boolean {
 }
 
 /** The class of one statement node (kind + fields). */
-export function classifyNode(kind: string, node: AstNode): Verdict {
+export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdict {
   const what = kind.replace(/Stmt$/, '').toUpperCase();
-  const facts = () => collectFacts(node);
+  let memo = known;
+  const facts = () => (memo ??= collectFacts(node));
   switch (kind) {
     case 'SelectStmt': {
       const v = factsVerdict(facts(), 'SELECT');
@@ -298,7 +299,7 @@ export function classifyNode(kind: string, node: AstNode): Verdict {
 const destructiveOnly = (v: Verdict | undefined): Verdict | undefined => (v && (v.class === 'destructive' || v.class === 'privilege') ? v : undefined);
 
 /** Objects a statement touches, for humans and audit records. */
-function objectsOf(kind: string, node: AstNode): string[] {
+function objectsOf(kind: string, node: AstNode, f: Facts): string[] {
   const out = new Set<string>();
   if (kind === 'DropStmt') for (const n of objectNames(node.objects)) out.add(`${objectTypeName(node.removeType)} ${n}`);
   if (kind === 'DropdbStmt' || kind === 'CreatedbStmt' || kind === 'AlterDatabaseStmt') out.add(`database ${node.dbname}`);
@@ -308,7 +309,6 @@ function objectsOf(kind: string, node: AstNode): string[] {
   if (kind === 'CreateFunctionStmt') out.add(`function ${stringParts(node.funcname).join('.')}`);
   if (kind === 'RenameStmt' && !node.relation && node.object) out.add(`${objectTypeName(node.renameType)} ${objectNames([node.object]).join('')}`);
   if (node.relation?.relname) out.add(`table ${relationName(node.relation)}`);
-  const f = collectFacts(node);
   for (const w of f.nestedWrites) out.add(`table ${w.relation}`);
   for (const r of f.relations) if (!f.cteNames.has(r)) out.add(`table ${r}`);
   for (const p of f.functions) out.add(`function ${p.join('.')}`);
@@ -316,19 +316,21 @@ function objectsOf(kind: string, node: AstNode): string[] {
 }
 
 /** Never throws: a tree shape this code did not expect is a write (fail closed). */
-function safeClassify(kind: string, node: AstNode): Verdict {
+function safeClassify(kind: string, node: AstNode, facts: Facts): Verdict {
   try {
-    return classifyNode(kind, node);
+    return classifyNode(kind, node, facts);
   } catch {
     return { class: 'write', reason: `${kind} could not be analysed, so it counts as a write` };
   }
 }
 
 function classifyParsed(s: ParsedStatement): ClassifiedStatement {
-  const v = safeClassify(s.kind, s.node);
+  // One walk of the tree serves both the verdict and the object list.
+  const facts = collectFacts(s.node);
+  const v = safeClassify(s.kind, s.node, facts);
   let objects: string[];
   try {
-    objects = objectsOf(s.kind, s.node);
+    objects = objectsOf(s.kind, s.node, facts);
   } catch {
     objects = [];
   }

@@ -44,7 +44,9 @@ export function collectFacts(node: AstNode): Facts {
       return;
     }
     if (value === null || typeof value !== 'object') return;
-    for (const [key, child] of Object.entries(value as AstNode)) {
+    const obj = value as AstNode;
+    for (const key in obj) {
+      const child = obj[key];
       if (child === null || typeof child !== 'object') continue;
       switch (key) {
         case 'FuncCall':

@@ -18,10 +18,13 @@ export const rule: LintRule = {
   check: (s, ctx) => {
     // Seeding a table created earlier in the same migration is the normal way to fill it.
     if (!isDataChange(s) || !isExistingTable(s.node.relation, ctx)) return undefined;
-    const ddl = ctx.all.some((o) => {
-      const c = classifyNode(o.kind, o.node).class;
-      return c === 'ddl' || (c === 'destructive' && !DML.has(o.kind));
-    });
+    if (!ctx.memo.has('schemaChanging')) {
+      ctx.memo.set('schemaChanging', ctx.all.some((o) => {
+        const c = classifyNode(o.kind, o.node).class;
+        return c === 'ddl' || (c === 'destructive' && !DML.has(o.kind));
+      }));
+    }
+    const ddl = ctx.memo.get('schemaChanging') === true;
     return ddl ? `${s.kind.replace('Stmt', '').toUpperCase()} changes data in a migration that also changes the schema` : undefined;
   },
 };

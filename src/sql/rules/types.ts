@@ -19,6 +19,8 @@ export interface LintContext {
   timeoutReported: boolean;
   /** Every statement of the migration (for rules that look at the whole file). */
   all: ParsedStatement[];
+  /** Memo for rules that compute something once per migration. */
+  memo: Map<string, unknown>;
 }
 
 export interface LintRule {
