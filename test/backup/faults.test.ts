@@ -1,0 +1,174 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { backupFixture } from './fixture.js';
+import type { BackupManifest } from '../../src/backup/index.js';
+
+const fx = backupFixture('faults');
+
+async function create(): Promise<BackupManifest> {
+  const r = await fx().cli(['backup', 'create', '--env', 'production', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { manifest: BackupManifest }).manifest;
+}
+
+function s3Object(id: string, name: string): string {
+  // s3rver keeps each object as a file "<key>._S3rver_object" under <dir>/<bucket>/.
+  return join(fx().s3Dir, 'b', 'prodguard', 'production', id, `${name}._S3rver_object`);
+}
+
+function catalogEntry(id: string): Promise<BackupManifest> {
+  return fx().cli(['backup', 'show', id, '--json']).then((r) => JSON.parse(r.stdout) as BackupManifest);
+}
+
+test('a flipped byte in the local copy of the dump fails verify and names the destination and object', async () => {
+  const f = fx();
+  const m = await create();
+  const p = join(f.localPath, 'production', m.id, 'dump.pgcustom.age');
+  const buf = readFileSync(p);
+  buf[Math.floor(buf.length / 2)] ^= 0x01;
+  writeFileSync(p, buf);
+  const r = await f.cli(['backup', 'verify', m.id, '--json']);
+  assert.equal(r.code, 1);
+  const res = JSON.parse(r.stdout) as { ok: boolean; problems: string[] };
+  assert.equal(res.ok, false);
+  assert.deepEqual(res.problems.filter((x) => /sha256 mismatch/.test(x)).length, 1);
+  assert.match(res.problems.join('\n'), /destination local: object dump\.pgcustom\.age sha256 mismatch/);
+  assert.match(r.stderr, /failed verification: destination local: object dump\.pgcustom\.age/);
+  assert.equal((await catalogEntry(m.id)).verified?.ok, false, 'the failure is recorded');
+});
+
+test('a flipped byte in the S3 copy of the globals is found too', async () => {
+  const f = fx();
+  const m = await create();
+  const p = s3Object(m.id, 'globals.sql.age');
+  assert.ok(existsSync(p), `s3rver layout changed: ${p}`);
+  const buf = readFileSync(p);
+  buf[buf.length - 3] ^= 0x80;
+  writeFileSync(p, buf);
+  const r = await f.cli(['backup', 'verify', m.id, '--json']);
+  assert.equal(r.code, 1);
+  assert.match(JSON.parse(r.stdout).problems.join('\n'), /destination s3: object globals\.sql\.age sha256 mismatch/);
+});
+
+test('a missing object fails verify and is named', async () => {
+  const f = fx();
+  const m = await create();
+  rmSync(join(f.localPath, 'production', m.id, 'globals.sql.age'));
+  const r = await f.cli(['backup', 'verify', m.id, '--json']);
+  assert.equal(r.code, 1);
+  assert.match(JSON.parse(r.stdout).problems.join('\n'), /destination local: object globals\.sql\.age is missing/);
+});
+
+test('a missing decryption key: one clear line, exit 2, nothing recorded or written', async () => {
+  const f = fx();
+  const m = await create();
+  const before = await catalogEntry(m.id);
+  const r = await f.cli(['backup', 'verify', m.id], { PRODGUARD_AGE_IDENTITY: '' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^prodguard: this backup is encrypted and no age identity was found: set PRODGUARD_AGE_IDENTITY/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.deepEqual((await catalogEntry(m.id)).verified, before.verified);
+  assert.deepEqual(readdirSync(join(f.localPath, 'production', m.id)).sort(), ['dump.pgcustom.age', 'globals.sql.age', 'manifest.json']);
+});
+
+test('a wrong decryption key: one clear line, exit 2, no result recorded, no plaintext left behind', async () => {
+  const f = fx();
+  const m = await create();
+  const { generateKeyPair } = await import('../../src/backup/encryption.js');
+  const other = await generateKeyPair();
+  const tmpBefore = readdirSync('/tmp').filter((n) => n.startsWith('prodguard-verify-')).length;
+  const r = await f.cli(['backup', 'verify', m.id], { PRODGUARD_AGE_IDENTITY: other.identity });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /does not match any recipient of this backup \(wrong key\)/);
+  assert.equal(r.stderr.includes('AGE-SECRET-KEY'), false, 'the key is never printed');
+  assert.equal((await catalogEntry(m.id)).verified, undefined);
+  const manifest = JSON.parse(readFileSync(join(f.localPath, 'production', m.id, 'manifest.json'), 'utf8')) as BackupManifest;
+  assert.equal(manifest.verified, undefined);
+  assert.equal(readdirSync('/tmp').filter((n) => n.startsWith('prodguard-verify-')).length, tmpBefore);
+});
+
+test('with the S3 destination down the backup lands locally, is marked degraded and exits 1 naming it', async () => {
+  const f = fx();
+  await f.stopS3();
+  try {
+    const r = await f.cli(['backup', 'create', '--env', 'production', '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    const res = JSON.parse(r.stdout) as { id: string; degraded: boolean; failedDestinations: Array<{ name: string }>; manifest: BackupManifest };
+    assert.equal(res.degraded, true);
+    assert.deepEqual(res.failedDestinations.map((d) => d.name), ['s3']);
+    assert.deepEqual(res.manifest.destinations, ['local']);
+    assert.match(r.stderr, /is DEGRADED: destination\(s\) failed: s3/);
+    assert.ok(existsSync(join(f.localPath, 'production', res.id, 'manifest.json')));
+    const list = await f.cli(['backup', 'list']);
+    assert.match(list.stdout, new RegExp(`${res.id}.*local .*DEGRADED`));
+    // The degraded backup is still a real backup: it verifies from the copy that exists.
+    const v = await f.cli(['backup', 'verify', res.id, '--json']);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  } finally {
+    await f.startS3();
+  }
+});
+
+test('a wrong endpoint port for S3 is also a degraded backup, not a lost one', async () => {
+  const f = fx();
+  const { freePort } = await import('../../src/pg/cluster.js');
+  f.config({ s3Port: await freePort() });
+  try {
+    const r = await f.cli(['backup', 'create', '--env', 'production', '--json']);
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.stdout).manifest.destinations, ['local']);
+  } finally {
+    f.config();
+  }
+});
+
+test('no recipients configured: usage error before anything is written', async () => {
+  const f = fx();
+  f.config({ recipients: [] });
+  try {
+    const before = readdirSync(join(f.localPath, 'production')).length;
+    const r = await f.cli(['backup', 'create', '--env', 'production']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /backups are encrypted: add age public keys/);
+    assert.equal(readdirSync(join(f.localPath, 'production')).length, before);
+  } finally {
+    f.config();
+  }
+});
+
+test('noEncrypt in the config stores a plain pg_dump that still verifies', async () => {
+  const f = fx();
+  f.config({ noEncrypt: true, recipients: [] });
+  try {
+    const r = await f.cli(['backup', 'create', '--env', 'production', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = (JSON.parse(r.stdout) as { manifest: BackupManifest }).manifest;
+    assert.deepEqual(m.objects.map((o) => [o.name, o.encrypted]), [['dump.pgcustom', false], ['globals.sql', false]]);
+    const v = await f.cli(['backup', 'verify', m.id, '--json'], { PRODGUARD_AGE_IDENTITY: '' });
+    assert.equal(v.code, 0, v.stderr);
+  } finally {
+    f.config();
+  }
+});
+
+test('a backup whose manifest is gone (half-pruned) is never listed and cannot be verified', async () => {
+  const f = fx();
+  const m = await create();
+  // What an interrupted prune leaves: manifests deleted, data still there, catalog entry gone.
+  rmSync(join(f.localPath, 'production', m.id, 'manifest.json'));
+  rmSync(s3Object(m.id, 'manifest.json'));
+  const sync = await f.cli(['backup', 'sync-catalog', '--json']);
+  assert.equal(sync.code, 0, sync.stderr);
+  assert.ok(JSON.parse(sync.stdout).removed.includes(m.id));
+  const list = JSON.parse((await f.cli(['backup', 'list', '--json'])).stdout) as BackupManifest[];
+  assert.equal(list.some((b) => b.id === m.id), false);
+  const v = await f.cli(['backup', 'verify', m.id]);
+  assert.equal(v.code, 2);
+  assert.match(v.stderr, /unknown backup/);
+  // prune removes the manifest-less leftovers once past the grace period.
+  const dry = await f.cli(['backup', 'prune', '--dry-run', '--grace', '0s', '--json']);
+  assert.ok((JSON.parse(dry.stdout) as { leftovers: Array<{ key: string }> }).leftovers.some((l) => l.key.includes(m.id)));
+  assert.ok(existsSync(join(f.localPath, 'production', m.id, 'dump.pgcustom.age')), 'dry run deletes nothing');
+});
