@@ -5,6 +5,5 @@
 export { getBackup, listBackups } from '../backup/catalog.js';
 export { materializeBackup } from '../backup/materialize.js';
 export { restoreDump } from '../backup/restore-dump.js';
-export { countRows } from '../backup/row-counts.js';
 export { createBackup } from '../backup/create.js';
 export type { BackupManifest } from '../backup/manifest.js';

@@ -13,7 +13,7 @@ import { withClient, quoteIdent } from '../pg/client.js';
 import { RefusedError, errorMessage } from '../errors.js';
 import { DRILLS_COLLECTION, type DrillRecord } from './drill-record.js';
 import { runSmokeTests } from './smoke.js';
-import { compareRowCounts } from './verify-counts.js';
+import { compareRowCounts, countRowsParallel } from './verify-counts.js';
 import { defaultSourceEnv } from './restore.js';
 
 export interface DrillOptions {
@@ -47,7 +47,7 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     if (dbName !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(dbName)}`));
     const url = cluster.url(dbName);
     await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs, noAcl: true });
-    const actual = await backup.countRows(url);
+    const actual = await countRowsParallel(url, opts.jobs ?? ctx.loaded.config.backup.jobs);
     record.rowCountMismatches = compareRowCounts(m.manifest.rowCounts, actual);
     record.tablesChecked = Object.keys(m.manifest.rowCounts).length;
     record.smoke = await runSmokeTests(url, ctx.loaded.config.drills.smokeTests);

@@ -16,7 +16,7 @@ import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { resolveRestoreTarget, refuseProduction } from './target.js';
 import { COUNT_USER_TABLES } from './sql/user-tables.js';
-import { compareRowCounts, type CountMismatch } from './verify-counts.js';
+import { compareRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
 
 export interface RestoreOptions {
   backup: string;
@@ -123,7 +123,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
       const m = await backup.materializeBackup(ctx, manifest.id, work, { env: sourceEnv });
       progress(`restoring into ${target.label}/${database} with ${jobs} job(s)`);
       await backup.restoreDump(m.dumpPath, dbUrl, { jobs, onProgress: opts.onProgress, noAcl: opts.noAcl });
-      const actual = await backup.countRows(dbUrl);
+      const actual = await countRowsParallel(dbUrl, jobs);
       mismatches = compareRowCounts(m.manifest.rowCounts, actual);
       tables = Object.keys(actual).length;
       rows = Object.values(actual).reduce((a, b) => a + b, 0);

@@ -13,3 +13,29 @@ export function compareRowCounts(expected: Record<string, number>, actual: Recor
   }
   return out;
 }
+
+/**
+ * Exact row counts like the backup layer's countRows, but over `jobs` connections at once (largest
+ * tables first), so verification after a parallel restore does not become the slow part.
+ */
+export async function countRowsParallel(url: string, jobs: number): Promise<Record<string, number>> {
+  const { withClient, quoteIdent } = await import('../pg/client.js');
+  const { LIST_TABLES_SQL, countTableSql } = await import('../backup/sql/row-counts.js');
+  const tables = await withClient(url, async (c) => {
+    const list = (await c.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows;
+    const sizes = new Map((await c.query<{ k: string; b: string }>(`SELECT n.nspname || '.' || c.relname AS k, pg_relation_size(c.oid)::text AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'`)).rows.map((r) => [r.k, Number(r.b)]));
+    return list.sort((a, b) => (sizes.get(`${b.schema}.${b.table}`) ?? 0) - (sizes.get(`${a.schema}.${a.table}`) ?? 0));
+  });
+  const counts: Record<string, number> = {};
+  let next = 0;
+  const worker = () =>
+    withClient(url, async (c) => {
+      for (let i = next++; i < tables.length; i = next++) {
+        const t = tables[i];
+        const r = await c.query<{ n: string }>(countTableSql(quoteIdent(t.schema), quoteIdent(t.table)));
+        counts[`${t.schema}.${t.table}`] = Number(r.rows[0].n);
+      }
+    });
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, tables.length)) }, worker));
+  return Object.fromEntries(Object.keys(counts).sort().map((k) => [k, counts[k]]));
+}
