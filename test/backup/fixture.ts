@@ -47,7 +47,7 @@ export interface BackupFixture {
   startS3(): Promise<void>;
 }
 
-export function backupFixture(name: string): () => BackupFixture {
+export function backupFixture(name: string, opts: { extraSql?: string } = {}): () => BackupFixture {
   let cluster: Cluster | undefined;
   let fx: BackupFixture | undefined;
   let s3: { close(): Promise<void> } | null = null;
@@ -56,6 +56,7 @@ export function backupFixture(name: string): () => BackupFixture {
     cluster = await createCluster({ name: 'prodguard-test-backup' });
     const dbUrl = await createDatabase(cluster, name);
     await sql(dbUrl, SEED_SQL);
+    if (opts.extraSql) await sql(dbUrl, opts.extraSql);
     const keys = await generateKeyPair();
     const s3Dir = mkdtempSync(join(tmpdir(), 'prodguard-s3rver-'));
     project = makeProject({});
