@@ -177,14 +177,16 @@ function factsVerdict(f: Facts, what: string): Verdict | undefined {
 /** Classes of statements whose nested expressions do not run now (bodies, defaults, definitions). */
 const DEFERRED_BODY = new Set(['CreateFunctionStmt', 'ViewStmt', 'RuleStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'AlterPolicyStmt', 'CreateStmt', 'DefineStmt', 'CreateDomainStmt', 'CommentStmt']);
 
+/** True when EXPLAIN's options ask for ANALYZE (`ANALYZE`, `(ANALYZE)`, `(ANALYZE on|true|1)`). */
 function explainAnalyze(node: AstNode): boolean {
   for (const o of (node.options as AstNode[] | undefined) ?? []) {
     const d = o.DefElem;
     if (d?.defname !== 'analyze') continue;
     if (!d.arg) return true;
-    const s = String(d.arg.String?.sval ?? d.arg.A_Const?.sval?.sval ?? (d.arg.Boolean ? d.arg.Boolean.boolval : '') ?? 'true').toLowerCase();
-    if (d.arg.Integer || d.arg.A_Const?.ival) return Boolean(d.arg.Integer?.ival ?? d.arg.A_Const?.ival?.ival);
-    return !(s === 'false' || s === 'off' || s === '0' || s === 'no');
+    if (d.arg.Integer) return Boolean(d.arg.Integer.ival);
+    if (d.arg.Boolean) return Boolean(d.arg.Boolean.boolval);
+    const s = String(d.arg.String?.sval ?? 'true').toLowerCase();
+    return !['false', 'off', '0', 'no'].includes(s);
   }
   return false;
 }
@@ -254,6 +256,9 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdic
         : { class: 'session', reason: 'DISCARD only drops session state' };
     case 'TransactionStmt': {
       const k = String(node.kind).replace('TRANS_STMT_', '');
+      // Two-phase commit outlives the session: a prepared transaction keeps its locks until resolved.
+      if (k === 'PREPARE' || k === 'COMMIT_PREPARED' || k === 'ROLLBACK_PREPARED')
+        return { class: 'write', reason: `${k.replace(/_/g, ' ')} TRANSACTION acts on a two-phase transaction that outlives the session` };
       return { class: 'session', reason: `${k.replace(/_/g, ' ')} controls the transaction` };
     }
     case 'DropStmt': {
@@ -276,7 +281,9 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdic
         if (DESTRUCTIVE_ALTER[sub]) return { class: 'destructive', reason: `ALTER TABLE ${rel} ${DESTRUCTIVE_ALTER[sub]}${c.AlterTableCmd.name ? ` (${c.AlterTableCmd.name})` : ''}` };
       }
       for (const c of (node.cmds as AstNode[]) ?? []) {
-        if (c.AlterTableCmd?.subtype === 'AT_ChangeOwner') return { class: 'privilege', reason: `ALTER TABLE ${rel} OWNER TO changes who owns the table` };
+        const sub = c.AlterTableCmd?.subtype as string;
+        if (sub === 'AT_ChangeOwner') return { class: 'privilege', reason: `ALTER TABLE ${rel} OWNER TO changes who owns the table` };
+        if (sub === 'AT_DisableRowSecurity' || sub === 'AT_NoForceRowSecurity') return { class: 'privilege', reason: `ALTER TABLE ${rel} turns row-level security off, exposing every row to every role with access` };
       }
       return worse({ class: 'ddl', reason: `ALTER TABLE ${rel} changes the schema` }, destructiveOnly(factsVerdict(facts(), 'ALTER TABLE')));
     }
