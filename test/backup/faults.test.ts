@@ -103,6 +103,20 @@ test('with the S3 destination down the backup lands locally, is marked degraded 
     assert.ok(existsSync(join(f.localPath, 'production', res.id, 'manifest.json')));
     const list = await f.cli(['backup', 'list']);
     assert.match(list.stdout, new RegExp(`${res.id}.*local .*DEGRADED`));
+    // status (rule 2) shows it
+    Object.assign(process.env, f.env);
+    const { openContext } = await import('../../src/context.js');
+    const { checks } = await import('../../src/status/checks/backup.js');
+    const ctx = openContext({ cwd: f.dir });
+    try {
+      const c = await checks.find((x) => x.id === 'backup.last-not-degraded')!.run(ctx);
+      assert.equal(c.state, 'failing');
+      assert.match(c.reason, new RegExp(`last backup ${res.id} is DEGRADED — missing on s3`));
+      const two = await checks.find((x) => x.id === 'backup.two-destinations')!.run(ctx);
+      assert.equal(two.state, 'ok');
+    } finally {
+      await ctx.close();
+    }
     // The degraded backup is still a real backup: it verifies from the copy that exists.
     const v = await f.cli(['backup', 'verify', res.id, '--json']);
     assert.equal(v.code, 0, v.stdout + v.stderr);

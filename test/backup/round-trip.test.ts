@@ -84,6 +84,20 @@ test('backup verify restores into a throw-away cluster and records the result in
   assert.equal(res.ok, true);
   assert.equal(res.backupId, first.id);
   assert.deepEqual(res.problems, []);
+  Object.assign(process.env, f.env);
+  const { checks } = await import('../../src/status/checks/backup.js');
+  const { latestVerifiedBackup } = await import('../../src/backup/index.js');
+  const ctx = openContext({ cwd: f.dir });
+  try {
+    const c = await checks.find((x) => x.id === 'backup.recent-verified')!.run(ctx);
+    assert.equal(c.state, 'ok', c.reason);
+    assert.match(c.reason, new RegExp(`production: ${first.id} verified by restore`));
+    assert.equal((await latestVerifiedBackup(ctx, 'production', 3600_000))?.id, first.id);
+    assert.equal(await latestVerifiedBackup(ctx, 'production', 1), null, 'too old for a 1 ms window');
+    assert.equal((await checks.find((x) => x.id === 'backup.encrypted')!.run(ctx)).state, 'ok');
+  } finally {
+    await ctx.close();
+  }
   const show = JSON.parse((await f.cli(['backup', 'show', first.id, '--json'])).stdout) as BackupManifest;
   assert.equal(show.verified?.ok, true);
   const { readFileSync } = await import('node:fs');

@@ -1,4 +1,109 @@
-import type { StatusCheck } from '../types.js';
+import type { StatusCheck, CheckResult } from '../types.js';
+import type { Context } from '../../context.js';
+
+/** Production environments: the ones rule 2 is about. */
+function productionEnvs(ctx: Context): string[] {
+  return Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === 'production').map(([n]) => n);
+}
+
+function ago(ms: number): string {
+  const h = ms / 3600_000;
+  return h < 48 ? `${h.toFixed(1)} h ago` : `${(h / 24).toFixed(1)} days ago`;
+}
+
+/** A check that turns any internal error into a failing line instead of breaking `status`. */
+function safe(fn: (ctx: Context) => Promise<CheckResult>): (ctx: Context) => Promise<CheckResult> {
+  return async (ctx) => {
+    try {
+      return await fn(ctx);
+    } catch (err) {
+      return { state: 'failing', reason: `cannot check: ${(err as Error).message}` };
+    }
+  };
+}
 
 /** Scorecard checks contributed by the backup layer. */
-export const checks: StatusCheck[] = [];
+export const checks: StatusCheck[] = [
+  {
+    rule: 2,
+    id: 'backup.recent-verified',
+    title: 'newest verified backup is recent',
+    run: safe(async (ctx) => {
+      const { listBackups } = await import('../../backup/catalog.js');
+      const { durationMs } = await import('../../config/schema.js');
+      const maxAge = durationMs(ctx.loaded.config.backup.maxAge);
+      const envs = productionEnvs(ctx);
+      const lines: string[] = [];
+      const details: Record<string, unknown> = {};
+      let worst: CheckResult['state'] = 'ok';
+      for (const env of envs) {
+        const all = await listBackups(ctx, { env });
+        const verified = all.find((m) => m.verified?.ok);
+        const lastVerify = all.find((m) => m.verified);
+        details[env] = { backups: all.length, newestVerified: verified?.id ?? null, verifiedAt: verified?.verified?.at ?? null };
+        if (!verified) {
+          worst = worst === 'failing' ? worst : all.length ? 'failing' : 'missing';
+          lines.push(all.length ? `${env}: ${all.length} backup(s) but none verified by restore (run \`prodguard backup verify latest --env ${env}\`)` : `${env}: no backups (run \`prodguard backup create --env ${env}\`)`);
+          continue;
+        }
+        const age = Date.now() - Date.parse(verified.finishedAt);
+        if (lastVerify && !lastVerify.verified!.ok && lastVerify.startedAt > verified.startedAt) {
+          worst = 'failing';
+          lines.push(`${env}: the newest verification FAILED (${lastVerify.id}: ${lastVerify.verified!.problems[0] ?? 'unknown'})`);
+        } else if (age > maxAge) {
+          worst = 'failing';
+          lines.push(`${env}: newest verified backup ${verified.id} is from ${ago(age)}, older than maxAge ${ctx.loaded.config.backup.maxAge}`);
+        } else {
+          lines.push(`${env}: ${verified.id} verified by restore (taken ${ago(age)}, restore took ${(verified.verified!.durationMs / 1000).toFixed(1)} s)`);
+        }
+      }
+      return { state: worst, reason: lines.join('; ') || 'no production environment', details };
+    }),
+  },
+  {
+    rule: 2,
+    id: 'backup.two-destinations',
+    title: 'backups go to at least two places',
+    run: safe(async (ctx) => {
+      const d = ctx.loaded.config.backup.destinations;
+      const desc = d.map((x) => `${x.name} (${x.type})`).join(', ');
+      if (d.length === 0) return { state: 'missing', reason: 'no backup destinations in backup.destinations' };
+      if (d.length < 2) return { state: 'failing', reason: `only one destination (${desc}); add a second, independent one (e.g. S3-compatible storage)` };
+      if (new Set(d.map((x) => x.type)).size < 2) return { state: 'ok', reason: `${d.length} destinations: ${desc} (consider different kinds/providers for independence)` };
+      return { state: 'ok', reason: `${d.length} destinations: ${desc}` };
+    }),
+  },
+  {
+    rule: 2,
+    id: 'backup.last-not-degraded',
+    title: 'last backup reached every destination',
+    run: safe(async (ctx) => {
+      const { listBackups } = await import('../../backup/catalog.js');
+      const lines: string[] = [];
+      let state: CheckResult['state'] = 'ok';
+      for (const env of productionEnvs(ctx)) {
+        const [last] = await listBackups(ctx, { env });
+        if (!last) {
+          if (state === 'ok') state = 'missing';
+          lines.push(`${env}: no backups yet`);
+        } else if (last.degraded) {
+          state = 'failing';
+          const missing = ctx.loaded.config.backup.destinations.map((x) => x.name).filter((n) => !last.destinations.includes(n));
+          lines.push(`${env}: last backup ${last.id} is DEGRADED — missing on ${missing.join(', ') || 'a destination'}`);
+        } else lines.push(`${env}: last backup ${last.id} on ${last.destinations.join(', ')}`);
+      }
+      return { state, reason: lines.join('; ') || 'no production environment' };
+    }),
+  },
+  {
+    rule: 2,
+    id: 'backup.encrypted',
+    title: 'backups are encrypted',
+    run: safe(async (ctx) => {
+      const enc = ctx.loaded.config.backup.encryption;
+      if (enc.noEncrypt) return { state: 'failing', reason: 'backup.encryption.noEncrypt is true: backups are stored in plain text' };
+      if (enc.recipients.length === 0) return { state: 'missing', reason: 'no age recipients in backup.encryption.recipients (make a key with `prodguard backup keygen`)' };
+      return { state: 'ok', reason: `encrypted with age to ${enc.recipients.length} recipient(s); identity read from ${enc.identityFile ?? `$${enc.identityEnv}`}` };
+    }),
+  },
+];
