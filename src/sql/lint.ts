@@ -105,15 +105,17 @@ export function lintStatements(sql: string, stmts: ParsedStatement[], opts: Lint
       if (!rule.check) continue;
       const result = rule.check(s, ctx);
       const messages = result === undefined ? [] : Array.isArray(result) ? result : [result];
-      for (const message of messages) {
+      for (const hit of messages) {
         const sup = suppressions.find((x) => x.ruleIds.includes(rule.id));
+        const message = typeof hit === 'string' ? hit : hit.message;
+        const at = typeof hit !== 'string' && typeof hit.location === 'number' && hit.location >= 0 ? s.locate(hit.location) : { line: s.line, column: s.column };
         findings.push({
           ruleId: rule.id,
           severity: rule.severity,
           message,
           file: opts.file,
-          line: s.line,
-          column: s.column,
+          line: at.line,
+          column: at.column,
           statement: s.text,
           ...(sup ? { suppressed: { reason: sup.reason } } : {}),
         });

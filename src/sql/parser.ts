@@ -26,6 +26,8 @@ export interface ParsedStatement {
   /** The comments and whitespace between the previous statement and this one (suppressions live here). */
   leading: string;
   leadingStart: number;
+  /** Maps a parse-node `location` (a UTF-8 byte offset in the input) to its 1-based line/column. */
+  locate(byteLocation: number): { line: number; column: number };
 }
 
 /** Unparseable SQL: carries where the parser stopped. Exit code 2 like every usage error. */
@@ -162,6 +164,7 @@ export function parseStatements(sql: string): ParsedStatement[] {
       column,
       leading: sql.slice(leadingStart, start),
       leadingStart,
+      locate: (b) => position(toChar(b)),
     });
   }
   return out;

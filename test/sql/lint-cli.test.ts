@@ -44,9 +44,9 @@ describe('prodguard lint', () => {
     assert.equal(
       r.stdout,
       [
-        'supabase/migrations/20240201000000_change.sql:2:1: error adding-required-field: adding NOT NULL column status to orders without a DEFAULT fails on a table with rows',
+        'supabase/migrations/20240201000000_change.sql:2:31: error adding-required-field: adding NOT NULL column status to orders without a DEFAULT fails on a table with rows',
         '  alter table orders add column status text not null;',
-        '  ^',
+        '                                ^',
         '2 file(s), 5 statement(s): 1 error(s), 0 warning(s), 1 suppressed',
         '',
       ].join('\n'),
@@ -85,7 +85,7 @@ describe('prodguard lint', () => {
     assert.equal(sarif.version, '2.1.0');
     const run = sarif.runs[0];
     const result = run.results.find((x: { ruleId: string }) => x.ruleId === 'adding-required-field');
-    assert.deepEqual(result.locations[0].physicalLocation.region, { startLine: 2, startColumn: 1 });
+    assert.deepEqual(result.locations[0].physicalLocation.region, { startLine: 2, startColumn: 31 });
     assert.equal(result.locations[0].physicalLocation.artifactLocation.uri, 'supabase/migrations/20240201000000_change.sql');
     assert.equal(run.tool.driver.rules[result.ruleIndex].id, 'adding-required-field');
     assert.equal(run.results.find((x: { ruleId: string }) => x.ruleId === 'ban-drop-column').suppressions[0].kind, 'inSource');
@@ -129,7 +129,7 @@ describe('prodguard lint', () => {
     try {
       const r = await runCli(['lint'], { cwd: p.dir });
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stdout, /^db\/migrations\/001\.sql:2:1: error adding-required-field/);
+      assert.match(r.stdout, /^db\/migrations\/001\.sql:2:31: error adding-required-field/);
       const tail = await runCli(['audit', 'tail', '--json'], { cwd: p.dir });
       const rec = JSON.parse(tail.stdout).find((x: { action: string }) => x.action === 'sql.lint');
       assert.equal(rec.verdict, 'failed');

@@ -14,6 +14,11 @@ describe('lint', () => {
     assert.equal(f[0].message, 'dropping column email of users deletes its data and breaks code that still uses it');
   });
 
+  it('points the caret at the offending column or constraint, counting characters', async () => {
+    const f = await lint("SET lock_timeout = '1s';\nALTER TABLE \"naïve\" ADD COLUMN x int,\n  ADD CONSTRAINT c CHECK (x > 0);");
+    assert.deepEqual(f.map((x) => [x.ruleId, x.line, x.column]), [['constraint-missing-not-valid', 3, 7]]);
+  });
+
   it('a suppression with a reason suppresses that rule for the next statement only, keeping the reason', async () => {
     const sql = [
       'SET lock_timeout = \'1s\';',

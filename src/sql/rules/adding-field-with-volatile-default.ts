@@ -1,7 +1,7 @@
 import { collectFacts } from '../facts.js';
 import { functionName, isReadOnlyFunction } from '../functions.js';
 import { alterCmds, columnConstraints, columnType, isExistingTable, relationName } from './helpers.js';
-import type { LintRule } from './types.js';
+import type { LintRule, RuleHit } from './types.js';
 
 /** Built-ins that are read-only but VOLATILE: as a default they are evaluated per row, forcing a rewrite. */
 const VOLATILE = new Set(['random', 'random_normal', 'gen_random_uuid', 'clock_timestamp', 'timeofday', 'setseed']);
@@ -19,19 +19,19 @@ export const rule: LintRule = {
   },
   check: (s, ctx) => {
     if (!isExistingTable(s.node.relation, ctx)) return undefined;
-    const out: string[] = [];
+    const out: RuleHit[] = [];
     for (const c of alterCmds(s).filter((x) => x.subtype === 'AT_AddColumn')) {
       const col = c.def?.ColumnDef;
       const where = `${relationName(s.node.relation)}.${col?.colname}`;
       if (SERIAL.has(columnType(col))) {
-        out.push(`adding ${columnType(col)} column ${where} fills it from a sequence row by row (table rewrite)`);
+        out.push({ message: `adding ${columnType(col)} column ${where} fills it from a sequence row by row (table rewrite)`, location: col?.location });
         continue;
       }
       for (const k of columnConstraints(col)) {
-        if (k.contype === 'CONSTR_GENERATED' && k.generated_kind !== 'v') out.push(`adding STORED generated column ${where} rewrites the table`);
+        if (k.contype === 'CONSTR_GENERATED' && k.generated_kind !== 'v') out.push({ message: `adding STORED generated column ${where} rewrites the table`, location: k.location });
         if (k.contype !== 'CONSTR_DEFAULT') continue;
         const volatile = collectFacts({ expr: k.raw_expr }).functions.find((p) => VOLATILE.has(functionName(p).name) || !isReadOnlyFunction(p));
-        if (volatile) out.push(`default ${volatile.join('.')}() of ${where} is volatile: every existing row is rewritten`);
+        if (volatile) out.push({ message: `default ${volatile.join('.')}() of ${where} is volatile: every existing row is rewritten`, location: k.location });
       }
     }
     return out;

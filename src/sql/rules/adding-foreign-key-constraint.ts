@@ -15,6 +15,6 @@ export const rule: LintRule = {
     isExistingTable(s.node.relation, ctx)
       ? addedConstraints(s)
           .filter((k) => k.contype === 'CONSTR_FOREIGN' && !k.skip_validation)
-          .map((k) => `foreign key ${k.conname ?? ''}${k.conname ? ' ' : ''}on ${relationName(s.node.relation)} → ${relationName(k.pktable)} validates every row while blocking writes to both tables; add it NOT VALID and VALIDATE later`)
+          .map((k) => ({ message: `foreign key ${k.conname ?? ''}${k.conname ? ' ' : ''}on ${relationName(s.node.relation)} → ${relationName(k.pktable)} validates every row while blocking writes to both tables; add it NOT VALID and VALIDATE later`, location: k.location as number }))
       : undefined,
 };

@@ -21,6 +21,6 @@ export const rule: LintRule = {
             const filled = cons.some((k) => k.contype === 'CONSTR_DEFAULT' || k.contype === 'CONSTR_GENERATED' || k.contype === 'CONSTR_IDENTITY');
             return notNull && !filled;
           })
-          .map((c) => `adding NOT NULL column ${c.def.ColumnDef.colname} to ${relationName(s.node.relation)} without a DEFAULT fails on a table with rows`)
+          .map((c) => ({ message: `adding NOT NULL column ${c.def.ColumnDef.colname} to ${relationName(s.node.relation)} without a DEFAULT fails on a table with rows`, location: c.def.ColumnDef.location as number }))
       : undefined,
 };

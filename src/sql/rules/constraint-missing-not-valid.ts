@@ -1,5 +1,5 @@
 import { addedConstraints, alterCmds, isExistingTable, relationName } from './helpers.js';
-import type { LintRule } from './types.js';
+import type { LintRule, RuleHit } from './types.js';
 
 export const rule: LintRule = {
   id: 'constraint-missing-not-valid',
@@ -15,7 +15,7 @@ export const rule: LintRule = {
     if (!isExistingTable(s.node.relation, ctx)) return undefined;
     const out = addedConstraints(s)
       .filter((k) => k.contype === 'CONSTR_CHECK' && !k.skip_validation)
-      .map((k) => `CHECK constraint ${k.conname ?? ''}${k.conname ? ' ' : ''}on ${relationName(s.node.relation)} scans the table under an ACCESS EXCLUSIVE lock; add it NOT VALID and VALIDATE later`);
+      .map((k): RuleHit => ({ message: `CHECK constraint ${k.conname ?? ''}${k.conname ? ' ' : ''}on ${relationName(s.node.relation)} scans the table under an ACCESS EXCLUSIVE lock; add it NOT VALID and VALIDATE later`, location: k.location as number }));
     for (const c of alterCmds(s).filter((x) => x.subtype === 'AT_ValidateConstraint' && ctx.inTransaction && ctx.notValidConstraints.has(x.name)))
       out.push(`constraint ${c.name} is validated in the same transaction that added it NOT VALID; validate it in a separate migration`);
     return out;

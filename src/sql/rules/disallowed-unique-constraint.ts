@@ -15,6 +15,6 @@ export const rule: LintRule = {
     isExistingTable(s.node.relation, ctx)
       ? addedConstraints(s)
           .filter((k) => (k.contype === 'CONSTR_UNIQUE' || k.contype === 'CONSTR_PRIMARY') && !k.indexname)
-          .map((k) => `${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} constraint on ${relationName(s.node.relation)} builds its index under an ACCESS EXCLUSIVE lock; create the index CONCURRENTLY and add the constraint USING INDEX`)
+          .map((k) => ({ message: `${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} constraint on ${relationName(s.node.relation)} builds its index under an ACCESS EXCLUSIVE lock; create the index CONCURRENTLY and add the constraint USING INDEX`, location: k.location as number }))
       : undefined,
 };

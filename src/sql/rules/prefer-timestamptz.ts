@@ -19,5 +19,5 @@ export const rule: LintRule = {
   check: (s) =>
     columnDefs(s)
       .filter((c) => columnType(c) === 'timestamp')
-      .map((c) => `column ${c.colname} is timestamp without time zone; use timestamptz`),
+      .map((c) => ({ message: `column ${c.colname} is timestamp without time zone; use timestamptz`, location: c.typeName?.location as number })),
 };

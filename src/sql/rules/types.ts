@@ -31,8 +31,13 @@ export interface LintRule {
   explanation: string;
   /** Migrations that must trigger the rule, and safe variants that must not. */
   examples: { bad: string[]; good: string[] };
-  /** Returns the finding messages for one statement (none: undefined or []). */
-  check?(stmt: ParsedStatement, ctx: LintContext): string | string[] | undefined;
+  /**
+   * Returns the findings for one statement (none: undefined or []): a message, or a message with
+   * the parse-node `location` (byte offset) to point the caret at instead of the statement start.
+   */
+  check?(stmt: ParsedStatement, ctx: LintContext): RuleHit | RuleHit[] | undefined;
 }
+
+export type RuleHit = string | { message: string; location?: number };
 
 export type { AstNode, ParsedStatement };
