@@ -1,4 +1,20 @@
 import type { Command } from 'commander';
+import { collect } from './common.js';
+import { RefusedError } from '../errors.js';
 
-/** Registers the `demo` command group (being built; see the issue tracker). */
-export function registerDemo(_program: Command): void {}
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run the guided demo on two throw-away local clusters (production + staging); cleans up unless --keep')
+    .option('--keep', 'leave the clusters and the demo project in place and print how to connect')
+    .option('--chapter <id>', 'run only this chapter (repeatable)', collect, [])
+    .option('--json', 'print the result as JSON on stdout (the story goes to stderr)')
+    .action(async (opts: { keep?: boolean; chapter: string[]; json?: boolean }) => {
+      const { runDemo } = await import('../demo/run.js');
+      const write = opts.json ? (l: string) => process.stderr.write(l + '\n') : undefined;
+      const result = await runDemo({ keep: opts.keep, only: opts.chapter, write });
+      if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      const failed = result.chapters.filter((c) => !c.ok);
+      if (failed.length) throw new RefusedError(`demo chapter(s) failed: ${failed.map((c) => c.id).join(', ')}`, 'demo.failed');
+    });
+}
