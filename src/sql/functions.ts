@@ -76,7 +76,7 @@ export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(
   xmlparse xmlserialize xpath xpath_exists xml_is_well_formed xmlconcat xmlcomment xmltext
   pg_partition_tree pg_partition_ancestors pg_partition_root pg_mcv_list_items nummultirange int4multirange
   int8multirange datemultirange tsmultirange tstzmultirange multirange unnest_multirange range_agg
-  ts_debug ts_parse ts_token_type get_current_ts_config array_to_tsvector tsvector_to_array
+  ts_debug ts_parse ts_token_type ts_filter ts_delete get_current_ts_config array_to_tsvector tsvector_to_array
   `),
 );
 
@@ -96,11 +96,10 @@ export const PRIVILEGE_SETTINGS: ReadonlySet<string> = new Set(
 
 /**
  * Built-ins whose name family is entirely read-only (all json/jsonb functions compute values;
- * none write). Checked by prefix of the parsed function name, after the exact list.
+ * none write). Checked by prefix of the parsed function name, after the exact list. Not `ts_`:
+ * ts_stat() and ts_rewrite() run the query text they are given.
  */
-const READ_ONLY_PREFIXES = ['json_', 'jsonb_', 'pg_stat_get_', 'pg_get_', 'has_', 'ts_'];
-/** …unless the exact name is in this list of prefix-family members that do act. */
-const PREFIX_EXCEPTIONS: ReadonlySet<string> = new Set(['pg_stat_get_snapshot_timestamp']);
+const READ_ONLY_PREFIXES = ['json_', 'jsonb_', 'pg_stat_get_', 'pg_get_', 'has_'];
 
 /** Splits a parsed function name (list of String nodes) into schema and name. */
 export function functionName(parts: string[]): { schema?: string; name: string } {
@@ -114,10 +113,8 @@ export function isReadOnlyFunction(parts: string[]): boolean {
   const { schema, name } = functionName(parts);
   if (schema !== undefined && schema !== 'pg_catalog') return false;
   if (READ_ONLY_FUNCTIONS.has(name)) return true;
-  if (PREFIX_EXCEPTIONS.has(name)) return false;
   // ts_ and has_ families contain only readers in pg_catalog; json(b)_ likewise.
-  // ts_stat() runs the query text it is given, so it is no reader.
-  return READ_ONLY_PREFIXES.some((p) => name.startsWith(p)) && !name.startsWith('ts_stat');
+  return READ_ONLY_PREFIXES.some((p) => name.startsWith(p));
 }
 
 export function isDestructiveFunction(parts: string[]): boolean {

@@ -31,6 +31,9 @@ const cases: Array<[string, StatementClass]> = [
   ['SELECT pg_cancel_backend(123)', 'destructive'],
   ['SELECT set_config(\'default_transaction_read_only\', \'off\', false)', 'privilege'],
   ['SELECT ts_stat(\'SELECT v FROM t\')', 'write'],
+  ['SELECT ts_rewrite(\'a\'::tsquery, \'SELECT t, s FROM aliases\')', 'write'],
+  ['SELECT query_to_xml(\'SELECT 1\', true, false, \'\')', 'write'],
+  ['SELECT ts_rank(to_tsvector(\'a\'), to_tsquery(\'a\')), jsonb_path_exists(\'{}\', \'$.a\')', 'read'],
   ['EXPLAIN SELECT nextval(\'s\')', 'write'],
   // not read: statements
   ['WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) SELECT * FROM d', 'write'],
