@@ -111,8 +111,7 @@ export function formatSarif(run: LintRun, toolVersion: string): object {
     name: r.id.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
     shortDescription: { text: r.title },
     fullDescription: { text: r.explanation },
-    helpUri: `https://github.com/prodguard/prodguard/blob/main/docs/sql.md#${r.id}`,
-    help: { text: r.explanation },
+    help: { text: `${r.explanation} (docs/sql.md#${r.id})` },
     defaultConfiguration: { level: r.severity },
   }));
   const index = new Map(lintRules.map((r, i) => [r.id, i]));
@@ -121,7 +120,7 @@ export function formatSarif(run: LintRun, toolVersion: string): object {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'prodguard', informationUri: 'https://github.com/prodguard/prodguard', version: toolVersion, rules } },
+        tool: { driver: { name: 'prodguard', version: toolVersion, rules } },
         originalUriBaseIds: { '%SRCROOT%': { uri: pathToUri(process.cwd()) } },
         artifacts: run.files.map((f) => ({ location: { uri: f, uriBaseId: '%SRCROOT%' } })),
         results: run.findings.map((f) => ({
