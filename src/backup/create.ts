@@ -64,11 +64,19 @@ export interface CreateBackupResult {
 export async function createBackup(ctx: Context, opts: CreateBackupOptions): Promise<CreateBackupResult> {
   const { loaded } = ctx;
   const cfg = loaded.config.backup;
-  requireEnvironment(loaded, opts.env);
   // Everything that can be wrong with the configuration fails here, before anything is written.
-  const enc = encryptionPlan(loaded);
-  const url = opts.url ?? connectionUrl(loaded, opts.env);
-  const dests = openDestinations(loaded);
+  let enc: ReturnType<typeof encryptionPlan>;
+  let url: string;
+  let dests: Destination[];
+  try {
+    requireEnvironment(loaded, opts.env);
+    enc = encryptionPlan(loaded);
+    url = opts.url ?? connectionUrl(loaded, opts.env);
+    dests = openDestinations(loaded);
+  } catch (err) {
+    await auditRefused(ctx, opts, err);
+    throw err;
+  }
   const failed = new Map<string, string>();
   const alive = () => dests.filter((d) => !failed.has(d.name));
   const id = newBackupId();
@@ -82,7 +90,14 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
   };
   const phase = (p: string) => opts.onPhase?.(p);
 
-  const client = await connect(url, { applicationName: 'prodguard backup' });
+  let client: Awaited<ReturnType<typeof connect>>;
+  try {
+    client = await connect(url, { applicationName: 'prodguard backup' });
+  } catch (err) {
+    await closeDestinations(dests);
+    await auditRefused(ctx, opts, err);
+    throw err;
+  }
   let tmpDir: string | null = null;
   try {
     phase('snapshot');
@@ -178,6 +193,9 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     return { id, manifest, degraded: manifest.degraded, failedDestinations };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
+    // No manifest was written, so nothing here is listed; remove the partial objects now rather
+    // than waiting for prune (best effort: a kill -9 leaves them to prune).
+    await Promise.all(dests.map((d) => removePartial(d, folder)));
     await ctx
       .audit({
         action: 'backup.create',
@@ -195,6 +213,22 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
     await closeDestinations(dests);
   }
+}
+
+async function removePartial(d: Destination, folder: string): Promise<void> {
+  try {
+    const keys = (await d.list(folder + '/')).map((o) => o.key);
+    if (keys.some((k) => k.endsWith(`/${MANIFEST_NAME}`))) return;
+    for (const k of keys) await d.delete(k);
+  } catch {
+    /* unreachable destination: prune cleans up later */
+  }
+}
+
+async function auditRefused(ctx: Context, opts: CreateBackupOptions, err: unknown): Promise<void> {
+  await ctx
+    .audit({ action: 'backup.create', command: 'backup create', target: opts.env, verdict: 'refused', reason: maskSecrets((err as Error).message ?? String(err)) })
+    .catch(() => {});
 }
 
 function describeFailures(failed: Map<string, string>): string {

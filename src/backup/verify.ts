@@ -67,7 +67,12 @@ export async function checkCopies(ctx: Context, m: BackupManifest): Promise<stri
 
 export async function verifyBackup(ctx: Context, idOrLatest: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const m = await getBackup(ctx, idOrLatest, { env: opts.env });
-  if (m.objects.some((o) => o.encrypted)) requireIdentity(ctx.loaded);
+  try {
+    if (m.objects.some((o) => o.encrypted)) requireIdentity(ctx.loaded);
+  } catch (err) {
+    await auditKeyProblem(ctx, m, err);
+    throw err;
+  }
   const started = Date.now();
   const problems: string[] = [];
   const work = mkdtempSync(join(tmpdir(), 'prodguard-verify-'));
@@ -81,7 +86,10 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
     try {
       mat = await materializeBackup(ctx, m.id, work);
     } catch (err) {
-      if (err instanceof UsageError) throw err;
+      if (err instanceof UsageError) {
+        await auditKeyProblem(ctx, m, err);
+        throw err;
+      }
       problems.push(describeError(err));
     }
     if (mat) {
@@ -119,6 +127,13 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   const result: VerifyResult = { ok: problems.length === 0, backupId: m.id, durationMs: Date.now() - started, problems };
   await recordVerification(ctx, m, result);
   return result;
+}
+
+/** A key problem says nothing about the backup: audited as refused, no result recorded. */
+async function auditKeyProblem(ctx: Context, m: BackupManifest, err: unknown): Promise<void> {
+  await ctx
+    .audit({ action: 'backup.verify', command: 'backup verify', target: m.environment, verdict: 'refused', reason: (err as Error).message, details: { id: m.id } })
+    .catch(() => {});
 }
 
 /** Stores the result in the catalog and in the manifest on every destination holding it. */

@@ -167,6 +167,24 @@ test('noEncrypt in the config stores a plain pg_dump that still verifies', async
   }
 });
 
+test('directory format (parallel pg_dump -j) stores one encrypted object per file and verifies', async () => {
+  const f = fx();
+  f.config({ format: 'directory' });
+  try {
+    const r = await f.cli(['backup', 'create', '--env', 'production', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = (JSON.parse(r.stdout) as { manifest: BackupManifest }).manifest;
+    assert.equal(m.format, 'directory');
+    const names = m.objects.map((o) => o.name);
+    assert.ok(names.includes('dump.d/toc.dat.age'), names.join(','));
+    assert.ok(names.filter((n) => /^dump\.d\/\d+\.dat\.gz\.age$/.test(n)).length >= 4, names.join(','));
+    const v = await f.cli(['backup', 'verify', m.id, '--json']);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  } finally {
+    f.config();
+  }
+});
+
 test('a backup whose manifest is gone (half-pruned) is never listed and cannot be verified', async () => {
   const f = fx();
   const m = await create();

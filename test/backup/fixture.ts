@@ -42,7 +42,7 @@ export interface BackupFixture {
   env: Record<string, string>;
   cli(args: string[], extraEnv?: Record<string, string | undefined>): Promise<CliResult>;
   /** Rewrites prodguard.yaml with a different backup section tail (e.g. a wrong S3 port). */
-  config(opts?: { s3Port?: number; noEncrypt?: boolean; recipients?: string[] }): string;
+  config(opts?: { s3Port?: number; noEncrypt?: boolean; recipients?: string[]; format?: 'custom' | 'directory' }): string;
   stopS3(): Promise<void>;
   startS3(): Promise<void>;
 }
@@ -89,6 +89,8 @@ environments:
     kind: production
     urlEnv: PRODUCTION_DATABASE_URL
 backup:
+  format: ${o.format ?? 'custom'}
+  jobs: 2
   encryption:
     recipients: [${recips.join(', ')}]
     noEncrypt: ${o.noEncrypt ? 'true' : 'false'}
