@@ -61,6 +61,9 @@ export function registerConfig(program: Command): void {
             : process.env.DATABASE_URL
               ? { url: process.env.DATABASE_URL }
               : { pgEnv: process.env };
+      if ('environment' in hint && !loaded.config.environments[hint.environment!]) {
+        throw new UsageError(`unknown environment "${hint.environment}"; configured: ${Object.keys(loaded.config.environments).join(', ')}`, 'env.unknown');
+      }
       const r = resolveEnvironment(loaded, hint);
       emit(opts, r, () => `${r.name ?? 'unknown'} (${r.kind}) — ${r.via}`);
       if (!r.name) throw new RefusedError(`target is not a configured environment: ${r.via}`, 'env.unknown');

@@ -24,8 +24,9 @@ function executable(p: string): boolean {
 }
 
 export function candidateBinDirs(env: Record<string, string | undefined> = process.env): string[] {
+  // An explicit PG_BIN means "this installation": never fall back silently to another version.
+  if (env.PG_BIN) return [env.PG_BIN];
   const dirs: string[] = [];
-  if (env.PG_BIN) dirs.push(env.PG_BIN);
   try {
     const versions = readdirSync('/usr/lib/postgresql')
       .filter((v) => /^\d+$/.test(v))
@@ -51,7 +52,9 @@ export function pgBin(program: PgProgram, env: Record<string, string | undefined
     }
   }
   throw new UsageError(
-    `PostgreSQL program "${program}" not found (looked in $PG_BIN, /usr/lib/postgresql/*/bin and PATH); install PostgreSQL >= 14 or set PG_BIN`,
+    env.PG_BIN
+      ? `PostgreSQL program "${program}" not found in PG_BIN=${env.PG_BIN}`
+      : `PostgreSQL program "${program}" not found (looked in /usr/lib/postgresql/*/bin and PATH); install PostgreSQL >= 14 or set PG_BIN`,
     'pg.missing-binary',
   );
 }
