@@ -85,7 +85,7 @@ export function lintStatements(sql: string, stmts: ParsedStatement[], opts: Lint
     lockTimeoutSet: false,
     timeoutReported: false,
     all: stmts,
-    memo: new Map(),
+    memo: new Map<string, unknown>([['assumedTransaction', assumed]]),
   };
   const findings: LintFinding[] = [];
   const meta = ruleById('suppression-needs-reason');

@@ -3,6 +3,7 @@ import { rule as addingFieldWithVolatileDefault } from './adding-field-with-vola
 import { rule as addingForeignKeyConstraint } from './adding-foreign-key-constraint.js';
 import { rule as addingNotNullField } from './adding-not-null-field.js';
 import { rule as addingRequiredField } from './adding-required-field.js';
+import { rule as banCharField } from './ban-char-field.js';
 import { rule as banConcurrentIndexCreationInTransaction } from './ban-concurrent-index-creation-in-transaction.js';
 import { rule as banDataChangeInSchemaMigration } from './ban-data-change-in-schema-migration.js';
 import { rule as banDeleteWithoutWhere } from './ban-delete-without-where.js';
@@ -17,6 +18,7 @@ import { rule as banUpdateWithoutWhere } from './ban-update-without-where.js';
 import { rule as changingColumnType } from './changing-column-type.js';
 import { rule as constraintMissingNotValid } from './constraint-missing-not-valid.js';
 import { rule as disallowedUniqueConstraint } from './disallowed-unique-constraint.js';
+import { rule as preferBigintOverInt } from './prefer-bigint-over-int.js';
 import { rule as preferRobustStmts } from './prefer-robust-stmts.js';
 import { rule as preferTimestamptz } from './prefer-timestamptz.js';
 import { rule as renamingColumn } from './renaming-column.js';
@@ -25,6 +27,7 @@ import { rule as requireConcurrentIndexCreation } from './require-concurrent-ind
 import { rule as requireConcurrentIndexDeletion } from './require-concurrent-index-deletion.js';
 import { rule as requireTimeoutSettings } from './require-timeout-settings.js';
 import { rule as suppressionNeedsReason } from './suppression-needs-reason.js';
+import { rule as transactionNesting } from './transaction-nesting.js';
 import type { LintRule } from './types.js';
 
 export const lintRules: readonly LintRule[] = [
@@ -32,6 +35,7 @@ export const lintRules: readonly LintRule[] = [
   addingForeignKeyConstraint,
   addingNotNullField,
   addingRequiredField,
+  banCharField,
   banConcurrentIndexCreationInTransaction,
   banDataChangeInSchemaMigration,
   banDeleteWithoutWhere,
@@ -46,6 +50,7 @@ export const lintRules: readonly LintRule[] = [
   changingColumnType,
   constraintMissingNotValid,
   disallowedUniqueConstraint,
+  preferBigintOverInt,
   preferRobustStmts,
   preferTimestamptz,
   renamingColumn,
@@ -54,6 +59,7 @@ export const lintRules: readonly LintRule[] = [
   requireConcurrentIndexDeletion,
   requireTimeoutSettings,
   suppressionNeedsReason,
+  transactionNesting,
 ];
 
 export type { LintRule, LintContext, Severity } from './types.js';
