@@ -13,7 +13,7 @@ import { pitrRestore, parseTarget } from '../../src/restore/pitr/restore.js';
 
 const cluster = sharedCluster({ name: 'prodguard-pitr-stream' });
 
-test('streaming: pg_receivewal keeps up, ships completed segments, and a restore uses them', async (t) => {
+test('streaming: pg_receivewal keeps up, a restore uses the segment still being received, completed segments are shipped', async (t) => {
   const c = cluster();
   const p = await pitrProject(c, 'streaming');
   t.after(p.cleanup);
@@ -48,19 +48,23 @@ test('streaming: pg_receivewal keeps up, ships completed segments, and a restore
   }
   assert.ok(st.spoolPartial, 'the segment being filled is in the spool');
 
-  // Completing the segment ships it into the encrypted archive.
-  const [{ name }] = await sql<{ name: string }>(url, 'SELECT pg_walfile_name(pg_switch_wal()) AS name');
-  for (let i = 0; i < 100 && !shipped.includes(name); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(shipped.includes(name), `${name} shipped (got ${shipped.join(',')})`);
-
   const to = join(makeServerDir('pg-pitr-stream-restore'), 'data');
   t.after(() => rmSync(join(to, '..'), { recursive: true, force: true }));
   const target = new Date(new Date(after[1]).getTime() + 100).toISOString().replace('T', ' ');
-  const r = await pitrRestore(ctx, { environment: 'production', target: parseTarget({ time: target }), to, keepRunning: true, env: p.env });
+  const progress: string[] = [];
+  const r = await pitrRestore(ctx, { environment: 'production', target: parseTarget({ time: target }), to, keepRunning: true, env: p.env, onProgress: (l) => progress.push(l) });
+  assert.match(progress.join('\n'), /using the streaming receiver's segment in progress/);
   try {
     const rows = await sql<{ id: number }>(r.cluster!.url(), 'SELECT id FROM ledger ORDER BY id');
     assert.deepEqual(rows.map((x) => x.id), [1, 2]);
   } finally {
     await r.cluster!.destroy();
+    rmSync(r.cluster!.baseDir, { recursive: true, force: true });
   }
+
+  // Completing the segment ships it into the encrypted archive.
+  const [{ name }] = await sql<{ name: string }>(url, 'SELECT pg_walfile_name(pg_switch_wal()) AS name');
+  for (let i = 0; i < 100 && !shipped.includes(name); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(shipped.includes(name), `${name} shipped (got ${shipped.join(',')})`);
+  assert.equal(st.spoolPartial.startsWith(name), true, 'the shipped segment is the one that was in progress');
 });

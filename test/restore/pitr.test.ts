@@ -121,6 +121,11 @@ test('point-in-time recovery: archive, base backup, restore to a time / an LSN, 
   await t.test('a missing WAL segment is reported by name and restore past it refuses', async () => {
     const st0 = JSON.parse((await cli(['pitr', 'status', '--env', 'production', '--json'])).stdout);
     assert.deepEqual(st0.gaps, []);
+    const { checks: recoveryChecks } = await import('../../src/status/checks/recovery.js');
+    Object.assign(process.env, p.env); // status checks read the connection URL from the environment
+    const ok = await recoveryChecks.find((x) => x.id === 'recovery.guarantees')!.run(ctx);
+    assert.equal(ok.state, 'ok', ok.reason);
+    assert.match(ok.reason, /production: PITR \(archive-command\) window .* → .*, lag \d+ bytes/);
     assert.ok(st0.earliest && st0.latest && st0.latest > st0.earliest);
     // Lose the segment that holds commits 3 and 4 (the one after the first switch).
     const walDir = join(p.storeDir, 'wal');
@@ -136,6 +141,10 @@ test('point-in-time recovery: archive, base backup, restore to a time / an LSN, 
     assert.deepEqual(JSON.parse(st.stdout).gaps, [lost]);
     const human = await cli(['pitr', 'status', '--env', 'production']);
     assert.match(human.stdout, new RegExp(`1 missing: ${lost}`));
+    const { checks } = await import('../../src/status/checks/recovery.js');
+    const rule2 = await checks.find((x) => x.id === 'recovery.guarantees')!.run(ctx);
+    assert.equal(rule2.state, 'failing');
+    assert.match(rule2.reason, new RegExp(`1 missing segment\\(s\\), first ${lost}`));
 
     const to = join(makeServerDir('pg-pitr-restore'), 'data');
     restoreDirs.push(join(to, '..'));

@@ -11,7 +11,7 @@
  * 4. check: wait until the server leaves recovery, read "recovery stopping …" from its log and
  *    pg_last_xact_replay_timestamp(), and refuse when the target was not reached.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +20,8 @@ import { runCommand } from '../../pg/run-tool.js';
 import { withClient } from '../../pg/client.js';
 import { RefusedError, UsageError, errorMessage } from '../../errors.js';
 import { decryptionIdentity } from './crypto.js';
-import { openPitrStore } from './store.js';
+import { openPitrStore, pitrStoreDir } from './store.js';
+import { snapshotPartial, withPartial, type PartialSegment } from './partial.js';
 import { loadIndex, planRecovery, describeTarget, PlanError, type RecoveryTarget } from './plan.js';
 import { parseLsn, parseTimestampMicros, microsToIso } from './wal.js';
 
@@ -145,18 +146,22 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
   const to = resolve(opts.to);
   const targetText = describeTarget(opts.target);
   const auditBase = { action: 'pitr.restore', command: `prodguard pitr restore --env ${opts.environment} (${targetText}) --to ${to}`, target: opts.environment };
+  let partial: PartialSegment | null = null;
   try {
     assertEmptyTarget(to);
     const store = openPitrStore(ctx.loaded, opts.environment, null);
-    const ix = loadIndex(store);
+    partial = await snapshotPartial(pitrStoreDir(ctx.loaded, opts.environment));
+    const ix = withPartial(loadIndex(store), partial);
     let plan;
     try {
       plan = planRecovery(ix, opts.target);
     } catch (err) {
+      partial?.cleanup();
       if (err instanceof PlanError) throw new RefusedError(err.message, err.code);
       throw err;
     }
     const needsKey = plan.base.files.some((f) => f.encrypted) || plan.segments.some((s) => ix.segments.get(s)!.encrypted);
+    if (partial && plan.segments.includes(partial.meta.name)) progress(`using the streaming receiver's segment in progress ${partial.meta.name} (not yet archived)`);
     const identity = needsKey ? decryptionIdentity(ctx.loaded, opts.env) : null;
     progress(`base backup ${plan.base.id} (${plan.base.finishedAt}), ${plan.segments.length} WAL segment(s)`);
 
@@ -174,7 +179,10 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
         rmSync(tmp, { force: true });
       }
       progress(`base backup extracted into ${to}`);
-      for (const name of plan.segments) await store.fetchWal(name, join(spool, name), identity);
+      for (const name of plan.segments) {
+        if (partial && name === partial.meta.name && !store.segmentMeta(name)) copyFileSync(partial.copy, join(spool, name));
+        else await store.fetchWal(name, join(spool, name), identity);
+      }
       for (const h of store.listWal().histories) await store.fetchWal(h, join(spool, h), identity);
       progress(`${plan.segments.length} WAL segment(s) fetched, decrypted and checksum-verified`);
 
@@ -231,8 +239,10 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       throw err;
     } finally {
       rmSync(spool, { recursive: true, force: true });
+      partial?.cleanup();
     }
   } catch (err) {
+    partial?.cleanup();
     await ctx.audit({ ...auditBase, verdict: 'refused', reason: errorMessage(err) });
     throw err;
   }

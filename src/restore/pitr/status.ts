@@ -9,6 +9,7 @@ import type { LoadedConfig } from '../../config/load.js';
 import { tryConnectionUrl } from '../../config/connection.js';
 import { withClient } from '../../pg/client.js';
 import { openPitrStore, pitrStoreDir } from './store.js';
+import { snapshotPartial, withPartial } from './partial.js';
 import { contiguousFrom, findGaps, loadIndex, newestSegNo } from './plan.js';
 import { formatLsn, parseSegmentName, segmentName } from './wal.js';
 import { slotName } from './enable.js';
@@ -45,7 +46,10 @@ export interface PitrStatus {
 export async function pitrStatus(loaded: LoadedConfig, envName: string, env: Record<string, string | undefined> = process.env): Promise<PitrStatus> {
   const storeDir = pitrStoreDir(loaded, envName);
   const store = openPitrStore(loaded, envName, null);
-  const ix = loadIndex(store);
+  // The receiver's segment in progress counts: a restore on this host can use it (see partial.ts).
+  const partial = await snapshotPartial(storeDir);
+  const ix = withPartial(loadIndex(store), partial);
+  partial?.cleanup();
   const oldest = ix.bases[0] ?? null;
   const newestBase = ix.bases[ix.bases.length - 1] ?? null;
   const gaps = oldest ? findGaps(ix, parseSegmentName(oldest.startSegment, ix.segSize).segNo) : [];
