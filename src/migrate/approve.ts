@@ -1,0 +1,87 @@
+/**
+ * `migrate approve <change> --key <file> [--as name]`: signs the change with the approver's
+ * ed25519 key and writes the approval file. The approver is the team member whose publicKey
+ * matches the key (or --as, which must then match). Refuses — with the same reasons the gate
+ * would give — to sign what could not count: a stale change, a non-senior, the author.
+ */
+import type { Context } from '../context.js';
+import { RefusedError, UsageError } from '../errors.js';
+import { createPublicKey } from 'node:crypto';
+import { envState } from './change.js';
+import { loadPrivateKey, formatPublicKey } from './keys.js';
+import { evaluateApprovals, isSamePerson, memberForKey, signApproval, writeApproval, type ApprovalFile } from './approvals.js';
+import { findChange } from './records.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { approvalsDir } from './approvals.js';
+import { changeHash } from './change.js';
+import type { ChangeRecord } from './records.js';
+
+/** Changes opened elsewhere travel as <approvals dir>/<hash16>.change.json; their hash is re-checked. */
+function changeFilesMatching(ctx: Context, ref: string): ChangeRecord[] {
+  const dir = approvalsDir(ctx.loaded);
+  if (!existsSync(dir)) return [];
+  const out: ChangeRecord[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.change.json'))) {
+    try {
+      const c = JSON.parse(readFileSync(join(dir, f), 'utf8')) as ChangeRecord;
+      if (c.hash.startsWith(ref.toLowerCase()) && changeHash(c.environment, c.migrations) === c.hash) out.push(c);
+    } catch {
+      // not a change file
+    }
+  }
+  return out;
+}
+
+export async function resolveChange(ctx: Context, ref: string) {
+  if (!/^[0-9a-f]{6,64}$/i.test(ref)) throw new UsageError(`<change> must be a change hash or a prefix of at least 6 hex digits, got "${ref}"`);
+  const found = await findChange(ctx, ref);
+  if (found.length === 0) found.push(...changeFilesMatching(ctx, ref));
+  if (found.length === 0) throw new UsageError(`no requested change matches "${ref}" (open one with prodguard migrate request --env <production>)`, 'migrate.unknown-change');
+  if (found.length > 1) throw new UsageError(`"${ref}" matches ${found.length} changes; give more of the hash`, 'migrate.ambiguous-change');
+  return found[0];
+}
+
+export async function approveChange(ctx: Context, ref: string, opts: { keyFile: string; as?: string }): Promise<{ file: string; approval: ApprovalFile }> {
+  const { loaded } = ctx;
+  const change = await resolveChange(ctx, ref);
+  const key = loadPrivateKey(opts.keyFile);
+  const command = `prodguard migrate approve ${change.hash.slice(0, 12)}`;
+  const refuse = async (reason: string, code: string): Promise<never> => {
+    await ctx.audit({ action: 'migrate.approve', command, target: change.environment, verdict: 'refused', reason, details: { changeHash: change.hash } });
+    throw new RefusedError(reason, code);
+  };
+  const byKey = memberForKey(loaded, key);
+  let approver: string;
+  if (opts.as) {
+    const m = loaded.config.team.find((t) => t.name === opts.as);
+    if (!m) return refuse(`"${opts.as}" is not in the config's team`, 'approval.not-member');
+    if (!m.publicKey || m.publicKey.trim() !== formatPublicKey(createPublicKey(key))) return refuse(`the key ${opts.keyFile} is not ${opts.as}'s (its public key is not the one in the config's team)`, 'approval.wrong-key');
+    approver = m.name;
+  } else {
+    if (!byKey) return refuse(`the key ${opts.keyFile} belongs to no team member (add its public key to team[].publicKey)`, 'approval.unknown-key');
+    approver = byKey.name;
+  }
+  const member = loaded.config.team.find((t) => t.name === approver)!;
+  if (member.role !== 'senior') return refuse(`approver "${approver}" has role ${member.role}; production changes need role senior`, 'approval.not-senior');
+  if (isSamePerson(member, change.author)) return refuse(`self-approval: "${approver}" is the author of the change`, 'approval.self');
+  const state = await envState(loaded, change.environment);
+  if (state.change.hash !== change.hash) {
+    return refuse(
+      `change ${change.hash.slice(0, 12)} is no longer what ${change.environment} would run (now ${state.change.hash.slice(0, 12)}: migration files changed or were applied); request the change again`,
+      'approval.stale',
+    );
+  }
+  const approval = signApproval(key, { approver, environment: change.environment, migrations: change.migrations });
+  const file = writeApproval(loaded, approval);
+  const summary = evaluateApprovals(loaded, state.change, change.author);
+  await ctx.audit({
+    action: 'migrate.approve',
+    command,
+    target: change.environment,
+    verdict: 'ok',
+    reason: `${approver} approved change ${change.hash.slice(0, 12)} (${summary.validApprovers.length}/${summary.required} valid approvals)`,
+    details: { changeHash: change.hash, file, approver },
+  });
+  return { file, approval };
+}

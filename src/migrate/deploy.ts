@@ -1,0 +1,117 @@
+/**
+ * `migrate deploy --env production`: the gate (gate.ts), then a fresh pre-migration backup taken
+ * and verified by restore through the backup layer (fail closed: no verified backup, no deploy),
+ * then each migration in its own transaction with timeouts and its history row (apply.ts), then
+ * post-deploy verification (verify.ts). A failing migration is rolled back; the error names the
+ * pre-migration backup and the command that restores it.
+ */
+import type { Context } from '../context.js';
+import { connectionUrl } from '../config/connection.js';
+import { currentActor } from '../audit/actor.js';
+import { RefusedError, errorMessage } from '../errors.js';
+import { envState, requireEnv } from './change.js';
+import { evaluateGate, type GateResult } from './gate.js';
+import { historyTarget } from './history.js';
+import { applyMigrations, MigrationFailedError, type AppliedResult } from './apply.js';
+import { verifyDeploy, type VerifyDeployResult } from './verify.js';
+import { DEPLOYS, type DeployRecord } from './records.js';
+
+export interface DeployResult {
+  environment: string;
+  changeHash: string;
+  backupId: string | null;
+  applied: AppliedResult[];
+  gate: GateResult | null;
+  verification: VerifyDeployResult | null;
+}
+
+export interface DeployOptions {
+  onPhase?: (phase: string) => void;
+  /** Verify the pre-migration backup in a scratch database on this server (else a throw-away cluster). */
+  verifyScratchUrl?: string;
+}
+
+export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}): Promise<DeployResult> {
+  const { loaded } = ctx;
+  requireEnv(loaded, env, 'production');
+  const command = `prodguard migrate deploy --env ${env}`;
+  const url = connectionUrl(loaded, env);
+  const state = await envState(loaded, env, url);
+  const short = state.change.hash.slice(0, 12);
+  const actor = currentActor();
+  if (state.pending.length === 0) {
+    await ctx.audit({ action: 'migrate.deploy', command, target: env, verdict: 'ok', reason: 'nothing pending' });
+    return { environment: env, changeHash: state.change.hash, backupId: null, applied: [], gate: null, verification: null };
+  }
+  const migrations = state.pending.map((m) => ({ file: m.file, sha256: m.sha256 }));
+  const store = await ctx.store();
+  const recordId = `${env}:${state.change.hash}:${Date.now()}`;
+  const record = async (r: Partial<DeployRecord> & Pick<DeployRecord, 'outcome'>) =>
+    store.put<DeployRecord>(DEPLOYS, recordId, { changeHash: state.change.hash, environment: env, actor, at: new Date().toISOString(), backupId: null, migrations, approvers: [], ...r });
+
+  opts.onPhase?.('checking the deploy gate');
+  const gate = await evaluateGate(ctx, state);
+  if (!gate.ok) {
+    const failing = gate.checks.filter((c) => !c.ok);
+    const reason = `deploy of change ${short} to ${env} refused: ${failing.map((c) => `[${c.name}] ${c.detail}`).join('; ')}`;
+    await ctx.audit({ action: 'migrate.deploy', command, target: env, verdict: 'refused', reason, details: { changeHash: state.change.hash, failing: failing.map((c) => c.name) } });
+    await record({ outcome: 'refused', error: reason });
+    throw new RefusedError(reason, 'migrate.gate');
+  }
+  for (const s of gate.lint.suppressed) {
+    await ctx.audit({
+      action: 'migrate.lint-suppressed',
+      command,
+      target: env,
+      verdict: 'ok',
+      reason: `${s.ruleId} suppressed in ${s.file}:${s.line}: ${s.suppressed?.reason ?? ''}`,
+      details: { changeHash: state.change.hash, ruleId: s.ruleId, file: s.file, line: s.line },
+    });
+  }
+
+  opts.onPhase?.('taking the pre-migration backup');
+  let backupId: string;
+  try {
+    const { createBackup, verifyBackup } = await import('../backup/index.js');
+    const b = await createBackup(ctx, { env, url, reason: `pre-migration backup for change ${short}` });
+    backupId = b.id;
+    opts.onPhase?.(`verifying backup ${backupId} by restore`);
+    const v = await verifyBackup(ctx, backupId, { env, ...(opts.verifyScratchUrl ? { scratchUrl: opts.verifyScratchUrl } : {}) });
+    if (!v.ok) throw new Error(`backup ${backupId} failed verification: ${v.problems.join('; ')}`);
+  } catch (err) {
+    const reason = `deploy of change ${short} to ${env} refused: no verified pre-migration backup (${errorMessage(err)}); nothing was applied`;
+    await ctx.audit({ action: 'migrate.deploy', command, target: env, verdict: 'refused', reason, details: { changeHash: state.change.hash } });
+    await record({ outcome: 'refused', error: reason, approvers: gate.approvals.validApprovers });
+    throw new RefusedError(reason, 'migrate.no-backup');
+  }
+
+  opts.onPhase?.(`applying ${state.pending.length} migration(s)`);
+  let applied: AppliedResult[];
+  try {
+    applied = await applyMigrations(loaded, url, state.pending, {
+      actor,
+      changeHash: state.change.hash,
+      history: historyTarget(loaded),
+      onMigration: (m, phase) => phase === 'start' && opts.onPhase?.(`applying ${m.file}`),
+    });
+  } catch (err) {
+    const what = err instanceof MigrationFailedError ? err.message : `deploy failed: ${errorMessage(err)}`;
+    const reason = `${what}. Pre-migration backup: ${backupId} — restore with: prodguard restore ${backupId}`;
+    await ctx.audit({ action: 'migrate.deploy', command, target: env, verdict: 'failed', reason, details: { changeHash: state.change.hash, backupId } });
+    await record({ outcome: 'failed', error: reason, backupId, approvers: gate.approvals.validApprovers });
+    throw new RefusedError(reason, 'migrate.failed');
+  }
+  await record({ outcome: 'deployed', backupId, approvers: gate.approvals.validApprovers });
+  await ctx.audit({
+    action: 'migrate.deploy',
+    command,
+    target: env,
+    verdict: 'ok',
+    reason: `deployed change ${short} (${applied.length} migration(s)) approved by ${gate.approvals.validApprovers.join(', ')}; pre-migration backup ${backupId}`,
+    details: { changeHash: state.change.hash, backupId, migrations: applied.map((a) => a.file), approvers: gate.approvals.validApprovers },
+  });
+
+  opts.onPhase?.('verifying production against staging');
+  const verification = await verifyDeploy(ctx, env);
+  return { environment: env, changeHash: state.change.hash, backupId, applied, gate, verification };
+}

@@ -1,0 +1,81 @@
+/**
+ * The production deploy gate. Every condition is evaluated (none short-circuits the others) so
+ * a refusal lists everything that is missing:
+ *   ci        — CI=true and the actor is the configured deploy identity;
+ *   staging   — every migration of the change passed on staging with the same content hash;
+ *   request   — the change was opened with `migrate request` (so its author is known);
+ *   approvals — enough valid signed approvals (see approvals.ts for what voids one);
+ *   lint      — no unsuppressed lint errors.
+ * The fresh verified pre-migration backup is the deploy's next step, after the gate.
+ */
+import type { Context } from '../context.js';
+import { currentActor, isCi } from '../audit/actor.js';
+import type { EnvState } from './change.js';
+import { evaluateApprovals, type ApprovalSummary } from './approvals.js';
+import { lintChange, type ChangeLint } from './lint-change.js';
+import { stagingPassed } from './records.js';
+import { changeRecord } from './request.js';
+
+export interface GateCheck {
+  name: 'ci' | 'staging' | 'request' | 'approvals' | 'lint';
+  ok: boolean;
+  detail: string;
+}
+
+export interface GateResult {
+  ok: boolean;
+  checks: GateCheck[];
+  approvals: ApprovalSummary;
+  lint: ChangeLint;
+  author: string | null;
+}
+
+export function deployIdentityOk(identity: string, env: Record<string, string | undefined> = process.env): { ok: boolean; detail: string } {
+  const actor = currentActor(env);
+  if (!isCi(env)) return { ok: false, detail: `not running in CI (CI=true is not set; actor ${actor}): production deploys run only from the CI pipeline` };
+  const ok = actor === identity || (identity === 'ci' && actor.startsWith('ci:'));
+  return ok ? { ok, detail: `CI run as ${actor}` } : { ok, detail: `actor "${actor}" is not the deploy identity "${identity}"` };
+}
+
+export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateResult> {
+  const { loaded } = ctx;
+  const checks: GateCheck[] = [];
+  const ci = deployIdentityOk(loaded.config.migrations.deployIdentity);
+  checks.push({ name: 'ci', ...ci });
+
+  const passed = await stagingPassed(ctx);
+  const notPassed = state.pending.filter((m) => !passed.has(`${m.file}@${m.sha256}`)).map((m) => m.file);
+  checks.push({
+    name: 'staging',
+    ok: notPassed.length === 0,
+    detail: notPassed.length === 0 ? `all ${state.pending.length} migration(s) passed on staging with the same content` : `never passed on staging with this content: ${notPassed.join(', ')} (run prodguard migrate apply --env <staging>)`,
+  });
+
+  const record = await changeRecord(ctx, state.change.hash);
+  checks.push({
+    name: 'request',
+    ok: !!record,
+    detail: record ? `requested by ${record.author} at ${record.requestedAt}` : `change ${state.change.hash.slice(0, 12)} was never requested (prodguard migrate request --env ${state.environment})`,
+  });
+
+  const approvals = evaluateApprovals(loaded, state.change, record?.author ?? null);
+  const rejected = approvals.verdicts.filter((v) => !v.valid).map((v) => `${v.approver ?? v.file}: ${v.reason}`);
+  checks.push({
+    name: 'approvals',
+    ok: approvals.ok && !!record,
+    detail:
+      `${approvals.validApprovers.length} of ${approvals.required} required valid approvals` +
+      (approvals.validApprovers.length ? ` (${approvals.validApprovers.join(', ')})` : '') +
+      (rejected.length ? `; not counted: ${rejected.join('; ')}` : ''),
+  });
+
+  const lint = await lintChange(state.pending);
+  checks.push({
+    name: 'lint',
+    ok: lint.errors.length === 0,
+    detail: lint.errors.length === 0
+      ? `no unsuppressed lint errors${lint.suppressed.length ? ` (${lint.suppressed.length} suppressed)` : ''}`
+      : `${lint.errors.length} lint error(s): ${lint.errors.map((e) => `${e.file}:${e.line} ${e.ruleId}`).join(', ')}`,
+  });
+  return { ok: checks.every((c) => c.ok), checks, approvals, lint, author: record?.author ?? null };
+}

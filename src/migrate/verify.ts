@@ -1,0 +1,55 @@
+/**
+ * Post-deploy verification: production's normalised schema must equal staging's (every
+ * difference listed), and config.migrations.healthChecks must pass on production (read-only).
+ */
+import type { Context } from '../context.js';
+import { connectionUrl } from '../config/connection.js';
+import { runSmokeTests } from '../restore/smoke.js';
+import { envOfKind, requireEnv } from './change.js';
+import { diffSnapshots, describeDifference, schemaSnapshot, type SchemaDifference } from './snapshot.js';
+import { DEPLOYS, type DeployRecord } from './records.js';
+
+export interface VerifyDeployResult {
+  ok: boolean;
+  environment: string;
+  staging: string;
+  differences: SchemaDifference[];
+  lines: string[];
+  health: Array<{ name: string; ok: boolean; value: string | null; expected: string; error?: string }>;
+  productionFingerprint: string;
+  stagingFingerprint: string;
+}
+
+export async function verifyDeploy(ctx: Context, env: string, opts: { staging?: string; audit?: boolean } = {}): Promise<VerifyDeployResult> {
+  const { loaded } = ctx;
+  requireEnv(loaded, env, 'production');
+  const staging = envOfKind(loaded, 'staging', opts.staging);
+  const prodUrl = connectionUrl(loaded, env);
+  const [prod, stag] = await Promise.all([schemaSnapshot(prodUrl), schemaSnapshot(connectionUrl(loaded, staging))]);
+  const differences = diffSnapshots(stag, prod);
+  const health = await runSmokeTests(prodUrl, loaded.config.migrations.healthChecks);
+  const lines = [
+    ...differences.map((d) => describeDifference(d, { expected: staging, actual: env })),
+    ...health.filter((h) => !h.ok).map((h) => `health check ${h.name} failed: ${h.error ?? `got ${h.value}, expected ${h.expected}`}`),
+  ];
+  const ok = lines.length === 0;
+  const store = await ctx.store();
+  const last = (await store.list<DeployRecord>(DEPLOYS, { where: { environment: env }, limit: 1 }))[0];
+  if (last && last.doc.outcome === 'deployed') {
+    await store.put(DEPLOYS, last.id, {
+      ...last.doc,
+      verified: { ok, at: new Date().toISOString(), differences: differences.length, healthFailures: health.filter((h) => !h.ok).length },
+    });
+  }
+  if (opts.audit !== false) {
+    await ctx.audit({
+      action: 'migrate.verify',
+      command: `prodguard migrate verify --env ${env}`,
+      target: env,
+      verdict: ok ? 'ok' : 'failed',
+      reason: ok ? `schema equals ${staging}'s; ${health.length} health check(s) passed` : `${lines.length} problem(s): ${lines.slice(0, 5).join('; ')}`,
+      details: { differences: differences.length, productionFingerprint: prod.fingerprint, stagingFingerprint: stag.fingerprint },
+    });
+  }
+  return { ok, environment: env, staging, differences, lines, health, productionFingerprint: prod.fingerprint, stagingFingerprint: stag.fingerprint };
+}
