@@ -15,7 +15,7 @@ export function registerLint(program: Command): void {
   program
     .command('lint')
     .description('lint SQL migrations for dangerous operations (drops, locks, rewrites, data loss)')
-    .argument('[paths...]', 'migration files or directories of *.sql (default: the project’s migrations folder)')
+    .argument('[paths...]', 'migration files or directories of *.sql, or - for standard input (default: the project’s migrations folder)')
     .option('--format <format>', 'text, json or sarif', 'text')
     .option('--json', 'same as --format json')
     .option('--rules', 'list the lint rules instead of linting')
@@ -34,7 +34,7 @@ export function registerLint(program: Command): void {
         return;
       }
       const { findConfigFile } = await import('../config/load.js');
-      const { defaultMigrationsDir, migrationFiles, lintFiles, formatText, formatJson, formatSarif } = await import('../sql/lint-files.js');
+      const { defaultMigrationsDir, readMigrationSources, lintSources, formatText, formatJson, formatSarif } = await import('../sql/lint-files.js');
       const configFile = cmd.optsWithGlobals<{ config?: string }>().config ?? findConfigFile();
       const run = async (configured?: { root: string; dir: string }) => {
         let targets = paths;
@@ -43,8 +43,7 @@ export function registerLint(program: Command): void {
           if (!dir) throw new UsageError('no migrations folder found (looked for the configured migrationsDir, supabase/migrations, migrations/); pass paths to lint');
           targets = [dir];
         }
-        const files = migrationFiles(targets);
-        const result = await lintFiles(files, { assumeInTransaction: opts.transaction });
+        const result = await lintSources(readMigrationSources(targets), { assumeInTransaction: opts.transaction });
         if (format === 'text') process.stdout.write(formatText(result) + '\n');
         else {
           const { createRequire } = await import('node:module');

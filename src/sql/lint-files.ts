@@ -9,8 +9,10 @@ import { lintRules, lintStatements, type LintFinding } from './lint.js';
 import { loadSqlParser, parseStatements, SqlSyntaxError } from './parser.js';
 
 export interface LintRun {
-  /** Files linted, relative to the working directory. */
+  /** Files linted, relative to the working directory (`<stdin>` for standard input). */
   files: string[];
+  /** The text of each file, for showing source lines. */
+  sources: Record<string, string>;
   findings: LintFinding[];
   summary: { files: number; statements: number; errors: number; warnings: number; suppressed: number };
 }
@@ -39,22 +41,37 @@ export function defaultMigrationsDir(root: string, configured?: string): string 
   return undefined;
 }
 
-/** Lints files; an unparseable file is a SqlSyntaxError-based UsageError naming file:line:column. */
-export async function lintFiles(files: string[], opts: { cwd?: string; assumeInTransaction?: boolean } = {}): Promise<LintRun> {
-  await loadSqlParser();
-  const cwd = opts.cwd ?? process.cwd();
-  const findings: LintFinding[] = [];
-  const shown: string[] = [];
-  let statements = 0;
-  for (const abs of files) {
-    const file = relative(cwd, abs).split(sep).join('/') || abs;
-    shown.push(file);
-    let sql: string;
-    try {
-      sql = readFileSync(abs, 'utf8');
-    } catch (err) {
-      throw new UsageError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'lint.unreadable');
+/** Reads the SQL of each path: files, directories of *.sql (sorted), or `-` for standard input. */
+export function readMigrationSources(paths: string[], cwd = process.cwd()): Array<{ file: string; sql: string }> {
+  const out: Array<{ file: string; sql: string }> = [];
+  for (const p of paths) {
+    if (p === '-') {
+      out.push({ file: '<stdin>', sql: readFileSync(0, 'utf8') });
+      continue;
     }
+    for (const abs of migrationFiles([p], cwd)) {
+      const file = relative(cwd, abs).split(sep).join('/') || abs;
+      try {
+        out.push({ file, sql: readFileSync(abs, 'utf8') });
+      } catch (err) {
+        throw new UsageError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'lint.unreadable');
+      }
+    }
+  }
+  return out;
+}
+
+/** Lints files; an unparseable file is a UsageError naming file:line:column. */
+export async function lintFiles(files: string[], opts: { cwd?: string; assumeInTransaction?: boolean } = {}): Promise<LintRun> {
+  return lintSources(readMigrationSources(files, opts.cwd), opts);
+}
+
+/** Lints named SQL texts (files already read, or standard input). */
+export async function lintSources(sources: Array<{ file: string; sql: string }>, opts: { assumeInTransaction?: boolean } = {}): Promise<LintRun> {
+  await loadSqlParser();
+  const findings: LintFinding[] = [];
+  let statements = 0;
+  for (const { file, sql } of sources) {
     let stmts;
     try {
       stmts = parseStatements(sql);
@@ -67,10 +84,11 @@ export async function lintFiles(files: string[], opts: { cwd?: string; assumeInT
   }
   const active = findings.filter((f) => !f.suppressed);
   return {
-    files: shown,
+    files: sources.map((x) => x.file),
+    sources: Object.fromEntries(sources.map((x) => [x.file, x.sql])),
     findings,
     summary: {
-      files: files.length,
+      files: sources.length,
       statements,
       errors: active.filter((f) => f.severity === 'error').length,
       warnings: active.filter((f) => f.severity === 'warning').length,
@@ -80,13 +98,13 @@ export async function lintFiles(files: string[], opts: { cwd?: string; assumeInT
 }
 
 /** `file:line:column: severity rule-id: message`, the source line and a caret under the column. */
-export function formatText(run: LintRun, cwd = process.cwd()): string {
+export function formatText(run: LintRun): string {
   const lines: string[] = [];
   const sources = new Map<string, string[]>();
   for (const f of run.findings.filter((x) => !x.suppressed)) {
     lines.push(`${f.file ?? '<input>'}:${f.line}:${f.column}: ${f.severity} ${f.ruleId}: ${f.message}`);
     if (f.file) {
-      if (!sources.has(f.file)) sources.set(f.file, readFileSync(resolve(cwd, f.file), 'utf8').split('\n'));
+      if (!sources.has(f.file)) sources.set(f.file, (run.sources[f.file] ?? '').split('\n'));
       const src = sources.get(f.file)![f.line - 1] ?? '';
       lines.push(`  ${src.replace(/\t/g, ' ')}`);
       lines.push(`  ${' '.repeat(Math.max(0, f.column - 1))}^`);

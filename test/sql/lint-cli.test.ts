@@ -115,6 +115,12 @@ describe('prodguard lint', () => {
     }
   });
 
+  it('reads standard input for the path -', async () => {
+    const r = await runCli(['lint', '-'], { cwd: project.dir, input: "SET lock_timeout = '1s';\nDELETE FROM sessions;\n" });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^<stdin>:2:1: error ban-delete-without-where: DELETE without WHERE deletes every row of sessions\n  DELETE FROM sessions;\n  \^\n/);
+  });
+
   it('--rules lists every rule, as text and JSON', async () => {
     const text = await runCli(['lint', '--rules']);
     assert.equal(text.code, 0);

@@ -48,14 +48,14 @@ export const sqlLintChapter: DemoChapter = {
     writeFileSync(bad, DANGEROUS);
     demo.showCommand(`prodguard lint ${bad}`);
     const badRun = await lintFiles([bad], { cwd: demo.projectDir });
-    demo.say(formatText(badRun, demo.projectDir));
+    demo.say(formatText(badRun));
     if (badRun.summary.errors < 4) throw new Error(`the dangerous migration should have at least 4 errors, got ${badRun.summary.errors}`);
 
     writeFileSync(bad, SAFE);
     demo.say('The rewrite: a lock_timeout, a default instead of a bare NOT NULL, a new column instead of a type change, no drop — and one suppression with its reason.');
     demo.showCommand(`prodguard lint ${bad}`);
     const goodRun = await lintFiles([bad], { cwd: demo.projectDir });
-    demo.say(formatText(goodRun, demo.projectDir));
+    demo.say(formatText(goodRun));
     if (goodRun.summary.errors !== 0) throw new Error('the safe migration should lint clean');
     await demo.ctx.audit({
       action: 'sql.lint',
