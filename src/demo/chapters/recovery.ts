@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import type { DemoChapter, DemoContext } from '../types.js';
 import { withClient } from '../../pg/client.js';
 import { makeServerDir } from '../../pg/cluster.js';
+import { parseConnInfo } from '../../pg/conninfo.js';
 
 async function q<T = Record<string, unknown>>(url: string, text: string): Promise<T[]> {
   return withClient(url, async (c) => (await c.query(text)).rows as T[]);
@@ -94,7 +95,8 @@ export const recoveryChapter: DemoChapter = {
       await r.cluster?.destroy();
       if (!demo.keep) for (const d of [dir, r.cluster?.baseDir]) if (d) rmSync(d, { recursive: true, force: true });
     });
-    const restored = await counts(r.cluster!.url());
+    // Same database name as production's (the demo keeps its data in "qwikker", not "postgres").
+    const restored = await counts(r.cluster!.url(parseConnInfo(prod)?.database ?? 'postgres'));
     demo.say(`${r.stoppedAt} (${(r.durationMs / 1000).toFixed(1)} s, ${r.segments} WAL segment(s)).`);
     demo.say(`rows compared — before the disaster: ${before.customers} customers / ${before.orders} orders; restored cluster: ${restored.customers} / ${restored.orders}; production now: ${after.customers} / ${after.orders}.`);
     if (String(restored.customers) !== String(before.customers) || String(restored.orders) !== String(before.orders)) {
