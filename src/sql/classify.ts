@@ -178,7 +178,7 @@ function factsVerdict(f: Facts, what: string): Verdict | undefined {
 const DEFERRED_BODY = new Set(['CreateFunctionStmt', 'ViewStmt', 'RuleStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'AlterPolicyStmt', 'CreateStmt', 'DefineStmt', 'CreateDomainStmt', 'CommentStmt']);
 
 /** True when EXPLAIN's options ask for ANALYZE (`ANALYZE`, `(ANALYZE)`, `(ANALYZE on|true|1)`). */
-function explainAnalyze(node: AstNode): boolean {
+export function explainAnalyze(node: AstNode): boolean {
   for (const o of (node.options as AstNode[] | undefined) ?? []) {
     const d = o.DefElem;
     if (d?.defname !== 'analyze') continue;
