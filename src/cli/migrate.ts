@@ -1,4 +1,223 @@
 import type { Command } from 'commander';
+import { withContext } from './common.js';
+import { emit, note, table } from './output.js';
+import { RefusedError, UsageError } from '../errors.js';
 
-/** Registers the `migrate` command group (being built; see the issue tracker). */
-export function registerMigrate(_program: Command): void {}
+/** Registers `migrate …`, `keys generate` and `staging refresh` (the migration pipeline; docs/migrations.md). */
+export function registerMigrate(program: Command): void {
+  const migrate = program.command('migrate').description('staging-first migrations with signed two-person approval and CI-only production deploys');
+
+  migrate
+    .command('status')
+    .description('applied and pending migrations of an environment, and history drift')
+    .requiredOption('--env <env>', 'environment name')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        m.requireEnv(ctx.loaded, opts.env);
+        const s = await m.envState(ctx.loaded, opts.env);
+        const data = {
+          environment: s.environment,
+          applied: s.applied,
+          pending: s.pending.map((p) => ({ file: p.file, sha256: p.sha256 })),
+          drift: s.drift,
+          changeHash: s.pending.length ? s.change.hash : null,
+        };
+        emit(opts, data, () =>
+          [
+            `${s.environment}: ${s.applied.length} applied, ${s.pending.length} pending${s.pending.length ? ` (change ${s.change.hash.slice(0, 12)})` : ''}`,
+            ...s.pending.map((p) => `  pending  ${p.file}`),
+            ...s.drift.map((d) => `  drift    ${d}`),
+          ].join('\n'),
+        );
+        await ctx.audit({ action: 'migrate.status', command: `prodguard migrate status --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `${s.applied.length} applied, ${s.pending.length} pending, ${s.drift.length} drift` });
+      });
+    });
+
+  migrate
+    .command('plan')
+    .description('what would run on an environment: pending migrations, lint findings, risk, and (production) the deploy gate')
+    .requiredOption('--env <env>', 'environment name')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const p = await m.planChange(ctx, opts.env);
+        const data = {
+          environment: opts.env,
+          changeHash: p.state.pending.length ? p.state.change.hash : null,
+          pending: p.state.pending.map((f) => ({ file: f.file, sha256: f.sha256, transaction: !f.noTransaction })),
+          risk: p.lint.risk,
+          findings: p.lint.findings,
+          gate: p.gate ? { ok: p.gate.ok, checks: p.gate.checks } : null,
+        };
+        emit(opts, data, () => {
+          if (!p.state.pending.length) return `${opts.env}: nothing pending`;
+          const lines = [`${opts.env}: change ${p.state.change.hash.slice(0, 12)}, ${p.state.pending.length} migration(s), risk ${p.lint.risk}`];
+          for (const f of p.state.pending) lines.push(`  ${f.file}${f.noTransaction ? '  (no-transaction)' : ''}`);
+          for (const f of p.lint.findings) lines.push(`  ${f.file}:${f.line}:${f.column} ${f.severity} ${f.ruleId}${f.suppressed ? ` (suppressed: ${f.suppressed.reason})` : ''}: ${f.message}`);
+          if (p.gate) for (const c of p.gate.checks) lines.push(`  gate ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+          return lines.join('\n');
+        });
+        await ctx.audit({ action: 'migrate.plan', command: `prodguard migrate plan --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `${p.state.pending.length} pending, risk ${p.lint.risk}`, details: { changeHash: data.changeHash } });
+      });
+    });
+
+  migrate
+    .command('apply')
+    .description('apply pending migrations to a staging environment and record that they passed there (production: use deploy)')
+    .requiredOption('--env <env>', 'a staging environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await m.applyToStaging(ctx, opts.env, { onMigration: (f) => note(`applying ${f}`) });
+        emit(opts, r, () =>
+          r.applied.length === 0 ? `${opts.env}: nothing pending` : `${opts.env}: applied ${r.applied.map((a) => a.file).join(', ')}; change ${r.changeHash.slice(0, 12)} recorded as passed`,
+        );
+      });
+    });
+
+  migrate
+    .command('request')
+    .description('open the pending change of a production environment for approval (you are its author)')
+    .requiredOption('--env <env>', 'a production environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await m.requestChange(ctx, opts.env);
+        emit(opts, r, () =>
+          `${r.created ? 'requested' : 'already requested'}: change ${r.change.hash.slice(0, 12)} for ${r.change.environment} by ${r.change.author} (${r.change.migrations.length} migration(s))\n` +
+          `approve with: prodguard migrate approve ${r.change.hash.slice(0, 12)} --key <your key file>`,
+        );
+      });
+    });
+
+  migrate
+    .command('approve <change>')
+    .description('sign a requested change with your ed25519 key (written to the approvals directory)')
+    .requiredOption('--key <file>', 'your private key file (from prodguard keys generate)')
+    .option('--as <name>', 'team member name (default: the member whose public key matches the key)')
+    .option('--json', 'output JSON')
+    .action(async (change: string, opts: { key: string; as?: string; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await m.approveChange(ctx, change, { keyFile: opts.key, as: opts.as });
+        emit(opts, { file: r.file, approver: r.approval.approver, changeHash: r.approval.changeHash, environment: r.approval.environment, time: r.approval.time }, () => `${r.approval.approver} approved change ${r.approval.changeHash.slice(0, 12)} for ${r.approval.environment}: ${r.file}`);
+      });
+    });
+
+  migrate
+    .command('approvals <change>')
+    .description('list the approvals of a change and why any of them does not count')
+    .option('--json', 'output JSON')
+    .action(async (change: string, opts: { json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const c = await m.resolveChange(ctx, change);
+        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author);
+        emit(opts, s, () =>
+          [`change ${c.hash.slice(0, 12)}: ${s.validApprovers.length}/${s.required} valid approvals`, ...s.verdicts.map((v) => `  ${v.valid ? 'valid   ' : 'rejected'} ${v.approver ?? '?'}${v.reason ? `: ${v.reason}` : ''}`)].join('\n'),
+        );
+      });
+    });
+
+  migrate
+    .command('deploy')
+    .description('deploy to production from CI: gate, fresh verified backup, transactional apply, verification')
+    .requiredOption('--env <env>', 'a production environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p) });
+        emit(opts, r, () => {
+          if (!r.applied.length) return `${opts.env}: nothing pending`;
+          const lines = [`${opts.env}: deployed ${r.applied.map((a) => a.file).join(', ')} (pre-migration backup ${r.backupId})`];
+          if (r.verification) lines.push(r.verification.ok ? `verified: schema equals ${r.verification.staging}'s, health checks passed` : `VERIFICATION FAILED:\n  ${r.verification.lines.join('\n  ')}`);
+          return lines.join('\n');
+        });
+        if (r.verification && !r.verification.ok) throw new RefusedError(`deployed, but post-deploy verification failed (${r.verification.lines.length} problem(s)); pre-migration backup ${r.backupId}`, 'migrate.verify-failed');
+      });
+    });
+
+  migrate
+    .command('verify')
+    .description("check production's schema equals staging's (differences listed) and run the health checks")
+    .requiredOption('--env <env>', 'a production environment')
+    .option('--staging <env>', 'the staging environment to compare with')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; staging?: string; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await m.verifyDeploy(ctx, opts.env, { staging: opts.staging });
+        emit(opts, r, () => (r.ok ? `${opts.env}: schema equals ${r.staging}'s; ${r.health.length} health check(s) passed` : `${opts.env}: ${r.lines.length} problem(s)\n  ${r.lines.join('\n  ')}`));
+        if (!r.ok) throw new RefusedError(`verification of ${opts.env} failed: ${r.lines.length} problem(s)`, 'migrate.verify-failed');
+      });
+    });
+
+  migrate
+    .command('drift')
+    .description('replay the migrations in a throw-away cluster and compare with the live production and staging schemas')
+    .option('--env <env...>', 'environments to check (default: every production and staging one with a connection)')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env?: string[]; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        for (const e of opts.env ?? []) m.requireEnv(ctx.loaded, e);
+        const r = await m.detectDrift(ctx, { environments: opts.env });
+        emit(opts, r, () =>
+          r.map((e) => (e.lines.length || e.historyDrift.length ? `${e.environment}: DRIFT\n  ${[...e.historyDrift, ...e.lines].join('\n  ')}` : `${e.environment}: no drift (${e.replayed} migration(s) replayed)`)).join('\n'),
+        );
+        const n = r.reduce((a, e) => a + e.lines.length + e.historyDrift.length, 0);
+        if (n > 0) throw new RefusedError(`drift found: ${n} difference(s)`, 'migrate.drift');
+      });
+    });
+
+  migrate
+    .command('ci')
+    .description('write the CI workflow (lint + plan on PRs with SARIF, staging on merge, production deploy job)')
+    .option('--github', 'GitHub Actions (.github/workflows/prodguard.yml)')
+    .option('--force', 'overwrite an existing workflow')
+    .option('--json', 'output JSON')
+    .action(async (opts: { github?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
+      if (!opts.github) throw new UsageError('choose a CI system: --github (GitLab CI: see docs/migrations.md)');
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const file = m.writeGithubWorkflow(ctx.loaded, { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') });
+        await ctx.audit({ action: 'migrate.ci', command: 'prodguard migrate ci --github', target: '-', verdict: 'ok', reason: `wrote ${file}` });
+        emit(opts, { file }, () => `wrote ${file}`);
+      });
+    });
+
+  const keys = program.command('keys').description('approver keys (ed25519)');
+  keys
+    .command('generate')
+    .description('make an ed25519 key pair: the private key goes to a 0600 file, the public key is printed for team[].publicKey')
+    .option('--name <name>', 'whose key (file name)', 'approver')
+    .option('--out <dir>', 'directory for the private key file', '.prodguard/keys')
+    .option('--json', 'output JSON')
+    .action(async (opts: { name: string; out: string; json?: boolean }) => {
+      const { generateKeys } = await import('../migrate/keys.js');
+      const k = generateKeys({ name: opts.name, outDir: opts.out });
+      emit(opts, k, () => `private key: ${k.privateKeyFile} (mode 0600; keep it secret, never commit it)\npublic key (put it in team[].publicKey for ${k.name}):\n${k.publicKey}`);
+    });
+
+  const staging = program.command('staging').description('staging as a masked replica of production');
+  staging
+    .command('refresh')
+    .description('replace staging with the latest verified production backup, masked per config.staging.masking')
+    .option('--env <env>', 'the staging environment')
+    .option('--from <env>', 'the production environment')
+    .option('--yes', 'confirm: everything in staging is replaced')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env?: string; from?: string; yes?: boolean; json?: boolean }, cmd: Command) => {
+      const m = await import('../migrate/index.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await m.refreshStaging(ctx, { staging: opts.env, from: opts.from, yes: !!opts.yes, onPhase: (p) => note(p) });
+        emit(opts, r, () => `${r.environment} replaced from ${r.from} backup ${r.backupId} (data as of ${r.backupCreatedAt}); ${r.maskedColumns} column rule(s) masked, ${r.maskedRows} value(s)`);
+      });
+    });
+}

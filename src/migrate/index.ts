@@ -1,0 +1,20 @@
+/** The migrate layer's public API (CLI, status checks and the demo use these). See docs/migrations.md. */
+export { readMigrations, migrationLayout, sha256, type MigrationFile, type MigrationSource } from './files.js';
+export { historyTarget, readApplied, type HistoryTarget, type AppliedMigration } from './history.js';
+export { envState, changeHash, makeChange, envOfKind, requireEnv, type Change, type EnvState } from './change.js';
+export { generateKeys, loadPrivateKey, parsePublicKey, formatPublicKey, type GeneratedKey } from './keys.js';
+export { evaluateApprovals, signApproval, writeApproval, canonicalPayload, approvalsDir, type ApprovalFile, type ApprovalSummary, type ApprovalVerdict } from './approvals.js';
+export { approveChange, resolveChange } from './approve.js';
+export { requestChange, changeRecord } from './request.js';
+export { applyMigrations, MigrationFailedError } from './apply.js';
+export { applyToStaging, type StagingApplyResult } from './staging-apply.js';
+export { lintChange, type ChangeLint } from './lint-change.js';
+export { evaluateGate, deployIdentityOk, type GateResult, type GateCheck } from './gate.js';
+export { deploy, type DeployResult } from './deploy.js';
+export { verifyDeploy, type VerifyDeployResult } from './verify.js';
+export { schemaSnapshot, diffSnapshots, describeDifference, type SchemaSnapshot, type SchemaDifference } from './snapshot.js';
+export { detectDrift, type EnvDrift } from './drift.js';
+export { refreshStaging, type RefreshResult } from './staging-refresh.js';
+export { writeGithubWorkflow, githubWorkflow, WORKFLOW_PATH } from './ci-workflow.js';
+export { planChange, type Plan } from './plan.js';
+export { CHANGES, STAGING_PASSES, DEPLOYS, STAGING_REFRESHES, type ChangeRecord, type StagingPass, type DeployRecord, type StagingRefreshRecord } from './records.js';
