@@ -95,7 +95,12 @@ function registerPitr(program: Command): void {
       const { encryptionSettings } = await import('../restore/pitr/crypto.js');
       const { openPitrStore } = await import('../restore/pitr/store.js');
       await withContext(cmd, async (ctx) => {
-        await archiveWalFile(openPitrStore(ctx.loaded, opts.env, encryptionSettings(ctx.loaded)), path, name);
+        const store = await openPitrStore(ctx.loaded, opts.env, encryptionSettings(ctx.loaded));
+        try {
+          await archiveWalFile(store, path, name);
+        } finally {
+          await store.close();
+        }
       });
     });
 
@@ -152,6 +157,21 @@ function registerPitr(program: Command): void {
             opts.start ? `  running on 127.0.0.1:${r.port}` : `  start it with: pg_ctl -D ${r.dataDir} -l ${r.logFile} start   (port ${r.port})`,
           ].join('\n'),
         );
+      });
+    });
+
+  pitr
+    .command('pull')
+    .description('rebuild the local PITR archive of an environment from a backup destination (after losing this host)')
+    .requiredOption('--env <env>', 'environment')
+    .requiredOption('--from <destination>', 'name of a backup destination holding pitr/<env>/')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; from: string; json?: boolean }, cmd: Command) => {
+      const { pullFromDestination } = await import('../restore/pitr/store.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await pullFromDestination(ctx.loaded, opts.env, opts.from);
+        await ctx.audit({ action: 'pitr.pull', command: `prodguard pitr pull --env ${opts.env} --from ${opts.from}`, target: opts.env, verdict: 'ok', reason: `${r.copied} file(s) copied, ${r.skipped} already present` });
+        emit(opts, r, () => `copied ${r.copied} file(s) from ${opts.from}; ${r.skipped} were already present`);
       });
     });
 

@@ -6,14 +6,14 @@ import { makeProject, minimalConfig } from '../helpers/cli.js';
 import type { Cluster } from '../../src/pg/cluster.js';
 import { sql } from '../helpers/pg.js';
 
-export async function pitrProject(cluster: Cluster, method: 'archive-command' | 'streaming') {
+export async function pitrProject(cluster: Cluster, method: 'archive-command' | 'streaming', destinations = '') {
   const identity = await generateIdentity();
   const recipient = await identityToRecipient(identity);
   const project = makeProject({
     'prodguard.yaml': minimalConfig(`backup:
   encryption:
     recipients: [${recipient}]
-pitr:
+${destinations}pitr:
   method: ${method}
   walDir: wal-archive
 `),

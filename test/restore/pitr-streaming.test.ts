@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { sharedCluster, sql } from '../helpers/pg.js';
@@ -15,7 +15,7 @@ const cluster = sharedCluster({ name: 'prodguard-pitr-stream' });
 
 test('streaming: pg_receivewal keeps up, a restore uses the segment still being received, completed segments are shipped', async (t) => {
   const c = cluster();
-  const p = await pitrProject(c, 'streaming');
+  const p = await pitrProject(c, 'streaming', '  destinations:\n    - { name: offsite, type: local, path: offsite }\n');
   t.after(p.cleanup);
   const cli = (args: string[]) => runCli(args, { cwd: p.dir, env: p.env });
   const en = await cli(['pitr', 'enable', '--env', 'production', '--json']);
@@ -67,4 +67,18 @@ test('streaming: pg_receivewal keeps up, a restore uses the segment still being 
   for (let i = 0; i < 100 && !shipped.includes(name); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(shipped.includes(name), `${name} shipped (got ${shipped.join(',')})`);
   assert.equal(st.spoolPartial.startsWith(name), true, 'the shipped segment is the one that was in progress');
+
+  // Every archived file is also on the backup destination; a lost local archive is rebuilt from it.
+  const offsite = join(p.dir, 'offsite', 'pitr', 'production');
+  assert.ok(existsSync(join(offsite, 'wal', `${name}.age`)) && existsSync(join(offsite, 'wal', `${name}.json`)));
+  const before = JSON.parse((await cli(['pitr', 'status', '--env', 'production', '--json'])).stdout);
+  rmSync(p.storeDir.replace(/production$/, 'production/wal'), { recursive: true });
+  rmSync(p.storeDir.replace(/production$/, 'production/base'), { recursive: true });
+  const pulled = await cli(['pitr', 'pull', '--env', 'production', '--from', 'offsite', '--json']);
+  assert.equal(pulled.code, 0, pulled.stderr);
+  assert.ok(JSON.parse(pulled.stdout).copied >= 4);
+  const afterPull = JSON.parse((await cli(['pitr', 'status', '--env', 'production', '--json'])).stdout);
+  assert.equal(afterPull.segments, before.segments);
+  assert.equal(afterPull.baseBackups, 1);
+  assert.equal(afterPull.earliest, before.earliest);
 });

@@ -131,7 +131,7 @@ test('point-in-time recovery: archive, base backup, restore to a time / an LSN, 
     const walDir = join(p.storeDir, 'wal');
     const segs = readdirSync(walDir).filter((f) => /^[0-9A-F]{24}\.json$/.test(f)).map((f) => f.slice(0, 24)).sort();
     const { openPitrStore } = await import('../../src/restore/pitr/store.js');
-    const store = openPitrStore(loaded, 'production', null);
+    const store = await openPitrStore(loaded, 'production', null);
     const lost = segs.find((n) => (store.segmentMeta(n)!.minXid ?? 0) > 0 && store.segmentMeta(n)!.lastCommit!.time > after[2].slice(0, 19))!;
     assert.ok(lost, 'a segment with commits after commit 3 exists');
     for (const f of readdirSync(walDir).filter((f) => f.startsWith(lost))) rmSync(join(walDir, f));

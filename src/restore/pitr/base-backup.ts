@@ -20,7 +20,7 @@ export async function createBaseBackup(ctx: Context, envName: string, env: Recor
   const { loaded } = ctx;
   const enc = encryptionSettings(loaded);
   const url = connectionUrl(loaded, envName, env);
-  const store = openPitrStore(loaded, envName, enc);
+  const store = await openPitrStore(loaded, envName, enc);
   const info = await withClient(url, async (c) => {
     const r = await c.query<{ v: string; sysid: string; seg: string }>(
       `SELECT current_setting('server_version') AS v, (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
@@ -57,7 +57,7 @@ export async function createBaseBackup(ctx: Context, envName: string, env: Recor
       systemIdentifier: info.sysid,
       files,
     };
-    store.commitBase(manifest);
+    await store.commitBase(manifest);
     await ctx.audit({
       action: 'pitr.base-backup',
       command: `prodguard pitr base-backup --env ${envName}`,
@@ -72,5 +72,6 @@ export async function createBaseBackup(ctx: Context, envName: string, env: Recor
     throw err;
   } finally {
     if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+    await store.close();
   }
 }

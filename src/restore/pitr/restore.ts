@@ -149,7 +149,7 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
   let partial: PartialSegment | null = null;
   try {
     assertEmptyTarget(to);
-    const store = openPitrStore(ctx.loaded, opts.environment, null);
+    const store = await openPitrStore(ctx.loaded, opts.environment, null);
     partial = await snapshotPartial(pitrStoreDir(ctx.loaded, opts.environment));
     const ix = withPartial(loadIndex(store), partial);
     let plan;

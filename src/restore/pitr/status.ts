@@ -45,7 +45,7 @@ export interface PitrStatus {
 
 export async function pitrStatus(loaded: LoadedConfig, envName: string, env: Record<string, string | undefined> = process.env): Promise<PitrStatus> {
   const storeDir = pitrStoreDir(loaded, envName);
-  const store = openPitrStore(loaded, envName, null);
+  const store = await openPitrStore(loaded, envName, null);
   // The receiver's segment in progress counts: a restore on this host can use it (see partial.ts).
   const partial = await snapshotPartial(storeDir);
   const ix = withPartial(loadIndex(store), partial);

@@ -10,9 +10,17 @@
  *   <root>/wal/<tli>.history[.age|.json]  timeline history files, same treatment
  *   <root>/base/<id>/<file>[.age]      base.tar, pg_wal.tar, backup_manifest
  *   <root>/base/<id>/manifest.json     BaseBackupManifest — written last
+ *
+ * Every file written here is also copied, as stored (encrypted), to every backup destination
+ * (backup.destinations) under pitr/<env>/…, sidecars and manifests last; a copy that fails makes
+ * the write fail (PostgreSQL then retries the segment), so no segment counts as archived with a
+ * copy missing. `pullFromDestination` rebuilds the local folder from a destination.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Destination } from '../../backup/destinations/types.js';
+import { RefusedError } from '../../errors.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { configPath } from '../../config/load.js';
 import { requireEnvironment } from '../../config/connection.js';
@@ -68,13 +76,35 @@ export interface PitrStore {
   listWal(): { segments: string[]; histories: string[] };
   fetchWal(name: string, dest: string, identity: string | null): Promise<void>;
   putBaseFile(id: string, localPath: string, name: string): Promise<StoredFileRef>;
-  commitBase(manifest: BaseBackupManifest): void;
+  commitBase(manifest: BaseBackupManifest): Promise<void>;
   listBases(): BaseBackupManifest[];
   fetchBaseFile(id: string, file: StoredFileRef, dest: string, identity: string | null): Promise<void>;
+  close(): Promise<void>;
 }
 
 export class LocalPitrStore implements PitrStore {
-  constructor(readonly location: string, private readonly enc: EncryptionSettings | null) {}
+  constructor(
+    readonly location: string,
+    private readonly enc: EncryptionSettings | null,
+    private readonly mirrors: Destination[] = [],
+    private readonly mirrorPrefix = '',
+  ) {}
+
+  /** Copies a local file of the store to every destination (key = pitr/<env>/<path inside the store>). */
+  private async mirror(path: string): Promise<void> {
+    const key = `${this.mirrorPrefix}/${relative(this.location, path).split('\\').join('/')}`;
+    for (const d of this.mirrors) {
+      try {
+        await d.putStream(key, createReadStream(path));
+      } catch (err) {
+        throw new RefusedError(`copying ${key} to destination ${d.name} failed: ${(err as Error).message}`, 'pitr.destination-failed', err);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.mirrors.map((d) => d.close().catch(() => {})));
+  }
 
   private get walDir() {
     return join(this.location, 'wal');
@@ -95,10 +125,15 @@ export class LocalPitrStore implements PitrStore {
       const written = await writeProtected(localPath, tmp, this.requireEnc());
       const full: SegmentMeta = { name, ...written, ...meta };
       renameSync(tmp, join(this.walDir, stored));
+      await this.mirror(join(this.walDir, stored));
       // The sidecar is written last: a segment without one was never completely archived.
       const side = join(this.walDir, `.${name}.json.${process.pid}.tmp`);
       writeFileSync(side, JSON.stringify(full, null, 1), { mode: 0o600 });
       renameSync(side, join(this.walDir, `${name}.json`));
+      await this.mirror(join(this.walDir, `${name}.json`)).catch((err) => {
+        rmSync(join(this.walDir, `${name}.json`), { force: true });
+        throw err;
+      });
       return full;
     } finally {
       rmSync(tmp, { force: true });
@@ -130,14 +165,19 @@ export class LocalPitrStore implements PitrStore {
     const dir = join(this.location, 'base', id);
     mkdirSync(dir, { recursive: true });
     const written = await writeProtected(localPath, join(dir, this.storedName(name)), this.requireEnc());
+    await this.mirror(join(dir, this.storedName(name)));
     return { name, ...written };
   }
 
-  commitBase(manifest: BaseBackupManifest): void {
+  async commitBase(manifest: BaseBackupManifest): Promise<void> {
     const dir = join(this.location, 'base', manifest.id);
     const tmp = join(dir, '.manifest.json.tmp');
     writeFileSync(tmp, JSON.stringify(manifest, null, 2), { mode: 0o600 });
     renameSync(tmp, join(dir, 'manifest.json'));
+    await this.mirror(join(dir, 'manifest.json')).catch((err) => {
+      rmSync(join(dir, 'manifest.json'), { force: true });
+      throw err;
+    });
   }
 
   listBases(): BaseBackupManifest[] {
@@ -163,7 +203,52 @@ export function pitrStoreDir(loaded: LoadedConfig, envName: string): string {
   return join(configPath(loaded, loaded.config.pitr.walDir), envName);
 }
 
-/** Opens the environment's PITR store; `enc` null = read/fetch only (no recipients needed). */
-export function openPitrStore(loaded: LoadedConfig, envName: string, enc: EncryptionSettings | null): PitrStore {
-  return new LocalPitrStore(pitrStoreDir(loaded, envName), enc);
+/**
+ * Opens the environment's PITR store; `enc` null = read/fetch only (no recipients needed).
+ * Writing stores copy every file to the backup destinations (`mirrors`, default: all configured).
+ */
+export async function openPitrStore(loaded: LoadedConfig, envName: string, enc: EncryptionSettings | null): Promise<PitrStore> {
+  let mirrors: Destination[] = [];
+  if (enc && loaded.config.backup.destinations.length > 0) {
+    const { openDestinations } = await import('../../backup/destinations/index.js');
+    mirrors = openDestinations(loaded);
+  }
+  return new LocalPitrStore(pitrStoreDir(loaded, envName), enc, mirrors, `pitr/${envName}`);
+}
+
+/**
+ * Rebuilds the local PITR folder of an environment from a backup destination (after losing the
+ * prodguard host): copies every pitr/<env>/ object that is not already present, sidecars and
+ * manifests last so nothing half-copied is ever listed.
+ */
+export async function pullFromDestination(loaded: LoadedConfig, envName: string, destinationName: string): Promise<{ copied: number; skipped: number }> {
+  const { openDestinations, closeDestinations } = await import('../../backup/destinations/index.js');
+  const all = openDestinations(loaded);
+  try {
+    const d = all.find((x) => x.name === destinationName);
+    if (!d) throw new RefusedError(`no backup destination named "${destinationName}" (configured: ${all.map((x) => x.name).join(', ')})`, 'pitr.unknown-destination');
+    const prefix = `pitr/${envName}/`;
+    const root = pitrStoreDir(loaded, envName);
+    const keys = (await d.list(prefix)).map((o) => o.key).filter((k) => !k.split('/').pop()!.startsWith('.'));
+    const isIndex = (k: string) => k.endsWith('.json');
+    let copied = 0;
+    let skipped = 0;
+    for (const key of [...keys.filter((k) => !isIndex(k)), ...keys.filter(isIndex)]) {
+      const local = join(root, key.slice(prefix.length));
+      if (existsSync(local)) {
+        skipped++;
+        continue;
+      }
+      const body = await d.getStream(key);
+      if (!body) continue;
+      mkdirSync(dirname(local), { recursive: true });
+      const tmp = `${local}.pull.tmp`;
+      await pipeline(body, createWriteStream(tmp, { mode: 0o600 }));
+      renameSync(tmp, local);
+      copied++;
+    }
+    return { copied, skipped };
+  } finally {
+    await closeDestinations(all);
+  }
 }

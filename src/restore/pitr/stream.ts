@@ -36,7 +36,7 @@ export async function startStreaming(
   opts: { env?: Record<string, string | undefined>; intervalMs?: number; onShip?: (name: string) => void; onError?: (msg: string) => void } = {},
 ): Promise<StreamHandle> {
   const { loaded } = ctx;
-  const store = openPitrStore(loaded, envName, encryptionSettings(loaded));
+  const store = await openPitrStore(loaded, envName, encryptionSettings(loaded));
   const url = connectionUrl(loaded, envName, opts.env);
   const slot = slotName(envName);
   const exists = await withClient(url, async (c) => (await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rowCount);
@@ -81,6 +81,7 @@ export async function startStreaming(
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       if (existsSync(spool)) await shipNow();
+      await store.close();
     },
   };
 }
