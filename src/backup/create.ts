@@ -181,6 +181,8 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     manifest.degraded = failed.size > 0;
     if (manifest.destinations.length === 0) throw new RefusedError(`backup failed: no destination accepted the manifest (${describeFailures(failed)})`, 'backup.all-destinations-failed');
     await putCatalog(ctx, manifest);
+    // Partial objects on the failed destinations are not part of any backup: tidy them if reachable.
+    await Promise.all(dests.filter((d) => failed.has(d.name)).map((d) => removePartial(d, folder)));
     const failedDestinations = [...failed].map(([name, error]) => ({ name, error }));
     await ctx.audit({
       action: 'backup.create',

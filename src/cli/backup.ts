@@ -53,6 +53,7 @@ export function registerBackup(program: Command): void {
       const { formatBytes } = await import('../backup/progress.js');
       await withContext(cmd, async (ctx) => {
         const list = await listBackups(ctx, { env: opts.env });
+        await ctx.audit({ action: 'backup.list', command: 'backup list', target: opts.env ?? '-', verdict: 'ok', reason: `${list.length} backup(s)` });
         emit(opts, list, () =>
           list.length === 0
             ? 'no backups in the catalog'
@@ -84,6 +85,7 @@ export function registerBackup(program: Command): void {
       const { formatBytes } = await import('../backup/progress.js');
       await withContext(cmd, async (ctx) => {
         const m = await getBackup(ctx, id, { env: opts.env });
+        await ctx.audit({ action: 'backup.show', command: `backup show ${id}`, target: m.environment, verdict: 'ok', reason: m.id });
         emit(opts, m, () =>
           [
             `backup ${m.id}`,

@@ -147,6 +147,8 @@ test('no recipients configured: usage error before anything is written', async (
     assert.equal(r.code, 2);
     assert.match(r.stderr, /backups are encrypted: add age public keys/);
     assert.equal(readdirSync(join(f.localPath, 'production')).length, before);
+    const audit = readFileSync(join(f.dir, '.prodguard', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; verdict: string });
+    assert.deepEqual([audit.at(-1)!.action, audit.at(-1)!.verdict], ['backup.create', 'refused'], 'refused runs are audited too');
   } finally {
     f.config();
   }
@@ -165,6 +167,12 @@ test('noEncrypt in the config stores a plain pg_dump that still verifies', async
   } finally {
     f.config();
   }
+});
+
+test('an unknown environment is a one-line usage error', async () => {
+  const r = await fx().cli(['backup', 'create', '--env', 'nope']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^prodguard: unknown environment "nope"; configured: production\n$/);
 });
 
 test('directory format (parallel pg_dump -j) stores one encrypted object per file and verifies', async () => {
