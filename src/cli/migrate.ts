@@ -202,7 +202,7 @@ export function registerMigrate(program: Command): void {
     .action(async (opts: { name: string; out: string; json?: boolean }) => {
       const { generateKeys } = await import('../migrate/keys.js');
       const k = generateKeys({ name: opts.name, outDir: opts.out });
-      emit(opts, k, () => `private key: ${k.privateKeyFile} (mode 0600; keep it secret, never commit it)\npublic key (put it in team[].publicKey for ${k.name}):\n${k.publicKey}`);
+      emit(opts, { name: k.name, keyFile: k.privateKeyFile, publicKey: k.publicKey }, () => `private key: ${k.privateKeyFile} (mode 0600; keep it secret, never commit it)\npublic key (put it in team[].publicKey for ${k.name}):\n${k.publicKey}`);
     });
 
   const staging = program.command('staging').description('staging as a masked replica of production');

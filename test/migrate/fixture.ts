@@ -1,0 +1,101 @@
+/**
+ * A project with staging and production databases on one shared cluster, a team of four
+ * (alice, bob, carol senior; dave developer) with generated keys, local backups (unencrypted:
+ * throw-away data), and migrations in migrations/.
+ */
+import { readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { makeProject } from '../helpers/cli.js';
+import { createDatabase, sql } from '../helpers/pg.js';
+import type { Cluster } from '../../src/pg/cluster.js';
+import { openContext, type Context } from '../../src/context.js';
+import { generateKeys } from '../../src/migrate/keys.js';
+
+export const INIT_SQL = `CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, price numeric NOT NULL);
+CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE, full_name text, phone text);
+`;
+
+export const PEOPLE = ['alice', 'bob', 'carol', 'dave'] as const;
+
+export interface MigrateFixture {
+  dir: string;
+  prodUrl: string;
+  stagingUrl: string;
+  keyFile(name: (typeof PEOPLE)[number]): string;
+  publicKey(name: (typeof PEOPLE)[number]): string;
+  writeMigration(file: string, text: string): void;
+  removeMigration(file: string): void;
+  clearApprovals(): void;
+  ctx(): Context;
+  updateConfig(mutate: (raw: Record<string, any>) => void): Promise<void>;
+  env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+export async function migrateFixture(cluster: Cluster, name: string): Promise<MigrateFixture> {
+  const prodUrl = await createDatabase(cluster, `${name}_prod`);
+  const stagingUrl = await createDatabase(cluster, `${name}_staging`);
+  const p = makeProject({ 'migrations/0001_init.sql': INIT_SQL });
+  const keysDir = join(p.dir, 'keys');
+  const keys = Object.fromEntries(PEOPLE.map((n) => [n, generateKeys({ name: n, outDir: keysDir })]));
+  const config = {
+    version: 1,
+    project: { name: 'acme', migrationsDir: 'migrations' },
+    environments: {
+      staging: { kind: 'staging', urlEnv: `${name.toUpperCase()}_STAGING_URL` },
+      production: { kind: 'production', urlEnv: `${name.toUpperCase()}_PROD_URL` },
+    },
+    team: [
+      { name: 'alice', role: 'senior', publicKey: keys.alice.publicKey },
+      { name: 'bob', role: 'senior', publicKey: keys.bob.publicKey },
+      { name: 'carol', role: 'senior', publicKey: keys.carol.publicKey },
+      { name: 'dave', role: 'developer', publicKey: keys.dave.publicKey },
+    ],
+    backup: {
+      encryption: { noEncrypt: true },
+      destinations: [{ name: 'local', type: 'local', path: join(p.dir, 'backups') }],
+    },
+    migrations: { lockTimeout: '2s', statementTimeout: '30s', approvals: { required: 2, expireAfter: '72h', dir: '.prodguard/approvals' } },
+    staging: {
+      masking: [
+        { table: 'users', column: 'email', strategy: 'email' },
+        { table: 'public.users', column: 'full_name', strategy: 'name' },
+        { table: 'users', column: 'phone', strategy: 'phone' },
+      ],
+    },
+  };
+  writeFileSync(join(p.dir, 'prodguard.yaml'), stringify(config));
+  const env = { [`${name.toUpperCase()}_STAGING_URL`]: stagingUrl, [`${name.toUpperCase()}_PROD_URL`]: prodUrl };
+  Object.assign(process.env, env);
+  let ctx = openContext({ cwd: p.dir });
+  return {
+    dir: p.dir,
+    prodUrl,
+    stagingUrl,
+    env,
+    keyFile: (n) => keys[n].privateKeyFile,
+    publicKey: (n) => keys[n].publicKey,
+    writeMigration: (file, text) => writeFileSync(join(p.dir, 'migrations', file), text),
+    removeMigration: (file) => rmSync(join(p.dir, 'migrations', file), { force: true }),
+    clearApprovals() {
+      rmSync(join(p.dir, '.prodguard/approvals'), { recursive: true, force: true });
+      mkdirSync(join(p.dir, '.prodguard/approvals'), { recursive: true });
+    },
+    ctx: () => ctx,
+    async updateConfig(mutate) {
+      const file = join(p.dir, 'prodguard.yaml');
+      const raw = parse(readFileSync(file, 'utf8')) as Record<string, any>;
+      mutate(raw);
+      writeFileSync(file, stringify(raw));
+      await ctx.close();
+      ctx = openContext({ cwd: p.dir });
+    },
+    async cleanup() {
+      await ctx.close();
+      p.cleanup();
+    },
+  };
+}
+
+export { sql };
