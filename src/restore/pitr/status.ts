@@ -78,7 +78,8 @@ export async function pitrStatus(loaded: LoadedConfig, envName: string, env: Rec
     const partial = readdirSync(spool).find((f) => f.endsWith('.partial'));
     if (partial) status.spoolPartial = `${partial} (${statSync(join(spool, partial)).size} bytes)`;
   }
-  const url = tryConnectionUrl(loaded, envName, env);
+  // Only ask the server when there is an archive to compare with (status must stay quick on hosted projects).
+  const url = ix.bases.length > 0 || ix.segments.size > 0 ? tryConnectionUrl(loaded, envName, env) : null;
   if (url) {
     status.server = await withClient(url, async (c) => {
       const r = (await c.query<{ lsn: string; archived: string | null; failed: string; lastfailed: string | null; failing: boolean }>(

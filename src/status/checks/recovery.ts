@@ -45,15 +45,16 @@ export const checks: StatusCheck[] = [
         if (state === 'failing') return;
         state = s;
       };
+      const { pitrStatus } = await import('../../restore/pitr/status.js');
       for (const [name, e] of prods) {
-        if (e.supabaseRef) {
+        const s = await pitrStatus(ctx.loaded, name).catch(() => null);
+        // A Supabase ref means hosted, unless prodguard's own PITR archive proves WAL access (self-hosted Supabase).
+        if (e.supabaseRef && (!s || s.baseBackups === 0)) {
           lines.push(`${name}: hosted Supabase: PITR only via the platform add-on; prodguard provides logical daily dumps (RPO ≤ 24 h)`);
           details[name] = { hosted: true };
           worse('missing');
           continue;
         }
-        const { pitrStatus } = await import('../../restore/pitr/status.js');
-        const s = await pitrStatus(ctx.loaded, name).catch(() => null);
         if (!s || s.baseBackups === 0) {
           lines.push(`${name}: no point-in-time recovery (run \`prodguard pitr enable --env ${name}\` and \`prodguard pitr base-backup --env ${name}\`); logical dumps only`);
           worse('missing');
