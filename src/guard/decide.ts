@@ -1,0 +1,295 @@
+/**
+ * The decision engine: a command line, its directory and environment in; allow / deny /
+ * backup-first out, with the rule that fired, the target and one human sentence.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import { environmentPolicy } from '../config/resolve-environment.js';
+import type { Finding, Invocation, RuleHelpers } from './rules/types.js';
+import { OPAQUE_ARG } from './rules/types.js';
+import { ambientTarget, describeTarget, resolveTarget, type Env, type GuardScope, type Target } from './target.js';
+import type { SimpleCommand } from './shell.js';
+import { unwrap, toolName, shellQuote, type UnwrapDeps, type Step } from './unwrap.js';
+import { makeRecipe } from './make.js';
+import { maskSecrets } from '../security/mask.js';
+
+export type Decision = 'allow' | 'deny' | 'backup-first';
+
+export interface DecideInput {
+  command: string;
+  cwd: string;
+  env: Env;
+  /** The project's config; undefined = find prodguard.yaml from cwd; null = none. */
+  config?: LoadedConfig | null;
+}
+
+export interface JudgedFinding {
+  ruleId: string;
+  risk: Finding['risk'];
+  decision: Decision;
+  reason: string;
+  target: Pick<Target, 'name' | 'kind' | 'via'> & { label: string };
+  command: string;
+}
+
+export interface GuardDecision {
+  decision: Decision;
+  ruleId: string | null;
+  target: { name: string | null; kind: Target['kind'] | 'none'; via: string };
+  reason: string;
+  command: string;
+  /** For --explain: unwrapping steps, targets, rules. */
+  steps: string[];
+  findings: JudgedFinding[];
+  /** Parse tree summary (only with explain). */
+  outline?: string[];
+}
+
+const RANK: Record<Decision, number> = { allow: 0, 'backup-first': 1, deny: 2 };
+const MAX_DEPTH = 6;
+
+/** Names whose presence means the command needs the full parse (tools, wrappers, shells). */
+const WRAPPERS = ['sudo', 'doas', 'env', 'nice', 'ionice', 'nohup', 'time', 'command', 'builtin', 'exec', 'stdbuf', 'chrt', 'taskset', 'caffeinate', 'unbuffer', 'setsid', 'chronic', 'strace', 'ltrace', 'timeout', 'watch', 'xargs', 'npx', 'bunx', 'pnpx', 'bundle', 'poetry', 'pipenv', 'uv', 'dotenv', 'dotenvx', 'doppler', 'op', 'infisical', 'with-env', 'cross-env', 'pnpm', 'yarn', 'npm', 'bun', 'make', 'gmake', 'eval', 'source', '.', 'docker', 'podman', 'kubectl', 'oc', 'ssh', 'sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox', 'python', 'python3', 'python2', 'node', 'nodejs', 'ruby', 'perl', 'php', 'deno', 'tsx', 'ts-node', 'manage.py', 'django-admin', 'sequelize-cli', 'supabase-cli'];
+
+let interesting: Set<string> | null = null;
+
+/** Plain commands (no quoting, expansion or operators) whose program is not a database tool or wrapper. */
+function fastAllow(command: string, tools: () => string[]): boolean {
+  if (!/^[A-Za-z0-9 _./:=@%+,-]*$/.test(command)) return false;
+  const words = command.split(' ').filter(Boolean);
+  let i = 0;
+  while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i])) i++;
+  if (i >= words.length) return i === 0 ? true : false;
+  if (words[i].includes('/')) return false;
+  interesting ??= new Set([...WRAPPERS, ...tools()]);
+  return !interesting.has(toolName(words[i]));
+}
+
+function loadProjectConfig(cwd: string, steps: string[]): Promise<LoadedConfig | null> {
+  return (async () => {
+    const { findConfigFile, loadConfig } = await import('../config/load.js');
+    const file = findConfigFile(cwd);
+    if (!file) {
+      steps.push('config: no prodguard.yaml found; every non-local target is unknown');
+      return null;
+    }
+    try {
+      const loaded = loadConfig({ file });
+      steps.push(`config: ${file}`);
+      return loaded;
+    } catch (err) {
+      steps.push(`config: ${file} is invalid (${(err as Error).message.split('\n')[0]}); treating every non-local target as unknown`);
+      return null;
+    }
+  })();
+}
+
+export async function decide(input: DecideInput, opts: { explain?: boolean } = {}): Promise<GuardDecision> {
+  const steps: string[] = [];
+  const command = input.command;
+  const { knownTools } = await import('./rules/index.js');
+  if (fastAllow(command.trim(), knownTools)) {
+    return { decision: 'allow', ruleId: null, target: { name: null, kind: 'none', via: 'not a database command' }, reason: `\`${short(command)}\` does not run a database tool`, command, steps: ['fast path: a plain command whose program is not a database tool or wrapper'], findings: [] };
+  }
+  const loaded = input.config === undefined ? await loadProjectConfig(input.cwd, steps) : input.config;
+  const scope: GuardScope = { cwd: input.cwd, env: input.env, loaded, files: new Map() };
+  const engine = new Engine(loaded, steps);
+  const outline = await engine.analyseText(command, scope, 0, 'command line', opts.explain ?? false);
+  return engine.result(command, outline);
+}
+
+class Engine {
+  findings: JudgedFinding[] = [];
+  constructor(private loaded: LoadedConfig | null, private steps: string[]) {}
+
+  deps: UnwrapDeps = {
+    readFile: (p, scope) => readScoped(p, scope),
+    scripts: (scope) => {
+      const t = readScoped('package.json', scope);
+      if (t === null) return null;
+      try {
+        return (JSON.parse(t) as { scripts?: Record<string, string> }).scripts ?? {};
+      } catch {
+        return null;
+      }
+    },
+    makeRecipe: (scope, target, makefile) => {
+      const t = makefile ? readScoped(makefile, scope) : readScoped('GNUmakefile', scope) ?? readScoped('makefile', scope) ?? readScoped('Makefile', scope);
+      return t === null ? null : makeRecipe(t, target, scope.env);
+    },
+  };
+
+  async analyseText(text: string, scope: GuardScope, depth: number, label: string, explain: boolean): Promise<string[] | undefined> {
+    if (depth > MAX_DEPTH) {
+      this.opaque(`nesting deeper than ${MAX_DEPTH} levels`, scope, label);
+      return;
+    }
+    const { parseShell } = await import('./shell.js');
+    const parsed = await parseShell(text, { ...scope.env });
+    for (const [k, v] of parsed.files) scope.files.set(k, v);
+    this.steps.push(`${'  '.repeat(depth)}parse ${label}: ${parsed.commands.length} command(s)${parsed.errors.length ? `, syntax errors: ${parsed.errors.join('; ')}` : ''}`);
+    if (parsed.errors.length) this.opaque(`the shell syntax does not parse (${parsed.errors[0]})`, scope, label);
+    // Variables assigned earlier on the line apply to later commands: re-parse keeps order, so
+    // give each command the variables known when it runs.
+    for (const cmd of parsed.commands) await this.analyseCommand(cmd, { ...scope, env: { ...scope.env, ...exportedVars(parsed.vars, scope.env) } }, depth, explain);
+    return explain ? parsed.outline : undefined;
+  }
+
+  private async analyseCommand(cmd: SimpleCommand, scope: GuardScope, depth: number, explain: boolean): Promise<void> {
+    const pad = '  '.repeat(depth + 1);
+    const units = unwrap(cmd, scope, scope.files, this.deps);
+    for (const u of units) {
+      this.steps.push(`${pad}${u.steps.map((s) => `[${s.via}] ${s.words.map((w) => (w === OPAQUE_ARG ? '<?>' : shellQuote(w))).join(' ')}`).join('  →  ') || cmd.text}`);
+      if (u.kind !== 'none' && this.customRules(u.steps, u.scope, cmd.text)) continue;
+      switch (u.kind) {
+        case 'none':
+          break;
+        case 'opaque':
+          if (u.dbHint) this.opaque(u.why, u.scope, cmd.text);
+          else this.steps.push(`${pad}  allowed: ${u.why}`);
+          break;
+        case 'script':
+          await this.analyseText(u.text, { ...u.scope, env: u.env }, depth + 1, u.label, explain);
+          break;
+        case 'tool': {
+          const { ruleForTool } = await import('./rules/index.js');
+          const rule = u.tool === 'docker-volume-rm' ? null : ruleForTool(u.tool);
+          if (u.tool === 'docker-volume-rm') {
+            const vols = u.args.filter((a) => !a.startsWith('-'));
+            const bad = vols.filter((v) => !/^supabase_/.test(v));
+            if (bad.length && bad.some((v) => /db|pg|postgres|data/i.test(v))) this.judge('docker-volume', cmd.text, { risk: 'destructive', effect: `deletes the docker volume ${bad.join(', ')} (a database's data) on`, target: { name: null, kind: 'unknown', label: 'unknown', via: 'docker volume on this machine' }, alternative: 'Take a verified backup first.' }, u.steps);
+            break;
+          }
+          if (!rule) break;
+          const inv: Invocation = {
+            tool: u.tool,
+            args: u.args,
+            opaque: u.opaque,
+            stdin: u.stdin,
+            scope: { ...u.scope, env: u.env },
+            env: u.env,
+            display: [u.tool, ...u.args].map((w) => (w === OPAQUE_ARG ? '<?>' : shellQuote(w))).join(' '),
+          };
+          const helpers = this.helpers(inv.scope);
+          let f: Finding | null;
+          try {
+            f = await rule.check(inv, helpers);
+          } catch (err) {
+            f = { risk: 'opaque', effect: `could not be analysed (${(err as Error).message}) — targets`, target: resolveTarget(inv.scope, { opaque: 'analysis failed' }) };
+          }
+          if (f) this.judge(rule.id, inv.display, f, u.steps);
+          else this.steps.push(`${pad}  rule ${rule.id}: nothing dangerous`);
+          break;
+        }
+      }
+    }
+  }
+
+  private helpers(scope: GuardScope): RuleHelpers {
+    return {
+      target: (spec) => resolveTarget(scope, spec),
+      sql: async (text, target, source) => {
+        const { judgeSql } = await import('./sql-judge.js');
+        return judgeSql(text, target, source);
+      },
+      readFile: (p) => readScoped(p, scope),
+    };
+  }
+
+  private customRules(chain: Step[], scope: GuardScope, text: string): boolean {
+    const rules = this.loaded?.config.guard.rules ?? [];
+    if (!rules.length) return false;
+    for (const s of chain) {
+      for (const r of rules) {
+        const m = r.match.split(/\s+/).filter(Boolean);
+        if (m.length > s.words.length || !m.every((w, i) => s.words[i] === w)) continue;
+        const target = ambientTarget(scope);
+        if (r.environments && !(target.name && r.environments.includes(target.name))) continue;
+        this.steps.push(`    custom rule ${r.id} (${r.decision}) matches "${r.match}"`);
+        if (r.decision === 'allow') return true;
+        this.push({ ruleId: `custom:${r.id}`, risk: 'destructive', decision: r.decision, reason: `\`${short(text)}\`: ${r.reason}`, target: pick(target), command: text });
+        return true;
+      }
+    }
+    return false;
+  }
+
+  opaque(why: string, scope: GuardScope, text: string): void {
+    const target = ambientTarget(scope);
+    const couldBeProd = target.kind === 'production' || target.kind === 'unknown';
+    const decision: Decision = couldBeProd ? 'deny' : 'allow';
+    const reason = couldBeProd
+      ? `\`${short(text)}\`: cannot tell what this does (${why}), and the database it could reach is ${describeTarget(target)}. Spell the command out so it can be checked.`
+      : `\`${short(text)}\`: cannot see into it (${why}), but the project's database is ${describeTarget(target)}`;
+    this.push({ ruleId: 'opaque', risk: 'opaque', decision, reason, target: pick(target), command: text });
+  }
+
+  judge(ruleId: string, display: string, f: Finding, chain: Step[]): void {
+    const t = f.target;
+    const decision = this.policy(f);
+    const via = chain.length > 1 ? ` (via ${chain.slice(0, -1).map((s) => s.via).join(' → ')})` : '';
+    const where = describeTarget(t);
+    let reason = `\`${short(display)}\`${via} ${f.effect} ${where}.`;
+    if (decision === 'deny' && t.kind === 'unknown') reason += ' prodguard cannot tell which environment that is, so it refuses (fail closed).';
+    if (decision === 'deny' && f.risk === 'opaque' && t.kind !== 'unknown') reason = `\`${short(display)}\`${via}: cannot tell what this does — it ${f.effect} ${where}.`;
+    if (decision === 'backup-first') reason += ' Allowed after a fresh verified backup: run it as `prodguard guard -- …`.';
+    else if (decision === 'deny' && f.alternative) reason += ' ' + f.alternative;
+    this.push({ ruleId, risk: f.risk, decision, reason, target: pick(t), command: display });
+  }
+
+  private policy(f: Finding): Decision {
+    const t = f.target;
+    if (f.risk === 'read' || t.kind === 'local') return 'allow';
+    const e = t.name ? this.loaded?.config.environments[t.name] : undefined;
+    const policy = e ? environmentPolicy(e) : t.kind === 'staging' ? 'backup-first' : 'deny';
+    if (t.kind === 'unknown') return 'deny';
+    switch (f.risk) {
+      case 'destructive':
+        return policy;
+      case 'change':
+        return t.kind === 'production' && policy !== 'allow' ? 'deny' : 'allow';
+      case 'opaque':
+        return t.kind === 'production' ? 'deny' : 'allow';
+    }
+  }
+
+  private push(f: JudgedFinding): void {
+    this.findings.push(f);
+    this.steps.push(`    → ${f.decision} by ${f.ruleId}: ${f.reason}`);
+  }
+
+  result(command: string, outline?: string[]): GuardDecision {
+    let worst: JudgedFinding | null = null;
+    for (const f of this.findings) if (!worst || RANK[f.decision] > RANK[worst.decision]) worst = f;
+    const base = { command, steps: this.steps, findings: this.findings, ...(outline ? { outline } : {}) };
+    if (!worst) return { ...base, decision: 'allow', ruleId: null, target: { name: null, kind: 'none', via: 'no database command found' }, reason: `\`${short(command)}\` does not touch a database the guard knows of` };
+    return { ...base, decision: worst.decision, ruleId: worst.ruleId, target: { name: worst.target.name, kind: worst.target.kind, via: worst.target.via }, reason: worst.reason };
+  }
+}
+
+function pick(t: Target): JudgedFinding['target'] {
+  return { name: t.name, kind: t.kind, via: t.via, label: t.label };
+}
+
+function readScoped(p: string, scope: GuardScope): string | null {
+  if (scope.files.has(p)) return scope.files.get(p)!;
+  if (scope.remote) return null;
+  try {
+    return readFileSync(isAbsolute(p) ? p : resolve(scope.cwd, p), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Variables assigned on the line that differ from the environment (assignments before a command apply to it). */
+function exportedVars(vars: Env, env: Env): Env {
+  const out: Env = {};
+  for (const [k, v] of Object.entries(vars)) if (v !== env[k]) out[k] = v;
+  return out;
+}
+
+function short(s: string): string {
+  const one = maskSecrets(s.replace(/\s+/g, ' ').trim());
+  return one.length > 140 ? one.slice(0, 137) + '…' : one;
+}

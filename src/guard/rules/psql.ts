@@ -1,0 +1,56 @@
+import { parseArgs, optValue, optValues } from '../args.js';
+import { parseConnInfo } from '../../pg/conninfo.js';
+import type { GuardRule, Invocation, RuleHelpers } from './types.js';
+
+/** libpq connection flags shared by psql, dropdb, pg_restore, … */
+export function libpqTarget(inv: Invocation, h: RuleHelpers, p: ReturnType<typeof parseArgs>, dbPositional?: string) {
+  if (inv.opaque.length) return h.target({ opaque: `cannot resolve ${inv.opaque[0]}` });
+  const db = optValue(p, 'd', 'dbname', 'maintenance-db') ?? dbPositional;
+  if (db && parseConnInfo(db)) return h.target({ url: db, pgEnv: true });
+  return h.target({
+    conn: { host: optValue(p, 'h', 'host'), port: optValue(p, 'p', 'port'), dbname: db, user: optValue(p, 'U', 'username') },
+    pgEnv: true,
+  });
+}
+
+export const PSQL_SPEC = { short: 'cdfhpUvoLPFRTs', long: ['command', 'dbname', 'file', 'host', 'port', 'username', 'set', 'variable', 'output', 'log-file', 'pset', 'field-separator', 'record-separator', 'table-attr'] };
+
+export const rule: GuardRule = {
+  id: 'psql',
+  tools: ['psql'],
+  severity: 'error',
+  title: 'psql running SQL that changes or destroys data',
+  explanation:
+    'Every SQL statement psql would run (-c, -f, a heredoc, a pipe, `< file`) is classified by the SQL layer. Read-only queries are allowed everywhere; writes, DDL and privilege changes to production are refused (they go through `prodguard migrate`), destructive SQL (DROP, TRUNCATE, unqualified DELETE) follows the environment policy. SQL the guard cannot read or parse is refused on anything but a local database.',
+  examples: {
+    deny: [`psql "$PROD_URL" -c 'DROP TABLE businesses'`, `echo 'truncate orders' | psql "$PROD_URL"`],
+    allow: [`psql "$PROD_URL" -c 'select count(*) from businesses'`, `psql -c 'drop table t'`],
+  },
+  async check(inv, h) {
+    const p = parseArgs(inv.args, PSQL_SPEC);
+    if (p.opts.some((o) => o.name === 'l' || o.name === 'list' || o.name === 'version' || o.name === 'V' || o.name === 'help')) return null;
+    const pos = p.positionals;
+    const target = libpqTarget(inv, h, p, pos[0]);
+    const commands = optValues(p, 'c', 'command');
+    const files = optValues(p, 'f', 'file');
+    const parts: string[] = [...commands];
+    let unknownSource: string | null = null;
+    for (const f of files) {
+      if (f === '-') {
+        if (inv.stdin?.text == null) unknownSource = 'stdin';
+        else parts.push(inv.stdin.text);
+        continue;
+      }
+      const text = h.readFile(f);
+      if (text === null) unknownSource = `file ${f} (not readable)`;
+      else parts.push(text);
+    }
+    if (commands.length === 0 && files.length === 0) {
+      if (!inv.stdin) return { risk: 'read', effect: 'opens an interactive session on', target };
+      if (inv.stdin.text === null) unknownSource = `stdin from ${inv.stdin.from}`;
+      else parts.push(inv.stdin.text);
+    }
+    if (unknownSource) return h.sql(null, target, unknownSource);
+    return h.sql(parts.join(';\n'), target, 'psql');
+  },
+};
