@@ -16,14 +16,13 @@ export function registerRestore(program: Command): void {
     .requiredOption('--to <target>', 'target: an environment name or a connection string')
     .option('--env <env>', 'environment whose backups to restore from (default: the production environment)')
     .option('--new-database <name>', 'name of the database to create (default: <db>_restore_<time>)')
-    .option('--replace', 'restore into the target database itself even when it is not empty (it is backed up first)')
+    .option('--replace', 'restore into an existing non-empty database (the target URL\'s, or --new-database); it is backed up first')
     .option('--jobs <n>', 'parallel pg_restore jobs (default: backup.jobs)')
     .option('--no-acl', 'skip GRANT/REVOKE (the target server lacks the source\'s roles)')
     .option('--json', 'output JSON')
     .action(async (backup: string, opts: { to: string; env?: string; newDatabase?: string; replace?: boolean; jobs?: string; acl: boolean; json?: boolean }, cmd: Command) => {
       const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
       if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) throw new UsageError(`--jobs must be an integer 1–64, got "${opts.jobs}"`);
-      if (opts.replace && opts.newDatabase) throw new UsageError('--replace and --new-database exclude each other');
       const { restoreBackup } = await import('../restore/restore.js');
       await withContext(cmd, async (ctx) => {
         const r = await restoreBackup(ctx, { backup, to: opts.to, sourceEnv: opts.env, newDatabase: opts.newDatabase, replace: opts.replace, jobs, noAcl: !opts.acl, onProgress: opts.json ? undefined : note });
