@@ -1,4 +1,116 @@
-import type { StatusCheck } from '../types.js';
+import type { StatusCheck, CheckResult } from '../types.js';
+import type { Context } from '../../context.js';
+
+/** A check that turns any internal error into a failing line instead of breaking `status`. */
+function safe(fn: (ctx: Context) => Promise<CheckResult>): (ctx: Context) => Promise<CheckResult> {
+  return async (ctx) => {
+    try {
+      return await fn(ctx);
+    } catch (err) {
+      return { state: 'failing', reason: `cannot check: ${(err as Error).message}` };
+    }
+  };
+}
+
+const envsOf = (ctx: Context, kind: 'staging' | 'production') =>
+  Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === kind).map(([n]) => n);
+
+function ago(ms: number): string {
+  const h = ms / 3600_000;
+  return h < 48 ? `${h.toFixed(1)} h` : `${(h / 24).toFixed(1)} days`;
+}
 
 /** Scorecard checks contributed by the migrate layer. */
-export const checks: StatusCheck[] = [];
+export const checks: StatusCheck[] = [
+  {
+    rule: 3,
+    id: 'migrate.staging',
+    title: 'a staging environment exists, migrations pass there first, its data is fresh',
+    run: safe(async (ctx) => {
+      const staging = envsOf(ctx, 'staging');
+      if (staging.length === 0) return { state: 'missing', reason: 'no environment with kind: staging (add one; production changes must pass staging first)' };
+      const { tryConnectionUrl } = await import('../../config/connection.js');
+      const { durationMs } = await import('../../config/schema.js');
+      const { STAGING_PASSES, STAGING_REFRESHES } = await import('../../migrate/records.js');
+      const store = await ctx.store();
+      const lines: string[] = [];
+      let state: CheckResult['state'] = 'ok';
+      const worse = (s: CheckResult['state']) => {
+        if (s === 'failing' || (s === 'missing' && state === 'ok')) state = s;
+      };
+      for (const env of staging) {
+        if (!tryConnectionUrl(ctx.loaded, env)) {
+          worse('missing');
+          lines.push(`${env}: no connection configured`);
+          continue;
+        }
+        const pass = (await store.list<{ at: string; migrations: unknown[] }>(STAGING_PASSES, { where: { environment: env }, limit: 1 }))[0];
+        const refresh = (await store.list<{ backupCreatedAt: string }>(STAGING_REFRESHES, { where: { environment: env }, limit: 1 }))[0];
+        const parts = [pass ? `last migrations passed ${ago(Date.now() - Date.parse(pass.doc.at))} ago` : 'no migration has passed here yet'];
+        if (!pass) worse('missing');
+        if (refresh) {
+          const age = Date.now() - Date.parse(refresh.doc.backupCreatedAt);
+          const max = durationMs(ctx.loaded.config.staging.maxDataAge);
+          parts.push(`data ${ago(age)} old${age > max ? ` (older than maxDataAge ${ctx.loaded.config.staging.maxDataAge}: prodguard staging refresh --yes)` : ''}`);
+          if (age > max) worse('failing');
+        } else {
+          parts.push('never refreshed from production (prodguard staging refresh --yes)');
+          worse('missing');
+        }
+        lines.push(`${env}: ${parts.join(', ')}`);
+      }
+      return { state, reason: lines.join('; ') };
+    }),
+  },
+  {
+    rule: 4,
+    id: 'migrate.approvers',
+    title: 'enough senior approvers with public keys',
+    run: safe(async (ctx) => {
+      const { parsePublicKey } = await import('../../migrate/keys.js');
+      const required = Math.max(2, ctx.loaded.config.migrations.approvals.required);
+      const usable = ctx.loaded.config.team.filter((m) => {
+        if (m.role !== 'senior' || !m.publicKey) return false;
+        try {
+          parsePublicKey(m.publicKey);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      const names = usable.map((m) => m.name).join(', ');
+      if (usable.length >= required) return { state: 'ok', reason: `${usable.length} seniors can approve (${names}); ${ctx.loaded.config.migrations.approvals.required} approvals required` };
+      return {
+        state: usable.length === 0 ? 'missing' : 'failing',
+        reason: `${usable.length} senior(s) with a public key${names ? ` (${names})` : ''}; need at least ${required} (prodguard keys generate, then team[].publicKey)`,
+      };
+    }),
+  },
+  {
+    rule: 5,
+    id: 'migrate.ci',
+    title: 'production deploys run from CI and were verified',
+    run: safe(async (ctx) => {
+      const { existsSync, readFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const { DEPLOYS } = await import('../../migrate/records.js');
+      const gh = join(ctx.loaded.root, '.github/workflows/prodguard.yml');
+      const gl = join(ctx.loaded.root, '.gitlab-ci.yml');
+      const hasCi = existsSync(gh) || (existsSync(gl) && readFileSync(gl, 'utf8').includes('prodguard migrate deploy'));
+      const lines: string[] = [hasCi ? 'CI workflow present' : 'no CI workflow (prodguard migrate ci --github)'];
+      let state: CheckResult['state'] = hasCi ? 'ok' : 'missing';
+      const store = await ctx.store();
+      for (const env of envsOf(ctx, 'production')) {
+        const last = (await store.list<{ outcome: string; at: string; changeHash: string; verified?: { ok: boolean } }>(DEPLOYS, { where: { environment: env, outcome: 'deployed' }, limit: 1 }))[0];
+        if (!last) {
+          lines.push(`${env}: no production deploy yet`);
+          continue;
+        }
+        const v = last.doc.verified;
+        if (!v?.ok) state = 'failing';
+        lines.push(`${env}: last deploy ${last.doc.changeHash.slice(0, 12)} ${v ? (v.ok ? 'verified' : 'FAILED verification') : 'never verified (prodguard migrate verify)'}`);
+      }
+      return { state, reason: lines.join('; ') };
+    }),
+  },
+];
