@@ -1,0 +1,106 @@
+/**
+ * Demo chapter: a migration goes local → staging → two signed approvals → CI → verified. It is
+ * linted, applied to staging (recorded as passed), opened for approval by alice; alice's attempt
+ * to approve her own change is rejected; bob and carol (seniors, keys generated here) approve; a
+ * deploy from a laptop is refused; the deploy from a simulated CI run takes and verifies its
+ * pre-migration backup, applies the migration and verifies production equals staging.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DemoChapter, DemoContext } from '../types.js';
+
+const MIGRATION = '20260301000000_orders_note.sql';
+const MIGRATION_SQL = `-- orders: a free-text note for the courier
+alter table orders add column if not exists courier_note text;
+`;
+
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k];
+  else process.env[k] = v;
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+export const migrateChapter: DemoChapter = {
+  id: 'migrate',
+  title: 'A migration from laptop to production: staging first, two signed approvals, CI-only deploy, verified',
+  async run(demo: DemoContext) {
+    const m = await import('../../migrate/index.js');
+    const { migrationLayout } = await import('../../migrate/files.js');
+
+    // The backup chapter normally configured destinations; alone, this chapter keeps backups on local disk.
+    if (demo.ctx.loaded.config.backup.destinations.length === 0) {
+      await demo.updateConfig((raw) => {
+        raw.backup = { ...(raw.backup ?? {}), encryption: { noEncrypt: true }, destinations: [{ name: 'local-disk', type: 'local', path: join(demo.projectDir, '.prodguard/backups') }] };
+      });
+    }
+
+    const dir = migrationLayout(demo.ctx.loaded).dir;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, MIGRATION), MIGRATION_SQL);
+    demo.say(`alice writes ${MIGRATION}:\n  ${MIGRATION_SQL.trim().split('\n').join('\n  ')}`);
+
+    demo.showCommand('prodguard migrate plan --env production');
+    const plan = await m.planChange(demo.ctx, 'production');
+    demo.say(`  change ${plan.state.change.hash.slice(0, 12)}: ${plan.state.pending.map((f) => f.file).join(', ')} — risk ${plan.lint.risk}, ${plan.lint.errors.length} lint error(s), ${plan.lint.suppressed.length} suppressed`);
+    if (plan.lint.errors.length) throw new Error(`the demo migration should lint clean: ${plan.lint.errors.map((e) => e.ruleId).join(', ')}`);
+
+    demo.showCommand('prodguard migrate apply --env staging');
+    const staged = await m.applyToStaging(demo.ctx, 'staging');
+    demo.say(`  applied to staging: ${staged.applied.map((a) => a.file).join(', ')}; recorded as passed (staging schema ${staged.schemaFingerprint?.slice(0, 12)})`);
+
+    demo.showCommand('prodguard keys generate --name bob   # and alice, carol: each on their own machine');
+    const keysDir = join(demo.projectDir, '.prodguard/keys');
+    const keys = Object.fromEntries(['alice', 'bob', 'carol'].map((n) => [n, m.generateKeys({ name: n, outDir: keysDir })]));
+    await demo.updateConfig((raw) => {
+      const team = (raw.team ?? []) as Array<Record<string, unknown>>;
+      if (!team.some((t) => t.name === 'carol')) team.push({ name: 'carol', email: 'carol@qwikker.example', role: 'senior', publicKey: null });
+      for (const t of team) if (keys[t.name as string]) t.publicKey = keys[t.name as string].publicKey;
+      raw.team = team;
+    });
+    demo.say('  private keys stay in 0600 files; the public keys go into prodguard.yaml (team[].publicKey) for alice, bob and carol (seniors).');
+
+    const change = await withEnv({ PRODGUARD_ACTOR: 'alice' }, async () => {
+      demo.showCommand('prodguard migrate request --env production   # as alice');
+      const r = await m.requestChange(demo.ctx, 'production');
+      demo.say(`  change ${r.change.hash.slice(0, 12)} opened for approval; author ${r.change.author}`);
+      demo.showCommand(`prodguard migrate approve ${r.change.hash.slice(0, 12)} --key ~/.prodguard/alice.ed25519.key   # alice approves her own change`);
+      try {
+        await m.approveChange(demo.ctx, r.change.hash, { keyFile: keys.alice.privateKeyFile });
+        throw new Error('self-approval was accepted');
+      } catch (err) {
+        if ((err as Error).message === 'self-approval was accepted') throw err;
+        demo.say(`  refused: ${(err as Error).message}`);
+      }
+      return r.change;
+    });
+    for (const who of ['bob', 'carol']) {
+      demo.showCommand(`prodguard migrate approve ${change.hash.slice(0, 12)} --key ~/.prodguard/${who}.ed25519.key   # ${who}`);
+      const a = await m.approveChange(demo.ctx, change.hash, { keyFile: keys[who].privateKeyFile });
+      demo.say(`  ${who} signed: ${a.file.slice(demo.projectDir.length + 1)}`);
+    }
+
+    demo.showCommand('prodguard migrate deploy --env production   # from alice\'s laptop');
+    await withEnv({ CI: undefined, PRODGUARD_ACTOR: 'alice' }, async () => {
+      try {
+        await m.deploy(demo.ctx, 'production');
+        throw new Error('a deploy from a laptop was accepted');
+      } catch (err) {
+        if ((err as Error).message === 'a deploy from a laptop was accepted') throw err;
+        demo.say(`  refused: ${(err as Error).message}`);
+      }
+    });
+
+    const identity = demo.ctx.loaded.config.migrations.deployIdentity;
+    demo.showCommand(`CI=true PRODGUARD_ACTOR=${identity} prodguard migrate deploy --env production   # the CI job`);
+    const r = await withEnv({ CI: 'true', PRODGUARD_ACTOR: identity }, () => m.deploy(demo.ctx, 'production', { onPhase: (p) => demo.say(`  … ${p}`) }));
+    demo.say(`  deployed ${r.applied.map((a) => a.file).join(', ')}; pre-migration backup ${r.backupId} (verified by restore); approved by ${r.gate?.approvals.validApprovers.join(' and ')}`);
+    if (!r.verification?.ok) throw new Error(`post-deploy verification failed:\n  ${r.verification?.lines.join('\n  ')}`);
+    demo.say(`  verified: production's schema equals staging's (${r.verification.productionFingerprint.slice(0, 12)}); ${r.verification.health.length} health check(s) passed`);
+  },
+};
