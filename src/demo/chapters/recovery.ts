@@ -55,6 +55,16 @@ export const recoveryChapter: DemoChapter = {
     const prod = demo.env.PRODUCTION_DATABASE_URL ?? demo.production.url();
     await ensureShopTables(prod);
 
+    // A restore drill first, when an earlier chapter left a logical backup: proves it restores, records RTO/RPO.
+    const { listBackups } = await import('../../backup/index.js');
+    if ((await listBackups(demo.ctx, { env: 'production' })).length > 0) {
+      const { runDrill } = await import('../../restore/drill.js');
+      demo.showCommand('prodguard drill --env production');
+      const d = await runDrill(demo.ctx, { environment: 'production' });
+      demo.say(`drill ${d.ok ? 'passed' : 'FAILED'}: backup ${d.backupId} restored into a throw-away cluster, ${d.tablesChecked} tables' row counts checked, ${d.smoke.filter((x) => x.ok).length}/${d.smoke.length} smoke tests ok; RTO ${(d.rtoMs / 1000).toFixed(1)} s, RPO ${Math.round((d.rpoMs ?? 0) / 1000)} s.`);
+      if (!d.ok) throw new Error(`restore drill failed: ${d.error}`);
+    }
+
     demo.showCommand('prodguard pitr enable --env production');
     const en = await enablePitr(ctx, 'production', demo.env);
     demo.say(`WAL is now streamed from production (replication slot ${en.slot}) into an encrypted archive; no restart needed.`);
