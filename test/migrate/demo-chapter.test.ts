@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { makeProject } from '../helpers/cli.js';
@@ -41,6 +41,7 @@ test('the migrate demo chapter: staging first, self-approval refused, laptop dep
         { name: 'dev', role: 'developer', publicKey: null },
       ],
       migrations: { healthChecks: [{ name: 'businesses readable', sql: 'SELECT count(*) FROM businesses', min: 1 }] },
+      staging: { masking: [{ table: 'public.customers', column: 'email', strategy: 'email' }, { table: 'public.businesses', column: 'owner_email', strategy: 'email' }] },
     }),
   );
   mkdirSync(join(p.dir, '.prodguard'), { recursive: true });
@@ -82,5 +83,11 @@ test('the migrate demo chapter: staging first, self-approval refused, laptop dep
   const backups = await listBackups(ctx);
   assert.equal(backups.length, 1);
   assert.equal(backups[0].verified?.ok, true);
+  assert.match(text, /staging replaced from production backup/);
+  const prodEmails = (await sql<{ email: string }>(prodUrl, 'SELECT email FROM customers')).map((r) => r.email);
+  const stagingEmails = await sql<{ email: string }>(stagingUrl, 'SELECT email FROM customers');
+  assert.equal(stagingEmails.length, prodEmails.length);
+  assert.ok(stagingEmails.every((r) => /@example\.invalid$/.test(r.email) && !prodEmails.includes(r.email)));
+  assert.ok(existsSync(join(p.dir, '.github/workflows/prodguard.yml')));
   assert.equal(process.env.CI, ciBefore, 'the chapter restores the environment');
 });

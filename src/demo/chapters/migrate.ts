@@ -102,5 +102,21 @@ export const migrateChapter: DemoChapter = {
     demo.say(`  deployed ${r.applied.map((a) => a.file).join(', ')}; pre-migration backup ${r.backupId} (verified by restore); approved by ${r.gate?.approvals.validApprovers.join(' and ')}`);
     if (!r.verification?.ok) throw new Error(`post-deploy verification failed:\n  ${r.verification?.lines.join('\n  ')}`);
     demo.say(`  verified: production's schema equals staging's (${r.verification.productionFingerprint.slice(0, 12)}); ${r.verification.health.length} health check(s) passed`);
+
+    demo.showCommand('prodguard migrate ci --github');
+    const wf = m.writeGithubWorkflow(demo.ctx.loaded, { force: true, staging: 'staging', production: 'production' });
+    demo.say(`  wrote ${wf.slice(demo.projectDir.length + 1)}: lint + plan (SARIF) on pull requests, staging on merge, production deploy job (environment: production)`);
+
+    demo.showCommand('prodguard staging refresh --yes');
+    const refreshed = await m.refreshStaging(demo.ctx, { yes: true });
+    demo.say(`  staging replaced from production backup ${refreshed.backupId}; ${refreshed.maskedColumns} column rule(s) masked (${refreshed.maskedRows} values)`);
+    const { withClient } = await import('../../pg/client.js');
+    const { connectionUrl } = await import('../../config/connection.js');
+    const first = (url: string) => withClient(url, async (c) => (await c.query('SELECT email FROM customers ORDER BY id LIMIT 1')).rows[0]?.email as string | undefined);
+    const [prodEmail, stagingEmail] = await Promise.all([first(connectionUrl(demo.ctx.loaded, 'production')), first(connectionUrl(demo.ctx.loaded, 'staging'))]);
+    if (prodEmail && stagingEmail) {
+      if (demo.ctx.loaded.config.staging.masking.some((x) => x.column === 'email') && prodEmail === stagingEmail) throw new Error('staging refresh left a customer email unmasked');
+      demo.say(`  customer #1: production ${prodEmail.replace(/^(.).*@/, '$1…@')} → staging ${stagingEmail}`);
+    }
   },
 };
