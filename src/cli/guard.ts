@@ -1,4 +1,169 @@
+/**
+ * The command guard's entry points: check, guard --, hook claude-code, install, rules.
+ * Thin: parse flags, lazy-import the layer, print. `hook claude-code` must never fail open.
+ */
 import type { Command } from 'commander';
+import { emit, note, table } from './output.js';
+import { globalOpts } from './common.js';
+import { EXIT, RefusedError, UsageError } from '../errors.js';
 
-/** Registers the `guard` command group (being built; see the issue tracker). */
-export function registerGuard(_program: Command): void {}
+const EXIT_FOR = { allow: EXIT.ok, deny: EXIT.refused, 'backup-first': 3 } as const;
+
+export function registerGuard(program: Command): void {
+  program
+    .command('check')
+    .description('decide whether a shell command may run (exit 0 allow, 1 deny, 3 backup-first)')
+    .argument('<command>', 'the command line, quoted as one argument')
+    .option('--cwd <dir>', 'directory the command would run in (default: here)')
+    .option('--json', 'output JSON')
+    .option('--explain', 'show the parse, the unwrapped commands, the target resolution and the rule that fired')
+    .action(async (command: string, opts: { cwd?: string; json?: boolean; explain?: boolean }, cmd: Command) => {
+      const { resolve } = await import('node:path');
+      const { decide } = await import('../guard/decide.js');
+      const { projectConfig, auditDecision } = await import('../guard/project.js');
+      const cwd = resolve(opts.cwd ?? process.cwd());
+      const { loaded, problem } = await projectConfig(cwd, globalOpts(cmd).config);
+      if (problem) note(`prodguard: config problem (${problem}); deciding without it`);
+      const d = await decide({ command, cwd, env: process.env, config: loaded }, { explain: opts.explain });
+      await auditDecision(loaded, 'guard.check', d);
+      emit(opts, d, () => {
+        const head = `${d.decision.toUpperCase()}${d.ruleId ? ` [${d.ruleId}]` : ''}: ${d.reason}`;
+        if (!opts.explain) return head;
+        return [
+          head,
+          '',
+          'parse tree:',
+          ...(d.outline ?? ['(fast path: not parsed)']).map((l) => '  ' + l),
+          '',
+          'steps:',
+          ...d.steps.map((l) => '  ' + l),
+          '',
+          `target: ${d.target.name ?? d.target.kind} (${d.target.kind}) via ${d.target.via}`,
+        ].join('\n');
+      });
+      process.exitCode = EXIT_FOR[d.decision];
+    });
+
+  program
+    .command('guard')
+    .description('run a command through the guard: deny, take a verified backup first, or run it (exit code passed through)')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .allowUnknownOption()
+    .action(async (argv: string[], _opts: unknown, cmd: Command) => {
+      const { decide } = await import('../guard/decide.js');
+      const { projectConfig, auditDecision } = await import('../guard/project.js');
+      const { runCommand, ensureFreshVerifiedBackup } = await import('../guard/run.js');
+      const { shellQuote } = await import('../guard/unwrap.js');
+      if (argv[0] === '--') argv = argv.slice(1);
+      if (argv.length === 0) throw new UsageError('nothing to run: prodguard guard -- <command> [args…]');
+      const cwd = process.cwd();
+      const command = argv.length === 1 ? argv[0] : argv.map(shellQuote).join(' ');
+      const { loaded } = await projectConfig(cwd, globalOpts(cmd).config);
+      const d = await decide({ command, cwd, env: process.env, config: loaded });
+      if (d.decision === 'deny') {
+        await auditDecision(loaded, 'guard.run', d, { ran: false });
+        throw new RefusedError(`refused: ${d.reason}`, 'guard.deny');
+      }
+      let backupId: string | undefined;
+      if (d.decision === 'backup-first') {
+        if (!loaded || !d.target.name) {
+          await auditDecision(loaded, 'guard.run', d, { ran: false });
+          throw new RefusedError(`refused: ${d.reason} — but no configured environment to back up`, 'guard.deny');
+        }
+        try {
+          backupId = (await ensureFreshVerifiedBackup(loaded, d.target.name, `before: ${command}`, note)).backupId;
+        } catch (err) {
+          await auditDecision(loaded, 'guard.run', { ...d, decision: 'deny', reason: `backup first failed: ${(err as Error).message}` }, { ran: false });
+          throw err instanceof RefusedError ? err : new RefusedError(`refused: the backup before this command failed: ${(err as Error).message}`, 'guard.backup');
+        }
+      }
+      await auditDecision(loaded, 'guard.run', d, { ran: true, backupId });
+      const code = await runCommand(argv, cwd);
+      process.exitCode = code;
+    });
+
+  const hook = program.command('hook').description('integrations that ask the guard before a command runs');
+  hook
+    .command('claude-code')
+    .description('Claude Code PreToolUse hook: reads the hook JSON on stdin, denies destructive commands (never fails open)')
+    .action(async () => {
+      let out = '';
+      try {
+        const text = await readStdin(10_000);
+        const { claudeCodeHook } = await import('../guard/hook.js');
+        const { auditDecision } = await import('../guard/project.js');
+        const ans = await claudeCodeHook(text, process.env, {
+          onDecision: async (d, loaded) => {
+            await auditDecision(loaded, 'guard.hook', d, { integration: 'claude-code' }).catch(() => {});
+          },
+        });
+        out = ans.stdout;
+      } catch (err) {
+        out = JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: `prodguard hook failed (${(err as Error).message}); refusing to be safe.` } });
+      }
+      if (out) process.stdout.write(out + '\n');
+      process.exitCode = 0;
+    });
+
+  const install = program.command('install').description('install the guard into Claude Code, the shell or git');
+  install
+    .command('claude-code')
+    .description('add the PreToolUse hook to .claude/settings.json (keeps existing settings; idempotent)')
+    .option('--dir <dir>', 'project directory', '.')
+    .option('--command <cmd>', 'hook command to register', 'prodguard hook claude-code')
+    .option('--json', 'output JSON')
+    .action(async (opts: { dir: string; command: string; json?: boolean }) => {
+      const { installClaudeCode } = await import('../guard/install.js');
+      const r = installClaudeCode(opts.dir, opts.command);
+      emit(opts, r, () => (r.changed ? `added the prodguard PreToolUse hook to ${r.file}` : `${r.file} already has the prodguard hook`));
+    });
+  install
+    .command('shell')
+    .description('write shims for database tools into .prodguard/shims (put it first on PATH, e.g. direnv: PATH_add .prodguard/shims)')
+    .option('--dir <dir>', 'project directory', '.')
+    .option('--prodguard <path>', 'prodguard executable the shims call', 'prodguard')
+    .option('--json', 'output JSON')
+    .action(async (opts: { dir: string; prodguard: string; json?: boolean }) => {
+      const { installShell } = await import('../guard/install.js');
+      const r = installShell(opts.dir, opts.prodguard);
+      emit(opts, r, () => `wrote ${r.tools.length} shims to ${r.dir}\nadd to .envrc (direnv):  PATH_add .prodguard/shims\nor in your shell:        export PATH="$PWD/.prodguard/shims:$PATH"`);
+    });
+  install
+    .command('git-hooks')
+    .description('add a pre-push hook that runs `prodguard lint` on changed migration files')
+    .option('--dir <dir>', 'repository directory', '.')
+    .option('--prodguard <path>', 'prodguard executable the hook calls', 'prodguard')
+    .option('--json', 'output JSON')
+    .action(async (opts: { dir: string; prodguard: string; json?: boolean }) => {
+      const { installGitHooks } = await import('../guard/install.js');
+      const r = installGitHooks(opts.dir, opts.prodguard);
+      emit(opts, r, () => (r.changed ? `installed ${r.file}` : `${r.file} is already installed`));
+    });
+
+  program
+    .command('rules')
+    .description('list the command guard rules')
+    .option('--json', 'output JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { guardRules } = await import('../guard/rules/index.js');
+      const data = guardRules.map(({ check: _c, ...r }) => r);
+      emit(opts, data, () => table(['id', 'tools', 'title'], data.map((r) => [r.id, r.tools.join(','), r.title])));
+    });
+}
+
+function readStdin(timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('timed out reading stdin')), timeoutMs);
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => (text += d));
+    process.stdin.on('end', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    process.stdin.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}

@@ -140,7 +140,8 @@ class Engine {
     const pad = '  '.repeat(depth + 1);
     const units = unwrap(cmd, scope, scope.files, this.deps);
     for (const u of units) {
-      this.steps.push(`${pad}${u.steps.map((s) => `[${s.via}] ${s.words.map((w) => (w === OPAQUE_ARG ? '<?>' : shellQuote(w))).join(' ')}`).join('  →  ') || cmd.text}`);
+      const chain = u.steps.map((s, i) => `${i ? `(${u.steps[i - 1].via}) ` : ''}${s.words.map((w) => (w === OPAQUE_ARG ? '<?>' : shellQuote(w))).join(' ')}`);
+      this.steps.push(maskSecrets(`${pad}${chain.join('  →  ') || cmd.text}`));
       if (u.kind !== 'none' && this.customRules(u.steps, u.scope, cmd.text)) continue;
       switch (u.kind) {
         case 'none':
@@ -256,7 +257,7 @@ class Engine {
 
   private push(f: JudgedFinding): void {
     this.findings.push(f);
-    this.steps.push(`    → ${f.decision} by ${f.ruleId}: ${f.reason}`);
+    this.steps.push(maskSecrets(`    → ${f.decision} by ${f.ruleId}: ${f.reason}`));
   }
 
   result(command: string, outline?: string[]): GuardDecision {

@@ -399,7 +399,13 @@ export const UNKNOWN_CONTENT = '\u0000unknown\u0000';
 
 /** What a command prints, when it is plain: echo, printf, cat of a heredoc or a known file. */
 export function outputText(cmd: SimpleCommand): string | null {
-  const [name, ...args] = cmd.words;
+  let words = cmd.words;
+  // `sudo echo …`, `env A=1 echo …`, `time printf …` print the same thing.
+  while (words.length > 1 && words[0].value !== null && ['sudo', 'env', 'time', 'nice', 'command', 'builtin'].includes(words[0].value)) {
+    words = words.slice(1);
+    while (words.length > 1 && words[0].value !== null && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0].value)) words = words.slice(1);
+  }
+  const [name, ...args] = words;
   if (!name || name.value === null) return null;
   if (args.some((a) => a.value === null)) return null;
   const vals = args.map((a) => a.value!);

@@ -80,6 +80,14 @@ export function unwrap(cmd: SimpleCommand, scope: GuardScope, files: Map<string,
     if (words.length === 0) return out.length ? out : [{ kind: 'none', steps }];
     steps.push({ words: [...words], via: steps.length ? steps[steps.length - 1].via : 'command' });
     const w0 = words[0];
+    // VAR=value after a wrapper (`timeout 60 FOO=1 cmd`): count it as an assignment (fail closed).
+    if (steps.length > 1 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(w0)) {
+      const eq = w0.indexOf('=');
+      env[w0.slice(0, eq)] = w0.slice(eq + 1);
+      words = words.slice(1);
+      steps.pop();
+      continue;
+    }
     if (w0 === OPAQUE_ARG) {
       return [...out, { kind: 'opaque', why: `the command name comes from ${cmd.words[0]?.why ?? cmd.words[0]?.raw ?? 'an expansion'}`, steps, scope: sc, env, dbHint: true }];
     }

@@ -14,8 +14,18 @@ export function appTarget(inv: Invocation, explicitUrl?: string, extraVars: stri
   return { urlVars: [...extraVars, ...URL_VARS], dotenvFiles: files, ...(nodeEnv === 'production' ? { environmentName: 'production' } : {}) };
 }
 
-export function positionalsOf(args: string[]): string[] {
-  return args.filter((a) => !a.startsWith('-'));
+/** Non-option arguments; `valued` lists options (with dashes) whose next argument is their value. */
+export function positionalsOf(args: string[], valued: string[] = []): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith('-')) {
+      if (valued.includes(a)) i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }
 
 /** True when any argument (split or clustered short flags) sets one of these letters or long names. */
