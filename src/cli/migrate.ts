@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withContext } from './common.js';
+import { withContext, globalOpts } from './common.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
 
@@ -199,9 +199,16 @@ export function registerMigrate(program: Command): void {
     .option('--name <name>', 'whose key (file name)', 'approver')
     .option('--out <dir>', 'directory for the private key file', '.prodguard/keys')
     .option('--json', 'output JSON')
-    .action(async (opts: { name: string; out: string; json?: boolean }) => {
+    .action(async (opts: { name: string; out: string; json?: boolean }, cmd: Command) => {
       const { generateKeys } = await import('../migrate/keys.js');
       const k = generateKeys({ name: opts.name, outDir: opts.out });
+      // Audited when run inside a project (keys can also be made on a machine without one).
+      const { findConfigFile } = await import('../config/load.js');
+      if (globalOpts(cmd).config || findConfigFile()) {
+        await withContext(cmd, (ctx) =>
+          ctx.audit({ action: 'keys.generate', command: `prodguard keys generate --name ${k.name}`, target: '-', verdict: 'ok', reason: `ed25519 key pair for ${k.name}; private key in ${k.privateKeyFile}`, details: { publicKey: k.publicKey } }),
+        );
+      }
       emit(opts, { name: k.name, keyFile: k.privateKeyFile, publicKey: k.publicKey }, () => `private key: ${k.privateKeyFile} (mode 0600; keep it secret, never commit it)\npublic key (put it in team[].publicKey for ${k.name}):\n${k.publicKey}`);
     });
 

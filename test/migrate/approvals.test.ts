@@ -170,6 +170,9 @@ test('keys generate writes a 0600 private key, prints only the public key', asyn
   assert.equal(statSync(out.keyFile).mode & 0o777, 0o600);
   const pem = readFileSync(out.keyFile, 'utf8');
   assert.ok(!r.stdout.includes(pem.split('\n')[1]), 'private key material printed');
+  const rec = fx.ctx().auditLog.read().find((a) => a.action === 'keys.generate');
+  assert.ok(rec, 'keys generate is audited inside a project');
+  assert.ok(!JSON.stringify(rec).includes(pem.split('\n')[1]), 'private key material audited');
   const again = await runCli(['keys', 'generate', '--name', 'erin', '--out', join(fx.dir, 'newkeys')], { cwd: fx.dir });
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already exists; refusing to overwrite/);
