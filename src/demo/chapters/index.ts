@@ -5,4 +5,4 @@ import { backupChapter } from './backup.js';
 import { migrateChapter } from './migrate.js';
 
 /** The demo's chapters, in story order. Each layer appends its own. */
-export const chapters: DemoChapter[] = [backupChapter, recoveryChapter, sqlLintChapter, migrateChapter];
+export const chapters: DemoChapter[] = [backupChapter, migrateChapter, recoveryChapter, sqlLintChapter];
