@@ -26,7 +26,8 @@ export async function claudeCodeHook(stdinText: string, env: Record<string, stri
   let input: HookInput;
   try {
     input = JSON.parse(stdinText) as HookInput;
-    if (!input || typeof input !== 'object') throw new Error('not an object');
+    if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('not a JSON object');
+    if (typeof input.tool_name !== 'string') throw new Error('no tool_name');
   } catch (err) {
     return { stdout: denyJson(`prodguard could not read the hook input (${(err as Error).message}); refusing to be safe.`), decision: null };
   }

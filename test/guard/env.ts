@@ -6,6 +6,7 @@ export const fixtureEnv: Record<string, string> = {
   PATH: '/usr/local/bin:/usr/bin:/bin',
   HOME: '/nonexistent-home',
   PRODUCTION_DATABASE_URL: PROD_URL,
+  PROD_URL,
   STAGING_DATABASE_URL: STAGING_URL,
   LOCAL_DATABASE_URL: LOCAL_URL,
 };

@@ -7,7 +7,7 @@ export const rule: GuardRule = {
   severity: 'error',
   title: 'django flush / migrate <app> zero / reset_db / dbshell with SQL',
   explanation: '`manage.py flush` deletes every row, `migrate <app> zero` unapplies every migration of an app (dropping its tables), `reset_db` (django-extensions) drops the database, and `dbshell` runs whatever SQL it is fed. The target is DATABASE_URL (environment or .env) or a settings module named like an environment (`--settings=proj.settings.production`).',
-  examples: { deny: ['python manage.py flush --noinput', 'python manage.py migrate shop zero', 'python manage.py sqlflush | python manage.py dbshell'], allow: ['python manage.py runserver', 'python manage.py makemigrations', 'python manage.py showmigrations'] },
+  examples: { deny: ['DATABASE_URL="$PROD_URL" python manage.py flush --noinput', 'python manage.py migrate shop zero --settings=qwikker.settings.production', 'DATABASE_URL="$PROD_URL" python manage.py dbshell < sql/drop.sql'], allow: ['python manage.py runserver', 'python manage.py makemigrations', 'python manage.py showmigrations'] },
   async check(inv, h) {
     const pos = inv.args.filter((a) => !a.startsWith('-'));
     const cmd = pos[0];

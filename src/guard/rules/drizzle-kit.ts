@@ -7,7 +7,7 @@ export const rule: GuardRule = {
   severity: 'error',
   title: 'drizzle-kit push / drop / migrate',
   explanation: '`drizzle-kit push` applies the schema directly (dropping columns and tables that left the code, with --force without asking); `drop` deletes migrations; `migrate` applies them without approval. The target is the config\'s dbCredentials (DATABASE_URL from the environment or .env).',
-  examples: { deny: ['npx drizzle-kit push --force', 'drizzle-kit migrate'], allow: ['drizzle-kit generate', 'drizzle-kit studio', 'drizzle-kit check'] },
+  examples: { deny: ['DATABASE_URL="$PROD_URL" npx drizzle-kit push --force', 'NODE_ENV=production drizzle-kit migrate'], allow: ['drizzle-kit generate', 'drizzle-kit studio', 'drizzle-kit check'] },
   check(inv, h) {
     const cmd = positionalsOf(inv.args)[0]?.replace(/:.*$/, '');
     const config = longValue(inv.args, '--config') ?? ['drizzle.config.ts', 'drizzle.config.js', 'drizzle.config.mjs'].find((f) => h.readFile(f) !== null);

@@ -22,7 +22,7 @@ export const rule: GuardRule = {
   severity: 'error',
   title: 'knex / sequelize / typeorm rollbacks, drops and unreviewed migrations',
   explanation: 'Rollbacks (`knex migrate:rollback`, `sequelize db:migrate:undo:all`, `typeorm migration:revert`) drop what migrations created; `sequelize db:drop` and `typeorm schema:drop` drop everything; `schema:sync` can drop columns. Applying migrations (`migrate:latest`, `db:migrate`, `migration:run`) to production needs approval: use `prodguard migrate deploy`. Targets: --env/NODE_ENV, --url, DATABASE_URL (environment, then .env).',
-  examples: { deny: ['npx knex migrate:rollback --all', 'npx sequelize-cli db:drop', 'typeorm schema:drop'], allow: ['knex migrate:make add_users', 'sequelize migration:generate --name x', 'knex migrate:status'] },
+  examples: { deny: ['npx knex migrate:rollback --all --env production', 'npx sequelize-cli db:drop --env production', 'DATABASE_URL="$PROD_URL" typeorm schema:drop'], allow: ['knex migrate:rollback', 'knex migrate:make add_users', 'sequelize migration:generate --name x', 'knex migrate:status'] },
   check(inv, h) {
     const cmd = positionalsOf(inv.args)[0];
     if (!cmd) return null;

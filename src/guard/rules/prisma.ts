@@ -13,7 +13,7 @@ export const rule: GuardRule = {
   severity: 'error',
   title: 'prisma migrate reset / db push --accept-data-loss / migrate deploy',
   explanation: '`prisma migrate reset` drops the database and re-applies migrations; `db push --accept-data-loss`/`--force-reset` drop columns or the whole schema; `migrate dev` may reset; `migrate deploy`, `db push` and `migrate resolve` change production without approval — use `prodguard migrate deploy`. The target is the datasource url in schema.prisma (env var, then .env).',
-  examples: { deny: ['npx prisma migrate reset --force', 'prisma db push --accept-data-loss'], allow: ['prisma generate', 'prisma migrate status', 'prisma format'] },
+  examples: { deny: ['DATABASE_URL="$PROD_URL" npx prisma migrate reset --force', 'dotenv -e .env.production -- prisma db push --accept-data-loss'], allow: ['npx prisma migrate reset --force', 'prisma generate', 'prisma migrate status', 'prisma format'] },
   async check(inv, h) {
     const pos = positionalsOf(inv.args.filter((a, i) => !(inv.args[i - 1] === '--schema' || inv.args[i - 1] === '--file' || inv.args[i - 1] === '--url')));
     const cmd = pos.slice(0, 2).join(' ');

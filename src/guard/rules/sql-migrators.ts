@@ -41,7 +41,7 @@ export const rule: GuardRule = {
   severity: 'error',
   title: 'flyway clean, liquibase dropAll/rollback, atlas schema apply/clean, dbmate drop/rollback, goose down/reset, migrate down/drop',
   explanation: 'Each of these drops objects or reverts migrations (`flyway clean`, `liquibase dropAll`, `atlas schema clean`, `dbmate drop`, `goose reset`, `migrate drop`); `atlas schema apply` makes the database match a desired schema, dropping whatever is not in it. Applying migrations to production needs approval (`prodguard migrate deploy`). Targets: the tool\'s URL flag, its config file (flyway.conf, liquibase.properties), or its variables (FLYWAY_URL, DATABASE_URL, GOOSE_DBSTRING).',
-  examples: { deny: ['flyway clean -url=jdbc:postgresql://db.abcdefghijklmnopqrst.supabase.co:5432/postgres', 'dbmate drop', 'goose postgres "$PROD_URL" reset'], allow: ['flyway info', 'dbmate new add_users', 'goose create add_users sql', 'atlas schema inspect -u "$PROD_URL"'] },
+  examples: { deny: ['flyway clean -url=jdbc:postgresql://db.abcdefghijklmnopqrst.supabase.co:5432/postgres', 'dbmate -u "$PROD_URL" drop', 'goose postgres "$PROD_URL" reset'], allow: ['flyway info', 'dbmate new add_users', 'goose create add_users sql', 'atlas schema inspect -u "$PROD_URL"'] },
   check(inv, h) {
     const pos = positionalsOf(inv.args, ['-u', '--url', '-e', '--env', '--env-file', '-d', '--migrations-dir', '-database', '--database', '-path', '--path', '-source', '--source', '--to', '--dev-url', '--schema', '-s', '--dir', '--table']);
     const first = (pos[0] ?? '').toLowerCase();
