@@ -144,3 +144,19 @@ test('backup show of an unknown id is a one-line usage error', async () => {
   assert.match(r.stderr, /^prodguard: unknown backup "20200101T000000Z-abcdef"/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });
+
+test('backup keygen prints a working age key pair', async () => {
+  const f = fx();
+  const r = await f.cli(['backup', 'keygen', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const k = JSON.parse(r.stdout) as { identity: string; recipient: string };
+  assert.match(k.recipient, /^age1[0-9a-z]+$/);
+  assert.match(k.identity, /^AGE-SECRET-KEY-1[0-9A-Z]+$/);
+  const { Readable } = await import('node:stream');
+  const { encryptStream, decryptStream } = await import('../../src/backup/encryption.js');
+  const enc = await encryptStream(Readable.from([Buffer.from('hello backup')]), [k.recipient]);
+  const dec = await decryptStream(enc, k.identity, 'test');
+  const chunks: Buffer[] = [];
+  for await (const c of dec) chunks.push(Buffer.from(c as Uint8Array));
+  assert.equal(Buffer.concat(chunks).toString(), 'hello backup');
+});
