@@ -57,6 +57,18 @@ export const checks: StatusCheck[] = [
           parts.push('never refreshed from production (prodguard staging refresh --yes)');
           worse('missing');
         }
+        try {
+          const { envState } = await import('../../migrate/change.js');
+          const st = await envState(ctx.loaded, env);
+          if (st.pending.length) parts.push(`${st.pending.length} migration(s) not yet applied here`);
+          if (st.drift.length) {
+            parts.push(`history drift: ${st.drift.join('; ')}`);
+            worse('failing');
+          }
+        } catch (err) {
+          parts.push(`cannot read its migration history: ${(err as Error).message}`);
+          worse('failing');
+        }
         lines.push(`${env}: ${parts.join(', ')}`);
       }
       return { state, reason: lines.join('; ') };
