@@ -2,7 +2,8 @@ import type { DemoChapter } from '../types.js';
 import { recoveryChapter } from './recovery.js';
 import { sqlLintChapter } from './sql-lint.js';
 import { backupChapter } from './backup.js';
+import { guardChapter } from './guard.js';
 import { migrateChapter } from './migrate.js';
 
 /** The demo's chapters, in story order. Each layer appends its own. */
-export const chapters: DemoChapter[] = [backupChapter, migrateChapter, recoveryChapter, sqlLintChapter];
+export const chapters: DemoChapter[] = [guardChapter, backupChapter, migrateChapter, recoveryChapter, sqlLintChapter];

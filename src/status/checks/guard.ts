@@ -1,4 +1,35 @@
+/** Scorecard checks contributed by the guard layer (rule 1: production is never touched directly). */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { StatusCheck } from '../types.js';
 
-/** Scorecard checks contributed by the guard layer. */
-export const checks: StatusCheck[] = [];
+export const checks: StatusCheck[] = [
+  {
+    rule: 1,
+    id: 'guard.claude-code-hook',
+    title: 'Claude Code hook installed in this project',
+    async run(ctx) {
+      const file = join(ctx.loaded.root, '.claude', 'settings.json');
+      if (!existsSync(file)) return { state: 'missing', reason: 'no .claude/settings.json: run `prodguard install claude-code`' };
+      try {
+        const s = JSON.parse(readFileSync(file, 'utf8')) as { hooks?: { PreToolUse?: Array<{ hooks?: Array<{ command?: string }> }> } };
+        const ok = s.hooks?.PreToolUse?.some((e) => e.hooks?.some((h) => h.command?.includes('prodguard hook claude-code')));
+        return ok ? { state: 'ok', reason: `PreToolUse hook registered in ${file}` } : { state: 'missing', reason: `${file} has no prodguard hook: run \`prodguard install claude-code\`` };
+      } catch (err) {
+        return { state: 'failing', reason: `${file} is not valid JSON (${(err as Error).message})` };
+      }
+    },
+  },
+  {
+    rule: 1,
+    id: 'guard.production-identifiable',
+    title: 'The guard can recognise production (supabaseRef, URL variable or hosts)',
+    async run(ctx) {
+      const prod = Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === 'production');
+      const blind = prod.filter(([, e]) => !e.supabaseRef && !e.urlEnv && !e.urlFile && e.hosts.length === 0).map(([n]) => n);
+      if (blind.length) return { state: 'failing', reason: `production environment(s) ${blind.join(', ')} have no supabaseRef, urlEnv/urlFile or hosts: the guard cannot tell them apart (it then refuses everything remote)` };
+      const refs = prod.filter(([, e]) => e.supabaseRef).length;
+      return { state: 'ok', reason: `${prod.length} production environment(s) identifiable${refs ? ` (${refs} by Supabase ref)` : ''}` };
+    },
+  },
+];
