@@ -211,3 +211,20 @@ test('migrate apply refuses production', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /is production: use `prodguard migrate deploy --env production` from CI/);
 });
+
+test('staging refresh fails closed: a masking rule that cannot run removes the restored data again', async () => {
+  await setup();
+  await fx.updateConfig((raw) => {
+    raw.staging.masking.push({ table: 'users', column: 'no_such_column', strategy: 'text' });
+  });
+  try {
+    await assert.rejects(refreshStaging(fx.ctx(), { yes: true }), /staging refresh of staging failed and its restored data was removed \(no unmasked copy stays\): .*no_such_column/);
+    const t = await sql<{ t: string | null }>(fx.stagingUrl, `SELECT to_regclass('public.users')::text AS t`);
+    assert.equal(t[0].t, null, 'unmasked users must not stay in staging');
+    assert.equal(fx.ctx().auditLog.read().filter((a) => a.action === 'staging.refresh').at(-1)?.verdict, 'failed');
+  } finally {
+    await fx.updateConfig((raw) => {
+      raw.staging.masking.pop();
+    });
+  }
+});
