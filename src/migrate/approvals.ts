@@ -14,6 +14,7 @@ import { durationMs } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { changeHash, type ChangeMigration } from './change.js';
 import { formatPublicKey, parsePublicKey } from './keys.js';
+import type { GitAuthor } from './git-authors.js';
 
 export interface ApprovalPayload {
   approver: string;
@@ -125,6 +126,7 @@ export function evaluateApprovals(
   change: { environment: string; hash: string; migrations: ChangeMigration[] },
   author: string | null,
   now: Date = new Date(),
+  gitAuthors: GitAuthor[] = [],
 ): ApprovalSummary {
   const cfg = loaded.config.migrations.approvals;
   const expireMs = durationMs(cfg.expireAfter);
@@ -187,6 +189,11 @@ export function evaluateApprovals(
     }
     if (author && isSamePerson(member, author)) {
       reject(a.approver, `self-approval: "${a.approver}" is the author of the change`);
+      continue;
+    }
+    const wrote = gitAuthors.filter((g) => isSamePerson(member, g.email) || isSamePerson(member, g.name));
+    if (wrote.length) {
+      reject(a.approver, `self-approval: "${a.approver}" is an author of the change (git history of ${[...new Set(wrote.map((g) => g.file))].join(', ')})`);
       continue;
     }
     const age = now.getTime() - Date.parse(a.time);

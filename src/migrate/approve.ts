@@ -15,6 +15,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { approvalsDir } from './approvals.js';
 import { changeHash } from './change.js';
+import { gitAuthors } from './git-authors.js';
 import type { ChangeRecord } from './records.js';
 
 /** Changes opened elsewhere travel as <approvals dir>/<hash16>.change.json; their hash is re-checked. */
@@ -66,6 +67,8 @@ export async function approveChange(ctx: Context, ref: string, opts: { keyFile: 
   if (member.role !== 'senior') return refuse(`approver "${approver}" has role ${member.role}; production changes need role senior`, 'approval.not-senior');
   if (isSamePerson(member, change.author)) return refuse(`self-approval: "${approver}" is the author of the change`, 'approval.self');
   const state = await envState(loaded, change.environment);
+  const wrote = gitAuthors(loaded.root, state.pending.map((m) => m.path)).filter((g) => isSamePerson(member, g.email) || isSamePerson(member, g.name));
+  if (wrote.length) return refuse(`self-approval: "${approver}" is an author of the change (git history of ${[...new Set(wrote.map((g) => g.file))].join(', ')})`, 'approval.self');
   if (state.change.hash !== change.hash) {
     return refuse(
       `change ${change.hash.slice(0, 12)} is no longer what ${change.environment} would run (now ${state.change.hash.slice(0, 12)}: migration files changed or were applied); request the change again`,
@@ -74,7 +77,7 @@ export async function approveChange(ctx: Context, ref: string, opts: { keyFile: 
   }
   const approval = signApproval(key, { approver, environment: change.environment, migrations: change.migrations });
   const file = writeApproval(loaded, approval);
-  const summary = evaluateApprovals(loaded, state.change, change.author);
+  const summary = evaluateApprovals(loaded, state.change, change.author, new Date(), gitAuthors(loaded.root, state.pending.map((m) => m.path)));
   await ctx.audit({
     action: 'migrate.approve',
     command,

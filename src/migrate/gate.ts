@@ -15,6 +15,7 @@ import { evaluateApprovals, type ApprovalSummary } from './approvals.js';
 import { lintChange, type ChangeLint } from './lint-change.js';
 import { stagingPassed } from './records.js';
 import { changeRecord } from './request.js';
+import { gitAuthors } from './git-authors.js';
 
 export interface GateCheck {
   name: 'ci' | 'staging' | 'request' | 'approvals' | 'lint';
@@ -58,7 +59,7 @@ export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateR
     detail: record ? `requested by ${record.author} at ${record.requestedAt}` : `change ${state.change.hash.slice(0, 12)} was never requested (prodguard migrate request --env ${state.environment})`,
   });
 
-  const approvals = evaluateApprovals(loaded, state.change, record?.author ?? null);
+  const approvals = evaluateApprovals(loaded, state.change, record?.author ?? null, new Date(), gitAuthors(loaded.root, state.pending.map((m) => m.path)));
   const rejected = approvals.verdicts.filter((v) => !v.valid).map((v) => `${v.approver ?? v.file}: ${v.reason}`);
   checks.push({
     name: 'approvals',

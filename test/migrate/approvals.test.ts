@@ -177,3 +177,27 @@ test('keys generate writes a 0600 private key, prints only the public key', asyn
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already exists; refusing to overwrite/);
 });
+
+test('a senior who committed a migration of the change is its author too (git history), whoever requested it', async () => {
+  await setup();
+  fx.clearApprovals();
+  const { spawnSync } = await import('node:child_process');
+  const { rmSync } = await import('node:fs');
+  const git = (args: string[], who = 'carol') =>
+    spawnSync('git', ['-c', `user.name=${who}`, '-c', `user.email=${who}@acme.example`, ...args], { cwd: fx.dir, encoding: 'utf8' });
+  try {
+    assert.equal(git(['init', '-q']).status, 0);
+    assert.equal(git(['add', 'migrations']).status, 0);
+    assert.equal(git(['commit', '-q', '-m', 'add sku']).status, 0, 'commit as carol');
+    await assert.rejects(approveChange(fx.ctx(), changeHash, { keyFile: fx.keyFile('carol') }), /self-approval: "carol" is an author of the change \(git history of 0001_init\.sql, 0002_add_sku\.sql\)|self-approval: "carol" is an author of the change \(git history of 0002_add_sku\.sql\)/);
+    await approveChange(fx.ctx(), changeHash, { keyFile: fx.keyFile('bob') });
+    const s0 = await envState(fx.ctx().loaded, 'production');
+    writeApproval(fx.ctx().loaded, signApproval(loadPrivateKey(fx.keyFile('carol')), { approver: 'carol', environment: 'production', migrations: s0.change.migrations }));
+    const { gitAuthors } = await import('../../src/migrate/git-authors.js');
+    const s = evaluateApprovals(fx.ctx().loaded, s0.change, 'alice', new Date(), gitAuthors(fx.dir, s0.change.migrations.map((m) => m.path)));
+    assert.deepEqual(s.validApprovers, ['bob']);
+    assert.match(reasonsFor(s, 'carol')[0], /self-approval: "carol" is an author of the change \(git history of 0002_add_sku\.sql\)/);
+  } finally {
+    rmSync(join(fx.dir, '.git'), { recursive: true, force: true });
+  }
+});
