@@ -66,7 +66,14 @@ export const checks: StatusCheck[] = [
           state = 'failing';
           continue;
         }
-        const lag = s.server?.reachable ? `, lag ${s.server.streaming?.lagBytes ?? s.server.lagBytes ?? '?'} bytes` : ', server unreachable';
+        const st = s.server?.streaming;
+        const lag = !s.server?.reachable
+          ? ', server unreachable'
+          : st && st.active
+            ? `, receiver lag ${st.lagBytes ?? '?'} bytes`
+            : st
+              ? `, streaming receiver NOT connected (its slot holds WAL on the server; ${s.server.lagBytes ?? '?'} bytes not in a completed segment)`
+              : `, archive lag ${s.server.lagBytes ?? '?'} bytes`;
         lines.push(`${name}: PITR (${s.method}) window ${s.earliest} → ${s.latest}${lag}`);
         if (s.server?.archiverFailing) {
           lines.push(`${name}: archive_command is failing (last failure on ${s.server.lastFailedWal}, ${s.server.failedCount} failure(s) in total)`);
