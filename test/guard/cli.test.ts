@@ -140,3 +140,24 @@ test('rules --json lists every rule with examples', async () => {
   assert.ok(rules.some((x) => x.id === 'supabase'));
   assert.ok(rules.every((x) => x.examples.deny.length > 0));
 });
+
+test('the lean hook entry (src/guard/hook-main.ts) answers like the CLI hook and denies bad input', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { TSX, REPO } = await import('../helpers/cli.js');
+  const run = (input: string) => spawnSync(process.execPath, ['--import', TSX, join(REPO, 'src/guard/hook-main.ts')], { input, env, encoding: 'utf8', cwd: dir });
+  const denied = run(preToolUse('sudo bash -c "supabase db reset --linked"'));
+  assert.equal(denied.status, 0, denied.stderr);
+  assert.equal(JSON.parse(denied.stdout).hookSpecificOutput.permissionDecision, 'deny');
+  assert.equal(run(preToolUse('git status')).stdout, '');
+  assert.equal(JSON.parse(run('{oops').stdout).hookSpecificOutput.permissionDecision, 'deny');
+});
+
+test('docs/guard.md documents every rule with its explanation', async () => {
+  const { guardRules } = await import('../../src/guard/rules/index.js');
+  const { REPO } = await import('../helpers/cli.js');
+  const doc = readFileSync(join(REPO, 'docs/guard.md'), 'utf8');
+  for (const r of guardRules) {
+    assert.ok(doc.includes(`### \`${r.id}\``), `docs/guard.md lacks rule ${r.id}`);
+    assert.ok(doc.includes(r.explanation), `docs/guard.md has a stale explanation for ${r.id}`);
+  }
+});

@@ -1,4 +1,7 @@
-/** Scorecard checks contributed by the guard layer (rule 1: production is never touched directly). */
+/**
+ * Scorecard checks contributed by the guard layer (rule 1: production is never touched directly).
+ * Whether production is identifiable is already a foundation check (status/checks/foundation.ts).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StatusCheck } from '../types.js';
@@ -18,18 +21,6 @@ export const checks: StatusCheck[] = [
       } catch (err) {
         return { state: 'failing', reason: `${file} is not valid JSON (${(err as Error).message})` };
       }
-    },
-  },
-  {
-    rule: 1,
-    id: 'guard.production-identifiable',
-    title: 'The guard can recognise production (supabaseRef, URL variable or hosts)',
-    async run(ctx) {
-      const prod = Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === 'production');
-      const blind = prod.filter(([, e]) => !e.supabaseRef && !e.urlEnv && !e.urlFile && e.hosts.length === 0).map(([n]) => n);
-      if (blind.length) return { state: 'failing', reason: `production environment(s) ${blind.join(', ')} have no supabaseRef, urlEnv/urlFile or hosts: the guard cannot tell them apart (it then refuses everything remote)` };
-      const refs = prod.filter(([, e]) => e.supabaseRef).length;
-      return { state: 'ok', reason: `${prod.length} production environment(s) identifiable${refs ? ` (${refs} by Supabase ref)` : ''}` };
     },
   },
 ];
