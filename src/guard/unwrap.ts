@@ -22,6 +22,7 @@ export type Unwrapped =
   | { kind: 'opaque'; why: string; steps: Step[]; scope: GuardScope; env: Env; dbHint: boolean }
   | { kind: 'none'; steps: Step[] };
 
+const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', '{', '}', '!', '[[', ']]', 'function', 'select', 'coproc']);
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox']);
 const INTERPRETERS = new Set(['python', 'python3', 'python2', 'node', 'nodejs', 'ruby', 'perl', 'php', 'deno', 'bun', 'tsx', 'ts-node']);
 const DB_HINT = /psycopg|sqlalchemy|asyncpg|\bpg\b|postgres|supabase|prisma|knex|sequelize|typeorm|drizzle|database|\bsql\b|\bdrop\s|truncate|delete\s+from|execSync|subprocess|child_process|os\.system|system\(|spawn/i;
@@ -93,6 +94,11 @@ export function unwrap(cmd: SimpleCommand, scope: GuardScope, files: Map<string,
     }
     const name = toolName(w0);
     const args = words.slice(1);
+    // A shell keyword where a program is expected (`timeout 9 if …`, `sudo ! …`, `nice { …; }`):
+    // the shell and the guard may read this differently, so it is not trusted.
+    if (steps.length > 1 && RESERVED.has(w0)) {
+      return [...out, { kind: 'opaque', why: `the shell keyword "${w0}" is used as a program name`, steps, scope: sc, env, dbHint: true }];
+    }
     const next = (rest: string[], via: string) => {
       words = rest;
       steps[steps.length - 1].via = via;
@@ -171,7 +177,7 @@ export function unwrap(cmd: SimpleCommand, scope: GuardScope, files: Map<string,
       case 'strace':
       case 'ltrace': {
         let i = 0;
-        const valued = name === 'nice' ? /^-(n|-adjustment)$/ : name === 'ionice' ? /^-(c|n|p|t)$/ : name === 'strace' ? /^-(e|o|p|s|u)$/ : /^$/;
+        const valued = name === 'nice' ? /^-(n|-adjustment)$/ : name === 'ionice' ? /^-(c|n|p|t)$/ : name === 'strace' ? /^-(e|o|p|s|u)$/ : name === 'exec' ? /^-a$/ : /^$/;
         while (i < args.length && args[i].startsWith('-')) {
           if (valued.test(args[i])) i++;
           i++;
