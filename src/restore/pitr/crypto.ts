@@ -5,13 +5,13 @@
  * PostgreSQL gets back are the bytes it archived, whatever the storage did.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Decrypter, Encrypter } from 'age-encryption';
 import type { LoadedConfig } from '../../config/load.js';
-import { configPath } from '../../config/load.js';
+import { findIdentity } from '../../backup/encryption.js';
 import { UsageError, RefusedError } from '../../errors.js';
 
 export interface EncryptionSettings {
@@ -31,18 +31,9 @@ export function encryptionSettings(loaded: LoadedConfig): EncryptionSettings {
 
 /** The age identity needed to decrypt (restore); read from the configured variable or file, never logged. */
 export function decryptionIdentity(loaded: LoadedConfig, env: Record<string, string | undefined> = process.env): string {
+  const id = findIdentity(loaded, env);
+  if (id) return id;
   const enc = loaded.config.backup.encryption;
-  const fromEnv = env[enc.identityEnv]?.trim();
-  if (fromEnv) return fromEnv;
-  if (enc.identityFile) {
-    try {
-      const text = readFileSync(configPath(loaded, enc.identityFile), 'utf8');
-      const line = text.split('\n').map((l) => l.trim()).find((l) => l.startsWith('AGE-SECRET-KEY-'));
-      if (line) return line;
-    } catch {
-      /* reported below */
-    }
-  }
   throw new UsageError(`decrypting the PITR archive needs the age identity: set ${enc.identityEnv}${enc.identityFile ? ` or provide ${enc.identityFile}` : ''}`, 'pitr.no-identity');
 }
 

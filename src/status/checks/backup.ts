@@ -1,5 +1,6 @@
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
+import { safe } from './helpers.js';
 
 /** Production environments: the ones rule 2 is about. */
 function productionEnvs(ctx: Context): string[] {
@@ -9,17 +10,6 @@ function productionEnvs(ctx: Context): string[] {
 function ago(ms: number): string {
   const h = ms / 3600_000;
   return h < 48 ? `${h.toFixed(1)} h ago` : `${(h / 24).toFixed(1)} days ago`;
-}
-
-/** A check that turns any internal error into a failing line instead of breaking `status`. */
-function safe(fn: (ctx: Context) => Promise<CheckResult>): (ctx: Context) => Promise<CheckResult> {
-  return async (ctx) => {
-    try {
-      return await fn(ctx);
-    } catch (err) {
-      return { state: 'failing', reason: `cannot check: ${(err as Error).message}` };
-    }
-  };
 }
 
 /** Scorecard checks contributed by the backup layer. */

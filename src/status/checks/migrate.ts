@@ -1,16 +1,6 @@
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
-
-/** A check that turns any internal error into a failing line instead of breaking `status`. */
-function safe(fn: (ctx: Context) => Promise<CheckResult>): (ctx: Context) => Promise<CheckResult> {
-  return async (ctx) => {
-    try {
-      return await fn(ctx);
-    } catch (err) {
-      return { state: 'failing', reason: `cannot check: ${(err as Error).message}` };
-    }
-  };
-}
+import { safe } from './helpers.js';
 
 const envsOf = (ctx: Context, kind: 'staging' | 'production') =>
   Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === kind).map(([n]) => n);
