@@ -71,6 +71,8 @@ test('streaming: pg_receivewal keeps up, a restore uses the segment still being 
   // Every archived file is also on the backup destination; a lost local archive is rebuilt from it.
   const offsite = join(p.dir, 'offsite', 'pitr', 'production');
   assert.ok(existsSync(join(offsite, 'wal', `${name}.age`)) && existsSync(join(offsite, 'wal', `${name}.json`)));
+  // Stop the receiver first: a segment shipped between the two status calls would change the count.
+  await h.stop();
   const before = JSON.parse((await cli(['pitr', 'status', '--env', 'production', '--json'])).stdout);
   rmSync(p.storeDir.replace(/production$/, 'production/wal'), { recursive: true });
   rmSync(p.storeDir.replace(/production$/, 'production/base'), { recursive: true });

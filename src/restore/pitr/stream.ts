@@ -71,17 +71,22 @@ export async function startStreaming(
     if (code !== 0 && !stopping) opts.onError?.(`pg_receivewal exited with ${code}: ${maskSecrets(stderr.trim().split('\n').pop() ?? '')}`);
   });
   let stopping = false;
+  let stopped: Promise<void> | null = null;
   return {
     spool,
     shipNow,
     exited,
-    async stop() {
-      stopping = true;
-      clearInterval(timer);
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-      if (existsSync(spool)) await shipNow();
-      await store.close();
+    // Idempotent: tests and signal handlers may both stop the receiver.
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        clearInterval(timer);
+        if (child.exitCode === null) child.kill('SIGTERM');
+        await exited;
+        if (existsSync(spool)) await shipNow();
+        await store.close();
+      })();
+      return stopped;
     },
   };
 }
