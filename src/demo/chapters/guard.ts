@@ -37,6 +37,10 @@ export const guardChapter: DemoChapter = {
       return ans;
     };
 
+    const { installClaudeCode } = await import('../../guard/install.js');
+    demo.showCommand('prodguard install claude-code');
+    const installed = installClaudeCode(demo.projectDir);
+    demo.say(`  PreToolUse hook for Bash added to ${installed.file.replace(demo.projectDir + '/', '')} (other settings kept).`);
     demo.say('The agent is working in the project, which `supabase link` connected to production (supabase/.temp/project-ref).');
     demo.say('Claude Code sends every Bash command to `prodguard hook claude-code` before running it:');
     const denied = await ask('supabase db reset --linked');
