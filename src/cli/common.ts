@@ -1,6 +1,6 @@
 /** Helpers shared by the command files: global options and the project context. */
 import type { Command } from 'commander';
-import { openContext, type Context } from '../context.js';
+import type { Context } from '../context.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -11,14 +11,19 @@ export function globalOpts(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-/** Loads prodguard.yaml (per --config or the nearest one) and opens the context. */
-export function cliContext(cmd: Command): Context {
+/**
+ * Loads prodguard.yaml (per --config or the nearest one) and opens the context. Imported lazily:
+ * the config schema (zod) and YAML parser are a large part of start-up, and `--help`,
+ * `--version` or the guard hook must not pay for them up front.
+ */
+export async function cliContext(cmd: Command): Promise<Context> {
+  const { openContext } = await import('../context.js');
   return openContext({ configFile: globalOpts(cmd).config });
 }
 
 /** Runs `fn` with a context and always closes it. */
 export async function withContext<T>(cmd: Command, fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const ctx = cliContext(cmd);
+  const ctx = await cliContext(cmd);
   try {
     return await fn(ctx);
   } finally {
