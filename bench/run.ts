@@ -34,6 +34,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, 'results');
 
 async function main() {
+  // `--doc`: only regenerate docs/benchmarks.md from the results on disk.
+  if (process.argv.includes('--doc')) {
+    writeDoc();
+    return;
+  }
   const filters = process.argv.slice(2);
   const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort()
     .filter((f) => !filters.length || filters.some((x) => f.includes(x)));
