@@ -178,16 +178,27 @@ export function registerBackup(program: Command): void {
 
   backup
     .command('keygen')
-    .description('make an age X25519 key pair: the public key goes into backup.encryption.recipients, the identity somewhere safe')
+    .description('make an age X25519 key pair: the identity goes to a new 0600 file, the public key is printed for backup.encryption.recipients')
+    .requiredOption('--out <file>', 'where to write the identity (AGE-SECRET-KEY-1…); refused if the file exists')
     .option('--json', 'output JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { out: string; json?: boolean }) => {
+      const { writeFileSync } = await import('node:fs');
+      const { resolve } = await import('node:path');
       const { generateKeyPair } = await import('../backup/encryption.js');
+      const file = resolve(opts.out);
       const k = await generateKeyPair();
-      // The identity is printed on purpose: this is the one moment the user must see it.
-      if (opts.json) process.stdout.write(JSON.stringify(k, null, 2) + '\n');
-      else {
-        process.stdout.write(`# public key (add to backup.encryption.recipients): ${k.recipient}\n${k.identity}\n`);
-        note('store the AGE-SECRET-KEY line offline and in PRODGUARD_AGE_IDENTITY (or identityFile) where backups are verified/restored; without it no backup can be read');
+      // The identity is never printed: it goes to a file only its owner can read (like age-keygen -o).
+      try {
+        writeFileSync(file, `# created: ${new Date().toISOString()}\n# public key: ${k.recipient}\n${k.identity}\n`, { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new UsageError(code === 'EEXIST' ? `${file} already exists; refusing to overwrite a key` : `cannot write ${file}: ${code}`, 'backup.keygen');
       }
+      emit(opts, { recipient: k.recipient, identityFile: file }, () =>
+        [
+          `public key (add to backup.encryption.recipients): ${k.recipient}`,
+          `identity written to ${file} (mode 0600): keep a copy offline; point backup.encryption.identityFile at it or put its AGE-SECRET-KEY line in $PRODGUARD_AGE_IDENTITY where backups are verified and restored`,
+        ].join('\n'),
+      );
     });
 }

@@ -145,11 +145,20 @@ test('backup show of an unknown id is a one-line usage error', async () => {
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });
 
-test('backup keygen prints a working age key pair', async () => {
+test('backup keygen writes a working identity to a 0600 file and never prints it', async () => {
   const f = fx();
-  const r = await f.cli(['backup', 'keygen', '--json']);
+  const { mkdtempSync, readFileSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const out = join(mkdtempSync(join(tmpdir(), 'prodguard-keygen-')), 'backup.key');
+  const r = await f.cli(['backup', 'keygen', '--out', out, '--json']);
   assert.equal(r.code, 0, r.stderr);
-  const k = JSON.parse(r.stdout) as { identity: string; recipient: string };
+  assert.doesNotMatch(r.stdout + r.stderr, /AGE-SECRET-KEY/);
+  assert.equal(statSync(out).mode & 0o777, 0o600);
+  const again = await f.cli(['backup', 'keygen', '--out', out]);
+  assert.equal(again.code, 2, 'an existing key file is never overwritten');
+  const printed = JSON.parse(r.stdout) as { recipient: string };
+  const k = { recipient: printed.recipient, identity: readFileSync(out, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))! };
   assert.match(k.recipient, /^age1[0-9a-z]+$/);
   assert.match(k.identity, /^AGE-SECRET-KEY-1[0-9A-Z]+$/);
   const { Readable } = await import('node:stream');

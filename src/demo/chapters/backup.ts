@@ -44,7 +44,7 @@ export const backupChapter: DemoChapter = {
       const idEnv = cfg.backup.encryption.identityEnv;
       demo.env[idEnv] = k.identity;
       process.env[idEnv] = k.identity;
-      demo.showCommand('prodguard backup keygen');
+      demo.showCommand('prodguard backup keygen --out ~/.prodguard-backup.key');
       demo.say(`  public key ${k.recipient} → backup.encryption.recipients; the private key stays in $${idEnv}`);
       await demo.updateConfig((raw) => {
         raw.backup = { ...(raw.backup ?? {}), encryption: { ...(raw.backup?.encryption ?? {}), recipients: [k.recipient] } };
