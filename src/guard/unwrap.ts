@@ -382,6 +382,13 @@ export function unwrap(cmd: SimpleCommand, scope: GuardScope, files: Map<string,
       case 'eval':
         if (args.some((a) => a === OPAQUE_ARG)) return [...out, { kind: 'opaque', why: `eval of ${opaque[0] ?? 'an expansion'}`, steps, scope: sc, env, dbHint: true }];
         return [...out, { kind: 'script', text: args.join(' '), env, steps, scope: sc, label: 'eval' }];
+      case 'alias': {
+        // An alias makes a new name for any command, and the guard cannot follow it to where it is
+        // used (bash may expand it on a later line); a definition with a value is not analysable.
+        const defs = args.filter((a) => a.includes('='));
+        if (defs.length === 0) return out;
+        return [...out, { kind: 'opaque', why: `alias ${defs.map((d) => d.slice(0, d.indexOf('='))).join(', ')} renames a command the guard cannot follow`, steps, scope: sc, env, dbHint: true }];
+      }
       case 'source':
       case '.': {
         const f = args[0];

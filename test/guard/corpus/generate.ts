@@ -162,6 +162,7 @@ const dangerousBases = [
   'for i in 1; do supabase db reset --linked; done',
   'if true; then supabase db reset --linked; fi',
   'f(){ supabase db reset --linked; }; f',
+  'alias s=supabase; s db reset --linked',
   '{ supabase db reset --linked; }',
   'nohup supabase db reset --linked &',
   '\\supabase db reset --linked',
