@@ -1,14 +1,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { makeProject } from '../helpers/cli.js';
 import { createCluster } from '../../src/pg/cluster.js';
-import { openContext, type Context } from '../../src/context.js';
 import { backupChapter } from '../../src/demo/chapters/backup.js';
 import { listBackups } from '../../src/backup/index.js';
-import type { DemoContext } from '../../src/demo/types.js';
+import { standInDemo } from '../helpers/demo.js';
 import { SEED_SQL } from './fixture.js';
 import { sql } from '../helpers/pg.js';
 
@@ -26,36 +22,17 @@ test('the backup demo chapter backs production up to two places, verifies it by 
   });
   cleanups.push(() => p.cleanup());
   process.env.DEMO_PRODUCTION_URL = production.url();
-  let ctx: Context = openContext({ cwd: p.dir });
-  const lines: string[] = [];
-  const demo: DemoContext = {
-    projectDir: p.dir,
-    get ctx() {
-      return ctx;
-    },
-    production,
-    staging: production,
-    env: { DEMO_PRODUCTION_URL: production.url() },
-    say: (l) => lines.push(l),
-    showCommand: (c) => lines.push(`$ ${c}`),
-    onCleanup: (fn) => cleanups.push(fn),
-    keep: false,
-    async updateConfig(mutate) {
-      const file = join(p.dir, 'prodguard.yaml');
-      const raw = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      mutate(raw);
-      writeFileSync(file, stringify(raw));
-      await ctx.close();
-      ctx = openContext({ cwd: p.dir });
-    },
-  };
+  const { demo, lines, cleanups: chapterCleanups, ctx } = standInDemo({ projectDir: p.dir, production, env: { DEMO_PRODUCTION_URL: production.url() } });
+  cleanups.push(async () => {
+    for (const fn of chapterCleanups.reverse()) await fn();
+  });
   await backupChapter.run(demo);
   const text = lines.join('\n');
   assert.match(text, /stored on local-disk and offsite-s3, age-encrypted/);
   assert.match(text, /row counts match the manifest/);
-  const list = await listBackups(ctx);
+  const list = await listBackups(ctx());
   assert.equal(list.length, 1);
   assert.deepEqual(list[0].destinations, ['local-disk', 'offsite-s3']);
   assert.equal(list[0].verified?.ok, true);
-  await ctx.close();
+  await ctx().close();
 });

@@ -1,16 +1,15 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { makeProject } from '../helpers/cli.js';
 import { sharedCluster, createDatabase, sql } from '../helpers/pg.js';
-import { openContext, type Context } from '../../src/context.js';
 import { migrateChapter } from '../../src/demo/chapters/migrate.js';
 import { DEMO_SCHEMA_SQL } from '../../src/demo/sql/schema.js';
 import { DEMO_SEED_SQL } from '../../src/demo/sql/seed.js';
 import { listBackups } from '../../src/backup/index.js';
-import type { DemoContext } from '../../src/demo/types.js';
+import { standInDemo } from '../helpers/demo.js';
 
 const cluster = sharedCluster({ name: 'prodguard-test-migrate-demo' });
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -47,30 +46,11 @@ test('the migrate demo chapter: staging first, self-approval refused, laptop dep
   mkdirSync(join(p.dir, '.prodguard'), { recursive: true });
   const env = { MDEMO_STAGING_URL: stagingUrl, MDEMO_PROD_URL: prodUrl };
   Object.assign(process.env, env);
-  let ctx: Context = openContext({ cwd: p.dir });
-  cleanups.push(() => ctx.close());
-  const lines: string[] = [];
-  const demo: DemoContext = {
-    projectDir: p.dir,
-    get ctx() {
-      return ctx;
-    },
-    production: cluster(),
-    staging: cluster(),
-    env,
-    say: (l) => lines.push(l),
-    showCommand: (c) => lines.push(`$ ${c}`),
-    onCleanup: (fn) => cleanups.push(fn),
-    keep: false,
-    async updateConfig(mutate) {
-      const file = join(p.dir, 'prodguard.yaml');
-      const raw = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      mutate(raw);
-      writeFileSync(file, stringify(raw));
-      await ctx.close();
-      ctx = openContext({ cwd: p.dir });
-    },
-  };
+  const { demo, lines, cleanups: chapterCleanups, ctx } = standInDemo({ projectDir: p.dir, production: cluster(), env });
+  cleanups.push(async () => {
+    for (const fn of chapterCleanups.reverse()) await fn();
+    await ctx().close();
+  });
   const ciBefore = process.env.CI;
   await migrateChapter.run(demo);
   const text = lines.join('\n');
@@ -80,7 +60,7 @@ test('the migrate demo chapter: staging first, self-approval refused, laptop dep
   const hist = await sql<{ version: string; statements: string[] }>(prodUrl, 'SELECT version, statements FROM supabase_migrations.schema_migrations ORDER BY version');
   assert.deepEqual(hist.map((h) => h.version), ['20260101000000', '20260301000000']);
   assert.deepEqual(hist[1].statements, ['alter table orders add column if not exists courier_note text']);
-  const backups = await listBackups(ctx);
+  const backups = await listBackups(ctx());
   assert.equal(backups.length, 1);
   assert.equal(backups[0].verified?.ok, true);
   assert.match(text, /staging replaced from production backup/);
