@@ -80,7 +80,8 @@ export function registerInit(program: Command): void {
       for (const [flag, v] of [['--production-url-env', answers.productionUrlEnv], ['--staging-url-env', answers.stagingUrlEnv], ['--local-url-env', answers.localUrlEnv]] as const) {
         if (!VAR.test(v)) throw new UsageError(`${flag}: "${v}" is not an environment variable name (a URL never goes into prodguard.yaml)`);
       }
-      for (const [flag, v] of [['--production-ref', answers.productionRef], ['--staging-ref', answers.stagingRef]] as const) {
+      const prodRefSource = flags.productionRef === undefined && answers.productionRef === layout.linkedRef ? 'supabase/.temp/project-ref (the linked project; pass --production-ref)' : '--production-ref';
+      for (const [flag, v] of [[prodRefSource, answers.productionRef], ['--staging-ref', answers.stagingRef]] as const) {
         if (v && !REF.test(v)) throw new UsageError(`${flag}: "${v}" is not a Supabase project ref (lowercase letters and digits)`);
       }
       if (answers.productionRef && answers.productionRef === answers.stagingRef) throw new UsageError('production and staging cannot have the same Supabase project ref');

@@ -16,6 +16,7 @@ import { DEMO_SEED_SQL } from './sql/seed.js';
 import { chapters as allChapters } from './chapters/index.js';
 import type { DemoChapter, DemoContext } from './types.js';
 import type { ScorecardResult } from '../status/scorecard.js';
+import { UsageError } from '../errors.js';
 
 export const DEMO_PRODUCTION_REF = 'qwikkerprod';
 export const DEMO_STAGING_REF = 'qwikkerstaging';
@@ -99,6 +100,8 @@ async function seedHistory(url: string) {
 
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const write = opts.write ?? ((l: string) => process.stdout.write(l + '\n'));
+  const unknown = (opts.only ?? []).filter((id) => !allChapters.some((c) => c.id === id));
+  if (unknown.length) throw new UsageError(`unknown demo chapter(s): ${unknown.join(', ')}; chapters: ${allChapters.map((c) => c.id).join(', ')}`, 'demo.unknown-chapter');
   const cleanups: Array<() => Promise<void> | void> = [];
   const savedEnv = { ...process.env };
   const startCwd = process.cwd();

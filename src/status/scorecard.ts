@@ -22,16 +22,25 @@ export interface ScorecardResult {
 
 const RANK: Record<CheckState, number> = { ok: 0, missing: 1, failing: 2 };
 
-async function runCheck(check: StatusCheck, ctx: Context): Promise<CheckResult> {
+/** A check that has not answered by then is failing: status must always answer. */
+export const CHECK_TIMEOUT_MS = 30_000;
+
+async function runCheck(check: StatusCheck, ctx: Context, timeoutMs: number): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<CheckResult>((resolve) => {
+    timer = setTimeout(() => resolve({ state: 'failing', reason: `check did not answer within ${Math.round(timeoutMs / 1000)} s` }), timeoutMs);
+  });
   try {
-    return await check.run(ctx);
+    return await Promise.race([check.run(ctx), timeout]);
   } catch (err) {
     return { state: 'failing', reason: `check failed: ${(err as Error).message}` };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-export async function runScorecard(ctx: Context, checks: StatusCheck[] = allChecks): Promise<ScorecardResult> {
-  const results = await Promise.all(checks.map(async (c) => ({ check: c, result: await runCheck(c, ctx) })));
+export async function runScorecard(ctx: Context, checks: StatusCheck[] = allChecks, timeoutMs = CHECK_TIMEOUT_MS): Promise<ScorecardResult> {
+  const results = await Promise.all(checks.map(async (c) => ({ check: c, result: await runCheck(c, ctx, timeoutMs) })));
   const rules: RuleReport[] = (Object.keys(RULES).map(Number) as RuleNumber[]).map((rule) => {
     const mine = results.filter((r) => r.check.rule === rule);
     if (mine.length === 0) return { rule, title: RULES[rule], state: 'missing', reason: 'not configured: no check covers this rule yet', checks: [] };

@@ -20,3 +20,11 @@ test('prodguard demo runs every chapter against real clusters, prints the scorec
   assert.equal(existsSync(result.projectDir), false, 'demo project removed');
   assert.doesNotMatch(r.stderr + r.stdout, /AGE-SECRET-KEY-1[0-9A-Z]{10}/, 'no private key printed');
 });
+
+test('prodguard demo --chapter with an unknown id is a usage error before any cluster starts', async () => {
+  const r = await runCli(['demo', '--chapter', 'no-such-chapter']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^prodguard: unknown demo chapter\(s\): no-such-chapter; chapters: /);
+  assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+  assert.doesNotMatch(r.stderr, /Starting two local PostgreSQL clusters/);
+});

@@ -68,3 +68,13 @@ test('status reports all six rules as JSON, and --strict exits 1 when any is not
   assert.match(strict.stderr, /rule\(s\) not ok/);
   p.cleanup();
 });
+
+test('init names the linked-project file when the ref it recorded is not a valid Supabase ref', async () => {
+  const p = makeProject({ 'supabase/config.toml': 'project_id = "acme"\n', 'supabase/.temp/project-ref': 'Not-A-Ref\n' });
+  const r = await runCli(['init', '--yes'], { cwd: p.dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /supabase\/\.temp\/project-ref .*"Not-A-Ref" is not a Supabase project ref/);
+  const ok = await runCli(['init', '--yes', '--production-ref', 'acmeprod'], { cwd: p.dir });
+  assert.equal(ok.code, 0, ok.stderr);
+  p.cleanup();
+});
