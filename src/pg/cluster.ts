@@ -121,14 +121,17 @@ function confValue(v: string | number | boolean): string {
 export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   installExitHooks();
   const osUser = serverOsUser();
+  // Find the programs before creating anything: a missing binary must leave no directory behind.
+  const initdb = opts.dataDir ? undefined : pgBin('initdb');
+  pgBin('pg_ctl');
+  const port = opts.port ?? (await freePort());
+  const host = '127.0.0.1';
   const baseDir = makeServerDir(opts.name ?? 'prodguard-pg');
   const dataDir = opts.dataDir ?? join(baseDir, 'data');
   const logFile = join(baseDir, 'postgres.log');
-  const port = opts.port ?? (await freePort());
-  const host = '127.0.0.1';
 
-  if (!opts.dataDir) {
-    await runCommand(pgBin('initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+  if (initdb) {
+    await runCommand(initdb, ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
       asUser: osUser,
     }).catch((err) => {
       rmSync(baseDir, { recursive: true, force: true });

@@ -40,3 +40,19 @@ throw new Error('test body failed');`);
   assert.equal(await portOpen(port), false, 'server stopped');
   p.cleanup();
 });
+
+test('without PostgreSQL binaries createCluster fails with a usage error and leaves no directory behind', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { UsageError } = await import('../../src/errors.js');
+  const name = `prodguard-test-nobin-${process.pid}`;
+  const saved = process.env.PG_BIN;
+  process.env.PG_BIN = '/nonexistent/pg/bin';
+  try {
+    await assert.rejects(createCluster({ name }), (err: unknown) => err instanceof UsageError && /initdb" not found in PG_BIN/.test((err as Error).message));
+  } finally {
+    if (saved === undefined) delete process.env.PG_BIN;
+    else process.env.PG_BIN = saved;
+  }
+  assert.deepEqual(readdirSync(tmpdir()).filter((d) => d.startsWith(name)), []);
+});
