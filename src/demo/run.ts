@@ -35,6 +35,8 @@ export interface DemoResult {
   chapters: Array<{ id: string; title: string; ok: boolean; error?: string; ms: number }>;
   scorecard: ScorecardResult | null;
   kept: boolean;
+  /** The clusters' directories (removed afterwards unless kept). */
+  clusterDirs: string[];
   connections?: Record<string, string>;
 }
 
@@ -109,7 +111,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   let production: Cluster | undefined;
   let staging: Cluster | undefined;
   let ctx: Context | undefined;
-  const result: DemoResult = { ok: true, projectDir, chapters: [], scorecard: null, kept: !!opts.keep };
+  const result: DemoResult = { ok: true, projectDir, chapters: [], scorecard: null, kept: !!opts.keep, clusterDirs: [] };
   try {
     write('prodguard demo — a small SaaS ("qwikker", 300 paying businesses) with a production and a staging database.');
     write('Starting two local PostgreSQL clusters …');
@@ -117,6 +119,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       createCluster({ name: 'prodguard-demo-production', keep: opts.keep, durable: true }),
       createCluster({ name: 'prodguard-demo-staging', keep: opts.keep }),
     ]);
+    result.clusterDirs = [production.baseDir, staging.baseDir];
     const prodUrl = production.url('qwikker');
     const stagingUrl = staging.url('qwikker');
     const localUrl = staging.url('qwikker_local');

@@ -8,6 +8,7 @@ test('prodguard demo runs every chapter against real clusters, prints the scorec
   const result = JSON.parse(r.stdout) as {
     ok: boolean;
     projectDir: string;
+    clusterDirs: string[];
     chapters: Array<{ id: string; ok: boolean; error?: string }>;
     scorecard: { rules: Array<{ rule: number; state: string }> };
   };
@@ -18,6 +19,8 @@ test('prodguard demo runs every chapter against real clusters, prints the scorec
   assert.deepEqual(result.scorecard.rules.map((x) => x.rule), [1, 2, 3, 4, 5, 6]);
   assert.match(r.stderr, /seeded: 300 businesses, 3000 customers, 6000 orders/);
   assert.equal(existsSync(result.projectDir), false, 'demo project removed');
+  assert.equal(result.clusterDirs.length, 2);
+  for (const d of result.clusterDirs) assert.equal(existsSync(d), false, `cluster directory ${d} removed`);
   assert.doesNotMatch(r.stderr + r.stdout, /AGE-SECRET-KEY-1[0-9A-Z]{10}/, 'no private key printed');
 });
 
