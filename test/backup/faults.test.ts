@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupFixture } from './fixture.js';
 import type { BackupManifest } from '../../src/backup/index.js';
@@ -78,15 +79,19 @@ test('a wrong decryption key: one clear line, exit 2, no result recorded, no pla
   const m = await create();
   const { generateKeyPair } = await import('../../src/backup/encryption.js');
   const other = await generateKeyPair();
-  const tmpBefore = readdirSync('/tmp').filter((n) => n.startsWith('prodguard-verify-')).length;
-  const r = await f.cli(['backup', 'verify', m.id], { PRODGUARD_AGE_IDENTITY: other.identity });
+  // A private TMPDIR for this run: other test files verify backups concurrently in /tmp.
+  const privateTmp = mkdtempSync(join(tmpdir(), 'prodguard-faults-tmp-'));
+  chmodSync(privateTmp, 0o755); // the throw-away cluster's OS user must reach its directory
+  const r = await f.cli(['backup', 'verify', m.id], { PRODGUARD_AGE_IDENTITY: other.identity, TMPDIR: privateTmp });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /does not match any recipient of this backup \(wrong key\)/);
   assert.equal(r.stderr.includes('AGE-SECRET-KEY'), false, 'the key is never printed');
   assert.equal((await catalogEntry(m.id)).verified, undefined);
   const manifest = JSON.parse(readFileSync(join(f.localPath, 'production', m.id, 'manifest.json'), 'utf8')) as BackupManifest;
   assert.equal(manifest.verified, undefined);
-  assert.equal(readdirSync('/tmp').filter((n) => n.startsWith('prodguard-verify-')).length, tmpBefore);
+  // (tsx, which runs the CLI in tests, keeps its cache there too)
+  assert.deepEqual(readdirSync(privateTmp).filter((n) => n.startsWith('prodguard-')), [], 'no plaintext or scratch directory left behind');
+  rmSync(privateTmp, { recursive: true, force: true });
 });
 
 test('with the S3 destination down the backup lands locally, is marked degraded and exits 1 naming it', async () => {
