@@ -49,3 +49,12 @@ export function addedConstraints(stmt: ParsedStatement): AstNode[] {
   }
   return out;
 }
+
+/** Column definitions a statement creates or retypes: CREATE TABLE columns, ADD COLUMN, ALTER COLUMN TYPE. */
+export function declaredColumnDefs(s: ParsedStatement): AstNode[] {
+  if (s.kind === 'CreateStmt') return ((s.node.tableElts as AstNode[]) ?? []).map((e) => e.ColumnDef as AstNode).filter(Boolean);
+  return alterCmds(s)
+    .filter((c) => c.subtype === 'AT_AddColumn' || c.subtype === 'AT_AlterColumnType')
+    .map((c) => c.def?.ColumnDef as AstNode)
+    .filter(Boolean);
+}

@@ -1,13 +1,5 @@
-import { alterCmds, columnType } from './helpers.js';
-import type { AstNode, LintRule, ParsedStatement } from './types.js';
-
-function columnDefs(s: ParsedStatement): AstNode[] {
-  if (s.kind === 'CreateStmt') return ((s.node.tableElts as AstNode[]) ?? []).map((e) => e.ColumnDef as AstNode).filter(Boolean);
-  return alterCmds(s)
-    .filter((c) => c.subtype === 'AT_AddColumn' || c.subtype === 'AT_AlterColumnType')
-    .map((c) => c.def?.ColumnDef as AstNode)
-    .filter(Boolean);
-}
+import { columnType, declaredColumnDefs } from './helpers.js';
+import type { LintRule } from './types.js';
 
 export const rule: LintRule = {
   id: 'prefer-timestamptz',
@@ -17,7 +9,7 @@ export const rule: LintRule = {
     '`timestamp` (without time zone) stores wall-clock time with no zone, so the same instant reads differently depending on the writer’s settings, and comparisons across zones and DST changes go wrong. Use `timestamptz`, which stores an absolute instant.',
   examples: { bad: ['CREATE TABLE events (at timestamp);', 'ALTER TABLE events ADD COLUMN seen_at timestamp without time zone;'], good: ['CREATE TABLE events (at timestamptz);'] },
   check: (s) =>
-    columnDefs(s)
+    declaredColumnDefs(s)
       .filter((c) => columnType(c) === 'timestamp')
       .map((c) => ({ message: `column ${c.colname} is timestamp without time zone; use timestamptz`, location: c.typeName?.location as number })),
 };
