@@ -11,7 +11,7 @@ export interface JobSpec {
   /** Cron expression (5 or 6 fields). */
   cron: string;
   /** Does the work; returns a one-line summary, throws on failure. `log` collects output lines. */
-  run(ctx: Context, log: (line: string) => void): Promise<string>;
+  run(ctx: Context, log: (line: string) => void, runner: Runner): Promise<string>;
 }
 
 export type RunResult = 'running' | 'ok' | 'failed' | 'skipped';

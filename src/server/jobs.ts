@@ -5,7 +5,13 @@
  */
 import type { Context } from '../context.js';
 import { RefusedError } from '../errors.js';
-import type { JobSpec } from './job-types.js';
+import type { JobSpec, Runner } from './job-types.js';
+
+export const SCHEDULED_REASON = 'scheduled backup';
+
+export function scheduledReason(runner: Runner): string {
+  return `${SCHEDULED_REASON} (${runner.kind === 'serve' ? 'prodguard serve' : runner.kind === 'ci' ? 'scheduled CI workflow' : 'prodguard jobs run'} on ${runner.host})`;
+}
 
 function productionEnvs(ctx: Context): string[] {
   return Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === 'production').map(([n]) => n);
@@ -19,9 +25,10 @@ function bytesOf(objects: Array<{ bytes: number }>): string {
 export function backupJob(env: string, cron: string): JobSpec {
   return {
     id: `backup:${env}`, kind: 'backup', env, cron,
-    async run(ctx, log) {
+    async run(ctx, log, runner) {
       const { createBackup } = await import('../backup/index.js');
-      const r = await createBackup(ctx, { env, reason: 'scheduled backup', onPhase: (p) => log(p) });
+      // The reason travels in the manifest: `status` tells from the catalog who runs the schedule.
+      const r = await createBackup(ctx, { env, reason: scheduledReason(runner), onPhase: (p) => log(p) });
       if (r.degraded) throw new RefusedError(`backup ${r.id} is DEGRADED: ${r.failedDestinations.map((f) => `${f.name} (${f.error})`).join('; ')}`, 'backup.degraded');
       return `backup ${r.id}: ${bytesOf(r.manifest.objects)} on ${r.manifest.destinations.join(', ')}`;
     },

@@ -61,7 +61,7 @@ export async function runJob(ctx: Context, job: JobSpec, opts: RunJobOptions): P
   };
   await record(ctx, run);
   try {
-    run.summary = maskSecrets(await job.run(ctx, log));
+    run.summary = maskSecrets(await job.run(ctx, log, opts.runner));
     run.result = 'ok';
   } catch (err) {
     run.summary = maskSecrets(errorMessage(err));
