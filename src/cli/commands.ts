@@ -14,6 +14,7 @@ import { registerBackup } from './backup.js';
 import { registerRestore } from './restore.js';
 import { registerMigrate } from './migrate.js';
 import { registerServe } from './serve.js';
+import { registerDoctor } from './doctor.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -27,4 +28,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerConfig,
   registerDemo,
   registerServe,
+  registerDoctor,
 ];
