@@ -99,7 +99,9 @@ test('signing in shows the scorecard of the six rules with a state and reason ea
     assert.match((await s.getAttribute('data-state'))!, /^(ok|missing|failing)$/);
     assert.ok((await s.locator('.reason').innerText()).length > 5);
   }
-  assert.match(await page.locator('section[data-rule="2"]').innerText(), new RegExp(`${backupId} verified by restore`));
+  const rule2 = await page.locator('section[data-rule="2"]').innerText();
+  assert.match(rule2, new RegExp(`${backupId} verified by restore`));
+  assert.match(rule2, /backups run on a schedule — schedule run by prodguard jobs run on /);
   await shot(page, 'scorecard');
   await page.close();
 });
