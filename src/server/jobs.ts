@@ -116,7 +116,10 @@ export async function scheduledJobs(ctx: Context): Promise<JobSpec[]> {
   const driftEnvs = Object.entries(ctx.loaded.config.environments)
     .filter(([n, e]) => (e.kind === 'production' || e.kind === 'staging') && tryConnectionUrl(ctx.loaded, n))
     .map(([n]) => n);
-  if (driftEnvs.length) jobs.push(driftJob(s.drift, driftEnvs));
+  // Drift compares environments with what the migrations produce: without migrations every
+  // table would be "drift" and the job would fail every hour for nothing.
+  const { readMigrations } = await import('../migrate/files.js');
+  if (driftEnvs.length && readMigrations(ctx.loaded).files.length) jobs.push(driftJob(s.drift, driftEnvs));
   for (const p of await pitrEnvironments(ctx)) jobs.push(pitrBaseJob(p.env, ctx.loaded.config.pitr.baseBackupSchedule));
   return jobs;
 }

@@ -108,7 +108,15 @@ export async function startServe(ctx: Context, opts: ServeOptions = {}): Promise
   const app = createApp({
     ctx, auth, metrics,
     schedule: () => (scheduler && isLeader() ? jobs.map((j) => ({ id: j.id, cron: j.cron, next: scheduler!.nextSlot(j.id, new Date())?.toISOString() ?? null })) : []),
-    ready: () => (scheduler && leader && !leader.isLeader() ? { ok: true, reason: 'follower (another process runs the schedule)' } : { ok: true, reason: scheduler ? 'scheduler running' : 'dashboard only' }),
+    ready: async () => {
+      try {
+        await (await ctx.store()).getMeta('serve.ready-probe');
+      } catch (err) {
+        return { ok: false, reason: `state store unavailable: ${maskSecrets((err as Error).message)}` };
+      }
+      if (leader && !leader.isLeader()) return { ok: true, reason: 'follower (another process runs the schedule)' };
+      return { ok: true, reason: scheduler ? 'scheduler running' : 'dashboard only' };
+    },
   });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
   await new Promise<void>((resolve, reject) => {

@@ -19,7 +19,7 @@ export interface AppDeps {
   metrics: ServerMetrics;
   /** The schedule this process runs (empty when it is not the leader). */
   schedule(): Array<{ id: string; cron: string; next: string | null }>;
-  ready(): { ok: boolean; reason: string };
+  ready(): Promise<{ ok: boolean; reason: string }>;
 }
 
 const COOKIE = 'prodguard_session';
@@ -47,8 +47,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.get('/healthz', (c) => c.text('ok\n'));
-  app.get('/readyz', (c) => {
-    const r = deps.ready();
+  app.get('/readyz', async (c) => {
+    const r = await deps.ready();
     return c.text(`${r.ok ? 'ready' : 'not ready'}: ${r.reason}\n`, r.ok ? 200 : 503);
   });
 
