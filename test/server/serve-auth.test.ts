@@ -5,6 +5,7 @@ import { makeProject, minimalConfig, runCli } from '../helpers/cli.js';
 import { openContext } from '../../src/context.js';
 import { startServe } from '../../src/server/serve.js';
 import { hashPassword } from '../../src/server/http/auth.js';
+import { LOGIN_FAILURES_ALLOWED } from '../../src/server/http/app.js';
 
 test('serve refuses a non-loopback address without a login configured', async () => {
   const p = makeProject({ 'prodguard.yaml': minimalConfig() });
@@ -73,4 +74,22 @@ test('hash-password reads stdin and prints a hash config check accepts', async (
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout.trim(), /^scrypt\$[0-9a-f]{32}\$[0-9a-f]{64}$/);
   assert.equal((await runCli(['serve', '--hash-password'], { input: 'short\n' })).code, 2);
+});
+
+test('after ten failed sign-ins from one address even the right password is refused for a while', async () => {
+  const hash = hashPassword('correct horse battery');
+  const p = makeProject({ 'prodguard.yaml': minimalConfig(`server:\n  auth:\n    users:\n      - name: bob\n        passwordHash: "${hash}"\n`) });
+  const ctx = openContext({ cwd: p.dir });
+  const h = await startServe(ctx, { port: 0, env: { PRODGUARD_DASHBOARD_TOKEN: 'a-long-enough-token-1234' }, noScheduler: true, log: () => {} });
+  try {
+    const post = (password: string) => fetch(h.url + '/login', { method: 'POST', body: new URLSearchParams({ name: 'bob', password }), redirect: 'manual' });
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i++) assert.equal((await post(`guess ${i}`)).status, 401);
+    const blocked = await post('correct horse battery');
+    assert.equal(blocked.status, 429);
+    assert.match(await blocked.text(), /Too many failed sign-ins/);
+  } finally {
+    await h.stop();
+    await ctx.close();
+    p.cleanup();
+  }
 });

@@ -6,6 +6,7 @@
  */
 import { Hono, type Context as HonoContext } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from '../../context.js';
 import { maskSecrets } from '../../security/mask.js';
 import { checkLogin, tokenMatches, type AuthSettings, Sessions } from './auth.js';
@@ -23,14 +24,18 @@ export interface AppDeps {
 }
 
 const COOKIE = 'prodguard_session';
+/** Failed sign-ins allowed per client address per window: slows password guessing to a crawl. */
+export const LOGIN_FAILURES_ALLOWED = 10;
+const LOGIN_WINDOW_MS = 15 * 60_000;
 
 type Env = { Variables: { user: string } };
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   const sessions = new Sessions();
+  const failures = new Map<string, { count: number; since: number }>();
   const project = deps.ctx.loaded.config.project.name;
-  const render = (c: HonoContext<Env>, title: string, body: string, status: 200 | 401 | 403 | 404 | 500 = 200) =>
+  const render = (c: HonoContext<Env>, title: string, body: string, status: 200 | 401 | 403 | 404 | 429 | 500 = 200) =>
     c.html(page({ title, body, path: new URL(c.req.url).pathname, user: c.get('user') ?? null, project }), status);
 
   app.use('*', async (c, next) => {
@@ -72,11 +77,23 @@ ${deps.auth.users.length ? `<label>Name<input name="name" autocomplete="username
     const origin = c.req.header('origin');
     const crossSite = c.req.header('sec-fetch-site') === 'cross-site' || (origin !== undefined && origin !== 'null' && URL.canParse(origin) && new URL(origin).host !== c.req.header('host'));
     if (crossSite) return render(c, 'Sign in', loginForm('Sign-in from another site refused.'), 403);
+    const who = getConnInfo(c).remote.address ?? 'unknown';
+    const now = Date.now();
+    const f = failures.get(who);
+    if (f && now - f.since < LOGIN_WINDOW_MS && f.count >= LOGIN_FAILURES_ALLOWED) {
+      return render(c, 'Sign in', loginForm('Too many failed sign-ins from this address; try again in 15 minutes.'), 429);
+    }
     const form = await c.req.parseBody();
     const str = (k: string) => (typeof form[k] === 'string' ? (form[k] as string) : undefined);
     const user = checkLogin(deps.auth, { name: str('name'), password: str('password'), token: str('token') });
     await deps.ctx.audit({ action: 'serve.login', command: 'dashboard sign-in', target: '-', verdict: user ? 'ok' : 'refused', reason: user ? `signed in as ${user}` : `failed sign-in${str('name') ? ` for ${str('name')}` : ''}` });
-    if (!user) return render(c, 'Sign in', loginForm('Wrong name, password or token.'), 401);
+    if (!user) {
+      const cur = f && now - f.since < LOGIN_WINDOW_MS ? f : { count: 0, since: now };
+      failures.set(who, { count: cur.count + 1, since: cur.since });
+      if (failures.size > 10_000) for (const [k, v] of failures) if (now - v.since >= LOGIN_WINDOW_MS) failures.delete(k);
+      return render(c, 'Sign in', loginForm('Wrong name, password or token.'), 401);
+    }
+    failures.delete(who);
     setCookie(c, COOKIE, sessions.issue(user), { httpOnly: true, sameSite: 'Strict', path: '/' });
     return c.redirect('/', 303);
   });
