@@ -235,7 +235,7 @@ export const configSchema = z
           .prefault({}),
         leader: z
           .object({
-            urlEnv: z.string().optional().describe('Variable holding a PostgreSQL URL; several `serve` processes elect one leader there (advisory lock).'),
+            urlEnv: z.string().optional().describe('Variable holding a PostgreSQL URL; several `serve` processes elect one leader there (advisory lock). Default: state.urlEnv when state.store is postgres.'),
             pollInterval: duration.default('10s').describe('How often a follower tries to become leader.'),
           })
           .strict()

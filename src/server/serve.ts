@@ -82,9 +82,11 @@ export async function startServe(ctx: Context, opts: ServeOptions = {}): Promise
   await ctx.store(); // fail now, not on the first page, when the store cannot be opened
 
   let leader: LeaderElection | null = null;
-  if (!opts.noScheduler && cfg.leader.urlEnv) {
-    const url = env[cfg.leader.urlEnv];
-    if (!url) throw new UsageError(`server.leader.urlEnv names $${cfg.leader.urlEnv}, which is not set`, 'serve.leader-url');
+  // A PostgreSQL team store is shared by every server anyway: elect there unless told otherwise.
+  const leaderUrlEnv = cfg.leader.urlEnv ?? (ctx.loaded.config.state.store === 'postgres' ? ctx.loaded.config.state.urlEnv : undefined);
+  if (!opts.noScheduler && leaderUrlEnv) {
+    const url = env[leaderUrlEnv];
+    if (!url) throw new UsageError(`$${leaderUrlEnv} (${cfg.leader.urlEnv ? 'server.leader.urlEnv' : 'state.urlEnv'}) is not set: several servers could not agree on one leader`, 'serve.leader-url');
     leader = new LeaderElection({
       url, lockName: ctx.loaded.config.project.name, pollMs: durationMs(cfg.leader.pollInterval),
       onChange: (l) => log(l ? 'became the leader: running the schedule' : 'not the leader: schedule paused'),
