@@ -25,7 +25,7 @@ const TOKEN = 'dashboard-test-token-0123456789';
 
 let cluster: Cluster | undefined;
 let project: { dir: string; cleanup(): void };
-let env: Record<string, string>;
+let env: Record<string, string | undefined>;
 let serve: ServeProcess;
 let browser: BrowserContext;
 let userData: string;
@@ -46,7 +46,8 @@ before(async () => {
       path: backups
 `),
   });
-  env = { PRODUCTION_DATABASE_URL: dbUrl, PRODGUARD_AGE_IDENTITY: keys.identity, PRODGUARD_DASHBOARD_TOKEN: TOKEN };
+  // Outside a CI platform's job, `jobs run` records the runner as the CLI (the test checks that).
+  env = { PRODUCTION_DATABASE_URL: dbUrl, PRODGUARD_AGE_IDENTITY: keys.identity, PRODGUARD_DASHBOARD_TOKEN: TOKEN, GITHUB_ACTIONS: undefined, GITLAB_CI: undefined };
   // A real backup and its verification, through the same job code the scheduler runs.
   const made = await runCli(['jobs', 'run', 'backup:production', '--json'], { cwd: project.dir, env });
   assert.equal(made.code, 0, made.stderr);
@@ -152,7 +153,7 @@ test('every other page renders: drills, changes, guard blocks, job runs', async 
 });
 
 test('on a phone-width screen the scorecard fits without sideways scrolling', async () => {
-  const page = await browser.newPage({ viewport: { width: 390, height: 844 } } as never);
+  const page = await browser.newPage();
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(serve.url + '/');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
