@@ -54,6 +54,8 @@ before(async () => {
   backupId = /backup (\S+):/.exec(JSON.parse(made.stdout).summary)![1];
   const verified = await runCli(['jobs', 'run', 'verify:production'], { cwd: project.dir, env });
   assert.equal(verified.code, 0, verified.stderr);
+  const drilled = await runCli(['jobs', 'run', 'drill:production'], { cwd: project.dir, env });
+  assert.equal(drilled.code, 0, drilled.stdout + drilled.stderr);
   // Something for the guard page and the audit filter: a refused command against production.
   const denied = await runCli(['check', `psql "$PRODUCTION_DATABASE_URL" -c 'drop table customers'`], { cwd: project.dir, env });
   assert.equal(denied.code, 1, denied.stdout + denied.stderr);
@@ -140,7 +142,7 @@ test('the audit log filters by verdict and shows the chain intact', async () => 
 test('every other page renders: drills, changes, guard blocks, job runs', async () => {
   const page = await browser.newPage();
   for (const [path, name, expect] of [
-    ['/drills', 'drills', /No drills yet|RTO/],
+    ['/drills', 'drills', new RegExp(`production\\s+${backupId}[\\s\\S]*passed`)],
     ['/changes', 'changes', /No production changes requested/],
     ['/guard', 'guard', /drop table customers/],
     ['/jobs', 'jobs', /backup:production[\s\S]*ok/],
@@ -186,4 +188,6 @@ test('/metrics parses as Prometheus text and carries the backup, verify and audi
   assert.equal(value('prodguard_job_last_run_ok', { job: 'backup:production' }), 1);
   assert.equal(value('prodguard_job_failures', { job: 'verify:production' }), 0);
   assert.equal(value('prodguard_scheduler_leader'), 1);
+  assert.equal(value('prodguard_drill_ok', { environment: 'production' }), 1);
+  assert.ok(value('prodguard_drill_rto_seconds', { environment: 'production' }) > 0);
 });

@@ -57,7 +57,7 @@ button.primary{font:inherit;background:var(--accent);color:#fff;border:0;border-
 .login form{display:flex;flex-direction:column;gap:12px}
 .login .or{text-align:center;color:var(--muted);font-size:13px}
 .error{color:var(--bad);font-weight:600}
-svg.chart{width:100%;height:auto;display:block}
+svg.chart{width:100%;max-width:720px;height:auto;display:block}
 .empty{color:var(--muted);padding:16px 0}
 @media (max-width:640px){main{padding:12px}header{padding:0 12px}.rule{flex-direction:column;gap:4px}th.opt,td.opt{display:none}h1{font-size:19px}}
 `;
