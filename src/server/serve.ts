@@ -23,6 +23,7 @@ import { ServerMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import { scheduledJobs, pitrEnvironments } from './jobs.js';
 import { currentRunner } from './run-job.js';
+import { acquireScheduleLock } from './schedule-lock.js';
 import type { JobSpec } from './job-types.js';
 import type { Clock } from './clock.js';
 
@@ -94,6 +95,8 @@ export async function startServe(ctx: Context, opts: ServeOptions = {}): Promise
     });
   }
   const isLeader = () => (leader ? leader.isLeader() : true);
+  // Without an election, this process must be the only scheduler on this store.
+  const releaseLock = !opts.noScheduler && !leader ? acquireScheduleLock(join(dirname(configPath(ctx.loaded, ctx.loaded.config.state.path)), 'serve.lock')) : () => {};
   const metrics = new ServerMetrics();
 
   let scheduler: Scheduler | null = null;
@@ -121,10 +124,15 @@ export async function startServe(ctx: Context, opts: ServeOptions = {}): Promise
     },
   });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`, 'serve.listen')));
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`, 'serve.listen')));
+      server.listen(port, host, () => resolve());
+    });
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
 
@@ -147,6 +155,7 @@ export async function startServe(ctx: Context, opts: ServeOptions = {}): Promise
       await scheduler?.stop();
       await streams?.stopAll();
       await leader?.stop();
+      releaseLock();
     },
   };
 }

@@ -94,6 +94,7 @@ test('two serve processes on one store run each slot once; killing the leader ha
   const all = await pruneRuns();
   const slots = all.map((r) => r.slot);
   assert.equal(new Set(slots).size, slots.length, `a slot ran twice: ${slots.sort().join(' ')}`);
-  assert.ok(all.every((r) => r.result === 'ok'), all.map((r) => r.summary).join('; '));
+  // A slot may be skipped when the previous run is still going on a loaded machine (no overlap); none fails.
+  assert.ok(all.every((r) => r.result === 'ok' || r.result === 'skipped'), all.map((r) => r.summary).join('; '));
   assert.deepEqual(new Set(all.map((r) => r.runner.pid)), new Set([first.child.pid, second.child.pid]));
 });

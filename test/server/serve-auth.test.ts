@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { makeProject, minimalConfig, runCli } from '../helpers/cli.js';
 import { openContext } from '../../src/context.js';
 import { startServe } from '../../src/server/serve.js';
@@ -92,4 +94,24 @@ test('after ten failed sign-ins from one address even the right password is refu
     await ctx.close();
     p.cleanup();
   }
+});
+
+test('a second serve on the same store without leader election refuses to run the schedule; a stale lock is taken over', async () => {
+  const p = makeProject({ 'prodguard.yaml': minimalConfig() });
+  const ctx = openContext({ cwd: p.dir });
+  const env = { PRODGUARD_DASHBOARD_TOKEN: 'a-long-enough-token-1234' };
+  const first = await startServe(ctx, { port: 0, env, jobs: [], log: () => {} });
+  try {
+    await assert.rejects(startServe(ctx, { port: 0, env, jobs: [], log: () => {} }), /another prodguard serve \(pid \d+ on .*\) already runs the schedule/);
+    const dashboardOnly = await startServe(ctx, { port: 0, env, noScheduler: true, log: () => {} });
+    await dashboardOnly.stop();
+  } finally {
+    await first.stop();
+  }
+  // A lock left by a process that no longer exists does not block.
+  writeFileSync(join(p.dir, '.prodguard', 'serve.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() }));
+  const again = await startServe(ctx, { port: 0, env, jobs: [], log: () => {} });
+  await again.stop();
+  await ctx.close();
+  p.cleanup();
 });
