@@ -45,6 +45,8 @@ table{width:100%;border-collapse:collapse;font-size:14px}
 th{text-align:left;font-weight:600;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.4px;border-bottom:1px solid var(--line);padding:8px 8px}
 td{border-bottom:1px solid var(--line);padding:8px;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.wide{min-width:200px;overflow-wrap:anywhere}
+time{white-space:nowrap}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 .muted{color:var(--muted)}
 .scroll{overflow-x:auto}

@@ -143,7 +143,7 @@ export async function auditPage(ctx: Context, f: AuditFilter): Promise<Page> {
 <label>Verdict<select name="verdict">${options(all.map((r) => r.verdict), f.verdict)}</select></label>
 <button class="primary" type="submit">Filter</button></form>
 <p class="muted" id="count">${shown.length} of ${all.length} records</p>
-<div class="card">${tableOf(['#', 'When', 'Who', 'Action', 'Env', 'Verdict', 'Command and reason'], auditRows(shown), 'No records match.')}</div>`,
+<div class="card">${tableOf(['#', 'When', 'Who', 'Action', 'Env', 'Verdict', { label: 'Command and reason', cls: 'wide' }], auditRows(shown), 'No records match.')}</div>`,
   };
 }
 
@@ -154,7 +154,7 @@ export async function guardPage(ctx: Context): Promise<Page> {
     `<span class="mono" style="word-break:break-word">${esc(r.command)}</span>`, `<span class="muted">${esc(r.reason)}</span>`,
     esc(String((r.details as Record<string, unknown> | undefined)?.integration ?? r.action.replace('guard.', ''))),
   ]);
-  return { title: 'Guard blocks', body: `<h1>What the guard stopped</h1><div class="card">${tableOf(['When', 'Who', 'Env', 'Decision', 'Command', 'Why', { label: 'Via', cls: 'opt' }], rows, 'The guard has not refused anything yet.')}</div>` };
+  return { title: 'Guard blocks', body: `<h1>What the guard stopped</h1><div class="card">${tableOf(['When', 'Who', 'Env', 'Decision', { label: 'Command', cls: 'wide' }, { label: 'Why', cls: 'wide' }, { label: 'Via', cls: 'opt' }], rows, 'The guard has not refused anything yet.')}</div>` };
 }
 
 export async function jobsPage(ctx: Context, schedule: Array<{ id: string; cron: string; next: string | null }>): Promise<Page> {
