@@ -80,7 +80,10 @@ export function registerServe(program: Command): void {
     .command('runs')
     .description('recent job runs, newest first')
     .option('--job <id>', 'only this job')
-    .option('--limit <n>', 'how many', (v) => Number(v), 20)
+    .option('--limit <n>', 'how many', (v) => {
+      if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--limit: "${v}" is not a positive number`);
+      return Number(v);
+    }, 20)
     .option('--json', 'output JSON')
     .action(async (opts: { job?: string; limit: number; json?: boolean }, cmd: Command) => {
       const { listJobRuns } = await import('../server/run-job.js');
