@@ -13,6 +13,8 @@ import { registerGuard } from './guard.js';
 import { registerBackup } from './backup.js';
 import { registerRestore } from './restore.js';
 import { registerMigrate } from './migrate.js';
+import { registerServe } from './serve.js';
+import { registerDoctor } from './doctor.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -25,4 +27,6 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerAudit,
   registerConfig,
   registerDemo,
+  registerServe,
+  registerDoctor,
 ];

@@ -4,10 +4,34 @@
  * Connections are never literal: an environment names a variable or a file that holds the URL.
  */
 import { z } from 'zod';
+import { Cron } from 'croner';
 
 const duration = z
   .string()
   .regex(/^\d+(ms|s|min|h|d)$/, 'a duration like 500ms, 5s, 2min, 4h or 7d');
+
+/** A cron expression croner accepts (5 fields, or 6 with seconds); the problem names the bad field. */
+export function cronProblem(pattern: string, timezone?: string): string | null {
+  try {
+    new Cron(pattern, { paused: true, timezone });
+    return null;
+  } catch (err) {
+    return (err as Error).message.replace(/^CronPattern: /, '');
+  }
+}
+
+const cron = z.string().superRefine((v, ctx) => {
+  const p = cronProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: `not a valid cron expression "${v}": ${p}` });
+});
+
+const timezone = z.string().superRefine((v, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `unknown time zone "${v}" (use an IANA name such as Europe/Berlin or UTC)` });
+  }
+});
 
 export const environmentSchema = z
   .object({
@@ -135,11 +159,12 @@ export const configSchema = z
     backup: backupSchema.prefault({}),
     schedules: z
       .object({
-        backup: z.string().default('0 3 * * *'),
-        verify: z.string().default('30 3 * * *'),
-        drill: z.string().default('0 4 * * 0'),
-        drift: z.string().default('0 * * * *'),
-        prune: z.string().default('0 5 * * *'),
+        backup: cron.default('0 3 * * *'),
+        verify: cron.default('30 3 * * *'),
+        drill: cron.default('0 4 * * 0'),
+        drift: cron.default('0 * * * *'),
+        prune: cron.default('0 5 * * *'),
+        timezone: timezone.optional().describe('IANA time zone the schedules are read in (default: the server\'s local time zone).'),
       })
       .strict()
       .prefault({}),
@@ -153,7 +178,7 @@ export const configSchema = z
     pitr: z
       .object({
         method: z.enum(['archive-command', 'streaming']).default('streaming'),
-        baseBackupSchedule: z.string().default('0 2 * * *'),
+        baseBackupSchedule: cron.default('0 2 * * *'),
         walDir: z.string().default('.prodguard/wal'),
       })
       .strict()
@@ -193,6 +218,29 @@ export const configSchema = z
     notifications: z
       .object({
         webhooks: z.array(z.object({ name: z.string(), urlEnv: z.string(), format: z.enum(['json', 'slack']).default('json') }).strict()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1').describe('Address `prodguard serve` binds; anything but loopback needs auth configured.'),
+        port: z.number().int().min(1).max(65535).default(7707),
+        auth: z
+          .object({
+            tokenEnv: z.string().default('PRODGUARD_DASHBOARD_TOKEN').describe('Variable holding a shared dashboard/metrics token (Bearer for /metrics).'),
+            users: z.array(z.object({ name: z.string().min(1), passwordHash: z.string().regex(/^scrypt\$[0-9a-f]+\$[0-9a-f]+$/, 'a hash from `prodguard serve hash-password`') }).strict()).default([])
+              .describe('People who log in with their own password (hash from `prodguard serve hash-password`).'),
+          })
+          .strict()
+          .prefault({}),
+        leader: z
+          .object({
+            urlEnv: z.string().optional().describe('Variable holding a PostgreSQL URL; several `serve` processes elect one leader there (advisory lock). Default: state.urlEnv when state.store is postgres.'),
+            pollInterval: duration.default('10s').describe('How often a follower tries to become leader.'),
+          })
+          .strict()
+          .prefault({}),
+        schedule: z.enum(['serve', 'ci']).default('serve').describe('Who runs the schedule: a `prodguard serve` process or a scheduled CI workflow.'),
       })
       .strict()
       .prefault({}),
