@@ -55,11 +55,11 @@ export class MigrationFailedError extends ProdguardError {
   readonly pgMessage: string;
   readonly account: StatementAccount | null;
   constructor(file: string, applied: string[], pgMessage: string, transactional: boolean, account: StatementAccount | null = null, at: { index: number; total: number; line: number } | null = null) {
-    const where = at ? ` (statement ${at.index} of ${at.total}, line ${at.line})` : '';
+    const where = at ? `; the failing statement: ${at.index} of ${at.total}, line ${at.line}` : '';
     const what = transactional
       ? 'its transaction was rolled back and its history row not written'
       : `it ran outside a transaction (no-transaction marker): ${describeAccount(account)}; its history row was not written`;
-    super(`migration ${file} failed: ${pgMessage}${where}; ${what}` + (applied.length ? ` (already applied in this run: ${applied.join(', ')})` : ''), {
+    super(`migration ${file} failed: ${pgMessage}; ${what}${where}` + (applied.length ? ` (already applied in this run: ${applied.join(', ')})` : ''), {
       code: 'migrate.failed',
     });
     this.file = file;
