@@ -68,11 +68,12 @@ export function registerMigrate(program: Command): void {
     .command('apply')
     .description('apply pending migrations to a staging environment and record that they passed there (production: use deploy)')
     .requiredOption('--env <env>', 'a staging environment')
+    .option('--no-wait', 'refuse at once when another migration run holds the lock (default: wait for it)')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; json?: boolean; wait: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const r = await m.applyToStaging(ctx, opts.env, { onMigration: (f) => note(`applying ${f}`) });
+        const r = await m.applyToStaging(ctx, opts.env, { onMigration: (f) => note(`applying ${f}`), noWait: !opts.wait, onWait: (w) => note(w) });
         emit(opts, r, () =>
           r.applied.length === 0 ? `${opts.env}: nothing pending` : `${opts.env}: applied ${r.applied.map((a) => a.file).join(', ')}; change ${r.changeHash.slice(0, 12)} recorded as passed`,
         );
@@ -128,11 +129,14 @@ export function registerMigrate(program: Command): void {
     .command('deploy')
     .description('deploy to production from CI: gate, fresh verified backup, transactional apply, verification')
     .requiredOption('--env <env>', 'a production environment')
+    .option('--no-wait', 'refuse at once when another deploy holds the lock (default: wait for it)')
+    .option('--allow-degraded-backup', 'deploy even if the pre-migration backup is missing on a destination (needs --reason; audited)')
+    .option('--reason <text>', 'why a degraded backup is acceptable (with --allow-degraded-backup)')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; json?: boolean; wait: boolean; allowDegradedBackup?: boolean; reason?: string }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p) });
+        const r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p), noWait: !opts.wait, allowDegradedBackup: opts.allowDegradedBackup, degradedReason: opts.reason });
         emit(opts, r, () => {
           if (!r.applied.length) return `${opts.env}: nothing pending`;
           const lines = [`${opts.env}: deployed ${r.applied.map((a) => a.file).join(', ')} (pre-migration backup ${r.backupId})`];

@@ -13,6 +13,7 @@ import { applyMigrations, MigrationFailedError, type AppliedResult } from './app
 import { assertNotProduction } from './safety.js';
 import { schemaSnapshot } from './snapshot.js';
 import { STAGING_PASSES, type StagingPass } from './records.js';
+import { acquireMigrationLock } from './deploy-lock.js';
 
 export interface StagingApplyResult {
   environment: string;
@@ -21,7 +22,14 @@ export interface StagingApplyResult {
   schemaFingerprint: string | null;
 }
 
-export async function applyToStaging(ctx: Context, env: string, opts: { onMigration?: (file: string) => void } = {}): Promise<StagingApplyResult> {
+export interface StagingApplyOptions {
+  onMigration?: (file: string) => void;
+  /** Refuse at once when another migration run holds the environment's lock (default: wait). */
+  noWait?: boolean;
+  onWait?: (message: string) => void;
+}
+
+export async function applyToStaging(ctx: Context, env: string, opts: StagingApplyOptions = {}): Promise<StagingApplyResult> {
   const { loaded } = ctx;
   requireEnv(loaded, env);
   const kind = loaded.config.environments[env].kind;
@@ -37,8 +45,21 @@ export async function applyToStaging(ctx: Context, env: string, opts: { onMigrat
     await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'refused', reason: (err as Error).message });
     throw err;
   }
-  const state = await envState(loaded, env, url);
   const actor = currentActor();
+  // Held from before the pending migrations are read: a concurrent run waits, then sees ours applied.
+  const lock = await acquireMigrationLock(url, { env, actor, noWait: opts.noWait, onWait: opts.onWait });
+  try {
+    return await applyLocked(ctx, env, url, actor, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function applyLocked(ctx: Context, env: string, url: string, actor: string, opts: StagingApplyOptions): Promise<StagingApplyResult> {
+  const { loaded } = ctx;
+  const kind = loaded.config.environments[env].kind;
+  const command = `prodguard migrate apply --env ${env}`;
+  const state = await envState(loaded, env, url);
   if (state.pending.length === 0) {
     await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'ok', reason: 'nothing pending' });
     return { environment: env, changeHash: state.change.hash, applied: [], schemaFingerprint: null };
