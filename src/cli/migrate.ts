@@ -201,11 +201,15 @@ export function registerMigrate(program: Command): void {
     .command('generate')
     .description('make an ed25519 key pair: the private key goes to a 0600 file, the public key is printed for team[].publicKey')
     .option('--name <name>', 'whose key (file name)', 'approver')
-    .option('--out <dir>', 'directory for the private key file', '.prodguard/keys')
+    .option('--out <dir>', 'directory for the private key file (default: $XDG_CONFIG_HOME/prodguard/keys, outside the repository)')
     .option('--json', 'output JSON')
-    .action(async (opts: { name: string; out: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { name: string; out?: string; json?: boolean }, cmd: Command) => {
       const { generateKeys } = await import('../migrate/keys.js');
       const k = generateKeys({ name: opts.name, outDir: opts.out });
+      if (k.insideRepo) {
+        const how = k.insideRepo.exposure === 'ignored' ? 'ignored by git, but one copy of the repository away from a leak' : 'NOT ignored by git: add it to .gitignore now or move it';
+        note(`warning: the private key ${k.privateKeyFile} is inside the repository ${k.insideRepo.root} (${how}); the default location is outside it`);
+      }
       // Audited when run inside a project (keys can also be made on a machine without one).
       const { findConfigFile } = await import('../config/load.js');
       if (globalOpts(cmd).config || findConfigFile()) {
