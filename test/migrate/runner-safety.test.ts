@@ -93,7 +93,7 @@ test('session settings do not cross files: session_replication_role set in one f
   const url = await createDatabase(cluster(), 'settings_leak');
   const p = project({ 'migrations/0001_init.sql': 'CREATE TABLE parent (id bigint PRIMARY KEY);\nCREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent (id));\n' });
   await p.apply(url);
-  p.write('0002_bulk.sql', '-- prodguard-ignore session-replication-role: bulk load of trusted rows, checked afterwards\nSET session_replication_role = replica;\nCREATE TABLE loaded (id bigint);\n');
+  p.write('0002_bulk.sql', '-- prodguard-ignore ban-safety-disabling-setting: bulk load of trusted rows, checked afterwards\nSET session_replication_role = replica;\nCREATE TABLE loaded (id bigint);\n');
   p.write('0003_rows.sql', 'INSERT INTO child VALUES (1, 999);\n');
   await assert.rejects(p.apply(url), /0003_rows\.sql failed.*foreign key/);
   assert.equal((await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM child'))[0].n, 0);
