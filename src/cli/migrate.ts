@@ -50,6 +50,7 @@ export function registerMigrate(program: Command): void {
           pending: p.state.pending.map((f) => ({ file: f.file, sha256: f.sha256, transaction: !f.noTransaction })),
           risk: p.lint.risk,
           findings: p.lint.findings,
+          carefulReview: p.lint.carefulReview,
           gate: p.gate ? { ok: p.gate.ok, checks: p.gate.checks } : null,
         };
         emit(opts, data, () => {
@@ -57,6 +58,10 @@ export function registerMigrate(program: Command): void {
           const lines = [`${opts.env}: change ${p.state.change.hash.slice(0, 12)}, ${p.state.pending.length} migration(s), risk ${p.lint.risk}`];
           for (const f of p.state.pending) lines.push(`  ${f.file}${f.noTransaction ? '  (no-transaction)' : ''}`);
           for (const f of p.lint.findings) lines.push(`  ${f.file}:${f.line}:${f.column} ${f.severity} ${f.ruleId}${f.suppressed ? ` (suppressed: ${f.suppressed.reason})` : ''}: ${f.message}`);
+          if (p.lint.carefulReview.length) {
+            lines.push(`needs a careful reviewer (${p.lint.carefulReview.length}): what runs is not what the diff shows`);
+            for (const f of p.lint.carefulReview) lines.push(`  ${f.file}:${f.line} ${f.ruleId}${f.suppressed ? ' (suppressed)' : ''}: ${f.message}`);
+          }
           if (p.gate) for (const c of p.gate.checks) lines.push(`  gate ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
           return lines.join('\n');
         });

