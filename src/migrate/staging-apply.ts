@@ -14,6 +14,7 @@ import { assertNotProduction } from './safety.js';
 import { schemaSnapshot } from './snapshot.js';
 import { STAGING_PASSES, type StagingPass } from './records.js';
 import { acquireMigrationLock } from './deploy-lock.js';
+import { MigrationRefusedError } from './runnable.js';
 
 export interface StagingApplyResult {
   environment: string;
@@ -73,8 +74,9 @@ async function applyLocked(ctx: Context, env: string, url: string, actor: string
       onMigration: (m, phase) => phase === 'start' && opts.onMigration?.(m.file),
     });
   } catch (err) {
-    const reason = err instanceof MigrationFailedError ? err.message : `migrate apply failed: ${(err as Error).message}`;
-    await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'failed', reason, details: { changeHash: state.change.hash } });
+    const refused = err instanceof MigrationRefusedError;
+    const reason = err instanceof MigrationFailedError || refused ? err.message : `migrate apply failed: ${(err as Error).message}`;
+    await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: refused ? 'refused' : 'failed', reason, details: { changeHash: state.change.hash } });
     throw err;
   }
   const snap = await schemaSnapshot(url);
