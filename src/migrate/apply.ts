@@ -132,8 +132,9 @@ async function applyInTransaction(c: pg.Client, r: RunnableMigration, t: Timeout
     await c.query('BEGIN');
     for (const [i, s] of r.statements.entries()) {
       current = { index: i + 1, total: r.statements.length, line: s.line };
-      await c.query(setTimeoutsSql(t, true));
-      await c.query(s.text);
+      // One round trip: inside the open transaction the SETs and the statement share it. The
+      // statement goes last and on its own line, so a trailing `--` comment in it ends harmlessly.
+      await c.query(`${setTimeoutsSql(t, true)};\n${s.text}`);
     }
     current = null;
     await recordApplied(c, opts.history, r.file, { actor: opts.actor, changeHash: opts.changeHash });
