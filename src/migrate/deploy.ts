@@ -52,13 +52,13 @@ export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}
   const url = connectionUrl(loaded, env);
   const lock = await acquireMigrationLock(url, { env, actor: currentActor(), noWait: opts.noWait, onWait: (m) => opts.onPhase?.(m) });
   try {
-    return await deployLocked(ctx, env, url, opts);
+    return await deployLocked(ctx, env, url, { ...opts, ensureLocked: () => lock.ensureHeld() });
   } finally {
     await lock.release();
   }
 }
 
-async function deployLocked(ctx: Context, env: string, url: string, opts: DeployOptions): Promise<DeployResult> {
+async function deployLocked(ctx: Context, env: string, url: string, opts: DeployOptions & { ensureLocked: () => Promise<void> }): Promise<DeployResult> {
   const { loaded } = ctx;
   const command = `prodguard migrate deploy --env ${env}`;
   const state = await envState(loaded, env, url);
@@ -141,6 +141,7 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
   opts.onPhase?.(`applying ${state.pending.length} migration(s)`);
   let applied: AppliedResult[];
   try {
+    await opts.ensureLocked();
     applied = await applyMigrations(loaded, url, state.pending, {
       actor,
       changeHash: state.change.hash,

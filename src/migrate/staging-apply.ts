@@ -50,13 +50,13 @@ export async function applyToStaging(ctx: Context, env: string, opts: StagingApp
   // Held from before the pending migrations are read: a concurrent run waits, then sees ours applied.
   const lock = await acquireMigrationLock(url, { env, actor, noWait: opts.noWait, onWait: opts.onWait });
   try {
-    return await applyLocked(ctx, env, url, actor, opts);
+    return await applyLocked(ctx, env, url, actor, { ...opts, ensureLocked: () => lock.ensureHeld() });
   } finally {
     await lock.release();
   }
 }
 
-async function applyLocked(ctx: Context, env: string, url: string, actor: string, opts: StagingApplyOptions): Promise<StagingApplyResult> {
+async function applyLocked(ctx: Context, env: string, url: string, actor: string, opts: StagingApplyOptions & { ensureLocked: () => Promise<void> }): Promise<StagingApplyResult> {
   const { loaded } = ctx;
   const kind = loaded.config.environments[env].kind;
   const command = `prodguard migrate apply --env ${env}`;
@@ -67,6 +67,7 @@ async function applyLocked(ctx: Context, env: string, url: string, actor: string
   }
   let applied: AppliedResult[];
   try {
+    await opts.ensureLocked();
     applied = await applyMigrations(loaded, url, state.pending, {
       actor,
       changeHash: state.change.hash,

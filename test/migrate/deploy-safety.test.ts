@@ -126,3 +126,16 @@ test('a degraded pre-migration backup is refused; --allow-degraded-backup needs 
     });
   }
 });
+
+test('a run whose lock connection was cut while it worked applies nothing', async () => {
+  await setup();
+  const { acquireMigrationLock } = await import('../../src/migrate/deploy-lock.js');
+  const lock = await acquireMigrationLock(fx.stagingUrl, { env: 'staging', actor: 'test' });
+  try {
+    await lock.ensureHeld();
+    await sql(fx.stagingUrl, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'prodguard migrate lock staging%'`);
+    await assert.rejects(lock.ensureHeld(), /lost the migration lock on staging \(its connection ended\); nothing was applied/);
+  } finally {
+    await lock.release();
+  }
+});

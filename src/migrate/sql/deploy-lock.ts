@@ -14,3 +14,10 @@ SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_
  WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
    AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1
  LIMIT 1`;
+
+/** Whether this session still holds the lock (its connection may have been cut during a long backup). */
+export const HOLDS_LOCK_SQL = `
+SELECT count(*)::int AS n
+  FROM pg_locks
+ WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+   AND classid = $1::oid AND objid = $2::oid AND objsubid = 1`;
