@@ -138,7 +138,9 @@ async function applyInTransaction(c: pg.Client, r: RunnableMigration, t: Timeout
     }
     current = null;
     await recordApplied(c, opts.history, r.file, { actor: opts.actor, changeHash: opts.changeHash });
-    await c.query('COMMIT');
+    // PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK and no error: check which.
+    const end = await c.query('COMMIT');
+    if (end.command !== 'COMMIT') throw new Error(`the transaction ended with ${end.command} instead of COMMIT`);
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
     throw new MigrationFailedError(r.file.file, earlier, errorMessage(err), true, null, current);
