@@ -23,14 +23,15 @@ export const rule: LintRule = {
     'A migration runs as the deploy role that the reviewers and the database’s own restrictions (lockdown, grants) were set up for. `SET ROLE` or `SET SESSION AUTHORIZATION` makes the statements after it run with another role’s privileges — often a more powerful one — and `ALTER ROLE … SET role` makes every later session do so. What runs as whom must be visible and deliberate: grant the deploy role what it needs, or suppress with a reason a reviewer checks (`migrate plan` lists it under "needs a careful reviewer").',
   examples: {
     bad: ['SET ROLE postgres;\nDROP POLICY p ON t;', 'SET SESSION AUTHORIZATION admin;', "SELECT set_config('role', 'admin', false);", 'DO $$ BEGIN SET LOCAL ROLE admin; END $$;', 'ALTER ROLE app SET role = admin;'],
-    good: ['RESET ROLE;', 'GRANT SELECT ON t TO reporting;'],
+    good: ['RESET ROLE;', 'SET ROLE NONE;', 'GRANT SELECT ON t TO reporting;'],
   },
   check: (s, ctx) => {
     const hits: string[] = [];
     for (const { stmt: e, where } of statementsWithin(s, ctx)) {
       const at = where ? ` in ${where}` : '';
       const n = e.node;
-      if (e.kind === 'VariableSetStmt' && ROLE_SETTINGS.has(String(n.name)) && n.kind === 'VAR_SET_VALUE') {
+      // SET ROLE NONE is RESET ROLE: back to the login role, not a switch.
+      if (e.kind === 'VariableSetStmt' && ROLE_SETTINGS.has(String(n.name)) && n.kind === 'VAR_SET_VALUE' && argText(n.args).toLowerCase() !== 'none') {
         hits.push(`${settingName(String(n.name))} ${argText(n.args)}${at}: the statements after it run with that role’s privileges`);
       }
       if ((e.kind === 'AlterRoleSetStmt' || e.kind === 'AlterDatabaseSetStmt') && ROLE_SETTINGS.has(String(n.setstmt?.name))) {
