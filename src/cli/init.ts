@@ -88,8 +88,9 @@ export function registerInit(program: Command): void {
       const text = buildConfigText(layout, answers);
       writeFileSync(file, text);
       writeFileSync(join(dir, 'prodguard.schema.json'), JSON.stringify(configJsonSchema(), null, 2) + '\n');
-      const { ensureGitignore } = await import('../init/gitignore.js');
-      const gitignore = ensureGitignore(dir);
+      const { ensureGitignoreSection } = await import('../init/gitignore.js');
+      const { file: gitignore, disabled } = ensureGitignoreSection(dir);
+      for (const line of disabled) note(`.gitignore: commented out "${line}": it hid .prodguard/approvals, which must be committed`);
       const { openContext } = await import('../context.js');
       const ctx = openContext({ configFile: file });
       await ctx.audit({ action: 'init', command: 'prodguard init', target: '-', verdict: 'ok', reason: `wrote ${file} (${layout.layout} layout)` });

@@ -22,15 +22,34 @@ export const GITIGNORE_SECTION = [
   END,
 ].join('\n');
 
-/** Writes or refreshes the prodguard section of `<dir>/.gitignore`; returns the file. */
+/** A line that ignores the whole .prodguard directory: no rule after it can bring the approvals back. */
+const WHOLE_DIR = /^\/?\.prodguard(?:\/|\/\*\*)?\s*$/;
+
+/**
+ * Writes or refreshes the prodguard section of `<dir>/.gitignore`; returns the file and the lines
+ * it had to comment out (an earlier `.prodguard/` line hides the approvals, whatever follows it).
+ */
 export function ensureGitignore(dir: string): string {
+  return ensureGitignoreSection(dir).file;
+}
+
+export function ensureGitignoreSection(dir: string): { file: string; disabled: string[] } {
   const file = join(dir, '.gitignore');
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const disabled: string[] = [];
+  const original = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const old = original
+    .split('\n')
+    .map((line) => {
+      if (!WHOLE_DIR.test(line.trim())) return line;
+      disabled.push(line.trim());
+      return `# ${line.trim()}   # disabled by prodguard init: it hid .prodguard/approvals, which must be committed`;
+    })
+    .join('\n');
   const start = old.indexOf(BEGIN);
   const end = old.indexOf(END, start);
   let text: string;
   if (start !== -1 && end !== -1) text = old.slice(0, start) + GITIGNORE_SECTION + old.slice(end + END.length);
   else text = (old && !old.endsWith('\n') ? old + '\n' : old) + (old ? '\n' : '') + GITIGNORE_SECTION + '\n';
-  if (text !== old) writeFileSync(file, text);
-  return file;
+  if (text !== original) writeFileSync(file, text);
+  return { file, disabled };
 }

@@ -103,3 +103,24 @@ test('status warns about a private key inside the repository and fails when one 
   assert.match(c.reason, /production URL of "production" is in \.env\.production \(not ignored by git\)/);
   assert.ok(existsSync(join(dir, '.gitignore')));
 });
+
+test('init fixes an old .gitignore that hid all of .prodguard/ (approvals included), and a second run changes nothing', async () => {
+  const { dir } = gitProject();
+  writeFileSync(join(dir, '.gitignore'), 'node_modules/\n.prodguard/\n');
+  const { ensureGitignoreSection } = await import('../../src/init/gitignore.js');
+  const first = ensureGitignoreSection(dir);
+  assert.deepEqual(first.disabled, ['.prodguard/']);
+  const text = readFileSync(first.file, 'utf8');
+  assert.deepEqual(ensureGitignoreSection(dir).disabled, []);
+  assert.equal(readFileSync(first.file, 'utf8'), text, 'idempotent');
+  const ignored = (rel: string) => {
+    try {
+      git(dir, 'check-ignore', '-q', '--', rel);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const rel of ['.prodguard/state.db', '.prodguard/audit.jsonl', '.prodguard/keys/a.ed25519.key', '.prodguard/backups/x/dump', '.prodguard/wal/000000010000000000000001', 'config/b.ed25519.key', 'node_modules/x']) assert.ok(ignored(rel), `${rel} must be ignored`);
+  for (const rel of ['.prodguard/approvals/abc-bob.json', '.prodguard/approvals/abc.change.json', '.prodguard/policy.json', 'prodguard.yaml', 'migrations/0001_init.sql']) assert.ok(!ignored(rel), `${rel} must be committable`);
+});
