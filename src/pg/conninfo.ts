@@ -31,6 +31,15 @@ export function parseConnInfo(s: string, env: Record<string, string | undefined>
 }
 
 function parseUri(text: string, env: Record<string, string | undefined>): ConnInfo | null {
+  try {
+    return parseUriStrict(text, env);
+  } catch {
+    // Broken percent-encoding (decodeURIComponent throws): unparseable, like libpq would say.
+    return null;
+  }
+}
+
+function parseUriStrict(text: string, env: Record<string, string | undefined>): ConnInfo | null {
   let url: URL;
   try {
     // URL() only understands special schemes for host parsing; swap in http for a faithful parse.

@@ -69,7 +69,7 @@ export const migrateChapter: DemoChapter = {
       demo.showCommand('prodguard migrate request --env production   # as alice');
       const r = await m.requestChange(demo.ctx, 'production');
       demo.say(`  change ${r.change.hash.slice(0, 12)} opened for approval; author ${r.change.author}`);
-      demo.showCommand(`prodguard migrate approve ${r.change.hash.slice(0, 12)} --key ~/.prodguard/alice.ed25519.key   # alice approves her own change`);
+      demo.showCommand(`prodguard migrate approve ${r.change.hash.slice(0, 12)} --key ~/.config/prodguard/keys/alice.ed25519.key   # alice approves her own change`);
       try {
         await m.approveChange(demo.ctx, r.change.hash, { keyFile: keys.alice.privateKeyFile });
         throw new Error('self-approval was accepted');
@@ -80,7 +80,7 @@ export const migrateChapter: DemoChapter = {
       return r.change;
     });
     for (const who of ['bob', 'carol']) {
-      demo.showCommand(`prodguard migrate approve ${change.hash.slice(0, 12)} --key ~/.prodguard/${who}.ed25519.key   # ${who}`);
+      demo.showCommand(`prodguard migrate approve ${change.hash.slice(0, 12)} --key ~/.config/prodguard/keys/${who}.ed25519.key   # ${who}`);
       const a = await m.approveChange(demo.ctx, change.hash, { keyFile: keys[who].privateKeyFile });
       demo.say(`  ${who} signed: ${a.file.slice(demo.projectDir.length + 1)}`);
     }
