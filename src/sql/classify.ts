@@ -3,9 +3,10 @@
  * parse tree. `read` is only returned when it is provable from the statement alone; anything not
  * understood is `write` (fail closed). See docs/sql.md for the classes and the reasoning.
  */
-import { collectFacts, relationName, stringParts, type Facts } from './facts.js';
+import { collectFacts, constantValue, relationName, stringParts, type Facts } from './facts.js';
 import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
 import { loadSqlParser, parseStatements, type AstNode, type ParsedStatement } from './parser.js';
+import { safetyLimitViolation } from './session-limits.js';
 
 export type StatementClass = 'read' | 'write' | 'ddl' | 'destructive' | 'privilege' | 'session';
 
@@ -34,6 +35,34 @@ export function worstClass(statements: Array<{ class: StatementClass }>): Statem
   for (const s of statements) if (RANK[s.class] > RANK[worst]) worst = s.class;
   return worst;
 }
+
+/**
+ * What earlier statements of the same input established: cursors declared (and how their query
+ * was judged) and temporary relations created. Only facts seen in this input count — a cursor or
+ * temp table made by an earlier request, another pooled session or a function is unknown.
+ */
+export interface ClassifyContext {
+  cursors: Map<string, { class: StatementClass; hold: boolean }>;
+  /** Unqualified names of temporary tables and sequences created in this input. */
+  temps: Set<string>;
+  /** search_path was changed in this input: an unqualified name may no longer mean the temp one. */
+  searchPathChanged: boolean;
+}
+
+export function newClassifyContext(): ClassifyContext {
+  return { cursors: new Map(), temps: new Set(), searchPathChanged: false };
+}
+
+/** True when a relation reference names a temp relation created earlier in this input. */
+function isTempRelation(rv: AstNode | undefined, ctx: ClassifyContext | undefined): boolean {
+  if (!ctx || !rv?.relname || rv.catalogname) return false;
+  if (rv.schemaname && rv.schemaname !== 'pg_temp') return false;
+  if (!rv.schemaname && ctx.searchPathChanged) return false;
+  return ctx.temps.has(rv.relname as string);
+}
+
+/** DECLARE … WITH HOLD (CURSOR_OPT_HOLD in PostgreSQL's parsenodes.h). */
+const CURSOR_OPT_HOLD = 0x20;
 
 interface Verdict {
   class: StatementClass;
@@ -120,6 +149,11 @@ function objectNames(objects: AstNode[] | undefined): string[] {
   });
 }
 
+/** The constant value of a SET's first argument (undefined for DEFAULT / no argument). */
+function settingValue(args: AstNode[] | undefined): string | number | undefined {
+  return constantValue(args?.[0]);
+}
+
 function settingValueIsOff(args: AstNode[] | undefined): boolean {
   const c = args?.[0]?.A_Const ?? args?.[0]?.DefElem?.arg?.A_Const;
   if (!c) return false;
@@ -132,7 +166,9 @@ function settingValueIsOff(args: AstNode[] | undefined): boolean {
 function classifySet(node: AstNode): Verdict {
   const name = String(node.name ?? '').toLowerCase();
   const kind = String(node.kind ?? '');
-  if (kind === 'VAR_RESET_ALL') return { class: 'privilege', reason: 'RESET ALL also resets role and read-only settings' };
+  // RESET ALL leaves role and session authorization alone (GUC_NO_RESET_ALL) and restores the
+  // read-only default the session started with (role, database, connection options).
+  if (kind === 'VAR_RESET_ALL') return { class: 'session', reason: 'RESET ALL restores the session’s starting settings' };
   if (kind === 'VAR_SET_MULTI' && name === 'transaction') {
     const ro = (node.args as AstNode[] | undefined)?.find((a) => a.DefElem?.defname === 'transaction_read_only');
     if (ro && settingValueIsOff([ro])) return { class: 'privilege', reason: 'SET TRANSACTION READ WRITE lifts read-only mode' };
@@ -150,23 +186,36 @@ function classifySet(node: AstNode): Verdict {
       return { class: 'privilege', reason: `${name} off lifts read-only mode` };
     return { class: 'session', reason: `${name} on makes the session read-only` };
   }
+  if (kind === 'VAR_SET_VALUE') {
+    const removes = safetyLimitViolation(name, settingValue(node.args));
+    if (removes) return { class: 'privilege', reason: removes };
+  }
   if (PRIVILEGE_SETTINGS.has(name)) return { class: 'privilege', reason: `setting ${name} weakens a safety guarantee (triggers, row security or isolation)` };
   return { class: 'session', reason: `${kind.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name || 'setting'} changes only this session` };
 }
 
 /** Verdict from what a statement's tree contains (functions, writable CTEs, locks). */
-function factsVerdict(f: Facts, what: string): Verdict | undefined {
+function factsVerdict(f: Facts, what: string, ctx?: ClassifyContext): Verdict | undefined {
   let v: Verdict | undefined;
   const up = (next: Verdict) => (v = v ? worse(v, next) : next);
   for (const w of f.nestedWrites) {
+    if (ctx && !w.relation.includes('.') && !ctx.searchPathChanged && ctx.temps.has(w.relation)) continue;
+    if (ctx && w.relation.startsWith('pg_temp.') && ctx.temps.has(w.relation.slice(8))) continue;
     const verb = w.kind.replace('Stmt', '').toUpperCase();
     if (!w.hasWhere) up({ class: 'destructive', reason: `${verb} without WHERE on ${w.relation} (inside ${what})` });
     else up({ class: 'write', reason: `${what} contains a data-changing ${verb} on ${w.relation} (writable CTE)` });
   }
   if (f.selectInto) up({ class: 'write', reason: 'SELECT INTO creates a table' });
   if (f.locking) up({ class: 'write', reason: `${what} … FOR UPDATE/SHARE locks rows` });
-  for (const parts of f.functions) {
-    const { name } = functionName(parts);
+  for (let i = 0; i < f.functions.length; i++) {
+    const parts = f.functions[i];
+    const arg = f.firstArgs[i];
+    const { name, schema } = functionName(parts);
+    const builtin = schema === undefined || schema === 'pg_catalog';
+    // A sequence step on a temporary sequence created in this input changes only this session.
+    if (builtin && (name === 'nextval' || name === 'setval') && typeof arg === 'string' && ctx && !ctx.searchPathChanged && ctx.temps.has(arg.replace(/^pg_temp\./, ''))) continue;
+    // A short constant sleep reads nothing and writes nothing; a long one holds a snapshot.
+    if (builtin && name === 'pg_sleep' && typeof arg === 'number' && arg <= 1) continue;
     if (isDestructiveFunction(parts)) up({ class: 'destructive', reason: `${name}() is an administrative function that kills sessions or destroys server state` });
     else if (name === 'set_config') up({ class: 'privilege', reason: 'set_config() changes settings (possibly role or read-only mode)' });
     else if (!isReadOnlyFunction(parts)) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });
@@ -192,35 +241,48 @@ export function explainAnalyze(node: AstNode): boolean {
 }
 
 /** The class of one statement node (kind + fields). */
-export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdict {
+export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: ClassifyContext): Verdict {
   const what = kind.replace(/Stmt$/, '').toUpperCase();
   let memo = known;
   const facts = () => (memo ??= collectFacts(node));
   switch (kind) {
     case 'SelectStmt': {
-      const v = factsVerdict(facts(), 'SELECT');
+      const v = factsVerdict(facts(), 'SELECT', ctx);
       if (v) return v;
       if (node.valuesLists && !node.targetList) return { class: 'read', reason: 'VALUES only computes rows' };
       return { class: 'read', reason: 'SELECT that only reads and calls only known read-only functions' };
     }
     case 'VariableShowStmt':
       return { class: 'read', reason: 'SHOW only reads a setting' };
-    case 'FetchStmt':
-      return { class: 'read', reason: 'FETCH/MOVE reads from a cursor (the cursor’s query was classified at DECLARE)' };
+    case 'FetchStmt': {
+      const verb = node.ismove ? 'MOVE' : 'FETCH';
+      const cursor = ctx?.cursors.get(String(node.portalname ?? ''));
+      if (!cursor) return { class: 'write', reason: `${verb} from cursor ${node.portalname ?? '?'} whose DECLARE is not in this input, so its query is unknown` };
+      return { class: cursor.class, reason: `${verb} runs the query of cursor ${node.portalname}, declared in this input as ${cursor.class}` };
+    }
+    case 'InsertStmt':
+    case 'MergeStmt':
+      if (isTempRelation(node.relation, ctx)) {
+        const base: Verdict = { class: 'session', reason: `${what} writes only the temporary table ${relationName(node.relation)} created in this input` };
+        return worse(base, factsVerdict(facts(), what, ctx));
+      }
+      break;
     case 'UpdateStmt':
     case 'DeleteStmt': {
       const verb = kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE';
       const rel = relationName(node.relation);
+      if (isTempRelation(node.relation, ctx))
+        return worse({ class: 'session', reason: `${verb} writes only the temporary table ${rel} created in this input` }, factsVerdict(facts(), verb, ctx));
       const base: Verdict = node.whereClause
         ? { class: 'write', reason: `${verb} on ${rel} with WHERE` }
         : { class: 'destructive', reason: `${verb} without WHERE on ${rel} (every row)` };
-      return worse(base, factsVerdict(facts(), verb));
+      return worse(base, factsVerdict(facts(), verb, ctx));
     }
     case 'ExplainStmt': {
       const inner = node.query as AstNode;
       const innerKind = Object.keys(inner)[0];
       if (explainAnalyze(node)) {
-        const v = classifyNode(innerKind, inner[innerKind]);
+        const v = classifyNode(innerKind, inner[innerKind], undefined, ctx);
         return { class: v.class, reason: `EXPLAIN ANALYZE executes the statement: ${v.reason}` };
       }
       if (innerKind === 'ExecuteStmt') return { class: 'write', reason: 'EXPLAIN EXECUTE plans a prepared statement whose text is not visible here' };
@@ -236,7 +298,7 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdic
       if (node.filename || node.is_program) return { class: 'write', reason: 'COPY TO a server file or program writes on the database server' };
       if (node.query) {
         const innerKind = Object.keys(node.query)[0];
-        const v = classifyNode(innerKind, node.query[innerKind]);
+        const v = classifyNode(innerKind, node.query[innerKind], undefined, ctx);
         return v.class === 'read' ? { class: 'read', reason: 'COPY (query) TO STDOUT only reads' } : { class: v.class, reason: `COPY runs a query: ${v.reason}` };
       }
       return { class: 'read', reason: `COPY ${rel} TO STDOUT only reads` };
@@ -245,7 +307,9 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdic
     case 'PrepareStmt': {
       const inner = node.query as AstNode;
       const innerKind = Object.keys(inner)[0];
-      const v = classifyNode(innerKind, inner[innerKind]);
+      const v = classifyNode(innerKind, inner[innerKind], undefined, ctx);
+      if (kind === 'DeclareCursorStmt' && (Number(node.options ?? 0) & CURSOR_OPT_HOLD))
+        return worse({ class: 'write', reason: 'DECLARE … WITH HOLD keeps the cursor’s result on the server after the transaction ends, until CLOSE' }, v);
       return { class: v.class, reason: `${kind === 'PrepareStmt' ? 'PREPARE' : 'DECLARE'} of a statement that is ${v.class}: ${v.reason}` };
     }
     case 'VariableSetStmt':
@@ -295,7 +359,7 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdic
   if (SESSION_KINDS.has(kind)) return { class: 'session', reason: `${what} only affects this session` };
   if (DROP_KINDS[kind]) return { class: 'destructive', reason: DROP_KINDS[kind] };
   if (PRIVILEGE_KINDS[kind]) return { class: 'privilege', reason: PRIVILEGE_KINDS[kind] };
-  if (ALWAYS_WRITE[kind]) return worse({ class: 'write', reason: ALWAYS_WRITE[kind] }, factsVerdict(facts(), what));
+  if (ALWAYS_WRITE[kind]) return worse({ class: 'write', reason: ALWAYS_WRITE[kind] }, factsVerdict(facts(), what, ctx));
   if (DDL_KINDS.has(kind)) {
     const base: Verdict = { class: 'ddl', reason: `${what} changes the schema` };
     return DEFERRED_BODY.has(kind) ? base : worse(base, destructiveOnly(factsVerdict(facts(), what)));
@@ -323,18 +387,60 @@ function objectsOf(kind: string, node: AstNode, f: Facts): string[] {
 }
 
 /** Never throws: a tree shape this code did not expect is a write (fail closed). */
-function safeClassify(kind: string, node: AstNode, facts: Facts): Verdict {
+function safeClassify(kind: string, node: AstNode, facts: Facts, ctx: ClassifyContext): Verdict {
   try {
-    return classifyNode(kind, node, facts);
+    return classifyNode(kind, node, facts, ctx);
   } catch {
     return { class: 'write', reason: `${kind} could not be analysed, so it counts as a write` };
   }
 }
 
-function classifyParsed(s: ParsedStatement): ClassifiedStatement {
+/** Records what a statement establishes for the statements after it in the same input. */
+function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext): void {
+  switch (kind) {
+    case 'DeclareCursorStmt':
+      ctx.cursors.set(String(node.portalname), { class: v.class, hold: Boolean(Number(node.options ?? 0) & CURSOR_OPT_HOLD) });
+      break;
+    case 'ClosePortalStmt':
+      if (node.portalname) ctx.cursors.delete(String(node.portalname));
+      else ctx.cursors.clear();
+      break;
+    case 'TransactionStmt': {
+      // Ending the transaction closes every cursor not declared WITH HOLD.
+      const k = String(node.kind);
+      if (/COMMIT|ROLLBACK$|PREPARE$/.test(k) && k !== 'TRANS_STMT_ROLLBACK_TO')
+        for (const [name, c] of ctx.cursors) if (!c.hold) ctx.cursors.delete(name);
+      break;
+    }
+    case 'CreateStmt':
+    case 'CreateSeqStmt':
+    case 'CreateTableAsStmt': {
+      const rv = (kind === 'CreateStmt' ? node.relation : kind === 'CreateSeqStmt' ? node.sequence : node.into?.rel) as AstNode | undefined;
+      if (rv?.relpersistence === 't' && !rv.catalogname && (!rv.schemaname || rv.schemaname === 'pg_temp')) ctx.temps.add(String(rv.relname));
+      break;
+    }
+    case 'DropStmt':
+      for (const o of (node.objects as AstNode[] | undefined) ?? []) {
+        const parts = o.List ? stringParts(o.List.items) : [];
+        if (parts.length) ctx.temps.delete(parts[parts.length - 1]);
+      }
+      break;
+    case 'VariableSetStmt':
+      if (String(node.name ?? '').toLowerCase() === 'search_path') ctx.searchPathChanged = true;
+      break;
+  }
+}
+
+/** Classifies one parsed statement in the context of the statements before it (updates `ctx`). */
+export function classifyParsed(s: ParsedStatement, ctx: ClassifyContext = newClassifyContext()): ClassifiedStatement {
   // One walk of the tree serves both the verdict and the object list.
   const facts = collectFacts(s.node);
-  const v = safeClassify(s.kind, s.node, facts);
+  const v = safeClassify(s.kind, s.node, facts, ctx);
+  try {
+    remember(s.kind, s.node, v, ctx);
+  } catch {
+    // A shape remember() did not expect only means less context: later statements fail closed.
+  }
   let objects: string[];
   try {
     objects = objectsOf(s.kind, s.node, facts);
@@ -344,9 +450,14 @@ function classifyParsed(s: ParsedStatement): ClassifiedStatement {
   return { text: s.text, class: v.class, kind: s.kind, objects, reason: v.reason, start: s.start, end: s.end, line: s.line, column: s.column };
 }
 
-/** Classifies every statement of `sql`. Needs loadSqlParser() to have finished. Throws SqlSyntaxError. */
-export function classifySync(sql: string): ClassifiedStatement[] {
-  return parseStatements(sql).map(classifyParsed);
+/**
+ * Classifies every statement of `sql` as one input: a FETCH counts as read only after the
+ * cursor's DECLARE in this same input, a temp-table write only after its CREATE TEMP. Pass a
+ * context to continue an input across calls (one file sent statement by statement on one
+ * session); never share one across sessions. Needs loadSqlParser() first. Throws SqlSyntaxError.
+ */
+export function classifySync(sql: string, ctx: ClassifyContext = newClassifyContext()): ClassifiedStatement[] {
+  return parseStatements(sql).map((s) => classifyParsed(s, ctx));
 }
 
 /** Classifies every statement of `sql` (loads the parser on first use). Throws SqlSyntaxError. */
