@@ -6,6 +6,7 @@
 import { collectFacts, constantValue, relationName, stringParts, type Facts } from './facts.js';
 import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
 import { loadSqlParser, parseStatements, type AstNode, type ParsedStatement } from './parser.js';
+import { routineBodyStatements, type BodyStatements } from './routine-body.js';
 import { safetyLimitViolation } from './session-limits.js';
 
 export type StatementClass = 'read' | 'write' | 'ddl' | 'destructive' | 'privilege' | 'session';
@@ -47,10 +48,47 @@ export interface ClassifyContext {
   temps: Set<string>;
   /** search_path was changed in this input: an unqualified name may no longer mean the temp one. */
   searchPathChanged: boolean;
+  /** Prepared statements of this input and how their statement was judged. */
+  prepared: Map<string, StatementClass>;
+  /**
+   * Functions and procedures created in this input (by the name as written), true when every
+   * body created under that name was judged read-only; one unknown body makes the name false.
+   */
+  routines: Map<string, boolean>;
+  /** Inside an explicit transaction block, and the temp relations created in it (gone on ROLLBACK). */
+  inTransactionBlock: boolean;
+  transactionTemps: Set<string>;
 }
 
 export function newClassifyContext(): ClassifyContext {
-  return { cursors: new Map(), temps: new Set(), searchPathChanged: false };
+  return { cursors: new Map(), temps: new Set(), searchPathChanged: false, prepared: new Map(), routines: new Map(), inTransactionBlock: false, transactionTemps: new Set() };
+}
+
+/** Read-only built-in, or a routine this input created whose every body was judged read-only. */
+function readOnlyCall(parts: string[], ctx: ClassifyContext | undefined): boolean {
+  return isReadOnlyFunction(parts) || ctx?.routines.get(parts.join('.').toLowerCase()) === true;
+}
+
+/**
+ * Judges the statements of a routine body or DO block: undefined when they are all read (or
+ * session), else the reason. Bodies see the routines known so far, not temp tables or cursors.
+ */
+function bodyVerdict(body: BodyStatements, ctx: ClassifyContext | undefined): string | undefined {
+  if ('unknown' in body) return body.unknown;
+  const inner: ClassifyContext = { ...newClassifyContext(), routines: ctx?.routines ?? new Map() };
+  for (const text of body.sql) {
+    let stmts: ParsedStatement[];
+    try {
+      stmts = parseStatements(text);
+    } catch {
+      return 'a statement of its body does not parse';
+    }
+    for (const st of stmts) {
+      const v = safeClassify(st.kind, st.node, collectFacts(st.node), inner);
+      if (v.class !== 'read' && v.class !== 'session') return `its body ${v.reason.charAt(0).toLowerCase()}${v.reason.slice(1)}`;
+    }
+  }
+  return undefined;
 }
 
 /** True when a relation reference names a temp relation created earlier in this input. */
@@ -190,6 +228,9 @@ function classifySet(node: AstNode): Verdict {
     const removes = safetyLimitViolation(name, settingValue(node.args));
     if (removes) return { class: 'privilege', reason: removes };
   }
+  if (name === 'row_security' && kind === 'VAR_SET_VALUE' && !settingValueIsOff(node.args)) return { class: 'session', reason: 'row_security on keeps row-level security enforced' };
+  if (name === 'session_replication_role' && kind === 'VAR_SET_VALUE' && String(settingValue(node.args)).toLowerCase() === 'origin')
+    return { class: 'session', reason: 'session_replication_role = origin is the default: triggers fire' };
   if (PRIVILEGE_SETTINGS.has(name)) return { class: 'privilege', reason: `setting ${name} weakens a safety guarantee (triggers, row security or isolation)` };
   return { class: 'session', reason: `${kind.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name || 'setting'} changes only this session` };
 }
@@ -218,7 +259,7 @@ function factsVerdict(f: Facts, what: string, ctx?: ClassifyContext): Verdict | 
     if (builtin && name === 'pg_sleep' && typeof arg === 'number' && arg <= 1) continue;
     if (isDestructiveFunction(parts)) up({ class: 'destructive', reason: `${name}() is an administrative function that kills sessions or destroys server state` });
     else if (name === 'set_config') up({ class: 'privilege', reason: 'set_config() changes settings (possibly role or read-only mode)' });
-    else if (!isReadOnlyFunction(parts)) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });
+    else if (!readOnlyCall(parts, ctx)) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });
   }
   return v;
 }
@@ -260,6 +301,21 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       if (!cursor) return { class: 'write', reason: `${verb} from cursor ${node.portalname ?? '?'} whose DECLARE is not in this input, so its query is unknown` };
       return { class: cursor.class, reason: `${verb} runs the query of cursor ${node.portalname}, declared in this input as ${cursor.class}` };
     }
+    case 'ExecuteStmt': {
+      const prepared = ctx?.prepared.get(String(node.name));
+      if (prepared === undefined) break;
+      return worse({ class: prepared, reason: `EXECUTE runs ${node.name}, prepared in this input as ${prepared}` }, factsVerdict(facts(), 'EXECUTE', ctx));
+    }
+    case 'VacuumStmt':
+      // ANALYZE alone only refreshes planner statistics; PostgreSQL runs it in read-only transactions.
+      if (!node.is_vacuumcmd) return { class: 'read', reason: 'ANALYZE only refreshes planner statistics' };
+      break;
+    case 'LockStmt':
+      // ACCESS SHARE is the lock every SELECT takes.
+      if (Number(node.mode) === 1) return { class: 'read', reason: 'LOCK … IN ACCESS SHARE MODE takes only the lock a SELECT takes' };
+      break;
+    case 'ConstraintsSetStmt':
+      return { class: 'session', reason: 'SET CONSTRAINTS only changes when this transaction checks constraints' };
     case 'InsertStmt':
     case 'MergeStmt':
       if (isTempRelation(node.relation, ctx)) {
@@ -285,10 +341,14 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
         const v = classifyNode(innerKind, inner[innerKind], undefined, ctx);
         return { class: v.class, reason: `EXPLAIN ANALYZE executes the statement: ${v.reason}` };
       }
-      if (innerKind === 'ExecuteStmt') return { class: 'write', reason: 'EXPLAIN EXECUTE plans a prepared statement whose text is not visible here' };
+      if (innerKind === 'ExecuteStmt') {
+        const prepared = ctx?.prepared.get(String(inner.ExecuteStmt.name));
+        if (prepared === undefined) return { class: 'write', reason: 'EXPLAIN EXECUTE plans a prepared statement whose text is not visible here' };
+        if (prepared !== 'read') return { class: 'write', reason: `EXPLAIN EXECUTE plans ${inner.ExecuteStmt.name}, prepared in this input as ${prepared}` };
+      }
       // Planning can evaluate functions (constant folding), so unknown functions still count.
       const f = collectFacts(inner);
-      const unknown = f.functions.find((p) => !isReadOnlyFunction(p));
+      const unknown = f.functions.find((p) => !readOnlyCall(p, ctx));
       if (unknown) return { class: 'write', reason: `EXPLAIN plans ${unknown.join('.')}(), which the planner may evaluate` };
       return { class: 'read', reason: 'EXPLAIN without ANALYZE only plans the statement' };
     }
@@ -396,8 +456,40 @@ function safeClassify(kind: string, node: AstNode, facts: Facts, ctx: ClassifyCo
 }
 
 /** Records what a statement establishes for the statements after it in the same input. */
-function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext): void {
+function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext, text: string): void {
+  const addTemp = (name: string) => {
+    ctx.temps.add(name);
+    if (ctx.inTransactionBlock) ctx.transactionTemps.add(name);
+  };
   switch (kind) {
+    case 'PrepareStmt':
+      ctx.prepared.set(String(node.name), v.class);
+      break;
+    case 'DeallocateStmt':
+      if (node.isall || !node.name) ctx.prepared.clear();
+      else ctx.prepared.delete(String(node.name));
+      break;
+    case 'CreateFunctionStmt': {
+      const name = stringParts(node.funcname).join('.').toLowerCase();
+      const readOnly = bodyVerdict(routineBodyStatements(node, text), ctx) === undefined;
+      ctx.routines.set(name, readOnly && ctx.routines.get(name) !== false);
+      break;
+    }
+    case 'CreateRangeStmt': {
+      // A range type's constructors are built-in C functions named after the type and its multirange.
+      const name = stringParts(node.typeName).join('.').toLowerCase();
+      if (!ctx.routines.has(name)) ctx.routines.set(name, true);
+      const multi = ((node.params as AstNode[] | undefined) ?? []).find((p) => p.DefElem?.defname === 'multirange_type_name');
+      const mname = multi ? stringParts(multi.DefElem.arg?.TypeName?.names ?? multi.DefElem.arg?.List?.items).join('.').toLowerCase() : name.includes('range') ? name.replace(/range(?!.*range)/, 'multirange') : `${name}_multirange`;
+      if (mname && !ctx.routines.has(mname)) ctx.routines.set(mname, true);
+      break;
+    }
+    case 'RenameStmt':
+      if (node.relation?.relname && isTempRelation(node.relation, ctx)) ctx.temps.delete(String(node.relation.relname));
+      break;
+    case 'DiscardStmt':
+      if (node.target === 'DISCARD_TEMP' || node.target === 'DISCARD_ALL') ctx.temps.clear();
+      break;
     case 'DeclareCursorStmt':
       ctx.cursors.set(String(node.portalname), { class: v.class, hold: Boolean(Number(node.options ?? 0) & CURSOR_OPT_HOLD) });
       break;
@@ -406,17 +498,28 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext)
       else ctx.cursors.clear();
       break;
     case 'TransactionStmt': {
-      // Ending the transaction closes every cursor not declared WITH HOLD.
       const k = String(node.kind);
-      if (/COMMIT|ROLLBACK$|PREPARE$/.test(k) && k !== 'TRANS_STMT_ROLLBACK_TO')
+      if (k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START') {
+        ctx.inTransactionBlock = true;
+        ctx.transactionTemps.clear();
+      }
+      // A rollback (to a savepoint, conservatively) undoes the temp tables created in the transaction.
+      if (/ROLLBACK|PREPARE$/.test(k)) for (const t of ctx.transactionTemps) ctx.temps.delete(t);
+      // Ending the transaction closes every cursor not declared WITH HOLD.
+      if (/COMMIT|ROLLBACK$|PREPARE$/.test(k) && k !== 'TRANS_STMT_COMMIT_PREPARED' && k !== 'TRANS_STMT_ROLLBACK_PREPARED') {
         for (const [name, c] of ctx.cursors) if (!c.hold) ctx.cursors.delete(name);
+        ctx.inTransactionBlock = false;
+        ctx.transactionTemps.clear();
+      }
       break;
     }
     case 'CreateStmt':
     case 'CreateSeqStmt':
     case 'CreateTableAsStmt': {
       const rv = (kind === 'CreateStmt' ? node.relation : kind === 'CreateSeqStmt' ? node.sequence : node.into?.rel) as AstNode | undefined;
-      if (rv?.relpersistence === 't' && !rv.catalogname && (!rv.schemaname || rv.schemaname === 'pg_temp')) ctx.temps.add(String(rv.relname));
+      if (rv?.relpersistence === 't' && !rv.catalogname && (!rv.schemaname || rv.schemaname === 'pg_temp')) addTemp(String(rv.relname));
+      // A permanent relation of the same name means this input lost track of which one a name resolves to.
+      else if (rv?.relname) ctx.temps.delete(String(rv.relname));
       break;
     }
     case 'DropStmt':
@@ -431,16 +534,25 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext)
   }
 }
 
-/** Classifies one parsed statement in the context of the statements before it (updates `ctx`). */
-export function classifyParsed(s: ParsedStatement, ctx: ClassifyContext = newClassifyContext()): ClassifiedStatement {
-  // One walk of the tree serves both the verdict and the object list.
-  const facts = collectFacts(s.node);
-  const v = safeClassify(s.kind, s.node, facts, ctx);
+/**
+ * Records in `ctx` what a statement judged `cls` establishes (a cursor, a prepared statement, a
+ * temp table, a routine). classifyParsed does this itself unless told not to; a caller that
+ * learns whether each statement succeeded (a gateway) records only the ones that did.
+ */
+export function rememberStatement(s: ParsedStatement, cls: StatementClass, ctx: ClassifyContext): void {
   try {
-    remember(s.kind, s.node, v, ctx);
+    remember(s.kind, s.node, { class: cls, reason: '' }, ctx, s.text);
   } catch {
     // A shape remember() did not expect only means less context: later statements fail closed.
   }
+}
+
+/** Classifies one parsed statement in the context of the statements before it (updates `ctx` unless remember is false). */
+export function classifyParsed(s: ParsedStatement, ctx: ClassifyContext = newClassifyContext(), opts: { remember?: boolean } = {}): ClassifiedStatement {
+  // One walk of the tree serves both the verdict and the object list.
+  const facts = collectFacts(s.node);
+  const v = safeClassify(s.kind, s.node, facts, ctx);
+  if (opts.remember !== false) rememberStatement(s, v.class, ctx);
   let objects: string[];
   try {
     objects = objectsOf(s.kind, s.node, facts);
