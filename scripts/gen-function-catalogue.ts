@@ -3,6 +3,7 @@
  * pg_catalog function name whose overloads are all IMMUTABLE or STABLE (PostgreSQL's own promise
  * that they do not modify the database), minus a reviewed deny-list of functions that are
  * immutable/stable by declaration but run query text, read server files or act on other sessions.
+ * Built-in type names are added too: `tsquery('…')` is a cast through the type's input function.
  * Volatile functions are never added here; the few volatile ones known to be harmless (random,
  * currval, …) are listed by hand in src/sql/functions.ts.
  *
@@ -25,7 +26,13 @@ SELECT p.proname AS name,
   FROM pg_proc p
  WHERE p.pronamespace = 'pg_catalog'::regnamespace
  GROUP BY p.proname
- ORDER BY p.proname`;
+UNION
+-- Function-call syntax with a type name is a cast through the type's built-in input function: int8range(…), tsquery('…').
+SELECT t.typname, true, false
+  FROM pg_type t
+ WHERE t.typnamespace = 'pg_catalog'::regnamespace AND t.typtype IN ('b', 'r', 'm', 'e') AND t.typname !~ '^_'
+   AND NOT EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = t.typname AND p.provolatile = 'v')
+ ORDER BY 1`;
 
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--url');

@@ -315,7 +315,9 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       if (Number(node.mode) === 1) return { class: 'read', reason: 'LOCK … IN ACCESS SHARE MODE takes only the lock a SELECT takes' };
       break;
     case 'ConstraintsSetStmt':
-      return { class: 'session', reason: 'SET CONSTRAINTS only changes when this transaction checks constraints' };
+      // IMMEDIATE fires the deferred constraint triggers now, which run foreign-key checks and user trigger code.
+      if (node.deferred) return { class: 'session', reason: 'SET CONSTRAINTS … DEFERRED only postpones this transaction’s checks' };
+      return { class: 'write', reason: 'SET CONSTRAINTS … IMMEDIATE fires the deferred constraint triggers now' };
     case 'InsertStmt':
     case 'MergeStmt':
       if (isTempRelation(node.relation, ctx)) {

@@ -29,7 +29,8 @@ export const VOLATILE_READ_ONLY: ReadonlySet<string> = new Set(
   pg_partition_tree pg_relation_size pg_table_size pg_indexes_size pg_total_relation_size pg_database_size
   pg_tablespace_size pg_is_wal_replay_paused pg_get_wal_replay_pause_state pg_collation_actual_version
   pg_database_collation_actual_version pg_get_multixact_members pg_get_shmem_allocations
-  pg_get_wal_resource_managers pg_prepared_xact pg_show_replication_origin_status pg_current_logfile`),
+  pg_get_wal_resource_managers pg_prepared_xact pg_show_replication_origin_status pg_current_logfile
+  pg_stat_force_next_flush`),
 );
 
 export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(

@@ -37,6 +37,25 @@ export interface Disagreement {
   message?: string;
 }
 
+/**
+ * Refusals on purpose, reviewed: statements PostgreSQL runs in a read-only transaction that
+ * prodguard still refuses, because read-only mode does not stop what they do.
+ */
+export const DELIBERATE: Array<{ group: string; why: string; reason?: RegExp; fn?: RegExp }> = [
+  { group: 'identity switch', why: 'SET/RESET ROLE and SESSION AUTHORIZATION change whose privileges apply; the database role is the wall', reason: /changes the identity whose privileges apply/ },
+  { group: 'safety setting', why: 'row security off, triggers off (session_replication_role), isolation, or a removed time/memory limit', reason: /weakens a safety guarantee|removes the (time )?limit|above the cap|lifts read-only/ },
+  { group: 'cursor kept past the transaction', why: 'DECLARE … WITH HOLD keeps its result on the server until CLOSE', reason: /WITH HOLD/ },
+  { group: 'lock or maintenance', why: 'LOCK stronger than ACCESS SHARE, CLUSTER, REINDEX, FOR UPDATE/SHARE: block other sessions', reason: /^LOCK|CLUSTER|REINDEX|FOR UPDATE\/SHARE|VACUUM/ },
+  {
+    group: 'function acting outside the transaction',
+    why: 'advisory locks, large objects, NOTIFY, transaction IDs, index summarisation, statistics resets, server files, sequences, sleeps',
+    fn: /^(pg_advisory|pg_try_advisory|lo_|lowrite|loread|txid_current$|pg_current_xact_id$|pg_notify$|brin_|gin_clean_pending_list$|pg_stat_reset|pg_log_backend_memory_contexts$|pg_ls_|pg_read_|pg_stat_file$|set_config$|pg_sleep|ts_rewrite$|ts_stat$|query_to_xml|cursor_to_xml|nextval$|setval$|pg_cancel_backend$|pg_terminate_backend$|pg_import_system_collations$|pg_create_restore_point$|pg_switch_wal$|pg_replication_origin|pg_logical_emit_message$|pg_backup_)/,
+  },
+];
+
+/** Kinds of code whose text the input does not show: judged unknown, so refused (fail closed). */
+const FAIL_CLOSED = /whose text is not visible|whose DECLARE is not in this input|DO runs an anonymous code block|CALL runs a procedure|declared in this input as write|prepared in this input as write|its body /;
+
 export interface OracleReport {
   files: string[];
   statements: number;
@@ -50,6 +69,10 @@ export interface OracleReport {
   leaks: Disagreement[];
   falseAlarms: Disagreement[];
   falseAlarmRate: number;
+  /** False alarms by kind: deliberate (reviewed refusals), fail-closed (unknown code), unintended (the rest). */
+  breakdown: { deliberate: Record<string, number>; failClosed: number; unintended: number };
+  /** Unintended false alarms / statements accepted read-only: what the ≤ 5% target is about. */
+  unintendedRate: number;
   categories: Array<{ category: string; count: number; example: string }>;
 }
 
@@ -106,15 +129,43 @@ export async function runRegressOracle(opts: OracleOptions): Promise<OracleRepor
   await loadSqlParser();
   const files = scheduledFiles(opts.dir, opts.sample, opts.seed);
   const vars = { abs_srcdir: opts.dir, abs_builddir: opts.dir, libdir: '/nonexistent', dlsuffix: '.so' };
-  const report: OracleReport = { files, statements: 0, unparseable: 0, skipped: 0, acceptedReadOnly: 0, refusedReadOnly: 0, otherErrors: 0, leaks: [], falseAlarms: [], falseAlarmRate: 0, categories: [] };
+  const report: OracleReport = {
+    files,
+    statements: 0,
+    unparseable: 0,
+    skipped: 0,
+    acceptedReadOnly: 0,
+    refusedReadOnly: 0,
+    otherErrors: 0,
+    leaks: [],
+    falseAlarms: [],
+    falseAlarmRate: 0,
+    breakdown: { deliberate: {}, failClosed: 0, unintended: 0 },
+    unintendedRate: 0,
+    categories: [],
+  };
   const cats = new Map<string, { count: number; example: string }>();
 
-  // pg_regress's database name: some files refer to it (ALTER DATABASE regression …).
+  // pg_regress's database name: some files refer to it (ALTER DATABASE regression …). The
+  // built-in function names tell a user-defined function (unknown code) from a built-in one.
+  let builtins: Set<string>;
   {
     const admin = await connect(opts.url);
     await run(admin, 'CREATE DATABASE regression');
+    builtins = new Set((await admin.query(`SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace`)).rows.map((r) => r.proname as string));
     await admin.end();
   }
+  const kindOf = (d: Disagreement): { deliberate?: string; failClosed?: boolean } => {
+    const fn = /(?:^|: |EXPLAIN plans )([A-Za-z0-9_.]+)\(\)/.exec(d.reason)?.[1];
+    const name = fn?.split('.').pop()?.toLowerCase();
+    for (const g of DELIBERATE) {
+      if (g.reason?.test(d.reason)) return { deliberate: g.group };
+      if (g.fn && name && g.fn.test(name)) return { deliberate: g.group };
+    }
+    if (FAIL_CLOSED.test(d.reason)) return { failClosed: true };
+    if (name && /is not a known read-only function|which the planner may evaluate/.test(d.reason) && (!builtins.has(name) || fn!.includes('.'))) return { failClosed: true };
+    return {};
+  };
   const url = new URL(opts.url);
   url.pathname = '/regression';
   // A per-statement ceiling keeps a pathological statement from stalling the run; the files' own SETs still apply.
@@ -169,6 +220,8 @@ export async function runRegressOracle(opts: OracleOptions): Promise<OracleRepor
           }
           const o = await run(client, st.sql);
           await client.query(inTx ? 'ROLLBACK TO SAVEPOINT prodguard_oracle; RELEASE SAVEPOINT prodguard_oracle' : 'ROLLBACK').catch(() => undefined);
+          // PREPARE is not transactional: the probe's prepared statement survives the rollback.
+          if (o.ok && p.kind === 'PrepareStmt') await run(client, `DEALLOCATE "${String(p.node.name).replace(/"/g, '""')}"`);
           const allowed = c.class === 'read' || c.class === 'session';
           const d: Disagreement = { file, line: st.line, sql: st.sql.slice(0, 300), class: c.class, reason: c.reason, message: o.message };
           if (o.ok) {
@@ -192,6 +245,13 @@ export async function runRegressOracle(opts: OracleOptions): Promise<OracleRepor
     }
   }
   report.falseAlarmRate = report.acceptedReadOnly ? report.falseAlarms.length / report.acceptedReadOnly : 0;
+  for (const d of report.falseAlarms) {
+    const k = kindOf(d);
+    if (k.deliberate) report.breakdown.deliberate[k.deliberate] = (report.breakdown.deliberate[k.deliberate] ?? 0) + 1;
+    else if (k.failClosed) report.breakdown.failClosed++;
+    else report.breakdown.unintended++;
+  }
+  report.unintendedRate = report.acceptedReadOnly ? report.breakdown.unintended / report.acceptedReadOnly : 0;
   report.categories = [...cats].map(([category, v]) => ({ category, ...v })).sort((a, b) => b.count - a.count);
   return report;
 }
