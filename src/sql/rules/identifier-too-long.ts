@@ -1,66 +1,25 @@
-import { stringParts } from '../facts.js';
-import type { AstNode, LintRule, ParsedStatement } from './types.js';
+import { scanSync } from 'libpg-query';
+import type { LintRule } from './types.js';
 
 /** NAMEDATALEN - 1: PostgreSQL keeps the first 63 bytes of an identifier and drops the rest with only a NOTICE. */
 const MAX_BYTES = 63;
 
-/** Name fields that define something wherever they appear (columns, constraints, indexes, triggers, policies, renames). */
-const NAME_KEYS = new Set(['colname', 'conname', 'idxname', 'newname', 'trigname', 'policy_name']);
+/** A run of non-delimiters long enough to be a too-long identifier (64 bytes need at least 16 four-byte characters). */
+const MAYBE_LONG = /[^\s(),;.]{16,}/;
 
-const last = (list: AstNode[] | undefined): string[] => stringParts(list).slice(-1);
-
-/** The names a statement defines, in the order they appear. */
-function definedNames(s: ParsedStatement): string[] {
-  const n = s.node;
+/**
+ * Identifiers of a statement as written. PostgreSQL's scanner already truncates them in the
+ * parse tree, so the rule reads the scanner's tokens: quoted ones unquoted, unquoted ones folded.
+ */
+function identifiers(text: string): string[] {
   const out: string[] = [];
-  switch (s.kind) {
-    case 'CreateStmt':
-    case 'CreateForeignTableStmt':
-      out.push(String(n.relation?.relname ?? n.base?.relation?.relname ?? ''));
-      break;
-    case 'CreateTableAsStmt':
-      out.push(String(n.into?.rel?.relname ?? ''));
-      break;
-    case 'ViewStmt':
-      out.push(String(n.view?.relname ?? ''));
-      break;
-    case 'CreateSeqStmt':
-      out.push(String(n.sequence?.relname ?? ''));
-      break;
-    case 'CompositeTypeStmt':
-      out.push(String(n.typevar?.relname ?? ''));
-      break;
-    case 'CreateEnumStmt':
-    case 'CreateRangeStmt':
-      out.push(...last(n.typeName));
-      for (const v of (n.vals as AstNode[] | undefined) ?? []) out.push(String(v.String?.sval ?? ''));
-      break;
-    case 'AlterEnumStmt':
-      if (n.newVal) out.push(String(n.newVal));
-      break;
-    case 'CreateDomainStmt':
-      out.push(...last(n.domainname));
-      break;
-    case 'CreateFunctionStmt':
-      out.push(...last(n.funcname));
-      break;
-    case 'CreateSchemaStmt':
-      out.push(String(n.schemaname ?? ''));
-      break;
-    case 'CreateRoleStmt':
-      out.push(String(n.role ?? ''));
-      break;
+  for (const t of scanSync(text).tokens) {
+    if (t.tokenName !== 'IDENT') continue;
+    const raw = t.text;
+    if (raw.startsWith('"')) out.push(raw.slice(1, -1).replace(/""/g, '"'));
+    else if (!/^u&"/i.test(raw)) out.push(raw.toLowerCase());
   }
-  const visit = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(visit);
-    if (!v || typeof v !== 'object') return;
-    for (const [k, child] of Object.entries(v as AstNode)) {
-      if (NAME_KEYS.has(k) && typeof child === 'string') out.push(child);
-      else visit(child);
-    }
-  };
-  visit(n);
-  return out.filter(Boolean);
+  return out;
 }
 
 /** The first 63 bytes of a name, cut on a character boundary as PostgreSQL does. */
@@ -86,8 +45,10 @@ export const rule: LintRule = {
     bad: ['CREATE INDEX orders_customer_id_created_at_status_shipping_country_region_warehouse_idx ON orders (customer_id);'],
     good: ['CREATE INDEX orders_customer_created_idx ON orders (customer_id, created_at);'],
   },
-  check: (s) =>
-    [...new Set(definedNames(s))]
+  check: (s) => {
+    if (!MAYBE_LONG.test(s.text)) return undefined;
+    return [...new Set(identifiers(s.text))]
       .filter((name) => Buffer.byteLength(name) > MAX_BYTES)
-      .map((name) => `identifier "${name}" is ${Buffer.byteLength(name)} bytes; PostgreSQL truncates it to 63: "${truncateIdentifier(name)}"`),
+      .map((name) => `identifier "${name}" is ${Buffer.byteLength(name)} bytes; PostgreSQL truncates it to 63: "${truncateIdentifier(name)}"`);
+  },
 };

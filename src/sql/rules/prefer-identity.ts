@@ -1,4 +1,4 @@
-import { columnType, declaredColumnDefs } from './helpers.js';
+import { columnType, namedColumnDefs } from './helpers.js';
 import type { LintRule } from './types.js';
 
 const SERIAL: Record<string, string> = { serial: 'integer', serial4: 'integer', bigserial: 'bigint', serial8: 'bigint', smallserial: 'smallint', serial2: 'smallint' };
@@ -14,7 +14,7 @@ export const rule: LintRule = {
     good: ['CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);'],
   },
   check: (s) =>
-    declaredColumnDefs(s)
-      .filter((d) => SERIAL[columnType(d)] !== undefined)
-      .map((d) => ({ message: `column ${d.colname} is ${columnType(d)}; use ${SERIAL[columnType(d)]} GENERATED ALWAYS AS IDENTITY`, location: d.typeName?.location as number })),
+    namedColumnDefs(s)
+      .filter(({ def: d }) => SERIAL[columnType(d)] !== undefined)
+      .map(({ name, def: d }) => ({ message: `column ${name} is ${columnType(d)}; use ${SERIAL[columnType(d)]} GENERATED ALWAYS AS IDENTITY`, location: d.typeName?.location as number })),
 };

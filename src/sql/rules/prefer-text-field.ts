@@ -1,4 +1,4 @@
-import { columnType, declaredColumnDefs } from './helpers.js';
+import { columnType, namedColumnDefs } from './helpers.js';
 import type { LintRule } from './types.js';
 
 export const rule: LintRule = {
@@ -12,7 +12,7 @@ export const rule: LintRule = {
     good: ['CREATE TABLE users (email text CHECK (length(email) <= 255));', 'CREATE TABLE users (email varchar);'],
   },
   check: (s) =>
-    declaredColumnDefs(s)
-      .filter((d) => columnType(d) === 'varchar' && ((d.typeName?.typmods as unknown[]) ?? []).length > 0)
-      .map((d) => ({ message: `column ${d.colname} is varchar(n); use text with a CHECK on its length`, location: d.typeName?.location as number })),
+    namedColumnDefs(s)
+      .filter(({ def: d }) => columnType(d) === 'varchar' && ((d.typeName?.typmods as unknown[]) ?? []).length > 0)
+      .map(({ name, def: d }) => ({ message: `column ${name} is varchar(n); use text with a CHECK on its length`, location: d.typeName?.location as number })),
 };
