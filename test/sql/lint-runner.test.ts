@@ -108,3 +108,10 @@ describe('prodguard lint --runner on the command line', () => {
     assert.equal(bad.code, 2);
   });
 });
+
+describe('transaction-nesting under prisma', () => {
+  it('BEGIN … COMMIT around a whole Prisma file is fine; statements after a COMMIT are not all-or-nothing', async () => {
+    assert.deepEqual(await ids('BEGIN;\nCREATE TABLE t (id bigint);\nCOMMIT;', 'prisma'), []);
+    assert.deepEqual(await ids('BEGIN;\nCREATE TABLE t (id bigint);\nCOMMIT;\nCREATE TABLE u (id bigint);', 'prisma'), ['transaction-nesting']);
+  });
+});

@@ -13,6 +13,12 @@ export const rule: LintRule = {
   check: (s, ctx) => {
     if (s.kind !== 'TransactionStmt' || !ctx.memo.get('assumedTransaction')) return undefined;
     const k = String(s.node.kind);
+    // Prisma's wrap is the implicit transaction of one multi-statement query: an explicit BEGIN
+    // takes it over silently, and a COMMIT only matters when statements follow it.
+    if (ctx.runner?.runner === 'prisma') {
+      if (k !== 'TRANS_STMT_COMMIT' && k !== 'TRANS_STMT_ROLLBACK') return undefined;
+      if (!ctx.all.slice(ctx.all.indexOf(s) + 1).some((x) => x.kind !== 'TransactionStmt')) return undefined;
+    }
     if (k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START') return 'BEGIN inside a migration that already runs in a transaction has no effect (PostgreSQL only warns)';
     if (k === 'TRANS_STMT_COMMIT' || k === 'TRANS_STMT_ROLLBACK') return `${k === 'TRANS_STMT_COMMIT' ? 'COMMIT' : 'ROLLBACK'} ends the migration’s transaction early; what follows is no longer all-or-nothing`;
     return undefined;
