@@ -82,11 +82,21 @@ export function ensureRegressSql(): RegressSql {
     writeFileSync(join(work, 'src.sources'), debSrcSources());
     mkdirSync(join(work, 'lists', 'partial'), { recursive: true });
     mkdirSync(join(work, 'dl'));
-    const apt = ['-o', `Dir::Etc::SourceList=${join(work, 'src.sources')}`, '-o', 'Dir::Etc::SourceParts=/nonexistent', '-o', `Dir::State::Lists=${join(work, 'lists')}`, '-o', 'APT::Sandbox::User=root', '-qq'];
+    mkdirSync(join(work, 'cache', 'archives', 'partial'), { recursive: true });
+    // Private lists and cache: the machine's own package lists and caches are neither read nor rewritten.
+    const apt = ['-o', `Dir::Etc::SourceList=${join(work, 'src.sources')}`, '-o', 'Dir::Etc::SourceParts=/nonexistent', '-o', `Dir::State::Lists=${join(work, 'lists')}`, '-o', `Dir::Cache=${join(work, 'cache')}`, '-o', 'APT::Sandbox::User=root', '-qq'];
     execFileSync('apt-get', [...apt, 'update'], { stdio: ['ignore', 'ignore', 'pipe'] });
     const version = installedPackageVersion(pkg);
-    // The installed version's source first; any version of the same major when the archive dropped it.
-    const wanted = [...(version ? [`${pkg}=${version}`] : []), pkg];
+    // The installed version's source first, then every other version of the same major the
+    // archives list (a security update may be installed while only the main archive is reachable).
+    let listed: string[] = [];
+    try {
+      listed = [...execFileSync('apt-cache', [...apt, 'showsrc', pkg], { encoding: 'utf8' }).matchAll(/^Version: (\S+)$/gm)].map((m) => m[1]);
+    } catch {
+      // No source records: only the bare name is tried below, and its error is reported.
+    }
+    const wanted = [...new Set([...(version ? [version] : []), ...listed])].map((v) => `${pkg}=${v}`);
+    if (wanted.length === 0) wanted.push(pkg);
     let fetched: string | undefined;
     const errors: string[] = [];
     for (const w of wanted) {
