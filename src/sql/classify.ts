@@ -306,14 +306,6 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       if (prepared === undefined) break;
       return worse({ class: prepared, reason: `EXECUTE runs ${node.name}, prepared in this input as ${prepared}` }, factsVerdict(facts(), 'EXECUTE', ctx));
     }
-    case 'VacuumStmt':
-      // ANALYZE alone only refreshes planner statistics; PostgreSQL runs it in read-only transactions.
-      if (!node.is_vacuumcmd) return { class: 'read', reason: 'ANALYZE only refreshes planner statistics' };
-      break;
-    case 'LockStmt':
-      // ACCESS SHARE is the lock every SELECT takes.
-      if (Number(node.mode) === 1) return { class: 'read', reason: 'LOCK … IN ACCESS SHARE MODE takes only the lock a SELECT takes' };
-      break;
     case 'ConstraintsSetStmt':
       // IMMEDIATE fires the deferred constraint triggers now, which run foreign-key checks and user trigger code.
       if (node.deferred) return { class: 'session', reason: 'SET CONSTRAINTS … DEFERRED only postpones this transaction’s checks' };
@@ -489,15 +481,20 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext,
     case 'RenameStmt':
       if (node.relation?.relname && isTempRelation(node.relation, ctx)) ctx.temps.delete(String(node.relation.relname));
       break;
-    case 'DiscardStmt':
-      if (node.target === 'DISCARD_TEMP' || node.target === 'DISCARD_ALL') ctx.temps.clear();
-      break;
     case 'DeclareCursorStmt':
       ctx.cursors.set(String(node.portalname), { class: v.class, hold: Boolean(Number(node.options ?? 0) & CURSOR_OPT_HOLD) });
       break;
     case 'ClosePortalStmt':
       if (node.portalname) ctx.cursors.delete(String(node.portalname));
       else ctx.cursors.clear();
+      break;
+    case 'DiscardStmt':
+      // DISCARD ALL also closes every cursor and deallocates every prepared statement.
+      if (node.target === 'DISCARD_ALL') {
+        ctx.cursors.clear();
+        ctx.prepared.clear();
+      }
+      if (node.target === 'DISCARD_TEMP' || node.target === 'DISCARD_ALL') ctx.temps.clear();
       break;
     case 'TransactionStmt': {
       const k = String(node.kind);

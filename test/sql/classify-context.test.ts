@@ -40,6 +40,8 @@ describe('classifier context: only what this input established counts', () => {
     assert.deepEqual(await classes('PREPARE q(int) AS SELECT $1 + 1; EXECUTE q(1); EXPLAIN EXECUTE q(2)'), ['read', 'read', 'read']);
     assert.deepEqual(await classes("PREPARE w AS SELECT nextval('s'); EXECUTE w"), ['write', 'write']);
     assert.deepEqual(await classes('PREPARE q AS SELECT 1; DEALLOCATE q; EXECUTE q'), ['read', 'session', 'write']);
+    assert.deepEqual(await classes('PREPARE q AS SELECT 1; DISCARD ALL; EXECUTE q'), ['read', 'privilege', 'write']);
+    assert.deepEqual(await classes('BEGIN; DECLARE c CURSOR FOR SELECT 1; DISCARD ALL; FETCH c'), ['session', 'read', 'privilege', 'write']);
   });
 
   it('writes to a temp table are session-only after CREATE TEMP in the same input, writes elsewhere are not', async () => {

@@ -45,7 +45,7 @@ describe("oracle: PostgreSQL's regression suite", () => {
       'statements the guard allows that PostgreSQL refused in a read-only transaction',
     );
     assert.ok(report.unintendedRate <= 0.05, `unintended false alarms ${(report.unintendedRate * 100).toFixed(1)}% > 5%: ${categories.slice(0, 5).map((c) => `${c.count} ${c.category}`).join('; ')}`);
-    // Ratchet on everything refused that PostgreSQL runs read-only, deliberate or not (measured 9.7% over the whole suite).
-    assert.ok(report.falseAlarmRate <= 0.12, `all false alarms ${(report.falseAlarmRate * 100).toFixed(1)}% > 12%`);
+    // Ratchet on everything refused that PostgreSQL runs read-only, deliberate or not (measured 11.2% over the whole suite).
+    assert.ok(report.falseAlarmRate <= 0.13, `all false alarms ${(report.falseAlarmRate * 100).toFixed(1)}% > 13%`);
   });
 });

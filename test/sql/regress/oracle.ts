@@ -45,7 +45,7 @@ export const DELIBERATE: Array<{ group: string; why: string; reason?: RegExp; fn
   { group: 'identity switch', why: 'SET/RESET ROLE and SESSION AUTHORIZATION change whose privileges apply; the database role is the wall', reason: /changes the identity whose privileges apply/ },
   { group: 'safety setting', why: 'row security off, triggers off (session_replication_role), isolation, or a removed time/memory limit', reason: /weakens a safety guarantee|removes the (time )?limit|above the cap|lifts read-only/ },
   { group: 'cursor kept past the transaction', why: 'DECLARE … WITH HOLD keeps its result on the server until CLOSE', reason: /WITH HOLD/ },
-  { group: 'lock or maintenance', why: 'LOCK stronger than ACCESS SHARE, CLUSTER, REINDEX, FOR UPDATE/SHARE: block other sessions', reason: /^LOCK|CLUSTER|REINDEX|FOR UPDATE\/SHARE|VACUUM/ },
+  { group: 'lock or maintenance', why: 'LOCK, CLUSTER, REINDEX, FOR UPDATE/SHARE block other sessions; ANALYZE changes every session’s plans', reason: /^LOCK|CLUSTER|REINDEX|FOR UPDATE\/SHARE|VACUUM\/ANALYZE/ },
   {
     group: 'function acting outside the transaction',
     why: 'advisory locks, large objects, NOTIFY, transaction IDs, index summarisation, statistics resets, server files, sequences, sleeps',
