@@ -34,6 +34,11 @@ import { rule as banRoleSwitching } from './ban-role-switching.js';
 import { rule as banSafetyDisablingSetting } from './ban-safety-disabling-setting.js';
 import { rule as banServerFileAccess } from './ban-server-file-access.js';
 import { rule as banAlterSystem } from './ban-alter-system.js';
+import { rule as identifierTooLong } from './identifier-too-long.js';
+import { rule as enumValueNotAtEnd } from './enum-value-not-at-end.js';
+import { rule as banAlterEnumAddValueInTransaction } from './ban-alter-enum-add-value-in-transaction.js';
+import { rule as preferIdentity } from './prefer-identity.js';
+import { rule as preferTextField } from './prefer-text-field.js';
 import type { LintRule } from './types.js';
 
 export const lintRules: readonly LintRule[] = [
@@ -72,6 +77,11 @@ export const lintRules: readonly LintRule[] = [
   banSafetyDisablingSetting,
   banServerFileAccess,
   banAlterSystem,
+  identifierTooLong,
+  enumValueNotAtEnd,
+  banAlterEnumAddValueInTransaction,
+  preferIdentity,
+  preferTextField,
 ];
 
 export type { LintRule, LintContext, Severity } from './types.js';

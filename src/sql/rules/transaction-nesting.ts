@@ -47,6 +47,12 @@ export const rule: LintRule = {
       if (!NO_TRANSACTION_MIGRATION.test(ctx.all[0]?.leading ?? '')) return undefined;
       return `${word} in a no-transaction migration: the runner applies it one statement at a time and owns the transactions; split it into transactional files instead`;
     }
+    // Prisma's wrap is the implicit transaction of one multi-statement query: an explicit BEGIN
+    // takes it over silently, and a COMMIT only matters when statements follow it.
+    if (ctx.runner?.runner === 'prisma') {
+      if (word !== 'COMMIT' && word !== 'ROLLBACK') return undefined;
+      if (!ctx.all.slice(ctx.all.indexOf(s) + 1).some((x) => x.kind !== 'TransactionStmt')) return undefined;
+    }
     switch (word) {
       case 'BEGIN':
       case 'START TRANSACTION':
