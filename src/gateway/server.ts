@@ -151,6 +151,11 @@ export class Gateway {
     this.opts.audit?.append({ actor: s.person || s.user || '?', action, command: '', target: this.env, verdict, reason, details: { user: s.user, client: s.clientAddress, session: s.id } });
   }
 
+  /** Writes buffered audit records now (tests, shutdown). */
+  flushAudit(): void {
+    this.opts.audit?.flush();
+  }
+
   get connections(): number {
     return this.sessions.size;
   }
