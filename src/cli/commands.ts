@@ -14,6 +14,7 @@ import { registerBackup } from './backup.js';
 import { registerRestore } from './restore.js';
 import { registerMigrate } from './migrate.js';
 import { registerGateway, registerGrants } from './gateway.js';
+import { registerLockdown } from './lockdown.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -28,4 +29,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerDemo,
   registerGateway,
   registerGrants,
+  registerLockdown,
 ];
