@@ -13,7 +13,7 @@ import { registerGuard } from './guard.js';
 import { registerBackup } from './backup.js';
 import { registerRestore } from './restore.js';
 import { registerMigrate } from './migrate.js';
-import { registerGateway, registerGrants } from './gateway.js';
+import { registerGateway, registerGrants, registerMcp } from './gateway.js';
 import { registerLockdown } from './lockdown.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
@@ -30,4 +30,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerGateway,
   registerGrants,
   registerLockdown,
+  registerMcp,
 ];

