@@ -5,6 +5,7 @@
  * (the upstream session's default_transaction_read_only): `BEGIN`/`START TRANSACTION READ WRITE`
  * is a plain session statement to the classifier, but here it is a way out, so it is refused.
  */
+import { fingerprintSync } from 'libpg-query';
 import { classifyNode, type StatementClass } from '../sql/classify.js';
 import { parseStatements, type AstNode } from '../sql/parser.js';
 
@@ -34,14 +35,15 @@ function beginsReadWrite(kind: string, node: AstNode): boolean {
   return false;
 }
 
-function judgeUncached(sql: string): Judgement {
+/** A judgement plus whether it holds for every statement of the same shape (see judgeSql). */
+function judgeUncached(sql: string): Judgement & { shapeOnly: boolean } {
   let stmts;
   try {
     stmts = parseStatements(sql);
   } catch (err) {
-    return { class: 'unparsed', readOnlyOk: false, reason: `the SQL engine cannot parse it (${(err as Error).message}), so it cannot be proven read-only` };
+    return { class: 'unparsed', readOnlyOk: false, reason: `the SQL engine cannot parse it (${(err as Error).message}), so it cannot be proven read-only`, shapeOnly: false };
   }
-  if (!stmts.length) return { class: 'empty', readOnlyOk: true, reason: 'empty query' };
+  if (!stmts.length) return { class: 'empty', readOnlyOk: true, reason: 'empty query', shapeOnly: false };
   let worst: Judgement = { class: 'empty', readOnlyOk: true, reason: 'empty query' };
   for (const s of stmts) {
     let cls: StatementClass;
@@ -58,19 +60,50 @@ function judgeUncached(sql: string): Judgement {
     }
     if (RANK[cls] > RANK[worst.class]) worst = { class: cls, readOnlyOk: READ_ONLY_CLASSES.has(cls), reason };
   }
-  return worst;
+  // A lone SELECT's class depends only on its tree's shape (relations, functions, clauses), never
+  // on constant values; SET, EXPLAIN options or multi-statement texts can depend on constants.
+  return { ...worst, shapeOnly: stmts.length === 1 && stmts[0].kind === 'SelectStmt' && worst.class === 'read' };
 }
 
 const cache = new Map<string, Judgement>();
+const shapes = new Map<string, Judgement>();
 const CACHE_MAX = 5000;
 
-/** Classifies `sql` (cached by exact text: drivers repeat the same statements). Needs loadSqlParser(). */
+function remember(map: Map<string, Judgement>, key: string, j: Judgement): void {
+  if (map.size >= CACHE_MAX) map.delete(map.keys().next().value as string);
+  map.set(key, j);
+}
+
+/**
+ * The shape key of a text: its libpg-query fingerprint (a hash of the parse tree of every
+ * statement, ignoring constant values) together with the text with its digits removed. A hit
+ * needs both: the same characters apart from digits AND the same tree apart from constants, so
+ * a write cannot borrow a read's verdict by changing a digit in an identifier or a dollar-quote
+ * tag, or by a fingerprint collision alone.
+ */
+function shapeKey(sql: string): string | null {
+  try {
+    return `${fingerprintSync(sql)}\u0000${sql.replace(/[0-9]/g, '')}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Classifies `sql`. Needs loadSqlParser(). Cached by exact text (drivers repeat statements), and
+ * — for lone SELECTs proven read — by shape, so `SELECT … WHERE id = 1`, `= 2`, … (the simple
+ * protocol inlines values) are parsed and classified once: a fingerprint costs about a third of a
+ * parse plus classification.
+ */
 export function judgeSql(sql: string): Judgement {
   const hit = cache.get(sql);
   if (hit) return hit;
-  const j = judgeUncached(sql);
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-  cache.set(sql, j);
+  const key = /^\s*(select|with|values|table)\b/i.test(sql) ? shapeKey(sql) : null;
+  const byShape = key ? shapes.get(key) : undefined;
+  if (byShape) return byShape;
+  const { shapeOnly, ...j } = judgeUncached(sql);
+  remember(cache, sql, j);
+  if (key && shapeOnly) remember(shapes, key, j);
   return j;
 }
 
