@@ -53,6 +53,8 @@ export class ClientSession {
   private up: UpstreamSession | null = null;
   private closed = false;
   private writeGrant: Grant | null = null;
+  /** The upstream session runs read-write (opened under a live grant). */
+  private readWrite = false;
   private grantCheckedAt = 0;
   private readonly client: string;
   /** Statements sent upstream whose ReadyForQuery has not come back yet, oldest first. */
@@ -189,6 +191,7 @@ export class ClientSession {
       return this.fatal({ code: '53300', message: `too many connections for gateway user "${this.user}" (limit ${this.gw.maxConnectionsPerUser})` });
     }
     this.writeGrant = await this.gw.activeGrant(this.person);
+    this.readWrite = this.writeGrant !== null;
     this.grantCheckedAt = Date.now();
     const passed: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (PASSED_PARAMS.has(k.toLowerCase())) passed[k] = v;
@@ -307,6 +310,13 @@ export class ClientSession {
   }
 
   private clientMessage(m: Message): Buffer {
+    // A read-write upstream session must not outlive its grant: the server's read-only wall is
+    // off in it, so once the grant has expired or been revoked the session ends.
+    if (this.readWrite && (m.type === 'Q' || m.type === 'P' || m.type === 'F') && !this.grantValid()) {
+      this.gw.auditEvent(this, 'gateway.grant-ended', 'closed', 'write grant expired or revoked during the session');
+      this.fatal({ code: '25006', message: 'prodguard gateway: your write grant has expired or was revoked; reconnect for a read-only session' });
+      return Buffer.alloc(0);
+    }
     switch (m.type) {
       case 'Q': {
         const text = new BodyReader(m.body).cstring();

@@ -176,6 +176,27 @@ describe('prodguard gateway', () => {
     assert.equal((await sql<{ v: string }>(f.prodUrl, 'SELECT v FROM t WHERE id = 43'))[0].v, 'v43');
   });
 
+  it('ends a read-write session once its grant is revoked (the server-side read-only wall is off in it)', async () => {
+    const store = await f.ctx.store();
+    await createGrant(store, { env: 'production', person: 'alice', reason: 'hotfix', kind: 'break-glass', durationMs: 3_600_000, createdBy: 'test' });
+    const a = await client(f.url('alice'));
+    const ended = new Promise<{ code?: string }>((resolve) => a.on('error', (e) => resolve(e as { code?: string })));
+    try {
+      assert.equal((await a.query("UPDATE t SET v = 'hot' WHERE id = 44")).rowCount, 1);
+      // Revoke every grant alice holds; the session re-reads grants at most every 2 s.
+      const { listGrants, revokeGrant } = await import('../../src/grants/grants.js');
+      for (const x of await listGrants(store, { env: 'production', activeOnly: true })) if (x.person === 'alice') await revokeGrant(store, x.id);
+      await new Promise((r) => setTimeout(r, 2200));
+      await a.query('SELECT 1').catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 200));
+      const err = await a.query('SELECT 2').then(() => ({ code: 'none' }), (e) => e as { code?: string });
+      assert.equal(err.code, '25006');
+      void ended;
+    } finally {
+      await a.end().catch(() => undefined);
+    }
+  });
+
   it('limits connections per user', async () => {
     const held: pg.Client[] = [];
     try {
