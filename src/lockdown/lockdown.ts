@@ -13,7 +13,7 @@ import { installPlan, removePlan, readSqlFile, type LockdownSettings, type Plann
 import { ProdguardError } from '../errors.js';
 
 export const LOCKDOWN_COLLECTION = 'lockdown';
-const EVENT_TRIGGERS = ['prodguard_ddl_guard', 'prodguard_protect_new_tables'];
+const EVENT_TRIGGERS = ['prodguard_ddl_guard', 'prodguard_drop_guard', 'prodguard_protect_new_tables'];
 
 export interface LockdownRecord {
   env: string;

@@ -83,6 +83,11 @@ describe('prodguard lockdown', () => {
     assert.equal((await sql<{ n: number }>(prodUrl, 'SELECT count(*)::int AS n FROM victims'))[0].n, 1);
   });
 
+  it('still lets sessions create and drop their own temporary tables', async () => {
+    assert.equal(await attempt(prodUrl, ['CREATE TEMP TABLE scratch (x int)', 'INSERT INTO scratch VALUES (1)', 'TRUNCATE scratch', 'DROP TABLE scratch']), null);
+    assert.equal((await attempt(prodUrl, ['CREATE TEMP TABLE scratch2 (x int)', 'DROP TABLE scratch2, victims']))?.code, '42501');
+  });
+
   it('protects tables created after apply too', async () => {
     await sql(prodUrl, 'CREATE TABLE later (id int); INSERT INTO later VALUES (1)');
     assert.equal((await attempt(prodUrl, ['TRUNCATE later']))?.code, '42501');
