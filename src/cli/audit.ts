@@ -64,4 +64,29 @@ export function registerAudit(program: Command): void {
         else process.stdout.write(out);
       });
     });
+  audit
+    .command('search')
+    .description('records of the audit log and the gateway\'s per-statement log, filtered by person, environment, verdict, action')
+    .option('--person <name>', 'actor (team member) — exact match')
+    .option('--env <name>', 'target environment')
+    .option('--verdict <verdict>', 'allow, deny, ok, failed, …')
+    .option('--action <prefix>', 'action prefix, e.g. gateway.statement')
+    .option('-n, --lines <n>', 'newest N matches', '50')
+    .option('--json', 'output JSON')
+    .action(async (opts: { person?: string; env?: string; verdict?: string; action?: string; lines: string; json?: boolean }, cmd: Command) => {
+      const n = Number(opts.lines);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--lines must be a positive integer, got "${opts.lines}"`);
+      const { searchAudit } = await import('../gateway/audit-search.js');
+      await withContext(cmd, async (ctx) => {
+        const recs = searchAudit(ctx, { person: opts.person, env: opts.env, verdict: opts.verdict, action: opts.action, limit: n });
+        emit(opts, recs, () =>
+          recs.length === 0
+            ? 'no matching audit records'
+            : table(
+                ['time', 'actor', 'action', 'target', 'verdict', 'command / reason'],
+                recs.map((r) => [r.time.replace('T', ' ').slice(0, 19), r.actor, r.action, r.target, r.verdict, (r.command || r.reason).replace(/\s+/g, ' ').slice(0, 100)]),
+              ),
+        );
+      });
+    });
 }

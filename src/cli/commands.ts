@@ -15,6 +15,8 @@ import { registerRestore } from './restore.js';
 import { registerMigrate } from './migrate.js';
 import { registerServe } from './serve.js';
 import { registerDoctor } from './doctor.js';
+import { registerGateway, registerGrants, registerMcp } from './gateway.js';
+import { registerLockdown } from './lockdown.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -29,4 +31,8 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerDemo,
   registerServe,
   registerDoctor,
+  registerGateway,
+  registerGrants,
+  registerLockdown,
+  registerMcp,
 ];

@@ -250,6 +250,30 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    gateway: z
+      .object({
+        listen: z.string().regex(/^[^\s:]+:\d+$/, 'host:port').default('127.0.0.1:6432').describe('Where `prodguard gateway` listens (host:port).'),
+        requireTls: z.boolean().default(true).describe('Refuse clients that do not use TLS (sslmode=require).'),
+        tlsCert: z.string().optional().describe('PEM certificate; without it a self-signed one is generated beside the state store on first start.'),
+        tlsKey: z.string().optional().describe('PEM private key for tlsCert.'),
+        auditLog: z.string().default('.prodguard/gateway-audit.jsonl').describe('Hash-chained per-statement audit log the gateway writes.'),
+        maskLiterals: z.boolean().default(true).describe('Replace literal values in audited SQL with ?.'),
+        statementTimeout: duration.default('5min').describe('A statement running longer is cancelled by the gateway.'),
+        idleTimeout: duration.default('30min').describe('A session idle longer is closed.'),
+        maxConnectionsPerUser: z.number().int().min(1).default(10),
+        maxConnections: z.number().int().min(1).default(200),
+      })
+      .strict()
+      .prefault({}),
+    lockdown: z
+      .object({
+        applicationRoles: z.array(z.string()).default([]).describe('Roles applications log in as: lockdown revokes TRUNCATE, TRIGGER and REFERENCES and schema CREATE from them.'),
+        schemas: z.array(z.string()).default(['public']).describe('Schemas whose tables get BEFORE TRUNCATE triggers and read-only grants.'),
+        readOnlyRole: z.string().default('prodguard_readonly'),
+        deployerRole: z.string().default('prodguard_deployer'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -7,6 +7,7 @@ import { checks as recovery } from './recovery.js';
 import { checks as migrate } from './migrate.js';
 import { checks as server } from './server.js';
 import { checks as secrets } from './secrets.js';
+import { checks as lockdown } from './lockdown.js';
 
 /** Every scorecard check, grouped by rule when shown. One line per group keeps merges trivial. */
 export const allChecks: StatusCheck[] = [
@@ -18,4 +19,5 @@ export const allChecks: StatusCheck[] = [
   ...migrate,
   ...server,
   ...secrets,
+  ...lockdown,
 ];
