@@ -13,6 +13,7 @@ import { registerGuard } from './guard.js';
 import { registerBackup } from './backup.js';
 import { registerRestore } from './restore.js';
 import { registerMigrate } from './migrate.js';
+import { registerPolicy } from './policy.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -25,4 +26,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerAudit,
   registerConfig,
   registerDemo,
+  registerPolicy,
 ];

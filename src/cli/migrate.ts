@@ -117,7 +117,10 @@ export function registerMigrate(program: Command): void {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
         const c = await m.resolveChange(ctx, change);
-        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author);
+        const { approvalTermsInForce } = await import('../policy/terms.js');
+        const t = await approvalTermsInForce(ctx);
+        if (!t.terms) throw new RefusedError(t.problem!, 'policy.none');
+        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author, new Date(), [], t.terms);
         emit(opts, s, () =>
           [`change ${c.hash.slice(0, 12)}: ${s.validApprovers.length}/${s.required} valid approvals`, ...s.verdicts.map((v) => `  ${v.valid ? 'valid   ' : 'rejected'} ${v.approver ?? '?'}${v.reason ? `: ${v.reason}` : ''}`)].join('\n'),
         );

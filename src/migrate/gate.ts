@@ -1,6 +1,8 @@
 /**
  * The production deploy gate. Every condition is evaluated (none short-circuits the others) so
  * a refusal lists everything that is missing:
+ *   policy    — a policy is in force (pinned, signed: src/policy/); the working tree's
+ *               prodguard.yaml is never what approvals are judged by;
  *   ci        — CI=true and the actor is the configured deploy identity;
  *   staging   — every migration of the change passed on staging with the same content hash;
  *   request   — the change was opened with `migrate request` (so its author is known);
@@ -16,9 +18,11 @@ import { lintChange, type ChangeLint } from './lint-change.js';
 import { stagingPassed } from './records.js';
 import { changeRecord } from './request.js';
 import { gitAuthors } from './git-authors.js';
+import { approvalTermsInForce } from '../policy/terms.js';
+import { nextFromWorkingTree } from '../policy/rotate.js';
 
 export interface GateCheck {
-  name: 'ci' | 'staging' | 'request' | 'approvals' | 'lint';
+  name: 'policy' | 'ci' | 'staging' | 'request' | 'approvals' | 'lint';
   ok: boolean;
   detail: string;
 }
@@ -29,6 +33,8 @@ export interface GateResult {
   approvals: ApprovalSummary;
   lint: ChangeLint;
   author: string | null;
+  /** The policy in force the gate judged by (null when there is none). */
+  policy: { version: number; hash: string } | null;
 }
 
 export function deployIdentityOk(identity: string, env: Record<string, string | undefined> = process.env): { ok: boolean; detail: string } {
@@ -41,6 +47,15 @@ export function deployIdentityOk(identity: string, env: Record<string, string | 
 export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateResult> {
   const { loaded } = ctx;
   const checks: GateCheck[] = [];
+  const { terms, inForce, problem } = await approvalTermsInForce(ctx);
+  checks.push({
+    name: 'policy',
+    ok: !!inForce,
+    detail: inForce
+      ? `policy version ${inForce.policy.version} (${inForce.hash.slice(0, 12)}) in force` +
+        (nextFromWorkingTree(ctx, inForce) ? "; the working tree's prodguard.yaml policy differs: proposed, not in force (ignored)" : '')
+      : problem!,
+  });
   const ci = deployIdentityOk(loaded.config.migrations.deployIdentity);
   checks.push({ name: 'ci', ...ci });
 
@@ -59,7 +74,14 @@ export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateR
     detail: record ? `requested by ${record.author} at ${record.requestedAt}` : `change ${state.change.hash.slice(0, 12)} was never requested (prodguard migrate request --env ${state.environment})`,
   });
 
-  const approvals = evaluateApprovals(loaded, state.change, record?.author ?? null, new Date(), gitAuthors(loaded.root, state.pending.map((m) => m.path)));
+  const approvals = evaluateApprovals(
+    loaded,
+    state.change,
+    record?.author ?? null,
+    new Date(),
+    gitAuthors(loaded.root, state.pending.map((m) => m.path)),
+    terms ?? { members: [], approvals: loaded.config.migrations.approvals, source: 'the policy in force (there is none)' },
+  );
   const rejected = approvals.verdicts.filter((v) => !v.valid).map((v) => `${v.approver ?? v.file}: ${v.reason}`);
   checks.push({
     name: 'approvals',
@@ -78,5 +100,5 @@ export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateR
       ? `no unsuppressed lint errors${lint.suppressed.length ? ` (${lint.suppressed.length} suppressed)` : ''}`
       : `${lint.errors.length} lint error(s): ${lint.errors.map((e) => `${e.file}:${e.line} ${e.ruleId}`).join(', ')}`,
   });
-  return { ok: checks.every((c) => c.ok), checks, approvals, lint, author: record?.author ?? null };
+  return { ok: checks.every((c) => c.ok), checks, approvals, lint, author: record?.author ?? null, policy: inForce ? { version: inForce.policy.version, hash: inForce.hash } : null };
 }

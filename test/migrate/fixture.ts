@@ -11,6 +11,7 @@ import { createDatabase, sql } from '../helpers/pg.js';
 import type { Cluster } from '../../src/pg/cluster.js';
 import { openContext, type Context } from '../../src/context.js';
 import { generateKeys } from '../../src/migrate/keys.js';
+import { initPolicy } from '../../src/policy/rotate.js';
 
 export const INIT_SQL = `CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, price numeric NOT NULL);
 CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE, full_name text, phone text);
@@ -33,7 +34,7 @@ export interface MigrateFixture {
   cleanup(): Promise<void>;
 }
 
-export async function migrateFixture(cluster: Cluster, name: string): Promise<MigrateFixture> {
+export async function migrateFixture(cluster: Cluster, name: string, opts: { pinPolicy?: boolean; mutateConfig?: (raw: Record<string, any>) => void } = {}): Promise<MigrateFixture> {
   const prodUrl = await createDatabase(cluster, `${name}_prod`);
   const stagingUrl = await createDatabase(cluster, `${name}_staging`);
   const p = makeProject({ 'migrations/0001_init.sql': INIT_SQL });
@@ -65,10 +66,13 @@ export async function migrateFixture(cluster: Cluster, name: string): Promise<Mi
       ],
     },
   };
+  opts.mutateConfig?.(config);
   writeFileSync(join(p.dir, 'prodguard.yaml'), stringify(config));
   const env = { [`${name.toUpperCase()}_STAGING_URL`]: stagingUrl, [`${name.toUpperCase()}_PROD_URL`]: prodUrl };
   Object.assign(process.env, env);
   let ctx = openContext({ cwd: p.dir });
+  // The team's policy is pinned once by a senior, as a real team would (prodguard policy init).
+  if (opts.pinPolicy !== false) await initPolicy(ctx, { keyFile: keys.alice.privateKeyFile });
   return {
     dir: p.dir,
     prodUrl,
