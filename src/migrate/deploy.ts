@@ -89,7 +89,8 @@ export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}
   let applied: AppliedResult[];
   try {
     applied = await applyMigrations(loaded, url, state.pending, {
-      actor,
+      // The history row names the identity the CI platform proved, not a claimed name.
+      actor: gate.identity ? `oidc:${gate.identity.subject}` : actor,
       changeHash: state.change.hash,
       history: historyTarget(loaded),
       onMigration: (m, phase) => phase === 'start' && opts.onPhase?.(`applying ${m.file}`),
@@ -108,7 +109,7 @@ export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}
     target: env,
     verdict: 'ok',
     reason: `deployed change ${short} (${applied.length} migration(s)) approved by ${gate.approvals.validApprovers.join(', ')}; pre-migration backup ${backupId}`,
-    details: { changeHash: state.change.hash, backupId, migrations: applied.map((a) => a.file), approvers: gate.approvals.validApprovers },
+    details: { changeHash: state.change.hash, backupId, migrations: applied.map((a) => a.file), approvers: gate.approvals.validApprovers, identity: gate.identity, policy: gate.policy },
   });
 
   opts.onPhase?.('verifying production against staging');

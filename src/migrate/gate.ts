@@ -3,7 +3,8 @@
  * a refusal lists everything that is missing:
  *   policy    — a policy is in force (pinned, signed: src/policy/); the working tree's
  *               prodguard.yaml is never what approvals are judged by;
- *   ci        — CI=true and the actor is the configured deploy identity;
+ *   ci        — an OIDC token signed by the CI platform, verified against the issuer's keys, with
+ *               the claims the policy in force pins (policy/oidc.ts); CI=true proves nothing;
  *   staging   — every migration of the change passed on staging with the same content hash;
  *   request   — the change was opened with `migrate request` (so its author is known);
  *   approvals — enough valid signed approvals (see approvals.ts for what voids one);
@@ -20,6 +21,7 @@ import { changeRecord } from './request.js';
 import { gitAuthors } from './git-authors.js';
 import { approvalTermsInForce } from '../policy/terms.js';
 import { nextFromWorkingTree } from '../policy/rotate.js';
+import { proveCiIdentity, type CiIdentity } from '../policy/oidc.js';
 
 export interface GateCheck {
   name: 'policy' | 'ci' | 'staging' | 'request' | 'approvals' | 'lint';
@@ -35,6 +37,8 @@ export interface GateResult {
   author: string | null;
   /** The policy in force the gate judged by (null when there is none). */
   policy: { version: number; hash: string } | null;
+  /** The CI identity the platform's token proved (null when not proved). */
+  identity: CiIdentity | null;
 }
 
 export function deployIdentityOk(identity: string, env: Record<string, string | undefined> = process.env): { ok: boolean; detail: string } {
@@ -56,8 +60,8 @@ export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateR
         (nextFromWorkingTree(ctx, inForce) ? "; the working tree's prodguard.yaml policy differs: proposed, not in force (ignored)" : '')
       : problem!,
   });
-  const ci = deployIdentityOk(loaded.config.migrations.deployIdentity);
-  checks.push({ name: 'ci', ...ci });
+  const ci = await proveCiIdentity(inForce ? inForce.policy.oidc : null);
+  checks.push({ name: 'ci', ok: ci.ok, detail: inForce ? ci.detail : 'no policy in force, so no CI identity to prove' });
 
   const passed = await stagingPassed(ctx);
   const notPassed = state.pending.filter((m) => !passed.has(`${m.file}@${m.sha256}`)).map((m) => m.file);
@@ -100,5 +104,5 @@ export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateR
       ? `no unsuppressed lint errors${lint.suppressed.length ? ` (${lint.suppressed.length} suppressed)` : ''}`
       : `${lint.errors.length} lint error(s): ${lint.errors.map((e) => `${e.file}:${e.line} ${e.ruleId}`).join(', ')}`,
   });
-  return { ok: checks.every((c) => c.ok), checks, approvals, lint, author: record?.author ?? null, policy: inForce ? { version: inForce.policy.version, hash: inForce.hash } : null };
+  return { ok: checks.every((c) => c.ok), checks, approvals, lint, author: record?.author ?? null, policy: inForce ? { version: inForce.policy.version, hash: inForce.hash } : null, identity: ci.identity };
 }

@@ -12,6 +12,9 @@ import type { Cluster } from '../../src/pg/cluster.js';
 import { openContext, type Context } from '../../src/context.js';
 import { generateKeys } from '../../src/migrate/keys.js';
 import { initPolicy } from '../../src/policy/rotate.js';
+import { startLocalIssuer, type LocalIssuer } from '../../src/policy/local-issuer.js';
+
+export const REPOSITORY = 'acme/app';
 
 export const INIT_SQL = `CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, price numeric NOT NULL);
 CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE, full_name text, phone text);
@@ -31,6 +34,10 @@ export interface MigrateFixture {
   ctx(): Context;
   updateConfig(mutate: (raw: Record<string, any>) => void): Promise<void>;
   env: Record<string, string>;
+  /** The stand-in CI platform whose issuer the pinned policy names. */
+  issuer: LocalIssuer;
+  /** A valid deploy token of the team's CI job. */
+  ciToken(): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -39,6 +46,7 @@ export async function migrateFixture(cluster: Cluster, name: string, opts: { pin
   const stagingUrl = await createDatabase(cluster, `${name}_staging`);
   const p = makeProject({ 'migrations/0001_init.sql': INIT_SQL });
   const keysDir = join(p.dir, 'keys');
+  const issuer = await startLocalIssuer(undefined);
   const keys = Object.fromEntries(PEOPLE.map((n) => [n, generateKeys({ name: n, outDir: keysDir })]));
   const config = {
     version: 1,
@@ -58,6 +66,9 @@ export async function migrateFixture(cluster: Cluster, name: string, opts: { pin
       destinations: [{ name: 'local', type: 'local', path: join(p.dir, 'backups') }],
     },
     migrations: { lockTimeout: '2s', statementTimeout: '30s', approvals: { required: 2, expireAfter: '72h', dir: '.prodguard/approvals' } },
+    policy: {
+      oidc: { provider: 'github', issuer: issuer.issuer, audience: 'prodguard', repository: REPOSITORY, ref: 'refs/heads/main', environment: 'production', workflow: `${REPOSITORY}/.github/workflows/prodguard.yml` },
+    },
     staging: {
       masking: [
         { table: 'users', column: 'email', strategy: 'email' },
@@ -78,6 +89,8 @@ export async function migrateFixture(cluster: Cluster, name: string, opts: { pin
     prodUrl,
     stagingUrl,
     env,
+    issuer,
+    ciToken: () => issuer.token(issuer.githubClaims(REPOSITORY)),
     keyFile: (n) => keys[n].privateKeyFile,
     publicKey: (n) => keys[n].publicKey,
     writeMigration: (file, text) => writeFileSync(join(p.dir, 'migrations', file), text),
@@ -97,6 +110,7 @@ export async function migrateFixture(cluster: Cluster, name: string, opts: { pin
     },
     async cleanup() {
       await ctx.close();
+      await issuer.close();
       p.cleanup();
     },
   };
