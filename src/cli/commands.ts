@@ -14,6 +14,7 @@ import { registerBackup } from './backup.js';
 import { registerRestore } from './restore.js';
 import { registerMigrate } from './migrate.js';
 import { registerPolicy } from './policy.js';
+import { registerEnv } from './env.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -27,4 +28,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerConfig,
   registerDemo,
   registerPolicy,
+  registerEnv,
 ];

@@ -81,13 +81,14 @@ export function registerMigrate(program: Command): void {
 
   migrate
     .command('request')
-    .description('open the pending change of a production environment for approval (you are its author)')
+    .description('open the pending change of a production environment for approval, signed with your key (you are its author)')
     .requiredOption('--env <env>', 'a production environment')
+    .requiredOption('--key <file>', 'your private key file (a member of the policy in force)')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; key: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const r = await m.requestChange(ctx, opts.env);
+        const r = await m.requestChange(ctx, opts.env, { keyFile: opts.key });
         emit(opts, r, () =>
           `${r.created ? 'requested' : 'already requested'}: change ${r.change.hash.slice(0, 12)} for ${r.change.environment} by ${r.change.author} (${r.change.migrations.length} migration(s))\n` +
           `approve with: prodguard migrate approve ${r.change.hash.slice(0, 12)} --key <your key file>`,

@@ -222,7 +222,7 @@ export const configSchema = z
         environments: z
           .record(
             z.string(),
-            z.object({ kind: z.enum(['local', 'staging', 'production']), identityId: z.string().min(1), systemIdentifier: z.string().min(1), database: z.string().min(1) }).strict(),
+            z.object({ kind: z.enum(['local', 'staging', 'production']), envId: z.string().min(1), systemIdentifier: z.string().min(1), database: z.string().min(1) }).strict(),
           )
           .default({})
           .describe('Enrolled environment identities (written by prodguard env enroll).'),

@@ -11,6 +11,7 @@ import { envState } from './change.js';
 import { loadPrivateKey, formatPublicKey } from './keys.js';
 import { evaluateApprovals, isSamePerson, signApproval, writeApproval, type ApprovalFile } from './approvals.js';
 import { approvalTermsInForce } from '../policy/terms.js';
+import { verifyRequest } from './request-signature.js';
 import { findChange } from './records.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,6 +57,8 @@ export async function approveChange(ctx: Context, ref: string, opts: { keyFile: 
   // Who may approve is the policy in force's business, never the working tree's prodguard.yaml.
   const { terms, problem } = await approvalTermsInForce(ctx);
   if (!terms) return refuse(problem!, 'approval.no-policy');
+  const request = verifyRequest(change, terms);
+  if (!request.ok) return refuse(`no valid request: ${request.reason}`, 'approval.no-request');
   const pub = formatPublicKey(createPublicKey(key));
   const byKey = terms.members.find((m) => m.publicKey?.trim() === pub) ?? null;
   let approver: string;

@@ -37,7 +37,7 @@ export interface OidcPolicy {
 export interface EnvironmentIdentity {
   kind: 'local' | 'staging' | 'production';
   /** Random id written into prodguard.environment_identity at enrolment. */
-  identityId: string;
+  envId: string;
   /** pg_control_system().system_identifier of the server. */
   systemIdentifier: string;
   database: string;

@@ -43,7 +43,7 @@ after(async () => {
 async function requestAndApprove(): Promise<string> {
   process.env.PRODGUARD_ACTOR = 'alice';
   try {
-    const { change } = await requestChange(fx.ctx(), 'production');
+    const { change } = await requestChange(fx.ctx(), 'production', { keyFile: fx.keyFile('alice') });
     await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('bob') });
     await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('carol') });
     return change.hash;

@@ -12,6 +12,7 @@ import type { Cluster } from '../../src/pg/cluster.js';
 import { openContext, type Context } from '../../src/context.js';
 import { generateKeys } from '../../src/migrate/keys.js';
 import { initPolicy } from '../../src/policy/rotate.js';
+import { enrollEnvironment } from '../../src/policy/environment-identity.js';
 import { startLocalIssuer, type LocalIssuer } from '../../src/policy/local-issuer.js';
 
 export const REPOSITORY = 'acme/app';
@@ -83,7 +84,14 @@ export async function migrateFixture(cluster: Cluster, name: string, opts: { pin
   Object.assign(process.env, env);
   let ctx = openContext({ cwd: p.dir });
   // The team's policy is pinned once by a senior, as a real team would (prodguard policy init).
-  if (opts.pinPolicy !== false) await initPolicy(ctx, { keyFile: keys.alice.privateKeyFile });
+  if (opts.pinPolicy !== false) {
+    // Both databases get their identity (prodguard env enroll), pinned with the first policy.
+    await enrollEnvironment(ctx, 'staging');
+    await enrollEnvironment(ctx, 'production');
+    await ctx.close();
+    ctx = openContext({ cwd: p.dir });
+    await initPolicy(ctx, { keyFile: keys.alice.privateKeyFile });
+  }
   return {
     dir: p.dir,
     prodUrl,

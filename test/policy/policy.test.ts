@@ -34,7 +34,7 @@ const setup = () =>
     fx.writeMigration('0002_add_sku.sql', 'ALTER TABLE items ADD COLUMN sku text;\n');
     await applyToStaging(ctx, 'staging');
     process.env.PRODGUARD_ACTOR = 'dave';
-    changeHash = (await requestChange(ctx, 'production')).change.hash;
+    changeHash = (await requestChange(ctx, 'production', { keyFile: fx.keyFile('dave') })).change.hash;
     delete process.env.PRODGUARD_ACTOR;
     mallory = { a: generateKeys({ name: 'dave-alt1', outDir: join(fx.dir, 'dave-keys') }), b: generateKeys({ name: 'dave-alt2', outDir: join(fx.dir, 'dave-keys') }) };
   })());
@@ -191,9 +191,9 @@ test('without a pinned policy nothing can be approved and the gate says how to p
     f2.writeMigration('0002_x.sql', 'CREATE TABLE x (id int);\n');
     process.env.PRODGUARD_ACTOR = 'dave';
     await applyMigrations(f2.ctx().loaded, f2.prodUrl, readMigrations(f2.ctx().loaded).files.slice(0, 1), { actor: 'setup', changeHash: 'setup', history: historyTarget(f2.ctx().loaded) });
-    const { change } = await requestChange(f2.ctx(), 'production');
+    // Without a policy nobody is a member: a request cannot even be signed, so nothing can be approved.
+    await assert.rejects(requestChange(f2.ctx(), 'production', { keyFile: f2.keyFile('dave') }), /no policy in force: a senior pins the first one with prodguard policy init/);
     delete process.env.PRODGUARD_ACTOR;
-    await assert.rejects(approveChange(f2.ctx(), change.hash, { keyFile: f2.keyFile('bob') }), /no policy in force: a senior pins the first one with prodguard policy init/);
     const g = await evaluateGate(f2.ctx(), await envState(f2.ctx().loaded, 'production'));
     assert.match(g.checks.find((c) => c.name === 'policy')!.detail, /no policy in force/);
     // A developer cannot pin it.
@@ -205,4 +205,37 @@ test('without a pinned policy nothing can be approved and the gate says how to p
     delete process.env.PRODGUARD_ACTOR;
     await f2.cleanup();
   }
+});
+
+test('attack: an unsigned or edited change request is no request: the gate refuses it and nothing can be approved against it', async () => {
+  await setup();
+  const { CHANGES } = await import('../../src/migrate/records.js');
+  const store = await fx.ctx().store();
+  const signed = (await store.get<Record<string, unknown>>(CHANGES, changeHash))!;
+  assert.ok(signed.signature, 'migrate request signs the request');
+  assert.equal(signed.author, 'dave', 'the author is the key holder, not a claimed name');
+  try {
+    // Unsigned, claiming bob as the author (so that dave could approve it).
+    const { signature: _s, publicKey: _k, ...unsigned } = signed;
+    await store.put(CHANGES, changeHash, { ...unsigned, author: 'bob' });
+    let c = await gateCheck('request');
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /is not signed \(an unsigned request is no request/);
+    await assert.rejects(approveChange(fx.ctx(), changeHash, { keyFile: fx.keyFile('carol') }), /no valid request: .* is not signed/);
+    // Signed by dave, author edited to bob afterwards.
+    await store.put(CHANGES, changeHash, { ...signed, author: 'bob' });
+    c = await gateCheck('request');
+    assert.equal(c.ok, false);
+    assert.match(c.detail, /the request is not signed with bob's key/);
+    // Signed, its time edited.
+    await store.put(CHANGES, changeHash, { ...signed, requestedAt: new Date(0).toISOString() });
+    assert.match((await gateCheck('request')).detail, /has an invalid signature/);
+    const refused = fx.ctx().auditLog.read().filter((r) => r.action === 'migrate.approve' && r.verdict === 'refused');
+    assert.ok(refused.some((r) => /no valid request/.test(r.reason)));
+  } finally {
+    await store.put(CHANGES, changeHash, signed);
+  }
+  const c = await gateCheck('request');
+  assert.equal(c.ok, true, c.detail);
+  assert.match(c.detail, /requested by dave .*signature verified/);
 });

@@ -73,14 +73,21 @@ export const migrateChapter: DemoChapter = {
       await demo.updateConfig((raw) => {
         raw.policy = { ...(raw.policy ?? {}), oidc: { provider: 'github', issuer: issuer.issuer, audience: 'prodguard', repository: REPOSITORY, ref: 'refs/heads/main', environment: 'production' } };
       });
+      const { enrollEnvironment } = await import('../../policy/environment-identity.js');
+      for (const env of ['staging', 'production']) {
+        demo.showCommand(`prodguard env enroll --env ${env}`);
+        const e = await enrollEnvironment(demo.ctx, env);
+        demo.say(`  ${env}: identity ${e.identity.envId.slice(0, 8)}… written into its database (prodguard.environment_identity); server ${e.identity.systemIdentifier}, database ${e.identity.database}`);
+      }
+      await demo.updateConfig(() => {}); // enrol wrote prodguard.yaml
       demo.showCommand('prodguard policy init --key ~/.prodguard/alice.ed25519.key   # pins the team policy; later changes need two seniors\' signatures');
       const { initPolicy } = await import('../../policy/rotate.js');
       const pinned = await initPolicy(demo.ctx, { keyFile: keys.alice.privateKeyFile });
       demo.say(`  policy version 1 in force (${pinned.hash.slice(0, 12)}); editing prodguard.yaml now only proposes a change`);
 
       const change = await withEnv({ PRODGUARD_ACTOR: 'alice' }, async () => {
-        demo.showCommand('prodguard migrate request --env production   # as alice');
-        const r = await m.requestChange(demo.ctx, 'production');
+        demo.showCommand('prodguard migrate request --env production --key ~/.prodguard/alice.ed25519.key   # alice signs her request');
+        const r = await m.requestChange(demo.ctx, 'production', { keyFile: keys.alice.privateKeyFile });
         demo.say(`  change ${r.change.hash.slice(0, 12)} opened for approval; author ${r.change.author}`);
         demo.showCommand(`prodguard migrate approve ${r.change.hash.slice(0, 12)} --key ~/.prodguard/alice.ed25519.key   # alice approves her own change`);
         try {
