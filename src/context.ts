@@ -32,7 +32,16 @@ export function contextFrom(loaded: LoadedConfig): Context {
     loaded,
     store,
     auditLog,
-    audit: (input) => auditLog.append(input),
+    async audit(input) {
+      const rec = await auditLog.append(input);
+      // A team store keeps an append-only copy (src/audit/anchor.ts): the local file alone can be rewritten.
+      const s = await store();
+      if (s.appendAudit) {
+        const { auditOrigin } = await import('./audit/anchor.js');
+        await s.appendAudit(auditOrigin(auditLog.file), rec);
+      }
+      return rec;
+    },
     async close() {
       if (storePromise) await (await storePromise).close();
       storePromise = null;

@@ -226,6 +226,7 @@ export const configSchema = z
           )
           .default({})
           .describe('Enrolled environment identities (written by prodguard env enroll).'),
+        checkpointKey: z.string().nullable().default(null).describe('ed25519 public key (prodguard keys generate) of the CI/serve identity that signs audit checkpoints.'),
       })
       .strict()
       .prefault({})

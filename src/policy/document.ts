@@ -53,6 +53,8 @@ export interface PolicyTerms {
   deployIdentity: string;
   oidc: OidcPolicy | null;
   environments: Record<string, EnvironmentIdentity>;
+  /** Public key that signs audit checkpoints (the CI/serve identity's). */
+  checkpointKey: string | null;
 }
 
 export interface PolicyDocument extends PolicyTerms {
@@ -85,6 +87,7 @@ export function termsFromConfig(config: Config): PolicyTerms {
     deployIdentity: config.migrations.deployIdentity,
     oidc: pol.oidc ?? null,
     environments: Object.fromEntries(Object.entries(pol.environments).map(([k, v]) => [k, { ...v }])),
+    checkpointKey: pol.checkpointKey?.trim() ?? null,
   };
 }
 

@@ -10,6 +10,8 @@ import type { ListOptions, StateStore, StoredDoc } from './store.js';
 import { ProdguardError } from '../errors.js';
 import { describeTarget } from '../pg/client.js';
 import { maskSecrets } from '../security/mask.js';
+import { APPEND_AUDIT_SQL, CREATE_AUDIT_ANCHOR_SQL, READ_AUDIT_SQL } from '../audit/sql/anchor.js';
+import type { AnchoredAudit } from './store.js';
 
 export const POSTGRES_MIGRATIONS: string[] = [
   `CREATE SCHEMA IF NOT EXISTS prodguard_state;
@@ -24,6 +26,7 @@ export const POSTGRES_MIGRATIONS: string[] = [
    );
    CREATE INDEX documents_by_time ON prodguard_state.documents (collection, created_at, seq);
    CREATE TABLE prodguard_state.meta (key text PRIMARY KEY, value text NOT NULL);`,
+  CREATE_AUDIT_ANCHOR_SQL,
 ];
 
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -122,6 +125,14 @@ export class PostgresStore implements StateStore {
 
   async setMeta(key: string, value: string): Promise<void> {
     await this.pool.query('INSERT INTO prodguard_state.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async appendAudit(origin: string, rec: { seq: number; hash: string }): Promise<void> {
+    await this.pool.query(APPEND_AUDIT_SQL, [origin, rec.seq, rec.hash, JSON.stringify(rec)]);
+  }
+
+  async readAudit(origin: string): Promise<AnchoredAudit[]> {
+    return (await this.pool.query(READ_AUDIT_SQL, [origin])).rows as AnchoredAudit[];
   }
 
   async close(): Promise<void> {
