@@ -182,16 +182,19 @@ export function registerMigrate(program: Command): void {
 
   migrate
     .command('ci')
-    .description('write the CI workflow (lint + plan on PRs with SARIF, staging on merge, production deploy job)')
+    .description('write the CI pipeline (lint on PRs without secrets, staging on merge, OIDC-proved production deploy job)')
     .option('--github', 'GitHub Actions (.github/workflows/prodguard.yml)')
+    .option('--gitlab', 'GitLab CI (.gitlab-ci.yml)')
     .option('--force', 'overwrite an existing workflow')
     .option('--json', 'output JSON')
-    .action(async (opts: { github?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
-      if (!opts.github) throw new UsageError('choose a CI system: --github (GitLab CI: see docs/migrations.md)');
+    .action(async (opts: { github?: boolean; gitlab?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
+      if (!opts.github && !opts.gitlab) throw new UsageError('choose a CI system: --github or --gitlab');
+      if (opts.github && opts.gitlab) throw new UsageError('choose one CI system: --github or --gitlab');
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const file = m.writeGithubWorkflow(ctx.loaded, { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') });
-        await ctx.audit({ action: 'migrate.ci', command: 'prodguard migrate ci --github', target: '-', verdict: 'ok', reason: `wrote ${file}` });
+        const envs = { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') };
+        const file = opts.gitlab ? m.writeGitlabPipeline(ctx.loaded, envs) : m.writeGithubWorkflow(ctx.loaded, envs);
+        await ctx.audit({ action: 'migrate.ci', command: `prodguard migrate ci --${opts.gitlab ? 'gitlab' : 'github'}`, target: '-', verdict: 'ok', reason: `wrote ${file}` });
         emit(opts, { file }, () => `wrote ${file}`);
       });
     });
