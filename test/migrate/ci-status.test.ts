@@ -71,3 +71,20 @@ test('status rule 4 wants at least two seniors with usable public keys; rule 3 w
   assert.equal(noStaging[0].state, 'missing');
   assert.match(noStaging[0].reason, /no environment with kind: staging/);
 });
+
+test('migrate ci --gitlab writes a pipeline: lint on merge requests without variables, staging and an OIDC-proved deploy only on the protected default branch', async () => {
+  const p = makeProject({ 'prodguard.yaml': minimalConfig() });
+  cleanups.push(p.cleanup);
+  const r = await runCli(['migrate', 'ci', '--gitlab'], { cwd: p.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const gl = parse(readFileSync(join(p.dir, '.gitlab-ci.yml'), 'utf8'));
+  assert.match(gl.lint.rules[0].if, /merge_request_event/);
+  assert.equal(gl.lint.variables, undefined);
+  assert.equal(gl['deploy-production'].environment, 'production');
+  assert.deepEqual(gl['deploy-production'].id_tokens, { PRODGUARD_OIDC_TOKEN: { aud: 'prodguard' } });
+  assert.match(gl['deploy-production'].rules[0].if, /CI_COMMIT_REF_PROTECTED == "true"/);
+  for (const job of ['lint', 'apply-staging', 'deploy-production']) assert.equal(gl[job].script[0], 'npm ci --ignore-scripts');
+  assert.ok(gl['deploy-production'].script.includes('npx prodguard migrate deploy --env production'));
+  const both = await runCli(['migrate', 'ci', '--github', '--gitlab'], { cwd: p.dir });
+  assert.equal(both.code, 2);
+});
