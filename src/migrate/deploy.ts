@@ -15,6 +15,7 @@ import { historyTarget } from './history.js';
 import { applyMigrations, MigrationFailedError, type AppliedResult } from './apply.js';
 import { verifyDeploy, type VerifyDeployResult } from './verify.js';
 import { DEPLOYS, type DeployRecord } from './records.js';
+import { pinPolicyInProduction } from '../policy/production-pin.js';
 
 export interface DeployResult {
   environment: string;
@@ -103,6 +104,7 @@ export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}
     throw new RefusedError(reason, 'migrate.failed');
   }
   await record({ outcome: 'deployed', backupId, approvers: gate.approvals.validApprovers });
+  if (gate.policy) await pinPolicyInProduction(url, gate.policy); // production remembers the policy it was judged by
   await ctx.audit({
     action: 'migrate.deploy',
     command,

@@ -27,6 +27,7 @@ import { verifyRequest } from './request-signature.js';
 import { gitAuthors } from './git-authors.js';
 import { approvalTermsInForce } from '../policy/terms.js';
 import { nextFromWorkingTree } from '../policy/rotate.js';
+import { pinProblem } from '../policy/production-pin.js';
 import { proveCiIdentity, type CiIdentity } from '../policy/oidc.js';
 
 export interface GateCheck {
@@ -68,7 +69,17 @@ async function productionIdentity(loaded: Context['loaded'], env: string, pinned
 export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateResult> {
   const { loaded } = ctx;
   const checks: GateCheck[] = [];
-  const { terms, inForce, problem } = await approvalTermsInForce(ctx);
+  const { terms: termsFound, inForce: inForceFound, problem: chainProblem } = await approvalTermsInForce(ctx);
+  // Production remembers the policy it last deployed under; a replaced chain is no policy at all.
+  let pinMismatch: string | null = null;
+  try {
+    pinMismatch = inForceFound ? await pinProblem(ctx, connectionUrl(loaded, state.environment)) : null;
+  } catch (err) {
+    pinMismatch = `cannot read production's policy pin: ${errorMessage(err)}`;
+  }
+  const inForce = pinMismatch ? null : inForceFound;
+  const terms = pinMismatch ? null : termsFound;
+  const problem = pinMismatch ?? chainProblem;
   checks.push({
     name: 'policy',
     ok: !!inForce,

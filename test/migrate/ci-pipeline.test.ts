@@ -171,4 +171,20 @@ test('the generated workflow, run as separate clean runners against one team sto
   assert.ok(anchored.some((r) => r.record.action === 'migrate.deploy' && r.record.verdict === 'refused'), 'the refused attempts are anchored too');
   const cps = readdirSync(join(root, 'offsite/audit-checkpoints'));
   assert.ok(cps.length >= 1, 'the deploy runner wrote a signed checkpoint off the machine');
+  assert.deepEqual(await sql(prod, 'SELECT version FROM prodguard.policy_pin'), [{ version: 1 }], 'production remembers the policy it deployed under');
+
+  // Attack on the team store: dave (write access to it, not to production) replaces the policy chain
+  // with a policy he pinned himself, as a senior of his own working tree.
+  const mallory = checkout(repo, 'dave-attack');
+  const y = parse(readFileSync(join(mallory, 'prodguard.yaml'), 'utf8'));
+  y.team.find((m: { name: string }) => m.name === 'dave').role = 'senior';
+  y.migrations.approvals = { required: 1 };
+  writeFileSync(join(mallory, 'prodguard.yaml'), stringify(y));
+  await sql(team, `DELETE FROM prodguard_state.documents WHERE collection = 'policy-chain'`);
+  const repin = await runCli(['policy', 'init', '--key', k.dave.privateKeyFile], { cwd: mallory, env: laptopEnv });
+  assert.equal(repin.code, 0, repin.stderr);
+  writeFileSync(join(repo, 'migrations/0003_more.sql'), 'ALTER TABLE items ADD COLUMN note text;\n');
+  const after = await runJob(repo, wf.jobs['deploy-production'], 'deploy-after-repin', secrets);
+  assert.notEqual(after[0].code, 0);
+  assert.match(after[0].out, /\[policy\] the policy chain in the state store does not contain the policy production last deployed under \(version 1/);
 });
