@@ -92,7 +92,11 @@ export async function proposePolicy(ctx: Context): Promise<{ file: string; polic
   const next = nextFromWorkingTree(ctx, inForce);
   if (!next) throw new UsageError(`the working tree's policy is the policy in force (version ${inForce.policy.version}); nothing to propose`, 'policy.same');
   const problems = policyProblems(next);
-  if (problems.length) throw new UsageError(`the proposed policy is not usable: ${problems.join('; ')}`, 'policy.invalid');
+  if (problems.length) {
+    const reason = `the proposed policy is not usable: ${problems.join('; ')}`;
+    await ctx.audit({ action: 'policy.propose', command: 'prodguard policy propose', target: '-', verdict: 'refused', reason });
+    throw new UsageError(reason, 'policy.invalid');
+  }
   const file = proposalFile(ctx, next);
   if (existsSync(file)) return { file, policy: next, created: false };
   writeProposal(ctx, { policy: next, signatures: [] });

@@ -91,6 +91,7 @@ test('the same public key under two names is refused in a policy, and never coun
   });
   try {
     await assert.rejects(proposePolicy(fx.ctx()), /the same public key is listed under two names \("bob" and "robert"\)/);
+    assert.ok(fx.ctx().auditLog.read().some((r) => r.action === 'policy.propose' && r.verdict === 'refused' && /two names/.test(r.reason)), 'audited');
   } finally {
     await fx.updateConfig((raw) => {
       raw.team = raw.team.filter((m: { name: string }) => m.name !== 'robert');
