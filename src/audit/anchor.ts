@@ -115,10 +115,23 @@ export async function verifyAnchored(ctx: Context, local: AuditRecord[] = ctx.au
     const { policyInForce } = await import('../policy/chain.js');
     const key = (await policyInForce(ctx)).inForce?.policy.checkpointKey ?? null;
     const { openDestinations, closeDestinations } = await import('../backup/destinations/index.js');
-    const dests = openDestinations(ctx.loaded);
+    const { errorMessage } = await import('../errors.js');
+    let dests: Awaited<ReturnType<typeof openDestinations>> = [];
+    try {
+      dests = openDestinations(ctx.loaded);
+    } catch (err) {
+      notes.push(`cannot open the backup destinations to read checkpoints: ${errorMessage(err)}`);
+    }
     try {
       for (const d of dests) {
-        for (const o of await d.list(checkpointPrefix(origin))) {
+        let listed: Array<{ key: string }>;
+        try {
+          listed = await d.list(checkpointPrefix(origin));
+        } catch (err) {
+          notes.push(`${d.name}: cannot list checkpoints (${errorMessage(err)})`);
+          continue;
+        }
+        for (const o of listed) {
           const raw = await d.getBytes(o.key);
           let c: Checkpoint;
           try {

@@ -26,7 +26,7 @@ export const checks: StatusCheck[] = [
       const { verifyAnchored } = await import('../../audit/anchor.js');
       const r = await verifyAnchored(ctx);
       if (r.problems.length) return { state: 'failing', reason: `${r.problems.length} problem(s), first: ${r.problems[0].problem}` };
-      if (r.anchored === 0 && r.checkpoints === 0) return { state: 'missing', reason: 'no anchors: use state.store: postgres and/or prodguard audit checkpoint' };
+      if (r.anchored === 0 && r.checkpoints === 0) return { state: 'missing', reason: `no anchors: use state.store: postgres and/or prodguard audit checkpoint${r.notes.length ? ` (${r.notes.join('; ')})` : ''}` };
       return { state: 'ok', reason: `${r.anchored} record(s) in the team store, ${r.checkpoints} signed checkpoint(s) agree` };
     }),
   },
