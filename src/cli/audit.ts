@@ -40,12 +40,33 @@ export function registerAudit(program: Command): void {
         const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
         const headText = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);
         const result = verifyAuditText(text, headText ? (JSON.parse(headText) as { seq: number; hash: string }) : null);
-        emit(opts, { file, ...result }, () =>
-          result.ok
-            ? `audit log intact: ${result.records} records, hash chain verified (${file})`
-            : result.problems.map((p) => `${file}:${p.line}: ${p.problem}`).join('\n'),
+        const { verifyAnchored } = await import('../audit/anchor.js');
+        const anchors = await verifyAnchored(ctx);
+        const ok = result.ok && anchors.problems.length === 0;
+        emit(opts, { file, ...result, ok, anchors }, () =>
+          [
+            ...(result.ok ? [`audit log chain intact: ${result.records} records, hash chain verified (${file})`] : result.problems.map((p) => `${file}:${p.line}: ${p.problem}`)),
+            anchors.problems.length
+              ? anchors.problems.map((p) => `${p.source}: ${p.problem}`).join('\n')
+              : `anchors agree: ${anchors.anchored} record(s) in the team store, ${anchors.checkpoints} signed checkpoint(s)`,
+            ...anchors.notes.map((n) => `note: ${n}`),
+          ].join('\n'),
         );
-        if (!result.ok) throw new RefusedError(`audit log tampered: ${result.problems.length} problem(s) found`, 'audit.tampered');
+        if (!ok) throw new RefusedError(`audit log tampered: ${result.problems.length + anchors.problems.length} problem(s) found`, 'audit.tampered');
+      });
+    });
+
+  audit
+    .command('checkpoint')
+    .description('sign the audit chain head with the CI/serve key (policy.checkpointKey) and write it to every backup destination')
+    .requiredOption('--key <file>', 'the checkpoint private key file')
+    .option('--json', 'output JSON')
+    .action(async (opts: { key: string; json?: boolean }, cmd: Command) => {
+      const { writeCheckpoint } = await import('../audit/anchor.js');
+      const { loadPrivateKey } = await import('../migrate/keys.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await writeCheckpoint(ctx, loadPrivateKey(opts.key));
+        emit(opts, r, () => `checkpoint of record ${r.checkpoint.seq} (${r.checkpoint.hash.slice(0, 12)}) written to ${r.destinations.join(', ')}`);
       });
     });
 

@@ -17,6 +17,8 @@ import { registerServe } from './serve.js';
 import { registerDoctor } from './doctor.js';
 import { registerGateway, registerGrants, registerMcp } from './gateway.js';
 import { registerLockdown } from './lockdown.js';
+import { registerPolicy } from './policy.js';
+import { registerEnv } from './env.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -35,4 +37,6 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerGrants,
   registerLockdown,
   registerMcp,
+  registerPolicy,
+  registerEnv,
 ];

@@ -87,13 +87,14 @@ export function registerMigrate(program: Command): void {
 
   migrate
     .command('request')
-    .description('open the pending change of a production environment for approval (you are its author)')
+    .description('open the pending change of a production environment for approval, signed with your key (you are its author)')
     .requiredOption('--env <env>', 'a production environment')
+    .requiredOption('--key <file>', 'your private key file (a member of the policy in force)')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; key: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const r = await m.requestChange(ctx, opts.env);
+        const r = await m.requestChange(ctx, opts.env, { keyFile: opts.key });
         emit(opts, r, () =>
           `${r.created ? 'requested' : 'already requested'}: change ${r.change.hash.slice(0, 12)} for ${r.change.environment} by ${r.change.author} (${r.change.migrations.length} migration(s))\n` +
           `approve with: prodguard migrate approve ${r.change.hash.slice(0, 12)} --key <your key file>`,
@@ -123,7 +124,10 @@ export function registerMigrate(program: Command): void {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
         const c = await m.resolveChange(ctx, change);
-        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author);
+        const { approvalTermsInForce } = await import('../policy/terms.js');
+        const t = await approvalTermsInForce(ctx);
+        if (!t.terms) throw new RefusedError(t.problem!, 'policy.none');
+        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author, new Date(), [], t.terms);
         emit(opts, s, () =>
           [`change ${c.hash.slice(0, 12)}: ${s.validApprovers.length}/${s.required} valid approvals`, ...s.verdicts.map((v) => `  ${v.valid ? 'valid   ' : 'rejected'} ${v.approver ?? '?'}${v.reason ? `: ${v.reason}` : ''}`)].join('\n'),
         );
@@ -187,16 +191,19 @@ export function registerMigrate(program: Command): void {
 
   migrate
     .command('ci')
-    .description('write the CI workflow (lint + plan on PRs with SARIF, staging on merge, production deploy job)')
+    .description('write the CI pipeline (lint on PRs without secrets, staging on merge, OIDC-proved production deploy job)')
     .option('--github', 'GitHub Actions (.github/workflows/prodguard.yml)')
+    .option('--gitlab', 'GitLab CI (.gitlab-ci.yml)')
     .option('--force', 'overwrite an existing workflow')
     .option('--json', 'output JSON')
-    .action(async (opts: { github?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
-      if (!opts.github) throw new UsageError('choose a CI system: --github (GitLab CI: see docs/migrations.md)');
+    .action(async (opts: { github?: boolean; gitlab?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
+      if (!opts.github && !opts.gitlab) throw new UsageError('choose a CI system: --github or --gitlab');
+      if (opts.github && opts.gitlab) throw new UsageError('choose one CI system: --github or --gitlab');
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const file = m.writeGithubWorkflow(ctx.loaded, { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') });
-        await ctx.audit({ action: 'migrate.ci', command: 'prodguard migrate ci --github', target: '-', verdict: 'ok', reason: `wrote ${file}` });
+        const envs = { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') };
+        const file = opts.gitlab ? m.writeGitlabPipeline(ctx.loaded, envs) : m.writeGithubWorkflow(ctx.loaded, envs);
+        await ctx.audit({ action: 'migrate.ci', command: `prodguard migrate ci --${opts.gitlab ? 'gitlab' : 'github'}`, target: '-', verdict: 'ok', reason: `wrote ${file}` });
         emit(opts, { file }, () => `wrote ${file}`);
       });
     });

@@ -274,6 +274,35 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    policy: z
+      .object({
+        threshold: z.number().int().min(1).default(2).describe('Senior signatures of the policy in force needed to change the policy (prodguard policy sign).'),
+        dir: z.string().default('.prodguard/policy').describe('Where policy proposals and their signatures are written (in the repo, so they travel through pull requests).'),
+        oidc: z
+          .object({
+            provider: z.enum(['github', 'gitlab']),
+            issuer: z.string().url().describe('OIDC issuer, e.g. https://token.actions.githubusercontent.com or https://gitlab.com.'),
+            audience: z.string().min(1).default('prodguard'),
+            repository: z.string().min(1).describe('GitHub repository (owner/name) or GitLab project_path.'),
+            ref: z.string().min(1).describe('The protected ref deploys run from, e.g. refs/heads/main (GitHub) or main (GitLab).'),
+            environment: z.string().min(1).default('production').describe('The CI environment the deploy job runs in.'),
+            workflow: z.string().optional().describe('GitHub job_workflow_ref prefix, e.g. acme/app/.github/workflows/prodguard.yml.'),
+          })
+          .strict()
+          .optional()
+          .describe('The CI identity that may deploy to production: claims its OIDC token must carry.'),
+        environments: z
+          .record(
+            z.string(),
+            z.object({ kind: z.enum(['local', 'staging', 'production']), envId: z.string().min(1), systemIdentifier: z.string().min(1), database: z.string().min(1) }).strict(),
+          )
+          .default({})
+          .describe('Enrolled environment identities (written by prodguard env enroll).'),
+        checkpointKey: z.string().nullable().default(null).describe('ed25519 public key (prodguard keys generate) of the CI/serve identity that signs audit checkpoints.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The security policy proposed by this working tree; it takes effect only when signed (prodguard policy).'),
   })
   .strict();
 

@@ -24,6 +24,7 @@ import { DEPLOYS, type DeployRecord } from './records.js';
 import { acquireMigrationLock } from './deploy-lock.js';
 import { prepareMigrations } from './runnable.js';
 import { UsageError } from '../errors.js';
+import { pinPolicyInProduction } from '../policy/production-pin.js';
 
 export interface DeployResult {
   environment: string;
@@ -143,7 +144,8 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
   try {
     await opts.ensureLocked();
     applied = await applyMigrations(loaded, url, state.pending, {
-      actor,
+      // The history row names the identity the CI platform proved, not a claimed name.
+      actor: gate.identity ? `oidc:${gate.identity.subject}` : actor,
       changeHash: state.change.hash,
       history: historyTarget(loaded),
       onMigration: (m, phase) => phase === 'start' && opts.onPhase?.(`applying ${m.file}`),
@@ -156,13 +158,14 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
     throw new RefusedError(reason, 'migrate.failed');
   }
   await record({ outcome: 'deployed', backupId, approvers: gate.approvals.validApprovers });
+  if (gate.policy) await pinPolicyInProduction(url, gate.policy); // production remembers the policy it was judged by
   await ctx.audit({
     action: 'migrate.deploy',
     command,
     target: env,
     verdict: 'ok',
     reason: `deployed change ${short} (${applied.length} migration(s)) approved by ${gate.approvals.validApprovers.join(', ')}; pre-migration backup ${backupId}`,
-    details: { changeHash: state.change.hash, backupId, migrations: applied.map((a) => a.file), approvers: gate.approvals.validApprovers },
+    details: { changeHash: state.change.hash, backupId, migrations: applied.map((a) => a.file), approvers: gate.approvals.validApprovers, identity: gate.identity, policy: gate.policy },
   });
 
   opts.onPhase?.('verifying production against staging');

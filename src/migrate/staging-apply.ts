@@ -11,6 +11,7 @@ import { envState, requireEnv } from './change.js';
 import { historyTarget } from './history.js';
 import { applyMigrations, MigrationFailedError, type AppliedResult } from './apply.js';
 import { assertNotProduction } from './safety.js';
+import { checkReachedEnvironment } from '../policy/environment-identity.js';
 import { schemaSnapshot } from './snapshot.js';
 import { STAGING_PASSES, type StagingPass } from './records.js';
 import { acquireMigrationLock } from './deploy-lock.js';
@@ -46,6 +47,8 @@ export async function applyToStaging(ctx: Context, env: string, opts: StagingApp
     await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'refused', reason: (err as Error).message });
     throw err;
   }
+  // The URL's spelling proves nothing: ask the database which environment it is (policy/environment-identity.ts).
+  await checkReachedEnvironment(ctx, env, url, command, 'migrate.apply');
   const actor = currentActor();
   // Held from before the pending migrations are read: a concurrent run waits, then sees ours applied.
   const lock = await acquireMigrationLock(url, { env, actor, noWait: opts.noWait, onWait: opts.onWait });

@@ -17,6 +17,10 @@ import { envOfKind } from './change.js';
 import { assertNotProduction } from './safety.js';
 import { applyMasking, maskingSalt } from './masking.js';
 import { USER_SCHEMAS_SQL } from './sql/masking.js';
+import { checkReachedEnvironment, stampIdentity } from '../policy/environment-identity.js';
+import { policyInForce } from '../policy/chain.js';
+import { currentActor } from '../audit/actor.js';
+import { withClient } from '../pg/client.js';
 import { STAGING_REFRESHES, type StagingRefreshRecord } from './records.js';
 
 export interface RefreshResult extends StagingRefreshRecord {
@@ -52,6 +56,15 @@ export async function refreshStaging(
     throw err;
   }
   if (!opts.yes) throw new UsageError(`staging refresh replaces everything in ${staging}; pass --yes`, 'usage.confirm');
+  // Ask the database which environment it is before replacing it (a URL spelling proves nothing).
+  const reached = await checkReachedEnvironment(ctx, staging, url, command, 'staging.refresh');
+  // The dump carries production's identity row; staging gets its own back (or none, if not enrolled).
+  const restoreIdentity = async () => {
+    const { inForce } = await policyInForce(ctx);
+    const pinned = reached.enrolled ? inForce?.policy.environments[staging] : undefined;
+    if (pinned) await stampIdentity(url, pinned.envId, staging, 'staging', currentActor());
+    else await withClient(url, (c) => c.query(`DO $$ BEGIN IF to_regclass('prodguard.environment_identity') IS NOT NULL THEN DELETE FROM prodguard.environment_identity; END IF; END $$`));
+  };
   const { latestVerifiedBackup, materializeBackup, restoreDump } = await import('../backup/index.js');
   const m = await latestVerifiedBackup(ctx, from);
   if (!m) {
@@ -80,8 +93,10 @@ export async function refreshStaging(
       } finally {
         await c.end().catch(() => {});
       }
+      await restoreIdentity();
     } catch (err) {
       await dropUserSchemas(url).catch(() => {});
+      await restoreIdentity().catch(() => {});
       throw new RefusedError(`staging refresh of ${staging} failed and its restored data was removed (no unmasked copy stays): ${errorMessage(err)}`, 'staging.refresh-failed');
     }
   } catch (err) {
