@@ -33,7 +33,7 @@ import { encryptionPlan, encryptStream } from './encryption.js';
 import { fanOut, describeError } from './fan-out.js';
 import { countRowsWith } from './row-counts.js';
 import { BEGIN_SNAPSHOT_SQL, EXPORT_SNAPSHOT_SQL, SERVER_FACTS_SQL } from './sql/row-counts.js';
-import { dumpArgs, dumpRoles, pgDumpVersion, spawnPgDump } from './pg-dump.js';
+import { dumpCommand, dumpRoles, pgDumpVersion, spawnPgDump } from './pg-dump.js';
 import { putCatalog } from './catalog.js';
 import {
   MANIFEST_NAME,
@@ -120,7 +120,8 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     let rowCounts: Record<string, number>;
     const compression = cfg.compression;
     if (cfg.format === 'custom') {
-      const dump = spawnPgDump(dumpArgs({ url, snapshot, format: 'custom', compression, jobs: 1 }));
+      const cmd = dumpCommand({ url, snapshot, format: 'custom', compression, jobs: 1 });
+      const dump = spawnPgDump(cmd.args, cmd.env);
       // Count rows in the snapshot while pg_dump runs (it has imported the snapshot by then or
       // will; the exporting transaction stays open until both are done).
       const counting = countRowsWith(client);
@@ -137,7 +138,8 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     } else {
       tmpDir = mkdtempSync(join(tmpdir(), 'prodguard-dump-'));
       const outDir = join(tmpDir, 'dump');
-      const dump = spawnPgDump(dumpArgs({ url, snapshot, format: 'directory', compression, jobs: cfg.jobs, outDir }));
+      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression, jobs: cfg.jobs, outDir });
+      const dump = spawnPgDump(cmd.args, cmd.env);
       const counting = countRowsWith(client);
       counting.catch(() => {});
       await dump.finished;

@@ -16,6 +16,7 @@ import { createCluster, type Cluster } from '../pg/cluster.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { withDatabase } from '../pg/conninfo.js';
 import { runPgTool } from '../pg/run-tool.js';
+import { dbnameArg } from '../pg/tool-conn.js';
 import { openDestinations, closeDestinations } from './destinations/index.js';
 import { requireIdentity } from './encryption.js';
 import { describeError } from './fan-out.js';
@@ -107,7 +108,10 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
         if (m.database !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(m.database)} TEMPLATE template0`));
         target = cluster.url(m.database);
         // Roles first, so ownership-free GRANTs in the dump find their roles.
-        if (mat.globalsPath) await runPgTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=0', '-f', mat.globalsPath, `--dbname=${cluster.url()}`], { allowFailure: true });
+        if (mat.globalsPath) {
+          const db = dbnameArg(cluster.url());
+          await runPgTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=0', '-f', mat.globalsPath, db.arg], { allowFailure: true, env: db.env });
+        }
       }
       try {
         await restoreDump(mat.dumpPath, target, { jobs: ctx.loaded.config.backup.jobs, noAcl: !!opts.scratchUrl || !mat.globalsPath });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Context } from '../../context.js';
 import { connectionUrl } from '../../config/connection.js';
 import { pgBin } from '../../pg/binaries.js';
+import { toolConn } from '../../pg/tool-conn.js';
 import { withClient } from '../../pg/client.js';
 import { maskSecrets } from '../../security/mask.js';
 import { RefusedError } from '../../errors.js';
@@ -45,7 +46,8 @@ export async function startStreaming(
   mkdirSync(spool, { recursive: true, mode: 0o700 });
 
   let stderr = '';
-  const child: ChildProcess = spawn(pgBin('pg_receivewal'), ['-d', url, '-D', spool, '--slot', slot, '--synchronous', '--no-loop', '-n'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const tc = toolConn(url);
+  const child: ChildProcess = spawn(pgBin('pg_receivewal'), ['-d', tc.conn, '-D', spool, '--slot', slot, '--synchronous', '--no-loop', '-n'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...tc.env } });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 
