@@ -129,16 +129,17 @@ function registerPitr(program: Command): void {
 
   pitr
     .command('restore')
-    .description('build a NEW cluster recovered to a moment: --time, --lsn or --before-xid')
+    .description('build a NEW cluster recovered to a moment: --time, --lsn, --before-xid or --latest')
     .requiredOption('--env <env>', 'environment whose archive to restore from')
     .option('--time <timestamp>', "recover up to this moment, inclusive, e.g. '2026-11-25 10:31:07+00'")
     .option('--lsn <lsn>', 'recover up to this WAL position, e.g. 0/3000060')
     .option('--before-xid <xid>', 'recover up to just before this transaction committed')
+    .option('--latest', 'recover everything archived (up to the newest archived commit)')
     .requiredOption('--to <dir>', 'new data directory (must not exist or be empty)')
     .option('--port <port>', 'port for the recovery server (default: a free port)')
     .option('--start', 'leave the recovered server running afterwards')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; time?: string; lsn?: string; beforeXid?: string; to: string; port?: string; start?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; time?: string; lsn?: string; beforeXid?: string; latest?: boolean; to: string; port?: string; start?: boolean; json?: boolean }, cmd: Command) => {
       const { pitrRestore, parseTarget, startDetached } = await import('../restore/pitr/restore.js');
       const target = parseTarget(opts);
       const port = opts.port === undefined ? undefined : Number(opts.port);
