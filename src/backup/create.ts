@@ -35,6 +35,7 @@ import { countRowsWith } from './row-counts.js';
 import { BEGIN_SNAPSHOT_SQL, EXPORT_SNAPSHOT_SQL, SERVER_FACTS_SQL } from './sql/row-counts.js';
 import { dumpCommand, dumpRoles, pgDumpVersion, spawnPgDump } from './pg-dump.js';
 import { putCatalog } from './catalog.js';
+import { dbPropertiesObjectName, readDatabaseProperties } from './db-properties.js';
 import {
   MANIFEST_NAME,
   backupFolder,
@@ -149,9 +150,12 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
         await store(dumpObjectName('directory', enc.encrypted, file), createReadStream(join(outDir, file)), compression > 0 && file !== 'toc.dat');
       }
     }
+    // Database/role settings, database grants and comment, and the roles — read in the same snapshot.
+    const dbProps = await readDatabaseProperties(client);
     await client.query('COMMIT');
 
     phase('globals');
+    await store(dbPropertiesObjectName(enc.encrypted), Readable.from([Buffer.from(JSON.stringify(dbProps, null, 2) + '\n')]), false);
     const roles = await dumpRoles(url);
     let globalsSkipped: string | undefined;
     if ('sql' in roles) await store(globalsObjectName(enc.encrypted), Readable.from([Buffer.from(roles.sql)]), false);

@@ -15,12 +15,15 @@ import { openDestinations, closeDestinations, type Destination } from './destina
 import { decryptStream, requireIdentity } from './encryption.js';
 import { describeError } from './fan-out.js';
 import { getBackup } from './catalog.js';
+import { dbPropertiesObjectName } from './db-properties.js';
 import { backupFolder, globalsObjectName, type BackupManifest, type BackupObject } from './manifest.js';
 
 export interface MaterializedBackup {
   manifest: BackupManifest;
   dumpPath: string;
   globalsPath?: string;
+  /** database.json: roles, database/role settings, database ACL and comment (backups from this version on). */
+  propertiesPath?: string;
 }
 
 /** The destinations (configured and named in the manifest) that should hold the backup. */
@@ -97,7 +100,8 @@ async function materializeFrom(dest: Destination, m: BackupManifest, dir: string
   rmSync(staging, { recursive: true, force: true });
   const dumpPath = m.format === 'custom' ? join(dir, 'dump.pgcustom') : join(dir, 'dump.d');
   const g = m.objects.find((o) => o.name === globalsObjectName(o.encrypted));
-  return { manifest: m, dumpPath, ...(g ? { globalsPath: plainPath(dir, g) } : {}) };
+  const p = m.objects.find((o) => o.name === dbPropertiesObjectName(o.encrypted));
+  return { manifest: m, dumpPath, ...(g ? { globalsPath: plainPath(dir, g) } : {}), ...(p ? { propertiesPath: plainPath(dir, p) } : {}) };
 }
 
 export async function materializeBackup(ctx: Context, idOrLatest: string, dir: string, opts: { env?: string } = {}): Promise<MaterializedBackup> {

@@ -15,8 +15,7 @@ import { UsageError } from '../errors.js';
 import { createCluster, type Cluster } from '../pg/cluster.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { withDatabase } from '../pg/conninfo.js';
-import { runPgTool } from '../pg/run-tool.js';
-import { dbnameArg } from '../pg/tool-conn.js';
+import { applyDatabaseProperties, dropRoles, ensureRoles, loadDatabaseProperties } from '../restore/roles.js';
 import { openDestinations, closeDestinations } from './destinations/index.js';
 import { requireIdentity } from './encryption.js';
 import { describeError } from './fan-out.js';
@@ -79,6 +78,8 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   const work = mkdtempSync(join(tmpdir(), 'prodguard-verify-'));
   let cluster: Cluster | null = null;
   let scratchDb: string | null = null;
+  let serverUrl = '';
+  let createdRoles: string[] = [];
   try {
     opts.onPhase?.('checksums');
     problems.push(...(await checkCopies(ctx, m)));
@@ -103,18 +104,21 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
           await c.query(`CREATE DATABASE ${quoteIdent(scratchDb!)} TEMPLATE template0`);
         });
         target = withDatabase(opts.scratchUrl, scratchDb);
+        serverUrl = opts.scratchUrl;
       } else {
         cluster = await createCluster({ name: 'prodguard-verify' });
         if (m.database !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(m.database)} TEMPLATE template0`));
         target = cluster.url(m.database);
-        // Roles first, so ownership-free GRANTs in the dump find their roles.
-        if (mat.globalsPath) {
-          const db = dbnameArg(cluster.url());
-          await runPgTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=0', '-f', mat.globalsPath, db.arg], { allowFailure: true, env: db.env });
-        }
+        serverUrl = cluster.url();
       }
       try {
-        await restoreDump(mat.dumpPath, target, { jobs: ctx.loaded.config.backup.jobs, noAcl: !!opts.scratchUrl || !mat.globalsPath });
+        // Roles the dump names (created NOLOGIN, removed again from a scratch server afterwards), then the dump with its ACLs.
+        const props = loadDatabaseProperties(mat);
+        const ensured = await ensureRoles(serverUrl, props);
+        createdRoles = ensured.created;
+        await restoreDump(mat.dumpPath, target, { jobs: ctx.loaded.config.backup.jobs });
+        const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(serverUrl, opts.scratchUrl ? scratchDb! : m.database, props))];
+        problems.push(...warnings.map((w) => `database properties: ${w}`));
         opts.onPhase?.('row counts');
         problems.push(...compareRowCounts(m.rowCounts, await countRows(target)));
       } catch (err) {
@@ -126,6 +130,7 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
     if (cluster) await cluster.destroy().catch(() => {});
     if (scratchDb && opts.scratchUrl) {
       await withClient(opts.scratchUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratchDb!)}`)).catch(() => {});
+      await dropRoles(opts.scratchUrl, createdRoles).catch(() => {});
     }
   }
   const result: VerifyResult = { ok: problems.length === 0, backupId: m.id, durationMs: Date.now() - started, problems };

@@ -13,6 +13,7 @@ import { withClient, quoteIdent } from '../pg/client.js';
 import { RefusedError, errorMessage } from '../errors.js';
 import { DRILLS_COLLECTION, type DrillRecord } from './drill-record.js';
 import { runSmokeTests } from './smoke.js';
+import { applyDatabaseProperties, ensureRoles, loadDatabaseProperties } from './roles.js';
 import { compareRowCounts, countRowsParallel } from './verify-counts.js';
 import { defaultSourceEnv } from './restore.js';
 
@@ -46,7 +47,12 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     const dbName = manifest.database || 'restored';
     if (dbName !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(dbName)}`));
     const url = cluster.url(dbName);
-    await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs, noAcl: true });
+    // Roles the dump's policies and grants name, then the dump with its ACLs, then database settings.
+    const props = loadDatabaseProperties(m);
+    const ensured = await ensureRoles(cluster.url(), props);
+    await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs });
+    const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(cluster.url(), dbName, props))];
+    if (warnings.length) record.warnings = warnings;
     const actual = await countRowsParallel(url, opts.jobs ?? ctx.loaded.config.backup.jobs);
     record.rowCountMismatches = compareRowCounts(m.manifest.rowCounts, actual);
     record.tablesChecked = Object.keys(m.manifest.rowCounts).length;
