@@ -19,8 +19,7 @@
  * degraded; if every destination fails, nothing is recorded. The manifest is written only after
  * all data objects are complete, so a kill at any point leaves no listed backup.
  */
-import { mkdtempSync, readdirSync, rmSync, createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
@@ -35,6 +34,7 @@ import { countRowsWith } from './row-counts.js';
 import { BEGIN_SNAPSHOT_SQL, EXPORT_SNAPSHOT_SQL, SERVER_FACTS_SQL } from './sql/row-counts.js';
 import { dumpCommand, dumpRoles, pgDumpVersion, spawnPgDump } from './pg-dump.js';
 import { putCatalog } from './catalog.js';
+import { openPrivateDir, type PrivateDir } from './private-dir.js';
 import { dbPropertiesObjectName, readDatabaseProperties } from './db-properties.js';
 import {
   MANIFEST_NAME,
@@ -99,13 +99,22 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     await auditRefused(ctx, opts, err);
     throw err;
   }
-  let tmpDir: string | null = null;
+  let tmpDir: PrivateDir | null = null;
   try {
     phase('snapshot');
     await client.query(BEGIN_SNAPSHOT_SQL);
     const snapshot = (await client.query<{ snapshot: string }>(EXPORT_SNAPSHOT_SQL)).rows[0].snapshot;
     const facts = (await client.query<{ server_version: string; database: string; lsn: string }>(SERVER_FACTS_SQL)).rows[0];
     const dumpVersion = await pgDumpVersion();
+    // Which server this is (restores refuse to write onto it); managed services may hide it.
+    let systemIdentifier: string | undefined;
+    await client.query('SAVEPOINT sysid');
+    try {
+      systemIdentifier = (await client.query<{ s: string }>('SELECT system_identifier::text AS s FROM pg_control_system()')).rows[0]?.s;
+      await client.query('RELEASE SAVEPOINT sysid');
+    } catch {
+      await client.query('ROLLBACK TO SAVEPOINT sysid');
+    }
 
     const store = async (key: string, source: Readable, compressed: boolean) => {
       const targets = alive();
@@ -137,8 +146,9 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       }
       rowCounts = await counting;
     } else {
-      tmpDir = mkdtempSync(join(tmpdir(), 'prodguard-dump-'));
-      const outDir = join(tmpDir, 'dump');
+      // Plaintext until each file is encrypted: a 0700 dir removed on every exit path, kill -9 included.
+      tmpDir = openPrivateDir('prodguard-dump-');
+      const outDir = join(tmpDir.path, 'dump');
       const cmd = dumpCommand({ url, snapshot, format: 'directory', compression, jobs: cfg.jobs, outDir });
       const dump = spawnPgDump(cmd.args, cmd.env);
       const counting = countRowsWith(client);
@@ -172,6 +182,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       finishedAt: new Date().toISOString(),
       snapshot,
       lsn: facts.lsn,
+      ...(systemIdentifier ? { systemIdentifier } : {}),
       format: cfg.format,
       objects,
       rowCounts,
@@ -218,7 +229,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     throw new ProdguardError(`backup failed: ${describeError(err)}`, { code: 'backup.failed', cause: err });
   } finally {
     await client.end().catch(() => {});
-    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+    tmpDir?.dispose();
     await closeDestinations(dests);
   }
 }

@@ -7,9 +7,6 @@
  * A missing or wrong decryption key is a usage problem, not a property of the backup: it fails
  * with one line and nothing is written anywhere (no catalog entry, no result, no files).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { createCluster, type Cluster } from '../pg/cluster.js';
@@ -22,6 +19,7 @@ import { describeError } from './fan-out.js';
 import { getBackup, putCatalog } from './catalog.js';
 import { hashObject, manifestDestinations, materializeBackup, objectProblem } from './materialize.js';
 import { restoreDump } from './restore-dump.js';
+import { openPrivateDir } from './private-dir.js';
 import { countRows, compareRowCounts } from './row-counts.js';
 import { writeManifestEverywhere } from './create.js';
 import { backupFolder, type BackupManifest } from './manifest.js';
@@ -75,7 +73,8 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   }
   const started = Date.now();
   const problems: string[] = [];
-  const work = mkdtempSync(join(tmpdir(), 'prodguard-verify-'));
+  const workDir = openPrivateDir('prodguard-verify-');
+  const work = workDir.path;
   let cluster: Cluster | null = null;
   let scratchDb: string | null = null;
   let serverUrl = '';
@@ -98,6 +97,8 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
       opts.onPhase?.('restore');
       let target: string;
       if (opts.scratchUrl) {
+        const { refuseProductionServer } = await import('../restore/server-identity.js');
+        await refuseProductionServer(ctx, opts.scratchUrl, 'the scratch server');
         scratchDb = `prodguard_verify_${m.id.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
         await withClient(opts.scratchUrl, async (c) => {
           await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratchDb!)}`);
@@ -126,7 +127,7 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
       }
     }
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    workDir.dispose();
     if (cluster) await cluster.destroy().catch(() => {});
     if (scratchDb && opts.scratchUrl) {
       await withClient(opts.scratchUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratchDb!)}`)).catch(() => {});

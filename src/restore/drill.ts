@@ -4,15 +4,13 @@
  * time of fetch + restore + verification) and RPO (how old the restored data is: now − the backup's
  * snapshot time) in the store. A failed drill is recorded too, and fails the command.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { createCluster, type Cluster } from '../pg/cluster.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { RefusedError, errorMessage } from '../errors.js';
 import { DRILLS_COLLECTION, type DrillRecord } from './drill-record.js';
 import { runSmokeTests } from './smoke.js';
+import { openPrivateDir } from '../backup/private-dir.js';
 import { applyDatabaseProperties, ensureRoles, loadDatabaseProperties } from './roles.js';
 import { compareRowCounts, countRowsParallel } from './verify-counts.js';
 import { defaultSourceEnv } from './restore.js';
@@ -34,7 +32,8 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     tablesChecked: 0, rowCountMismatches: [], smoke: [],
   };
   let cluster: Cluster | undefined;
-  const work = mkdtempSync(join(tmpdir(), 'prodguard-drill-'));
+  const workDir = openPrivateDir('prodguard-drill-');
+  const work = workDir.path;
   try {
     const backup = await import('./backup-api.js');
     const entry = await backup.getBackup(ctx, opts.backup ?? 'latest', { env: environment });
@@ -70,7 +69,7 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     record.error = errorMessage(err);
   } finally {
     await cluster?.destroy();
-    rmSync(work, { recursive: true, force: true });
+    workDir.dispose();
   }
   record.finishedAt = new Date().toISOString();
   await (await ctx.store()).put(DRILLS_COLLECTION, record.id, record);

@@ -7,14 +7,13 @@
  *   the target is dropped and recreated only after that backup succeeded.
  * - Row counts are compared with the manifest afterwards; any mismatch fails the restore.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { resolveRestoreTarget, refuseProduction } from './target.js';
+import { refuseProductionServer } from './server-identity.js';
+import { openPrivateDir } from '../backup/private-dir.js';
 import { COUNT_USER_TABLES } from './sql/user-tables.js';
 import { applyDatabaseProperties, dropRoles, ensureRoles, loadDatabaseProperties } from './roles.js';
 import { compareRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
@@ -79,6 +78,8 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
   try {
     refuseProduction(target);
+    // By server identity, not by URL spelling: any database on production's server is refused.
+    await refuseProductionServer(ctx, target.url, target.label, opts.env);
     const backup = await import('./backup-api.js');
     const entry = await backup.getBackup(ctx, opts.backup, { env: sourceEnv });
     const manifest = entry;
@@ -107,8 +108,9 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
       }
     }
 
-    const work = mkdtempSync(join(tmpdir(), 'prodguard-restore-'));
-    chmodSync(work, 0o700);
+    // Decrypted dump: a 0700 dir removed on every exit path, kill -9 included.
+    const workDir = openPrivateDir('prodguard-restore-');
+    const work = workDir.path;
     let mismatches: CountMismatch[];
     let tables = 0;
     let rows = 0;
@@ -158,7 +160,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
         throw err;
       }
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      workDir.dispose();
     }
     const result: RestoreResult = { backupId: manifest.id, sourceEnvironment: sourceEnv, target: target.label, database, createdDatabase, safetyBackupId, tables, rows, mismatches, durationMs: Date.now() - started, createdRoles, warnings };
     await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs, createdRoles, warnings } });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupFixture } from './fixture.js';
 import { sql } from '../helpers/pg.js';
+import { createCluster } from '../../src/pg/cluster.js';
 import { openContext } from '../../src/context.js';
 import { materializeBackup, restoreDump, countRows, getBackup, listBackups } from '../../src/backup/index.js';
 import type { BackupManifest } from '../../src/backup/index.js';
@@ -35,12 +36,12 @@ test('backup create writes data objects and a manifest to both destinations and 
   assert.deepEqual(first.destinations, ['local', 's3']);
   assert.equal(first.reason, 'round trip test');
   assert.deepEqual(first.rowCounts, { 'public.Mixed Case': 2, 'public.events': 500, 'shop.customers': 300, 'shop.orders': 2000 });
-  assert.deepEqual(first.objects.map((o) => o.name), ['dump.pgcustom.age', 'globals.sql.age']);
+  assert.deepEqual(first.objects.map((o) => o.name), ['dump.pgcustom.age', 'database.json.age', 'globals.sql.age']);
   assert.ok(first.objects.every((o) => o.encrypted && /^[0-9a-f]{64}$/.test(o.sha256) && o.bytes > 0));
   assert.match(first.lsn, /^[0-9A-F]+\/[0-9A-F]+$/);
   assert.match(first.snapshot, /^[0-9A-F-]+$/);
   const folder = join(f.localPath, 'production', res.id);
-  assert.deepEqual(readdirSync(folder).sort(), ['dump.pgcustom.age', 'globals.sql.age', 'manifest.json']);
+  assert.deepEqual(readdirSync(folder).sort(), ['database.json.age', 'dump.pgcustom.age', 'globals.sql.age', 'manifest.json']);
   assert.ok(existsSync(join(f.s3Dir, 'b', 'prodguard', 'production', res.id)), 's3rver holds the backup folder');
 });
 
@@ -107,11 +108,20 @@ test('backup verify restores into a throw-away cluster and records the result in
 
 test('backup verify --scratch-url restores into a temporary database on a given server and drops it', async () => {
   const f = fx();
-  const r = await f.cli(['backup', 'verify', first.id, '--scratch-url', f.cluster.url(), '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).ok, true);
-  const dbs = await sql<{ datname: string }>(f.cluster.url(), "SELECT datname FROM pg_database WHERE datname LIKE 'prodguard_verify%'");
-  assert.deepEqual(dbs, []);
+  // Not production's own server: that is refused by server identity (issue #15), checked below.
+  const scratch = await createCluster({ name: 'prodguard-test-scratch' });
+  try {
+    const r = await f.cli(['backup', 'verify', first.id, '--scratch-url', scratch.url(), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).ok, true);
+    const dbs = await sql<{ datname: string }>(scratch.url(), "SELECT datname FROM pg_database WHERE datname LIKE 'prodguard_verify%'");
+    assert.deepEqual(dbs, []);
+    const onProd = await f.cli(['backup', 'verify', first.id, '--scratch-url', f.cluster.url()]);
+    assert.equal(onProd.code, 1);
+    assert.match(onProd.stderr, /refusing to restore onto production's server/);
+  } finally {
+    await scratch.destroy();
+  }
 });
 
 test('losing the state store loses nothing: sync-catalog rebuilds it from the manifests alone', async () => {
