@@ -104,6 +104,49 @@ async function materializeFrom(dest: Destination, m: BackupManifest, dir: string
   return { manifest: m, dumpPath, ...(g ? { globalsPath: plainPath(dir, g) } : {}), ...(p ? { propertiesPath: plainPath(dir, p) } : {}) };
 }
 
+/**
+ * Proves the identity opens this backup before anything is downloaded in bulk or written: reads
+ * only the age header of the backup's smallest encrypted object and unwraps its file key (a
+ * recipient stanza must match this identity and the header MAC must verify). A wrong key is a
+ * one-line UsageError; a destination that cannot serve the object is skipped for the next.
+ */
+export async function checkIdentityFirst(dests: Destination[], m: BackupManifest, identity: string): Promise<void> {
+  const enc = m.objects.filter((o) => o.encrypted).sort((a, b) => a.bytes - b.bytes)[0];
+  if (!enc) return;
+  const folder = backupFolder(m.environment, m.id);
+  for (const d of dests) {
+    let src: Awaited<ReturnType<Destination['getStream']>> = null;
+    try {
+      src = await d.getStream(`${folder}/${enc.name}`);
+    } catch {
+      continue;
+    }
+    if (!src) continue;
+    try {
+      const plain = await decryptStream(src, identity, `backup ${m.id}`);
+      plain.destroy();
+      return;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      // A damaged header on this copy: the full download will find and name it; try another copy's header.
+    } finally {
+      src.destroy();
+    }
+  }
+}
+
+/** checkIdentityFirst over the configured destinations the manifest names (for verify). */
+export async function checkBackupIdentity(ctx: Context, m: BackupManifest): Promise<void> {
+  if (!m.objects.some((o) => o.encrypted)) return;
+  const identity = requireIdentity(ctx.loaded);
+  const all = openDestinations(ctx.loaded);
+  try {
+    await checkIdentityFirst(manifestDestinations(all, m), m, identity);
+  } finally {
+    await closeDestinations(all);
+  }
+}
+
 export async function materializeBackup(ctx: Context, idOrLatest: string, dir: string, opts: { env?: string } = {}): Promise<MaterializedBackup> {
   const m = await getBackup(ctx, idOrLatest, opts);
   const identity = m.objects.some((o) => o.encrypted) ? requireIdentity(ctx.loaded) : null;
@@ -111,6 +154,8 @@ export async function materializeBackup(ctx: Context, idOrLatest: string, dir: s
   try {
     const dests = manifestDestinations(all, m);
     if (dests.length === 0) throw new RefusedError(`backup ${m.id}: none of its destinations (${m.destinations.join(', ')}) is configured any more`, 'backup.no-destination');
+    // The key first: a wrong one fails after a few hundred bytes, not after the whole backup.
+    if (identity) await checkIdentityFirst(dests, m, identity);
     const errors: ProdguardError[] = [];
     for (const d of dests) {
       const created: string[] = [];

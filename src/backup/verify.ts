@@ -17,12 +17,12 @@ import { openDestinations, closeDestinations } from './destinations/index.js';
 import { requireIdentity } from './encryption.js';
 import { describeError } from './fan-out.js';
 import { getBackup, putCatalog } from './catalog.js';
-import { hashObject, manifestDestinations, materializeBackup, objectProblem } from './materialize.js';
+import { checkBackupIdentity, hashObject, manifestDestinations, materializeBackup, objectProblem } from './materialize.js';
 import { restoreDump } from './restore-dump.js';
 import { openPrivateDir } from './private-dir.js';
 import { countRows, compareRowCounts } from './row-counts.js';
 import { writeManifestEverywhere } from './create.js';
-import { backupFolder, type BackupManifest } from './manifest.js';
+import { MANIFEST_NAME, backupFolder, type BackupManifest } from './manifest.js';
 
 export interface VerifyResult {
   ok: boolean;
@@ -47,6 +47,12 @@ export async function checkCopies(ctx: Context, m: BackupManifest): Promise<stri
     const folder = backupFolder(m.environment, m.id);
     await Promise.all(
       manifestDestinations(all, m).map(async (d) => {
+        // A destination named by the manifest that no longer holds it is damaged, not forgotten.
+        try {
+          if (!(await d.exists(`${folder}/${MANIFEST_NAME}`))) problems.push(`destination ${d.name}: ${MANIFEST_NAME} is missing (the backup there is incomplete or was removed)`);
+        } catch (err) {
+          problems.push(`destination ${d.name}: ${MANIFEST_NAME} unreadable (${describeError(err)})`);
+        }
         for (const o of m.objects) {
           try {
             const p = objectProblem(d.name, o, await hashObject(d, `${folder}/${o.name}`));
@@ -67,6 +73,8 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   const m = await getBackup(ctx, idOrLatest, { env: opts.env });
   try {
     if (m.objects.some((o) => o.encrypted)) requireIdentity(ctx.loaded);
+    // Wrong key? Known from one object's header, before every copy is downloaded and hashed.
+    await checkBackupIdentity(ctx, m);
   } catch (err) {
     await auditKeyProblem(ctx, m, err);
     throw err;
@@ -97,8 +105,6 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
       opts.onPhase?.('restore');
       let target: string;
       if (opts.scratchUrl) {
-        const { refuseProductionServer } = await import('../restore/server-identity.js');
-        await refuseProductionServer(ctx, opts.scratchUrl, 'the scratch server');
         scratchDb = `prodguard_verify_${m.id.toLowerCase().replace(/[^a-z0-9]/g, '_')}`;
         await withClient(opts.scratchUrl, async (c) => {
           await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratchDb!)}`);
