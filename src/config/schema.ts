@@ -155,6 +155,7 @@ export const configSchema = z
         method: z.enum(['archive-command', 'streaming']).default('streaming'),
         baseBackupSchedule: z.string().default('0 2 * * *'),
         walDir: z.string().default('.prodguard/wal'),
+        archiveTimeout: duration.default('60s').describe('archive_timeout set by `pitr enable` (archive-command method): the longest a commit waits before its WAL segment is archived — the RPO.'),
       })
       .strict()
       .prefault({}),
