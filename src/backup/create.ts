@@ -19,19 +19,20 @@
  * degraded; if every destination fails, nothing is recorded. The manifest is written only after
  * all data objects are complete, so a kill at any point leaves no listed backup.
  */
-import { readdirSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
 import { connectionUrl, requireEnvironment } from '../config/connection.js';
-import { connect } from '../pg/client.js';
+import { connect, quoteIdent } from '../pg/client.js';
 import { ProdguardError, RefusedError } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
 import { openDestinations, closeDestinations, type Destination } from './destinations/index.js';
 import { encryptionPlan, encryptStream } from './encryption.js';
 import { fanOut, describeError } from './fan-out.js';
 import { countRowsWith } from './row-counts.js';
-import { BEGIN_SNAPSHOT_SQL, EXPORT_SNAPSHOT_SQL, SERVER_FACTS_SQL } from './sql/row-counts.js';
+import { BEGIN_SNAPSHOT_SQL, EXPORT_SNAPSHOT_SQL, LIST_TABLES_SQL, SERVER_FACTS_SQL, countTableSql } from './sql/row-counts.js';
+import { tableOfFiles, uploadWhileDumping } from './dir-dump.js';
+import { backupJobs } from './jobs.js';
 import { dumpCommand, dumpRoles, pgDumpVersion, spawnPgDump } from './pg-dump.js';
 import { putCatalog } from './catalog.js';
 import { openPrivateDir, type PrivateDir } from './private-dir.js';
@@ -149,16 +150,38 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       // Plaintext until each file is encrypted: a 0700 dir removed on every exit path, kill -9 included.
       tmpDir = openPrivateDir('prodguard-dump-');
       const outDir = join(tmpDir.path, 'dump');
-      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression, jobs: cfg.jobs, outDir });
+      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression, jobs: backupJobs(cfg.jobs), outDir });
       const dump = spawnPgDump(cmd.args, cmd.env);
-      const counting = countRowsWith(client);
-      counting.catch(() => {});
-      await dump.finished;
-      rowCounts = await counting;
-      phase('upload');
-      for (const file of readdirSync(outDir).sort()) {
-        await store(dumpObjectName('directory', enc.encrypted, file), createReadStream(join(outDir, file)), compression > 0 && file !== 'toc.dat');
+      const tables = (await client.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows;
+      // Files go out (encrypted, to every destination) as pg_dump finishes them, rows counted on
+      // the way: no second pass over the dump, no count(*) scan beside it.
+      let up: Awaited<ReturnType<typeof uploadWhileDumping>>;
+      try {
+        up = await uploadWhileDumping(dump, outDir, (file, body) => store(dumpObjectName('directory', enc.encrypted, file), body, compression > 0 && file !== 'toc.dat'));
+      } catch (err) {
+        dump.child.kill('SIGKILL');
+        await dump.finished.catch(() => {});
+        throw err;
       }
+      phase('row counts');
+      const fileTable = await tableOfFiles(outDir, tables);
+      rowCounts = {};
+      const uncounted: typeof tables = [];
+      for (const t of tables) {
+        const key = `${t.schema}.${t.table}`;
+        const id = [...fileTable].find(([, v]) => v === key)?.[0];
+        const n = id === undefined ? undefined : (up.rowsByFile.get(`${id}.dat.gz`) ?? up.rowsByFile.get(`${id}.dat`));
+        if (typeof n === 'number') rowCounts[key] = n;
+        else uncounted.push(t);
+      }
+      // Anything the dump's own data could not tell (unexpected layout): exact count in the same snapshot.
+      for (const t of uncounted) {
+        const r = await client.query<{ n: string }>(countTableSql(quoteIdent(t.schema), quoteIdent(t.table)));
+        rowCounts[`${t.schema}.${t.table}`] = Number(r.rows[0].n);
+      }
+      rowCounts = Object.fromEntries(Object.entries(rowCounts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      // Deterministic manifest order whatever order the files finished in.
+      objects.sort((a, b) => a.name.localeCompare(b.name));
     }
     // Database/role settings, database grants and comment, and the roles — read in the same snapshot.
     const dbProps = await readDatabaseProperties(client);

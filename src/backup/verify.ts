@@ -20,6 +20,7 @@ import { getBackup, putCatalog } from './catalog.js';
 import { checkBackupIdentity, hashObject, manifestDestinations, materializeBackup, objectProblem } from './materialize.js';
 import { restoreDump } from './restore-dump.js';
 import { openPrivateDir } from './private-dir.js';
+import { backupJobs } from './jobs.js';
 import { countRows, compareRowCounts } from './row-counts.js';
 import { writeManifestEverywhere } from './create.js';
 import { MANIFEST_NAME, backupFolder, type BackupManifest } from './manifest.js';
@@ -123,7 +124,7 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
         const props = loadDatabaseProperties(mat);
         const ensured = await ensureRoles(serverUrl, props);
         createdRoles = ensured.created;
-        await restoreDump(mat.dumpPath, target, { jobs: ctx.loaded.config.backup.jobs });
+        await restoreDump(mat.dumpPath, target, { jobs: backupJobs(ctx.loaded.config.backup.jobs) });
         const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(serverUrl, opts.scratchUrl ? scratchDb! : m.database, props))];
         problems.push(...warnings.map((w) => `database properties: ${w}`));
         opts.onPhase?.('row counts');

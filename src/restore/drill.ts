@@ -11,6 +11,7 @@ import { RefusedError, errorMessage } from '../errors.js';
 import { DRILLS_COLLECTION, type DrillRecord } from './drill-record.js';
 import { runSmokeTests } from './smoke.js';
 import { openPrivateDir } from '../backup/private-dir.js';
+import { backupJobs } from '../backup/jobs.js';
 import { applyDatabaseProperties, ensureRoles, loadDatabaseProperties } from './roles.js';
 import { compareRowCounts, countRowsParallel } from './verify-counts.js';
 import { defaultSourceEnv } from './restore.js';
@@ -49,10 +50,10 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     // Roles the dump's policies and grants name, then the dump with its ACLs, then database settings.
     const props = loadDatabaseProperties(m);
     const ensured = await ensureRoles(cluster.url(), props);
-    await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs });
+    await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs) });
     const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(cluster.url(), dbName, props))];
     if (warnings.length) record.warnings = warnings;
-    const actual = await countRowsParallel(url, opts.jobs ?? ctx.loaded.config.backup.jobs);
+    const actual = await countRowsParallel(url, opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs));
     record.rowCountMismatches = compareRowCounts(m.manifest.rowCounts, actual);
     record.tablesChecked = Object.keys(m.manifest.rowCounts).length;
     record.smoke = await runSmokeTests(url, ctx.loaded.config.drills.smokeTests);

@@ -14,6 +14,7 @@ import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { resolveRestoreTarget, refuseProduction } from './target.js';
 import { refuseProductionServer } from './server-identity.js';
 import { openPrivateDir } from '../backup/private-dir.js';
+import { backupJobs } from '../backup/jobs.js';
 import { COUNT_USER_TABLES } from './sql/user-tables.js';
 import { applyDatabaseProperties, dropRoles, ensureRoles, loadDatabaseProperties } from './roles.js';
 import { compareRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
@@ -72,7 +73,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const started = Date.now();
   const progress = opts.onProgress ?? (() => {});
   const sourceEnv = opts.sourceEnv ?? defaultSourceEnv(ctx);
-  const jobs = opts.jobs ?? ctx.loaded.config.backup.jobs;
+  const jobs = opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be 1–64, got ${opts.jobs}`);
   const target = resolveRestoreTarget(ctx.loaded, opts.to, opts.env);
   const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
