@@ -11,6 +11,7 @@
  *   to tables through `pg_restore -l`.
  */
 import { readdirSync, readlinkSync, readFileSync, rmSync, createReadStream } from 'node:fs';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -77,8 +78,52 @@ export interface DirUploadResult {
 }
 
 /**
- * Uploads each finished file of a running pg_dump -Fd as soon as it is complete (and deletes it),
- * counting rows of data files on the way; after pg_dump exits, the rest (toc.dat last).
+ * Reads a file while pg_dump is still writing it ("tail -f"), ending once `closed()` says no
+ * pg_dump process holds it any more and everything up to then has been read.
+ */
+function followFile(path: string, closed: () => boolean): Readable {
+  let fh: FileHandle | null = null;
+  let pos = 0;
+  return new Readable({
+    highWaterMark: 1 << 20,
+    async read() {
+      try {
+        fh ??= await openFile(path, 'r');
+        for (;;) {
+          // Ask before reading: if it was closed before this read, the read sees all of it.
+          const done = closed();
+          const buf = Buffer.allocUnsafe(1 << 20);
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          if (bytesRead > 0) {
+            pos += bytesRead;
+            this.push(buf.subarray(0, bytesRead));
+            return;
+          }
+          if (done) {
+            await fh.close();
+            fh = null;
+            this.push(null);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+    },
+    destroy(err, cb) {
+      const f = fh;
+      fh = null;
+      if (f) f.close().then(() => cb(err), () => cb(err));
+      else cb(err);
+    },
+  });
+}
+
+/**
+ * Streams every file of a running pg_dump -Fd to `upload` WHILE pg_dump writes it (encryption and
+ * the destinations keep pace with the dump instead of starting after it), counting rows of data
+ * files on the way, and deletes each file once stored. toc.dat, written last, goes last.
  */
 export async function uploadWhileDumping(
   dump: DumpProcess,
@@ -87,20 +132,26 @@ export async function uploadWhileDumping(
   opts: { pollMs?: number } = {},
 ): Promise<DirUploadResult> {
   const rowsByFile = new Map<string, number | null>();
-  const done = new Set<string>();
+  const started = new Map<string, Promise<void>>();
+  /** Scan generation in which each file was first seen, and the newest open-file scan. */
+  const firstSeen = new Map<string, number>();
+  let generation = 0;
+  let openNow: Set<string> | null = new Set();
   let exited = false;
   let failure: unknown = null;
   dump.finished.then(() => (exited = true), (err) => { exited = true; failure = err; });
+  const closed = (file: string) => exited || (openNow !== null && generation > (firstSeen.get(file) ?? Infinity) && !openNow.has(file));
 
   const send = async (file: string) => {
     const path = join(outDir, file);
     const isData = /^\d+\.dat(\.gz)?$/.test(file);
-    const source = createReadStream(path);
+    const source = file === 'toc.dat' ? createReadStream(path) : followFile(path, () => closed(file));
     if (isData) {
       // Tee: the stored bytes go to upload unchanged; a decompressed copy is only counted.
       const counter = new CopyRowCounter();
       const tee = new PassThrough();
       source.pipe(tee);
+      source.on('error', (e: Error) => tee.destroy(e));
       const count = new Promise<void>((resolve, reject) => {
         const plain = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
         plain.on('error', reject);
@@ -112,40 +163,44 @@ export async function uploadWhileDumping(
     } else {
       await upload(file, source);
     }
-    rmSync(path, { force: true });
-    done.add(file);
+    if (file !== 'toc.dat') rmSync(path, { force: true });
+  };
+  const errors: unknown[] = [];
+  const start = (f: string) => {
+    const p = send(f).catch((e) => {
+      errors.push(e);
+    });
+    started.set(f, p);
   };
 
   const pid = dump.child.pid;
-  while (!exited) {
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
-    if (exited || pid === undefined) break;
+  while (!exited && pid !== undefined && errors.length === 0) {
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
     let names: string[];
     try {
       names = readdirSync(outDir);
     } catch {
       continue; // pg_dump creates the directory itself
     }
-    const open = openFiles(processTree(pid), outDir);
-    if (open === null) continue; // no /proc: everything is uploaded after the dump
-    for (const f of names.sort()) {
-      if (done.has(f) || f === 'toc.dat' || open.has(f) || exited) continue;
-      // Re-check just before reading: a worker may have opened it since the scan.
-      const again = openFiles(processTree(pid), outDir);
-      if (again === null || again.has(f)) continue;
-      await send(f);
-    }
+    for (const f of names) if (!firstSeen.has(f)) firstSeen.set(f, generation);
+    openNow = openFiles(processTree(pid), outDir);
+    generation++;
+    if (openNow === null) continue; // no /proc: files go after the dump
+    for (const f of names) if (f !== 'toc.dat' && !started.has(f)) start(f);
   }
+  // A failed upload: the caller kills pg_dump (which ends the files being followed).
+  if (errors.length) throw errors[0];
   await dump.finished.catch(() => {});
-  if (failure) throw failure;
-  const rest = readdirSync(outDir).filter((f) => !done.has(f)).sort((a, b) => (a === 'toc.dat' ? 1 : b === 'toc.dat' ? -1 : a.localeCompare(b)));
-  for (const f of rest) {
-    // toc.dat must stay until pg_restore -l has read it (see tableOfFiles); upload a copy now.
-    if (f === 'toc.dat') {
-      await upload(f, createReadStream(join(outDir, f)));
-      done.add(f);
-    } else await send(f);
+  exited = true;
+  if (failure) {
+    await Promise.allSettled(started.values());
+    throw failure;
   }
+  for (const f of readdirSync(outDir)) if (f !== 'toc.dat' && !started.has(f)) start(f);
+  await Promise.all(started.values());
+  if (errors.length) throw errors[0];
+  // toc.dat stays on disk until pg_restore -l has read it (tableOfFiles); the caller's private dir goes after.
+  if (readdirSync(outDir).includes('toc.dat')) await send('toc.dat');
   return { rowsByFile };
 }
 

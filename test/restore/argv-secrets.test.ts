@@ -21,6 +21,8 @@ import { toolConn } from '../../src/pg/tool-conn.js';
 import { buildUri } from '../../src/pg/conninfo.js';
 
 const cluster = sharedCluster({ name: 'prodguard-argv' });
+// Restores go to another server (production's own server is refused by identity).
+const other = sharedCluster({ name: 'prodguard-argv-other' });
 const PASSWORD = 'Sup3r-Secret_pw';
 const TOOLS = new Set(['pg_dump', 'pg_dumpall', 'pg_restore', 'psql', 'pg_basebackup', 'pg_receivewal']);
 
@@ -68,7 +70,7 @@ test('every pg tool prodguard runs gets the password through its environment, ne
 
   const p = await pitrProject(c, 'streaming', '  destinations:\n    - { name: local, type: local, path: backups }\n');
   t.after(p.cleanup);
-  const env = { ...p.env, PRODUCTION_DATABASE_URL: url, STAGING_DATABASE_URL: buildUri({ host: c.host, port: c.port, database: 'postgres', user: 'guarded', password: PASSWORD }) };
+  const env = { ...p.env, PRODUCTION_DATABASE_URL: url, STAGING_DATABASE_URL: buildUri({ host: other().host, port: other().port, database: 'postgres', user: 'postgres', password: PASSWORD }) };
   const cli = (args: string[]) => runCli(args, { cwd: p.dir, env });
   const w = watchProc();
   try {
