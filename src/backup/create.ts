@@ -128,6 +128,9 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     };
 
     phase('dump');
+    // Roles are small and independent of the snapshot: dump them while the data dump runs.
+    const rolesDump = dumpRoles(url);
+    rolesDump.catch(() => {});
     let rowCounts: Record<string, number>;
     const compression = cfg.compression;
     if (cfg.format === 'custom') {
@@ -189,7 +192,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
 
     phase('globals');
     await store(dbPropertiesObjectName(enc.encrypted), Readable.from([Buffer.from(JSON.stringify(dbProps, null, 2) + '\n')]), false);
-    const roles = await dumpRoles(url);
+    const roles = await rolesDump;
     let globalsSkipped: string | undefined;
     if ('sql' in roles) await store(globalsObjectName(enc.encrypted), Readable.from([Buffer.from(roles.sql)]), false);
     else globalsSkipped = roles.skipped;
