@@ -78,8 +78,8 @@ export const destinationSchema = z.discriminatedUnion('type', [localDestination,
 
 export const backupSchema = z
   .object({
-    format: z.enum(['custom', 'directory']).default('custom'),
-    jobs: z.number().int().min(1).max(64).default(1).describe('Parallel pg_dump/pg_restore jobs (directory format).'),
+    format: z.enum(['custom', 'directory']).default('directory').describe('directory: parallel pg_dump -Fd -j (the default; files encrypted and uploaded as they finish); custom: one pg_dump -Fc stream.'),
+    jobs: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default('auto').describe('Parallel pg_dump/pg_restore jobs (directory format); auto = the cores available, at most 4.'),
     compression: z.number().int().min(0).max(9).default(6),
     encryption: z
       .object({
@@ -180,6 +180,7 @@ export const configSchema = z
         method: z.enum(['archive-command', 'streaming']).default('streaming'),
         baseBackupSchedule: cron.default('0 2 * * *'),
         walDir: z.string().default('.prodguard/wal'),
+        archiveTimeout: duration.default('60s').describe('archive_timeout set by `pitr enable` (archive-command method): the longest a commit waits before its WAL segment is archived — the RPO.'),
       })
       .strict()
       .prefault({}),

@@ -78,7 +78,11 @@ export async function refreshStaging(
     const mat = await materializeBackup(ctx, m.id, work, { env: from });
     opts.onPhase?.(`replacing ${staging}`);
     await dropUserSchemas(url);
+    // Roles the dump's policies name (#15): created NOLOGIN without password when staging lacks them.
+    const { ensureRoles, loadDatabaseProperties, dropRoles } = await import('../restore/roles.js');
+    let createdRoles: string[] = [];
     try {
+      createdRoles = (await ensureRoles(url, loadDatabaseProperties(mat))).created;
       await restoreDump(mat.dumpPath, url, { noAcl: true });
       opts.onPhase?.('masking');
       const salt = await maskingSalt(ctx);
@@ -97,6 +101,7 @@ export async function refreshStaging(
     } catch (err) {
       await dropUserSchemas(url).catch(() => {});
       await restoreIdentity().catch(() => {});
+      await dropRoles(url, createdRoles).catch(() => {});
       throw new RefusedError(`staging refresh of ${staging} failed and its restored data was removed (no unmasked copy stays): ${errorMessage(err)}`, 'staging.refresh-failed');
     }
   } catch (err) {
