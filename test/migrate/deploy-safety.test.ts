@@ -37,7 +37,7 @@ async function stageAndApprove(): Promise<void> {
   await applyToStaging(fx.ctx(), 'staging');
   process.env.PRODGUARD_ACTOR = 'alice';
   try {
-    const { change } = await requestChange(fx.ctx(), 'production');
+    const { change } = await requestChange(fx.ctx(), 'production', { keyFile: fx.keyFile('alice') });
     await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('bob') });
     await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('carol') });
   } finally {
@@ -46,9 +46,11 @@ async function stageAndApprove(): Promise<void> {
 }
 
 async function asCi<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR };
+  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR, PRODGUARD_OIDC_TOKEN: process.env.PRODGUARD_OIDC_TOKEN };
   process.env.CI = 'true';
   process.env.PRODGUARD_ACTOR = 'ci';
+  // The CI platform's signed token is what proves the CI run (policy.oidc in the pinned policy).
+  process.env.PRODGUARD_OIDC_TOKEN = await fx.ciToken();
   try {
     return await fn();
   } finally {

@@ -36,7 +36,7 @@ test('git status after init + keys generate + migrate approve shows the approval
   const init = await runCli(['init', '--yes', '--senior', 'bob', '--senior', 'carol'], { cwd: dir, env });
   assert.equal(init.code, 0, init.stderr);
   const keys: Record<string, { keyFile: string; publicKey: string }> = {};
-  for (const name of ['bob', 'carol']) {
+  for (const name of ['alice', 'bob', 'carol']) {
     const k = await runCli(['keys', 'generate', '--name', name, '--json'], { cwd: dir, env });
     assert.equal(k.code, 0, k.stderr);
     keys[name] = JSON.parse(k.stdout);
@@ -49,12 +49,15 @@ test('git status after init + keys generate + migrate approve shows the approval
   assert.match(inside.stderr, /inside the repository/);
   const raw = parse(readFileSync(join(dir, 'prodguard.yaml'), 'utf8'));
   raw.team = [
-    { name: 'alice', role: 'senior' },
+    { name: 'alice', role: 'senior', publicKey: keys.alice.publicKey },
     { name: 'bob', role: 'senior', publicKey: keys.bob.publicKey },
     { name: 'carol', role: 'senior', publicKey: keys.carol.publicKey },
   ];
   writeFileSync(join(dir, 'prodguard.yaml'), stringify(raw));
-  const req = await runCli(['migrate', 'request', '--env', 'production', '--json'], { cwd: dir, env: { ...env, PRODGUARD_ACTOR: 'alice' } });
+  // Approvals are judged by the policy in force, which a senior pins first.
+  const pin = await runCli(['policy', 'init', '--key', keys.alice.keyFile], { cwd: dir, env });
+  assert.equal(pin.code, 0, pin.stderr);
+  const req = await runCli(['migrate', 'request', '--env', 'production', '--key', keys.alice.keyFile, '--json'], { cwd: dir, env: { ...env, PRODGUARD_ACTOR: 'alice' } });
   assert.equal(req.code, 0, req.stderr);
   const hash = JSON.parse(req.stdout).change.hash as string;
   const ap = await runCli(['migrate', 'approve', hash.slice(0, 12), '--key', keys.bob.keyFile], { cwd: dir, env });
