@@ -12,6 +12,7 @@ import { ambientTarget, describeTarget, resolveTarget, type Env, type GuardScope
 import type { SimpleCommand } from './shell.js';
 import { unwrap, toolName, shellQuote, type UnwrapDeps, type Step } from './unwrap.js';
 import { makeRecipe } from './make.js';
+import { wrapperNames } from './wrappers/index.js';
 import { maskSecrets } from '../security/mask.js';
 
 export type Decision = 'allow' | 'deny' | 'backup-first';
@@ -50,7 +51,8 @@ const RANK: Record<Decision, number> = { allow: 0, 'backup-first': 1, deny: 2 };
 const MAX_DEPTH = 6;
 
 /** Names whose presence means the command needs the full parse (tools, wrappers, shells). */
-const WRAPPERS = ['sudo', 'doas', 'env', 'nice', 'ionice', 'nohup', 'time', 'command', 'builtin', 'exec', 'stdbuf', 'chrt', 'taskset', 'caffeinate', 'unbuffer', 'setsid', 'chronic', 'strace', 'ltrace', 'timeout', 'watch', 'xargs', 'npx', 'bunx', 'pnpx', 'bundle', 'poetry', 'pipenv', 'uv', 'dotenv', 'dotenvx', 'doppler', 'op', 'infisical', 'with-env', 'cross-env', 'pnpm', 'yarn', 'npm', 'bun', 'make', 'gmake', 'eval', 'source', '.', 'docker', 'podman', 'kubectl', 'oc', 'ssh', 'sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox', 'python', 'python3', 'python2', 'node', 'nodejs', 'ruby', 'perl', 'php', 'deno', 'tsx', 'ts-node', 'manage.py', 'django-admin', 'sequelize-cli', 'supabase-cli'];
+/** Program names that need the full parse besides wrappers and rule tools. */
+const EXTRA_NAMES = ['manage.py', 'django-admin', 'sequelize-cli', 'supabase-cli'];
 
 let interesting: Set<string> | null = null;
 
@@ -62,7 +64,7 @@ function fastAllow(command: string, tools: () => string[]): boolean {
   while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i])) i++;
   if (i >= words.length) return i === 0 ? true : false;
   if (words[i].includes('/')) return false;
-  interesting ??= new Set([...WRAPPERS, ...tools()]);
+  interesting ??= new Set([...wrapperNames(), ...EXTRA_NAMES, ...tools()]);
   return !interesting.has(toolName(words[i]));
 }
 

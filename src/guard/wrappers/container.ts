@@ -1,0 +1,57 @@
+/**
+ * Containers: `docker|podman [compose] exec|run … container cmd`, `kubectl|oc exec pod -- cmd`.
+ * Inside a container the default connection is not this machine's (except Supabase's local
+ * `supabase_db_*` container); `docker volume rm` of a database volume is its own finding.
+ */
+import { next, none, tool, type Wrapper } from './types.js';
+
+const VALUED = /^(-e|--env|-u|--user|-w|--workdir|--env-file|--name|-v|--volume|--network|--entrypoint|-p|--publish|--platform|--mount|-l|--label|--detach-keys|--rm-after)$/;
+
+export const wrapper: Wrapper = {
+  family: 'container',
+  names: ['docker', 'podman', 'kubectl', 'oc'],
+  examples: [
+    { command: 'docker exec -it db psql -c "drop table t"', yields: 'tool psql -c drop table t' },
+    { command: 'docker compose exec db dropdb app', yields: 'tool dropdb app' },
+    { command: 'kubectl exec pg-0 -- dropdb app', yields: 'tool dropdb app' },
+    { command: 'docker volume rm pgdata', yields: 'tool docker-volume-rm pgdata' },
+    { command: 'docker ps', yields: 'none' },
+  ],
+  unwrap(c) {
+    const { args, name, env } = c;
+    const isCompose = args[0] === 'compose';
+    const a2 = isCompose ? args.slice(1) : args;
+    const sub = a2[0];
+    if (name === 'docker' || name === 'podman') {
+      if (sub !== 'exec' && sub !== 'run') {
+        if (sub === 'volume' && (a2[1] === 'rm' || a2[1] === 'prune')) return tool(c, 'docker-volume-rm', a2.slice(2));
+        return none(c);
+      }
+      let i = 1;
+      while (i < a2.length && a2[i].startsWith('-')) {
+        if (VALUED.test(a2[i])) {
+          if (a2[i] === '-e' || a2[i] === '--env') {
+            const kv = a2[i + 1] ?? '';
+            if (kv.includes('=')) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+          }
+          i++;
+        }
+        i++;
+      }
+      const container = a2[i] ?? '';
+      const inner = a2.slice(i + 1);
+      if (sub === 'run' && inner.length === 0) return none(c);
+      const local = /^supabase_db_|^supabase-db/.test(container);
+      const sc = { ...c.scope, remote: local ? undefined : `container ${container}`, env: {} as typeof env };
+      for (const k of Object.keys(env)) if (!(k in c.origin.env) || env[k] !== c.origin.env[k]) sc.env[k] = env[k];
+      c.scope = sc;
+      return next(inner, `${name} ${isCompose ? 'compose ' : ''}${sub} ${container}`);
+    }
+    // kubectl exec pod [-c x] -- cmd
+    if (sub !== 'exec') return none(c);
+    const dd = a2.indexOf('--');
+    if (dd < 0) return none(c);
+    c.scope = { ...c.scope, remote: `pod ${a2[1] ?? ''}`, env: {} };
+    return next(a2.slice(dd + 1), `${name} exec`);
+  },
+};

@@ -1,0 +1,100 @@
+/** Shells and shell builtins that run strings: `bash -c`, `sh script.sh`, a shell reading stdin, eval, source, alias. */
+import { UNKNOWN_CONTENT } from '../shell.js';
+import { OPAQUE_ARG } from '../rules/types.js';
+import { scriptFile } from './script-file.js';
+import { fileText, none, opaque, script, via, type Wrapper } from './types.js';
+
+export const SHELL_NAMES = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox']);
+
+export const shells: Wrapper = {
+  family: 'shell',
+  names: [...SHELL_NAMES],
+  examples: [
+    { command: `bash -c 'dropdb app'`, yields: 'script bash -c' },
+    { command: `sh -xc 'dropdb app'`, yields: 'script sh -c' },
+    { command: 'echo "dropdb app" | bash', yields: 'script bash reading echo "dropdb app"' },
+    { command: 'bash "$(mktemp)"', yields: 'opaque' },
+    { command: 'bash', yields: 'none' },
+  ],
+  unwrap(c) {
+    const { args, name } = c;
+    let i = 0;
+    let cmdText: string | null = null;
+    let readsStdin = false;
+    for (; i < args.length; i++) {
+      const a = args[i];
+      if (a === '-c' || (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(a) && !a.startsWith('--'))) {
+        cmdText = args[i + 1] ?? '';
+        break;
+      }
+      if (a === '-s' || a === '-') {
+        readsStdin = true;
+        break;
+      }
+      if (a === '-o' || a === '+o' || a === '-O' || a === '+O' || a === '--rcfile' || a === '--init-file') {
+        i++;
+        continue;
+      }
+      if (a.startsWith('-') || a.startsWith('+')) continue;
+      break;
+    }
+    if (cmdText !== null) {
+      if (cmdText.includes(OPAQUE_ARG)) return opaque(c, `${name} -c with ${c.opaque[0] ?? 'an expansion'}`);
+      via(c, `${name} -c`);
+      return script(c, cmdText, `${name} -c`);
+    }
+    const file = readsStdin ? undefined : args[i];
+    if (file === undefined) {
+      if (!c.stdin) return none(c);
+      if (c.stdin.text === null) return opaque(c, `${name} runs a script read from ${c.stdin.from}`);
+      via(c, `${name} < stdin`);
+      return script(c, c.stdin.text, `${name} reading ${c.stdin.from}`);
+    }
+    return { done: [scriptFile(c, file, name)] };
+  },
+};
+
+export const evalBuiltin: Wrapper = {
+  family: 'eval',
+  names: ['eval'],
+  examples: [
+    { command: `eval 'dropdb app'`, yields: 'script eval' },
+    { command: 'eval "$X"', yields: 'opaque' },
+  ],
+  unwrap(c) {
+    if (c.args.some((a) => a === OPAQUE_ARG)) return opaque(c, `eval of ${c.opaque[0] ?? 'an expansion'}`);
+    return script(c, c.args.join(' '), 'eval');
+  },
+};
+
+export const alias: Wrapper = {
+  family: 'alias',
+  names: ['alias'],
+  examples: [
+    { command: `alias s=supabase`, yields: 'opaque' },
+    { command: 'alias', yields: 'nothing' },
+  ],
+  unwrap(c) {
+    // An alias makes a new name for any command, and the guard cannot follow it to where it is
+    // used (bash may expand it on a later line); a definition with a value is not analysable.
+    const defs = c.args.filter((a) => a.includes('='));
+    if (defs.length === 0) return { done: [] };
+    return opaque(c, `alias ${defs.map((d) => d.slice(0, d.indexOf('='))).join(', ')} renames a command the guard cannot follow`);
+  },
+};
+
+export const source: Wrapper = {
+  family: 'source',
+  names: ['source', '.'],
+  examples: [
+    { command: 'source scripts/reset-prod.sh', yields: 'script source scripts/reset-prod.sh' },
+    { command: '. ./nope.sh', yields: 'opaque' },
+  ],
+  unwrap(c) {
+    const f = c.args[0];
+    if (!f || f === OPAQUE_ARG) return opaque(c, 'source of a file the guard cannot name');
+    const text = fileText(c, f);
+    if (text === null || text.includes(UNKNOWN_CONTENT)) return opaque(c, `${f} cannot be read`);
+    return script(c, text, `source ${f}`);
+  },
+};
