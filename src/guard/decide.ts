@@ -229,32 +229,8 @@ class Engine {
   }
 
   judge(ruleId: string, display: string, f: Finding, chain: Step[]): void {
-    const t = f.target;
-    const decision = this.policy(f);
     const via = chain.length > 1 ? ` (via ${chain.slice(0, -1).map((s) => s.via).join(' → ')})` : '';
-    const where = describeTarget(t);
-    let reason = `\`${short(display)}\`${via} ${f.effect} ${where}.`;
-    if (decision === 'deny' && t.kind === 'unknown') reason += ' prodguard cannot tell which environment that is, so it refuses (fail closed).';
-    if (decision === 'deny' && f.risk === 'opaque' && t.kind !== 'unknown') reason = `\`${short(display)}\`${via}: cannot tell what this does — it ${f.effect} ${where}.`;
-    if (decision === 'backup-first') reason += ' Allowed after a fresh verified backup: run it as `prodguard guard -- …`.';
-    else if (decision === 'deny' && f.alternative) reason += ' ' + f.alternative;
-    this.push({ ruleId, risk: f.risk, decision, reason, target: pick(t), command: display });
-  }
-
-  private policy(f: Finding): Decision {
-    const t = f.target;
-    if (f.risk === 'read' || t.kind === 'local') return 'allow';
-    const e = t.name ? this.loaded?.config.environments[t.name] : undefined;
-    const policy = e ? environmentPolicy(e) : t.kind === 'staging' ? 'backup-first' : 'deny';
-    if (t.kind === 'unknown') return 'deny';
-    switch (f.risk) {
-      case 'destructive':
-        return policy;
-      case 'change':
-        return t.kind === 'production' && policy !== 'allow' ? 'deny' : 'allow';
-      case 'opaque':
-        return t.kind === 'production' ? 'deny' : 'allow';
-    }
+    this.push(judgeFinding(this.loaded, ruleId, display, f, via));
   }
 
   private push(f: JudgedFinding): void {
@@ -268,6 +244,35 @@ class Engine {
     const base = { command, steps: this.steps, findings: this.findings, ...(outline ? { outline } : {}) };
     if (!worst) return { ...base, decision: 'allow', ruleId: null, target: { name: null, kind: 'none', via: 'no database command found' }, reason: `\`${short(command)}\` does not touch a database the guard knows of` };
     return { ...base, decision: worst.decision, ruleId: worst.ruleId, target: { name: worst.target.name, kind: worst.target.kind, via: worst.target.via }, reason: worst.reason };
+  }
+}
+
+/** A rule's finding under the environment policy: the decision and the one-sentence reason. */
+export function judgeFinding(loaded: LoadedConfig | null, ruleId: string, display: string, f: Finding, via = ''): JudgedFinding {
+  const t = f.target;
+  const decision = policyFor(loaded, f);
+  const where = describeTarget(t);
+  let reason = `\`${short(display)}\`${via} ${f.effect} ${where}.`;
+  if (decision === 'deny' && t.kind === 'unknown') reason += ' prodguard cannot tell which environment that is, so it refuses (fail closed).';
+  if (decision === 'deny' && f.risk === 'opaque' && t.kind !== 'unknown') reason = `\`${short(display)}\`${via}: cannot tell what this does — it ${f.effect} ${where}.`;
+  if (decision === 'backup-first') reason += ' Allowed after a fresh verified backup: run it as `prodguard guard -- …`.';
+  else if (decision === 'deny' && f.alternative) reason += ' ' + f.alternative;
+  return { ruleId, risk: f.risk, decision, reason, target: pick(t), command: display };
+}
+
+function policyFor(loaded: LoadedConfig | null, f: Finding): Decision {
+  const t = f.target;
+  if (f.risk === 'read' || t.kind === 'local') return 'allow';
+  const e = t.name ? loaded?.config.environments[t.name] : undefined;
+  const policy = e ? environmentPolicy(e) : t.kind === 'staging' ? 'backup-first' : 'deny';
+  if (t.kind === 'unknown') return 'deny';
+  switch (f.risk) {
+    case 'destructive':
+      return policy;
+    case 'change':
+      return t.kind === 'production' && policy !== 'allow' ? 'deny' : 'allow';
+    case 'opaque':
+      return t.kind === 'production' ? 'deny' : 'allow';
   }
 }
 
