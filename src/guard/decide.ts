@@ -14,6 +14,7 @@ import { unwrap, toolName, shellQuote, type UnwrapDeps, type Step } from './unwr
 import { makeRecipe } from './make.js';
 import { wrapperNames } from './wrappers/index.js';
 import { maskSecrets } from '../security/mask.js';
+import { protectedFile } from './protected-files.js';
 
 export type Decision = 'allow' | 'deny' | 'backup-first';
 
@@ -47,6 +48,11 @@ export interface GuardDecision {
   outline?: string[];
 }
 
+/** Programs whose file arguments they change, delete or replace. */
+const FILE_MUTATORS = new Set(['rm', 'mv', 'cp', 'tee', 'sed', 'truncate', 'chmod', 'chown', 'ln', 'unlink', 'shred', 'install', 'touch', 'rsync', 'sponge', 'patch']);
+/** Of these, only the last argument is written (the others are read). */
+const COPIERS = new Set(['cp', 'ln', 'install', 'rsync']);
+
 const RANK: Record<Decision, number> = { allow: 0, 'backup-first': 1, deny: 2 };
 const MAX_DEPTH = 6;
 
@@ -64,7 +70,7 @@ function fastAllow(command: string, tools: () => string[]): boolean {
   while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i])) i++;
   if (i >= words.length) return i === 0 ? true : false;
   if (words[i].includes('/')) return false;
-  interesting ??= new Set([...wrapperNames(), ...EXTRA_NAMES, ...tools()]);
+  interesting ??= new Set([...wrapperNames(), ...EXTRA_NAMES, ...FILE_MUTATORS, ...tools()]);
   return !interesting.has(toolName(words[i]));
 }
 
@@ -141,6 +147,7 @@ class Engine {
   private async analyseCommand(cmd: SimpleCommand, scope: GuardScope, depth: number, explain: boolean): Promise<void> {
     const pad = '  '.repeat(depth + 1);
     const units = unwrap(cmd, scope, scope.files, this.deps);
+    this.protectedWrites(cmd.writes.filter((w): w is string => w !== null), scope, cmd.text, 'writing');
     for (const u of units) {
       const chain = u.steps.map((s, i) => `${i ? `(${u.steps[i - 1].via}) ` : ''}${s.words.map((w) => (w === OPAQUE_ARG ? '<?>' : shellQuote(w))).join(' ')}`);
       this.steps.push(maskSecrets(`${pad}${chain.join('  →  ') || cmd.text}`));
@@ -156,6 +163,10 @@ class Engine {
           await this.analyseText(u.text, { ...u.scope, env: u.env }, depth + 1, u.label, explain);
           break;
         case 'tool': {
+          if (FILE_MUTATORS.has(u.tool)) {
+            const files = u.args.filter((a) => !a.startsWith('-'));
+            this.protectedWrites(COPIERS.has(u.tool) ? files.slice(-1) : u.tool === 'sed' && !u.args.some((a) => /^-[a-zA-Z]*i|^--in-place/.test(a)) ? [] : files, u.scope, cmd.text, u.tool);
+          }
           const { ruleForTool } = await import('./rules/index.js');
           const rule = u.tool === 'docker-volume-rm' ? null : ruleForTool(u.tool);
           if (u.tool === 'docker-volume-rm') {
@@ -186,6 +197,17 @@ class Engine {
           break;
         }
       }
+    }
+  }
+
+  /** prodguard's policy, the hooks and the agents' settings are not for an agent to change (protected-files.ts). */
+  private protectedWrites(paths: string[], scope: GuardScope, text: string, how: string): void {
+    if (scope.remote) return;
+    for (const p of paths) {
+      const what = protectedFile(p, scope.cwd);
+      if (!what) continue;
+      this.push({ ruleId: 'protected-file', risk: 'change', decision: 'deny', reason: `\`${short(text)}\`: ${how} ${p} is refused: it is ${what}. Change it yourself, outside the agent.`, target: { name: null, kind: 'local', via: p, label: p }, command: text });
+      return;
     }
   }
 
