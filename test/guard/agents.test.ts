@@ -183,3 +183,33 @@ test('status fails rule 1 when the installed hook does not deny (the bare `prodg
     rmSync(p, { recursive: true, force: true });
   }
 });
+
+test('status fails rule 1 when a production connection string, a service-role key or a writable production MCP server is in the workspace', async () => {
+  const { productionExposures } = await import('../../src/guard/exposure.js');
+  const { loadConfig } = await import('../../src/config/load.js');
+  const p = project();
+  try {
+    const loaded = loadConfig({ file: join(p, 'prodguard.yaml') });
+    const home = { HOME: p };
+    // The fixture keeps a production URL in .env.production (for the guard's target tests): found.
+    assert.deepEqual(productionExposures(loaded, home), [{ where: '.env.production', what: 'a production connection string' }]);
+    rmSync(join(p, '.env.production'));
+    assert.deepEqual(productionExposures(loaded, home), []);
+    writeFileSync(join(p, '.env.local'), 'DATABASE_URL=postgresql://postgres:pw@db.qwikkerprod123456789.supabase.co:5432/postgres\n');
+    const jwt = (role: string) => `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ role, ref: 'qwikkerprod123456789' })).toString('base64url')}.c2ln`;
+    writeFileSync(join(p, '.env'), `SUPABASE_ANON_KEY=${jwt('anon')}\nSUPABASE_SERVICE_ROLE_KEY=${jwt('service_role')}\n`);
+    writeFileSync(join(p, '.mcp.json'), JSON.stringify({ mcpServers: { supabase: { command: 'npx', args: ['@supabase/mcp-server-supabase', '--project-ref=qwikkerprod123456789'] }, ro: { command: 'npx', args: ['@supabase/mcp-server-supabase', '--read-only', '--project-ref=qwikkerprod123456789'] } } }));
+    const found = productionExposures(loaded, home).map((e) => `${e.where}: ${e.what}`);
+    assert.deepEqual(found, ['.env: a Supabase service-role key', '.env.local: a production connection string', 'MCP server supabase (' + join(p, '.mcp.json') + '): write access to production (add --read-only)']);
+    const ctx = openContext({ cwd: p });
+    try {
+      const r = await checks[1].run(ctx);
+      assert.equal(r.state, 'failing');
+      assert.match(r.reason, /gateway/);
+    } finally {
+      await ctx.close();
+    }
+  } finally {
+    rmSync(p, { recursive: true, force: true });
+  }
+});

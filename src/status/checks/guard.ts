@@ -52,4 +52,19 @@ export const checks: StatusCheck[] = [
       return { state: 'ok', reason: lines.join('; ') };
     },
   },
+  {
+    rule: 1,
+    id: 'guard.production-credentials',
+    title: 'No production write credential within an agent\'s reach (env files, MCP servers, environment)',
+    async run(ctx) {
+      const { productionExposures } = await import('../../guard/exposure.js');
+      const found = productionExposures(ctx.loaded);
+      if (found.length === 0) return { state: 'ok', reason: 'no production connection string, service-role key or writable production MCP server in the workspace' };
+      return {
+        state: 'failing',
+        reason: `${found.map((e) => `${e.where}: ${e.what}`).join('; ')} — keep production credentials in the gateway and CI only (docs/guard.md, "Production only through the gateway")`,
+        details: { exposures: found },
+      };
+    },
+  },
 ];
