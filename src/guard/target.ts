@@ -12,6 +12,8 @@ import { isLocalHost, parseConnInfo, type ConnInfo } from '../pg/conninfo.js';
 
 export type Env = Record<string, string | undefined>;
 
+const WORST: Record<'production' | 'unknown' | 'staging' | 'local', number> = { production: 3, unknown: 2, staging: 1, local: 0 };
+
 export interface Target {
   name: string | null;
   kind: EnvironmentKind | 'unknown';
@@ -171,9 +173,36 @@ function classifyInfo(scope: GuardScope, info: ConnInfo, via: string): Target {
 
 export function resolveUrl(scope: GuardScope, url: string, via: string, pgEnv?: Env): Target {
   const jdbc = url.replace(/^jdbc:/i, '');
+  // libpq tries every host of a multi-host URI in turn: the worst of them is the target.
+  const variants = splitMultiHostUri(jdbc);
+  if (variants.length > 1) return worstOf(variants.map((v, i) => resolveUrl(scope, v, `${via}, host ${i + 1} of ${variants.length}`, pgEnv)));
   const info = parseConnInfo(jdbc, pgEnv ?? {});
   if (!info) return unknownTarget(`cannot parse the connection string (${via})`);
-  return classifyInfo(scope, info, via);
+  const kvHostaddr = /(?:^|\s)hostaddr\s*=\s*'?([^\s']+)/.exec(jdbc)?.[1];
+  return classifyHosts(scope, info, via, kvHostaddr ?? info.params.hostaddr ?? pgEnv?.PGHOSTADDR);
+}
+
+/** `postgresql://u@h1:5432,h2:5433/db` → one URI per host. */
+export function splitMultiHostUri(uri: string): string[] {
+  const m = /^([a-z]+:\/\/)([^@/?#]*@)?([^/?#]*)(.*)$/i.exec(uri);
+  if (!m || !m[3].includes(',')) return [uri];
+  return m[3].split(',').filter(Boolean).map((h) => `${m[1]}${m[2] ?? ''}${h}${m[4]}`);
+}
+
+/**
+ * libpq connects to `hostaddr` when it is given (host then only names the server for TLS), and
+ * tries each of a comma-separated host list: every address is classified, the worst wins.
+ */
+function classifyHosts(scope: GuardScope, info: ConnInfo, via: string, hostaddr?: string): Target {
+  const list = (hostaddr || info.host).split(',').map((h) => h.trim()).filter(Boolean);
+  if (list.length <= 1 && !hostaddr) return classifyInfo(scope, info, via);
+  return worstOf(list.map((h) => classifyInfo(scope, { ...info, host: h, params: { ...info.params } }, hostaddr ? `${via}, hostaddr ${h}` : `${via}, host ${h}`)));
+}
+
+function worstOf(ts: Target[]): Target {
+  let worst = ts[0];
+  for (const t of ts) if (WORST[t.kind] > WORST[worst.kind]) worst = t;
+  return worst;
 }
 
 export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
@@ -202,13 +231,13 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
       return classifyInfo(scope, { ...svc, database: c.dbname ?? svc.database }, `service ${c.service ?? pg.PGSERVICE}`);
     }
     const info: ConnInfo = {
-      host: c.host ?? pg.PGHOST ?? pg.PGHOSTADDR ?? '',
+      host: c.host ?? pg.PGHOST ?? '',
       port: Number(c.port ?? pg.PGPORT ?? 5432),
       database: c.dbname ?? pg.PGDATABASE ?? c.user ?? pg.PGUSER ?? 'postgres',
       user: c.user ?? pg.PGUSER ?? 'postgres',
       params: {},
     };
-    return classifyInfo(scope, info, 'connection flags');
+    return classifyHosts(scope, info, 'connection flags', pg.PGHOSTADDR);
   }
   for (const v of spec.urlVars ?? []) {
     const val = scope.env[v];
@@ -227,7 +256,7 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
       return classifyInfo(scope, svc, `PGSERVICE=${e.PGSERVICE}`);
     }
     if (e.PGHOST || e.PGHOSTADDR || e.PGPORT || e.PGDATABASE) {
-      return classifyInfo(scope, { host: e.PGHOST ?? e.PGHOSTADDR ?? '', port: Number(e.PGPORT ?? 5432), database: e.PGDATABASE ?? e.PGUSER ?? 'postgres', user: e.PGUSER ?? 'postgres', params: {} }, 'PG* variables');
+      return classifyHosts(scope, { host: e.PGHOST ?? '', port: Number(e.PGPORT ?? 5432), database: e.PGDATABASE ?? e.PGUSER ?? 'postgres', user: e.PGUSER ?? 'postgres', params: {} }, 'PG* variables', e.PGHOSTADDR);
     }
     if (scope.remote) return unknownTarget(`the default connection inside ${scope.remote}`);
     return localTarget('no host given: the local socket');
@@ -242,7 +271,6 @@ export function resolveRef(scope: GuardScope, ref: string, via: string): Target 
   return r.kind === 'unknown' ? unknownTarget(`${via}: ${r.via}`) : { ...fromResolved(r), via };
 }
 
-const WORST: Record<Target['kind'], number> = { production: 3, unknown: 2, staging: 1, local: 0 };
 
 /**
  * The worst database a command that cannot be seen into could reach from here: every connection
@@ -252,6 +280,8 @@ export function ambientTarget(scope: GuardScope): Target {
   const candidates: Target[] = [];
   for (const [k, v] of Object.entries(scope.env)) {
     if (v && /^(postgres(ql)?|jdbc:postgresql):\/\//i.test(v)) candidates.push(resolveUrl(scope, v, `$${k}`));
+    // A connection variable set to a value the guard does not know could point anywhere.
+    else if (v?.includes('\u0000?') && (URL_VARS.includes(k) || /^PG(HOST|HOSTADDR|PORT|DATABASE|SERVICE)$/.test(k) || /DATABASE|_URL$|DSN/.test(k))) candidates.push(unknownTarget(`$${k} is set to a value the guard does not know`));
   }
   for (const { file, vars } of loadDotenvFiles(scope, ['.env', '.env.local', '.env.production', '.env.production.local'])) {
     for (const [k, v] of Object.entries(vars)) if (v && /^postgres(ql)?:\/\//i.test(v)) candidates.push(resolveUrl(scope, v, `${k} in ${file}`));

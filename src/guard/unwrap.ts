@@ -35,7 +35,8 @@ export function unwrap(cmd: SimpleCommand, scope: GuardScope, files: Map<string,
   const c: WrapCtx = { name: '', w0: '', args: [], env: { ...scope.env }, opaque: [], stdin: undefined, scope, origin: scope, files, deps, steps: [], cmd };
   for (const a of cmd.assigns) {
     if (a.value === null) c.opaque.push(`$${a.name}`);
-    c.env[a.name] = a.value ?? undefined;
+    // An assignment the guard cannot evaluate leaves the variable unknown, not unset.
+    c.env[a.name] = a.value ?? OPAQUE_ARG;
   }
   let words: string[] = cmd.words.map((w) => {
     if (w.value === null) c.opaque.push(w.why ?? w.raw);
