@@ -15,6 +15,7 @@ import { makeRecipe } from './make.js';
 import { wrapperNames } from './wrappers/index.js';
 import { maskSecrets } from '../security/mask.js';
 import { protectedFile } from './protected-files.js';
+import { DATA_ONLY, mentions } from './mentions.js';
 
 export type Decision = 'allow' | 'deny' | 'backup-first';
 
@@ -57,6 +58,9 @@ const RANK: Record<Decision, number> = { allow: 0, 'backup-first': 1, deny: 2 };
 const MAX_DEPTH = 6;
 
 /** Names whose presence means the command needs the full parse (tools, wrappers, shells). */
+/** Variables whose value a program runs as a command (GIT_SSH_COMMAND, BASH_ENV, PAGER, …). */
+export const EXEC_VARS = new Set(['GIT_SSH_COMMAND', 'GIT_SSH', 'GIT_EXTERNAL_DIFF', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'GIT_PAGER', 'GIT_ASKPASS', 'SSH_ASKPASS', 'EDITOR', 'VISUAL', 'PAGER', 'PSQL_PAGER', 'PSQL_EDITOR', 'LESSOPEN', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'LD_PRELOAD', 'NODE_OPTIONS', 'PYTHONSTARTUP', 'PERL5OPT', 'RUBYOPT']);
+
 /** Program names that need the full parse besides wrappers and rule tools. */
 const EXTRA_NAMES = ['manage.py', 'django-admin', 'sequelize-cli', 'supabase-cli'];
 
@@ -67,11 +71,20 @@ function fastAllow(command: string, tools: () => string[]): boolean {
   if (!/^[A-Za-z0-9 _./:=@%+,-]*$/.test(command)) return false;
   const words = command.split(' ').filter(Boolean);
   let i = 0;
-  while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i])) i++;
+  while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i])) {
+    if (EXEC_VARS.has(words[i].slice(0, words[i].indexOf('=')))) return false;
+    i++;
+  }
   if (i >= words.length) return i === 0 ? true : false;
   if (words[i].includes('/')) return false;
+  // git runs nothing of ours unless configured on the command line (-c alias.x=!…, core.sshCommand).
+  if (toolName(words[i]) === 'git') return !words.some((w) => w === '-c' || w.startsWith('--config'));
+  if (toolName(words[i]) === 'npm' || toolName(words[i]) === 'npx') return false;
   interesting ??= new Set([...wrapperNames(), ...EXTRA_NAMES, ...FILE_MUTATORS, ...tools()]);
-  return !interesting.has(toolName(words[i]));
+  // Only programs that never run their arguments skip the parse: anything else may carry a
+  // database tool or a production host in its strings (mentions.ts).
+  const name = toolName(words[i]);
+  return !interesting.has(name) && DATA_ONLY.has(name);
 }
 
 function loadProjectConfig(cwd: string, steps: string[]): Promise<LoadedConfig | null> {
@@ -146,7 +159,31 @@ class Engine {
 
   private async analyseCommand(cmd: SimpleCommand, scope: GuardScope, depth: number, explain: boolean): Promise<void> {
     const pad = '  '.repeat(depth + 1);
+    // Variables a program runs as a command (GIT_SSH_COMMAND=…, BASH_ENV=file, PAGER=…).
+    for (const a of cmd.assigns) {
+      if (!EXEC_VARS.has(a.name)) continue;
+      if (a.value === null) this.opaque(`$${a.name} is set to a command the guard cannot see`, scope, cmd.text);
+      else if (a.name === 'BASH_ENV' || a.name === 'ENV' || a.name === 'PYTHONSTARTUP') {
+        const text = readScoped(a.value, scope);
+        if (text === null) this.opaque(`$${a.name} names ${a.value}, which cannot be read`, scope, cmd.text);
+        else await this.analyseText(text, scope, depth + 1, `$${a.name} ${a.value}`, explain);
+      } else await this.analyseText(a.value, scope, depth + 1, `$${a.name}`, explain);
+    }
     const units = unwrap(cmd, scope, scope.files, this.deps);
+    // The same variables set through a wrapper (`sudo GIT_SSH_COMMAND=… git fetch`, `env BASH_ENV=…`).
+    for (const u of units) {
+      if (u.kind !== 'tool') continue;
+      for (const k of EXEC_VARS) {
+        const v = u.env[k];
+        if (v === undefined || v === scope.env[k] || cmd.assigns.some((a) => a.name === k)) continue;
+        if (v.includes(OPAQUE_ARG)) this.opaque(`$${k} is set to a command the guard cannot see`, u.scope, cmd.text);
+        else if (k === 'BASH_ENV' || k === 'ENV' || k === 'PYTHONSTARTUP') {
+          const text = readScoped(v, u.scope);
+          if (text === null) this.opaque(`$${k} names ${v}, which cannot be read`, u.scope, cmd.text);
+          else await this.analyseText(text, u.scope, depth + 1, `$${k} ${v}`, explain);
+        } else await this.analyseText(v, u.scope, depth + 1, `$${k}`, explain);
+      }
+    }
     this.protectedWrites(cmd.writes.filter((w): w is string => w !== null), scope, cmd.text, 'writing');
     for (const u of units) {
       const chain = u.steps.map((s, i) => `${i ? `(${u.steps[i - 1].via}) ` : ''}${s.words.map((w) => (w === OPAQUE_ARG ? '<?>' : shellQuote(w))).join(' ')}`);
@@ -175,7 +212,10 @@ class Engine {
             if (bad.length && bad.some((v) => /db|pg|postgres|data/i.test(v))) this.judge('docker-volume', cmd.text, { risk: 'destructive', effect: `deletes the docker volume ${bad.join(', ')} (a database's data) on`, target: { name: null, kind: 'unknown', label: 'unknown', via: 'docker volume on this machine' }, alternative: 'Take a verified backup first.' }, u.steps);
             break;
           }
-          if (!rule) break;
+          if (!rule) {
+            this.unmodelled(u, cmd, pad);
+            break;
+          }
           const inv: Invocation = {
             tool: u.tool,
             args: u.args,
@@ -209,6 +249,24 @@ class Engine {
       this.push({ ruleId: 'protected-file', risk: 'change', decision: 'deny', reason: `\`${short(text)}\`: ${how} ${p} is refused: it is ${what}. Change it yourself, outside the agent.`, target: { name: null, kind: 'local', via: p, label: p }, command: text });
       return;
     }
+  }
+
+  /**
+   * A program without a rule or wrapper model: if its strings (arguments, stdin, the variables set
+   * for it) name a production host/ref/URL it is refused; if they name a database tool, it is
+   * treated as a command the guard cannot see into (refused when production is reachable).
+   */
+  private unmodelled(u: Extract<ReturnType<typeof unwrap>[number], { kind: 'tool' }>, cmd: SimpleCommand, pad: string): void {
+    if (DATA_ONLY.has(u.tool)) return;
+    const setFor = Object.entries(u.env).filter(([k, v]) => v !== undefined && u.scope.env[k] !== v).map(([, v]) => v!);
+    const texts = [...u.args, ...setFor, ...(u.stdin?.text ? [u.stdin.text] : [])].filter((x) => !x.includes(OPAQUE_ARG));
+    const m = mentions(texts, { ...u.scope, env: u.env });
+    if (!m) return;
+    this.steps.push(`${pad}  ${u.tool}: no rule, and its strings mention ${m.what}`);
+    if (m.production) {
+      const target = ambientTarget({ ...u.scope, env: u.env });
+      this.push({ ruleId: 'unmodelled-program', risk: 'opaque', decision: 'deny', reason: `\`${short(cmd.text)}\`: ${u.tool} is a program prodguard has no model of, and it is given ${m.what}. Use a tool the guard knows (psql, prodguard migrate) or run it on staging.`, target: { name: target.kind === 'production' ? target.name : null, kind: 'production', via: m.what, label: m.what }, command: cmd.text });
+    } else this.opaque(`${u.tool} is a program the guard has no model of, and it is given ${m.what}`, { ...u.scope, env: u.env }, cmd.text);
   }
 
   private helpers(scope: GuardScope): RuleHelpers {

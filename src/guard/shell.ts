@@ -375,7 +375,7 @@ class Walker {
   private fields(n: TsNode): Word[] {
     const w = this.word(n);
     if (n.type !== 'simple_expansion' && n.type !== 'expansion') {
-      if (n.type === 'word' && /\{[^{}]*,[^{}]*\}/.test(n.text)) return [{ value: null, raw: n.text, why: `brace expansion in ${n.text}` }];
+      if ((n.type === 'word' || n.type === 'concatenation') && /\{[^{}'"]*(,|\.\.)[^{}'"]*\}/.test(n.text) && !/^['"]/.test(n.text)) return [{ value: null, raw: n.text, why: `brace expansion in ${n.text}` }];
       return [w];
     }
     if (w.value === null) return [w];

@@ -223,7 +223,7 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
   }
   const c = spec.conn;
   if (c && (c.host || c.port || c.dbname || c.user || c.service)) {
-    if (c.dbname && parseConnInfo(c.dbname)) return resolveUrl(scope, c.dbname, 'connection string', spec.pgEnv ? scope.env : {});
+    if (c.dbname && (parseConnInfo(c.dbname) || /^(postgres(ql)?|jdbc:postgresql):\/\//i.test(c.dbname))) return resolveUrl(scope, c.dbname, 'connection string', spec.pgEnv ? scope.env : {});
     const pg = spec.pgEnv ? scope.env : {};
     if (c.service || (!c.host && pg.PGSERVICE)) {
       const svc = serviceConnInfo(scope, c.service ?? pg.PGSERVICE!);

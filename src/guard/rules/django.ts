@@ -20,6 +20,9 @@ export const rule: GuardRule = {
     if (cmd === 'migrate' && pos[2] === 'zero') return { risk: 'destructive', effect: `unapplies every migration of ${pos[1]} (dropping its tables) in`, target, alternative: 'Write a forward migration and ship it with `prodguard migrate`.' };
     if (cmd === 'migrate' && pos.length >= 3) return { risk: 'destructive', effect: `migrates ${pos[1]} to ${pos[2]} (may unapply migrations) in`, target, alternative: 'Ship changes with `prodguard migrate`.' };
     if (cmd === 'migrate') return { risk: 'change', effect: 'applies migrations without approval to', target, alternative: 'Use `prodguard migrate deploy`.' };
+    if (cmd === 'shell' || cmd === 'shell_plus' || cmd === 'runscript') {
+      return { risk: 'opaque', effect: `runs Python code (manage.py ${cmd}) the guard cannot check against`, target, alternative: 'Run it against a local or staging database.' };
+    }
     if (cmd === 'dbshell') {
       const dashdash = inv.args.indexOf('--');
       const extra = dashdash >= 0 ? inv.args.slice(dashdash + 1) : [];

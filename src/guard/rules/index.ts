@@ -12,8 +12,10 @@ import { rule as rails } from './rails.js';
 import { rule as django } from './django.js';
 import { rule as sqlMigrators } from './sql-migrators.js';
 import { rule as rmDataDir } from './rm-data-dir.js';
+import { rule as dbClients } from './db-clients.js';
+import { rule as httpApi } from './http-api.js';
 
-export const guardRules: GuardRule[] = [supabase, psql, dropdb, pgRestore, pgCtl, prisma, drizzle, nodeMigrators, rails, django, sqlMigrators, rmDataDir];
+export const guardRules: GuardRule[] = [supabase, psql, dropdb, pgRestore, pgCtl, prisma, drizzle, nodeMigrators, rails, django, sqlMigrators, rmDataDir, dbClients, httpApi];
 
 const byTool = new Map<string, GuardRule>();
 for (const r of guardRules) for (const t of r.tools) byTool.set(t, r);

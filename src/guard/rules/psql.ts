@@ -12,7 +12,8 @@ export function libpqTarget(inv: Invocation, h: RuleHelpers, p: ReturnType<typeo
   const targetWords = [db, optValue(p, 'h', 'host'), optValue(p, 'p', 'port'), optValue(p, 'U', 'username'), ...p.positionals.slice(0, 2)];
   const unknownVar = PG_VARS.find((k) => inv.env[k]?.includes(OPAQUE_ARG));
   if (targetWords.some((w) => w?.includes(OPAQUE_ARG)) || unknownVar) return h.target({ opaque: `cannot resolve ${unknownVar ? `$${unknownVar}` : inv.opaque[0] ?? 'the target'}` });
-  if (db && parseConnInfo(db)) return h.target({ url: db, pgEnv: true });
+  // A URI is a connection string even when it does not parse (multi-host with ports): resolveUrl decides.
+  if (db && (parseConnInfo(db) || /^(postgres(ql)?|jdbc:postgresql):\/\//i.test(db))) return h.target({ url: db, pgEnv: true });
   return h.target({
     conn: { host: optValue(p, 'h', 'host'), port: optValue(p, 'p', 'port'), dbname: db, user: optValue(p, 'U', 'username') },
     pgEnv: true,

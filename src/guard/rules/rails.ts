@@ -27,6 +27,12 @@ export const rule: GuardRule = {
   examples: { deny: ['RAILS_ENV=production bin/rails db:drop', 'bundle exec rake db:schema:load RAILS_ENV=production'], allow: ['bin/rails db:migrate', 'rails db:reset', 'rails routes'] },
   check(inv, h) {
     const tasks = inv.args.filter((a) => a.startsWith('db:'));
+    if (inv.args[0] === 'runner' || inv.args[0] === 'r' || inv.args[0] === 'console' || inv.args[0] === 'c' || inv.args[0] === 'dbconsole') {
+      if (inv.args.includes('--help') || inv.args.includes('-h')) return null;
+      const env0 = inv.args.find((a) => /^(RAILS_ENV|RACK_ENV)=/.test(a))?.split('=')[1] ?? longValue(inv.args, '-e', '--environment') ?? inv.env.RAILS_ENV ?? inv.env.RACK_ENV ?? 'development';
+      const t = h.target(inv.env.DATABASE_URL ? appTarget(inv, inv.env.DATABASE_URL) : { environmentName: env0 });
+      return { risk: 'opaque', effect: `runs Ruby code (rails ${inv.args[0]}) the guard cannot check against`, target: t, alternative: 'Run it against development or staging.' };
+    }
     const argEnv = inv.args.find((a) => /^(RAILS_ENV|RACK_ENV)=/.test(a))?.split('=')[1];
     const railsEnv = argEnv ?? longValue(inv.args, '-e', '--environment') ?? inv.env.RAILS_ENV ?? inv.env.RACK_ENV ?? 'development';
     for (const t of tasks) {

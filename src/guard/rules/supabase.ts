@@ -1,5 +1,5 @@
 import { parseArgs, optValue, hasOpt } from '../args.js';
-import type { GuardRule, Invocation, RuleHelpers, Finding } from './types.js';
+import { OPAQUE_ARG, type GuardRule, type Invocation, type RuleHelpers, type Finding } from './types.js';
 import type { TargetSpec } from '../target.js';
 
 const VALUED = ['workdir', 'db-url', 'project-ref', 'password', 'file', 'schema', 'version', 'status', 'output', 'dns-resolver', 'network-id', 'profile', 'last', 'level', 'fail-on', 'region', 'org-id', 'db-password', 'plan', 'size', 'exclude', 'include', 'name', 'lang', 'data-only', 'role-only', 'bucket', 'local-version'];
@@ -37,7 +37,19 @@ const OPS: Op[] = [
   { path: 'projects delete', risk: 'destructive', defaultLinked: false, effect: 'deletes the whole project, its database and its backups:', alternative: 'Take and verify a backup (`prodguard backup create`) and get a second person to do it from the dashboard.' },
   { path: 'storage rm', risk: 'destructive', defaultLinked: true, effect: 'deletes storage objects (not in database backups) of', alternative: 'Copy the objects first (`supabase storage cp -r`).' },
   { path: 'branches delete', risk: 'destructive', defaultLinked: false, effect: 'deletes a preview branch database of', alternative: 'Delete branches from the dashboard.' },
+  { path: 'branches update', risk: 'change', defaultLinked: true, effect: 'changes a branch (reset on push, git branch) of', alternative: 'Change branches from the dashboard.' },
+  { path: 'branches reset', risk: 'destructive', defaultLinked: true, effect: 'resets a branch database of', alternative: 'Reset branches from the dashboard.' },
+  { path: 'config push', risk: 'change', defaultLinked: true, effect: 'overwrites the remote project settings (auth, API, database config) of', alternative: 'Change project settings through a reviewed change.' },
+  { path: 'postgres-config update', risk: 'change', defaultLinked: true, effect: 'changes the Postgres server configuration (and may restart it) of', alternative: 'Change server settings through a reviewed change.' },
+  { path: 'postgres-config delete', risk: 'change', defaultLinked: true, effect: 'removes Postgres server configuration overrides of', alternative: 'Change server settings through a reviewed change.' },
+  { path: 'functions delete', risk: 'change', defaultLinked: true, effect: 'deletes an edge function of', alternative: 'Delete functions from the dashboard after review.' },
+  { path: 'secrets unset', risk: 'change', defaultLinked: true, effect: 'removes secrets of', alternative: 'Change secrets from the dashboard after review.' },
+  { path: 'storage mv', risk: 'change', defaultLinked: true, effect: 'moves storage objects (not in database backups) of', alternative: 'Copy the objects first (`supabase storage cp -r`).' },
+  { path: 'projects pause', risk: 'destructive', defaultLinked: false, effect: 'pauses the project (production offline):', alternative: 'Pause from the dashboard with a second person.' },
 ];
+
+/** The CLI's aliases: `migrations` is `migration`, `branch` is `branches`, `project` is `projects`. */
+const ALIASES: Record<string, string> = { migrations: 'migration', branch: 'branches', project: 'projects', secret: 'secrets', function: 'functions', fn: 'functions' };
 
 export const rule: GuardRule = {
   id: 'supabase',
@@ -51,13 +63,15 @@ export const rule: GuardRule = {
     allow: ['supabase db reset', 'supabase start', 'supabase db dump --linked -f dump.sql', 'supabase migration list', 'supabase gen types typescript --linked'],
   },
   async check(inv, h) {
-    const words = subcommand(inv);
+    const words = subcommand(inv).map((w, i) => (i === 0 ? ALIASES[w] ?? w : w));
     const joined = words.join(' ');
     const op = OPS.find((o) => joined === o.path || joined.startsWith(o.path + ' '));
+    // A subcommand the guard cannot read (`db {reset,status}`, `db $X`) could be any of them.
+    if (!op && words.slice(0, 3).some((w) => w.includes(OPAQUE_ARG))) return { risk: 'opaque', effect: `runs a supabase subcommand the guard cannot read (${words.slice(0, 3).join(' ').replace(/\u0000\?/g, '<?>')}) against`, target: supabaseTarget(inv, h, true) };
     if (!op) return null;
     const p = parseArgs(inv.args, { short: 'psfo', long: VALUED });
     if (hasOpt(p, 'dry-run')) return null;
-    if (op.path === 'projects delete') {
+    if (op.path === 'projects delete' || op.path === 'projects pause') {
       const ref = words[2];
       const target = ref ? h.target({ supabaseRef: ref }) : h.target({ linked: {} });
       return { risk: op.risk, effect: op.effect, alternative: op.alternative, target };

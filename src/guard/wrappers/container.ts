@@ -9,20 +9,25 @@ const VALUED = /^(-e|--env|-u|--user|-w|--workdir|--env-file|--name|-v|--volume|
 
 export const wrapper: Wrapper = {
   family: 'container',
-  names: ['docker', 'podman', 'kubectl', 'oc'],
+  names: ['docker', 'podman', 'nerdctl', 'finch', 'kubectl', 'oc'],
   examples: [
     { command: 'docker exec -it db psql -c "drop table t"', yields: 'tool psql -c drop table t' },
     { command: 'docker compose exec db dropdb app', yields: 'tool dropdb app' },
     { command: 'kubectl exec pg-0 -- dropdb app', yields: 'tool dropdb app' },
     { command: 'docker volume rm pgdata', yields: 'tool docker-volume-rm pgdata' },
     { command: 'docker ps', yields: 'none' },
+    { command: 'docker container exec db dropdb app', yields: 'tool dropdb app' },
+    { command: 'kubectl exec pg-0 dropdb app', yields: 'tool dropdb app' },
+    { command: 'kubectl run x --image=postgres -- dropdb app', yields: 'tool dropdb app' },
   ],
   unwrap(c) {
     const { args, name, env } = c;
     const isCompose = args[0] === 'compose';
-    const a2 = isCompose ? args.slice(1) : args;
+    let a2 = isCompose ? args.slice(1) : args;
+    // `docker container exec|run` is `docker exec|run`.
+    if (a2[0] === 'container' && /^(exec|run)$/.test(a2[1] ?? '')) a2 = a2.slice(1);
     const sub = a2[0];
-    if (name === 'docker' || name === 'podman') {
+    if (name !== 'kubectl' && name !== 'oc') {
       if (sub !== 'exec' && sub !== 'run') {
         if (sub === 'volume' && (a2[1] === 'rm' || a2[1] === 'prune')) return tool(c, 'docker-volume-rm', a2.slice(2));
         return none(c);
@@ -47,11 +52,22 @@ export const wrapper: Wrapper = {
       c.scope = sc;
       return next(inner, `${name} ${isCompose ? 'compose ' : ''}${sub} ${container}`);
     }
-    // kubectl exec pod [-c x] -- cmd
-    if (sub !== 'exec') return none(c);
+    // kubectl exec|run pod [options] [--] cmd (the old form without `--` too).
+    if (sub !== 'exec' && sub !== 'run' && sub !== 'debug') return none(c);
     const dd = a2.indexOf('--');
-    if (dd < 0) return none(c);
-    c.scope = { ...c.scope, remote: `pod ${a2[1] ?? ''}`, env: {} };
-    return next(a2.slice(dd + 1), `${name} exec`);
+    let inner: string[];
+    let pod = '';
+    if (dd >= 0) {
+      inner = a2.slice(dd + 1);
+      pod = a2.slice(1, dd).find((a) => !a.startsWith('-')) ?? '';
+    } else {
+      let i = 1;
+      while (i < a2.length && a2[i].startsWith('-')) i += /^-(n|c|-namespace|-container|-image|-context|-kubeconfig|-env|-overrides)$/.test(a2[i]) ? 2 : 1;
+      pod = a2[i] ?? '';
+      inner = sub === 'exec' ? a2.slice(i + 1) : [];
+    }
+    if (inner.length === 0) return none(c);
+    c.scope = { ...c.scope, remote: `pod ${pod}`, env: {} };
+    return next(inner, `${name} ${sub}`);
   },
 };

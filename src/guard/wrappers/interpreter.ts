@@ -9,6 +9,36 @@ import { DANGER_HINT, DB_HINT } from './hints.js';
 import { fileText, none, opaque, tool, type Wrapper } from './types.js';
 
 // bun is a package runner first (wrappers/package-runner.ts); `bun file.ts` comes back here as node.
+/** Code that only asks a driver for its version (`print(psycopg2.__version__)`). */
+const VERSION_ONLY = /__version__|\.version\b|package\.json|VERSION\b/;
+/** Code that starts processes, opens connections or runs queries. */
+const RUNS = /\b(connect|execute|query|exec|execSync|spawn|spawnSync|system|popen|subprocess|child_process|Deno\.run|Deno\.Command|Bun\.spawn|Bun\.\$|shell_exec|passthru|proc_open|IO\.popen|Open3|os\.system|\$\(|`)/;
+
+/**
+ * Code given on the command line, in every spelling: `-c code`, `-c'code'` (attached), `-Sc code`,
+ * `-e`, `-E`, `-we`, `-pe`, `--eval=code`, `--eval code`, `-p`, `php -r`, `deno eval`.
+ */
+export function inlineCode(name: string, args: string[]): { code: string; flag: string } | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('-') && !(name === 'deno' && a === 'eval') && !(name === 'bun' && a === 'eval')) return null;
+    if (a === 'eval') return { code: args[i + 1] ?? '', flag: 'eval' };
+    const long = /^--(eval|print|command)(?:=([\s\S]*))?$/.exec(a);
+    if (long) return { code: long[2] ?? args[i + 1] ?? '', flag: `--${long[1]}` };
+    if (a.startsWith('--')) continue;
+    const letters = name.startsWith('python') ? 'c' : name === 'php' ? 'r' : name === 'perl' || name === 'ruby' ? 'eE' : 'ep';
+    // The code flag ends a cluster (`-Sc code`, `-we code`, `-pe code`) or, for python/perl/ruby, carries the code (`-c'…'`).
+    const end = new RegExp(`^-([A-Za-z0-9]*)([${letters}])$`).exec(a);
+    if (end) return { code: args[i + 1] ?? '', flag: a };
+    const attached = /^(python|perl|ruby)/.test(name) ? new RegExp(`^-([A-Za-z0-9]*?)([${letters}])([\\s\\S]+)$`).exec(a) : null;
+    if (attached) return { code: attached[3], flag: `-${attached[1]}${attached[2]}` };
+    // Options that take a value (python -W x, -X x; node -r mod, --require mod).
+    if (/^-(W|X|r|m|I|i|l)$/.test(a) && !(name.startsWith('python') && a === '-i') && !(a === '-m')) i++;
+    if (a === '-m') return null;
+  }
+  return null;
+}
+
 export const INTERPRETER_NAMES = ['python', 'python3', 'python2', 'node', 'nodejs', 'ruby', 'perl', 'php', 'deno', 'tsx', 'ts-node'];
 
 export const wrapper: Wrapper = {
@@ -24,15 +54,16 @@ export const wrapper: Wrapper = {
   ],
   unwrap(c) {
     const { args, name, w0 } = c;
-    const scriptIdx = args.findIndex((a) => !a.startsWith('-'));
-    const codeFlag = args.findIndex((a) => a === '-c' || a === '-e' || a === '--eval' || a === '-p' || a === '--print' || a === 'eval' || (a === '-r' && name === 'php'));
     if (name === 'manage.py' || w0.endsWith('manage.py')) return tool(c, 'manage.py', args);
-    if (codeFlag >= 0 && (scriptIdx < 0 || codeFlag < scriptIdx || args[scriptIdx - 1] === args[codeFlag])) {
-      const code = args[codeFlag + 1] ?? '';
+    const inline = inlineCode(name, args);
+    if (inline) {
+      const { code, flag } = inline;
       if (code.includes(OPAQUE_ARG)) return opaque(c, `${name} code from ${c.opaque[0] ?? 'an expansion'}`);
-      if (DB_HINT.test(code) || DANGER_HINT.test(code)) return opaque(c, `${name} ${args[codeFlag]} runs code that talks to a database or runs commands`);
+      if (VERSION_ONLY.test(code) && !RUNS.test(code)) return none(c);
+      if (DB_HINT.test(code) || DANGER_HINT.test(code) || RUNS.test(code)) return opaque(c, `${name} ${flag} runs code that talks to a database or runs commands`);
       return none(c);
     }
+    const scriptIdx = args.findIndex((a) => !a.startsWith('-'));
     if (name === 'python3' && args[0] === '-m') {
       if (args[1] === 'django') return tool(c, 'django-admin', args.slice(2));
       return none(c);
@@ -40,7 +71,7 @@ export const wrapper: Wrapper = {
     const file = scriptIdx >= 0 ? args[scriptIdx] : undefined;
     if (file && /manage\.py$/.test(file)) return tool(c, 'manage.py', args.slice(scriptIdx + 1));
     if (!file) {
-      if (c.stdin && (c.stdin.text === null || DANGER_HINT.test(c.stdin.text))) return opaque(c, `${name} runs a program read from ${c.stdin.from}`);
+      if (c.stdin && (c.stdin.text === null || DANGER_HINT.test(c.stdin.text) || DB_HINT.test(c.stdin.text) || RUNS.test(c.stdin.text))) return opaque(c, `${name} runs a program read from ${c.stdin.from}`);
       return none(c);
     }
     const text = fileText(c, file);

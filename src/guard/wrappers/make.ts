@@ -1,5 +1,5 @@
 /** make: reads the Makefile (targets with their prerequisites, variables, -C, -f) and runs the recipes. */
-import { opaque, script, via, type Wrapper } from './types.js';
+import { none, opaque, script, via, type Wrapper } from './types.js';
 
 export const wrapper: Wrapper = {
   family: 'make',
@@ -7,12 +7,15 @@ export const wrapper: Wrapper = {
   examples: [
     { command: 'make reset-prod', yields: 'script make reset-prod' },
     { command: 'make no-such-target', yields: 'opaque' },
+    { command: 'make -n reset-prod', yields: 'none' },
   ],
   unwrap(c) {
     const { args, env } = c;
     let makefile: string | undefined;
     let dir = c.scope.cwd;
     const targets: string[] = [];
+    // -n/--dry-run/--just-print/--recon print the recipes without running them.
+    if (args.some((a) => /^--(dry-run|just-print|recon)$/.test(a) || /^-[a-zA-Z]*n[a-zA-Z]*$/.test(a))) return none(c);
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a === '-f' || a === '--file' || a === '--makefile') makefile = args[++i];

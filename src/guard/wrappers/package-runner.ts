@@ -40,12 +40,38 @@ export const packageScripts: Wrapper = {
     { command: 'pnpm dlx supabase db push', yields: 'tool supabase db push' },
     { command: 'npm exec -- drizzle-kit push', yields: 'tool drizzle-kit push' },
     { command: 'npm install', yields: 'none' },
+    { command: 'npm --silent run db:reset', yields: 'script package.json script "db:reset"' },
+    { command: 'npm x supabase db push', yields: 'tool supabase db push' },
+    { command: 'pnpm -r run db:reset', yields: 'opaque' },
   ],
   unwrap: runScript,
 };
 
+/** Options a package manager takes before its command; the ones that change the project or pick workspaces. */
+const PM_VALUED = /^(--prefix|-C|--dir|--cwd|--filter|-F|-w|--workspace|--loglevel|--registry|--userconfig|--cache|--reporter|--color)$/;
+const PM_WORKSPACES = /^(-r|--recursive|--filter|-F|-w|--workspace|--workspaces|-ws|--include-workspace-root)$/;
+
 function runScript(c: WrapCtx): WrapResult {
-  const { args, name } = c;
+  let { args } = c;
+  const { name } = c;
+  // bun is also an interpreter: `bun -e code`, `bun file.ts`.
+  if (name === 'bun' && /^(-e|--eval|-p|--print)$/.test(args[0] ?? '')) return next(['node', ...args], 'bun');
+  // Global options before the command (`npm --silent run x`, `pnpm -C dir -r run x`, `yarn --cwd dir x`).
+  let workspaces = false;
+  while (args.length && args[0].startsWith('-') && args[0] !== '--') {
+    const opt = args[0].split('=')[0];
+    if (PM_WORKSPACES.test(opt)) workspaces = true;
+    const value = args[0].includes('=') ? args[0].slice(args[0].indexOf('=') + 1) : PM_VALUED.test(opt) ? args[1] : undefined;
+    if (value !== undefined && /^(--prefix|-C|--dir|--cwd)$/.test(opt)) c.scope = { ...c.scope, cwd: value.startsWith('/') ? value : `${c.scope.cwd}/${value}` };
+    args = args.slice(PM_VALUED.test(opt) && !args[0].includes('=') ? 2 : 1);
+  }
+  if (workspaces) {
+    // The script may live in any workspace package: not followed.
+    const script = args[0] === 'run' || args[0] === 'run-script' ? args[1] : args[0];
+    return opaque(c, `\`${name}\` runs "${script ?? ''}" in workspace packages the guard does not read`, /db|migrat|reset|seed|drop|supabase|prisma|sql|push|deploy|nuke|wipe/i.test(script ?? ''));
+  }
+  if (name === 'npm' && args[0] === 'x') args = ['exec', ...args.slice(1)];
+  if ((name === 'yarn' || name === 'pnpm') && args[0] === 'workspace') return opaque(c, `\`${name} workspace ${args[1] ?? ''}\` runs in a workspace package the guard does not read`, /db|migrat|reset|seed|drop|supabase|prisma|sql|push|deploy/i.test(args.slice(2).join(' ')));
   const sub = args[0];
   if ((name === 'pnpm' || name === 'yarn') && (sub === 'dlx' || sub === 'exec')) {
     return next(args.slice(skipOptions(args, /^(-p|--package)$/, 1)), `${name} ${sub}`);

@@ -2,6 +2,7 @@
 import { UNKNOWN_CONTENT } from '../shell.js';
 import { OPAQUE_ARG } from '../rules/types.js';
 import { scriptFile } from './script-file.js';
+import { DATA_ONLY } from '../mentions.js';
 import { fileText, none, opaque, script, via, type Wrapper } from './types.js';
 
 export const SHELL_NAMES = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox']);
@@ -15,12 +16,15 @@ export const shells: Wrapper = {
     { command: 'echo "dropdb app" | bash', yields: 'script bash reading echo "dropdb app"' },
     { command: 'bash "$(mktemp)"', yields: 'opaque' },
     { command: 'bash', yields: 'none' },
+    { command: 'bash -n scripts/reset-prod.sh', yields: 'none' },
   ],
   unwrap(c) {
     const { args, name } = c;
     let i = 0;
     let cmdText: string | null = null;
     let readsStdin = false;
+    // -n reads commands without running them (a syntax check).
+    if (args.some((a) => a === '-n' || a === '--noexec' || (/^-[a-zA-Z]*n[a-zA-Z]*$/.test(a) && !/c/.test(a)))) return none(c);
     for (; i < args.length; i++) {
       const a = args[i];
       if (a === '-c' || (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(a) && !a.startsWith('--'))) {
@@ -73,12 +77,20 @@ export const alias: Wrapper = {
   examples: [
     { command: `alias s=supabase`, yields: 'opaque' },
     { command: 'alias', yields: 'nothing' },
+    { command: `alias ll='ls -la'`, yields: 'nothing' },
   ],
   unwrap(c) {
     // An alias makes a new name for any command, and the guard cannot follow it to where it is
     // used (bash may expand it on a later line); a definition with a value is not analysable.
     const defs = c.args.filter((a) => a.includes('='));
     if (defs.length === 0) return { done: [] };
+    // A shorthand for a data-only program (`alias ll='ls -la'`, `alias gs='git status'`) renames nothing dangerous.
+    const harmless = defs.every((d) => {
+      const value = d.slice(d.indexOf('=') + 1).trim();
+      const first = value.split(/\s+/)[0] ?? '';
+      return /^[A-Za-z0-9 _./:=@%+,-]*$/.test(value) && DATA_ONLY.has(first) && !value.split(/\s+/).some((w) => /^-c$|--config/.test(w));
+    });
+    if (harmless) return { done: [] };
     return opaque(c, `alias ${defs.map((d) => d.slice(0, d.indexOf('='))).join(', ')} renames a command the guard cannot follow`);
   },
 };

@@ -50,7 +50,7 @@ const dangerous: Record<string, string[]> = {
     `tsx -e "import pg from 'pg'"`, `php -r 'system("dropdb app");'`,
   ],
   'database tools without a rule': [
-    `usql ${P} -c 'drop table businesses'`, `pgcli ${P}`, `pgbench -i ${P}`, `pgbench -i -h ${PH} postgres`, `vacuumdb --full -h ${PH} postgres`, `reindexdb -h ${PH} postgres`,
+    `usql ${P} -c 'drop table businesses'`, `echo 'drop table businesses' | pgcli ${P}`, `pgbench -i ${P}`, `pgbench -i -h ${PH} postgres`, `vacuumdb --full -h ${PH} postgres`, `reindexdb -h ${PH} postgres`,
     `createuser -h ${PH} -s evil`, `pg_recvlogical -d ${P} --slot s --drop-slot`, `sqitch revert db:pg://postgres@${PH}/postgres`, `sqitch deploy --target production`,
     `DATABASE_URL=${P} alembic downgrade base`, `DATABASE_URL=${P} alembic upgrade head`, `DATABASE_URL=${P} node-pg-migrate down`, `DATABASE_URL=${P} npx node-pg-migrate up`,
     `DATABASE_URL=${P} npx mikro-orm schema:drop --run`, `DATABASE_URL=${P} mikro-orm migration:down`, 'RAILS_ENV=production rails runner "User.delete_all"', `DATABASE_URL=${P} python manage.py shell -c "from x import Y; Y.objects.all().delete()"`,
@@ -92,7 +92,7 @@ const dangerous: Record<string, string[]> = {
     `ssh -o ProxyCommand="supabase db reset --linked" host`, `find . -name x -exec supabase db reset --linked \\;`, `find . -exec psql ${P} -c 'drop table businesses' \\;`,
     `echo "supabase db reset --linked" | at now`, `echo "* * * * * supabase db push" | crontab -`, `tmux new-session -d "supabase db reset --linked"`, `tmux send-keys "supabase db push" Enter`,
     `script -qc "supabase db reset --linked" /dev/null`, `trap "supabase db reset --linked" EXIT`, `BASH_ENV=reset.sh bash -c true`, `screen -dm supabase db reset --linked`,
-    `flock /tmp/l supabase db reset --linked`, `parallel ::: "supabase db reset --linked"`, `entr -s "supabase db push" < files`, `su postgres -c "dropdb app"`, `runuser -u postgres -- dropdb -h ${PH} app`,
+    `flock /tmp/l supabase db reset --linked`, `parallel ::: "supabase db reset --linked"`, `entr -s "supabase db push" < files`, `su postgres -c "supabase db reset --linked"`, `runuser -u postgres -- dropdb -h ${PH} app`,
     `script -c "psql ${'$PRODUCTION_DATABASE_URL'} -c 'drop table businesses'"`, `sudo -u postgres -i dropdb -h ${PH} app`, `nice -- supabase db reset --linked`, `xargs -a cmds.txt -I{} sh -c {}`,
   ],
 };
@@ -126,8 +126,10 @@ function expand(groups: Record<string, string[]>, wrappers: Array<(c: string) =>
     const seen = new Set<string>();
     bases.forEach((b, i) => {
       const real = b.replace(/↵/g, '\n');
+      // A line of several commands (`A=…; cmd`) is wrapped only whole (bash -c), not by a prefix.
+      const multi = /;|^[A-Z_]+=/.test(b) && !/^[A-Z_]+=\S+ [a-z]/.test(b);
       for (let k = 0; k < per; k++) {
-        const w = wrappers[(i + k) % wrappers.length];
+        const w = multi ? wrappers[k % 2] : wrappers[(i + k) % wrappers.length];
         const line = w(real).replace(/\n/g, '↵');
         if (!seen.has(line)) lines.push(line);
         seen.add(line);
