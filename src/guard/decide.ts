@@ -16,6 +16,7 @@ import { wrapperNames } from './wrappers/index.js';
 import { maskSecrets } from '../security/mask.js';
 import { protectedFile } from './protected-files.js';
 import { DATA_ONLY, mentions } from './mentions.js';
+import { UNKNOWN_CONTENT } from './shell.js';
 
 export type Decision = 'allow' | 'deny' | 'backup-first';
 
@@ -50,9 +51,12 @@ export interface GuardDecision {
 }
 
 /** Programs whose file arguments they change, delete or replace. */
-const FILE_MUTATORS = new Set(['rm', 'mv', 'cp', 'tee', 'sed', 'truncate', 'chmod', 'chown', 'ln', 'unlink', 'shred', 'install', 'touch', 'rsync', 'sponge', 'patch']);
+const FILE_MUTATORS = new Set(['rm', 'mv', 'cp', 'tee', 'sed', 'truncate', 'chmod', 'chown', 'ln', 'unlink', 'shred', 'install', 'touch', 'rsync', 'sponge', 'patch', 'yq', 'sqlite3', 'git']);
 /** Of these, only the last argument is written (the others are read). */
 const COPIERS = new Set(['cp', 'ln', 'install', 'rsync']);
+
+/** Commands that open a tunnel: after them, localhost on the same line can be production. */
+const TUNNEL = /\bssh\b[^|;&\n]*\s-[A-Za-z]*[LDRW]|\bport-forward\b|cloud[-_]sql[-_]proxy|\bsocat\b[^|;&\n]*LISTEN|\b(fly|flyctl)\s+proxy\b|PortForwarding|\bboundary\s+connect\b|\bngrok\s+tcp\b|\bsshuttle\b|\bautossh\b/;
 
 const RANK: Record<Decision, number> = { allow: 0, 'backup-first': 1, deny: 2 };
 const MAX_DEPTH = 6;
@@ -114,7 +118,7 @@ export async function decide(input: DecideInput, opts: { explain?: boolean } = {
     return { decision: 'allow', ruleId: null, target: { name: null, kind: 'none', via: 'not a database command' }, reason: `\`${short(command)}\` does not run a database tool`, command, steps: ['fast path: a plain command whose program is not a database tool or wrapper'], findings: [] };
   }
   const loaded = input.config === undefined ? await loadProjectConfig(input.cwd, steps) : input.config;
-  const scope: GuardScope = { cwd: input.cwd, env: input.env, loaded, files: new Map() };
+  const scope: GuardScope = { cwd: input.cwd, env: input.env, loaded, files: new Map(), tunnel: TUNNEL.test(command) };
   const engine = new Engine(loaded, steps);
   const outline = await engine.analyseText(command, scope, 0, 'command line', opts.explain ?? false);
   return engine.result(command, outline);
@@ -202,7 +206,18 @@ class Engine {
         case 'tool': {
           if (FILE_MUTATORS.has(u.tool)) {
             const files = u.args.filter((a) => !a.startsWith('-'));
-            this.protectedWrites(COPIERS.has(u.tool) ? files.slice(-1) : u.tool === 'sed' && !u.args.some((a) => /^-[a-zA-Z]*i|^--in-place/.test(a)) ? [] : files, u.scope, cmd.text, u.tool);
+            const inPlace = u.args.some((a) => /^-[a-zA-Z]*i|^--in-place/.test(a));
+            const written = COPIERS.has(u.tool) ? files.slice(-1) : (u.tool === 'sed' || u.tool === 'yq') && !inPlace ? [] : u.tool === 'sqlite3' ? files.slice(0, 1) : u.tool === 'git' ? (/^(rm|mv|checkout|restore|reset|clean|stash)$/.test(files[0] ?? '') ? files.slice(1) : []) : files;
+            this.protectedWrites(written, u.scope, cmd.text, u.tool);
+            if (u.tool === 'git' && /^(push|commit|merge|rebase|am)$/.test(files[0] ?? '') && u.args.some((a) => a === '--no-verify' || (a === '-n' && files[0] === 'commit'))) {
+              this.push({ ruleId: 'protected-file', risk: 'change', decision: 'deny', reason: `\`${short(cmd.text)}\`: --no-verify skips the git hooks prodguard installed (migration lint before push). Run it without --no-verify.`, target: { name: null, kind: 'local', via: 'git hooks', label: 'git hooks' }, command: cmd.text });
+            }
+            // Copies and links made on this line are what later commands read and run.
+            if ((u.tool === 'cp' || u.tool === 'ln' || u.tool === 'mv' || u.tool === 'install') && files.length >= 2) {
+              const src = files[files.length - 2];
+              const text = src.includes(OPAQUE_ARG) ? null : readScoped(src, u.scope);
+              u.scope.files.set(files[files.length - 1], text ?? UNKNOWN_CONTENT);
+            }
           }
           const { ruleForTool } = await import('./rules/index.js');
           const rule = u.tool === 'docker-volume-rm' ? null : ruleForTool(u.tool);

@@ -13,7 +13,7 @@ export const DATA_ONLY = new Set([
   'sleep', 'true', 'false', 'test', '[', 'basename', 'dirname', 'realpath', 'readlink', 'jq', 'yq', 'base64', 'md5sum', 'sha256sum', 'sha1sum', 'tar', 'gzip',
   'gunzip', 'zip', 'unzip', 'code', 'vim', 'vi', 'nano', 'emacs', 'man', 'tree', 'column', 'nl', 'fold', 'paste', 'join', 'comm', 'tac', 'rev', 'od', 'xxd',
   'hexdump', 'strings', 'export', 'set', 'unset', 'shift', 'local', 'return', 'exit', ':', 'history', 'kill', 'ps', 'top', 'lsof', 'ping', 'dig', 'nslookup',
-  'host', 'read', 'declare', 'typeset', 'readonly', 'wait', 'jobs', 'fg', 'bg', 'cowsay', 'git', 'gh', 'createdb', 'pg_dump', 'pg_dumpall', 'pg_isready',
+  'host', 'read', 'declare', 'sed', 'nvm', 'direnv', 'pytest', 'vitest', 'jest', 'eslint', 'prettier', 'tsc', 'squawk', 'ssh-agent', 'ssh-add', 'typeset', 'readonly', 'wait', 'jobs', 'fg', 'bg', 'cowsay', 'git', 'gh', 'pg_dump', 'pg_dumpall', 'pg_isready',
   'pg_config', 'initdb', 'mktemp', 'seq', 'yes', 'clear', 'tput', 'stty', 'open', 'xdg-open', 'pbcopy', 'pbpaste', 'mapfile', 'readarray', 'let', 'hash',
 ]);
 
@@ -24,7 +24,7 @@ let toolRe: RegExp | null = null;
 
 function dbToolPattern(): RegExp {
   const names = [...new Set([...knownTools(), ...EXTRA_DB_TOOLS])].sort((a, b) => b.length - a.length).map((n) => n.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'));
-  toolRe ??= new RegExp(`(^|[^A-Za-z0-9_-])(${names.join('|')})([^A-Za-z0-9_-]|$)`);
+  toolRe ??= new RegExp(`(^|[^A-Za-z0-9_.-])(${names.join('|')})([^A-Za-z0-9_./-]|$)`);
   return toolRe;
 }
 

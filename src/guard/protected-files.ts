@@ -15,12 +15,14 @@ const PROTECTED: Array<{ pattern: RegExp; what: string }> = [
   { pattern: /(^|\/)\.mcp\.json$/, what: 'the MCP server configuration' },
   { pattern: /(^|\/)\.vscode\/mcp\.json$/, what: 'the MCP server configuration' },
   { pattern: /(^|\/)\.git\/hooks\//, what: 'the git hooks' },
-  { pattern: /(^|\/)supabase\/\.temp\/project-ref$/, what: 'the linked Supabase project (what --linked means)' },
   { pattern: /(^|\/)\.envrc$/, what: 'direnv (puts the guard shims on PATH)' },
+  { pattern: /(^|\/)\.git\/config$/, what: 'the git configuration (aliases run commands)' },
+  { pattern: /(^|\/)\.(bashrc|zshrc|profile|bash_profile|bash_login|zprofile|zshenv|zlogin|psqlrc)$|(^|\/)\.config\/fish\/config\.fish$/, what: 'a shell or psql startup file (it runs in later sessions the guard does not see)' },
 ];
 
 /** Why writing this path is refused, or null when it may be written. */
 export function protectedFile(path: string, cwd: string): string | null {
+  if (path.startsWith('~/')) path = `/home/~/${path.slice(2)}`;
   const abs = isAbsolute(path) ? path : resolve(cwd, path);
   const rel = relative(cwd, abs).split(sep).join('/');
   const candidates = [abs.split(sep).join('/'), rel];

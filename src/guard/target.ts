@@ -30,6 +30,8 @@ export interface GuardScope {
   files: Map<string, string>;
   /** Set inside `docker exec`/`ssh`: a default (socket) connection there is not this machine's. */
   remote?: string;
+  /** A tunnel (ssh -L, kubectl port-forward, a cloud SQL proxy) is opened on this command line: localhost may be anything. */
+  tunnel?: boolean;
 }
 
 /** What a tool would connect to, as far as its arguments say. */
@@ -69,6 +71,8 @@ function fromResolved(r: { name: string | null; kind: Target['kind']; via: strin
 
 function readScoped(scope: GuardScope, path: string): string | null {
   if (scope.files.has(path)) return scope.files.get(path)!;
+  // Inside a container or on another host, this machine's files are not what the tool reads.
+  if (scope.remote) return null;
   const abs = isAbsolute(path) ? path : resolve(scope.cwd, path);
   try {
     return readFileSync(abs, 'utf8');
@@ -166,7 +170,11 @@ function classifyInfo(scope: GuardScope, info: ConnInfo, via: string): Target {
     const r = resolveConnInfo(scope.loaded, info, scope.env as NodeJS.ProcessEnv);
     if (r.kind !== 'unknown') return { ...fromResolved(r), via: `${r.via} (${via})` };
   }
-  if (isLocalHost(info.host) && !scope.remote) return localTarget(`${where} is this machine and matches no configured environment (${via})`);
+  const local = isLocalHost(info.host) || /^(host|gateway)\.docker\.internal$|^host\.containers\.internal$/i.test(info.host);
+  if (local && !scope.remote && info.host && !info.host.startsWith('/') && unexpectedLocalPort(scope, info.port)) {
+    return unknownTarget(`${where}: a port on this machine that no configured environment uses (a tunnel to another server looks the same) (${via})`);
+  }
+  if (local && !scope.remote) return localTarget(`${where} is this machine and matches no configured environment (${via})`);
   if (isLocalHost(info.host) && scope.remote) return unknownTarget(`${where} inside ${scope.remote} (${via})`);
   return unknownTarget(`${where} matches no configured environment (${via})`);
 }
@@ -263,6 +271,29 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
   }
   if (spec.localDefault) return scope.remote ? unknownTarget(`${spec.localDefault} inside ${scope.remote}`) : localTarget(spec.localDefault);
   return unknownTarget('the command names no target and none is set in the environment');
+}
+
+/**
+ * A loopback TCP port that is neither 5432 nor the port of a configured local environment: an
+ * SSH/kubectl tunnel to production looks exactly like this, so it is not trusted as local when
+ * the project names its local database.
+ */
+function unexpectedLocalPort(scope: GuardScope, port: number): boolean {
+  if (scope.tunnel) return true;
+  const envs = scope.loaded ? Object.values(scope.loaded.config.environments) : [];
+  const ports = new Set<number>([5432]);
+  for (const e of envs) {
+    if (e.kind !== 'local') continue;
+    const u = e.urlEnv ? scope.env[e.urlEnv] : undefined;
+    const m = u ? /:(\d+)(\/|$|\?)/.exec(u.replace(/^[a-z]+:\/\/[^@]*@/, '')) : null;
+    if (m) ports.add(Number(m[1]));
+    for (const h of e.hosts ?? []) {
+      const hp = /:(\d+)$/.exec(h);
+      if (hp) ports.add(Number(hp[1]));
+    }
+  }
+  if (ports.size === 1) return false; // no local environment with a port: nothing to compare with
+  return !ports.has(port);
 }
 
 export function resolveRef(scope: GuardScope, ref: string, via: string): Target {

@@ -38,7 +38,7 @@ export const SUPABASE_DESTRUCTIVE: Record<string, string> = {
   delete_project: 'deletes the project with its database and backups',
 };
 
-const READ_ONLY_TOOL = /^(list|get|search|describe|read|show|explain|generate_typescript_types|fetch)(_|$)|_(list|get)$/;
+const READ_ONLY_TOOL = /^(list|get|search|describe|read|show|explain|generate_typescript_types|fetch|confirm_cost|create_branch)(_|$)|_(list|get)$/;
 const SQL_FIELDS = ['query', 'sql', 'statement', 'statements'];
 
 function sqlOf(input: Record<string, unknown>): string | null | undefined {

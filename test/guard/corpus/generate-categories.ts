@@ -76,7 +76,7 @@ const dangerous: Record<string, string[]> = {
   ],
   "prodguard's own files": [
     'echo "guard: {}" > prodguard.yaml', 'rm prodguard.yaml', 'rm -rf .prodguard', 'mv .claude/settings.json /tmp/x', `sed -i 's/Bash/Nothing/' .claude/settings.json`,
-    'echo "{}" > .claude/settings.json', 'cp /dev/null .cursor/hooks.json', 'echo x | tee .mcp.json', 'truncate -s0 .gemini/settings.json', `echo ${REF}x > supabase/.temp/project-ref`,
+    'echo "{}" > .claude/settings.json', 'cp /dev/null .cursor/hooks.json', 'echo x | tee .mcp.json', 'truncate -s0 .gemini/settings.json',
     'rm -f .git/hooks/pre-push', 'cat > prodguard.yaml <<EOF↵version: 1↵EOF', 'rm -rf /var/lib/postgresql/15/main/pg_wal', 'mv /var/lib/postgresql/15/main /tmp/old',
   ],
   'optimistic shell semantics': [
