@@ -9,6 +9,11 @@ import { DANGER_HINT, DB_HINT } from './hints.js';
 import { fileText, none, opaque, tool, type Wrapper } from './types.js';
 
 // bun is a package runner first (wrappers/package-runner.ts); `bun file.ts` comes back here as node.
+/** Code that starts other programs (the guard cannot see which). */
+const SPAWNS = /child_process|subprocess|os\.system|\bsystem\(|\bspawn|execSync|execFile|popen|Deno\.run|Deno\.Command|Bun\.spawn|shell_exec|proc_open/;
+/** Database drivers and ORMs. */
+const DRIVER = /require\(['"](pg|postgres|knex|sequelize|typeorm|@prisma\/client|mysql2?|@supabase\/supabase-js|drizzle-orm[^'"]*)['"]\)|from ['"](pg|postgres|knex|sequelize|typeorm|@prisma\/client|@supabase\/supabase-js|drizzle-orm[^'"]*)['"]|import (psycopg2?|asyncpg|sqlalchemy|pg8000)|from (psycopg2?|asyncpg|sqlalchemy|django\.db)|require ['"]pg['"]|PG\.connect|ActiveRecord/;
+
 /** Code that only asks a driver for its version (`print(psycopg2.__version__)`). */
 const VERSION_ONLY = /__version__|\.version\b|package\.json|VERSION\b/;
 /** Code that starts processes, opens connections or runs queries. */
@@ -75,7 +80,15 @@ export const wrapper: Wrapper = {
       return none(c);
     }
     const text = fileText(c, file);
-    if (text !== null && (text.includes(UNKNOWN_CONTENT) || DANGER_HINT.test(text))) return opaque(c, `${file} contains database-destroying operations (${DANGER_HINT.exec(text)?.[0] ?? 'unknown content'}) the guard cannot follow`);
+    if (text === null) return none(c);
+    if (text.includes(UNKNOWN_CONTENT) || SPAWNS.test(text)) return opaque(c, `${file} ${text.includes(UNKNOWN_CONTENT) ? 'is written on this line with content the guard cannot see' : 'runs commands'} the guard cannot follow`);
+    // A script that talks to a database through a driver: judged by rules/driver-script.ts with the variables it reads.
+    if (DRIVER.test(text)) {
+      c.stdin = { text, from: file };
+      const vars = [...text.matchAll(/(?:process\.env\.|process\.env\[['"]|os\.environ(?:\.get)?\(?\[?['"]|getenv\(['"]|ENV\[['"])([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]);
+      return tool(c, 'driver-script', [file, ...new Set(vars)]);
+    }
+    if (DANGER_HINT.test(text)) return opaque(c, `${file} contains database-destroying operations (${DANGER_HINT.exec(text)?.[0]}) the guard cannot follow`);
     return none(c);
   },
 };
