@@ -15,7 +15,8 @@ writeFileSync('test/guard/corpus/redteam.jsonl', cases.join('\n') + '\n');
 rmSync('test/guard/redteam-fixture', { recursive: true, force: true });
 cpSync(join(src, 'fixture'), 'test/guard/redteam-fixture', {
   recursive: true,
-  filter: (p) => !/\/(\.git|\.prodguard|node_modules)(\/|$)/.test(p.slice(join(src, 'fixture').length)),
+  // The fixture's own .gitignore would hide .env* and supabase/.temp from this repository.
+  filter: (p) => !/\/(\.git|\.gitignore|\.prodguard|node_modules)(\/|$)/.test(p.slice(join(src, 'fixture').length)),
 });
 cpSync(join(src, 'FIXTURE.md'), 'test/guard/redteam-fixture/FIXTURE.md');
 console.log(`${cases.length} red-team cases imported`);

@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { environmentPolicy } from '../config/resolve-environment.js';
 import type { Finding, Invocation, RuleHelpers } from './rules/types.js';
 import { OPAQUE_ARG } from './rules/types.js';
-import { ambientTarget, describeTarget, resolveTarget, type Env, type GuardScope, type Target } from './target.js';
+import { ambientTarget, describeTarget, parseDotenv, resolveTarget, URL_VARS, type Env, type GuardScope, type Target } from './target.js';
 import type { SimpleCommand } from './shell.js';
 import { unwrap, toolName, shellQuote, type UnwrapDeps, type Step } from './unwrap.js';
 import { makeRecipe } from './make.js';
@@ -63,7 +63,7 @@ const MAX_DEPTH = 6;
 
 /** Names whose presence means the command needs the full parse (tools, wrappers, shells). */
 /** Variables whose value a program runs as a command (GIT_SSH_COMMAND, BASH_ENV, PAGER, …). */
-export const EXEC_VARS = new Set(['GIT_SSH_COMMAND', 'GIT_SSH', 'GIT_EXTERNAL_DIFF', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'GIT_PAGER', 'GIT_ASKPASS', 'SSH_ASKPASS', 'EDITOR', 'VISUAL', 'PAGER', 'PSQL_PAGER', 'PSQL_EDITOR', 'LESSOPEN', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'LD_PRELOAD', 'NODE_OPTIONS', 'PYTHONSTARTUP', 'PERL5OPT', 'RUBYOPT']);
+export const EXEC_VARS = new Set(['MANPAGER', 'SYSTEMD_PAGER', 'BROWSER', 'GIT_SSH_COMMAND', 'GIT_SSH', 'GIT_EXTERNAL_DIFF', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'GIT_PAGER', 'GIT_ASKPASS', 'SSH_ASKPASS', 'EDITOR', 'VISUAL', 'PAGER', 'PSQL_PAGER', 'PSQL_EDITOR', 'LESSOPEN', 'BASH_ENV', 'ENV', 'PROMPT_COMMAND', 'LD_PRELOAD', 'NODE_OPTIONS', 'PYTHONSTARTUP', 'PERL5OPT', 'RUBYOPT']);
 
 /** Program names that need the full parse besides wrappers and rule tools. */
 const EXTRA_NAMES = ['manage.py', 'django-admin', 'sequelize-cli', 'supabase-cli'];
@@ -82,7 +82,7 @@ function fastAllow(command: string, tools: () => string[]): boolean {
   if (i >= words.length) return i === 0 ? true : false;
   if (words[i].includes('/')) return false;
   // git runs nothing of ours unless configured on the command line (-c alias.x=!…, core.sshCommand).
-  if (toolName(words[i]) === 'git') return !words.some((w) => w === '-c' || w.startsWith('--config'));
+  if (toolName(words[i]) === 'git') return !words.some((w) => w === '-c' || w.startsWith('--config') || /^(bisect|rebase|submodule|difftool|mergetool|rm|mv|checkout|restore|clean|filter-branch)$|--no-verify|--exec/.test(w));
   if (toolName(words[i]) === 'npm' || toolName(words[i]) === 'npx') return false;
   interesting ??= new Set([...wrapperNames(), ...EXTRA_NAMES, ...FILE_MUTATORS, ...tools()]);
   // Only programs that never run their arguments skip the parse: anything else may carry a
@@ -119,14 +119,16 @@ export async function decide(input: DecideInput, opts: { explain?: boolean } = {
   }
   const loaded = input.config === undefined ? await loadProjectConfig(input.cwd, steps) : input.config;
   const scope: GuardScope = { cwd: input.cwd, env: input.env, loaded, files: new Map(), tunnel: TUNNEL.test(command) };
-  const engine = new Engine(loaded, steps);
+  const engine = new Engine(loaded, steps, input.env.PATH);
   const outline = await engine.analyseText(command, scope, 0, 'command line', opts.explain ?? false);
   return engine.result(command, outline);
 }
 
 class Engine {
   findings: JudgedFinding[] = [];
-  constructor(private loaded: LoadedConfig | null, private steps: string[]) {}
+  /** Variables a file sourced on this line sets (`. ./.env.production`, `set -a; source .env`): later commands see them. */
+  sourced: Env = {};
+  constructor(private loaded: LoadedConfig | null, private steps: string[], private originPath?: string) {}
 
   deps: UnwrapDeps = {
     readFile: (p, scope) => readScoped(p, scope),
@@ -157,7 +159,7 @@ class Engine {
     if (parsed.errors.length) this.opaque(`the shell syntax does not parse (${parsed.errors[0]})`, scope, label);
     // Variables assigned earlier on the line apply to later commands: re-parse keeps order, so
     // give each command the variables known when it runs.
-    for (const cmd of parsed.commands) await this.analyseCommand(cmd, { ...scope, env: { ...scope.env, ...exportedVars(parsed.vars, scope.env) } }, depth, explain);
+    for (const cmd of parsed.commands) await this.analyseCommand(cmd, { ...scope, env: { ...scope.env, ...exportedVars(parsed.vars, scope.env), ...this.sourced } }, depth, explain);
     return explain ? parsed.outline : undefined;
   }
 
@@ -172,6 +174,10 @@ class Engine {
         if (text === null) this.opaque(`$${a.name} names ${a.value}, which cannot be read`, scope, cmd.text);
         else await this.analyseText(text, scope, depth + 1, `$${a.name} ${a.value}`, explain);
       } else await this.analyseText(a.value, scope, depth + 1, `$${a.name}`, explain);
+    }
+    if (/^(export|declare|typeset)$/.test(cmd.words[0]?.value ?? '') && cmd.words.slice(1).some((w) => w.value === null)) {
+      // `export $(grep … .env.production | xargs)`: which variables it sets is unknown.
+      for (const k of [...URL_VARS, 'PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGSERVICE']) this.sourced[k] = OPAQUE_ARG;
     }
     const units = unwrap(cmd, scope, scope.files, this.deps);
     // The same variables set through a wrapper (`sudo GIT_SSH_COMMAND=… git fetch`, `env BASH_ENV=…`).
@@ -202,6 +208,7 @@ class Engine {
           break;
         case 'script':
           await this.analyseText(u.text, { ...u.scope, env: u.env }, depth + 1, u.label, explain);
+          if (u.label.startsWith('source ')) Object.assign(this.sourced, parseDotenv(u.text));
           break;
         case 'tool': {
           if (FILE_MUTATORS.has(u.tool)) {
@@ -220,13 +227,22 @@ class Engine {
             }
           }
           const { ruleForTool } = await import('./rules/index.js');
-          const rule = u.tool === 'docker-volume-rm' ? null : ruleForTool(u.tool);
+          const rule = u.tool === 'docker-volume-rm' || u.tool === 'kubectl-delete' ? null : ruleForTool(u.tool);
+          if (u.tool === 'kubectl-delete') {
+            const [kind, ...names] = u.args.filter((a) => !a.startsWith('-'));
+            const ns = u.args[u.args.findIndex((a) => a === '-n' || a === '--namespace') + 1] ?? '';
+            if (/^(pvc|persistentvolumeclaims?|pv|persistentvolumes?|statefulsets?|sts|namespaces?|ns|clusters?|postgresqls?|deployments?|deploy)$/.test(kind ?? '') && (names.some((n) => /db|pg|postgres|data|supabase|sql/i.test(n)) || /^(namespaces?|ns)$/.test(kind ?? '') || /prod/i.test(ns))) {
+              this.judge('kubectl-delete', cmd.text, { risk: 'destructive', effect: `deletes the Kubernetes ${kind} ${names.join(' ')}${ns ? ` in namespace ${ns}` : ''} (a database or its storage) on`, target: { name: null, kind: 'unknown', label: 'unknown', via: `kubectl delete ${kind}` }, alternative: 'Take a verified backup and do it yourself, not through an agent.' }, u.steps);
+            }
+            break;
+          }
           if (u.tool === 'docker-volume-rm') {
             const vols = u.args.filter((a) => !a.startsWith('-'));
             const bad = vols.filter((v) => !/^supabase_/.test(v));
             if (bad.length && bad.some((v) => /db|pg|postgres|data/i.test(v))) this.judge('docker-volume', cmd.text, { risk: 'destructive', effect: `deletes the docker volume ${bad.join(', ')} (a database's data) on`, target: { name: null, kind: 'unknown', label: 'unknown', via: 'docker volume on this machine' }, alternative: 'Take a verified backup first.' }, u.steps);
             break;
           }
+          if (!rule && u.tool === 'kubectl-delete') break;
           if (!rule) {
             this.unmodelled(u, cmd, pad);
             break;
@@ -272,6 +288,12 @@ class Engine {
    * treated as a command the guard cannot see into (refused when production is reachable).
    */
   private unmodelled(u: Extract<ReturnType<typeof unwrap>[number], { kind: 'tool' }>, cmd: SimpleCommand, pad: string): void {
+    // PATH changed on this line to a directory the guard does not know: a name can be any program.
+    const path = u.env.PATH;
+    if (path !== undefined && path !== u.scope.env.PATH && path !== this.originPath && path.split(':').some((p) => p && !p.startsWith('/'))) {
+      this.opaque(`PATH puts ${path.split(':').find((p) => !p.startsWith('/'))} first, so ${u.tool} may be any program`, { ...u.scope, env: u.env }, cmd.text);
+      return;
+    }
     if (DATA_ONLY.has(u.tool)) return;
     const setFor = Object.entries(u.env).filter(([k, v]) => v !== undefined && u.scope.env[k] !== v).map(([, v]) => v!);
     const texts = [...u.args, ...setFor, ...(u.stdin?.text ? [u.stdin.text] : [])].filter((x) => !x.includes(OPAQUE_ARG));
@@ -377,6 +399,9 @@ function pick(t: Target): JudgedFinding['target'] {
 
 function readScoped(p: string, scope: GuardScope): string | null {
   if (scope.files.has(p)) return scope.files.get(p)!;
+  // A file written on this line under another spelling (`/tmp/p/package.json` read as package.json in /tmp/p).
+  const abs = isAbsolute(p) ? p : resolve(scope.cwd, p);
+  for (const [k, v] of scope.files) if ((isAbsolute(k) ? k : resolve(scope.cwd, k)) === abs) return v;
   if (scope.remote) return null;
   try {
     return readFileSync(isAbsolute(p) ? p : resolve(scope.cwd, p), 'utf8');

@@ -191,6 +191,13 @@ class Walker {
       case 'declaration_command': {
         // export/declare/local/readonly NAME=value …; declare -n makes a reference (unknown).
         const nameref = n.namedChildren.some((c) => c?.type === 'word' && /^-[a-zA-Z]*n/.test(c.text));
+        // `export $(grep … .env.production | xargs)`: which variables it sets is unknown.
+        if (n.namedChildren.some((c) => c && c.type !== 'variable_assignment' && c.type !== 'variable_name' && c.type !== 'word' && this.word(c).value === null)) {
+          for (const k of CONNECTION_VARS) {
+            this.vars[k] = undefined;
+            this.unknownVars.add(k);
+          }
+        }
         for (const c of n.namedChildren) {
           if (c?.type === 'variable_assignment') {
             this.statement(c);
@@ -264,14 +271,16 @@ class Walker {
   }
 
   unknownVars = new Set<string>();
+  /** Variables unset on the line (they no longer come from the environment). */
+  unset = new Set<string>();
   /** Depth of control flow around the current statement (assignments there are unknown after). */
   conditional = 0;
   /** IFS was assigned: unquoted expansions split in ways the guard does not model. */
   ifsChanged = false;
 
   private noteTee(cmd: SimpleCommand): void {
-    if (cmd.words[0]?.value !== 'tee' || cmd.stdin.kind !== 'pipe') return;
-    const text = pipeText(cmd.stdin.from);
+    if (cmd.words[0]?.value !== 'tee' || (cmd.stdin.kind !== 'pipe' && cmd.stdin.kind !== 'text')) return;
+    const text = cmd.stdin.kind === 'pipe' ? pipeText(cmd.stdin.from) : cmd.stdin.text;
     for (const w of cmd.words.slice(1)) if (w.value && !w.value.startsWith('-')) this.files.set(w.value, text ?? UNKNOWN_CONTENT);
   }
 
@@ -362,7 +371,9 @@ class Walker {
       } else words.push(...this.fields(c));
     }
     this.noteReads(words);
+    if (words[0]?.value === 'unset') for (const w of words.slice(1)) if (w.value && !w.value.startsWith('-')) { this.vars[w.value] = undefined; this.unknownVars.delete(w.value); this.unset.add(w.value); }
     const cmd: SimpleCommand = { assigns, words, stdin: extraStdin ?? stdin, writes, text: n.text };
+    if (extraStdin) this.noteTee(cmd);
     this.commands.push(cmd);
     for (const path of writes) if (path !== null) this.files.set(path, outputText(cmd) ?? UNKNOWN_CONTENT);
     return cmd;
@@ -470,6 +481,8 @@ class Walker {
         this.substitution(n);
         return { value: null, raw, why: `the output of ${raw.slice(0, 60)}` };
       case 'arithmetic_expansion':
+        // $(( $(cmd) + 1 )): the commands inside run too.
+        for (const c of n.descendantsOfType(['command_substitution', 'process_substitution'])) if (c) this.substitution(c);
         return { value: null, raw, why: 'arithmetic expansion' };
       case 'brace_expression':
         return { value: null, raw, why: 'brace expansion' };
@@ -480,6 +493,9 @@ class Walker {
     }
   }
 }
+
+/** Variables that decide where database tools connect (an unknown `export` may set any of them). */
+const CONNECTION_VARS = ['DATABASE_URL', 'DIRECT_URL', 'POSTGRES_URL', 'POSTGRES_PRISMA_URL', 'POSTGRES_URL_NON_POOLING', 'SUPABASE_DB_URL', 'DB_URL', 'PG_URL', 'PGURL', 'PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGSERVICE'];
 
 /** The value of a variable the guard does not know (same marker as an unknown argument). */
 export const UNKNOWN_VALUE = '\u0000?';

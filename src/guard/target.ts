@@ -48,6 +48,8 @@ export interface TargetSpec {
   conn?: { host?: string; port?: string; dbname?: string; user?: string; service?: string };
   /** URL variables the tool reads, in its order. */
   urlVars?: string[];
+  /** Look only in dotenvFiles, not the environment (a config that loads its own file with override). */
+  skipEnv?: boolean;
   /** The .env files the tool loads (relative to cwd), in priority order. */
   dotenvFiles?: string[];
   /** The tool honours PG* variables (libpq). */
@@ -247,9 +249,14 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
     };
     return classifyHosts(scope, info, 'connection flags', pg.PGHOSTADDR);
   }
-  for (const v of spec.urlVars ?? []) {
+  for (const v of spec.skipEnv ? [] : spec.urlVars ?? []) {
     const val = scope.env[v];
-    if (val) return resolveUrl(scope, val, `$${v}`);
+    if (!val) continue;
+    const fromEnv = resolveUrl(scope, val, `$${v}`);
+    // A .env file rewritten on this very line (`cp .env.production .env && …`): the worse of the two counts.
+    const rewritten = (spec.dotenvFiles ?? []).filter((f) => scope.files.has(f));
+    if (rewritten.length) return worstOf([fromEnv, resolveTarget(scope, { ...spec, dotenvFiles: rewritten, skipEnv: true })]);
+    return fromEnv;
   }
   if (spec.dotenvFiles?.length) {
     for (const { file, vars } of loadDotenvFiles(scope, spec.dotenvFiles)) {

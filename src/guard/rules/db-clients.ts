@@ -11,7 +11,9 @@ import type { Finding, GuardRule, Invocation, RuleHelpers } from './types.js';
 const READ_ONLY = /^(--?version|-V|--?help|version|help|history|current|heads|branches|show|status|log|plan|verify|check|list|migration:list|migration:check|debug)$/;
 
 function targetOf(inv: Invocation, h: RuleHelpers): Finding['target'] {
-  const url = inv.args.map((a) => a.replace(/^db:pg:/i, 'postgresql:')).find((a) => /^(postgres(ql)?:\/\/|jdbc:postgresql:)/i.test(a) || (/=/.test(a) && !a.startsWith('-') && parseConnInfo(a) !== null && /\b(host|dbname)=/.test(a)));
+  const urlVar = longValue(inv.args, '--database-url-var', '-d');
+  if (inv.tool === 'node-pg-migrate' && urlVar && inv.env[urlVar]) return h.target({ url: inv.env[urlVar]! });
+  const url = inv.args.map((a) => a.replace(/^(db:pg|pg|postgres(ql)?\+\w+|postgis|cockroachdb|redshift):/i, 'postgresql:')).find((a) => /^(postgres(ql)?:\/\/|jdbc:postgresql:)/i.test(a) || (/=/.test(a) && !a.startsWith('-') && parseConnInfo(a) !== null && /\b(host|dbname)=/.test(a)));
   if (url) return h.target({ url, pgEnv: true });
   const host = longValue(inv.args, '-h', '--host');
   const db = longValue(inv.args, '-d', '--dbname');

@@ -23,7 +23,7 @@ function parseRequest(inv: Invocation): Request | null {
   if (inv.tool === 'http' || inv.tool === 'https' || inv.tool === 'xh') {
     // httpie: [METHOD] URL [items]
     const pos = a.filter((x) => !x.startsWith('-'));
-    if (/^[A-Z]+$/.test(pos[0] ?? '')) method = pos.shift()!;
+    if (/^(get|head|post|put|patch|delete|options)$/i.test(pos[0] ?? '')) method = pos.shift()!.toUpperCase();
     url = pos.shift() ?? '';
     for (const item of pos) if (/^[\w-]+:/.test(item) && !/^https?:/.test(item)) headers.push(item);
     if (!method) method = pos.some((x) => /[=:]=|[^:]=/.test(x)) ? 'POST' : 'GET';

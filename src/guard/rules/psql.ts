@@ -6,7 +6,9 @@ const PG_VARS = ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGSERVICE', 'P
 
 /** libpq connection flags shared by psql, dropdb, pg_restore, … */
 export function libpqTarget(inv: Invocation, h: RuleHelpers, p: ReturnType<typeof parseArgs>, dbPositional?: string) {
-  const db = optValue(p, 'd', 'dbname', 'maintenance-db') ?? dbPositional;
+  // Any scheme://… is a connection string (psql refuses odd ones, but then it is surely not "local").
+  const rawDb = optValue(p, 'd', 'dbname', 'maintenance-db') ?? dbPositional;
+  const db = rawDb && /^[a-z][a-z0-9+.-]*:\/\//i.test(rawDb) && !/^(postgres(ql)?|jdbc:postgresql):\/\//i.test(rawDb) ? rawDb.replace(/^[a-z][a-z0-9+.-]*:/i, 'postgresql:') : rawDb;
   // Only an unknown word in a target position (or an unknown PG* variable) hides the target;
   // an unknown -f file does not (the SQL check refuses unreadable SQL on its own).
   const targetWords = [db, optValue(p, 'h', 'host'), optValue(p, 'p', 'port'), optValue(p, 'U', 'username'), ...p.positionals.slice(0, 2)];
@@ -52,9 +54,11 @@ export const rule: GuardRule = {
       if (text === null) unknownSource = `file ${f} (not readable)`;
       else parts.push(text);
     }
+    const rcSet = inv.env.PSQLRC !== undefined && !p.opts.some((o) => o.name === 'X' || o.name === 'no-psqlrc');
     if (commands.length === 0 && files.length === 0) {
-      if (!inv.stdin) return { risk: 'read', effect: 'opens an interactive session on', target };
-      if (inv.stdin.text === null) unknownSource = `stdin from ${inv.stdin.from}`;
+      if (!inv.stdin && !rcSet) return { risk: 'read', effect: 'opens an interactive session on', target };
+      if (!inv.stdin) { /* interactive, after the rc file */ }
+      else if (inv.stdin.text === null) unknownSource = `stdin from ${inv.stdin.from}`;
       else parts.push(inv.stdin.text);
     }
     // psql runs ~/.psqlrc (or $PSQLRC) first unless -X: what it holds runs against the target too.

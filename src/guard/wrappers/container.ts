@@ -3,7 +3,9 @@
  * Inside a container the default connection is not this machine's (except Supabase's local
  * `supabase_db_*` container); `docker volume rm` of a database volume is its own finding.
  */
-import { next, none, tool, type Wrapper } from './types.js';
+import { parseDotenv } from '../target.js';
+import { OPAQUE_ARG } from '../rules/types.js';
+import { fileText, next, none, tool, type Wrapper } from './types.js';
 
 const VALUED = /^(-e|--env|-u|--user|-w|--workdir|--env-file|--name|-v|--volume|--network|--entrypoint|-p|--publish|--platform|--mount|-l|--label|--detach-keys|--rm-after)$/;
 
@@ -39,6 +41,8 @@ export const wrapper: Wrapper = {
             const kv = a2[i + 1] ?? '';
             if (kv.includes('=')) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
           }
+          // --env-file: the container gets that file's variables.
+          if (a2[i] === '--env-file') Object.assign(env, parseDotenv(fileText(c, a2[i + 1] ?? '') ?? ''));
           i++;
         }
         i++;
@@ -47,11 +51,14 @@ export const wrapper: Wrapper = {
       const inner = a2.slice(i + 1);
       if (sub === 'run' && inner.length === 0) return none(c);
       const local = /^supabase_db_|^supabase-db/.test(container);
+      // A compose service (or an image) gets its variables from files the guard does not read: URL variables unknown.
+      if (!local) for (const k of ['DATABASE_URL', 'DIRECT_URL', 'POSTGRES_URL', 'SUPABASE_DB_URL', 'DB_URL']) if (env[k] === undefined || env[k] === c.origin.env[k]) env[k] = OPAQUE_ARG;
       const sc = { ...c.scope, remote: local ? undefined : `container ${container}`, env: {} as typeof env };
       for (const k of Object.keys(env)) if (!(k in c.origin.env) || env[k] !== c.origin.env[k]) sc.env[k] = env[k];
       c.scope = sc;
       return next(inner, `${name} ${isCompose ? 'compose ' : ''}${sub} ${container}`);
     }
+    if (sub === 'delete') return tool(c, 'kubectl-delete', a2.slice(1));
     // kubectl exec|run pod [options] [--] cmd (the old form without `--` too).
     if (sub !== 'exec' && sub !== 'run' && sub !== 'debug') return none(c);
     const dd = a2.indexOf('--');
@@ -68,6 +75,9 @@ export const wrapper: Wrapper = {
     }
     if (inner.length === 0) return none(c);
     c.scope = { ...c.scope, remote: `pod ${pod}`, env: {} };
+    // The pod's variables are its own, not this shell's: URL variables unknown.
+    for (const k of Object.keys(c.env)) delete c.env[k];
+    for (const k of ['DATABASE_URL', 'DIRECT_URL', 'POSTGRES_URL', 'SUPABASE_DB_URL', 'DB_URL']) c.env[k] = OPAQUE_ARG;
     return next(inner, `${name} ${sub}`);
   },
 };

@@ -12,9 +12,9 @@ import { wrapper as container } from './container.js';
 import { wrapper as ssh } from './ssh.js';
 import { wrapper as interpreter } from './interpreter.js';
 import { wrapper as scriptFile } from './script-file.js';
-import { trap, su, scriptCmd, detached, tmux, at, find, parallel, nodeRunners, git } from './runs-strings.js';
+import { trap, su, scriptCmd, detached, tmux, at, find, parallel, nodeRunners, git, monorepo, editors } from './runs-strings.js';
 
-export const wrappers: Wrapper[] = [sudo, env, prefix, timeout, watch, xargs, npx, runners, secrets, packageScripts, make, evalBuiltin, alias, source, container, ssh, shells, interpreter, trap, su, scriptCmd, detached, tmux, at, find, parallel, nodeRunners, git, scriptFile];
+export const wrappers: Wrapper[] = [sudo, env, prefix, timeout, watch, xargs, npx, runners, secrets, packageScripts, make, evalBuiltin, alias, source, container, ssh, shells, interpreter, trap, su, scriptCmd, detached, tmux, at, find, parallel, nodeRunners, git, monorepo, editors, scriptFile];
 
 const byName = new Map<string, Wrapper>();
 for (const w of wrappers) for (const n of w.names) byName.set(n, w);

@@ -6,7 +6,8 @@
 import { OPAQUE_ARG } from '../rules/types.js';
 import { UNKNOWN_CONTENT } from '../shell.js';
 import { DANGER_HINT, DB_HINT } from './hints.js';
-import { fileText, none, opaque, tool, type Wrapper } from './types.js';
+import { parseDotenv } from '../target.js';
+import { fileText, next, none, opaque, tool, type Wrapper } from './types.js';
 
 // bun is a package runner first (wrappers/package-runner.ts); `bun file.ts` comes back here as node.
 /** Code that starts other programs (the guard cannot see which). */
@@ -68,12 +69,21 @@ export const wrapper: Wrapper = {
       if (DB_HINT.test(code) || DANGER_HINT.test(code) || RUNS.test(code)) return opaque(c, `${name} ${flag} runs code that talks to a database or runs commands`);
       return none(c);
     }
-    const scriptIdx = args.findIndex((a) => !a.startsWith('-'));
+    // node --env-file=F loads F into the environment of the script.
+    for (let i = 0; i < args.length && args[i].startsWith('-'); i++) {
+      const m = /^--env-file(?:-if-exists)?(?:=(.+))?$/.exec(args[i]);
+      if (m) Object.assign(c.env, parseDotenv(fileText(c, m[1] ?? args[++i] ?? '') ?? ''));
+    }
+    const scriptIdx = args.findIndex((a, i) => !a.startsWith('-') && !/^--env-file(-if-exists)?$/.test(args[i - 1] ?? ''));
+    // node node_modules/.bin/prisma …: the package's tool.
+    const bin = scriptIdx >= 0 ? /(^|\/)node_modules\/(\.bin\/|[^/]+\/(bin|dist)\/)?([\w@.-]+?)(\.c?js|\.mjs)?$/.exec(args[scriptIdx]) : null;
+    if (bin && !/\.(c?js|mjs)$/.test(args[scriptIdx]) || bin && /\.bin\//.test(args[scriptIdx])) return next([bin[4], ...args.slice(scriptIdx + 1)], `${name} ${args[scriptIdx]}`);
     if (name === 'python3' && args[0] === '-m') {
       if (args[1] === 'django') return tool(c, 'django-admin', args.slice(2));
       return none(c);
     }
     const file = scriptIdx >= 0 ? args[scriptIdx] : undefined;
+    if (file && /(^|\/)artisan$/.test(file)) return tool(c, 'artisan', args.slice(scriptIdx + 1));
     if (file && /manage\.py$/.test(file)) return tool(c, 'manage.py', args.slice(scriptIdx + 1));
     if (!file) {
       if (c.stdin && (c.stdin.text === null || DANGER_HINT.test(c.stdin.text) || DB_HINT.test(c.stdin.text) || RUNS.test(c.stdin.text))) return opaque(c, `${name} runs a program read from ${c.stdin.from}`);

@@ -16,8 +16,10 @@ export const wrapper: Wrapper = {
     const targets: string[] = [];
     // -n/--dry-run/--just-print/--recon print the recipes without running them.
     if (args.some((a) => /^--(dry-run|just-print|recon)$/.test(a) || /^-[a-zA-Z]*n[a-zA-Z]*$/.test(a))) return none(c);
+    if (args.some((a) => a.startsWith('--eval'))) return opaque(c, 'make --eval defines rules the guard does not read');
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
+      if ((a === '-f' || a === '--file' || a === '--makefile') && /^(-|\/dev\/stdin|\/dev\/fd\/\d+|\/proc\/self\/fd\/\d+)$/.test(args[i + 1] ?? '')) return opaque(c, 'make reads its Makefile from stdin');
       if (a === '-f' || a === '--file' || a === '--makefile') makefile = args[++i];
       else if (a === '-C' || a === '--directory') dir = resolvePath(dir, args[++i]);
       else if (/^-[jlIoW]$/.test(a)) i++;

@@ -65,6 +65,8 @@ function runScript(c: WrapCtx): WrapResult {
     if (value !== undefined && /^(--prefix|-C|--dir|--cwd)$/.test(opt)) c.scope = { ...c.scope, cwd: value.startsWith('/') ? value : `${c.scope.cwd}/${value}` };
     args = args.slice(PM_VALUED.test(opt) && !args[0].includes('=') ? 2 : 1);
   }
+  // exec/dlx run a binary: workspaces do not matter.
+  if (workspaces && /^(exec|dlx|x)$/.test(args[0] ?? '')) workspaces = false;
   if (workspaces) {
     // The script may live in any workspace package: not followed.
     const script = args[0] === 'run' || args[0] === 'run-script' ? args[1] : args[0];
@@ -77,6 +79,9 @@ function runScript(c: WrapCtx): WrapResult {
     return next(args.slice(skipOptions(args, /^(-p|--package)$/, 1)), `${name} ${sub}`);
   }
   if ((name === 'npm' && sub === 'exec') || (name === 'bun' && sub === 'x')) {
+    // npm exec -c "cmd" / --call=cmd runs a shell string.
+    const ci = args.findIndex((a) => a === '-c' || a === '--call' || a.startsWith('--call='));
+    if (ci >= 0) return script(c, args[ci].startsWith('--call=') ? args[ci].slice(7) : args[ci + 1] ?? '', `${name} exec -c`);
     let i = skipOptions(args, /^(-p|--package)$/, 1, true);
     if (args[i] === '--') i++;
     return next(args.slice(i), `${name} ${sub}`);
@@ -85,9 +90,19 @@ function runScript(c: WrapCtx): WrapResult {
   let scriptName: string | undefined;
   let rest: string[] = [];
   if (sub === 'run' || sub === 'run-script' || sub === 'rum' || sub === 'urn') {
-    const pos = args.slice(1).filter((a) => !a.startsWith('-') || a === '--');
+    // Everything after `--` is appended to the script (`npm run db:reset -- --linked`).
+    const dd = args.indexOf('--');
+    const before = dd >= 0 ? args.slice(1, dd) : args.slice(1);
+    const shellOpt = before.findIndex((a) => a === '--script-shell' || a.startsWith('--script-shell='));
+    if (shellOpt >= 0) {
+      const sh = before[shellOpt].includes('=') ? before[shellOpt].split('=')[1] : before[shellOpt + 1];
+      return script(c, `${sh} -c ${shellQuote('(npm script)')}`, `${name} --script-shell ${sh}`);
+    }
+    const pos = before.filter((a, i) => !a.startsWith('-') && !/^--(prefix|workspace|script-shell)$/.test(before[i - 1] ?? ''));
     scriptName = pos[0];
-    rest = pos.slice(1).filter((a) => a !== '--');
+    rest = [...pos.slice(1), ...(dd >= 0 ? args.slice(dd + 1) : [])];
+    // `npm run env -- cmd` is npm's built-in env script: it runs env with the appended words.
+    if (scriptName === 'env' && !(c.deps.scripts(c.scope) ?? {}).env) return next(['env', ...rest], `${name} run env`);
   } else if (name !== 'npm' && sub && !sub.startsWith('-')) {
     scriptName = sub;
     rest = args.slice(1).filter((a) => a !== '--');
@@ -97,6 +112,11 @@ function runScript(c: WrapCtx): WrapResult {
       if (name === 'bun' && /\.(ts|js|mjs|cjs|tsx)$/.test(scriptName)) return next(['node', ...args], 'bun');
       return next(args, `${name} ${scriptName}`);
     }
+  } else if (name === 'npm' && sub === 'pkg' && args[1] === 'set') {
+    // `npm pkg set scripts.x="…"` writes a script that a later `npm run x` runs: judge it now.
+    const defs = args.slice(2).filter((a) => /^scripts\./.test(a) && a.includes('='));
+    if (defs.length === 0) return none(c);
+    return script(c, defs.map((d) => d.slice(d.indexOf('=') + 1)).join('\n'), 'npm pkg set scripts');
   } else if (name === 'npm' && ['test', 't', 'start', 'stop', 'restart'].includes(sub ?? '')) {
     scriptName = sub === 't' ? 'test' : sub;
     rest = args.slice(1).filter((a) => a !== '--');

@@ -137,8 +137,9 @@ export const find: Wrapper = {
     { command: 'find . -name "*.log"', yields: 'tool find . -name *.log' },
   ],
   unwrap(c) {
-    // find itself is judged by rm-data-dir (-delete); each -exec command is analysed as well.
+    // find itself is judged by rm-data-dir (-delete) and the protected-file check (as `rm` of its start paths); each -exec command is analysed as well.
     const out: Unwrapped[] = [{ kind: 'tool', tool: 'find', args: c.args, opaque: c.opaque, env: c.env, stdin: c.stdin, steps: c.steps, scope: c.scope }];
+    if (c.args.includes('-delete')) out.push({ kind: 'tool', tool: 'rm', args: ['-rf', ...c.args.slice(0, c.args.findIndex((a) => a.startsWith('-')) >>> 0 || c.args.length).filter((a) => !a.startsWith('-'))], opaque: c.opaque, env: c.env, stdin: undefined, steps: c.steps, scope: c.scope });
     for (let i = 0; i < c.args.length; i++) {
       if (!/^-(exec|execdir|ok|okdir)$/.test(c.args[i])) continue;
       const end = c.args.findIndex((a, j) => j > i && (a === ';' || a === '+'));
@@ -206,6 +207,114 @@ export const nodeRunners: Wrapper = {
   },
 };
 
+export const monorepo: Wrapper = {
+  family: 'monorepo',
+  names: ['turbo', 'lerna', 'nx', 'just', 'task', 'mise', 'rtx', 'asdf'],
+  examples: [
+    { command: 'turbo run db:reset', yields: 'script turbo run' },
+    { command: 'busybox sh -c "dropdb app"', yields: 'script sh -c' },
+  ],
+  unwrap(c) {
+    const { args, name } = c;
+    if (name === 'busybox') return next(args, 'busybox');
+    if (name === 'mise' || name === 'rtx' || name === 'asdf') {
+      const dd = args.indexOf('--');
+      if (args[0] === 'exec' || args[0] === 'x') return dd >= 0 ? next(args.slice(dd + 1), `${name} exec`) : opaque(c, `${name} exec`, false);
+      if (args[0] === 'run' || args[0] === 'r') return opaque(c, `${name} run ${args[1] ?? ''} runs a task the guard does not read`, true);
+      return none(c);
+    }
+    if (name === 'just' || name === 'task') {
+      if (args.some((a) => /^(--list|-l|--summary|--dry-run|-n|--help|-h|--version|--show|-s|--evaluate)$/.test(a))) return none(c);
+      const recipe = args.find((a) => !a.startsWith('-') && !a.includes('='));
+      const text = recipeOf(c, name, recipe);
+      if (text === null) return opaque(c, `${name} ${recipe ?? '(default)'}: a recipe the guard cannot read`, true);
+      return script(c, text, `${name} ${recipe ?? ''}`.trim());
+    }
+    // turbo/lerna/nx run <script> [-- args]: the package.json script of that name (root and workspaces).
+    const ri = args.findIndex((a) => a === 'run' || a === 'run-many' || a === 'exec');
+    if (ri < 0 && name !== 'nx') return none(c);
+    if (args[ri] === 'exec') {
+      const dd = args.indexOf('--');
+      return dd >= 0 ? next(args.slice(dd + 1), `${name} exec`) : opaque(c, `${name} exec`, true);
+    }
+    const dd = args.indexOf('--');
+    const scripts = args.slice(ri + 1, dd >= 0 ? dd : undefined).filter((a) => !a.startsWith('-'));
+    const extra = dd >= 0 ? ' ' + args.slice(dd + 1).join(' ') : '';
+    if (scripts.length === 0) return none(c);
+    return script(c, scripts.map((s) => `npm run ${s.replace(/^[^:]+#/, '')} --${extra}`).join('\n'), `${name} run`);
+  },
+};
+
+export const editors: Wrapper = {
+  family: 'editors',
+  names: ['vim', 'vi', 'nvim', 'ex', 'view', 'emacs', 'tar', 'rg', 'hash', 'sed'],
+  examples: [
+    { command: `vim -es -c '!dropdb app' -c q`, yields: 'script vim -c !' },
+    { command: `tar -cf x.tar --checkpoint-action=exec='dropdb app' .`, yields: 'script tar' },
+    { command: 'vim README.md', yields: 'tool vim README.md' },
+  ],
+  unwrap(c) {
+    const { args, name } = c;
+    if (name === 'hash') return args.includes('-p') ? opaque(c, 'hash -p maps a new name to a program the guard cannot follow') : none(c);
+    const runs: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      const v = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1] ?? '');
+      if (name === 'tar' && /^(--checkpoint-action|--to-command|--use-compress-program|-I|--info-script|--new-volume-script|-F|--rsh-command)(=|$)/.test(a)) runs.push(v().replace(/^exec=/, ''));
+      else if (name === 'rg' && /^--pre(=|$)/.test(a)) runs.push(v());
+      else if (name === 'sed' && !a.startsWith('-')) {
+        // GNU sed's `e cmd` runs a command; `s/…/…/e` runs the pattern space.
+        const e = /(?:^|[;\n}]|\d|\$|\/)\s*e\s+([^;\n]+)/.exec(a);
+        if (e) runs.push(e[1]);
+        else if (/^s(.).*\1.*\1[gpiImM0-9]*e[gpiImM0-9]*$/.test(a)) return opaque(c, 'sed s///e runs the pattern space as a command');
+        if (i === 0 || !args.slice(0, i).some((x) => !x.startsWith('-'))) continue;
+      }
+      else if (name === 'emacs' && /^(--eval|-eval|--exec|-l|--load)(=|$)/.test(a)) return opaque(c, `emacs ${a} runs Lisp the guard cannot read`, /shell|process|call-process/.test(v()));
+      else if (/^(vim|vi|nvim|ex|view)$/.test(name) && (a === '-c' || a === '--cmd' || a.startsWith('+'))) {
+        const cmd = a.startsWith('+') ? a.slice(1) : args[i + 1] ?? '';
+        const bang = /^:?\s*!(.*)$|^:?\s*(?:silent\s+)?!(.*)$|^:?\s*(?:r|read|w|write)\s*!(.*)$/.exec(cmd);
+        if (bang) runs.push(bang[1] ?? bang[2] ?? bang[3] ?? '');
+        else if (/system\(|terminal|py3?\s|lua\s|perl\s/.test(cmd)) return opaque(c, `${name} ${a} runs code the guard cannot read`);
+      }
+    }
+    // Nothing run: the program itself (still checked for writes to protected files).
+    if (runs.length === 0) return { done: [{ kind: 'tool', tool: name, args, opaque: c.opaque, env: c.env, stdin: c.stdin, steps: c.steps, scope: c.scope }] };
+    if (!runs.every(known)) return opaque(c, `${name} runs a command the guard cannot see`);
+    return script(c, runs.join('\n'), name === 'tar' ? 'tar' : `${name} -c !`);
+  },
+};
+
+/** A justfile recipe or a Taskfile task body (commands only; dependencies first). */
+function recipeOf(c: WrapCtx, name: string, recipe: string | undefined): string | null {
+  if (name === 'just') {
+    const text = fileText(c, 'justfile') ?? fileText(c, 'Justfile') ?? fileText(c, '.justfile');
+    if (text === null) return null;
+    const lines = text.split('\n');
+    const start = recipe ? lines.findIndex((l) => new RegExp(`^@?${recipe.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s[^:]*)?:`).test(l)) : lines.findIndex((l) => /^@?[A-Za-z_][\w-]*(\s[^:]*)?:/.test(l));
+    if (start < 0) return null;
+    const body: string[] = [];
+    for (const l of lines.slice(start + 1)) {
+      if (!/^\s+\S/.test(l)) break;
+      body.push(l.trim().replace(/^[@-]+/, ''));
+    }
+    return body.join('\n');
+  }
+  const text = fileText(c, 'Taskfile.yml') ?? fileText(c, 'Taskfile.yaml') ?? fileText(c, 'taskfile.yml');
+  if (text === null) return null;
+  // A light read of tasks.<name>.cmds (strings or {cmd: …}); anything else is not followed.
+  const lines = text.split('\n');
+  const key = recipe ?? 'default';
+  const start = lines.findIndex((l) => new RegExp(`^\\s{2}['"]?${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]?:\\s*$`).test(l));
+  if (start < 0) return null;
+  const body: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (/^\s{0,2}\S/.test(l)) break;
+    const m = /^\s+-\s+(?:cmd:\s*)?(.+)$/.exec(l);
+    if (m) body.push(m[1].replace(/^['"]|['"]$/g, ''));
+  }
+  return body.join('\n');
+}
+
 export const git: Wrapper = {
   family: 'git',
   names: ['git'],
@@ -228,13 +337,22 @@ export const git: Wrapper = {
         const key = kv.slice(0, eq).toLowerCase();
         const val = kv.slice(eq + 1);
         if (key.startsWith('alias.') && val.startsWith('!')) aliases[key.slice(6)] = val.slice(1);
-        else if (/^core\.(sshcommand|pager|editor|fsmonitor|hookspath|askpass)$|^(diff|merge)\..*\.(command|driver|textconv)$|^credential\.helper$|^sequence\.editor$/.test(key)) {
+        else if (/^core\.(sshcommand|pager|editor|fsmonitor|hookspath|askpass)$|^(diff|merge|filter)\..*\.(command|driver|textconv|clean|smudge|process)$|^credential\.helper$|^sequence\.editor$/.test(key)) {
           if (!known(val)) return opaque(c, `git -c ${key} with a value the guard cannot see`);
           runs.push(scriptOf(c, val, `git ${key.replace('sshcommand', 'sshCommand')}`));
         }
       }
     }
     const sub = args[i];
+    // Subcommands that run a shell string: rebase --exec/-x, bisect run, submodule foreach, difftool -x/--extcmd.
+    const rest = args.slice(i + 1);
+    const xi = rest.findIndex((a) => a === '--exec' || a === '-x' || a === '--extcmd' || a.startsWith('--exec=') || a.startsWith('--extcmd='));
+    if ((sub === 'rebase' || sub === 'difftool' || sub === 'mergetool') && xi >= 0) {
+      const v = rest[xi].includes('=') ? rest[xi].slice(rest[xi].indexOf('=') + 1) : rest[xi + 1];
+      runs.push(known(v) ? scriptOf(c, v, `git ${sub} --exec`) : { kind: 'opaque', why: `git ${sub} runs a command the guard cannot see`, steps: c.steps, scope: c.scope, env: c.env, dbHint: true });
+    }
+    if (sub === 'bisect' && rest[0] === 'run') runs.push(scriptOf(c, rest.slice(1).join(' '), 'git bisect run'));
+    if (sub === 'submodule' && rest.includes('foreach')) runs.push(scriptOf(c, rest.slice(rest.indexOf('foreach') + 1).filter((a) => !a.startsWith('--')).join(' '), 'git submodule foreach'));
     if (sub && aliases[sub.toLowerCase()] !== undefined) runs.push(scriptOf(c, [aliases[sub.toLowerCase()], ...args.slice(i + 1)].join(' '), `git alias ${sub}`));
     return { done: runs.length ? runs : [{ kind: 'tool', tool: 'git', args, opaque: c.opaque, env: c.env, stdin: c.stdin, steps: c.steps, scope: c.scope }] };
   },

@@ -5,6 +5,8 @@ import { scriptFile } from './script-file.js';
 import { DATA_ONLY } from '../mentions.js';
 import { fileText, none, opaque, script, via, type Wrapper } from './types.js';
 
+const ENV_SETUP = /(^|\/)(nvm\.sh|bash_completion|\.cargo\/env|conda\.sh|asdf\.sh|(\.?venv|env|virtualenv)\/bin\/activate(\.fish)?|\.sdkman\/bin\/sdkman-init\.sh)$/;
+
 export const SHELL_NAMES = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox']);
 
 export const shells: Wrapper = {
@@ -20,6 +22,8 @@ export const shells: Wrapper = {
   ],
   unwrap(c) {
     const { args, name } = c;
+    // busybox sh -c …, busybox dropdb …: the applet is the next word.
+    if (name === 'busybox') return { next: args, via: 'busybox' };
     let i = 0;
     let cmdText: string | null = null;
     let readsStdin = false;
@@ -66,6 +70,8 @@ export const evalBuiltin: Wrapper = {
     { command: 'eval "$X"', yields: 'opaque' },
   ],
   unwrap(c) {
+    // `eval "$(direnv export bash)"`, `eval "$(ssh-agent -s)"`: shell setup, prints variable assignments.
+    if (/^eval\s+"?\$\((direnv export|ssh-agent|pyenv init|pyenv virtualenv-init|rbenv init|nodenv init|goenv init|brew shellenv|fnm env|mise activate|rtx activate|starship init|zoxide init|opam env|keychain|conda shell\.\w+ hook|\/opt\/homebrew\/bin\/brew shellenv)\b[^)]*\)"?\s*$/.test(c.cmd.text.trim())) return none(c);
     if (c.args.some((a) => a === OPAQUE_ARG)) return opaque(c, `eval of ${c.opaque[0] ?? 'an expansion'}`);
     return script(c, c.args.join(' '), 'eval');
   },
@@ -106,6 +112,8 @@ export const source: Wrapper = {
     const f = c.args[0];
     if (!f || f === OPAQUE_ARG) return opaque(c, 'source of a file the guard cannot name');
     const text = fileText(c, f);
+    // Environment setup that every developer sources (nvm, a virtualenv, cargo, conda).
+    if (text === null && ENV_SETUP.test(f)) return none(c);
     if (text === null || text.includes(UNKNOWN_CONTENT)) return opaque(c, `${f} cannot be read`);
     return script(c, text, `source ${f}`);
   },

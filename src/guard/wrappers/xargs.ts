@@ -1,6 +1,7 @@
 /** xargs appends the words it reads to the command; watch runs its words as a shell string. */
 import { OPAQUE_ARG } from '../rules/types.js';
 import { fileText, next, script, skipOptions, type Wrapper } from './types.js';
+import { shellQuote } from './words.js';
 
 export const wrapper: Wrapper = {
   family: 'xargs',
@@ -23,8 +24,8 @@ export const wrapper: Wrapper = {
       const token = attached ? attached[1] ?? attached[2] ?? '{}' : opts[ri] === '-i' ? '{}' : opts[ri + 1] ?? '{}';
       const items = input?.text?.split('\n').filter(Boolean);
       if (!items || items.length === 0) return next(rest.map((w) => (w.includes(token) ? OPAQUE_ARG : w)), 'xargs -I');
-      rest = rest.map((w) => (w.includes(token) ? w.split(token).join(items[0]) : w));
-      return next(rest, 'xargs -I');
+      // One command per input line.
+      return script(c, items.map((it) => rest.map((w) => shellQuote(w.split(token).join(it))).join(' ')).join('\n'), 'xargs -I');
     }
     if (input && input.text !== null) return next([...rest, ...input.text.split(/\s+/).filter(Boolean)], 'xargs');
     if (input) c.opaque.push(`xargs input from ${input.from}`);
