@@ -43,9 +43,11 @@ function parseRequest(inv: Invocation): Request | null {
     else if (x === '-G' || x === '--get') method = 'GET';
     else if (x === '-I' || x === '--head') method = 'HEAD';
     else if (x === '--url') url = val();
-    else if (/^-[oOuUAebEK]$|^--(output|user|user-agent|referer|cookie|config|cacert|cert|key|max-time|connect-timeout|retry|proxy|resolve)$/.test(x)) i++;
+    else if (/^-[oOuUAebEKmwxTYyzc]$|^--(output|user|user-agent|referer|cookie|config|cacert|cert|key|max-time|connect-timeout|retry|proxy|resolve|write-out|upload-file|limit-rate|retry-delay|retry-max-time|speed-limit|speed-time|time-cond|cookie-jar|unix-socket|interface)$/.test(x)) i++;
     else if (!x.startsWith('-') && !url) url = x;
   }
+  // The URL is the argument that looks like one (option values such as `-m 20` are not).
+  url = a.find((x) => /^https?:\/\//i.test(x)) ?? url;
   if (!url) return null;
   if (!method) method = body !== null ? 'POST' : 'GET';
   return { method, url, headers, body };
