@@ -3,7 +3,7 @@ import type { Finding } from './rules/types.js';
 import { unknownTarget, type Target } from './target.js';
 import { UNKNOWN_CONTENT } from './shell.js';
 
-const META_READ = /^\\(d\S*|l\+?|list|conninfo|x|timing|echo|qecho|pset|a|t|H|encoding|q|quit|\?|h|help|set|unset|sf\S*|sv\S*|z|dp|du|dn|dt\S*|dx|copyright|prompt|if|elif|else|endif|c|connect|g|gx|gdesc|p|r|w|o|cd|setenv|errverbose|watch)\b/;
+const META_READ = /^\\(d\S*|l\+?|list|conninfo|x|timing|echo|qecho|pset|a|t|H|encoding|q|quit|\?|h|help|set|unset|sf\S*|sv\S*|z|dp|du|dn|dt\S*|dx|copyright|prompt|if|elif|else|endif|c|connect|g|gx|gdesc|p|r|w|o|cd|setenv|errverbose|watch|gset|crosstabview|gdesc|echo|warn|qecho)\b/;
 
 export async function judgeSql(text: string | null, target: Target, source: string): Promise<Finding | null> {
   if (text === null || text.includes(UNKNOWN_CONTENT) || text.includes('\u0000')) {

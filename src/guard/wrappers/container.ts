@@ -32,6 +32,8 @@ export const wrapper: Wrapper = {
     if (name !== 'kubectl' && name !== 'oc') {
       if (sub !== 'exec' && sub !== 'run') {
         if (sub === 'volume' && (a2[1] === 'rm' || a2[1] === 'prune')) return tool(c, 'docker-volume-rm', a2.slice(2));
+        // `docker rm -v` removes the container's anonymous volumes (a database's data) too.
+        if ((sub === 'rm' || (sub === 'container' && a2[1] === 'rm')) && a2.some((a) => /^-[a-zA-Z]*v|^--volumes$/.test(a))) return tool(c, 'docker-volume-rm', a2.slice(sub === 'rm' ? 1 : 2).filter((a) => !a.startsWith('-')));
         return none(c);
       }
       let i = 1;

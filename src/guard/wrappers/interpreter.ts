@@ -13,7 +13,7 @@ import { fileText, next, none, opaque, tool, type Wrapper } from './types.js';
 /** Code that starts other programs (the guard cannot see which). */
 const SPAWNS = /child_process|subprocess|os\.system|\bsystem\(|\bspawn|execSync|execFile|popen|Deno\.run|Deno\.Command|Bun\.spawn|shell_exec|proc_open/;
 /** Database drivers and ORMs. */
-const DRIVER = /require\(['"](pg|postgres|knex|sequelize|typeorm|@prisma\/client|mysql2?|@supabase\/supabase-js|drizzle-orm[^'"]*)['"]\)|from ['"](pg|postgres|knex|sequelize|typeorm|@prisma\/client|@supabase\/supabase-js|drizzle-orm[^'"]*)['"]|import (psycopg2?|asyncpg|sqlalchemy|pg8000)|from (psycopg2?|asyncpg|sqlalchemy|django\.db)|require ['"]pg['"]|PG\.connect|ActiveRecord/;
+const DRIVER = /require\(['"](pg|postgres|knex|sequelize|typeorm|@prisma\/client|mysql2?|@supabase\/supabase-js|drizzle-orm[^'"]*)['"]\)|from ['"](pg|postgres|knex|sequelize|typeorm|@prisma\/client|@supabase\/supabase-js|drizzle-orm[^'"]*)['"]|\b(psycopg2?|asyncpg|sqlalchemy|pg8000)\b|from django\.db|require ['"]pg['"]|PG\.connect|ActiveRecord/;
 
 /** Code that only asks a driver for its version (`print(psycopg2.__version__)`). */
 const VERSION_ONLY = /__version__|\.version\b|package\.json|VERSION\b/;

@@ -141,6 +141,9 @@ export const runners: Wrapper = {
   unwrap(c) {
     const verb = c.name === 'bundle' ? 'exec' : 'run';
     if (c.args[0] !== verb) return none(c);
-    return next(c.args.slice(1), `${c.name} ${verb}`);
+    const rest = c.args.slice(1).filter((a, i, all) => !(a.startsWith('-') && i === 0 && all.length > 1 && /^--(with|python|env-file)$/.test(a)));
+    // `uv run script.py` runs it with Python.
+    if (rest[0] && /\.py$/.test(rest[0])) return next(['python3', ...rest], `${c.name} ${verb}`);
+    return next(rest, `${c.name} ${verb}`);
   },
 };

@@ -58,6 +58,10 @@ export const shells: Wrapper = {
       via(c, `${name} < stdin`);
       return script(c, c.stdin.text, `${name} reading ${c.stdin.from}`);
     }
+    // The script's positional parameters: `sh truncate.sh "$DATABASE_URL"` gives $1.
+    const params = args.slice(i + 1);
+    params.forEach((v, k) => (c.env[String(k + 1)] = v));
+    c.env['@'] = c.env['*'] = params.join(' ');
     return { done: [scriptFile(c, file, name)] };
   },
 };
