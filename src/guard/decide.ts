@@ -16,6 +16,7 @@ import { wrapperNames } from './wrappers/index.js';
 import { maskSecrets } from '../security/mask.js';
 import { protectedFile } from './protected-files.js';
 import { DATA_ONLY, mentions } from './mentions.js';
+import { fastAllow } from './fast-path.js';
 import { UNKNOWN_CONTENT } from './shell.js';
 
 export type Decision = 'allow' | 'deny' | 'backup-first';
@@ -68,29 +69,6 @@ export const EXEC_VARS = new Set(['MANPAGER', 'SYSTEMD_PAGER', 'BROWSER', 'GIT_S
 /** Program names that need the full parse besides wrappers and rule tools. */
 const EXTRA_NAMES = ['manage.py', 'django-admin', 'sequelize-cli', 'supabase-cli'];
 
-let interesting: Set<string> | null = null;
-
-/** Plain commands (no quoting, expansion or operators) whose program is not a database tool or wrapper. */
-function fastAllow(command: string, tools: () => string[]): boolean {
-  if (!/^[A-Za-z0-9 _./:=@%+,-]*$/.test(command)) return false;
-  const words = command.split(' ').filter(Boolean);
-  let i = 0;
-  while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i])) {
-    if (EXEC_VARS.has(words[i].slice(0, words[i].indexOf('=')))) return false;
-    i++;
-  }
-  if (i >= words.length) return i === 0 ? true : false;
-  if (words[i].includes('/')) return false;
-  // git runs nothing of ours unless configured on the command line (-c alias.x=!…, core.sshCommand).
-  if (toolName(words[i]) === 'git') return !words.some((w) => w === '-c' || w.startsWith('--config') || /^(bisect|rebase|submodule|difftool|mergetool|rm|mv|checkout|restore|clean|filter-branch)$|--no-verify|--exec/.test(w));
-  if (toolName(words[i]) === 'npm' || toolName(words[i]) === 'npx') return false;
-  interesting ??= new Set([...wrapperNames(), ...EXTRA_NAMES, ...FILE_MUTATORS, ...tools()]);
-  // Only programs that never run their arguments skip the parse: anything else may carry a
-  // database tool or a production host in its strings (mentions.ts).
-  const name = toolName(words[i]);
-  return !interesting.has(name) && DATA_ONLY.has(name);
-}
-
 function loadProjectConfig(cwd: string, steps: string[]): Promise<LoadedConfig | null> {
   return (async () => {
     const { findConfigFile, loadConfig } = await import('../config/load.js');
@@ -113,8 +91,7 @@ function loadProjectConfig(cwd: string, steps: string[]): Promise<LoadedConfig |
 export async function decide(input: DecideInput, opts: { explain?: boolean } = {}): Promise<GuardDecision> {
   const steps: string[] = [];
   const command = input.command;
-  const { knownTools } = await import('./rules/index.js');
-  if (fastAllow(command.trim(), knownTools)) {
+  if (fastAllow(command.trim())) {
     return { decision: 'allow', ruleId: null, target: { name: null, kind: 'none', via: 'not a database command' }, reason: `\`${short(command)}\` does not run a database tool`, command, steps: ['fast path: a plain command whose program is not a database tool or wrapper'], findings: [] };
   }
   const loaded = input.config === undefined ? await loadProjectConfig(input.cwd, steps) : input.config;

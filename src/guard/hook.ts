@@ -43,6 +43,11 @@ export async function agentHook(agentId: AgentAdapter['id'], stdinText: string, 
   } catch (err) {
     return refuse(agent, `prodguard could not read the hook input (${(err as Error).message}); refusing to be safe.`);
   }
+  // A plain data-only command (`ls`, `git status`) is allowed before any config, parser or rule loads.
+  if (call.kind === 'shell') {
+    const { fastAllow } = await import('./fast-path.js');
+    if (fastAllow(call.command.trim())) return { ...agent.answer({ decision: 'allow', reason: '' }), decision: null, verdict: null };
+  }
   const timeoutMs = opts.timeoutMs ?? 20_000;
   let timer: NodeJS.Timeout | undefined;
   try {
