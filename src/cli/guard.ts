@@ -82,41 +82,46 @@ export function registerGuard(program: Command): void {
       process.exitCode = code;
     });
 
-  const hook = program.command('hook').description('integrations that ask the guard before a command runs');
-  hook
-    .command('claude-code')
-    .description('Claude Code PreToolUse hook: reads the hook JSON on stdin, denies destructive commands (never fails open)')
-    .action(async () => {
-      let out = '';
-      try {
-        const text = await readStdin(10_000);
-        const { claudeCodeHook } = await import('../guard/hook.js');
-        const { auditDecision } = await import('../guard/project.js');
-        const ans = await claudeCodeHook(text, process.env, {
-          onDecision: async (d, loaded) => {
-            await auditDecision(loaded, 'guard.hook', d, { integration: 'claude-code' }).catch(() => {});
-          },
-        });
-        out = ans.stdout;
-      } catch (err) {
-        out = JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: `prodguard hook failed (${(err as Error).message}); refusing to be safe.` } });
-      }
-      if (out) process.stdout.write(out + '\n');
-      process.exitCode = 0;
-    });
+  const hook = program.command('hook').description('agent hooks that ask the guard before a tool call runs (never fail open)');
+  const HOOKS = [
+    ['claude-code', 'Claude Code PreToolUse hook (Bash, MCP tools, Write/Edit)'],
+    ['cursor', 'Cursor hook (beforeShellExecution, beforeMCPExecution, preToolUse file writes)'],
+    ['gemini', 'Gemini CLI BeforeTool hook (run_shell_command, MCP tools, write_file/replace)'],
+  ] as const;
+  for (const [agent, what] of HOOKS) {
+    hook
+      .command(agent)
+      .description(`${what}: reads the hook JSON on stdin and answers allow / deny / ask; bad input, an error or a timeout deny`)
+      .action(async () => {
+        let out: { stdout: string; stderr: string; code: number };
+        try {
+          const text = await readStdin(10_000);
+          const { agentHook, auditVerdict } = await import('../guard/hook.js');
+          out = await agentHook(agent, text, process.env, { onDecision: (v, loaded) => auditVerdict(v, loaded, agent).catch(() => {}) });
+        } catch (err) {
+          const { AGENTS } = await import('../guard/agents/index.js');
+          out = AGENTS[agent].answer({ decision: 'deny', reason: `prodguard hook failed (${(err as Error).message}); refusing to be safe.` });
+        }
+        if (out.stdout) process.stdout.write(out.stdout + '\n');
+        if (out.stderr) process.stderr.write(out.stderr + '\n');
+        process.exitCode = out.code;
+      });
+  }
 
-  const install = program.command('install').description('install the guard into Claude Code, the shell or git');
-  install
-    .command('claude-code')
-    .description('add the PreToolUse hook to .claude/settings.json (keeps existing settings; idempotent)')
-    .option('--dir <dir>', 'project directory', '.')
-    .option('--command <cmd>', 'hook command to register', 'prodguard hook claude-code')
-    .option('--json', 'output JSON')
-    .action(async (opts: { dir: string; command: string; json?: boolean }) => {
-      const { installClaudeCode } = await import('../guard/install.js');
-      const r = installClaudeCode(opts.dir, opts.command);
-      emit(opts, r, () => (r.changed ? `added the prodguard PreToolUse hook to ${r.file}` : `${r.file} already has the prodguard hook`));
-    });
+  const install = program.command('install').description('install the guard into Claude Code, Cursor, Gemini CLI, the shell or git');
+  for (const [agent, file] of [['claude-code', '.claude/settings.json'], ['cursor', '.cursor/hooks.json'], ['gemini', '.gemini/settings.json']] as const) {
+    install
+      .command(agent)
+      .description(`add prodguard's hook to ${file} by absolute path (shell, MCP and file-writing tools; keeps other settings; idempotent)`)
+      .option('--dir <dir>', 'project directory', '.')
+      .option('--command <cmd>', 'hook command to register (default: this node and prodguard\'s dist/guard/hook-main.js by absolute path)')
+      .option('--json', 'output JSON')
+      .action(async (opts: { dir: string; command?: string; json?: boolean }) => {
+        const { installAgent } = await import('../guard/install.js');
+        const r = installAgent(agent, opts.dir, opts.command);
+        emit(opts, r, () => (r.changed ? `added the prodguard hook to ${r.file}: ${r.command}` : `${r.file} already has the prodguard hook`));
+      });
+  }
   install
     .command('shell')
     .description('write shims for database tools into .prodguard/shims (put it first on PATH, e.g. direnv: PATH_add .prodguard/shims)')

@@ -1,34 +1,34 @@
 #!/usr/bin/env node
 /**
- * A minimal entry point for the Claude Code hook: the same logic as `prodguard hook claude-code`
- * without loading the whole CLI (commander and every command group), for the lowest start-up time.
- * Register it as `node /path/to/prodguard/dist/guard/hook-main.js`. Never fails open.
+ * A minimal entry point for the agent hooks: the same logic as `prodguard hook <agent>` without
+ * loading the whole CLI (commander and every command group), for the lowest start-up time.
+ * `prodguard install <agent>` registers it by absolute path: `<node> <…>/dist/guard/hook-main.js <agent>`.
+ * Never fails open: a crash or timeout prints a deny and exits 2.
  */
-const DENY = (reason: string) =>
-  JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } });
+type AgentId = 'claude-code' | 'cursor' | 'gemini';
+const agentId = (process.argv[2] ?? 'claude-code') as AgentId;
 
-async function main(): Promise<void> {
-  let out = '';
-  try {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    const { claudeCodeHook } = await import('./hook.js');
-    const ans = await claudeCodeHook(Buffer.concat(chunks).toString('utf8'), process.env, {
-      onDecision: async (d, loaded) => {
-        const { auditDecision } = await import('./project.js');
-        await auditDecision(loaded, 'guard.hook', d, { integration: 'claude-code' }).catch(() => {});
-      },
-    });
-    out = ans.stdout;
-  } catch (err) {
-    out = DENY(`prodguard hook failed (${(err as Error).message}); refusing to be safe.`);
-  }
-  if (out) process.stdout.write(out + '\n');
+function deny(reason: string): never {
+  // Exit 2 blocks in all three agents; Claude Code also reads the JSON.
+  if (agentId === 'claude-code') process.stdout.write(JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } }) + '\n');
+  else process.stdout.write(JSON.stringify({ permission: 'deny', decision: 'deny', reason, user_message: reason, agent_message: reason }) + '\n');
+  process.stderr.write(reason + '\n');
+  process.exit(2);
 }
 
-const timer = setTimeout(() => {
-  process.stdout.write(DENY('prodguard hook timed out; refusing to be safe.') + '\n');
-  process.exit(0);
-}, 25_000);
+async function main(): Promise<void> {
+  if (!['claude-code', 'cursor', 'gemini'].includes(agentId)) deny(`prodguard hook: unknown agent ${agentId}; refusing to be safe.`);
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const { agentHook, auditVerdict } = await import('./hook.js');
+  const ans = await agentHook(agentId, Buffer.concat(chunks).toString('utf8'), process.env, {
+    onDecision: (v, loaded) => auditVerdict(v, loaded, agentId).catch(() => {}),
+  });
+  if (ans.stdout) process.stdout.write(ans.stdout + '\n');
+  if (ans.stderr) process.stderr.write(ans.stderr + '\n');
+  process.exitCode = ans.code;
+}
+
+const timer = setTimeout(() => deny('prodguard hook timed out; refusing to be safe.'), 25_000);
 timer.unref();
-await main();
+await main().catch((err: Error) => deny(`prodguard hook failed (${err.message}); refusing to be safe.`));

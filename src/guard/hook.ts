@@ -1,63 +1,89 @@
 /**
- * The Claude Code PreToolUse hook. Reads the hook JSON, decides, and answers with
- * permissionDecision "deny" for deny and backup-first. It never fails open: bad input, an
- * internal error or a timeout all deny.
+ * The agent hooks (Claude Code, Cursor, Gemini CLI) over one decision engine (tool-call.ts).
+ * Never fails open: input the adapter cannot read, an internal error or a timeout all deny.
  */
+import type { LoadedConfig } from '../config/load.js';
 import type { GuardDecision } from './decide.js';
+import { AGENTS, type AgentAdapter, type HookOutput } from './agents/index.js';
+import type { ToolVerdict } from './tool-call.js';
 
 export interface HookAnswer {
   /** JSON to print on stdout, or '' to print nothing (allow). */
   stdout: string;
+  /** Exit code and stderr the hook process must use. */
+  code: number;
+  stderr: string;
+  /** The shell decision, when the tool call was a shell command. */
   decision: GuardDecision | null;
+  verdict: ToolVerdict | null;
+}
+
+export interface HookOptions {
+  timeoutMs?: number;
+  onDecision?: (v: ToolVerdict, loaded: LoadedConfig | null) => Promise<void>;
 }
 
 export function denyJson(reason: string): string {
   return JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } });
 }
 
-export interface HookInput {
-  tool_name?: unknown;
-  tool_input?: { command?: unknown };
-  cwd?: unknown;
+function refuse(agent: AgentAdapter, reason: string): HookAnswer {
+  const o: HookOutput = agent.answer({ decision: 'deny', reason });
+  return { ...o, decision: null, verdict: null };
 }
 
-/** The hook's logic on already-read stdin text (the demo and tests call it directly too). */
-export async function claudeCodeHook(stdinText: string, env: Record<string, string | undefined>, opts: { timeoutMs?: number; onDecision?: (d: GuardDecision, loaded: import('../config/load.js').LoadedConfig | null) => Promise<void> } = {}): Promise<HookAnswer> {
-  let input: HookInput;
+/** The hook's logic on already-read stdin text (the CLI, the lean entry, the demo and tests call it). */
+export async function agentHook(agentId: AgentAdapter['id'], stdinText: string, env: Record<string, string | undefined>, opts: HookOptions = {}): Promise<HookAnswer> {
+  const agent = AGENTS[agentId];
+  let call;
   try {
-    input = JSON.parse(stdinText) as HookInput;
+    const input = JSON.parse(stdinText) as unknown;
     if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('not a JSON object');
-    if (typeof input.tool_name !== 'string') throw new Error('no tool_name');
+    call = agent.parse(input as Record<string, unknown>, process.cwd());
   } catch (err) {
-    return { stdout: denyJson(`prodguard could not read the hook input (${(err as Error).message}); refusing to be safe.`), decision: null };
+    return refuse(agent, `prodguard could not read the hook input (${(err as Error).message}); refusing to be safe.`);
   }
-  if (input.tool_name !== 'Bash') return { stdout: '', decision: null };
-  const command = input.tool_input?.command;
-  if (typeof command !== 'string') return { stdout: denyJson('prodguard: the Bash tool input has no command string; refusing to be safe.'), decision: null };
-  const cwd = typeof input.cwd === 'string' && input.cwd ? input.cwd : process.cwd();
+  // A plain data-only command (`ls`, `git status`) is allowed before any config, parser or rule loads.
+  if (call.kind === 'shell') {
+    const { fastAllow } = await import('./fast-path.js');
+    if (fastAllow(call.command.trim())) return { ...agent.answer({ decision: 'allow', reason: '' }), decision: null, verdict: null };
+  }
   const timeoutMs = opts.timeoutMs ?? 20_000;
   let timer: NodeJS.Timeout | undefined;
   try {
     const work = (async () => {
       const { projectConfig } = await import('./project.js');
-      const { decide } = await import('./decide.js');
-      const { loaded } = await projectConfig(cwd);
-      const d = await decide({ command, cwd, env, config: loaded });
-      await opts.onDecision?.(d, loaded);
-      return d;
+      const { decideToolCall } = await import('./tool-call.js');
+      const { loaded } = await projectConfig(call.cwd);
+      const v = await decideToolCall(call, env, loaded);
+      await opts.onDecision?.(v, loaded);
+      return v;
     })();
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no decision within ${timeoutMs} ms`)), timeoutMs);
     });
-    const d = await Promise.race([work, timeout]);
-    if (d.decision === 'allow') return { stdout: '', decision: d };
-    const reason = d.decision === 'backup-first'
-      ? `${d.reason} Run it through prodguard so the backup is taken and verified first: prodguard guard -- ${command}`
-      : `${d.reason} (prodguard rule ${d.ruleId})`;
-    return { stdout: denyJson(reason), decision: d };
+    const v = await Promise.race([work, timeout]);
+    return { ...agent.answer(v), decision: v.guard ?? null, verdict: v };
   } catch (err) {
-    return { stdout: denyJson(`prodguard could not decide (${(err as Error).message}); refusing to be safe.`), decision: null };
+    return refuse(agent, `prodguard could not decide (${(err as Error).message}); refusing to be safe.`);
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/** Claude Code's PreToolUse hook (kept for callers that predate the other agents). */
+export function claudeCodeHook(stdinText: string, env: Record<string, string | undefined>, opts: { timeoutMs?: number; onDecision?: (d: GuardDecision, loaded: LoadedConfig | null) => Promise<void> } = {}): Promise<HookAnswer> {
+  return agentHook('claude-code', stdinText, env, {
+    timeoutMs: opts.timeoutMs,
+    onDecision: async (v, loaded) => {
+      if (v.guard) await opts.onDecision?.(v.guard, loaded);
+    },
+  });
+}
+
+/** Writes the audit record of a hook decision (shell decisions keep their full GuardDecision). */
+export async function auditVerdict(v: ToolVerdict, loaded: LoadedConfig | null, integration: string): Promise<void> {
+  const { auditDecision } = await import('./project.js');
+  const d = v.guard ?? { command: v.command, decision: v.decision, reason: v.reason, ruleId: v.ruleId, target: v.target };
+  await auditDecision(loaded, 'guard.hook', d, { integration });
 }

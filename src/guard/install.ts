@@ -1,33 +1,105 @@
-/** Installing the guard where commands are typed: Claude Code settings, shell shims, git hooks. */
+/** Installing the guard where commands are typed: agent hooks (Claude Code, Cursor, Gemini CLI), shell shims, git hooks. */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MATCHER as CLAUDE_MATCHER } from './agents/claude-code.js';
+import { FILE_TOOLS as CURSOR_FILE_TOOLS } from './agents/cursor.js';
+import { MATCHER as GEMINI_MATCHER } from './agents/gemini.js';
+import { shellQuote } from './wrappers/words.js';
 import { UsageError } from '../errors.js';
 
-export const HOOK_COMMAND = 'prodguard hook claude-code';
+/**
+ * The hook command for an agent, resolving without PATH: the absolute path of this node and of
+ * the lean hook entry (dist/guard/hook-main.js). A bare `prodguard` is not on the agent's PATH
+ * when prodguard is a project dependency: the hook would exit 127, which agents treat as a
+ * non-blocking error — the tool call would run. `|| exit 2` turns a missing node or file into a block.
+ */
+export function hookCommand(agent: AgentId): string {
+  return `${shellQuote(process.execPath)} ${shellQuote(hookEntry())} ${agent} || exit 2`;
+}
 
-/** Merges the PreToolUse hook into .claude/settings.json; keeps every other setting and hook. Idempotent. */
-export function installClaudeCode(projectDir: string, command = HOOK_COMMAND): { file: string; changed: boolean } {
-  const file = join(projectDir, '.claude', 'settings.json');
-  let settings: Record<string, unknown> = {};
-  if (existsSync(file)) {
-    const text = readFileSync(file, 'utf8');
-    try {
-      settings = text.trim() ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch (err) {
-      throw new UsageError(`${file} is not valid JSON (${(err as Error).message}); fix it first, prodguard will not overwrite it`);
-    }
-    if (!settings || typeof settings !== 'object' || Array.isArray(settings)) throw new UsageError(`${file} must hold a JSON object`);
+/** dist/guard/hook-main.js of this installation (from src/ under tsx: the built copy next to it). */
+export function hookEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const entry = here.endsWith('.js') ? join(dirname(here), 'hook-main.js') : join(dirname(here), '..', '..', 'dist', 'guard', 'hook-main.js');
+  if (!existsSync(entry)) throw new UsageError(`${entry} does not exist: build prodguard first (npm run build)`);
+  return entry;
+}
+
+type AgentId = 'claude-code' | 'cursor' | 'gemini';
+type HookEntry = { matcher?: string; hooks?: Array<{ type?: string; command?: string; timeout?: number }>; command?: string };
+
+/** Where each agent keeps its hooks, and the entries prodguard adds. */
+export const AGENT_SETTINGS: Record<AgentId, { file: string; events: Array<{ event: string; matcher?: string }> }> = {
+  'claude-code': { file: '.claude/settings.json', events: [{ event: 'PreToolUse', matcher: CLAUDE_MATCHER }] },
+  cursor: { file: '.cursor/hooks.json', events: [{ event: 'beforeShellExecution' }, { event: 'beforeMCPExecution' }, { event: 'preToolUse', matcher: CURSOR_FILE_TOOLS.join('|') }] },
+  gemini: { file: '.gemini/settings.json', events: [{ event: 'BeforeTool', matcher: GEMINI_MATCHER }] },
+};
+
+function readSettings(file: string): Record<string, unknown> {
+  if (!existsSync(file)) return {};
+  const text = readFileSync(file, 'utf8');
+  let settings: unknown;
+  try {
+    settings = text.trim() ? JSON.parse(text) : {};
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON (${(err as Error).message}); fix it first, prodguard will not overwrite it`);
   }
+  if (!settings || typeof settings !== 'object' || Array.isArray(settings)) throw new UsageError(`${file} must hold a JSON object`);
+  return settings as Record<string, unknown>;
+}
+
+const isOurs = (cmd: unknown): boolean => typeof cmd === 'string' && (/prodguard hook /.test(cmd) || /hook-main\.js/.test(cmd));
+
+/**
+ * Merges prodguard's hook into the agent's settings, keeping every other setting and hook;
+ * replaces an older prodguard entry (a bare `prodguard hook …`, a narrower matcher). Idempotent.
+ */
+export function installAgent(agent: AgentId, projectDir: string, command = hookCommand(agent)): { file: string; changed: boolean; command: string } {
+  const spec = AGENT_SETTINGS[agent];
+  const file = join(projectDir, spec.file);
+  const settings = readSettings(file);
+  const before = JSON.stringify(settings);
+  if (agent === 'cursor') settings.version ??= 1;
   const hooks = (settings.hooks ??= {}) as Record<string, unknown>;
   if (typeof hooks !== 'object' || Array.isArray(hooks)) throw new UsageError(`${file}: "hooks" must be an object`);
-  const pre = (hooks.PreToolUse ??= []) as Array<{ matcher?: string; hooks?: Array<{ type?: string; command?: string }> }>;
-  if (!Array.isArray(pre)) throw new UsageError(`${file}: "hooks.PreToolUse" must be an array`);
-  const present = pre.some((e) => e.hooks?.some((h) => typeof h.command === 'string' && h.command.includes('prodguard hook claude-code')));
-  if (present) return { file, changed: false };
-  pre.push({ matcher: 'Bash', hooks: [{ type: 'command', command, timeout: 30 } as { type: string; command: string }] });
+  for (const { event, matcher } of spec.events) {
+    const list = (hooks[event] ??= []) as HookEntry[];
+    if (!Array.isArray(list)) throw new UsageError(`${file}: "hooks.${event}" must be an array`);
+    // Drop older prodguard entries, then add the current one.
+    const kept = list
+      .map((e) => (e.hooks ? { ...e, hooks: e.hooks.filter((h) => !isOurs(h.command)) } : e))
+      .filter((e) => !isOurs(e.command) && !(e.hooks && e.hooks.length === 0));
+    if (agent === 'cursor') kept.push({ command, ...(matcher ? { matcher } : {}), failClosed: true, timeout: 30 } as HookEntry);
+    else kept.push({ ...(matcher ? { matcher } : {}), hooks: [{ type: 'command', command, timeout: agent === 'gemini' ? 30_000 : 30 }] });
+    hooks[event] = kept;
+  }
+  if (JSON.stringify(settings) === before) return { file, changed: false, command };
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(settings, null, 2) + '\n');
-  return { file, changed: true };
+  return { file, changed: true, command };
+}
+
+/** The hook commands prodguard registered for an agent in this project (for status). */
+export function installedHookCommands(agent: AgentId, projectDir: string): { file: string; commands: Array<{ event: string; matcher?: string; command: string }> } | null {
+  const spec = AGENT_SETTINGS[agent];
+  const file = join(projectDir, spec.file);
+  if (!existsSync(file)) return null;
+  const settings = readSettings(file);
+  const hooks = (settings.hooks ?? {}) as Record<string, HookEntry[]>;
+  const out: Array<{ event: string; matcher?: string; command: string }> = [];
+  for (const { event } of spec.events) {
+    for (const e of Array.isArray(hooks[event]) ? hooks[event] : []) {
+      if (isOurs(e.command)) out.push({ event, matcher: e.matcher, command: e.command! });
+      for (const h of e.hooks ?? []) if (isOurs(h.command)) out.push({ event, matcher: e.matcher, command: h.command! });
+    }
+  }
+  return { file, commands: out };
+}
+
+/** Kept for callers of the first wave: Claude Code with the fail-closed command. */
+export function installClaudeCode(projectDir: string, command?: string): { file: string; changed: boolean } {
+  return installAgent('claude-code', projectDir, command);
 }
 
 export const SHIM_TOOLS = ['supabase', 'psql', 'dropdb', 'dropuser', 'pg_restore', 'pg_ctl', 'pg_resetwal', 'prisma', 'drizzle-kit', 'knex', 'sequelize', 'typeorm', 'rails', 'rake', 'flyway', 'liquibase', 'atlas', 'dbmate', 'goose'];

@@ -68,7 +68,10 @@ export async function parseShell(source: string, vars: Record<string, string | u
   try {
     w.statement(tree.rootNode);
     collectErrors(tree.rootNode, w.errors);
-    return { commands: w.commands, vars: w.vars, errors: w.errors, files: w.files, outline: outline(tree.rootNode) };
+    // A variable whose value the guard does not know is passed on as unknown, not as its last literal value.
+    const vars = { ...w.vars };
+    for (const k of w.unknownVars) vars[k] = UNKNOWN_VALUE;
+    return { commands: w.commands, vars, errors: w.errors, files: w.files, outline: outline(tree.rootNode) };
   } finally {
     tree.delete();
   }
@@ -178,49 +181,106 @@ class Walker {
       case 'variable_assignment': {
         const { name, value } = this.assignment(n);
         this.vars[name] = value ?? undefined;
-        if (value === null) this.unknownVars.add(name);
+        // A value set under control flow (&&, ||, if, loops, subshells, functions) may or may not
+        // be in force later: the guard does not know it.
+        if (value === null || this.conditional > 0) this.unknownVars.add(name);
         else this.unknownVars.delete(name);
+        if (name === 'IFS') this.ifsChanged = true;
         return [];
       }
       case 'declaration_command': {
-        // export/declare/local/readonly NAME=value …
+        // export/declare/local/readonly NAME=value …; declare -n makes a reference (unknown).
+        const nameref = n.namedChildren.some((c) => c?.type === 'word' && /^-[a-zA-Z]*n/.test(c.text));
+        // `export $(grep … .env.production | xargs)`: which variables it sets is unknown.
+        if (n.namedChildren.some((c) => c && c.type !== 'variable_assignment' && c.type !== 'variable_name' && c.type !== 'word' && this.word(c).value === null)) {
+          for (const k of CONNECTION_VARS) {
+            this.vars[k] = undefined;
+            this.unknownVars.add(k);
+          }
+        }
         for (const c of n.namedChildren) {
-          if (c?.type === 'variable_assignment') this.statement(c);
+          if (c?.type === 'variable_assignment') {
+            this.statement(c);
+            if (nameref) this.unknownVars.add(c.childForFieldName('name')?.text ?? '');
+          } else if (c && (c.type === 'variable_name' || c.type === 'word') && nameref && !c.text.startsWith('-')) this.unknownVars.add(c.text);
         }
         return [];
+      }
+      case 'list': {
+        // `a && b || c`: only the first command surely runs.
+        let out: SimpleCommand[] = [];
+        let first = true;
+        for (const c of n.namedChildren) {
+          if (!c) continue;
+          if (!first) this.conditional++;
+          try {
+            out = out.concat(this.statement(c, stdin));
+          } finally {
+            if (!first) this.conditional--;
+          }
+          first = false;
+        }
+        return out;
+      }
+      case 'if_statement':
+      case 'while_statement':
+      case 'for_statement':
+      case 'c_style_for_statement':
+      case 'case_statement':
+      case 'subshell': {
+        this.conditional++;
+        try {
+          return this.walkChildren(n, stdin);
+        } finally {
+          this.conditional--;
+        }
       }
       case 'comment':
         return [];
       case 'function_definition': {
         // Analysed as if called: a function defined on the command line is there to be run.
         const body = n.childForFieldName('body');
-        return body ? this.statement(body, stdin) : [];
-      }
-      default: {
-        let out: SimpleCommand[] = [];
-        for (const c of n.namedChildren) {
-          if (!c) continue;
-          if (c.type === 'command_substitution' || c.type === 'process_substitution') {
-            this.substitution(c);
-            continue;
-          }
-          if (/expansion|string|word|concatenation|number|raw_string|variable_name/.test(c.type) && n.type !== 'program') {
-            // Conditions, for-lists, case words: evaluate for the substitutions they run.
-            this.word(c);
-            continue;
-          }
-          out = out.concat(this.statement(c, stdin));
+        this.conditional++;
+        try {
+          return body ? this.statement(body, stdin) : [];
+        } finally {
+          this.conditional--;
         }
-        return out;
       }
+      default:
+        return this.walkChildren(n, stdin);
     }
   }
 
+  private walkChildren(n: TsNode, stdin: Stdin): SimpleCommand[] {
+    let out: SimpleCommand[] = [];
+    for (const c of n.namedChildren) {
+      if (!c) continue;
+      if (c.type === 'command_substitution' || c.type === 'process_substitution') {
+        this.substitution(c);
+        continue;
+      }
+      if (/expansion|string|word|concatenation|number|raw_string|variable_name/.test(c.type) && n.type !== 'program') {
+        // Conditions, for-lists, case words: evaluate for the substitutions they run.
+        this.word(c);
+        continue;
+      }
+      out = out.concat(this.statement(c, stdin));
+    }
+    return out;
+  }
+
   unknownVars = new Set<string>();
+  /** Variables unset on the line (they no longer come from the environment). */
+  unset = new Set<string>();
+  /** Depth of control flow around the current statement (assignments there are unknown after). */
+  conditional = 0;
+  /** IFS was assigned: unquoted expansions split in ways the guard does not model. */
+  ifsChanged = false;
 
   private noteTee(cmd: SimpleCommand): void {
-    if (cmd.words[0]?.value !== 'tee' || cmd.stdin.kind !== 'pipe') return;
-    const text = pipeText(cmd.stdin.from);
+    if (cmd.words[0]?.value !== 'tee' || (cmd.stdin.kind !== 'pipe' && cmd.stdin.kind !== 'text')) return;
+    const text = cmd.stdin.kind === 'pipe' ? pipeText(cmd.stdin.from) : cmd.stdin.text;
     for (const w of cmd.words.slice(1)) if (w.value && !w.value.startsWith('-')) this.files.set(w.value, text ?? UNKNOWN_CONTENT);
   }
 
@@ -301,19 +361,57 @@ class Walker {
     for (const c of n.namedChildren) {
       if (!c) continue;
       if (c.type === 'variable_assignment') assigns.push(this.assignment(c));
-      else if (c.type === 'command_name') words.push(this.word(c.namedChildren[0] ?? c));
+      else if (c.type === 'command_name') words.push(...this.fields(c.namedChildren[0] ?? c));
       else if (c.type === 'file_redirect' || c.type === 'herestring_redirect') {
         const fake = this.redirectInfo(c);
         if (fake.stdin) extraStdin = fake.stdin;
         if (fake.write !== undefined) writes.push(fake.write);
       } else if (c.type === 'heredoc_redirect') {
         // handled by the parent redirected_statement
-      } else words.push(this.word(c));
+      } else words.push(...this.fields(c));
     }
+    this.noteReads(words);
+    if (words[0]?.value === 'unset') for (const w of words.slice(1)) if (w.value && !w.value.startsWith('-')) { this.vars[w.value] = undefined; this.unknownVars.delete(w.value); this.unset.add(w.value); }
     const cmd: SimpleCommand = { assigns, words, stdin: extraStdin ?? stdin, writes, text: n.text };
+    if (extraStdin) this.noteTee(cmd);
     this.commands.push(cmd);
     for (const path of writes) if (path !== null) this.files.set(path, outputText(cmd) ?? UNKNOWN_CONTENT);
     return cmd;
+  }
+
+  /**
+   * An unquoted expansion is split into fields (`X="psql -c …"; $X` runs psql); with IFS changed,
+   * or a brace expansion, the guard does not know the words.
+   */
+  private fields(n: TsNode): Word[] {
+    const w = this.word(n);
+    if (n.type !== 'simple_expansion' && n.type !== 'expansion') {
+      if ((n.type === 'word' || n.type === 'concatenation') && /\{[^{}'"]*(,|\.\.)[^{}'"]*\}/.test(n.text) && !/^['"]/.test(n.text)) return [{ value: null, raw: n.text, why: `brace expansion in ${n.text}` }];
+      return [w];
+    }
+    if (w.value === null) return [w];
+    if (this.ifsChanged) return [{ value: null, raw: w.raw, why: `${w.raw} is split by a changed IFS` }];
+    const parts = w.value.split(/[ \t\n]+/).filter(Boolean);
+    if (parts.length === 0) return [];
+    return parts.map((p) => ({ value: p, raw: w.raw }));
+  }
+
+  /** Builtins that set variables from input: read, mapfile/readarray, printf -v, getopts, let. */
+  private noteReads(words: Word[]): void {
+    const name = words[0]?.value;
+    if (!name) return;
+    const vals = words.slice(1).map((w) => w.value ?? '');
+    let names: string[] = [];
+    if (name === 'read' || name === 'mapfile' || name === 'readarray' || name === 'getopts') names = vals.filter((v) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(v));
+    else if (name === 'printf') {
+      const i = vals.indexOf('-v');
+      if (i >= 0 && vals[i + 1]) names = [vals[i + 1]];
+    } else if (name === 'let') names = vals.map((v) => /^([A-Za-z_][A-Za-z0-9_]*)/.exec(v)?.[1] ?? '').filter(Boolean);
+    if (name === 'read' || name === 'mapfile' || name === 'readarray') names.push('REPLY', 'MAPFILE');
+    for (const v of names) {
+      this.unknownVars.add(v);
+      delete this.vars[v];
+    }
   }
 
   private redirectInfo(r: TsNode): { stdin?: Stdin; write?: string | null } {
@@ -383,6 +481,8 @@ class Walker {
         this.substitution(n);
         return { value: null, raw, why: `the output of ${raw.slice(0, 60)}` };
       case 'arithmetic_expansion':
+        // $(( $(cmd) + 1 )): the commands inside run too.
+        for (const c of n.descendantsOfType(['command_substitution', 'process_substitution'])) if (c) this.substitution(c);
         return { value: null, raw, why: 'arithmetic expansion' };
       case 'brace_expression':
         return { value: null, raw, why: 'brace expansion' };
@@ -393,6 +493,12 @@ class Walker {
     }
   }
 }
+
+/** Variables that decide where database tools connect (an unknown `export` may set any of them). */
+const CONNECTION_VARS = ['DATABASE_URL', 'DIRECT_URL', 'POSTGRES_URL', 'POSTGRES_PRISMA_URL', 'POSTGRES_URL_NON_POOLING', 'SUPABASE_DB_URL', 'DB_URL', 'PG_URL', 'PGURL', 'PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGSERVICE'];
+
+/** The value of a variable the guard does not know (same marker as an unknown argument). */
+export const UNKNOWN_VALUE = '\u0000?';
 
 /** Marks content the guard could not know (written from an unknown source). */
 export const UNKNOWN_CONTENT = '\u0000unknown\u0000';

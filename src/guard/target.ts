@@ -12,6 +12,8 @@ import { isLocalHost, parseConnInfo, type ConnInfo } from '../pg/conninfo.js';
 
 export type Env = Record<string, string | undefined>;
 
+const WORST: Record<'production' | 'unknown' | 'staging' | 'local', number> = { production: 3, unknown: 2, staging: 1, local: 0 };
+
 export interface Target {
   name: string | null;
   kind: EnvironmentKind | 'unknown';
@@ -28,6 +30,8 @@ export interface GuardScope {
   files: Map<string, string>;
   /** Set inside `docker exec`/`ssh`: a default (socket) connection there is not this machine's. */
   remote?: string;
+  /** A tunnel (ssh -L, kubectl port-forward, a cloud SQL proxy) is opened on this command line: localhost may be anything. */
+  tunnel?: boolean;
 }
 
 /** What a tool would connect to, as far as its arguments say. */
@@ -44,6 +48,8 @@ export interface TargetSpec {
   conn?: { host?: string; port?: string; dbname?: string; user?: string; service?: string };
   /** URL variables the tool reads, in its order. */
   urlVars?: string[];
+  /** Look only in dotenvFiles, not the environment (a config that loads its own file with override). */
+  skipEnv?: boolean;
   /** The .env files the tool loads (relative to cwd), in priority order. */
   dotenvFiles?: string[];
   /** The tool honours PG* variables (libpq). */
@@ -67,6 +73,8 @@ function fromResolved(r: { name: string | null; kind: Target['kind']; via: strin
 
 function readScoped(scope: GuardScope, path: string): string | null {
   if (scope.files.has(path)) return scope.files.get(path)!;
+  // Inside a container or on another host, this machine's files are not what the tool reads.
+  if (scope.remote) return null;
   const abs = isAbsolute(path) ? path : resolve(scope.cwd, path);
   try {
     return readFileSync(abs, 'utf8');
@@ -164,16 +172,47 @@ function classifyInfo(scope: GuardScope, info: ConnInfo, via: string): Target {
     const r = resolveConnInfo(scope.loaded, info, scope.env as NodeJS.ProcessEnv);
     if (r.kind !== 'unknown') return { ...fromResolved(r), via: `${r.via} (${via})` };
   }
-  if (isLocalHost(info.host) && !scope.remote) return localTarget(`${where} is this machine and matches no configured environment (${via})`);
+  const local = isLocalHost(info.host) || /^(host|gateway)\.docker\.internal$|^host\.containers\.internal$/i.test(info.host);
+  if (local && !scope.remote && info.host && !info.host.startsWith('/') && unexpectedLocalPort(scope, info.port)) {
+    return unknownTarget(`${where}: a port on this machine that no configured environment uses (a tunnel to another server looks the same) (${via})`);
+  }
+  if (local && !scope.remote) return localTarget(`${where} is this machine and matches no configured environment (${via})`);
   if (isLocalHost(info.host) && scope.remote) return unknownTarget(`${where} inside ${scope.remote} (${via})`);
   return unknownTarget(`${where} matches no configured environment (${via})`);
 }
 
 export function resolveUrl(scope: GuardScope, url: string, via: string, pgEnv?: Env): Target {
   const jdbc = url.replace(/^jdbc:/i, '');
+  // libpq tries every host of a multi-host URI in turn: the worst of them is the target.
+  const variants = splitMultiHostUri(jdbc);
+  if (variants.length > 1) return worstOf(variants.map((v, i) => resolveUrl(scope, v, `${via}, host ${i + 1} of ${variants.length}`, pgEnv)));
   const info = parseConnInfo(jdbc, pgEnv ?? {});
   if (!info) return unknownTarget(`cannot parse the connection string (${via})`);
-  return classifyInfo(scope, info, via);
+  const kvHostaddr = /(?:^|\s)hostaddr\s*=\s*'?([^\s']+)/.exec(jdbc)?.[1];
+  return classifyHosts(scope, info, via, kvHostaddr ?? info.params.hostaddr ?? pgEnv?.PGHOSTADDR);
+}
+
+/** `postgresql://u@h1:5432,h2:5433/db` → one URI per host. */
+export function splitMultiHostUri(uri: string): string[] {
+  const m = /^([a-z]+:\/\/)([^@/?#]*@)?([^/?#]*)(.*)$/i.exec(uri);
+  if (!m || !m[3].includes(',')) return [uri];
+  return m[3].split(',').filter(Boolean).map((h) => `${m[1]}${m[2] ?? ''}${h}${m[4]}`);
+}
+
+/**
+ * libpq connects to `hostaddr` when it is given (host then only names the server for TLS), and
+ * tries each of a comma-separated host list: every address is classified, the worst wins.
+ */
+function classifyHosts(scope: GuardScope, info: ConnInfo, via: string, hostaddr?: string): Target {
+  const list = (hostaddr || info.host).split(',').map((h) => h.trim()).filter(Boolean);
+  if (list.length <= 1 && !hostaddr) return classifyInfo(scope, info, via);
+  return worstOf(list.map((h) => classifyInfo(scope, { ...info, host: h, params: { ...info.params } }, hostaddr ? `${via}, hostaddr ${h}` : `${via}, host ${h}`)));
+}
+
+function worstOf(ts: Target[]): Target {
+  let worst = ts[0];
+  for (const t of ts) if (WORST[t.kind] > WORST[worst.kind]) worst = t;
+  return worst;
 }
 
 export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
@@ -194,7 +233,7 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
   }
   const c = spec.conn;
   if (c && (c.host || c.port || c.dbname || c.user || c.service)) {
-    if (c.dbname && parseConnInfo(c.dbname)) return resolveUrl(scope, c.dbname, 'connection string', spec.pgEnv ? scope.env : {});
+    if (c.dbname && (parseConnInfo(c.dbname) || /^(postgres(ql)?|jdbc:postgresql):\/\//i.test(c.dbname))) return resolveUrl(scope, c.dbname, 'connection string', spec.pgEnv ? scope.env : {});
     const pg = spec.pgEnv ? scope.env : {};
     if (c.service || (!c.host && pg.PGSERVICE)) {
       const svc = serviceConnInfo(scope, c.service ?? pg.PGSERVICE!);
@@ -202,17 +241,22 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
       return classifyInfo(scope, { ...svc, database: c.dbname ?? svc.database }, `service ${c.service ?? pg.PGSERVICE}`);
     }
     const info: ConnInfo = {
-      host: c.host ?? pg.PGHOST ?? pg.PGHOSTADDR ?? '',
+      host: c.host ?? pg.PGHOST ?? '',
       port: Number(c.port ?? pg.PGPORT ?? 5432),
       database: c.dbname ?? pg.PGDATABASE ?? c.user ?? pg.PGUSER ?? 'postgres',
       user: c.user ?? pg.PGUSER ?? 'postgres',
       params: {},
     };
-    return classifyInfo(scope, info, 'connection flags');
+    return classifyHosts(scope, info, 'connection flags', pg.PGHOSTADDR);
   }
-  for (const v of spec.urlVars ?? []) {
+  for (const v of spec.skipEnv ? [] : spec.urlVars ?? []) {
     const val = scope.env[v];
-    if (val) return resolveUrl(scope, val, `$${v}`);
+    if (!val) continue;
+    const fromEnv = resolveUrl(scope, val, `$${v}`);
+    // A .env file rewritten on this very line (`cp .env.production .env && …`): the worse of the two counts.
+    const rewritten = (spec.dotenvFiles ?? []).filter((f) => scope.files.has(f));
+    if (rewritten.length) return worstOf([fromEnv, resolveTarget(scope, { ...spec, dotenvFiles: rewritten, skipEnv: true })]);
+    return fromEnv;
   }
   if (spec.dotenvFiles?.length) {
     for (const { file, vars } of loadDotenvFiles(scope, spec.dotenvFiles)) {
@@ -227,7 +271,7 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
       return classifyInfo(scope, svc, `PGSERVICE=${e.PGSERVICE}`);
     }
     if (e.PGHOST || e.PGHOSTADDR || e.PGPORT || e.PGDATABASE) {
-      return classifyInfo(scope, { host: e.PGHOST ?? e.PGHOSTADDR ?? '', port: Number(e.PGPORT ?? 5432), database: e.PGDATABASE ?? e.PGUSER ?? 'postgres', user: e.PGUSER ?? 'postgres', params: {} }, 'PG* variables');
+      return classifyHosts(scope, { host: e.PGHOST ?? '', port: Number(e.PGPORT ?? 5432), database: e.PGDATABASE ?? e.PGUSER ?? 'postgres', user: e.PGUSER ?? 'postgres', params: {} }, 'PG* variables', e.PGHOSTADDR);
     }
     if (scope.remote) return unknownTarget(`the default connection inside ${scope.remote}`);
     return localTarget('no host given: the local socket');
@@ -236,13 +280,35 @@ export function resolveTarget(scope: GuardScope, spec: TargetSpec): Target {
   return unknownTarget('the command names no target and none is set in the environment');
 }
 
+/**
+ * A loopback TCP port that is neither 5432 nor the port of a configured local environment: an
+ * SSH/kubectl tunnel to production looks exactly like this, so it is not trusted as local when
+ * the project names its local database.
+ */
+function unexpectedLocalPort(scope: GuardScope, port: number): boolean {
+  if (scope.tunnel) return true;
+  const envs = scope.loaded ? Object.values(scope.loaded.config.environments) : [];
+  const ports = new Set<number>([5432]);
+  for (const e of envs) {
+    if (e.kind !== 'local') continue;
+    const u = e.urlEnv ? scope.env[e.urlEnv] : undefined;
+    const m = u ? /:(\d+)(\/|$|\?)/.exec(u.replace(/^[a-z]+:\/\/[^@]*@/, '')) : null;
+    if (m) ports.add(Number(m[1]));
+    for (const h of e.hosts ?? []) {
+      const hp = /:(\d+)$/.exec(h);
+      if (hp) ports.add(Number(hp[1]));
+    }
+  }
+  if (ports.size === 1) return false; // no local environment with a port: nothing to compare with
+  return !ports.has(port);
+}
+
 export function resolveRef(scope: GuardScope, ref: string, via: string): Target {
   if (!scope.loaded) return unknownTarget(`${via}; no prodguard.yaml to say which environment that is`);
   const r = resolveEnvironment(scope.loaded, { supabaseRef: ref });
   return r.kind === 'unknown' ? unknownTarget(`${via}: ${r.via}`) : { ...fromResolved(r), via };
 }
 
-const WORST: Record<Target['kind'], number> = { production: 3, unknown: 2, staging: 1, local: 0 };
 
 /**
  * The worst database a command that cannot be seen into could reach from here: every connection
@@ -252,6 +318,8 @@ export function ambientTarget(scope: GuardScope): Target {
   const candidates: Target[] = [];
   for (const [k, v] of Object.entries(scope.env)) {
     if (v && /^(postgres(ql)?|jdbc:postgresql):\/\//i.test(v)) candidates.push(resolveUrl(scope, v, `$${k}`));
+    // A connection variable set to a value the guard does not know could point anywhere.
+    else if (v?.includes('\u0000?') && (URL_VARS.includes(k) || /^PG(HOST|HOSTADDR|PORT|DATABASE|SERVICE)$/.test(k) || /DATABASE|_URL$|DSN/.test(k))) candidates.push(unknownTarget(`$${k} is set to a value the guard does not know`));
   }
   for (const { file, vars } of loadDotenvFiles(scope, ['.env', '.env.local', '.env.production', '.env.production.local'])) {
     for (const [k, v] of Object.entries(vars)) if (v && /^postgres(ql)?:\/\//i.test(v)) candidates.push(resolveUrl(scope, v, `${k} in ${file}`));

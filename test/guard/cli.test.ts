@@ -103,8 +103,10 @@ test('install claude-code merges the hook without clobbering settings, and is id
   assert.deepEqual(after.hooks.Stop, before.hooks.Stop);
   assert.equal(after.hooks.PreToolUse.length, 2);
   assert.deepEqual(after.hooks.PreToolUse[0], before.hooks.PreToolUse[0]);
-  assert.equal(after.hooks.PreToolUse[1].matcher, 'Bash');
-  assert.equal(after.hooks.PreToolUse[1].hooks[0].command, 'prodguard hook claude-code');
+  // Issue #13: the matcher covers the shell, MCP and file-writing tools, and the command resolves
+  // without PATH (a bare `prodguard` exits 127 in the agent's shell, which fails open).
+  assert.equal(after.hooks.PreToolUse[1].matcher, 'Bash|mcp__.*|Write|Edit|MultiEdit|NotebookEdit');
+  assert.match(after.hooks.PreToolUse[1].hooks[0].command, /^'?\/\S+node'? '?\/\S+\/dist\/guard\/hook-main\.js'? claude-code \|\| exit 2$/);
   writeFileSync(join(p, '.claude/settings.json'), '{ broken');
   const bad = await runCli(['install', 'claude-code', '--dir', p], { env });
   assert.equal(bad.code, 2);

@@ -50,3 +50,10 @@ export function longValue(args: string[], ...names: string[]): string | undefine
   }
   return undefined;
 }
+
+const RANK = { production: 3, unknown: 2, staging: 1, local: 0 } as const;
+
+/** When two sources could decide the target (DATABASE_URL and RAILS_ENV, env and a config's own env file), the worse one counts. */
+export function worstTarget<T extends { kind: keyof typeof RANK }>(...ts: T[]): T {
+  return ts.reduce((w, t) => (RANK[t.kind] > RANK[w.kind] ? t : w));
+}

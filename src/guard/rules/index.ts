@@ -12,8 +12,13 @@ import { rule as rails } from './rails.js';
 import { rule as django } from './django.js';
 import { rule as sqlMigrators } from './sql-migrators.js';
 import { rule as rmDataDir } from './rm-data-dir.js';
+import { rule as dbClients } from './db-clients.js';
+import { rule as httpApi } from './http-api.js';
+import { rule as driverScript } from './driver-script.js';
+import { rule as frameworks } from './frameworks.js';
+import { rule as prodguardSelf } from './prodguard-self.js';
 
-export const guardRules: GuardRule[] = [supabase, psql, dropdb, pgRestore, pgCtl, prisma, drizzle, nodeMigrators, rails, django, sqlMigrators, rmDataDir];
+export const guardRules: GuardRule[] = [supabase, psql, dropdb, pgRestore, pgCtl, prisma, drizzle, nodeMigrators, rails, django, sqlMigrators, rmDataDir, dbClients, httpApi, driverScript, frameworks, prodguardSelf];
 
 const byTool = new Map<string, GuardRule>();
 for (const r of guardRules) for (const t of r.tools) byTool.set(t, r);

@@ -19,7 +19,11 @@ export const rule: GuardRule = {
     const cmd = pos.slice(0, 2).join(' ');
     const schemaPath = longValue(inv.args, '--schema') ?? (h.readFile('prisma/schema.prisma') !== null ? 'prisma/schema.prisma' : 'schema.prisma');
     const vars = schemaUrlVars(h.readFile(schemaPath));
-    const target = h.target(appTarget(inv, longValue(inv.args, '--url'), vars));
+    // Prisma loads .env (project root, then prisma/), never .env.local or .env.$NODE_ENV
+    // (https://www.prisma.io/docs/orm/more/development-environment/environment-variables).
+    const spec = appTarget(inv, longValue(inv.args, '--url'), vars);
+    if (spec.dotenvFiles) spec.dotenvFiles = ['.env', 'prisma/.env'];
+    const target = h.target(spec);
     if (cmd === 'migrate reset') return { risk: 'destructive', effect: 'drops every table and re-applies migrations in', target, alternative: 'Reset only a local database; use `prodguard restore` to rebuild staging.' };
     if (cmd === 'db push' && flag(inv.args, '', ['accept-data-loss', 'force-reset'])) return { risk: 'destructive', effect: 'pushes the schema accepting data loss (drops columns/tables) to', target, alternative: 'Generate a migration (`prisma migrate dev --create-only`) and ship it with `prodguard migrate`.' };
     if (cmd === 'migrate dev') return { risk: 'destructive', effect: 'may reset the database (migrate dev is for development) of', target, alternative: 'Run `migrate dev` against a local database only.' };

@@ -1,4 +1,4 @@
-import { appTarget, longValue } from './common.js';
+import { appTarget, worstTarget, longValue } from './common.js';
 import type { GuardRule } from './types.js';
 
 const DESTRUCTIVE: Record<string, string> = {
@@ -27,6 +27,18 @@ export const rule: GuardRule = {
   examples: { deny: ['RAILS_ENV=production bin/rails db:drop', 'bundle exec rake db:schema:load RAILS_ENV=production'], allow: ['bin/rails db:migrate', 'rails db:reset', 'rails routes'] },
   check(inv, h) {
     const tasks = inv.args.filter((a) => a.startsWith('db:'));
+    if (inv.args[0] === 'dbconsole' || inv.args[0] === 'db') {
+      const env1 = inv.args.find((a) => /^(RAILS_ENV|RACK_ENV)=/.test(a))?.split('=')[1] ?? longValue(inv.args, '-e', '--environment') ?? inv.env.RAILS_ENV ?? inv.env.RACK_ENV ?? 'development';
+      const t1 = (inv.env.DATABASE_URL ? worstTarget(h.target(appTarget(inv, inv.env.DATABASE_URL)), h.target({ environmentName: env1 })) : h.target({ environmentName: env1 }));
+      if (!inv.stdin) return { risk: 'read', effect: 'opens an interactive session on', target: t1 };
+      return h.sql(inv.stdin.text, t1, `rails dbconsole stdin from ${inv.stdin.from}`);
+    }
+    if (inv.args[0] === 'runner' || inv.args[0] === 'r' || inv.args[0] === 'console' || inv.args[0] === 'c') {
+      if (inv.args.includes('--help') || inv.args.includes('-h')) return null;
+      const env0 = inv.args.find((a) => /^(RAILS_ENV|RACK_ENV)=/.test(a))?.split('=')[1] ?? longValue(inv.args, '-e', '--environment') ?? inv.env.RAILS_ENV ?? inv.env.RACK_ENV ?? 'development';
+      const t = (inv.env.DATABASE_URL ? worstTarget(h.target(appTarget(inv, inv.env.DATABASE_URL)), h.target({ environmentName: env0 })) : h.target({ environmentName: env0 }));
+      return { risk: 'opaque', effect: `runs Ruby code (rails ${inv.args[0]}) the guard cannot check against`, target: t, alternative: 'Run it against development or staging.' };
+    }
     const argEnv = inv.args.find((a) => /^(RAILS_ENV|RACK_ENV)=/.test(a))?.split('=')[1];
     const railsEnv = argEnv ?? longValue(inv.args, '-e', '--environment') ?? inv.env.RAILS_ENV ?? inv.env.RACK_ENV ?? 'development';
     for (const t of tasks) {
@@ -34,7 +46,8 @@ export const rule: GuardRule = {
       const change = t === 'db:migrate' || t === 'db:migrate:up' || t === 'db:seed' || t === 'db:prepare';
       if (!d && !change) continue;
       const url = inv.env.DATABASE_URL;
-      const target = h.target(url ? appTarget(inv, url) : inv.opaque.length ? { opaque: inv.opaque[0] } : { environmentName: railsEnv });
+      // DATABASE_URL and the Rails environment both count: the worse decides (database.yml may ignore the URL).
+      const target = url ? worstTarget(h.target(appTarget(inv, url)), h.target({ environmentName: railsEnv })) : h.target(inv.opaque.length ? { opaque: inv.opaque[0] } : { environmentName: railsEnv });
       if (d) return { risk: 'destructive', effect: d.endsWith(' in') || d.endsWith(' of') || d.endsWith('into') || d.endsWith('reseeds') ? d : d + ' of', target, alternative: 'Run it against development only; rebuild staging with `prodguard restore`.' };
       return { risk: 'change', effect: `applies migrations without approval (${t}) to`, target, alternative: 'Use `prodguard migrate deploy`.' };
     }

@@ -19,13 +19,23 @@ function isDataPath(p: string, cwd: string, pgdata?: string): boolean {
 
 export const rule: GuardRule = {
   id: 'rm-data-dir',
-  tools: ['rm', 'shred', 'find'],
+  tools: ['rm', 'shred', 'find', 'mv', 'truncate'],
   severity: 'error',
   title: 'rm -rf of a PostgreSQL data directory',
   explanation: 'Deleting a data directory (one holding PG_VERSION, /var/lib/postgresql, $PGDATA, pg_wal) destroys the cluster; this is how GitLab lost six hours of production data in 2017. The guard cannot tell which environment a data directory serves, so it refuses. Remove scratch clusters under /tmp freely.',
   examples: { deny: ['rm -rf /var/lib/postgresql/15/main', 'sudo rm -r -f "$PGDATA"', 'rm -rf /var'], allow: ['rm -rf node_modules', 'rm -rf dist build', 'rm -rf /tmp/pgtest'] },
   check(inv) {
     const args = inv.args;
+    if (inv.tool === 'truncate') {
+      const hit = args.filter((a, i) => !a.startsWith('-') && !/^-(s|r|o)$/.test(args[i - 1] ?? '') && !/^--(size|reference)$/.test(args[i - 1] ?? '')).find((s) => isDataPath(s, inv.scope.cwd, inv.env.PGDATA));
+      return hit ? { risk: 'destructive', effect: `truncates ${hit}, a file of a PostgreSQL data directory, on`, target: unknownTarget(`data directory file ${hit}`), alternative: 'Never edit data files; restore from a backup instead.' } : null;
+    }
+    if (inv.tool === 'mv') {
+      // Moving a data directory away is deleting it for the cluster that uses it.
+      const srcs = args.filter((a) => !a.startsWith('-')).slice(0, -1);
+      const hit = srcs.find((s) => isDataPath(s, inv.scope.cwd, inv.env.PGDATA));
+      return hit ? { risk: 'destructive', effect: `moves the PostgreSQL data directory ${hit} away from the cluster that uses it on`, target: unknownTarget(`data directory ${hit} (which environment it serves is unknown)`), alternative: 'Stop the cluster and take a backup first; do it yourself, not through an agent.' } : null;
+    }
     if (inv.tool === 'find') {
       if (!args.includes('-delete') && !args.includes('-exec')) return null;
       const roots = args.slice(0, Math.max(0, args.findIndex((a) => a.startsWith('-')))) ;

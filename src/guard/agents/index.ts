@@ -1,0 +1,9 @@
+/** The agents prodguard hooks into, by id. */
+import type { AgentAdapter } from './types.js';
+import { claudeCode } from './claude-code.js';
+import { cursor } from './cursor.js';
+import { gemini } from './gemini.js';
+
+export const AGENTS: Record<AgentAdapter['id'], AgentAdapter> = { 'claude-code': claudeCode, cursor, gemini };
+export const AGENT_IDS = Object.keys(AGENTS) as Array<AgentAdapter['id']>;
+export type { AgentAdapter, HookOutput } from './types.js';

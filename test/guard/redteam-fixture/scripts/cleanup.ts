@@ -1,0 +1,7 @@
+import { PrismaClient } from '@prisma/client';
+const prisma = new PrismaClient();
+async function main() {
+  await prisma.order.deleteMany({});
+  await prisma.business.deleteMany();
+}
+main().finally(() => prisma.$disconnect());

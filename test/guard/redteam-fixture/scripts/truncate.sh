@@ -1,0 +1,3 @@
+#!/bin/sh
+T=orders
+psql "$1" -c "TRUNCATE $T"
