@@ -27,7 +27,7 @@ before(async () => {
   await applyToStaging(ctx, 'staging');
   process.env.PRODGUARD_ACTOR = 'alice';
   try {
-    hash = (await requestChange(ctx, 'production')).change.hash;
+    hash = (await requestChange(ctx, 'production', { keyFile: fx.keyFile('alice') })).change.hash;
   } finally {
     delete process.env.PRODGUARD_ACTOR;
   }
