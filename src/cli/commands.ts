@@ -17,6 +17,7 @@ import { registerServe } from './serve.js';
 import { registerDoctor } from './doctor.js';
 import { registerGateway, registerGrants, registerMcp } from './gateway.js';
 import { registerLockdown } from './lockdown.js';
+import { registerEmergency } from './emergency.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -35,4 +36,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerGrants,
   registerLockdown,
   registerMcp,
+  registerEmergency,
 ];

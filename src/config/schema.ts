@@ -218,6 +218,8 @@ export const configSchema = z
     notifications: z
       .object({
         webhooks: z.array(z.object({ name: z.string(), urlEnv: z.string(), format: z.enum(['json', 'slack']).default('json') }).strict()).default([]),
+        retries: z.number().int().min(0).max(10).default(3).describe('Extra attempts after a failed delivery; each waits twice as long as the one before.'),
+        retryDelay: duration.default('1s').describe('Wait before the first retry (doubles each time).'),
       })
       .strict()
       .prefault({}),

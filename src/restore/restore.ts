@@ -14,7 +14,8 @@ import type { Context } from '../context.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
-import { resolveRestoreTarget, refuseProduction } from './target.js';
+import { resolveRestoreTarget } from './target.js';
+import { productionRestoreGate } from '../emergency/restore-gate.js';
 import { COUNT_USER_TABLES } from './sql/user-tables.js';
 import { compareRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
 
@@ -73,7 +74,8 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const target = resolveRestoreTarget(ctx.loaded, opts.to, opts.env);
   const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
   try {
-    refuseProduction(target);
+    // Production only under an open break-glass grant (src/emergency/restore-gate.ts), else refused.
+    const grantId = await productionRestoreGate(ctx, target, !!opts.replace);
     const backup = await import('./backup-api.js');
     const entry = await backup.getBackup(ctx, opts.backup, { env: sourceEnv });
     const manifest = entry;
@@ -134,7 +136,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
     if (mismatches.length) {
       throw new RefusedError(`restored, but row counts differ from the backup manifest in ${mismatches.length} table(s): ${mismatches.slice(0, 3).map((x) => `${x.table} ${x.actual ?? 'missing'} ≠ ${x.expected}`).join(', ')}`, 'restore.count-mismatch');
     }
-    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs } });
+    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs, ...(grantId ? { grant: grantId } : {}) } });
     return result;
   } catch (err) {
     await ctx.audit({ ...audit, verdict: err instanceof RefusedError ? 'refused' : 'failed', reason: errorMessage(err) });
