@@ -46,13 +46,18 @@ export function registerEmergency(program: Command): void {
       const secondKey = opts.secondKey ? loadPrivateKey(opts.secondKey) : undefined;
       await withContext(cmd, async (ctx) => {
         const r = await openBreakGlass(ctx, { env: opts.env!, reason: opts.reason!, durationMs, key, secondKey, withoutBackup: opts.withoutBackup, onPhase: opts.json ? undefined : note });
-        emit(opts, { grant: r.grant, backupId: r.record.backupId, lockdownToken: r.lockdownToken, lockdownTokenExpiresAt: r.record.lockdownTokenExpiresAt }, () => [
+        // The lockdown token is printed once, to stdout only (as `lockdown token` does): emit() would mask it.
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ grant: r.grant, backupId: r.record.backupId, lockdownToken: r.lockdownToken, lockdownTokenExpiresAt: r.record.lockdownTokenExpiresAt }, null, 2) + '\n');
+          return;
+        }
+        process.stdout.write([
           `BREAK-GLASS OPEN on ${r.grant.env} for ${r.grant.person} until ${r.grant.expiresAt} (grant ${r.grant.id})`,
           r.record.backupId ? `backup taken and verified first: ${r.record.backupId}` : `opened WITHOUT a backup (agreed by ${r.record.secondSenior})`,
           'write access: connect through the gateway (prodguard gateway) as yourself; every statement is audited with the grant id',
           ...(r.lockdownToken ? [`database lockdown token (shown once, expires ${r.record.lockdownTokenExpiresAt}): SET prodguard.token = '${r.lockdownToken}';`] : []),
           `close it early: prodguard break-glass end --env ${r.grant.env}`,
-        ].join('\n'));
+        ].join('\n') + '\n');
       });
     });
 
