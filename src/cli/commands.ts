@@ -17,7 +17,7 @@ import { registerServe } from './serve.js';
 import { registerDoctor } from './doctor.js';
 import { registerGateway, registerGrants, registerMcp } from './gateway.js';
 import { registerLockdown } from './lockdown.js';
-import { registerEmergency } from './emergency.js';
+import { registerEmergency, registerRunbookAndIncident } from './emergency.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -37,4 +37,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerLockdown,
   registerMcp,
   registerEmergency,
+  registerRunbookAndIncident,
 ];

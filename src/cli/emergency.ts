@@ -106,3 +106,63 @@ export function registerEmergency(program: Command): void {
       });
     });
 }
+
+export function registerRunbookAndIncident(program: Command): void {
+  program
+    .command('runbook')
+    .description('generate the incident runbook from the config and live state (contacts, restore/rollback commands, keys, drill, communication plan)')
+    .option('--format <f>', 'md or html', 'md')
+    .option('--json', 'output JSON (the structured runbook)')
+    .action(async (opts: { format: string; json?: boolean }, cmd: Command) => {
+      if (opts.format !== 'md' && opts.format !== 'html') throw new UsageError(`--format must be md or html, got "${opts.format}"`);
+      const { buildRunbook } = await import('../emergency/runbook.js');
+      const { runbookMarkdown, runbookHtml } = await import('../emergency/runbook-render.js');
+      await withContext(cmd, async (ctx) => {
+        const rb = await buildRunbook(ctx);
+        if (opts.json) emit(opts, rb, () => '');
+        else process.stdout.write(opts.format === 'html' ? runbookHtml(rb) : runbookMarkdown(rb));
+        for (const p of rb.problems) note(`runbook incomplete: ${p}`);
+      });
+    });
+
+  const inc = program.command('incident').description('incident timeline: notes merged with the audit records of the period, exported for the post-mortem');
+  inc.command('start').description('open an incident').argument('<title>').option('--json', 'output JSON')
+    .action(async (title: string, opts: { json?: boolean }, cmd: Command) => {
+      const { startIncident } = await import('../emergency/incident.js');
+      await withContext(cmd, async (ctx) => {
+        const i = await startIncident(ctx, title);
+        emit(opts, i, () => `incident ${i.id} started: ${i.title}`);
+      });
+    });
+  inc.command('note').description('add a note to the open incident').argument('<text>').option('--json', 'output JSON')
+    .action(async (text: string, opts: { json?: boolean }, cmd: Command) => {
+      const { noteIncident } = await import('../emergency/incident.js');
+      await withContext(cmd, async (ctx) => {
+        const i = await noteIncident(ctx, text);
+        emit(opts, i.notes.at(-1), () => `noted (${i.notes.length} note(s) in ${i.id})`);
+      });
+    });
+  inc.command('close').description('close the open incident').option('--json', 'output JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { closeIncident } = await import('../emergency/incident.js');
+      await withContext(cmd, async (ctx) => {
+        const i = await closeIncident(ctx);
+        emit(opts, i, () => `incident ${i.id} closed`);
+      });
+    });
+  inc.command('list').description('incidents, newest first').option('--json', 'output JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { listIncidents } = await import('../emergency/incident.js');
+      await withContext(cmd, async (ctx) => {
+        const all = await listIncidents(ctx);
+        emit(opts, all, () => (all.length ? table(['id', 'title', 'started', 'closed', 'notes'], all.map((i) => [i.id, i.title.slice(0, 50), i.startedAt.slice(0, 19), i.closedAt?.slice(0, 19) ?? 'open', i.notes.length])) : 'no incidents'));
+      });
+    });
+  inc.command('export').description('the timeline as markdown (the open incident, else the latest)').argument('[id]', 'incident id', 'current')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const { exportIncident } = await import('../emergency/incident.js');
+      await withContext(cmd, async (ctx) => {
+        process.stdout.write(await exportIncident(ctx, id));
+      });
+    });
+}

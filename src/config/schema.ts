@@ -248,7 +248,26 @@ export const configSchema = z
       .prefault({}),
     runbook: z
       .object({
-        contacts: z.array(z.object({ name: z.string(), role: z.string(), phone: z.string().optional(), email: z.string().optional() }).strict()).default([]),
+        contacts: z.array(z.object({
+          name: z.string(),
+          role: z.string(),
+          phone: z.string().optional(),
+          email: z.string().optional(),
+          available: z.string().default('24/7').describe('When this person can be reached, e.g. 24/7 or "weekdays 08-18 CET".'),
+          escalateAfter: duration.optional().describe('Call the next contact when this one has not answered within this time.'),
+        }).strict()).default([]).describe('Who to call in an incident, in order (the runbook prints them so).'),
+        keyHolders: z.array(z.object({ name: z.string(), holds: z.string().describe('Which key, e.g. "age identity for backups (1Password vault Ops)".') }).strict()).default([])
+          .describe('Who holds the decryption keys of the backups, and where.'),
+        communication: z
+          .object({
+            internal: z.string().optional().describe('Template of the internal incident message; placeholders {what}, {impact}, {next_update}, {incident_lead}.'),
+            customerEmail: z.string().optional().describe('Template of the customer e-mail; same placeholders.'),
+            statusPage: z.string().optional().describe('Template of the status page entry; same placeholders.'),
+            statusPageUrl: z.string().optional(),
+          })
+          .strict()
+          .optional()
+          .describe('The communication plan for data-loss incidents; status fails rule 6 without it.'),
       })
       .strict()
       .prefault({}),

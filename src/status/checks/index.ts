@@ -8,6 +8,7 @@ import { checks as migrate } from './migrate.js';
 import { checks as server } from './server.js';
 import { checks as secrets } from './secrets.js';
 import { checks as lockdown } from './lockdown.js';
+import { checks as emergency } from './emergency.js';
 
 /** Every scorecard check, grouped by rule when shown. One line per group keeps merges trivial. */
 export const allChecks: StatusCheck[] = [
@@ -20,4 +21,5 @@ export const allChecks: StatusCheck[] = [
   ...server,
   ...secrets,
   ...lockdown,
+  ...emergency,
 ];
