@@ -68,11 +68,12 @@ export async function buildRunbook(ctx: Context, now = new Date()): Promise<Runb
     const to = scratchTarget ?? '<a scratch server URL>';
     procedures.push({
       title: 'Restore the latest backup',
-      why: 'First into a new database on a non-production server and compare; then, only under break-glass, over production (production is backed up first).',
+      why: 'First into a new database on a non-production server and compare; then, only under break-glass, over production (production is backed up first). The backup id is pinned: break-glass takes a fresh backup of the damaged state, which then becomes "latest".',
       commands: [
-        `prodguard restore latest --env ${production} --to ${to} --new-database ${production}_check --json`,
+        latest ? `BACKUP=${latest.id}  # the latest backup when this runbook was generated; newer ones: prodguard backup list` : 'BACKUP="$(prodguard backup list --json | node -e \'process.stdout.write(JSON.parse(require("fs").readFileSync(0))[0].id)\')"',
+        `prodguard restore "$BACKUP" --env ${production} --to ${to} --new-database ${production}_check --json`,
         `prodguard break-glass --env ${production} --reason "$INCIDENT" --duration 30m --key "$PRODGUARD_KEY"`,
-        `prodguard restore latest --env ${production} --to ${production} --replace`,
+        `prodguard restore "$BACKUP" --env ${production} --to ${production} --replace`,
         `prodguard break-glass end --env ${production}`,
       ],
     });
