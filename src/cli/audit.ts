@@ -45,6 +45,7 @@ export function registerAudit(program: Command): void {
             ? `audit log intact: ${result.records} records, hash chain verified (${file})`
             : result.problems.map((p) => `${file}:${p.line}: ${p.problem}`).join('\n'),
         );
+        if (!result.ok) await (await import('../notify/send.js')).notifyEvent(ctx, { event: 'audit.broken', environment: null, summary: `audit log hash chain broken: ${result.problems.length} problem(s), first: ${result.problems[0]?.problem}` });
         if (!result.ok) throw new RefusedError(`audit log tampered: ${result.problems.length} problem(s) found`, 'audit.tampered');
       });
     });

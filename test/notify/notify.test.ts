@@ -14,6 +14,7 @@ import { makeProject, runCli } from '../helpers/cli.js';
 import { openContext } from '../../src/context.js';
 import { sendNotification } from '../../src/notify/send.js';
 import { listNotifyFailures } from '../../src/notify/failures.js';
+import { startReceiver } from '../server/receiver.js';
 
 interface Flaky {
   url: string;
@@ -83,6 +84,26 @@ describe('notifications', () => {
       assert.deepEqual(await listNotifyFailures(await ctx.store()), []);
     } finally {
       await ctx.close();
+      await ops.close();
+      await chat.close();
+    }
+  });
+
+  it('commands notify: a failed backup and a command blocked by the guard reach the channels', async () => {
+    const ops = await startReceiver();
+    const chat = await startReceiver();
+    const env = { OPS_HOOK: ops.url, CHAT_HOOK: chat.url, NOTIFY_PROD_URL: 'postgresql://app:pw-not-shown@127.0.0.1:1/app' };
+    try {
+      const b = await runCli(['backup', 'create', '--env', 'production', '--quiet'], { cwd: project.dir, env });
+      assert.notEqual(b.code, 0);
+      const g = await runCli(['guard', '--', 'psql', env.NOTIFY_PROD_URL, '-c', 'DROP TABLE orders'], { cwd: project.dir, env: { ...env, PRODGUARD_ACTOR: 'dave' } });
+      assert.equal(g.code, 1, g.stderr);
+      const events = ops.bodies.map((x) => (x as { event: string }).event);
+      assert.deepEqual(events, ['backup.failed', 'guard.blocked']);
+      assert.match((ops.bodies[1] as { summary: string }).summary, /^blocked for dave: /);
+      assert.doesNotMatch(JSON.stringify([...ops.bodies, ...chat.bodies]), /pw-not-shown/);
+      assert.equal(chat.bodies.length, 2);
+    } finally {
       await ops.close();
       await chat.close();
     }
