@@ -23,6 +23,8 @@ import { applyLockdown } from '../../src/lockdown/lockdown.js';
 import { addUser } from '../../src/gateway/users.js';
 import { startGateway } from '../../src/gateway/start.js';
 import { connect } from '../../src/pg/client.js';
+import { decide } from '../../src/guard/decide.js';
+import { applyBreakGlassGrant } from '../../src/guard/break-glass-grant.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,11 +98,14 @@ describe('prodguard break-glass', () => {
   });
 
   it('opens with a verified backup; gateway, lockdown and guard honour it; everything closes by itself at expiry', async () => {
-    const r = await cli(['break-glass', '--env', 'production', '--reason', 'orders stuck in open', '--duration', '6s', '--key', p.keys.alice, '--json']);
+    const r = await cli(['break-glass', '--env', 'production', '--reason', 'orders stuck in open', '--duration', '12s', '--key', p.keys.alice, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { grant: { id: string; expiresAt: string }; backupId: string; lockdownToken: string };
     assert.match(out.backupId, /./);
     assert.match(out.lockdownToken, /^[0-9a-f]{64}$/);
+    const hot = await cli(['check', `psql "$BG_PROD_URL" -c "UPDATE orders SET status = 'paid' WHERE id = 8"`]);
+    assert.equal(hot.code, 0, hot.stdout + hot.stderr);
+    assert.match(hot.stdout, /break-glass grant/);
     const opened = receiver.bodies.find((b) => (b as { event: string }).event === 'break-glass.opened') as Record<string, unknown>;
     assert.equal(opened.grantId, out.grant.id);
 
@@ -124,12 +129,14 @@ describe('prodguard break-glass', () => {
       assert.equal(await attempt(p.prodUrl, [`SET prodguard.token = '${out.lockdownToken}'`, 'DROP TABLE scratch']), null);
 
       // The guard: a hot-fix and pg_terminate_backend pass for alice, DROP does not, dave gets nothing.
-      const hot = await cli(['check', `psql "$BG_PROD_URL" -c "UPDATE orders SET status = 'paid' WHERE id = 8"`]);
-      assert.equal(hot.code, 0, hot.stdout + hot.stderr);
-      assert.match(hot.stdout, /break-glass grant/);
-      assert.equal((await cli(['check', `psql "$BG_PROD_URL" -c 'SELECT pg_terminate_backend(12345)'`])).code, 0);
-      assert.equal((await cli(['check', `psql "$BG_PROD_URL" -c 'DROP TABLE orders'`])).code, 1);
-      assert.equal((await cli(['check', `psql "$BG_PROD_URL" -c "UPDATE orders SET status = 'x' WHERE id = 8"`], 'dave')).code, 1);
+      // (in-process, the same two calls `prodguard check` makes; the CLI path is checked below)
+      const judge = async (command: string, actor: string) =>
+        (await applyBreakGlassGrant(ctx.loaded, await decide({ command, cwd: p.dir, env: process.env, config: ctx.loaded }), actor)).decision;
+      assert.equal(await judge(`psql "$BG_PROD_URL" -c 'SELECT pg_terminate_backend(12345)'`, 'alice'), 'allow');
+      assert.equal(await judge(`psql "$BG_PROD_URL" -c 'SELECT pg_cancel_backend(12345)'`, 'alice'), 'allow');
+      assert.equal(await judge(`psql "$BG_PROD_URL" -c 'DROP TABLE orders'`, 'alice'), 'deny');
+      assert.equal(await judge(`dropdb -d "$BG_PROD_URL" bg_prod`, 'alice'), 'deny');
+      assert.equal(await judge(`psql "$BG_PROD_URL" -c "UPDATE orders SET status = 'x' WHERE id = 8"`, 'dave'), 'deny');
 
       // Expiry: nothing runs in between; the grant and the token carry their own end.
       await sleep(Math.max(0, Date.parse(out.grant.expiresAt) - Date.now()) + 500);
@@ -171,5 +178,17 @@ describe('prodguard break-glass', () => {
     assert.ok(rows.some((x) => x.state === 'expired'));
     assert.equal((await cli(['restore', 'latest', '--to', 'production', '--replace'], 'bob')).code, 1);
     assert.ok(receiver.bodies.some((b) => (b as { event: string }).event === 'break-glass.closed'));
+  });
+
+  it('--without-backup opens with a second senior\'s key, takes no backup and records who agreed', async () => {
+    const r = await cli(['break-glass', '--env', 'production', '--reason', 'backup destination down, orders stuck', '--without-backup', '--key', p.keys.alice, '--second-key', p.keys.bob, '--duration', '2m', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { grant: { id: string }; backupId: string | null };
+    assert.equal(out.backupId, null);
+    const rec = (await listBreakGlass(ctx)).find((x) => x.grantId === out.grant.id)!;
+    assert.equal(rec.secondSenior, 'bob');
+    assert.equal(rec.state, 'active');
+    assert.equal((await cli(['break-glass', 'end', '--env', 'production', '--grant', out.grant.id])).code, 0);
+    assert.equal((await cli(['break-glass', 'end', '--env', 'production'])).code, 2, 'nothing left to end');
   });
 });
