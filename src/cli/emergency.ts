@@ -98,7 +98,7 @@ export function registerEmergency(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { notifyEvent } = await import('../notify/send.js');
       await withContext(cmd, async (ctx) => {
-        if (ctx.loaded.config.notifications.webhooks.length === 0) throw new UsageError('no notification channels configured (notifications.webhooks in prodguard.yaml)', 'notify.none');
+        if (ctx.loaded.config.notifications.webhooks.length === 0 && !ctx.loaded.config.notifications.email) throw new UsageError('no notification channels configured (notifications.webhooks in prodguard.yaml)', 'notify.none');
         const out = await notifyEvent(ctx, { event: 'notify.test', environment: null, summary: 'test message from prodguard notify test' });
         emit(opts, out, () => out.map((o) => `${o.webhook}: ${o.ok ? 'delivered' : `FAILED after ${o.attempts} attempt(s): ${o.error}`}`).join('\n'));
         const bad = out.filter((o) => !o.ok);

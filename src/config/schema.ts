@@ -220,6 +220,20 @@ export const configSchema = z
         webhooks: z.array(z.object({ name: z.string(), urlEnv: z.string(), format: z.enum(['json', 'slack']).default('json') }).strict()).default([]),
         retries: z.number().int().min(0).max(10).default(3).describe('Extra attempts after a failed delivery; each waits twice as long as the one before.'),
         retryDelay: duration.default('1s').describe('Wait before the first retry (doubles each time).'),
+        email: z
+          .object({
+            name: z.string().default('email'),
+            host: z.string().describe('SMTP server.'),
+            port: z.number().int().min(1).max(65535).default(587),
+            secure: z.boolean().default(false).describe('TLS from the first byte (port 465); otherwise STARTTLS when the server offers it.'),
+            from: z.string(),
+            to: z.array(z.string()).min(1),
+            userEnv: z.string().optional().describe('Variable holding the SMTP user name.'),
+            passwordEnv: z.string().optional().describe('Variable holding the SMTP password.'),
+          })
+          .strict()
+          .optional()
+          .describe('E-mail over SMTP as one more notification channel (optional).'),
       })
       .strict()
       .prefault({}),

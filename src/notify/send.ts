@@ -13,6 +13,7 @@ import type { StateStore } from '../store/store.js';
 import { channelBody } from './channels.js';
 import type { NotifyEvent } from './events.js';
 import { recordNotifyFailure } from './failures.js';
+import { sendEmailOnce } from './email.js';
 
 export interface NotifyOutcome {
   webhook: string;
@@ -49,16 +50,26 @@ export async function sendNotification(loaded: LoadedConfig, ev: NotifyEvent, op
   const retries = opts.retries ?? cfg.retries;
   const firstDelay = opts.retryDelayMs ?? durationMs(cfg.retryDelay);
   const safe = maskDeep(ev);
-  return Promise.all(cfg.webhooks.map(async (hook): Promise<NotifyOutcome> => {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  // Every channel as (name, one attempt or a reason it cannot be tried).
+  const channels: Array<{ name: string; once: (() => Promise<string | null>) | null; missing?: string }> = cfg.webhooks.map((hook) => {
     const url = env[hook.urlEnv];
-    let error: string | null = url ? null : `$${hook.urlEnv} is not set`;
+    const body = channelBody(hook.format, safe);
+    return url ? { name: hook.name, once: () => postOnce(url, body, timeoutMs) } : { name: hook.name, once: null, missing: `$${hook.urlEnv} is not set` };
+  });
+  if (cfg.email) {
+    const email = cfg.email;
+    channels.push({ name: email.name, once: () => sendEmailOnce(email, safe, env, timeoutMs) });
+  }
+  return Promise.all(channels.map(async (ch): Promise<NotifyOutcome> => {
+    const hook = ch;
+    let error: string | null = ch.missing ?? null;
     let attempts = 0;
-    if (url) {
-      const body = channelBody(hook.format, safe);
+    if (ch.once) {
       for (let i = 0; i <= retries; i++) {
         if (i > 0) await sleep(firstDelay * 2 ** (i - 1));
         attempts++;
-        error = await postOnce(url, body, opts.timeoutMs ?? 10_000);
+        error = await ch.once();
         if (!error) break;
       }
     }
@@ -78,7 +89,7 @@ export async function notifyEvent(
   e: Omit<NotifyEvent, 'project' | 'at'> & { at?: string },
   opts: Omit<SendOptions, 'store'> = {},
 ): Promise<NotifyOutcome[]> {
-  if (ctx.loaded.config.notifications.webhooks.length === 0) return [];
+  if (ctx.loaded.config.notifications.webhooks.length === 0 && !ctx.loaded.config.notifications.email) return [];
   let store: StateStore | undefined;
   try {
     store = await ctx.store();

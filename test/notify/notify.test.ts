@@ -15,6 +15,8 @@ import { openContext } from '../../src/context.js';
 import { sendNotification } from '../../src/notify/send.js';
 import { listNotifyFailures } from '../../src/notify/failures.js';
 import { startReceiver } from '../server/receiver.js';
+import { startSmtpReceiver } from './smtp-receiver.js';
+import { loadConfig } from '../../src/config/load.js';
 
 interface Flaky {
   url: string;
@@ -106,6 +108,30 @@ describe('notifications', () => {
     } finally {
       await ops.close();
       await chat.close();
+    }
+  });
+
+  it('the optional e-mail channel sends one message over SMTP, with the secret masked', async () => {
+    const smtp = await startSmtpReceiver();
+    const dir = makeProject({ 'prodguard.yaml': stringify({
+      version: 1,
+      project: { name: 'acme' },
+      environments: { production: { kind: 'production', urlEnv: 'NOTIFY_PROD_URL' } },
+      notifications: { email: { host: '127.0.0.1', port: smtp.port, from: 'prodguard@acme.example', to: ['oncall@acme.example'] }, retryDelay: '20ms' },
+    }) });
+    try {
+      const loaded = loadConfig({ cwd: dir.dir });
+      const out = await sendNotification(loaded, { event: 'break-glass.opened', project: 'acme', environment: 'production', summary: 'alice opened break-glass (postgresql://u:topsecret@db/app)', at: new Date().toISOString() }, { env: {} });
+      assert.deepEqual(out.map((o) => [o.webhook, o.ok]), [['email', true]], JSON.stringify(out));
+      assert.equal(smtp.messages.length, 1);
+      const m = smtp.messages[0];
+      assert.match(m.to.join(), /oncall@acme\.example/);
+      assert.match(m.data, /Subject: \[ALERT\] prodguard acme: break-glass opened \(production\)/);
+      assert.match(m.data, /alice opened break-glass/);
+      assert.doesNotMatch(m.data, /topsecret/);
+    } finally {
+      dir.cleanup();
+      await smtp.close();
     }
   });
 

@@ -21,7 +21,7 @@ export const checks: StatusCheck[] = [
     id: 'emergency.notifications',
     title: 'notifications delivered (no failed alarm in the last 7 days)',
     run: safe(async (ctx) => {
-      const hooks = ctx.loaded.config.notifications.webhooks;
+      const hooks = [...ctx.loaded.config.notifications.webhooks, ...(ctx.loaded.config.notifications.email ? [ctx.loaded.config.notifications.email] : [])];
       if (hooks.length === 0) return { state: 'missing', reason: 'no notification channel configured (notifications.webhooks): failures show only in exit codes' };
       const { listNotifyFailures } = await import('../../notify/failures.js');
       const failed = await listNotifyFailures(await ctx.store(), { since: new Date(Date.now() - 7 * 86_400_000) });
