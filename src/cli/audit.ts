@@ -52,6 +52,7 @@ export function registerAudit(program: Command): void {
             ...anchors.notes.map((n) => `note: ${n}`),
           ].join('\n'),
         );
+        if (!ok) await (await import('../notify/send.js')).notifyEvent(ctx, { event: 'audit.broken', environment: null, summary: `audit log hash chain broken: ${result.problems.length + anchors.problems.length} problem(s), first: ${result.problems[0]?.problem}` });
         if (!ok) throw new RefusedError(`audit log tampered: ${result.problems.length + anchors.problems.length} problem(s) found`, 'audit.tampered');
       });
     });

@@ -22,6 +22,10 @@ export function registerBackup(program: Command): void {
         let res;
         try {
           res = await createBackup(ctx, { env: opts.env, reason: opts.reason, onProgress: ({ bytes }) => p.bytes(bytes), onPhase: (ph) => p.phase(ph) });
+        } catch (err) {
+          const { notifyEvent } = await import('../notify/send.js');
+          await notifyEvent(ctx, { event: 'backup.failed', environment: opts.env, summary: `backup of ${opts.env} failed: ${(err as Error).message}` });
+          throw err;
         } finally {
           p.stop();
         }
@@ -35,6 +39,8 @@ export function registerBackup(program: Command): void {
           ].filter(Boolean).join('\n'),
         );
         if (res.degraded) {
+          const { notifyEvent } = await import('../notify/send.js');
+          await notifyEvent(ctx, { event: 'backup.degraded', environment: opts.env, summary: `backup ${m.id} is degraded: ${res.failedDestinations.map((f) => f.name).join(', ')} failed`, details: { backupId: m.id } });
           throw new RefusedError(
             `backup ${m.id} is DEGRADED: destination(s) failed: ${res.failedDestinations.map((f) => `${f.name} (${f.error})`).join('; ')}`,
             'backup.degraded',
@@ -136,6 +142,7 @@ export function registerBackup(program: Command): void {
             ? `backup ${r.backupId} verified: every copy intact, restored, row counts match (${(r.durationMs / 1000).toFixed(1)} s)`
             : [`backup ${r.backupId} FAILED verification:`, ...r.problems.map((p) => `  - ${p}`)].join('\n'),
         );
+        if (!r.ok) await (await import('../notify/send.js')).notifyEvent(ctx, { event: 'verify.failed', environment: opts.env ?? null, summary: `backup ${r.backupId} failed verification: ${r.problems[0]}`, details: { backupId: r.backupId } });
         if (!r.ok) throw new RefusedError(`backup ${r.backupId} failed verification: ${r.problems[0]}`, 'backup.verify-failed');
       });
     });

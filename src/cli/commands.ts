@@ -19,6 +19,7 @@ import { registerGateway, registerGrants, registerMcp } from './gateway.js';
 import { registerLockdown } from './lockdown.js';
 import { registerPolicy } from './policy.js';
 import { registerEnv } from './env.js';
+import { registerEmergency, registerRunbookAndIncident } from './emergency.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -39,4 +40,6 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerMcp,
   registerPolicy,
   registerEnv,
+  registerEmergency,
+  registerRunbookAndIncident,
 ];

@@ -24,8 +24,10 @@ export function registerGuard(program: Command): void {
       const cwd = resolve(opts.cwd ?? process.cwd());
       const { loaded, problem } = await projectConfig(cwd, globalOpts(cmd).config);
       if (problem) note(`prodguard: config problem (${problem}); deciding without it`);
-      const d = await decide({ command, cwd, env: process.env, config: loaded }, { explain: opts.explain });
-      await auditDecision(loaded, 'guard.check', d);
+      const { applyBreakGlassGrant } = await import('../guard/break-glass-grant.js');
+      const { currentActor } = await import('../audit/actor.js');
+      const d = await applyBreakGlassGrant(loaded, await decide({ command, cwd, env: process.env, config: loaded }, { explain: opts.explain }), currentActor());
+      await auditDecision(loaded, 'guard.check', d, d.grantId ? { grant: d.grantId } : {});
       emit(opts, d, () => {
         const head = `${d.decision.toUpperCase()}${d.ruleId ? ` [${d.ruleId}]` : ''}: ${d.reason}`;
         if (!opts.explain) return head;
@@ -59,9 +61,17 @@ export function registerGuard(program: Command): void {
       const cwd = process.cwd();
       const command = argv.length === 1 ? argv[0] : argv.map(shellQuote).join(' ');
       const { loaded } = await projectConfig(cwd, globalOpts(cmd).config);
-      const d = await decide({ command, cwd, env: process.env, config: loaded });
+      const { applyBreakGlassGrant } = await import('../guard/break-glass-grant.js');
+      const { currentActor } = await import('../audit/actor.js');
+      const d = await applyBreakGlassGrant(loaded, await decide({ command, cwd, env: process.env, config: loaded }), currentActor());
       if (d.decision === 'deny') {
         await auditDecision(loaded, 'guard.run', d, { ran: false });
+        if (loaded) {
+          const { notifyEvent } = await import('../notify/send.js');
+          const { contextFrom } = await import('../context.js');
+          const nctx = contextFrom(loaded);
+          await notifyEvent(nctx, { event: 'guard.blocked', environment: d.target.name, summary: `blocked for ${currentActor()}: ${d.reason}` }).finally(() => nctx.close());
+        }
         throw new RefusedError(`refused: ${d.reason}`, 'guard.deny');
       }
       let backupId: string | undefined;
@@ -77,7 +87,7 @@ export function registerGuard(program: Command): void {
           throw err instanceof RefusedError ? err : new RefusedError(`refused: the backup before this command failed: ${(err as Error).message}`, 'guard.backup');
         }
       }
-      await auditDecision(loaded, 'guard.run', d, { ran: true, backupId });
+      await auditDecision(loaded, 'guard.run', d, { ran: true, backupId, ...(d.grantId ? { grant: d.grantId } : {}) });
       const code = await runCommand(argv, cwd);
       process.exitCode = code;
     });

@@ -145,7 +145,17 @@ export function registerMigrate(program: Command): void {
     .action(async (opts: { env: string; json?: boolean; wait: boolean; allowDegradedBackup?: boolean; reason?: string }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p), noWait: !opts.wait, allowDegradedBackup: opts.allowDegradedBackup, degradedReason: opts.reason });
+        const { notifyEvent } = await import('../notify/send.js');
+        await notifyEvent(ctx, { event: 'deploy.started', environment: opts.env, summary: `deploy to ${opts.env} started` });
+        let r: Awaited<ReturnType<typeof m.deploy>>;
+        try {
+          r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p), noWait: !opts.wait, allowDegradedBackup: opts.allowDegradedBackup, degradedReason: opts.reason });
+        } catch (err) {
+          await notifyEvent(ctx, { event: 'deploy.failed', environment: opts.env, summary: `deploy to ${opts.env} failed: ${(err as Error).message}` });
+          throw err;
+        }
+        const verified = !r.verification || r.verification.ok;
+        await notifyEvent(ctx, { event: verified ? 'deploy.finished' : 'deploy.failed', environment: opts.env, summary: r.applied.length ? `deployed ${r.applied.map((a) => a.file).join(', ')}${verified ? '' : ' but post-deploy verification failed'} (pre-migration backup ${r.backupId})` : 'nothing pending', details: { backupId: r.backupId } });
         emit(opts, r, () => {
           if (!r.applied.length) return `${opts.env}: nothing pending`;
           const lines = [`${opts.env}: deployed ${r.applied.map((a) => a.file).join(', ')} (pre-migration backup ${r.backupId})`];
@@ -185,6 +195,7 @@ export function registerMigrate(program: Command): void {
           r.map((e) => (e.lines.length || e.historyDrift.length ? `${e.environment}: DRIFT\n  ${[...e.historyDrift, ...e.lines].join('\n  ')}` : `${e.environment}: no drift (${e.replayed} migration(s) replayed)`)).join('\n'),
         );
         const n = r.reduce((a, e) => a + e.lines.length + e.historyDrift.length, 0);
+        if (n > 0) await (await import('../notify/send.js')).notifyEvent(ctx, { event: 'drift.detected', environment: r.filter((e) => e.lines.length || e.historyDrift.length).map((e) => e.environment).join(', '), summary: `schema drift: ${n} difference(s)` });
         if (n > 0) throw new RefusedError(`drift found: ${n} difference(s)`, 'migrate.drift');
       });
     });

@@ -54,6 +54,7 @@ export function registerRestore(program: Command): void {
             ...r.smoke.map((s) => `  smoke ${s.ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.error ?? `${s.value} (expected ${s.expected})`}`),
           ].join('\n'),
         );
+        if (!r.ok) await (await import('../notify/send.js')).notifyEvent(ctx, { event: 'drill.failed', environment: r.environment, summary: `restore drill of ${r.environment} failed${r.error ? `: ${r.error}` : ''}` });
         assertDrillOk(r);
       });
     });

@@ -219,6 +219,22 @@ export const configSchema = z
     notifications: z
       .object({
         webhooks: z.array(z.object({ name: z.string(), urlEnv: z.string(), format: z.enum(['json', 'slack']).default('json') }).strict()).default([]),
+        retries: z.number().int().min(0).max(10).default(3).describe('Extra attempts after a failed delivery; each waits twice as long as the one before.'),
+        retryDelay: duration.default('1s').describe('Wait before the first retry (doubles each time).'),
+        email: z
+          .object({
+            name: z.string().default('email'),
+            host: z.string().describe('SMTP server.'),
+            port: z.number().int().min(1).max(65535).default(587),
+            secure: z.boolean().default(false).describe('TLS from the first byte (port 465); otherwise STARTTLS when the server offers it.'),
+            from: z.string(),
+            to: z.array(z.string()).min(1),
+            userEnv: z.string().optional().describe('Variable holding the SMTP user name.'),
+            passwordEnv: z.string().optional().describe('Variable holding the SMTP password.'),
+          })
+          .strict()
+          .optional()
+          .describe('E-mail over SMTP as one more notification channel (optional).'),
       })
       .strict()
       .prefault({}),
@@ -247,7 +263,26 @@ export const configSchema = z
       .prefault({}),
     runbook: z
       .object({
-        contacts: z.array(z.object({ name: z.string(), role: z.string(), phone: z.string().optional(), email: z.string().optional() }).strict()).default([]),
+        contacts: z.array(z.object({
+          name: z.string(),
+          role: z.string(),
+          phone: z.string().optional(),
+          email: z.string().optional(),
+          available: z.string().default('24/7').describe('When this person can be reached, e.g. 24/7 or "weekdays 08-18 CET".'),
+          escalateAfter: duration.optional().describe('Call the next contact when this one has not answered within this time.'),
+        }).strict()).default([]).describe('Who to call in an incident, in order (the runbook prints them so).'),
+        keyHolders: z.array(z.object({ name: z.string(), holds: z.string().describe('Which key, e.g. "age identity for backups (1Password vault Ops)".') }).strict()).default([])
+          .describe('Who holds the decryption keys of the backups, and where.'),
+        communication: z
+          .object({
+            internal: z.string().optional().describe('Template of the internal incident message; placeholders {what}, {impact}, {next_update}, {incident_lead}.'),
+            customerEmail: z.string().optional().describe('Template of the customer e-mail; same placeholders.'),
+            statusPage: z.string().optional().describe('Template of the status page entry; same placeholders.'),
+            statusPageUrl: z.string().optional(),
+          })
+          .strict()
+          .optional()
+          .describe('The communication plan for data-loss incidents; status fails rule 6 without it.'),
       })
       .strict()
       .prefault({}),

@@ -469,7 +469,7 @@ export class ClientSession {
       command: this.gw.maskLiterals ? maskLiterals(text) : maskSecrets(text),
       verdict: p.verdict,
       reason: p.refusal ? p.refusal.message : `${p.judgement?.class ?? 'unknown'}: ${p.judgement?.reason ?? ''}`,
-      details: { class: p.judgement?.class ?? null, protocol: p.protocol, durationMs: Date.now() - p.started, rows: p.rows, ...(p.error && !p.refusal ? { error: this.gw.maskLiterals ? maskLiterals(p.error) : maskSecrets(p.error) } : {}) },
+      details: { class: p.judgement?.class ?? null, protocol: p.protocol, durationMs: Date.now() - p.started, rows: p.rows, ...(this.writeGrant ? { grant: this.writeGrant.id } : {}), ...(p.error && !p.refusal ? { error: this.gw.maskLiterals ? maskLiterals(p.error) : maskSecrets(p.error) } : {}) },
     });
   }
 

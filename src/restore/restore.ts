@@ -11,10 +11,11 @@ import type { Context } from '../context.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
-import { resolveRestoreTarget, refuseProduction } from './target.js';
+import { resolveRestoreTarget } from './target.js';
 import { refuseProductionServer } from './server-identity.js';
 import { openPrivateDir } from '../backup/private-dir.js';
 import { backupJobs } from '../backup/jobs.js';
+import { productionRestoreGate } from '../emergency/restore-gate.js';
 import { COUNT_USER_TABLES } from './sql/user-tables.js';
 import { applyDatabaseProperties, dropRoles, ensureRoles, loadDatabaseProperties } from './roles.js';
 import { compareRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
@@ -78,9 +79,10 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const target = resolveRestoreTarget(ctx.loaded, opts.to, opts.env);
   const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
   try {
-    refuseProduction(target);
-    // By server identity, not by URL spelling: any database on production's server is refused.
-    await refuseProductionServer(ctx, target.url, target.label, opts.env);
+    // Production only as --replace under an open break-glass grant (src/emergency/restore-gate.ts).
+    const grantId = await productionRestoreGate(ctx, target, !!opts.replace);
+    // By server identity, not by URL spelling: any other database on production's server is refused.
+    if (!grantId) await refuseProductionServer(ctx, target.url, target.label, opts.env);
     const backup = await import('./backup-api.js');
     const entry = await backup.getBackup(ctx, opts.backup, { env: sourceEnv });
     const manifest = entry;
@@ -164,7 +166,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
       workDir.dispose();
     }
     const result: RestoreResult = { backupId: manifest.id, sourceEnvironment: sourceEnv, target: target.label, database, createdDatabase, safetyBackupId, tables, rows, mismatches, durationMs: Date.now() - started, createdRoles, warnings };
-    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs, createdRoles, warnings } });
+    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs, createdRoles, warnings, ...(grantId ? { grant: grantId } : {}) } });
     return result;
   } catch (err) {
     await ctx.audit({ ...audit, verdict: err instanceof RefusedError ? 'refused' : 'failed', reason: errorMessage(err) });

@@ -1,11 +1,12 @@
 /**
- * The minimal notification hook: POST a JSON event to every `notifications.webhooks` entry.
- * The URL lives in a variable (urlEnv), never in the config. A webhook that fails is reported
- * back to the caller (and recorded on the job run) but never stops the scheduler; the
- * emergency layer builds richer notifications on top of this.
+ * The scheduler's notification hook: a failed (or recovered) job becomes a `job.failed` /
+ * `job.recovered` event sent through the notifications layer (src/notify: retries, Slack format,
+ * failure records). A webhook that fails is reported back to the caller (and recorded on the job
+ * run) but never stops the scheduler.
  */
 import type { LoadedConfig } from '../config/load.js';
-import { maskDeep, maskSecrets } from '../security/mask.js';
+import type { StateStore } from '../store/store.js';
+import { sendNotification } from '../notify/send.js';
 
 export interface NotifyEvent {
   event: 'job.failed' | 'job.recovered';
@@ -23,24 +24,9 @@ export interface NotifyOutcome {
   error?: string;
 }
 
-export async function notify(loaded: LoadedConfig, ev: NotifyEvent, env: Record<string, string | undefined> = process.env, timeoutMs = 10_000): Promise<NotifyOutcome[]> {
-  const out: NotifyOutcome[] = [];
-  const safe = maskDeep(ev);
-  for (const hook of loaded.config.notifications.webhooks) {
-    const url = env[hook.urlEnv];
-    if (!url) {
-      out.push({ webhook: hook.name, ok: false, error: `$${hook.urlEnv} is not set` });
-      continue;
-    }
-    const body = hook.format === 'slack'
-      ? { text: `:rotating_light: prodguard ${safe.project}: ${safe.job} ${ev.event === 'job.failed' ? 'FAILED' : 'recovered'}${safe.environment ? ` (${safe.environment})` : ''} — ${safe.summary}` }
-      : safe;
-    try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'prodguard' }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-      out.push(res.ok ? { webhook: hook.name, ok: true } : { webhook: hook.name, ok: false, error: `HTTP ${res.status}` });
-    } catch (err) {
-      out.push({ webhook: hook.name, ok: false, error: maskSecrets((err as Error).message) });
-    }
-  }
-  return out;
+export async function notify(loaded: LoadedConfig, ev: NotifyEvent, env: Record<string, string | undefined> = process.env, timeoutMs = 10_000, store?: StateStore): Promise<NotifyOutcome[]> {
+  const out = await sendNotification(loaded, {
+    event: ev.event, project: ev.project, environment: ev.environment, summary: ev.summary, at: ev.at, details: { job: ev.job, runId: ev.runId },
+  }, { env, timeoutMs, store });
+  return out.map((o) => (o.ok ? { webhook: o.webhook, ok: true } : { webhook: o.webhook, ok: false, error: o.error }));
 }

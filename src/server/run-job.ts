@@ -72,7 +72,7 @@ export async function runJob(ctx: Context, job: JobSpec, opts: RunJobOptions): P
   if (run.result === 'failed') {
     run.notified = await notify(ctx.loaded, {
       event: 'job.failed', project: ctx.loaded.config.project.name, job: job.id, environment: run.env, summary: run.summary, at: run.finishedAt, runId: run.id,
-    });
+    }, process.env, 10_000, await ctx.store());
   }
   await record(ctx, run);
   await ctx.audit({

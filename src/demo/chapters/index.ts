@@ -5,6 +5,7 @@ import { backupChapter } from './backup.js';
 import { guardChapter } from './guard.js';
 import { migrateChapter } from './migrate.js';
 import { accessChapter } from './access.js';
+import { emergencyChapter } from './emergency.js';
 
 /** The demo's chapters, in story order. Each layer appends its own. */
-export const chapters: DemoChapter[] = [guardChapter, backupChapter, migrateChapter, recoveryChapter, sqlLintChapter, accessChapter];
+export const chapters: DemoChapter[] = [guardChapter, backupChapter, migrateChapter, recoveryChapter, sqlLintChapter, accessChapter, emergencyChapter];

@@ -9,6 +9,7 @@ import { checks as server } from './server.js';
 import { checks as secrets } from './secrets.js';
 import { checks as lockdown } from './lockdown.js';
 import { checks as trust } from './trust.js';
+import { checks as emergency } from './emergency.js';
 
 /** Every scorecard check, grouped by rule when shown. One line per group keeps merges trivial. */
 export const allChecks: StatusCheck[] = [
@@ -22,4 +23,5 @@ export const allChecks: StatusCheck[] = [
   ...secrets,
   ...lockdown,
   ...trust,
+  ...emergency,
 ];

@@ -1,0 +1,103 @@
+/**
+ * Demo chapter: an incident at 3 a.m. A senior breaks the glass (a verified backup is taken
+ * first, a local webhook receiver gets the alarm), fixes a row through the gateway under the
+ * grant, the grant runs out by itself and the same statement is refused, and the generated
+ * runbook is printed.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { DemoChapter } from '../types.js';
+import { connectionUrl } from '../../config/connection.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const emergencyChapter: DemoChapter = {
+  id: 'emergency',
+  title: 'Emergencies: break-glass with a backup first, a fix through the gateway, expiry, notification, runbook',
+  async run(demo) {
+    const { generateKeys, loadPrivateKey } = await import('../../migrate/keys.js');
+    const { openBreakGlass } = await import('../../emergency/break-glass.js');
+    const { buildRunbook } = await import('../../emergency/runbook.js');
+    const { runbookMarkdown } = await import('../../emergency/runbook-render.js');
+    const { addUser, generatePassword } = await import('../../gateway/users.js');
+    const { startGateway } = await import('../../gateway/start.js');
+
+    // The team's chat channel, played by a local webhook receiver.
+    const received: Array<{ event: string; summary: string }> = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (d) => (body += d)).on('end', () => {
+        received.push(JSON.parse(body) as { event: string; summary: string });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    demo.onCleanup(() => new Promise<void>((r) => receiver.close(() => r())));
+    process.env.DEMO_WEBHOOK_URL = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+
+    const keysDir = mkdtempSync(join(tmpdir(), 'prodguard-demo-keys-'));
+    demo.onCleanup(() => rmSync(keysDir, { recursive: true, force: true }));
+    demo.showCommand('prodguard keys generate --name sam');
+    const key = generateKeys({ name: 'sam', outDir: keysDir });
+    await demo.updateConfig((raw) => {
+      raw.team = [...(raw.team ?? []).filter((m: { name: string }) => m.name !== 'sam'), { name: 'sam', role: 'senior', publicKey: key.publicKey }];
+      raw.notifications = { ...(raw.notifications ?? {}), webhooks: [{ name: 'ops-chat', urlEnv: 'DEMO_WEBHOOK_URL' }] };
+      raw.runbook = {
+        ...(raw.runbook ?? {}),
+        contacts: [{ name: 'sam', role: 'on-call senior', phone: '+1 555 0100', escalateAfter: '15min' }, ...((raw.runbook?.contacts as unknown[]) ?? [])],
+        communication: { internal: 'INCIDENT: {what}. Impact: {impact}. Next update {next_update}.', customerEmail: 'We are working on an incident: {what}. {impact}. Next update by {next_update}.', statusPage: 'Investigating: {what}' },
+      };
+    });
+    const ctx = demo.ctx;
+
+    demo.say('03:07 — an order has a wrong note that breaks the invoice run. Sam is on call and senior.');
+    demo.showCommand('prodguard break-glass --env production --reason "invoice run blocked by order 1" --duration 5s --key ~/.config/prodguard/keys/sam.ed25519.key');
+    const open = await openBreakGlass(ctx, { env: 'production', reason: 'invoice run blocked by order 1', durationMs: 5_000, key: loadPrivateKey(key.privateKeyFile), onPhase: (l) => demo.say(`  ${l}`) });
+    demo.say(`  → open until ${open.grant.expiresAt} (grant ${open.grant.id}); backup ${open.record.backupId} verified first`);
+    for (const r of received) demo.say(`  webhook received: ${r.event} — ${r.summary}`);
+
+    const password = generatePassword();
+    await addUser(await ctx.store(), ctx.loaded.config.team, { name: 'sam', member: 'sam', password, createdBy: 'demo' });
+    const gw = await startGateway(ctx, { env: 'production', listen: '127.0.0.1:0' });
+    demo.onCleanup(() => gw.gateway.close());
+    const db = new URL(connectionUrl(ctx.loaded, 'production')).pathname.slice(1) || 'postgres';
+    const url = `postgresql://sam:${encodeURIComponent(password)}@127.0.0.1:${gw.port}/${db}`;
+    const fix = `UPDATE orders SET legacy_note = 'fixed during incident' WHERE id = 1`;
+    const run = async (): Promise<string> => {
+      const c = new pg.Client({ connectionString: url, ssl: { rejectUnauthorized: false } });
+      c.on('error', () => undefined);
+      await c.connect();
+      try {
+        const r = await c.query(fix);
+        return `UPDATE ${r.rowCount}`;
+      } catch (err) {
+        const e = err as { code?: string; message: string };
+        return `ERROR ${e.code}: ${e.message}`;
+      } finally {
+        await c.end();
+      }
+    };
+    demo.showCommand(`psql "host=127.0.0.1 port=${gw.port} user=sam sslmode=require" -c "${fix}"`);
+    const first = await run();
+    if (!first.startsWith('UPDATE')) throw new Error(`the fix under break-glass failed: ${first}`);
+    demo.say(`  ${first}   (audited in the gateway log with grant ${open.grant.id})`);
+
+    await sleep(Math.max(0, Date.parse(open.grant.expiresAt) - Date.now()) + 300);
+    demo.say('The grant ran out; no prodguard process had to do anything.');
+    demo.showCommand(`psql "host=127.0.0.1 port=${gw.port} user=sam sslmode=require" -c "${fix}"`);
+    const second = await run();
+    if (!second.startsWith('ERROR 25006')) throw new Error(`the gateway still allowed writes after expiry: ${second}`);
+    demo.say(`  ${second}`);
+
+    demo.showCommand('prodguard runbook');
+    const md = runbookMarkdown(await buildRunbook(ctx));
+    const start = md.indexOf('## 1.');
+    const end = md.indexOf('### Point-in-time restore');
+    for (const line of md.slice(start, end > start ? end : undefined).trimEnd().split('\n')) demo.say(`  ${line}`);
+    demo.say('  … (point-in-time restore, migration rollback, keys, last drill, communication templates)');
+  },
+};
