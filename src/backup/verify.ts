@@ -22,6 +22,8 @@ import { describeError } from './fan-out.js';
 import { getBackup, putCatalog } from './catalog.js';
 import { hashObject, manifestDestinations, materializeBackup, objectProblem } from './materialize.js';
 import { restoreDump } from './restore-dump.js';
+import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
+import { isSupabaseDump, restoreSupabaseDump } from '../supabase/restore.js';
 import { countRows, compareRowCounts } from './row-counts.js';
 import { writeManifestEverywhere } from './create.js';
 import { backupFolder, type BackupManifest } from './manifest.js';
@@ -78,6 +80,7 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   const work = mkdtempSync(join(tmpdir(), 'prodguard-verify-'));
   let cluster: Cluster | null = null;
   let scratchDb: string | null = null;
+  let supabase = false;
   try {
     opts.onPhase?.('checksums');
     problems.push(...(await checkCopies(ctx, m)));
@@ -103,14 +106,16 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
         });
         target = withDatabase(opts.scratchUrl, scratchDb);
       } else {
-        cluster = await createCluster({ name: 'prodguard-verify' });
+        supabase = await isSupabaseDump(mat.dumpPath); // Supabase hook (src/supabase): Supabase-like scratch cluster
+        cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-verify' }) : await createCluster({ name: 'prodguard-verify' });
         if (m.database !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(m.database)} TEMPLATE template0`));
-        target = cluster.url(m.database);
+        target = supabase ? cluster.url(m.database, 'supabase_admin') : cluster.url(m.database);
         // Roles first, so ownership-free GRANTs in the dump find their roles.
         if (mat.globalsPath) await runPgTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=0', '-f', mat.globalsPath, `--dbname=${cluster.url()}`], { allowFailure: true });
       }
       try {
-        await restoreDump(mat.dumpPath, target, { jobs: ctx.loaded.config.backup.jobs, noAcl: !!opts.scratchUrl || !mat.globalsPath });
+        if (supabase && cluster) await restoreSupabaseDump(mat.dumpPath, cluster, m.database, { jobs: ctx.loaded.config.backup.jobs, workDir: work });
+        else await restoreDump(mat.dumpPath, target, { jobs: ctx.loaded.config.backup.jobs, noAcl: !!opts.scratchUrl || !mat.globalsPath });
         opts.onPhase?.('row counts');
         problems.push(...compareRowCounts(m.rowCounts, await countRows(target)));
       } catch (err) {

@@ -17,6 +17,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { ProdguardError } from '../errors.js';
 import type { MigrationFile } from './files.js';
 import { ensureHistory, recordApplied, splitStatements, type HistoryTarget } from './history.js';
+import { assertSessionConnection } from '../supabase/connection.js';
 
 export interface ApplyOptions {
   actor: string;
@@ -55,6 +56,7 @@ function timeouts(loaded: LoadedConfig): { lock: string; statement: string } {
 }
 
 export async function applyMigrations(loaded: LoadedConfig, url: string, files: MigrationFile[], opts: ApplyOptions): Promise<AppliedResult[]> {
+  assertSessionConnection(url, 'migrations'); // Supabase hook (src/supabase): no transaction-mode pooler
   const t = timeouts(loaded);
   const c = await connect(url, { applicationName: 'prodguard migrate' });
   const done: AppliedResult[] = [];

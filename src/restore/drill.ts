@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { createCluster, type Cluster } from '../pg/cluster.js';
+import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
+import { isSupabaseDump, restoreSupabaseDump } from '../supabase/restore.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { RefusedError, errorMessage } from '../errors.js';
 import { DRILLS_COLLECTION, type DrillRecord } from './drill-record.js';
@@ -41,12 +43,14 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     record.backupId = manifest.id;
     progress(`drill: restoring backup ${manifest.id} of ${environment} into a throw-away cluster`);
     const t0 = Date.now();
-    cluster = await createCluster({ name: 'prodguard-drill' });
     const m = await backup.materializeBackup(ctx, manifest.id, work, { env: environment });
+    const supabase = await isSupabaseDump(m.dumpPath); // Supabase hook (src/supabase): Supabase-like scratch cluster
+    cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-drill' }) : await createCluster({ name: 'prodguard-drill' });
     const dbName = manifest.database || 'restored';
     if (dbName !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(dbName)}`));
-    const url = cluster.url(dbName);
-    await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs, noAcl: true });
+    const url = supabase ? cluster.url(dbName, 'supabase_admin') : cluster.url(dbName);
+    if (supabase) await restoreSupabaseDump(m.dumpPath, cluster, dbName, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs, workDir: work });
+    else await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs, noAcl: true });
     const actual = await countRowsParallel(url, opts.jobs ?? ctx.loaded.config.backup.jobs);
     record.rowCountMismatches = compareRowCounts(m.manifest.rowCounts, actual);
     record.tablesChecked = Object.keys(m.manifest.rowCounts).length;
