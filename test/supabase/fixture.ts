@@ -42,6 +42,6 @@ export const SEED_USERS_SQL = `
 insert into auth.users (instance_id, id, aud, role, email)
 select '00000000-0000-0000-0000-000000000000', extensions.uuid_generate_v4(), 'authenticated', 'authenticated', 'user' || g || '@example.com'
 from generate_series(1, 50) g;
-insert into storage.buckets (id, name, public) values ('avatars', 'avatars', false);
+insert into storage.buckets (id, name) values ('avatars', 'avatars');
 insert into storage.objects (bucket_id, name, owner) select 'avatars', 'a/' || id || '.png', id from auth.users limit 10;
 `;
