@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Destination } from '../config/schema.js';
+import { expandDestinationLenient } from '../backup/destinations/vars.js';
 
 function deviceOf(path: string): string {
   let p = path;
@@ -19,7 +20,8 @@ function deviceOf(path: string): string {
   }
 }
 
-export function placeOf(loaded: LoadedConfig, d: Destination): string {
+export function placeOf(loaded: LoadedConfig, raw: Destination): string {
+  const d = expandDestinationLenient(raw);
   if (d.type === 'local') return `local disk (device ${deviceOf(isAbsolute(d.path) ? d.path : resolve(loaded.root, d.path))})`;
   let host = 'aws';
   if (d.endpoint) {

@@ -101,3 +101,31 @@ test('two folders on one disk are one place; local + S3 are two', async () => {
   const two = await check(backupChecks, 'backup.two-destinations');
   assert.equal(two.state, 'ok', two.reason);
 });
+
+test('init for Supabase: two independent places from named variables, no placeholder bucket, connection advice', async () => {
+  const { runCli } = await import('../helpers/cli.js');
+  const { readFileSync } = await import('node:fs');
+  const { checkConfigText } = await import('../../src/config/load.js');
+  const p = makeProject({ 'supabase/config.toml': 'project_id = "qwikker"\n', 'supabase/migrations/20260101000000_init.sql': 'select 1;\n', 'supabase/.temp/project-ref': 'qwikkerprod\n' });
+  try {
+    const r = await runCli(['init', '--yes', '--second-place', 'dir'], { cwd: p.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /session pooler.*5432.*never the transaction pooler on port 6543/s);
+    const text = readFileSync(join(p.dir, 'prodguard.yaml'), 'utf8');
+    assert.doesNotMatch(text, /CHANGE-ME|\.prodguard\/backups/);
+    const { config } = checkConfigText(text);
+    assert.deepEqual(config!.backup.destinations.map((d) => (d.type === 'local' ? d.path : d.bucket)), ['${PRODGUARD_BACKUP_BUCKET}', '${PRODGUARD_BACKUP_DIR}']);
+    // An unset variable is a clear one-line error when backing up, naming the variable.
+    const b = await runCli(['backup', 'create', '--env', 'production'], { cwd: p.dir, env: { PRODUCTION_DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/postgres', PRODGUARD_BACKUP_BUCKET: '', PRODGUARD_BACKUP_DIR: '', PRODGUARD_AGE_IDENTITY: '' } });
+    assert.notEqual(b.code, 0);
+    assert.equal(b.stderr.trim().split('\n').length, 1, b.stderr);
+    const { expandDestination } = await import('../../src/backup/destinations/vars.js');
+    assert.throws(() => expandDestination(config!.backup.destinations[1], {}), /destination "second": set PRODGUARD_BACKUP_DIR/);
+    assert.equal((expandDestination(config!.backup.destinations[1], { PRODGUARD_BACKUP_DIR: '/mnt/b' }) as { path: string }).path, '/mnt/b');
+    const bad = await runCli(['init', '--yes', '--force', '--second-place', 'floppy'], { cwd: p.dir });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /not s3 or dir/);
+  } finally {
+    p.cleanup();
+  }
+});
