@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { openContext } from '../../src/context.js';
 import { materializeBackup } from '../../src/backup/index.js';
 import { isSupabaseDump } from '../../src/supabase/restore.js';
@@ -21,20 +22,36 @@ import { loadConfig } from '../../src/config/load.js';
 import { readMigrations } from '../../src/migrate/files.js';
 import { historyTarget } from '../../src/migrate/history.js';
 import { applyMigrations } from '../../src/migrate/apply.js';
+import { generateKeyPair } from '../../src/backup/encryption.js';
 import { findLeak } from '../fixtures/secrets-corpus.js';
 
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+
 const cluster = sharedSupabaseCluster();
+const s3Dir = mkdtempSync(join(tmpdir(), 'prodguard-e2e-s3rver-'));
+let s3: { close(): Promise<void> } | undefined;
+after(async () => {
+  await s3?.close();
+  rmSync(s3Dir, { recursive: true, force: true });
+});
 const project = makeProject({ 'supabase/migrations/20260101000000_profiles.sql': PROFILES_MIGRATION });
 after(() => project.cleanup());
 
 let env: Record<string, string> = {};
+let keys: { identity: string; recipient: string };
 const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { cwd: project.dir, env: { ...env, ...extra } });
 
 test('setup: production is the fixture project, staging a second Supabase-like database', async () => {
   const c = cluster();
   // A second project's database: same platform objects (template), owned by postgres like a project's.
   await sql(c.url('postgres', 'supabase_admin'), `create database staging template postgres owner postgres`);
-  env = { PRODUCTION_DATABASE_URL: c.url('postgres'), STAGING_DATABASE_URL: c.url('staging'), PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  keys = await generateKeyPair();
+  const server = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true, configureBuckets: [{ name: 'offsite' }] });
+  const { port } = await server.run();
+  s3 = server;
+  env = { PRODUCTION_DATABASE_URL: c.url('postgres'), STAGING_DATABASE_URL: c.url('staging'), PATH: process.env.PATH ?? '/usr/bin:/bin', S3_KEY: 'S3RVER', S3_SECRET: 'S3RVER', OFFSITE_BUCKET: 'offsite', SB_E2E_TOKEN: '', PRODGUARD_AGE_IDENTITY: keys.identity };
   writeFileSync(
     join(project.dir, 'prodguard.yaml'),
     stringify({
@@ -42,13 +59,14 @@ test('setup: production is the fixture project, staging a second Supabase-like d
       project: { name: 'qwikker', layout: 'supabase', migrationsDir: 'supabase/migrations' },
       environments: {
         staging: { kind: 'staging', urlEnv: 'STAGING_DATABASE_URL' },
-        production: { kind: 'production', urlEnv: 'PRODUCTION_DATABASE_URL' },
+        production: { kind: 'production', urlEnv: 'PRODUCTION_DATABASE_URL', supabaseRef: 'qwikkerprod' },
       },
+      supabase: { pitr: 'addon', accessTokenEnv: 'SB_E2E_TOKEN' },
       backup: {
-        encryption: { noEncrypt: true },
+        encryption: { recipients: [keys.recipient] },
         destinations: [
           { name: 'local', type: 'local', path: join(project.dir, 'backups-a') },
-          { name: 'second', type: 'local', path: join(project.dir, 'backups-b') },
+          { name: 'offsite', type: 's3', bucket: '${OFFSITE_BUCKET}', endpoint: `http://127.0.0.1:${port}`, accessKeyIdEnv: 'S3_KEY', secretAccessKeyEnv: 'S3_SECRET' },
         ],
       },
       migrations: { lockTimeout: '2s', statementTimeout: '30s' },
@@ -135,4 +153,33 @@ test('a transaction-mode pooler URL is refused for backups with one clear line, 
   assert.match(r.stderr, /transaction-mode pooler/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.equal(findLeak(r.stderr + r.stdout), undefined);
+});
+
+test('the daily schedule: a scheduled backup job and its verification run (as serve or the CI workflow would)', async () => {
+  const b = await cli(['jobs', 'run', 'backup', '--json'], { GITHUB_ACTIONS: '', GITLAB_CI: '' });
+  assert.equal(b.code, 0, b.stderr + b.stdout);
+  const v = await cli(['backup', 'verify', 'latest', '--json']);
+  assert.equal(v.code, 0, v.stderr + v.stdout);
+  assert.equal(JSON.parse(v.stdout).ok, true);
+});
+
+test('status: every rule-2 check passes for the hosted project (verified dump, two independent places, PITR add-on declared)', async () => {
+  const r = await cli(['status', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const card = JSON.parse(r.stdout) as { rules: Array<{ rule: number; state: string; checks?: Array<{ id: string; state: string; reason: string }> }> };
+  const rule2 = card.rules.find((x) => x.rule === 2)!;
+  const checks = rule2.checks ?? [];
+  for (const id of ['backup.recent-verified', 'backup.two-destinations', 'backup.last-not-degraded', 'recovery.guarantees']) {
+    const c = checks.find((x) => x.id === id);
+    assert.ok(c, `${id} in ${JSON.stringify(rule2)}`);
+    if (id === 'backup.last-not-degraded' || id === 'backup.recent-verified' || id === 'backup.two-destinations') assert.equal(c.state, 'ok', `${id}: ${c.reason}`);
+    if (id === 'recovery.guarantees') {
+      assert.equal(c.state, 'ok', c.reason);
+      assert.match(c.reason, /declared/);
+    }
+  }
+  const notOk = checks.filter((c) => c.state !== 'ok').map((c) => `${c.id}: ${c.reason}`);
+  assert.deepEqual(notOk, [], 'rule 2 passes as a whole');
+  assert.equal(rule2.state, 'ok');
+  assert.equal(findLeak(r.stdout + r.stderr), undefined);
 });
