@@ -58,7 +58,7 @@ test('setup: production is the fixture project, staging a second Supabase-like d
       version: 1,
       project: { name: 'qwikker', layout: 'supabase', migrationsDir: 'supabase/migrations' },
       environments: {
-        staging: { kind: 'staging', urlEnv: 'STAGING_DATABASE_URL' },
+        staging: { kind: 'staging', urlEnv: 'STAGING_DATABASE_URL', supabaseRef: 'qwikkerstage' },
         production: { kind: 'production', urlEnv: 'PRODUCTION_DATABASE_URL', supabaseRef: 'qwikkerprod' },
       },
       supabase: { pitr: 'addon', accessTokenEnv: 'SB_E2E_TOKEN' },
@@ -182,4 +182,20 @@ test('status: every rule-2 check passes for the hosted project (verified dump, t
   assert.deepEqual(notOk, [], 'rule 2 passes as a whole');
   assert.equal(rule2.state, 'ok');
   assert.equal(findLeak(r.stdout + r.stderr), undefined);
+});
+
+test('status rule 3 for a hosted Supabase staging: mirrors production proven by the two schemas, no data refresh needed', async () => {
+  const check = async () => {
+    const r = await cli(['status', '--json']);
+    const card = JSON.parse(r.stdout) as { rules: Array<{ rule: number; checks: Array<{ id: string; state: string; reason: string }> }> };
+    return card.rules.find((x) => x.rule === 3)!.checks.find((c) => c.id === 'migrate.staging')!;
+  };
+  // Production got a hand-made column in the drift test: staging does not mirror it.
+  const differs = await check();
+  assert.equal(differs.state, 'missing', differs.reason);
+  assert.match(differs.reason, /schema differs from production's in 1 object/);
+  await sql(env.STAGING_DATABASE_URL, `alter table public.profiles add column website text`);
+  const same = await check();
+  assert.equal(same.state, 'ok', same.reason);
+  assert.match(same.reason, /schema matches production's/);
 });
