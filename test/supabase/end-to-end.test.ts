@@ -23,6 +23,9 @@ import { readMigrations } from '../../src/migrate/files.js';
 import { historyTarget } from '../../src/migrate/history.js';
 import { applyMigrations } from '../../src/migrate/apply.js';
 import { generateKeyPair } from '../../src/backup/encryption.js';
+import { generateKeys } from '../../src/migrate/keys.js';
+import { requestChange } from '../../src/migrate/request.js';
+import { approveChange } from '../../src/migrate/approve.js';
 import { findLeak } from '../fixtures/secrets-corpus.js';
 
 const require = createRequire(import.meta.url);
@@ -41,6 +44,8 @@ after(() => project.cleanup());
 
 let env: Record<string, string> = {};
 let keys: { identity: string; recipient: string };
+const PEOPLE = ['alice', 'bob', 'carol'] as const;
+const people: Record<string, ReturnType<typeof generateKeys>> = {};
 const cli = (args: string[], extra: Record<string, string> = {}) => runCli(args, { cwd: project.dir, env: { ...env, ...extra } });
 
 test('setup: production is the fixture project, staging a second Supabase-like database', async () => {
@@ -48,6 +53,7 @@ test('setup: production is the fixture project, staging a second Supabase-like d
   // A second project's database: same platform objects (template), owned by postgres like a project's.
   await sql(c.url('postgres', 'supabase_admin'), `create database staging template postgres owner postgres`);
   keys = await generateKeyPair();
+  for (const n of PEOPLE) people[n] = generateKeys({ name: n, outDir: join(project.dir, 'keys') });
   const server = new S3rver({ port: 0, address: '127.0.0.1', directory: s3Dir, silent: true, configureBuckets: [{ name: 'offsite' }] });
   const { port } = await server.run();
   s3 = server;
@@ -69,7 +75,8 @@ test('setup: production is the fixture project, staging a second Supabase-like d
           { name: 'offsite', type: 's3', bucket: '${OFFSITE_BUCKET}', endpoint: `http://127.0.0.1:${port}`, accessKeyIdEnv: 'S3_KEY', secretAccessKeyEnv: 'S3_SECRET' },
         ],
       },
-      migrations: { lockTimeout: '2s', statementTimeout: '30s' },
+      migrations: { lockTimeout: '2s', statementTimeout: '30s', approvals: { required: 2, expireAfter: '72h', dir: '.prodguard/approvals' } },
+      team: PEOPLE.map((n) => ({ name: n, role: 'senior', publicKey: people[n].publicKey })),
     }),
   );
 });
@@ -198,4 +205,26 @@ test('status rule 3 for a hosted Supabase staging: mirrors production proven by 
   const same = await check();
   assert.equal(same.state, 'ok', same.reason);
   assert.match(same.reason, /schema matches production's/);
+});
+
+test('a second migration goes local → staging → two approvals → CI deploy on the Supabase-like production', async () => {
+  writeFileSync(join(project.dir, 'supabase/migrations/20260102000000_avatar.sql'), 'alter table public.profiles add column avatar_url text;\ngrant update (avatar_url) on public.profiles to authenticated;\n');
+  const st = await cli(['migrate', 'apply', '--env', 'staging', '--json']);
+  assert.equal(st.code, 0, st.stderr);
+  Object.assign(process.env, env);
+  process.env.PRODGUARD_ACTOR = 'alice';
+  const ctx = openContext({ cwd: project.dir });
+  try {
+    const { change } = await requestChange(ctx, 'production');
+    await approveChange(ctx, change.hash, { keyFile: people.bob.privateKeyFile });
+    await approveChange(ctx, change.hash, { keyFile: people.carol.privateKeyFile });
+  } finally {
+    delete process.env.PRODGUARD_ACTOR;
+    await ctx.close();
+  }
+  const d = await cli(['migrate', 'deploy', '--env', 'production'], { CI: 'true', PRODGUARD_ACTOR: 'ci' });
+  assert.equal(d.code, 0, d.stderr + d.stdout);
+  const col = await sql(env.PRODUCTION_DATABASE_URL, `select 1 from information_schema.columns where table_name = 'profiles' and column_name = 'avatar_url'`);
+  assert.equal(col.length, 1);
+  assert.equal(findLeak(d.stdout + d.stderr), undefined);
 });
