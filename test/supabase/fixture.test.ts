@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from '../helpers/pg.js';
 import { sharedSupabaseCluster } from './fixture.js';
-import { SUPABASE_POSTGRES_COMMIT } from '../../src/supabase/scratch-cluster.js';
+import { SUPABASE_INIT_SOURCE } from '../../src/supabase/scratch-cluster.js';
 import { classifyConnection, assertSessionConnection, toolVersionWarning } from '../../src/supabase/connection.js';
 
 const cluster = sharedSupabaseCluster();
@@ -39,7 +39,7 @@ test('schemas, wal_level and default grants are Supabase\'s; postgres cannot do 
   // The pgjwt stand-in signs like pgjwt does.
   const jwt = await sql<{ v: boolean }>(cluster().url(), `select valid as v from extensions.verify(extensions.sign('{"role":"anon"}', 'k'), 'k')`);
   assert.equal(jwt[0].v, true);
-  assert.match(SUPABASE_POSTGRES_COMMIT, /^[0-9a-f]{40}$/);
+  assert.match(SUPABASE_INIT_SOURCE, /prodguard's own Supabase-like initialisation/);
 });
 
 test('connection strings: the transaction pooler is recognised and refused for dumps and migrations', () => {

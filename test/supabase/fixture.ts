@@ -1,6 +1,6 @@
 /**
- * The Supabase-like fixture for tests: one real cluster initialised from Supabase's public init
- * scripts (src/supabase/scratch-cluster.ts), shared by a test file, destroyed in `after`.
+ * The Supabase-like fixture for tests: one real cluster initialised with prodguard's own
+ * Supabase-like SQL (src/supabase/init-sql.ts via src/supabase/scratch-cluster.ts), shared by a test file, destroyed in `after`.
  */
 import { after, before } from 'node:test';
 import type { Cluster } from '../../src/pg/cluster.js';
