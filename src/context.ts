@@ -25,16 +25,36 @@ export interface ContextOptions {
 export function contextFrom(loaded: LoadedConfig): Context {
   let storePromise: Promise<StateStore> | null = null;
   const store = () => (storePromise ??= openStore(loaded));
+  // A job that is deliberately given no team store (a pull-request CI job: no secrets) still
+  // audits locally; every command that needs state opens the store itself and fails there.
+  const storeForAudit = async (): Promise<StateStore | null> => {
+    try {
+      return await store();
+    } catch (err) {
+      if ((err as { code?: string }).code === 'config.missing-url') return null;
+      throw err;
+    }
+  };
   const auditLog = new AuditLog(configPath(loaded, loaded.config.state.auditLog), async (head) => {
-    await (await store()).setMeta(AUDIT_HEAD_KEY, JSON.stringify(head));
+    await (await storeForAudit())?.setMeta(AUDIT_HEAD_KEY, JSON.stringify(head));
   });
   return {
     loaded,
     store,
     auditLog,
-    audit: (input) => auditLog.append(input),
+    async audit(input) {
+      const rec = await auditLog.append(input);
+      // A team store keeps an append-only copy (src/audit/anchor.ts): the local file alone can be rewritten.
+      const s = await storeForAudit();
+      if (s?.appendAudit) {
+        const { auditOrigin } = await import('./audit/anchor.js');
+        await s.appendAudit(auditOrigin(auditLog.file), rec);
+      }
+      return rec;
+    },
     async close() {
-      if (storePromise) await (await storePromise).close();
+      // A store that never opened has nothing to close (its error was reported where it was used).
+      if (storePromise) await (await storePromise.catch(() => null))?.close();
       storePromise = null;
     },
   };

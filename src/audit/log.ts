@@ -7,7 +7,7 @@
  * Everything is masked (connection strings, passwords, tokens) before it is hashed and written.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { maskDeep } from '../security/mask.js';
 import { currentActor } from './actor.js';
@@ -124,6 +124,8 @@ export class AuditLog {
       };
       const full: AuditRecord = { ...body, hash: recordHash(body) };
       appendFileSync(this.file, JSON.stringify(full) + '\n', { mode: 0o600 });
+      // mode only applies when the file is created; a log made by an older version is fixed here.
+      if ((statSync(this.file).mode & 0o077) !== 0) chmodSync(this.file, 0o600);
       return full;
     });
     await this.onHead?.({ seq: rec.seq, hash: rec.hash });

@@ -19,13 +19,11 @@
  * degraded; if every destination fails, nothing is recorded. The manifest is written only after
  * all data objects are complete, so a kill at any point leaves no listed backup.
  */
-import { mkdtempSync, readdirSync, rmSync, createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
 import { connectionUrl, requireEnvironment } from '../config/connection.js';
-import { connect } from '../pg/client.js';
+import { connect, quoteIdent } from '../pg/client.js';
 import { ProdguardError, RefusedError } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
 import { assertSessionConnection, toolVersionWarning } from '../supabase/connection.js';
@@ -33,9 +31,13 @@ import { openDestinations, closeDestinations, type Destination } from './destina
 import { encryptionPlan, encryptStream } from './encryption.js';
 import { fanOut, describeError } from './fan-out.js';
 import { countRowsWith } from './row-counts.js';
-import { BEGIN_SNAPSHOT_SQL, EXPORT_SNAPSHOT_SQL, SERVER_FACTS_SQL } from './sql/row-counts.js';
-import { dumpArgs, dumpRoles, pgDumpVersion, spawnPgDump } from './pg-dump.js';
+import { BEGIN_SNAPSHOT_SQL, EXPORT_SNAPSHOT_SQL, LIST_TABLES_SQL, SERVER_FACTS_SQL, countTableSql } from './sql/row-counts.js';
+import { tableOfFiles, uploadWhileDumping } from './dir-dump.js';
+import { backupJobs } from './jobs.js';
+import { dumpCommand, dumpRoles, pgDumpVersion, spawnPgDump } from './pg-dump.js';
 import { putCatalog } from './catalog.js';
+import { openPrivateDir, type PrivateDir } from './private-dir.js';
+import { dbPropertiesObjectName, readDatabaseProperties } from './db-properties.js';
 import {
   MANIFEST_NAME,
   backupFolder,
@@ -100,7 +102,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     await auditRefused(ctx, opts, err);
     throw err;
   }
-  let tmpDir: string | null = null;
+  let tmpDir: PrivateDir | null = null;
   try {
     phase('snapshot');
     await client.query(BEGIN_SNAPSHOT_SQL);
@@ -109,6 +111,15 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     const dumpVersion = await pgDumpVersion();
     const tooOld = toolVersionWarning('pg_dump', dumpVersion, facts.server_version); // Supabase hook: clear message, not pg_dump's
     if (tooOld) throw new RefusedError(`backup failed: ${tooOld}`, 'backup.pg-dump-too-old');
+    // Which server this is (restores refuse to write onto it); managed services may hide it.
+    let systemIdentifier: string | undefined;
+    await client.query('SAVEPOINT sysid');
+    try {
+      systemIdentifier = (await client.query<{ s: string }>('SELECT system_identifier::text AS s FROM pg_control_system()')).rows[0]?.s;
+      await client.query('RELEASE SAVEPOINT sysid');
+    } catch {
+      await client.query('ROLLBACK TO SAVEPOINT sysid');
+    }
 
     const store = async (key: string, source: Readable, compressed: boolean) => {
       const targets = alive();
@@ -121,10 +132,14 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     };
 
     phase('dump');
+    // Roles are small and independent of the snapshot: dump them while the data dump runs.
+    const rolesDump = dumpRoles(url);
+    rolesDump.catch(() => {});
     let rowCounts: Record<string, number>;
     const compression = cfg.compression;
     if (cfg.format === 'custom') {
-      const dump = spawnPgDump(dumpArgs({ url, snapshot, format: 'custom', compression, jobs: 1 }));
+      const cmd = dumpCommand({ url, snapshot, format: 'custom', compression, jobs: 1 });
+      const dump = spawnPgDump(cmd.args, cmd.env);
       // Count rows in the snapshot while pg_dump runs (it has imported the snapshot by then or
       // will; the exporting transaction stays open until both are done).
       const counting = countRowsWith(client);
@@ -139,22 +154,49 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       }
       rowCounts = await counting;
     } else {
-      tmpDir = mkdtempSync(join(tmpdir(), 'prodguard-dump-'));
-      const outDir = join(tmpDir, 'dump');
-      const dump = spawnPgDump(dumpArgs({ url, snapshot, format: 'directory', compression, jobs: cfg.jobs, outDir }));
-      const counting = countRowsWith(client);
-      counting.catch(() => {});
-      await dump.finished;
-      rowCounts = await counting;
-      phase('upload');
-      for (const file of readdirSync(outDir).sort()) {
-        await store(dumpObjectName('directory', enc.encrypted, file), createReadStream(join(outDir, file)), compression > 0 && file !== 'toc.dat');
+      // Plaintext until each file is encrypted: a 0700 dir removed on every exit path, kill -9 included.
+      tmpDir = openPrivateDir('prodguard-dump-');
+      const outDir = join(tmpDir.path, 'dump');
+      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression, jobs: backupJobs(cfg.jobs), outDir });
+      const dump = spawnPgDump(cmd.args, cmd.env);
+      const tables = (await client.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows;
+      // Files go out (encrypted, to every destination) as pg_dump finishes them, rows counted on
+      // the way: no second pass over the dump, no count(*) scan beside it.
+      let up: Awaited<ReturnType<typeof uploadWhileDumping>>;
+      try {
+        up = await uploadWhileDumping(dump, outDir, (file, body) => store(dumpObjectName('directory', enc.encrypted, file), body, compression > 0 && file !== 'toc.dat'));
+      } catch (err) {
+        dump.child.kill('SIGKILL');
+        await dump.finished.catch(() => {});
+        throw err;
       }
+      phase('row counts');
+      const fileTable = await tableOfFiles(outDir, tables);
+      rowCounts = {};
+      const uncounted: typeof tables = [];
+      for (const t of tables) {
+        const key = `${t.schema}.${t.table}`;
+        const id = [...fileTable].find(([, v]) => v === key)?.[0];
+        const n = id === undefined ? undefined : (up.rowsByFile.get(`${id}.dat.gz`) ?? up.rowsByFile.get(`${id}.dat`));
+        if (typeof n === 'number') rowCounts[key] = n;
+        else uncounted.push(t);
+      }
+      // Anything the dump's own data could not tell (unexpected layout): exact count in the same snapshot.
+      for (const t of uncounted) {
+        const r = await client.query<{ n: string }>(countTableSql(quoteIdent(t.schema), quoteIdent(t.table)));
+        rowCounts[`${t.schema}.${t.table}`] = Number(r.rows[0].n);
+      }
+      rowCounts = Object.fromEntries(Object.entries(rowCounts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      // Deterministic manifest order whatever order the files finished in.
+      objects.sort((a, b) => a.name.localeCompare(b.name));
     }
+    // Database/role settings, database grants and comment, and the roles — read in the same snapshot.
+    const dbProps = await readDatabaseProperties(client);
     await client.query('COMMIT');
 
     phase('globals');
-    const roles = await dumpRoles(url);
+    await store(dbPropertiesObjectName(enc.encrypted), Readable.from([Buffer.from(JSON.stringify(dbProps, null, 2) + '\n')]), false);
+    const roles = await rolesDump;
     let globalsSkipped: string | undefined;
     if ('sql' in roles) await store(globalsObjectName(enc.encrypted), Readable.from([Buffer.from(roles.sql)]), false);
     else globalsSkipped = roles.skipped;
@@ -170,6 +212,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       finishedAt: new Date().toISOString(),
       snapshot,
       lsn: facts.lsn,
+      ...(systemIdentifier ? { systemIdentifier } : {}),
       format: cfg.format,
       objects,
       rowCounts,
@@ -216,7 +259,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     throw new ProdguardError(`backup failed: ${describeError(err)}`, { code: 'backup.failed', cause: err });
   } finally {
     await client.end().catch(() => {});
-    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+    tmpDir?.dispose();
     await closeDestinations(dests);
   }
 }

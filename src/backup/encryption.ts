@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import type { LoadedConfig } from '../config/load.js';
+import { AgeNativeError, nativeDecrypter, nativeEncrypter } from './age-native.js';
 import { configPath } from '../config/load.js';
 import { UsageError, RefusedError } from '../errors.js';
 
@@ -64,6 +65,12 @@ export function requireIdentity(loaded: LoadedConfig, env: Record<string, string
 
 /** Encrypts a Node stream to the recipients, streaming. */
 export async function encryptStream(input: Readable, recipients: string[]): Promise<Readable> {
+  // X25519 recipients: native crypto (same format, far faster); others: the library.
+  const native = nativeEncrypter(recipients);
+  if (native) {
+    input.on('error', (err) => native.destroy(err));
+    return input.pipe(native);
+  }
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
   const out = await e.encrypt(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>);
@@ -75,6 +82,27 @@ export async function encryptStream(input: Readable, recipients: string[]): Prom
  * here — before a single plaintext byte exists — with a one-line UsageError.
  */
 export async function decryptStream(input: Readable, identity: string, label: string): Promise<Readable> {
+  const native = nativeDecrypter(identity);
+  if (native) {
+    const inputFailed = new Promise<never>((_r, reject) => input.once('error', reject));
+    inputFailed.catch(() => {});
+    input.on('error', (err) => native.stream.destroy(err));
+    // Until the header is known good, its failure is reported here (not as an unhandled 'error').
+    const swallow = () => {};
+    native.stream.on('error', swallow);
+    input.pipe(native.stream);
+    try {
+      await Promise.race([native.headerChecked, inputFailed]);
+      native.stream.off('error', swallow);
+    } catch (err) {
+      input.destroy();
+      native.stream.destroy();
+      if (err instanceof AgeNativeError && err.wrongKey) throw new UsageError(`${label}: the age identity does not match any recipient of this backup (wrong key)`, 'backup.wrong-identity');
+      throw new RefusedError(`${label}: cannot decrypt (${(err as Error).message})`, 'backup.decrypt');
+    }
+    // Later failures (a damaged chunk) surface as errors of the returned stream.
+    return native.stream;
+  }
   const d = new Decrypter();
   try {
     d.addIdentity(identity);

@@ -39,6 +39,8 @@ export interface BackupManifest {
   reason?: string;
   degraded?: boolean;
   verified?: BackupVerification;
+  /** pg_control system identifier of the server the backup was taken from (restores compare it). */
+  systemIdentifier?: string;
   /** Why globals/roles are absent (e.g. not permitted on a managed service). */
   globalsSkipped?: string;
 }

@@ -15,12 +15,15 @@ import { openDestinations, closeDestinations, type Destination } from './destina
 import { decryptStream, requireIdentity } from './encryption.js';
 import { describeError } from './fan-out.js';
 import { getBackup } from './catalog.js';
+import { dbPropertiesObjectName } from './db-properties.js';
 import { backupFolder, globalsObjectName, type BackupManifest, type BackupObject } from './manifest.js';
 
 export interface MaterializedBackup {
   manifest: BackupManifest;
   dumpPath: string;
   globalsPath?: string;
+  /** database.json: roles, database/role settings, database ACL and comment (backups from this version on). */
+  propertiesPath?: string;
 }
 
 /** The destinations (configured and named in the manifest) that should hold the backup. */
@@ -97,7 +100,51 @@ async function materializeFrom(dest: Destination, m: BackupManifest, dir: string
   rmSync(staging, { recursive: true, force: true });
   const dumpPath = m.format === 'custom' ? join(dir, 'dump.pgcustom') : join(dir, 'dump.d');
   const g = m.objects.find((o) => o.name === globalsObjectName(o.encrypted));
-  return { manifest: m, dumpPath, ...(g ? { globalsPath: plainPath(dir, g) } : {}) };
+  const p = m.objects.find((o) => o.name === dbPropertiesObjectName(o.encrypted));
+  return { manifest: m, dumpPath, ...(g ? { globalsPath: plainPath(dir, g) } : {}), ...(p ? { propertiesPath: plainPath(dir, p) } : {}) };
+}
+
+/**
+ * Proves the identity opens this backup before anything is downloaded in bulk or written: reads
+ * only the age header of the backup's smallest encrypted object and unwraps its file key (a
+ * recipient stanza must match this identity and the header MAC must verify). A wrong key is a
+ * one-line UsageError; a destination that cannot serve the object is skipped for the next.
+ */
+export async function checkIdentityFirst(dests: Destination[], m: BackupManifest, identity: string): Promise<void> {
+  const enc = m.objects.filter((o) => o.encrypted).sort((a, b) => a.bytes - b.bytes)[0];
+  if (!enc) return;
+  const folder = backupFolder(m.environment, m.id);
+  for (const d of dests) {
+    let src: Awaited<ReturnType<Destination['getStream']>> = null;
+    try {
+      src = await d.getStream(`${folder}/${enc.name}`);
+    } catch {
+      continue;
+    }
+    if (!src) continue;
+    try {
+      const plain = await decryptStream(src, identity, `backup ${m.id}`);
+      plain.destroy();
+      return;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      // A damaged header on this copy: the full download will find and name it; try another copy's header.
+    } finally {
+      src.destroy();
+    }
+  }
+}
+
+/** checkIdentityFirst over the configured destinations the manifest names (for verify). */
+export async function checkBackupIdentity(ctx: Context, m: BackupManifest): Promise<void> {
+  if (!m.objects.some((o) => o.encrypted)) return;
+  const identity = requireIdentity(ctx.loaded);
+  const all = openDestinations(ctx.loaded);
+  try {
+    await checkIdentityFirst(manifestDestinations(all, m), m, identity);
+  } finally {
+    await closeDestinations(all);
+  }
 }
 
 export async function materializeBackup(ctx: Context, idOrLatest: string, dir: string, opts: { env?: string } = {}): Promise<MaterializedBackup> {
@@ -107,6 +154,8 @@ export async function materializeBackup(ctx: Context, idOrLatest: string, dir: s
   try {
     const dests = manifestDestinations(all, m);
     if (dests.length === 0) throw new RefusedError(`backup ${m.id}: none of its destinations (${m.destinations.join(', ')}) is configured any more`, 'backup.no-destination');
+    // The key first: a wrong one fails after a few hundred bytes, not after the whole backup.
+    if (identity) await checkIdentityFirst(dests, m, identity);
     const errors: ProdguardError[] = [];
     for (const d of dests) {
       const created: string[] = [];

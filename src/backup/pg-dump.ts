@@ -1,11 +1,13 @@
 /**
- * Running pg_dump / pg_dumpall for a backup. The connection URL goes in as an argument to the
- * child (never into our output); stderr is masked before it reaches a message.
+ * Running pg_dump / pg_dumpall for a backup. The connection string goes to the child without its
+ * password (that travels as PGPASSWORD in the child's own environment, see pg/tool-conn.ts);
+ * stderr is masked before it reaches a message.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { pgBin } from '../pg/binaries.js';
 import { runPgTool } from '../pg/run-tool.js';
 import { maskSecrets } from '../security/mask.js';
+import { dbnameArg } from '../pg/tool-conn.js';
 import { ProdguardError } from '../errors.js';
 
 export interface DumpProcess {
@@ -14,16 +16,25 @@ export interface DumpProcess {
   finished: Promise<void>;
 }
 
-export function dumpArgs(opts: { url: string; snapshot: string; format: 'custom' | 'directory'; compression: number; jobs: number; outDir?: string }): string[] {
+export interface DumpArgOptions { url: string; snapshot: string; format: 'custom' | 'directory'; compression: number; jobs: number; outDir?: string }
+
+/** pg_dump's arguments (no password in them) and the environment that carries the password. */
+export function dumpCommand(opts: DumpArgOptions): { args: string[]; env: Record<string, string> } {
   const args = ['--snapshot', opts.snapshot, '--no-password', `--compress=${opts.compression}`];
   if (opts.format === 'custom') args.push('--format=custom');
   else args.push('--format=directory', `--jobs=${opts.jobs}`, `--file=${opts.outDir}`);
-  args.push(`--dbname=${opts.url}`);
-  return args;
+  const db = dbnameArg(opts.url);
+  args.push(db.arg);
+  return { args, env: db.env };
 }
 
-export function spawnPgDump(args: string[]): DumpProcess {
-  const child = spawn(pgBin('pg_dump'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** pg_dump's arguments only (password stripped); use dumpCommand to also get the environment. */
+export function dumpArgs(opts: DumpArgOptions): string[] {
+  return dumpCommand(opts).args;
+}
+
+export function spawnPgDump(args: string[], env: Record<string, string> = {}): DumpProcess {
+  const child = spawn(pgBin('pg_dump'), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   const finished = new Promise<void>((resolve, reject) => {
@@ -48,7 +59,8 @@ export async function pgDumpVersion(): Promise<string> {
  * and carries on — the database dump does not depend on it.
  */
 export async function dumpRoles(url: string): Promise<{ sql: string } | { skipped: string }> {
-  const res = await runPgTool('pg_dumpall', ['--roles-only', '--no-role-passwords', '--no-password', `--dbname=${url}`], { allowFailure: true });
+  const db = dbnameArg(url);
+  const res = await runPgTool('pg_dumpall', ['--roles-only', '--no-role-passwords', '--no-password', db.arg], { allowFailure: true, env: db.env });
   if (res.code !== 0) {
     const last = res.stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit code ${res.code}`;
     return { skipped: `pg_dumpall --roles-only not permitted: ${maskSecrets(last)}` };

@@ -13,6 +13,7 @@ import { describeError } from './fan-out.js';
 import { deleteCatalog, listBackups } from './catalog.js';
 import { decideRetention, type RetentionDecision } from './retention.js';
 import { MANIFEST_NAME, backupFolder } from './manifest.js';
+import { findLocalLeftovers, removeLocalLeftovers } from './private-dir.js';
 
 export interface PruneOptions {
   dryRun?: boolean;
@@ -26,6 +27,8 @@ export interface PruneResult {
   keep: RetentionDecision['keep'];
   removed: RetentionDecision['remove'];
   leftovers: Array<{ destination: string; key: string }>;
+  /** prodguard working directories of crashed runs in the local temp dir (may have held plaintext). */
+  localLeftovers: string[];
   errors: Array<{ destination: string; error: string }>;
 }
 
@@ -70,7 +73,8 @@ export async function pruneBackups(ctx: Context, opts: PruneOptions = {}): Promi
       const folders = new Map<string, { keys: string[]; newest: number; hasManifest: boolean }>();
       for (const o of objects) {
         const parts = o.key.split('/');
-        if (parts.length < 3) continue;
+        // pitr/<env>/… is the PITR archive's copy (no backup manifests there): never a leftover.
+        if (parts.length < 3 || parts[0] === 'pitr') continue;
         const folder = `${parts[0]}/${parts[1]}`;
         const f = folders.get(folder) ?? { keys: [], newest: 0, hasManifest: false };
         f.keys.push(o.key);
@@ -93,13 +97,16 @@ export async function pruneBackups(ctx: Context, opts: PruneOptions = {}): Promi
   } finally {
     await closeDestinations(dests);
   }
+  // 3. Local working directories whose prodguard process is gone.
+  const local = findLocalLeftovers();
+  const localLeftovers = opts.dryRun ? local.filter((l) => !l.running).map((l) => l.path) : removeLocalLeftovers(local, grace, now.getTime());
   await ctx.audit({
     action: 'backup.prune',
     command: `backup prune${opts.dryRun ? ' --dry-run' : ''}`,
     target: '-',
     verdict: opts.dryRun ? 'dry-run' : errors.length ? 'degraded' : 'ok',
     reason: `${decision.remove.length} backups ${opts.dryRun ? 'would be' : ''} removed, ${decision.keep.length} kept, ${leftovers.length} leftover objects`,
-    details: { removed: decision.remove.map((b) => b.id), leftovers: leftovers.length, errors },
+    details: { removed: decision.remove.map((b) => b.id), leftovers: leftovers.length, localLeftovers, errors },
   });
-  return { dryRun: !!opts.dryRun, keep: decision.keep, removed: decision.remove, leftovers, errors };
+  return { dryRun: !!opts.dryRun, keep: decision.keep, removed: decision.remove, leftovers, localLeftovers, errors };
 }

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { pgBin } from '../pg/binaries.js';
 import { maskSecrets } from '../security/mask.js';
+import { dbnameArg } from '../pg/tool-conn.js';
 import { ProdguardError } from '../errors.js';
 
 export interface RestoreDumpOptions {
@@ -17,13 +18,14 @@ export interface RestoreDumpOptions {
 }
 
 export async function restoreDump(dumpPath: string, targetUrl: string, opts: RestoreDumpOptions = {}): Promise<void> {
-  const args = ['--no-owner', '--exit-on-error', '--no-password', `--dbname=${targetUrl}`];
+  const db = dbnameArg(targetUrl);
+  const args = ['--no-owner', '--exit-on-error', '--no-password', db.arg];
   if (opts.noAcl) args.push('--no-acl');
   if (opts.jobs && opts.jobs > 1) args.push(`--jobs=${opts.jobs}`);
   if (opts.onProgress) args.push('--verbose');
   args.push(dumpPath);
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(pgBin('pg_restore'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(pgBin('pg_restore'), args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...db.env } });
     let tail = '';
     let partial = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {

@@ -13,6 +13,8 @@ export interface SyncResult {
   added: string[];
   removed: string[];
   unreachable: Array<{ name: string; error: string }>;
+  /** Destinations a manifest names that answered but no longer hold that manifest: damaged, kept in the entry. */
+  damaged: Array<{ id: string; destination: string; problem: string }>;
 }
 
 export async function syncCatalog(ctx: Context): Promise<SyncResult> {
@@ -42,12 +44,17 @@ export async function syncCatalog(ctx: Context): Promise<SyncResult> {
   const store = await ctx.store();
   const before = new Set((await store.list<BackupManifest>(COLLECTION)).map((d) => d.id));
   const added: string[] = [];
+  const damaged: SyncResult['damaged'] = [];
+  const configured = new Set(dests.map((d) => d.name));
   for (const [id, m] of found) {
     if (!before.has(id)) added.push(id);
-    // Where the manifest actually is now (a reachable destination's copy may have been lost).
+    // A reachable destination that lost its copy of the manifest is reported as damaged and stays
+    // in the entry, so verify keeps checking it — never silently dropped from the backup.
     const where = holders.get(id)!;
     const unreachableNames = unreachable.map((u) => u.name);
-    m.destinations = m.destinations.filter((n) => where.includes(n) || unreachableNames.includes(n));
+    for (const n of m.destinations) {
+      if (configured.has(n) && !where.includes(n) && !unreachableNames.includes(n)) damaged.push({ id, destination: n, problem: `${MANIFEST_NAME} is missing` });
+    }
     await putCatalog(ctx, m);
   }
   const removed: string[] = [];
@@ -64,9 +71,9 @@ export async function syncCatalog(ctx: Context): Promise<SyncResult> {
     action: 'backup.sync-catalog',
     command: 'backup sync-catalog',
     target: '-',
-    verdict: unreachable.length ? 'degraded' : 'ok',
-    reason: `${found.size} backups found`,
-    details: { added, removed, unreachable },
+    verdict: unreachable.length || damaged.length ? 'degraded' : 'ok',
+    reason: `${found.size} backups found${damaged.length ? `, ${damaged.length} damaged destination cop${damaged.length === 1 ? 'y' : 'ies'}` : ''}`,
+    details: { added, removed, unreachable, damaged },
   });
-  return { found: found.size, added, removed, unreachable };
+  return { found: found.size, added, removed, unreachable, damaged };
 }

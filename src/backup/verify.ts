@@ -7,26 +7,25 @@
  * A missing or wrong decryption key is a usage problem, not a property of the backup: it fails
  * with one line and nothing is written anywhere (no catalog entry, no result, no files).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { UsageError } from '../errors.js';
 import { createCluster, type Cluster } from '../pg/cluster.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { withDatabase } from '../pg/conninfo.js';
-import { runPgTool } from '../pg/run-tool.js';
+import { applyDatabaseProperties, dropRoles, ensureRoles, loadDatabaseProperties } from '../restore/roles.js';
 import { openDestinations, closeDestinations } from './destinations/index.js';
 import { requireIdentity } from './encryption.js';
 import { describeError } from './fan-out.js';
 import { getBackup, putCatalog } from './catalog.js';
-import { hashObject, manifestDestinations, materializeBackup, objectProblem } from './materialize.js';
+import { checkBackupIdentity, hashObject, manifestDestinations, materializeBackup, objectProblem } from './materialize.js';
 import { restoreDump } from './restore-dump.js';
+import { openPrivateDir } from './private-dir.js';
+import { backupJobs } from './jobs.js';
 import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
 import { isSupabaseDump, restoreSupabaseDump } from '../supabase/restore.js';
 import { countRows, compareRowCounts } from './row-counts.js';
 import { writeManifestEverywhere } from './create.js';
-import { backupFolder, type BackupManifest } from './manifest.js';
+import { MANIFEST_NAME, backupFolder, type BackupManifest } from './manifest.js';
 
 export interface VerifyResult {
   ok: boolean;
@@ -51,6 +50,12 @@ export async function checkCopies(ctx: Context, m: BackupManifest): Promise<stri
     const folder = backupFolder(m.environment, m.id);
     await Promise.all(
       manifestDestinations(all, m).map(async (d) => {
+        // A destination named by the manifest that no longer holds it is damaged, not forgotten.
+        try {
+          if (!(await d.exists(`${folder}/${MANIFEST_NAME}`))) problems.push(`destination ${d.name}: ${MANIFEST_NAME} is missing (the backup there is incomplete or was removed)`);
+        } catch (err) {
+          problems.push(`destination ${d.name}: ${MANIFEST_NAME} unreadable (${describeError(err)})`);
+        }
         for (const o of m.objects) {
           try {
             const p = objectProblem(d.name, o, await hashObject(d, `${folder}/${o.name}`));
@@ -71,16 +76,21 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   const m = await getBackup(ctx, idOrLatest, { env: opts.env });
   try {
     if (m.objects.some((o) => o.encrypted)) requireIdentity(ctx.loaded);
+    // Wrong key? Known from one object's header, before every copy is downloaded and hashed.
+    await checkBackupIdentity(ctx, m);
   } catch (err) {
     await auditKeyProblem(ctx, m, err);
     throw err;
   }
   const started = Date.now();
   const problems: string[] = [];
-  const work = mkdtempSync(join(tmpdir(), 'prodguard-verify-'));
+  const workDir = openPrivateDir('prodguard-verify-');
+  const work = workDir.path;
   let cluster: Cluster | null = null;
   let scratchDb: string | null = null;
   let supabase = false;
+  let serverUrl = '';
+  let createdRoles: string[] = [];
   try {
     opts.onPhase?.('checksums');
     problems.push(...(await checkCopies(ctx, m)));
@@ -105,17 +115,24 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
           await c.query(`CREATE DATABASE ${quoteIdent(scratchDb!)} TEMPLATE template0`);
         });
         target = withDatabase(opts.scratchUrl, scratchDb);
+        serverUrl = opts.scratchUrl;
       } else {
         supabase = await isSupabaseDump(mat.dumpPath); // Supabase hook (src/supabase): Supabase-like scratch cluster
         cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-verify' }) : await createCluster({ name: 'prodguard-verify' });
         if (m.database !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(m.database)} TEMPLATE template0`));
+        // On a Supabase-like scratch the superuser restores; `postgres` there is not superuser.
         target = supabase ? cluster.url(m.database, 'supabase_admin') : cluster.url(m.database);
-        // Roles first, so ownership-free GRANTs in the dump find their roles.
-        if (mat.globalsPath) await runPgTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=0', '-f', mat.globalsPath, `--dbname=${cluster.url()}`], { allowFailure: true });
+        serverUrl = supabase ? cluster.url('postgres', 'supabase_admin') : cluster.url();
       }
       try {
-        if (supabase && cluster) await restoreSupabaseDump(mat.dumpPath, cluster, m.database, { jobs: ctx.loaded.config.backup.jobs, workDir: work });
-        else await restoreDump(mat.dumpPath, target, { jobs: ctx.loaded.config.backup.jobs, noAcl: !!opts.scratchUrl || !mat.globalsPath });
+        // Roles the dump names (created NOLOGIN, removed again from a scratch server afterwards), then the dump with its ACLs.
+        const props = loadDatabaseProperties(mat);
+        const ensured = await ensureRoles(serverUrl, props);
+        createdRoles = ensured.created;
+        if (supabase && cluster) await restoreSupabaseDump(mat.dumpPath, cluster, m.database, { jobs: backupJobs(ctx.loaded.config.backup.jobs), workDir: work });
+        else await restoreDump(mat.dumpPath, target, { jobs: backupJobs(ctx.loaded.config.backup.jobs) });
+        const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(serverUrl, opts.scratchUrl ? scratchDb! : m.database, props))];
+        problems.push(...warnings.map((w) => `database properties: ${w}`));
         opts.onPhase?.('row counts');
         problems.push(...compareRowCounts(m.rowCounts, await countRows(target)));
       } catch (err) {
@@ -123,10 +140,11 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
       }
     }
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    workDir.dispose();
     if (cluster) await cluster.destroy().catch(() => {});
     if (scratchDb && opts.scratchUrl) {
       await withClient(opts.scratchUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratchDb!)}`)).catch(() => {});
+      await dropRoles(opts.scratchUrl, createdRoles).catch(() => {});
     }
   }
   const result: VerifyResult = { ok: problems.length === 0, backupId: m.id, durationMs: Date.now() - started, problems };

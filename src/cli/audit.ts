@@ -40,12 +40,33 @@ export function registerAudit(program: Command): void {
         const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
         const headText = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);
         const result = verifyAuditText(text, headText ? (JSON.parse(headText) as { seq: number; hash: string }) : null);
-        emit(opts, { file, ...result }, () =>
-          result.ok
-            ? `audit log intact: ${result.records} records, hash chain verified (${file})`
-            : result.problems.map((p) => `${file}:${p.line}: ${p.problem}`).join('\n'),
+        const { verifyAnchored } = await import('../audit/anchor.js');
+        const anchors = await verifyAnchored(ctx);
+        const ok = result.ok && anchors.problems.length === 0;
+        emit(opts, { file, ...result, ok, anchors }, () =>
+          [
+            ...(result.ok ? [`audit log chain intact: ${result.records} records, hash chain verified (${file})`] : result.problems.map((p) => `${file}:${p.line}: ${p.problem}`)),
+            anchors.problems.length
+              ? anchors.problems.map((p) => `${p.source}: ${p.problem}`).join('\n')
+              : `anchors agree: ${anchors.anchored} record(s) in the team store, ${anchors.checkpoints} signed checkpoint(s)`,
+            ...anchors.notes.map((n) => `note: ${n}`),
+          ].join('\n'),
         );
-        if (!result.ok) throw new RefusedError(`audit log tampered: ${result.problems.length} problem(s) found`, 'audit.tampered');
+        if (!ok) throw new RefusedError(`audit log tampered: ${result.problems.length + anchors.problems.length} problem(s) found`, 'audit.tampered');
+      });
+    });
+
+  audit
+    .command('checkpoint')
+    .description('sign the audit chain head with the CI/serve key (policy.checkpointKey) and write it to every backup destination')
+    .requiredOption('--key <file>', 'the checkpoint private key file')
+    .option('--json', 'output JSON')
+    .action(async (opts: { key: string; json?: boolean }, cmd: Command) => {
+      const { writeCheckpoint } = await import('../audit/anchor.js');
+      const { loadPrivateKey } = await import('../migrate/keys.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await writeCheckpoint(ctx, loadPrivateKey(opts.key));
+        emit(opts, r, () => `checkpoint of record ${r.checkpoint.seq} (${r.checkpoint.hash.slice(0, 12)}) written to ${r.destinations.join(', ')}`);
       });
     });
 
@@ -62,6 +83,31 @@ export function registerAudit(program: Command): void {
         const out = opts.format === 'csv' ? auditToCsv(recs) : recs.map((r) => JSON.stringify(r)).join('\n') + (recs.length ? '\n' : '');
         if (opts.output) (await import('node:fs')).writeFileSync(opts.output, out);
         else process.stdout.write(out);
+      });
+    });
+  audit
+    .command('search')
+    .description('records of the audit log and the gateway\'s per-statement log, filtered by person, environment, verdict, action')
+    .option('--person <name>', 'actor (team member) — exact match')
+    .option('--env <name>', 'target environment')
+    .option('--verdict <verdict>', 'allow, deny, ok, failed, …')
+    .option('--action <prefix>', 'action prefix, e.g. gateway.statement')
+    .option('-n, --lines <n>', 'newest N matches', '50')
+    .option('--json', 'output JSON')
+    .action(async (opts: { person?: string; env?: string; verdict?: string; action?: string; lines: string; json?: boolean }, cmd: Command) => {
+      const n = Number(opts.lines);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--lines must be a positive integer, got "${opts.lines}"`);
+      const { searchAudit } = await import('../gateway/audit-search.js');
+      await withContext(cmd, async (ctx) => {
+        const recs = searchAudit(ctx, { person: opts.person, env: opts.env, verdict: opts.verdict, action: opts.action, limit: n });
+        emit(opts, recs, () =>
+          recs.length === 0
+            ? 'no matching audit records'
+            : table(
+                ['time', 'actor', 'action', 'target', 'verdict', 'command / reason'],
+                recs.map((r) => [r.time.replace('T', ' ').slice(0, 19), r.actor, r.action, r.target, r.verdict, (r.command || r.reason).replace(/\s+/g, ' ').slice(0, 100)]),
+              ),
+        );
       });
     });
 }

@@ -45,12 +45,27 @@ export function registerBackup(program: Command): void {
 
   backup
     .command('list')
-    .description('complete backups in the catalog, newest first')
+    .description('complete backups in the catalog, newest first (--leftovers: what crashed runs left behind)')
     .option('--env <env>', 'only this environment')
+    .option('--leftovers', 'list leftovers instead: local working dirs of crashed runs, manifest-less folders and .tmp-* files on destinations')
     .option('--json', 'output JSON')
-    .action(async (opts: { env?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env?: string; json?: boolean; leftovers?: boolean }, cmd: Command) => {
       const { listBackups } = await import('../backup/catalog.js');
       const { formatBytes } = await import('../backup/progress.js');
+      if (opts.leftovers) {
+        const { findLeftovers } = await import('../backup/leftovers.js');
+        await withContext(cmd, async (ctx) => {
+          const l = await findLeftovers(ctx);
+          emit(opts, l, () => {
+            const lines: string[] = [];
+            for (const x of l.local) lines.push(`local       ${x.path}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${x.running ? `in use by running pid ${x.ownerPid}` : 'LEFTOVER (owner gone; may hold plaintext) — backup prune removes it'}`);
+            for (const x of l.destinations) lines.push(`${x.destination.padEnd(11)} ${x.key}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${x.kind === 'temp-file' ? 'partial object' : 'no manifest'}${x.recent ? ' (recent: a backup may be running)' : ''}`);
+            for (const e of l.errors) lines.push(`destination ${e.destination} unreachable: ${e.error}`);
+            return lines.length ? lines.join('\n') : 'no leftovers';
+          });
+        });
+        return;
+      }
       await withContext(cmd, async (ctx) => {
         const list = await listBackups(ctx, { env: opts.env });
         await ctx.audit({ action: 'backup.list', command: 'backup list', target: opts.env ?? '-', verdict: 'ok', reason: `${list.length} backup(s)` });
@@ -151,6 +166,7 @@ export function registerBackup(program: Command): void {
             ...r.removed.map((b) => `  - ${b.environment} ${b.id}`),
             ...r.keep.map((b) => `  keep ${b.environment} ${b.id} (${b.why.join(', ')})`),
             ...r.leftovers.map((l) => `  leftover ${l.destination}:${l.key}`),
+            ...r.localLeftovers.map((l) => `  ${verb} local leftover ${l}`),
             ...r.errors.map((e) => `  error on ${e.destination}: ${e.error}`),
           ].join('\n'),
         );
@@ -170,9 +186,11 @@ export function registerBackup(program: Command): void {
           [
             `catalog rebuilt: ${r.found} backup(s) found, ${r.added.length} added, ${r.removed.length} removed`,
             ...r.unreachable.map((u) => `  destination ${u.name} unreachable: ${u.error}`),
+            ...r.damaged.map((d) => `  DAMAGED: backup ${d.id} on destination ${d.destination}: ${d.problem}`),
           ].join('\n'),
         );
         if (r.unreachable.length) throw new RefusedError(`destination ${r.unreachable[0].name} unreachable; the catalog may be incomplete`, 'backup.sync-degraded');
+        if (r.damaged.length) throw new RefusedError(`backup ${r.damaged[0].id} is damaged on destination ${r.damaged[0].destination} (${r.damaged[0].problem}); run \`prodguard backup verify ${r.damaged[0].id}\``, 'backup.sync-damaged');
       });
     });
 

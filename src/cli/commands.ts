@@ -15,6 +15,10 @@ import { registerRestore } from './restore.js';
 import { registerMigrate } from './migrate.js';
 import { registerServe } from './serve.js';
 import { registerDoctor } from './doctor.js';
+import { registerGateway, registerGrants, registerMcp } from './gateway.js';
+import { registerLockdown } from './lockdown.js';
+import { registerPolicy } from './policy.js';
+import { registerEnv } from './env.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -29,4 +33,10 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerDemo,
   registerServe,
   registerDoctor,
+  registerGateway,
+  registerGrants,
+  registerLockdown,
+  registerMcp,
+  registerPolicy,
+  registerEnv,
 ];

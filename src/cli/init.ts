@@ -107,15 +107,19 @@ export function registerInit(program: Command): void {
       const text = buildConfigText(layout, answers);
       writeFileSync(file, text);
       writeFileSync(join(dir, 'prodguard.schema.json'), JSON.stringify(configJsonSchema(), null, 2) + '\n');
+      const { ensureGitignoreSection } = await import('../init/gitignore.js');
+      const { file: gitignore, disabled } = ensureGitignoreSection(dir);
+      for (const line of disabled) note(`.gitignore: commented out "${line}": it hid .prodguard/approvals, which must be committed`);
       const { openContext } = await import('../context.js');
       const ctx = openContext({ configFile: file });
       await ctx.audit({ action: 'init', command: 'prodguard init', target: '-', verdict: 'ok', reason: `wrote ${file} (${layout.layout} layout)` });
       await ctx.close();
-      emit(flags, { file, layout }, () =>
+      emit(flags, { file, layout, gitignore }, () =>
         [
           `wrote ${file} (${layout.layout} project, migrations in ${layout.migrationsDir}${answers.productionRef ? `, production = ${answers.productionRef}` : ''})`,
           `backups go to two independent places named by variables: ${answers.s3Bucket ? `bucket ${answers.s3Bucket}` : 'PRODGUARD_BACKUP_BUCKET'} and ${answers.secondPlace === 'dir' ? answers.secondDirEnv : answers.secondBucketEnv} (set them where backups run)`,
           ...(layout.layout === 'supabase' ? [supabaseConnectionAdvice()] : []),
+          `wrote the prodguard section of ${gitignore} (state, keys and local backups ignored; approvals and policy committed)`,
           'next: set the URL variables, add an age recipient to backup.encryption.recipients, then run `prodguard config check` and `prodguard status`',
         ].join('\n'),
       );

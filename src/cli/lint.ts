@@ -8,6 +8,8 @@ interface LintFlags {
   rules?: boolean;
   json?: boolean;
   transaction: boolean;
+  runner?: string;
+  postgresVersion?: string;
 }
 
 /** Registers `prodguard lint [paths…]`: the migration linter (docs/sql.md). */
@@ -20,6 +22,8 @@ export function registerLint(program: Command): void {
     .option('--json', 'same as --format json')
     .option('--rules', 'list the lint rules instead of linting')
     .option('--no-transaction', 'lint as if migrations run outside a transaction (default: each file runs in one)')
+    .option('--postgres-version <major>', 'major version of the target server, for version-dependent rules (e.g. 11)')
+    .option('--runner <runner>', 'who applies the files: prisma, supabase, prodguard, flyway or none (default: detected from the project)')
     .addHelpText('after', '\nExit codes: 0 clean (warnings allowed), 1 an unsuppressed error-level finding, 2 unparseable SQL or bad input.\nSuppress one statement with a comment line above it: -- prodguard-ignore <rule-id>: <reason>')
     .action(async (paths: string[], opts: LintFlags, cmd: Command) => {
       const format = opts.json ? 'json' : opts.format;
@@ -34,6 +38,10 @@ export function registerLint(program: Command): void {
         return;
       }
       const { findConfigFile } = await import('../config/load.js');
+      const { parseRunner, detectRunner } = await import('../sql/runner.js');
+      if (opts.runner !== undefined && !parseRunner(opts.runner)) throw new UsageError(`--runner must be prisma, supabase, prodguard, flyway or none, got "${opts.runner}"`);
+      const postgresMajor = opts.postgresVersion === undefined ? undefined : Number(opts.postgresVersion);
+      if (postgresMajor !== undefined && !(Number.isInteger(postgresMajor) && postgresMajor >= 9 && postgresMajor < 100)) throw new UsageError(`--postgres-version must be a major version number such as 15, got "${opts.postgresVersion}"`);
       const { defaultMigrationsDir, readMigrationSources, lintSources, formatText, formatJson, formatSarif } = await import('../sql/lint-files.js');
       const configFile = cmd.optsWithGlobals<{ config?: string }>().config ?? findConfigFile();
       const run = async (configured?: { root: string; dir: string }) => {
@@ -43,7 +51,8 @@ export function registerLint(program: Command): void {
           if (!dir) throw new UsageError('no migrations folder found (looked for the configured migrationsDir, supabase/migrations, migrations/); pass paths to lint');
           targets = [dir];
         }
-        const result = await lintSources(readMigrationSources(targets), { assumeInTransaction: opts.transaction });
+        const runner = opts.runner ? parseRunner(opts.runner) : detectRunner(configured?.root ?? process.cwd())?.runner;
+        const result = await lintSources(readMigrationSources(targets), { ...(opts.transaction ? {} : { assumeInTransaction: false }), ...(runner ? { runner } : {}), ...(postgresMajor !== undefined ? { postgresMajor } : {}) });
         if (format === 'text') process.stdout.write(formatText(result) + '\n');
         else {
           const { createRequire } = await import('node:module');

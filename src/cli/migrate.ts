@@ -50,6 +50,7 @@ export function registerMigrate(program: Command): void {
           pending: p.state.pending.map((f) => ({ file: f.file, sha256: f.sha256, transaction: !f.noTransaction })),
           risk: p.lint.risk,
           findings: p.lint.findings,
+          carefulReview: p.lint.carefulReview,
           gate: p.gate ? { ok: p.gate.ok, checks: p.gate.checks } : null,
         };
         emit(opts, data, () => {
@@ -57,6 +58,10 @@ export function registerMigrate(program: Command): void {
           const lines = [`${opts.env}: change ${p.state.change.hash.slice(0, 12)}, ${p.state.pending.length} migration(s), risk ${p.lint.risk}`];
           for (const f of p.state.pending) lines.push(`  ${f.file}${f.noTransaction ? '  (no-transaction)' : ''}`);
           for (const f of p.lint.findings) lines.push(`  ${f.file}:${f.line}:${f.column} ${f.severity} ${f.ruleId}${f.suppressed ? ` (suppressed: ${f.suppressed.reason})` : ''}: ${f.message}`);
+          if (p.lint.carefulReview.length) {
+            lines.push(`needs a careful reviewer (${p.lint.carefulReview.length}): what runs is not what the diff shows`);
+            for (const f of p.lint.carefulReview) lines.push(`  ${f.file}:${f.line} ${f.ruleId}${f.suppressed ? ' (suppressed)' : ''}: ${f.message}`);
+          }
           if (p.gate) for (const c of p.gate.checks) lines.push(`  gate ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
           return lines.join('\n');
         });
@@ -68,11 +73,12 @@ export function registerMigrate(program: Command): void {
     .command('apply')
     .description('apply pending migrations to a staging environment and record that they passed there (production: use deploy)')
     .requiredOption('--env <env>', 'a staging environment')
+    .option('--no-wait', 'refuse at once when another migration run holds the lock (default: wait for it)')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; json?: boolean; wait: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const r = await m.applyToStaging(ctx, opts.env, { onMigration: (f) => note(`applying ${f}`) });
+        const r = await m.applyToStaging(ctx, opts.env, { onMigration: (f) => note(`applying ${f}`), noWait: !opts.wait, onWait: (w) => note(w) });
         emit(opts, r, () =>
           r.applied.length === 0 ? `${opts.env}: nothing pending` : `${opts.env}: applied ${r.applied.map((a) => a.file).join(', ')}; change ${r.changeHash.slice(0, 12)} recorded as passed`,
         );
@@ -81,13 +87,14 @@ export function registerMigrate(program: Command): void {
 
   migrate
     .command('request')
-    .description('open the pending change of a production environment for approval (you are its author)')
+    .description('open the pending change of a production environment for approval, signed with your key (you are its author)')
     .requiredOption('--env <env>', 'a production environment')
+    .requiredOption('--key <file>', 'your private key file (a member of the policy in force)')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; key: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const r = await m.requestChange(ctx, opts.env);
+        const r = await m.requestChange(ctx, opts.env, { keyFile: opts.key });
         emit(opts, r, () =>
           `${r.created ? 'requested' : 'already requested'}: change ${r.change.hash.slice(0, 12)} for ${r.change.environment} by ${r.change.author} (${r.change.migrations.length} migration(s))\n` +
           `approve with: prodguard migrate approve ${r.change.hash.slice(0, 12)} --key <your key file>`,
@@ -117,7 +124,10 @@ export function registerMigrate(program: Command): void {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
         const c = await m.resolveChange(ctx, change);
-        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author);
+        const { approvalTermsInForce } = await import('../policy/terms.js');
+        const t = await approvalTermsInForce(ctx);
+        if (!t.terms) throw new RefusedError(t.problem!, 'policy.none');
+        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author, new Date(), [], t.terms);
         emit(opts, s, () =>
           [`change ${c.hash.slice(0, 12)}: ${s.validApprovers.length}/${s.required} valid approvals`, ...s.verdicts.map((v) => `  ${v.valid ? 'valid   ' : 'rejected'} ${v.approver ?? '?'}${v.reason ? `: ${v.reason}` : ''}`)].join('\n'),
         );
@@ -128,11 +138,14 @@ export function registerMigrate(program: Command): void {
     .command('deploy')
     .description('deploy to production from CI: gate, fresh verified backup, transactional apply, verification')
     .requiredOption('--env <env>', 'a production environment')
+    .option('--no-wait', 'refuse at once when another deploy holds the lock (default: wait for it)')
+    .option('--allow-degraded-backup', 'deploy even if the pre-migration backup is missing on a destination (needs --reason; audited)')
+    .option('--reason <text>', 'why a degraded backup is acceptable (with --allow-degraded-backup)')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; json?: boolean; wait: boolean; allowDegradedBackup?: boolean; reason?: string }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p) });
+        const r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p), noWait: !opts.wait, allowDegradedBackup: opts.allowDegradedBackup, degradedReason: opts.reason });
         emit(opts, r, () => {
           if (!r.applied.length) return `${opts.env}: nothing pending`;
           const lines = [`${opts.env}: deployed ${r.applied.map((a) => a.file).join(', ')} (pre-migration backup ${r.backupId})`];
@@ -178,16 +191,19 @@ export function registerMigrate(program: Command): void {
 
   migrate
     .command('ci')
-    .description('write the CI workflow (lint + plan on PRs with SARIF, staging on merge, production deploy job)')
+    .description('write the CI pipeline (lint on PRs without secrets, staging on merge, OIDC-proved production deploy job)')
     .option('--github', 'GitHub Actions (.github/workflows/prodguard.yml)')
+    .option('--gitlab', 'GitLab CI (.gitlab-ci.yml)')
     .option('--force', 'overwrite an existing workflow')
     .option('--json', 'output JSON')
-    .action(async (opts: { github?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
-      if (!opts.github) throw new UsageError('choose a CI system: --github (GitLab CI: see docs/migrations.md)');
+    .action(async (opts: { github?: boolean; gitlab?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
+      if (!opts.github && !opts.gitlab) throw new UsageError('choose a CI system: --github or --gitlab');
+      if (opts.github && opts.gitlab) throw new UsageError('choose one CI system: --github or --gitlab');
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
-        const file = m.writeGithubWorkflow(ctx.loaded, { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') });
-        await ctx.audit({ action: 'migrate.ci', command: 'prodguard migrate ci --github', target: '-', verdict: 'ok', reason: `wrote ${file}` });
+        const envs = { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') };
+        const file = opts.gitlab ? m.writeGitlabPipeline(ctx.loaded, envs) : m.writeGithubWorkflow(ctx.loaded, envs);
+        await ctx.audit({ action: 'migrate.ci', command: `prodguard migrate ci --${opts.gitlab ? 'gitlab' : 'github'}`, target: '-', verdict: 'ok', reason: `wrote ${file}` });
         emit(opts, { file }, () => `wrote ${file}`);
       });
     });
@@ -197,11 +213,15 @@ export function registerMigrate(program: Command): void {
     .command('generate')
     .description('make an ed25519 key pair: the private key goes to a 0600 file, the public key is printed for team[].publicKey')
     .option('--name <name>', 'whose key (file name)', 'approver')
-    .option('--out <dir>', 'directory for the private key file', '.prodguard/keys')
+    .option('--out <dir>', 'directory for the private key file (default: $XDG_CONFIG_HOME/prodguard/keys, outside the repository)')
     .option('--json', 'output JSON')
-    .action(async (opts: { name: string; out: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { name: string; out?: string; json?: boolean }, cmd: Command) => {
       const { generateKeys } = await import('../migrate/keys.js');
       const k = generateKeys({ name: opts.name, outDir: opts.out });
+      if (k.insideRepo) {
+        const how = k.insideRepo.exposure === 'ignored' ? 'ignored by git, but one copy of the repository away from a leak' : 'NOT ignored by git: add it to .gitignore now or move it';
+        note(`warning: the private key ${k.privateKeyFile} is inside the repository ${k.insideRepo.root} (${how}); the default location is outside it`);
+      }
       // Audited when run inside a project (keys can also be made on a machine without one).
       const { findConfigFile } = await import('../config/load.js');
       if (globalOpts(cmd).config || findConfigFile()) {

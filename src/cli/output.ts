@@ -1,5 +1,5 @@
 /** Printing results: JSON for scripts (--json), short human text otherwise. Data on stdout, talk on stderr. */
-import { maskDeep } from '../security/mask.js';
+import { maskDeep, maskSecrets } from '../security/mask.js';
 
 export interface OutputOptions {
   json?: boolean;
@@ -8,14 +8,14 @@ export interface OutputOptions {
 export function emit(opts: OutputOptions, data: unknown, human: () => string): void {
   if (opts.json) process.stdout.write(JSON.stringify(maskDeep(data), null, 2) + '\n');
   else {
-    const text = human();
+    const text = maskSecrets(human());
     if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
   }
 }
 
 /** Progress and notes for humans go to stderr so stdout stays parseable. */
 export function note(message: string): void {
-  process.stderr.write(message + '\n');
+  process.stderr.write(maskSecrets(message) + '\n');
 }
 
 /** Renders rows as an aligned text table. */

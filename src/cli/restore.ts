@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit, note, table } from './output.js';
-import { UsageError } from '../errors.js';
+import { RefusedError, UsageError } from '../errors.js';
 
 function requireEnv(opts: { env?: string }): string {
   if (!opts.env) throw new UsageError('--env <environment> is required');
@@ -77,6 +77,7 @@ function registerPitr(program: Command): void {
           [
             `PITR ${r.method} archiving configured for ${r.environment} → ${r.store}`,
             r.changed.length ? `changed: ${r.changed.join(', ')}` : 'nothing to change',
+            `RPO: ${r.rpo}`,
             r.restartRequired ? 'RESTART PostgreSQL now: archive_mode/wal_level only take effect after a restart' : '',
             r.method === 'streaming' ? `run \`prodguard pitr stream --env ${r.environment}\` as a service (slot ${r.slot})` : '',
             `then take a base backup: prodguard pitr base-backup --env ${r.environment}`,
@@ -129,16 +130,17 @@ function registerPitr(program: Command): void {
 
   pitr
     .command('restore')
-    .description('build a NEW cluster recovered to a moment: --time, --lsn or --before-xid')
+    .description('build a NEW cluster recovered to a moment: --time, --lsn, --before-xid or --latest')
     .requiredOption('--env <env>', 'environment whose archive to restore from')
     .option('--time <timestamp>', "recover up to this moment, inclusive, e.g. '2026-11-25 10:31:07+00'")
     .option('--lsn <lsn>', 'recover up to this WAL position, e.g. 0/3000060')
     .option('--before-xid <xid>', 'recover up to just before this transaction committed')
+    .option('--latest', 'recover everything archived (up to the newest archived commit)')
     .requiredOption('--to <dir>', 'new data directory (must not exist or be empty)')
     .option('--port <port>', 'port for the recovery server (default: a free port)')
     .option('--start', 'leave the recovered server running afterwards')
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; time?: string; lsn?: string; beforeXid?: string; to: string; port?: string; start?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; time?: string; lsn?: string; beforeXid?: string; latest?: boolean; to: string; port?: string; start?: boolean; json?: boolean }, cmd: Command) => {
       const { pitrRestore, parseTarget, startDetached } = await import('../restore/pitr/restore.js');
       const target = parseTarget(opts);
       const port = opts.port === undefined ? undefined : Number(opts.port);
@@ -182,8 +184,11 @@ function registerPitr(program: Command): void {
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { pitrStatus } = await import('../restore/pitr/status.js');
       await withContext(cmd, async (ctx) => {
-        const s = await pitrStatus(ctx.loaded, requireEnv(opts));
-        await ctx.audit({ action: 'pitr.status', command: `prodguard pitr status --env ${s.environment}`, target: s.environment, verdict: s.gaps.length ? 'failed' : 'ok', reason: s.gaps.length ? `${s.gaps.length} missing WAL segment(s), first ${s.gaps[0]}` : `window ${s.earliest ?? '-'} → ${s.latest ?? '-'}` });
+        const base = await pitrStatus(ctx.loaded, requireEnv(opts));
+        const { receiverState, pitrProblems } = await import('../restore/pitr/receiver-state.js');
+        const s = { ...base, receiver: await receiverState(ctx, base.environment) };
+        const problems = pitrProblems(s);
+        await ctx.audit({ action: 'pitr.status', command: `prodguard pitr status --env ${s.environment}`, target: s.environment, verdict: problems.length ? 'failed' : 'ok', reason: problems.length ? problems.join('; ') : `window ${s.earliest ?? '-'} → ${s.latest ?? '-'}` });
         emit(opts, s, () => {
           const rows: Array<[string, string]> = [
             ['method', s.method],
@@ -203,8 +208,11 @@ function registerPitr(program: Command): void {
           if (s.spoolPartial) rows.push(['receiving', s.spoolPartial]);
           rows.push(['gaps', s.gaps.length ? `${s.gaps.length} missing: ${s.gaps.slice(0, 10).join(', ')}${s.gaps.length > 10 ? ', …' : ''}` : 'none']);
           if (s.missingHistory) rows.push(['timeline history', `MISSING ${s.missingHistory}`]);
+          if (s.receiver) rows.push(['receiver (pitr stream)', `${s.receiver.state} since ${s.receiver.since}${s.receiver.gaps.length ? `, ${s.receiver.gaps.length} disconnect(s), last from ${s.receiver.gaps[s.receiver.gaps.length - 1].from}` : ''}`]);
           return table(['', ''], rows).split('\n').slice(1).join('\n');
         });
+        // Anything that loses recoverability fails the command (exit 1), for scripts and monitors.
+        if (problems.length) throw new RefusedError(`PITR for ${s.environment} is not healthy: ${problems.join('; ')}`, 'pitr.unhealthy');
       });
     });
 }

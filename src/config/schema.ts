@@ -78,8 +78,8 @@ export const destinationSchema = z.discriminatedUnion('type', [localDestination,
 
 export const backupSchema = z
   .object({
-    format: z.enum(['custom', 'directory']).default('custom'),
-    jobs: z.number().int().min(1).max(64).default(1).describe('Parallel pg_dump/pg_restore jobs (directory format).'),
+    format: z.enum(['custom', 'directory']).default('directory').describe('directory: parallel pg_dump -Fd -j (the default; files encrypted and uploaded as they finish); custom: one pg_dump -Fc stream.'),
+    jobs: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default('auto').describe('Parallel pg_dump/pg_restore jobs (directory format); auto = the cores available, at most 4.'),
     compression: z.number().int().min(0).max(9).default(6),
     encryption: z
       .object({
@@ -180,6 +180,7 @@ export const configSchema = z
         method: z.enum(['archive-command', 'streaming']).default('streaming'),
         baseBackupSchedule: cron.default('0 2 * * *'),
         walDir: z.string().default('.prodguard/wal'),
+        archiveTimeout: duration.default('60s').describe('archive_timeout set by `pitr enable` (archive-command method): the longest a commit waits before its WAL segment is archived — the RPO.'),
       })
       .strict()
       .prefault({}),
@@ -260,6 +261,59 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    gateway: z
+      .object({
+        listen: z.string().regex(/^[^\s:]+:\d+$/, 'host:port').default('127.0.0.1:6432').describe('Where `prodguard gateway` listens (host:port).'),
+        requireTls: z.boolean().default(true).describe('Refuse clients that do not use TLS (sslmode=require).'),
+        tlsCert: z.string().optional().describe('PEM certificate; without it a self-signed one is generated beside the state store on first start.'),
+        tlsKey: z.string().optional().describe('PEM private key for tlsCert.'),
+        auditLog: z.string().default('.prodguard/gateway-audit.jsonl').describe('Hash-chained per-statement audit log the gateway writes.'),
+        maskLiterals: z.boolean().default(true).describe('Replace literal values in audited SQL with ?.'),
+        statementTimeout: duration.default('5min').describe('A statement running longer is cancelled by the gateway.'),
+        idleTimeout: duration.default('30min').describe('A session idle longer is closed.'),
+        maxConnectionsPerUser: z.number().int().min(1).default(10),
+        maxConnections: z.number().int().min(1).default(200),
+      })
+      .strict()
+      .prefault({}),
+    lockdown: z
+      .object({
+        applicationRoles: z.array(z.string()).default([]).describe('Roles applications log in as: lockdown revokes TRUNCATE, TRIGGER and REFERENCES and schema CREATE from them.'),
+        schemas: z.array(z.string()).default(['public']).describe('Schemas whose tables get BEFORE TRUNCATE triggers and read-only grants.'),
+        readOnlyRole: z.string().default('prodguard_readonly'),
+        deployerRole: z.string().default('prodguard_deployer'),
+      })
+      .strict()
+      .prefault({}),
+    policy: z
+      .object({
+        threshold: z.number().int().min(1).default(2).describe('Senior signatures of the policy in force needed to change the policy (prodguard policy sign).'),
+        dir: z.string().default('.prodguard/policy').describe('Where policy proposals and their signatures are written (in the repo, so they travel through pull requests).'),
+        oidc: z
+          .object({
+            provider: z.enum(['github', 'gitlab']),
+            issuer: z.string().url().describe('OIDC issuer, e.g. https://token.actions.githubusercontent.com or https://gitlab.com.'),
+            audience: z.string().min(1).default('prodguard'),
+            repository: z.string().min(1).describe('GitHub repository (owner/name) or GitLab project_path.'),
+            ref: z.string().min(1).describe('The protected ref deploys run from, e.g. refs/heads/main (GitHub) or main (GitLab).'),
+            environment: z.string().min(1).default('production').describe('The CI environment the deploy job runs in.'),
+            workflow: z.string().optional().describe('GitHub job_workflow_ref prefix, e.g. acme/app/.github/workflows/prodguard.yml.'),
+          })
+          .strict()
+          .optional()
+          .describe('The CI identity that may deploy to production: claims its OIDC token must carry.'),
+        environments: z
+          .record(
+            z.string(),
+            z.object({ kind: z.enum(['local', 'staging', 'production']), envId: z.string().min(1), systemIdentifier: z.string().min(1), database: z.string().min(1) }).strict(),
+          )
+          .default({})
+          .describe('Enrolled environment identities (written by prodguard env enroll).'),
+        checkpointKey: z.string().nullable().default(null).describe('ed25519 public key (prodguard keys generate) of the CI/serve identity that signs audit checkpoints.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The security policy proposed by this working tree; it takes effect only when signed (prodguard policy).'),
   })
   .strict();
 

@@ -3,6 +3,7 @@
  * project (Supabase layout + prodguard.yaml), then every chapter in src/demo/chapters, then the
  * scorecard. Everything is removed afterwards unless --keep.
  */
+import { ensureGitignore } from '../init/gitignore.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ function writeProject(dir: string) {
   writeFileSync(join(dir, 'supabase/.temp/project-ref'), DEMO_PRODUCTION_REF);
   writeFileSync(join(dir, 'supabase/migrations/20260101000000_init.sql'), DEMO_SCHEMA_SQL.trim() + '\n');
   writeFileSync(join(dir, 'prodguard.yaml'), '# yaml-language-server: $schema=./prodguard.schema.json\n' + stringifyYaml(demoConfig()));
-  writeFileSync(join(dir, '.gitignore'), '.prodguard/\n');
+  ensureGitignore(dir);
 }
 
 async function seedHistory(url: string) {

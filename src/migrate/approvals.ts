@@ -16,6 +16,18 @@ import { changeHash, type ChangeMigration } from './change.js';
 import { formatPublicKey, parsePublicKey } from './keys.js';
 import type { GitAuthor } from './git-authors.js';
 
+/** Who may approve and how many must: the policy in force's terms (or, for previews, the config's). */
+export interface ApprovalTerms {
+  members: Array<Pick<Member, 'name' | 'role' | 'publicKey'> & { email?: string | null }>;
+  approvals: { required: number; expireAfter: string };
+  /** Shown in reasons: where the team comes from. */
+  source: string;
+}
+
+export function termsFromLoaded(loaded: LoadedConfig): ApprovalTerms {
+  return { members: loaded.config.team, approvals: loaded.config.migrations.approvals, source: "the config's team" };
+}
+
 export interface ApprovalPayload {
   approver: string;
   changeHash: string;
@@ -55,7 +67,7 @@ export function approvalsDir(loaded: LoadedConfig): string {
 }
 
 /** Is this actor (a PRODGUARD_ACTOR name, git email "(os user)", …) this team member? */
-export function isSamePerson(member: Member, actor: string): boolean {
+export function isSamePerson(member: Pick<Member, 'name'> & { email?: string | null }, actor: string): boolean {
   const a = actor.trim().toLowerCase();
   const names = [member.name, member.email].filter((x): x is string => !!x).map((x) => x.toLowerCase());
   return names.some((n) => a === n || a.startsWith(n + ' ') || a === `ci:${n}`);
@@ -127,8 +139,10 @@ export function evaluateApprovals(
   author: string | null,
   now: Date = new Date(),
   gitAuthors: GitAuthor[] = [],
+  terms: ApprovalTerms = termsFromLoaded(loaded),
 ): ApprovalSummary {
-  const cfg = loaded.config.migrations.approvals;
+  const cfg = terms.approvals;
+  const keysCounted = new Set<string>();
   const expireMs = durationMs(cfg.expireAfter);
   const current = new Map(change.migrations.map((m) => [m.file, m.sha256]));
   const verdicts: ApprovalVerdict[] = [];
@@ -157,20 +171,20 @@ export function evaluateApprovals(
       reject(a.approver, 'tampered: the migration list in the file does not give its change hash');
       continue;
     }
-    const member = loaded.config.team.find((m) => m.name === a.approver);
+    const member = terms.members.find((m) => m.name === a.approver);
     if (!member) {
-      reject(a.approver, `approver "${a.approver}" is not in the config's team`);
+      reject(a.approver, `approver "${a.approver}" is not in ${terms.source}`);
       continue;
     }
     if (!member.publicKey) {
-      reject(a.approver, `approver "${a.approver}" has no publicKey in the config's team`);
+      reject(a.approver, `approver "${a.approver}" has no publicKey in ${terms.source}`);
       continue;
     }
     let pub: KeyObject;
     try {
       pub = parsePublicKey(member.publicKey);
     } catch (err) {
-      reject(a.approver, `approver "${a.approver}" has an unusable publicKey in the config (${(err as Error).message})`);
+      reject(a.approver, `approver "${a.approver}" has an unusable publicKey in ${terms.source} (${(err as Error).message})`);
       continue;
     }
     let sigOk = false;
@@ -209,6 +223,12 @@ export function evaluateApprovals(
       reject(a.approver, `duplicate: "${a.approver}" already approved this change; one approval per person counts`);
       continue;
     }
+    // One key, one vote: a key listed under two names never counts twice.
+    if (keysCounted.has(member.publicKey.trim())) {
+      reject(a.approver, `duplicate key: "${a.approver}"'s public key already approved this change under another name`);
+      continue;
+    }
+    keysCounted.add(member.publicKey.trim());
     valid.add(a.approver);
     verdicts.push({ file, approver: a.approver, valid: true });
   }

@@ -9,7 +9,9 @@ import { RefusedError, UsageError } from '../errors.js';
 import { createPublicKey } from 'node:crypto';
 import { envState } from './change.js';
 import { loadPrivateKey, formatPublicKey } from './keys.js';
-import { evaluateApprovals, isSamePerson, memberForKey, signApproval, writeApproval, type ApprovalFile } from './approvals.js';
+import { evaluateApprovals, isSamePerson, signApproval, writeApproval, type ApprovalFile } from './approvals.js';
+import { approvalTermsInForce } from '../policy/terms.js';
+import { verifyRequest } from './request-signature.js';
 import { findChange } from './records.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,18 +54,24 @@ export async function approveChange(ctx: Context, ref: string, opts: { keyFile: 
     await ctx.audit({ action: 'migrate.approve', command, target: change.environment, verdict: 'refused', reason, details: { changeHash: change.hash } });
     throw new RefusedError(reason, code);
   };
-  const byKey = memberForKey(loaded, key);
+  // Who may approve is the policy in force's business, never the working tree's prodguard.yaml.
+  const { terms, problem } = await approvalTermsInForce(ctx);
+  if (!terms) return refuse(problem!, 'approval.no-policy');
+  const request = verifyRequest(change, terms);
+  if (!request.ok) return refuse(`no valid request: ${request.reason}`, 'approval.no-request');
+  const pub = formatPublicKey(createPublicKey(key));
+  const byKey = terms.members.find((m) => m.publicKey?.trim() === pub) ?? null;
   let approver: string;
   if (opts.as) {
-    const m = loaded.config.team.find((t) => t.name === opts.as);
-    if (!m) return refuse(`"${opts.as}" is not in the config's team`, 'approval.not-member');
-    if (!m.publicKey || m.publicKey.trim() !== formatPublicKey(createPublicKey(key))) return refuse(`the key ${opts.keyFile} is not ${opts.as}'s (its public key is not the one in the config's team)`, 'approval.wrong-key');
+    const m = terms.members.find((t) => t.name === opts.as);
+    if (!m) return refuse(`"${opts.as}" is not in ${terms.source}`, 'approval.not-member');
+    if (!m.publicKey || m.publicKey.trim() !== pub) return refuse(`the key ${opts.keyFile} is not ${opts.as}'s (its public key is not the one in ${terms.source})`, 'approval.wrong-key');
     approver = m.name;
   } else {
-    if (!byKey) return refuse(`the key ${opts.keyFile} belongs to no team member (add its public key to team[].publicKey)`, 'approval.unknown-key');
+    if (!byKey) return refuse(`the key ${opts.keyFile} belongs to no team member (not in ${terms.source}; add its public key to team[].publicKey and have the policy change signed)`, 'approval.unknown-key');
     approver = byKey.name;
   }
-  const member = loaded.config.team.find((t) => t.name === approver)!;
+  const member = terms.members.find((t) => t.name === approver)!;
   if (member.role !== 'senior') return refuse(`approver "${approver}" has role ${member.role}; production changes need role senior`, 'approval.not-senior');
   if (isSamePerson(member, change.author)) return refuse(`self-approval: "${approver}" is the author of the change`, 'approval.self');
   const state = await envState(loaded, change.environment);
@@ -77,14 +85,14 @@ export async function approveChange(ctx: Context, ref: string, opts: { keyFile: 
   }
   const approval = signApproval(key, { approver, environment: change.environment, migrations: change.migrations });
   const file = writeApproval(loaded, approval);
-  const summary = evaluateApprovals(loaded, state.change, change.author, new Date(), gitAuthors(loaded.root, state.pending.map((m) => m.path)));
+  const summary = evaluateApprovals(loaded, state.change, change.author, new Date(), gitAuthors(loaded.root, state.pending.map((m) => m.path)), terms);
   await ctx.audit({
     action: 'migrate.approve',
     command,
     target: change.environment,
     verdict: 'ok',
     reason: `${approver} approved change ${change.hash.slice(0, 12)} (${summary.validApprovers.length}/${summary.required} valid approvals)`,
-    details: { changeHash: change.hash, file, approver },
+    details: { changeHash: change.hash, file, approver, approverKey: pub },
   });
   return { file, approval };
 }

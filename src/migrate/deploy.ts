@@ -4,6 +4,12 @@
  * then each migration in its own transaction with timeouts and its history row (apply.ts), then
  * post-deploy verification (verify.ts). A failing migration is rolled back; the error names the
  * pre-migration backup and the command that restores it.
+ *
+ * The whole deploy holds the environment's migration lock (deploy-lock.ts): a second deploy waits
+ * (or is refused with --no-wait) and then sees what the first one applied. Files the runner would
+ * refuse (transaction control, unparseable) are refused before the backup is taken. The backup
+ * must be on every configured destination: a degraded backup (a destination failed) is refused
+ * unless the deployer passes --allow-degraded-backup with a reason, which is audited.
  */
 import type { Context } from '../context.js';
 import { connectionUrl } from '../config/connection.js';
@@ -15,6 +21,10 @@ import { historyTarget } from './history.js';
 import { applyMigrations, MigrationFailedError, type AppliedResult } from './apply.js';
 import { verifyDeploy, type VerifyDeployResult } from './verify.js';
 import { DEPLOYS, type DeployRecord } from './records.js';
+import { acquireMigrationLock } from './deploy-lock.js';
+import { prepareMigrations } from './runnable.js';
+import { UsageError } from '../errors.js';
+import { pinPolicyInProduction } from '../policy/production-pin.js';
 
 export interface DeployResult {
   environment: string;
@@ -29,13 +39,29 @@ export interface DeployOptions {
   onPhase?: (phase: string) => void;
   /** Verify the pre-migration backup in a scratch database on this server (else a throw-away cluster). */
   verifyScratchUrl?: string;
+  /** Refuse at once when another migration run holds the lock (default: wait). */
+  noWait?: boolean;
+  /** Accept a pre-migration backup that is missing on some destination; needs `degradedReason`. */
+  allowDegradedBackup?: boolean;
+  degradedReason?: string;
 }
 
 export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}): Promise<DeployResult> {
   const { loaded } = ctx;
   requireEnv(loaded, env, 'production');
-  const command = `prodguard migrate deploy --env ${env}`;
+  if (opts.allowDegradedBackup && !opts.degradedReason?.trim()) throw new UsageError('--allow-degraded-backup needs --reason "<why a backup missing on a destination is acceptable now>"', 'usage');
   const url = connectionUrl(loaded, env);
+  const lock = await acquireMigrationLock(url, { env, actor: currentActor(), noWait: opts.noWait, onWait: (m) => opts.onPhase?.(m) });
+  try {
+    return await deployLocked(ctx, env, url, { ...opts, ensureLocked: () => lock.ensureHeld() });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function deployLocked(ctx: Context, env: string, url: string, opts: DeployOptions & { ensureLocked: () => Promise<void> }): Promise<DeployResult> {
+  const { loaded } = ctx;
+  const command = `prodguard migrate deploy --env ${env}`;
   const state = await envState(loaded, env, url);
   const short = state.change.hash.slice(0, 12);
   const actor = currentActor();
@@ -69,27 +95,57 @@ export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}
     });
   }
 
+  try {
+    await prepareMigrations(state.pending);
+  } catch (err) {
+    const reason = `deploy of change ${short} to ${env} refused: ${errorMessage(err)}`;
+    await ctx.audit({ action: 'migrate.deploy', command, target: env, verdict: 'refused', reason, details: { changeHash: state.change.hash } });
+    await record({ outcome: 'refused', error: reason, approvers: gate.approvals.validApprovers });
+    throw new RefusedError(reason, 'migrate.refused');
+  }
+
   opts.onPhase?.('taking the pre-migration backup');
   let backupId: string;
   try {
     const { createBackup, verifyBackup } = await import('../backup/index.js');
     const b = await createBackup(ctx, { env, url, reason: `pre-migration backup for change ${short}` });
     backupId = b.id;
+    const configured = (loaded.config.backup?.destinations ?? []).map((d) => d.name);
+    const missing = configured.filter((n) => !b.manifest.destinations.includes(n));
+    if (b.degraded || missing.length) {
+      const failed = b.failedDestinations.map((f) => `${f.name}: ${f.error}`).join('; ') || missing.join(', ');
+      if (!opts.allowDegradedBackup) {
+        throw new DegradedBackupError(`backup ${b.id} is degraded, it is not on every configured destination (${failed}); fix the destination, or pass --allow-degraded-backup --reason "…" to deploy anyway`);
+      }
+      await ctx.audit({
+        action: 'migrate.degraded-backup-accepted',
+        command: `${command} --allow-degraded-backup`,
+        target: env,
+        verdict: 'degraded',
+        reason: `deploy of change ${short} proceeds on degraded pre-migration backup ${b.id} (${failed}): ${opts.degradedReason}`,
+        details: { changeHash: state.change.hash, backupId: b.id, failedDestinations: b.failedDestinations, missing },
+      });
+      opts.onPhase?.(`pre-migration backup ${b.id} is degraded (${failed}); accepted: ${opts.degradedReason}`);
+    }
     opts.onPhase?.(`verifying backup ${backupId} by restore`);
     const v = await verifyBackup(ctx, backupId, { env, ...(opts.verifyScratchUrl ? { scratchUrl: opts.verifyScratchUrl } : {}) });
     if (!v.ok) throw new Error(`backup ${backupId} failed verification: ${v.problems.join('; ')}`);
   } catch (err) {
-    const reason = `deploy of change ${short} to ${env} refused: no verified pre-migration backup (${errorMessage(err)}); nothing was applied`;
+    const reason = err instanceof DegradedBackupError
+      ? `deploy of change ${short} to ${env} refused: ${err.message}; nothing was applied`
+      : `deploy of change ${short} to ${env} refused: no verified pre-migration backup (${errorMessage(err)}); nothing was applied`;
     await ctx.audit({ action: 'migrate.deploy', command, target: env, verdict: 'refused', reason, details: { changeHash: state.change.hash } });
     await record({ outcome: 'refused', error: reason, approvers: gate.approvals.validApprovers });
-    throw new RefusedError(reason, 'migrate.no-backup');
+    throw new RefusedError(reason, err instanceof DegradedBackupError ? 'migrate.degraded-backup' : 'migrate.no-backup');
   }
 
   opts.onPhase?.(`applying ${state.pending.length} migration(s)`);
   let applied: AppliedResult[];
   try {
+    await opts.ensureLocked();
     applied = await applyMigrations(loaded, url, state.pending, {
-      actor,
+      // The history row names the identity the CI platform proved, not a claimed name.
+      actor: gate.identity ? `oidc:${gate.identity.subject}` : actor,
       changeHash: state.change.hash,
       history: historyTarget(loaded),
       onMigration: (m, phase) => phase === 'start' && opts.onPhase?.(`applying ${m.file}`),
@@ -102,16 +158,19 @@ export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}
     throw new RefusedError(reason, 'migrate.failed');
   }
   await record({ outcome: 'deployed', backupId, approvers: gate.approvals.validApprovers });
+  if (gate.policy) await pinPolicyInProduction(url, gate.policy); // production remembers the policy it was judged by
   await ctx.audit({
     action: 'migrate.deploy',
     command,
     target: env,
     verdict: 'ok',
     reason: `deployed change ${short} (${applied.length} migration(s)) approved by ${gate.approvals.validApprovers.join(', ')}; pre-migration backup ${backupId}`,
-    details: { changeHash: state.change.hash, backupId, migrations: applied.map((a) => a.file), approvers: gate.approvals.validApprovers },
+    details: { changeHash: state.change.hash, backupId, migrations: applied.map((a) => a.file), approvers: gate.approvals.validApprovers, identity: gate.identity, policy: gate.policy },
   });
 
   opts.onPhase?.('verifying production against staging');
   const verification = await verifyDeploy(ctx, env);
   return { environment: env, changeHash: state.change.hash, backupId, applied, gate, verification };
 }
+
+class DegradedBackupError extends Error {}

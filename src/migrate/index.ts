@@ -15,6 +15,6 @@ export { verifyDeploy, type VerifyDeployResult } from './verify.js';
 export { schemaSnapshot, diffSnapshots, describeDifference, type SchemaSnapshot, type SchemaDifference } from './snapshot.js';
 export { detectDrift, type EnvDrift } from './drift.js';
 export { refreshStaging, type RefreshResult } from './staging-refresh.js';
-export { writeGithubWorkflow, githubWorkflow, WORKFLOW_PATH } from './ci-workflow.js';
+export { writeGithubWorkflow, githubWorkflow, WORKFLOW_PATH, writeGitlabPipeline, gitlabPipeline, GITLAB_PATH } from './ci-workflow.js';
 export { planChange, type Plan } from './plan.js';
 export { CHANGES, STAGING_PASSES, DEPLOYS, STAGING_REFRESHES, type ChangeRecord, type StagingPass, type DeployRecord, type StagingRefreshRecord } from './records.js';

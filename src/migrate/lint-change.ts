@@ -7,6 +7,8 @@ export interface ChangeLint {
   errors: LintFinding[];
   warnings: LintFinding[];
   suppressed: LintFinding[];
+  /** Findings (suppressed or not) about what a reviewer cannot see at a glance: listed apart by `migrate plan`. */
+  carefulReview: LintFinding[];
   risk: 'none' | 'low' | 'medium' | 'high';
 }
 
@@ -16,6 +18,21 @@ export interface ChangeLint {
  */
 const MOOT = new Set(['require-timeout-settings']);
 
+/**
+ * Rules whose findings mean "what runs is not what the diff shows" (dynamic SQL, bodies that drop,
+ * role switches, safety settings, server files and programs, server configuration, transaction
+ * control): `migrate plan` lists them under "needs a careful reviewer", suppressed ones included.
+ */
+export const CAREFUL_REVIEW_RULES: ReadonlySet<string> = new Set([
+  'dynamic-sql',
+  'ban-destructive-statement-in-routine',
+  'ban-role-switching',
+  'ban-safety-disabling-setting',
+  'ban-server-file-access',
+  'ban-alter-system',
+  'transaction-nesting',
+]);
+
 export async function lintChange(files: MigrationFile[]): Promise<ChangeLint> {
   const findings: LintFinding[] = [];
   for (const f of files) findings.push(...(await lint(f.sql, { file: f.file, assumeInTransaction: !f.noTransaction })).filter((x) => !MOOT.has(x.ruleId)));
@@ -24,5 +41,6 @@ export async function lintChange(files: MigrationFile[]): Promise<ChangeLint> {
   const warnings = active.filter((f) => f.severity === 'warning');
   const suppressed = findings.filter((f) => f.suppressed);
   const risk = files.length === 0 ? 'none' : errors.length ? 'high' : warnings.length || suppressed.length ? 'medium' : 'low';
-  return { findings, errors, warnings, suppressed, risk };
+  const carefulReview = findings.filter((f) => CAREFUL_REVIEW_RULES.has(f.ruleId));
+  return { findings, errors, warnings, suppressed, carefulReview, risk };
 }

@@ -14,6 +14,9 @@ export interface ChangeRecord {
   author: string;
   requestedAt: string;
   migrations: ChangeMigration[];
+  /** The requester's public key and ed25519 signature (request-signature.ts); absent: no valid request. */
+  publicKey?: string;
+  signature?: string;
 }
 
 /** A set of migrations that applied cleanly on a staging environment. */

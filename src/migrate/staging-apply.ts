@@ -11,8 +11,11 @@ import { envState, requireEnv } from './change.js';
 import { historyTarget } from './history.js';
 import { applyMigrations, MigrationFailedError, type AppliedResult } from './apply.js';
 import { assertNotProduction } from './safety.js';
+import { checkReachedEnvironment } from '../policy/environment-identity.js';
 import { schemaSnapshot } from './snapshot.js';
 import { STAGING_PASSES, type StagingPass } from './records.js';
+import { acquireMigrationLock } from './deploy-lock.js';
+import { MigrationRefusedError } from './runnable.js';
 
 export interface StagingApplyResult {
   environment: string;
@@ -21,7 +24,14 @@ export interface StagingApplyResult {
   schemaFingerprint: string | null;
 }
 
-export async function applyToStaging(ctx: Context, env: string, opts: { onMigration?: (file: string) => void } = {}): Promise<StagingApplyResult> {
+export interface StagingApplyOptions {
+  onMigration?: (file: string) => void;
+  /** Refuse at once when another migration run holds the environment's lock (default: wait). */
+  noWait?: boolean;
+  onWait?: (message: string) => void;
+}
+
+export async function applyToStaging(ctx: Context, env: string, opts: StagingApplyOptions = {}): Promise<StagingApplyResult> {
   const { loaded } = ctx;
   requireEnv(loaded, env);
   const kind = loaded.config.environments[env].kind;
@@ -37,14 +47,30 @@ export async function applyToStaging(ctx: Context, env: string, opts: { onMigrat
     await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'refused', reason: (err as Error).message });
     throw err;
   }
-  const state = await envState(loaded, env, url);
+  // The URL's spelling proves nothing: ask the database which environment it is (policy/environment-identity.ts).
+  await checkReachedEnvironment(ctx, env, url, command, 'migrate.apply');
   const actor = currentActor();
+  // Held from before the pending migrations are read: a concurrent run waits, then sees ours applied.
+  const lock = await acquireMigrationLock(url, { env, actor, noWait: opts.noWait, onWait: opts.onWait });
+  try {
+    return await applyLocked(ctx, env, url, actor, { ...opts, ensureLocked: () => lock.ensureHeld() });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function applyLocked(ctx: Context, env: string, url: string, actor: string, opts: StagingApplyOptions & { ensureLocked: () => Promise<void> }): Promise<StagingApplyResult> {
+  const { loaded } = ctx;
+  const kind = loaded.config.environments[env].kind;
+  const command = `prodguard migrate apply --env ${env}`;
+  const state = await envState(loaded, env, url);
   if (state.pending.length === 0) {
     await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'ok', reason: 'nothing pending' });
     return { environment: env, changeHash: state.change.hash, applied: [], schemaFingerprint: null };
   }
   let applied: AppliedResult[];
   try {
+    await opts.ensureLocked();
     applied = await applyMigrations(loaded, url, state.pending, {
       actor,
       changeHash: state.change.hash,
@@ -52,8 +78,9 @@ export async function applyToStaging(ctx: Context, env: string, opts: { onMigrat
       onMigration: (m, phase) => phase === 'start' && opts.onMigration?.(m.file),
     });
   } catch (err) {
-    const reason = err instanceof MigrationFailedError ? err.message : `migrate apply failed: ${(err as Error).message}`;
-    await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'failed', reason, details: { changeHash: state.change.hash } });
+    const refused = err instanceof MigrationRefusedError;
+    const reason = err instanceof MigrationFailedError || refused ? err.message : `migrate apply failed: ${(err as Error).message}`;
+    await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: refused ? 'refused' : 'failed', reason, details: { changeHash: state.change.hash } });
     throw err;
   }
   const snap = await schemaSnapshot(url);

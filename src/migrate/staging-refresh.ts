@@ -17,6 +17,10 @@ import { envOfKind } from './change.js';
 import { assertNotProduction } from './safety.js';
 import { applyMasking, maskingSalt } from './masking.js';
 import { USER_SCHEMAS_SQL } from './sql/masking.js';
+import { checkReachedEnvironment, stampIdentity } from '../policy/environment-identity.js';
+import { policyInForce } from '../policy/chain.js';
+import { currentActor } from '../audit/actor.js';
+import { withClient } from '../pg/client.js';
 import { STAGING_REFRESHES, type StagingRefreshRecord } from './records.js';
 
 export interface RefreshResult extends StagingRefreshRecord {
@@ -52,6 +56,15 @@ export async function refreshStaging(
     throw err;
   }
   if (!opts.yes) throw new UsageError(`staging refresh replaces everything in ${staging}; pass --yes`, 'usage.confirm');
+  // Ask the database which environment it is before replacing it (a URL spelling proves nothing).
+  const reached = await checkReachedEnvironment(ctx, staging, url, command, 'staging.refresh');
+  // The dump carries production's identity row; staging gets its own back (or none, if not enrolled).
+  const restoreIdentity = async () => {
+    const { inForce } = await policyInForce(ctx);
+    const pinned = reached.enrolled ? inForce?.policy.environments[staging] : undefined;
+    if (pinned) await stampIdentity(url, pinned.envId, staging, 'staging', currentActor());
+    else await withClient(url, (c) => c.query(`DO $$ BEGIN IF to_regclass('prodguard.environment_identity') IS NOT NULL THEN DELETE FROM prodguard.environment_identity; END IF; END $$`));
+  };
   const { latestVerifiedBackup, materializeBackup, restoreDump } = await import('../backup/index.js');
   const m = await latestVerifiedBackup(ctx, from);
   if (!m) {
@@ -65,7 +78,11 @@ export async function refreshStaging(
     const mat = await materializeBackup(ctx, m.id, work, { env: from });
     opts.onPhase?.(`replacing ${staging}`);
     await dropUserSchemas(url);
+    // Roles the dump's policies name (#15): created NOLOGIN without password when staging lacks them.
+    const { ensureRoles, loadDatabaseProperties, dropRoles } = await import('../restore/roles.js');
+    let createdRoles: string[] = [];
     try {
+      createdRoles = (await ensureRoles(url, loadDatabaseProperties(mat))).created;
       await restoreDump(mat.dumpPath, url, { noAcl: true });
       opts.onPhase?.('masking');
       const salt = await maskingSalt(ctx);
@@ -80,8 +97,11 @@ export async function refreshStaging(
       } finally {
         await c.end().catch(() => {});
       }
+      await restoreIdentity();
     } catch (err) {
       await dropUserSchemas(url).catch(() => {});
+      await restoreIdentity().catch(() => {});
+      await dropRoles(url, createdRoles).catch(() => {});
       throw new RefusedError(`staging refresh of ${staging} failed and its restored data was removed (no unmasked copy stays): ${errorMessage(err)}`, 'staging.refresh-failed');
     }
   } catch (err) {

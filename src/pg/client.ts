@@ -9,9 +9,10 @@ import { parseConnInfo } from './conninfo.js';
 
 export type Client = pg.Client;
 
+/** host:port/database of a connection; an unparseable one is never echoed (its password might not mask cleanly). */
 export function describeTarget(url: string): string {
   const c = parseConnInfo(url);
-  return c ? `${c.host}:${c.port}/${c.database}` : maskSecrets(url);
+  return c ? `${c.host}:${c.port}/${c.database}` : 'an unparseable connection string';
 }
 
 export async function connect(url: string, opts: { applicationName?: string } = {}): Promise<pg.Client> {

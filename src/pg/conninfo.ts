@@ -2,6 +2,8 @@
  * Parsing libpq connection strings (URI and key=value forms) and PG* variables into the parts
  * that identify a server. Used to tell which environment a command or URL points at.
  */
+import { parse as parsePgConnectionString } from 'pg-connection-string';
+
 export interface ConnInfo {
   host: string;
   port: number;
@@ -31,27 +33,42 @@ export function parseConnInfo(s: string, env: Record<string, string | undefined>
 }
 
 function parseUri(text: string, env: Record<string, string | undefined>): ConnInfo | null {
-  let url: URL;
+  // The standard parser (pg-connection-string, what node-postgres itself uses): it understands
+  // empty hosts with ?host=/socket/dir, %2F-encoded socket hosts and IPv6, which URL() with a
+  // swapped-in http: scheme misread (postgresql:///db?host=/tmp gave host "db").
+  // The query is read here, not by the parser: it warns on stderr about sslmode semantics.
+  const q = text.indexOf('?');
+  let c: ReturnType<typeof parsePgConnectionString>;
   try {
-    // URL() only understands special schemes for host parsing; swap in http for a faithful parse.
-    url = new URL(text.replace(/^postgres(?:ql)?:/i, 'http:'));
+    c = parsePgConnectionString(q >= 0 ? text.slice(0, q) : text);
   } catch {
     return null;
   }
   const params: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => (params[k] = v));
-  const host = decodeURIComponent(url.hostname || params.host || env.PGHOST || 'localhost').replace(/^\[|\]$/g, '');
+  if (q >= 0) new URLSearchParams(text.slice(q + 1).replace(/#.*$/, '')).forEach((v, k) => (params[k] = v));
+  const host = (c.host || params.host || env.PGHOST || 'localhost').replace(/^\[|\]$/g, '');
   return {
     host,
-    port: Number(url.port || params.port || env.PGPORT || DEFAULT_PORT),
-    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || params.dbname || env.PGDATABASE || decodeURIComponent(url.username) || 'postgres',
-    user: decodeURIComponent(url.username) || params.user || env.PGUSER || 'postgres',
-    password: url.password ? decodeURIComponent(url.password) : params.password,
+    port: Number(c.port || params.port || env.PGPORT || DEFAULT_PORT),
+    database: c.database || params.dbname || env.PGDATABASE || c.user || env.PGUSER || 'postgres',
+    user: c.user || params.user || env.PGUSER || 'postgres',
+    password: c.password ? c.password : params.password,
     params,
   };
 }
 
-function parseKeyValue(text: string, env: Record<string, string | undefined>): ConnInfo {
+/** key=value connection string → an equivalent postgresql:// URI (sockets as ?host=/dir). */
+export function keyValueToUri(text: string, env: Record<string, string | undefined> = {}): string {
+  const c = parseKeyValue(text, env);
+  const isSocket = c.host.startsWith('/');
+  const base = isSocket
+    ? `postgresql://${encodeURIComponent(c.user)}${c.password ? ':' + encodeURIComponent(c.password) : ''}@/${encodeURIComponent(c.database)}`
+    : buildUri(c);
+  const q = new URLSearchParams(isSocket ? { host: c.host, port: String(c.port), ...c.params } : c.params).toString();
+  return q ? `${base}?${q}` : base;
+}
+
+export function parseKeyValue(text: string, env: Record<string, string | undefined> = {}): ConnInfo {
   const kv: Record<string, string> = {};
   const re = /(\w+)\s*=\s*('((?:[^'\\]|\\.)*)'|[^\s]+)/g;
   let m: RegExpExecArray | null;
@@ -95,7 +112,14 @@ export function buildUri(c: { host: string; port: number; database: string; user
 export function withDatabase(uri: string, database: string): string {
   const c = parseConnInfo(uri);
   if (!c) throw new Error('not a connection string');
+  if (c.host.startsWith('/')) {
+    // A Unix socket directory cannot sit in the authority: keep it (and the port) as parameters.
+    const auth = encodeURIComponent(c.user) + (c.password ? ':' + encodeURIComponent(c.password) : '');
+    const q = new URLSearchParams({ ...c.params, host: c.host, port: String(c.port) }).toString();
+    return `postgresql://${auth}@/${encodeURIComponent(database)}?${q}`;
+  }
+  const { host: _h, port: _p, ...rest } = c.params;
   const u = buildUri({ ...c, database });
-  const q = new URLSearchParams(c.params).toString();
+  const q = new URLSearchParams(rest).toString();
   return q ? `${u}?${q}` : u;
 }

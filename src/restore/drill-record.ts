@@ -24,4 +24,6 @@ export interface DrillRecord {
   rowCountMismatches: Array<{ table: string; expected: number; actual: number | null }>;
   smoke: SmokeResult[];
   error?: string;
+  /** Database/role settings or grants that could not be applied to the restored copy. */
+  warnings?: string[];
 }

@@ -4,9 +4,6 @@
  * time of fetch + restore + verification) and RPO (how old the restored data is: now − the backup's
  * snapshot time) in the store. A failed drill is recorded too, and fails the command.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { createCluster, type Cluster } from '../pg/cluster.js';
 import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
@@ -15,6 +12,9 @@ import { withClient, quoteIdent } from '../pg/client.js';
 import { RefusedError, errorMessage } from '../errors.js';
 import { DRILLS_COLLECTION, type DrillRecord } from './drill-record.js';
 import { runSmokeTests } from './smoke.js';
+import { openPrivateDir } from '../backup/private-dir.js';
+import { backupJobs } from '../backup/jobs.js';
+import { applyDatabaseProperties, ensureRoles, loadDatabaseProperties } from './roles.js';
 import { compareRowCounts, countRowsParallel } from './verify-counts.js';
 import { defaultSourceEnv } from './restore.js';
 
@@ -35,7 +35,8 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     tablesChecked: 0, rowCountMismatches: [], smoke: [],
   };
   let cluster: Cluster | undefined;
-  const work = mkdtempSync(join(tmpdir(), 'prodguard-drill-'));
+  const workDir = openPrivateDir('prodguard-drill-');
+  const work = workDir.path;
   try {
     const backup = await import('./backup-api.js');
     const entry = await backup.getBackup(ctx, opts.backup ?? 'latest', { env: environment });
@@ -48,10 +49,18 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-drill' }) : await createCluster({ name: 'prodguard-drill' });
     const dbName = manifest.database || 'restored';
     if (dbName !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(dbName)}`));
+    // On a Supabase-like scratch the superuser restores; `postgres` there is not superuser.
     const url = supabase ? cluster.url(dbName, 'supabase_admin') : cluster.url(dbName);
-    if (supabase) await restoreSupabaseDump(m.dumpPath, cluster, dbName, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs, workDir: work });
-    else await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? ctx.loaded.config.backup.jobs, noAcl: true });
-    const actual = await countRowsParallel(url, opts.jobs ?? ctx.loaded.config.backup.jobs);
+    const serverUrl = supabase ? cluster.url('postgres', 'supabase_admin') : cluster.url();
+    const jobs = opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs);
+    // Roles the dump's policies and grants name, then the dump with its ACLs, then database settings.
+    const props = loadDatabaseProperties(m);
+    const ensured = await ensureRoles(serverUrl, props);
+    if (supabase) await restoreSupabaseDump(m.dumpPath, cluster, dbName, { jobs, workDir: work });
+    else await backup.restoreDump(m.dumpPath, url, { jobs });
+    const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(serverUrl, dbName, props))];
+    if (warnings.length) record.warnings = warnings;
+    const actual = await countRowsParallel(url, jobs);
     record.rowCountMismatches = compareRowCounts(m.manifest.rowCounts, actual);
     record.tablesChecked = Object.keys(m.manifest.rowCounts).length;
     record.smoke = await runSmokeTests(url, ctx.loaded.config.drills.smokeTests);
@@ -68,7 +77,7 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     record.error = errorMessage(err);
   } finally {
     await cluster?.destroy();
-    rmSync(work, { recursive: true, force: true });
+    workDir.dispose();
   }
   record.finishedAt = new Date().toISOString();
   await (await ctx.store()).put(DRILLS_COLLECTION, record.id, record);

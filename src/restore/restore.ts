@@ -7,15 +7,16 @@
  *   the target is dropped and recreated only after that backup succeeded.
  * - Row counts are compared with the manifest afterwards; any mismatch fails the restore.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { resolveRestoreTarget, refuseProduction } from './target.js';
+import { refuseProductionServer } from './server-identity.js';
+import { openPrivateDir } from '../backup/private-dir.js';
+import { backupJobs } from '../backup/jobs.js';
 import { COUNT_USER_TABLES } from './sql/user-tables.js';
+import { applyDatabaseProperties, dropRoles, ensureRoles, loadDatabaseProperties } from './roles.js';
 import { compareRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
 
 export interface RestoreOptions {
@@ -44,6 +45,10 @@ export interface RestoreResult {
   rows: number;
   mismatches: CountMismatch[];
   durationMs: number;
+  /** Roles the target lacked, created NOLOGIN without password. */
+  createdRoles: string[];
+  /** Database/role settings or grants that could not be applied. */
+  warnings: string[];
 }
 
 export function defaultSourceEnv(ctx: Context): string {
@@ -68,12 +73,14 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const started = Date.now();
   const progress = opts.onProgress ?? (() => {});
   const sourceEnv = opts.sourceEnv ?? defaultSourceEnv(ctx);
-  const jobs = opts.jobs ?? ctx.loaded.config.backup.jobs;
+  const jobs = opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be 1–64, got ${opts.jobs}`);
   const target = resolveRestoreTarget(ctx.loaded, opts.to, opts.env);
   const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
   try {
     refuseProduction(target);
+    // By server identity, not by URL spelling: any database on production's server is refused.
+    await refuseProductionServer(ctx, target.url, target.label, opts.env);
     const backup = await import('./backup-api.js');
     const entry = await backup.getBackup(ctx, opts.backup, { env: sourceEnv });
     const manifest = entry;
@@ -92,49 +99,72 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
     }
     const dbUrl = withDatabase(target.url, database);
     const exists = await databaseExists(target.url, database);
-    if (exists && (await userTableCount(dbUrl)) > 0) {
+    const nonEmpty = exists && (await userTableCount(dbUrl)) > 0;
+    if (nonEmpty) {
       if (!opts.replace) {
         throw new RefusedError(`target database "${database}" on ${target.label} is not empty; pass --replace to restore into it (prodguard backs it up first), or restore into a new database`, 'restore.target-not-empty');
       }
       if (!target.resolved.name) {
         throw new RefusedError(`target ${target.label} is not a configured environment, so prodguard cannot file a backup of it before replacing it; add it to prodguard.yaml`, 'restore.target-unknown');
       }
-      progress(`target "${database}" is not empty: backing it up first`);
-      const safety = await backup.createBackup(ctx, { env: target.resolved.name, reason: `before restore of ${manifest.id} into ${database}`, url: dbUrl });
-      safetyBackupId = safety.id;
-      progress(`backup of the target: ${safety.id}`);
-      // Recreate the database empty (same owner): exact, and nothing of the old content can mix in.
-      await withClient(withDatabase(target.url, 'postgres'), async (c) => {
-        const owner = (await c.query<{ o: string }>('SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1', [database])).rows[0].o;
-        await c.query(`DROP DATABASE ${quoteIdent(database)} WITH (FORCE)`);
-        await c.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(owner)}`);
-      });
-    } else if (!exists) {
-      await withClient(target.url, (c) => c.query(`CREATE DATABASE ${quoteIdent(database)}`));
-      createdDatabase = true;
     }
 
-    const work = mkdtempSync(join(tmpdir(), 'prodguard-restore-'));
+    // Decrypted dump: a 0700 dir removed on every exit path, kill -9 included.
+    const workDir = openPrivateDir('prodguard-restore-');
+    const work = workDir.path;
     let mismatches: CountMismatch[];
     let tables = 0;
     let rows = 0;
+    // What this restore created on the target, removed again if it fails.
+    let createdRoles: string[] = [];
+    let warnings: string[] = [];
     try {
+      // Fetch, check and decrypt first: a wrong key or a damaged backup fails before the target is touched.
       progress(`fetching backup ${manifest.id} (${sourceEnv}, ${manifest.finishedAt})`);
       const m = await backup.materializeBackup(ctx, manifest.id, work, { env: sourceEnv });
-      progress(`restoring into ${target.label}/${database} with ${jobs} job(s)`);
-      await backup.restoreDump(m.dumpPath, dbUrl, { jobs, onProgress: opts.onProgress, noAcl: opts.noAcl });
-      const actual = await countRowsParallel(dbUrl, jobs);
-      mismatches = compareRowCounts(m.manifest.rowCounts, actual);
-      tables = Object.keys(actual).length;
-      rows = Object.values(actual).reduce((a, b) => a + b, 0);
+      const props = loadDatabaseProperties(m);
+      if (nonEmpty) {
+        progress(`target "${database}" is not empty: backing it up first`);
+        const safety = await backup.createBackup(ctx, { env: target.resolved.name!, reason: `before restore of ${manifest.id} into ${database}`, url: dbUrl });
+        safetyBackupId = safety.id;
+        progress(`backup of the target: ${safety.id}`);
+        // Recreate the database empty (same owner): exact, and nothing of the old content can mix in.
+        await withClient(withDatabase(target.url, 'postgres'), async (c) => {
+          const owner = (await c.query<{ o: string }>('SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1', [database])).rows[0].o;
+          await c.query(`DROP DATABASE ${quoteIdent(database)} WITH (FORCE)`);
+          await c.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(owner)}`);
+        });
+      } else if (!exists) {
+        await withClient(target.url, (c) => c.query(`CREATE DATABASE ${quoteIdent(database)}`));
+        createdDatabase = true;
+      }
+      try {
+        const ensured = await ensureRoles(target.url, opts.noAcl ? null : props);
+        createdRoles = ensured.created;
+        warnings = ensured.warnings;
+        if (createdRoles.length) progress(`created ${createdRoles.length} missing role(s) NOLOGIN without password: ${createdRoles.join(', ')}`);
+        progress(`restoring into ${target.label}/${database} with ${jobs} job(s)`);
+        await backup.restoreDump(m.dumpPath, dbUrl, { jobs, onProgress: opts.onProgress, noAcl: opts.noAcl });
+        warnings.push(...(await applyDatabaseProperties(target.url, database, opts.noAcl ? null : props)));
+        for (const w of warnings) progress(`warning: ${w}`);
+        const actual = await countRowsParallel(dbUrl, jobs);
+        mismatches = compareRowCounts(m.manifest.rowCounts, actual);
+        tables = Object.keys(actual).length;
+        rows = Object.values(actual).reduce((a, b) => a + b, 0);
+        if (mismatches.length) {
+          throw new RefusedError(`restored, but row counts differ from the backup manifest in ${mismatches.length} table(s): ${mismatches.slice(0, 3).map((x) => `${x.table} ${x.actual ?? 'missing'} ≠ ${x.expected}`).join(', ')}`, 'restore.count-mismatch');
+        }
+      } catch (err) {
+        // Leave nothing half-restored that would block a retry: drop what we created.
+        if (createdDatabase) await withClient(target.url, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`)).catch(() => {});
+        await dropRoles(target.url, createdRoles).catch(() => {});
+        throw err;
+      }
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      workDir.dispose();
     }
-    const result: RestoreResult = { backupId: manifest.id, sourceEnvironment: sourceEnv, target: target.label, database, createdDatabase, safetyBackupId, tables, rows, mismatches, durationMs: Date.now() - started };
-    if (mismatches.length) {
-      throw new RefusedError(`restored, but row counts differ from the backup manifest in ${mismatches.length} table(s): ${mismatches.slice(0, 3).map((x) => `${x.table} ${x.actual ?? 'missing'} ≠ ${x.expected}`).join(', ')}`, 'restore.count-mismatch');
-    }
-    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs } });
+    const result: RestoreResult = { backupId: manifest.id, sourceEnvironment: sourceEnv, target: target.label, database, createdDatabase, safetyBackupId, tables, rows, mismatches, durationMs: Date.now() - started, createdRoles, warnings };
+    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs, createdRoles, warnings } });
     return result;
   } catch (err) {
     await ctx.audit({ ...audit, verdict: err instanceof RefusedError ? 'refused' : 'failed', reason: errorMessage(err) });

@@ -6,7 +6,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { connectionUrl, type Env } from '../config/connection.js';
 import { resolveEnvironment, type ResolvedEnvironment } from '../config/resolve-environment.js';
-import { isConnectionUri, isKeyValueConnInfo, parseConnInfo } from '../pg/conninfo.js';
+import { isConnectionUri, isKeyValueConnInfo, keyValueToUri, parseConnInfo } from '../pg/conninfo.js';
 import { RefusedError, UsageError } from '../errors.js';
 
 export interface RestoreTarget {
@@ -24,8 +24,9 @@ export function resolveRestoreTarget(loaded: LoadedConfig, to: string, env: Env 
     url = connectionUrl(loaded, to, env);
     resolved = resolveEnvironment(loaded, { environment: to }, env);
   } else if (isConnectionUri(to) || isKeyValueConnInfo(to)) {
-    url = to;
-    resolved = resolveEnvironment(loaded, { url: to }, env);
+    // key=value strings become the equivalent URI, so every connection below reaches the same server.
+    url = isConnectionUri(to) ? to : keyValueToUri(to, env);
+    resolved = resolveEnvironment(loaded, { url }, env);
   } else {
     throw new UsageError(`--to must be a configured environment (${Object.keys(loaded.config.environments).join(', ')}) or a connection string, got "${to}"`, 'restore.bad-target');
   }

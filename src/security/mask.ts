@@ -7,8 +7,7 @@
  */
 const MASK = '****';
 
-// scheme://user:password@host — the password ends at the last '@' before the host part.
-const URI_PASSWORD = /\b((?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|redis|s3|https?|sftp):\/\/[^\s:/@'"]*:)([^\s@'"]+)(@)/gi;
+const URI_SCHEME = /\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|redis|s3|https?|sftp):\/\//gi;
 const KV_PASSWORD = /\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"]+)/gi;
 const SECRET_ASSIGNMENT =
   /\b([A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|ACCESS_KEY|PRIVATE_KEY|SERVICE_ROLE_KEY|IDENTITY)[A-Z0-9_]*\s*=\s*)("[^"]*"|'[^']*'|[^\s;&|]+)/gi;
@@ -29,9 +28,43 @@ const AUTH_HEADER = /(\b(?:Bearer|Basic|Token)\s+)([A-Za-z0-9._~+/=-]{8,})/g;
 // --password=… / --token … / --access-token … style flags.
 const SECRET_FLAG = /(--(?:password|passwd|token|access-token|secret|api-key|service-role-key|secret-access-key)(?:=|\s+))("[^"]*"|'[^']*'|[^\s;&|]+)/gi;
 
+/**
+ * scheme://user:password@host — masks from after `user:` to the LAST '@' of the URL, not the
+ * first: a password may contain '@', spaces or quotes when it was not percent-encoded (the URL
+ * then does not parse, and that is exactly when it shows up in an error message). The URL is
+ * taken to end at the first whitespace after its first '@' (or at the line's end, or at the next
+ * URL). A `host:5432/db` with no '@' before the next whitespace is a port, not a password.
+ */
+function maskUriPasswords(text: string): string {
+  const starts: Array<{ at: number; end: number }> = [];
+  for (const m of text.matchAll(URI_SCHEME)) starts.push({ at: m.index!, end: m.index! + m[0].length });
+  if (starts.length === 0) return text;
+  let out = '';
+  let copied = 0;
+  for (const [i, st] of starts.entries()) {
+    if (st.at < copied) continue;
+    const nl = text.indexOf('\n', st.end);
+    const segEnd = Math.min(nl === -1 ? text.length : nl, starts[i + 1]?.at ?? text.length);
+    const seg = text.slice(st.end, segEnd);
+    const user = /^[^\s:/@'"]*/.exec(seg)![0];
+    if (seg[user.length] !== ':') continue;
+    const pwStart = user.length + 1;
+    const firstAt = seg.indexOf('@', pwStart);
+    if (firstAt === -1) continue;
+    const beforeAt = seg.slice(pwStart, firstAt);
+    const ws = beforeAt.search(/\s/);
+    if (ws !== -1 && /^\d*(?:[/?][^\s]*)?$/.test(beforeAt.slice(0, ws))) continue; // host:port/db, then prose
+    const wsAfter = seg.slice(firstAt).search(/\s/);
+    const limit = wsAfter === -1 ? seg.length : firstAt + wsAfter;
+    const lastAt = seg.lastIndexOf('@', limit - 1);
+    out += text.slice(copied, st.end + pwStart) + MASK;
+    copied = st.end + lastAt;
+  }
+  return out + text.slice(copied);
+}
+
 export function maskSecrets(text: string): string {
-  return text
-    .replace(URI_PASSWORD, `$1${MASK}$3`)
+  return maskUriPasswords(text)
     .replace(QUERY_PASSWORD, `$1${MASK}`)
     .replace(KV_PASSWORD, `$1${MASK}`)
     .replace(SECRET_ASSIGNMENT, `$1${MASK}`)

@@ -3,9 +3,11 @@
  * parse tree. `read` is only returned when it is provable from the statement alone; anything not
  * understood is `write` (fail closed). See docs/sql.md for the classes and the reasoning.
  */
-import { collectFacts, relationName, stringParts, type Facts } from './facts.js';
+import { collectFacts, constantValue, relationName, stringParts, type Facts } from './facts.js';
 import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
 import { loadSqlParser, parseStatements, type AstNode, type ParsedStatement } from './parser.js';
+import { routineBodyStatements, type BodyStatements } from './routine-body.js';
+import { safetyLimitViolation } from './session-limits.js';
 
 export type StatementClass = 'read' | 'write' | 'ddl' | 'destructive' | 'privilege' | 'session';
 
@@ -34,6 +36,71 @@ export function worstClass(statements: Array<{ class: StatementClass }>): Statem
   for (const s of statements) if (RANK[s.class] > RANK[worst]) worst = s.class;
   return worst;
 }
+
+/**
+ * What earlier statements of the same input established: cursors declared (and how their query
+ * was judged) and temporary relations created. Only facts seen in this input count — a cursor or
+ * temp table made by an earlier request, another pooled session or a function is unknown.
+ */
+export interface ClassifyContext {
+  cursors: Map<string, { class: StatementClass; hold: boolean }>;
+  /** Unqualified names of temporary tables and sequences created in this input. */
+  temps: Set<string>;
+  /** search_path was changed in this input: an unqualified name may no longer mean the temp one. */
+  searchPathChanged: boolean;
+  /** Prepared statements of this input and how their statement was judged. */
+  prepared: Map<string, StatementClass>;
+  /**
+   * Functions and procedures created in this input (by the name as written), true when every
+   * body created under that name was judged read-only; one unknown body makes the name false.
+   */
+  routines: Map<string, boolean>;
+  /** Inside an explicit transaction block, and the temp relations created in it (gone on ROLLBACK). */
+  inTransactionBlock: boolean;
+  transactionTemps: Set<string>;
+}
+
+export function newClassifyContext(): ClassifyContext {
+  return { cursors: new Map(), temps: new Set(), searchPathChanged: false, prepared: new Map(), routines: new Map(), inTransactionBlock: false, transactionTemps: new Set() };
+}
+
+/** Read-only built-in, or a routine this input created whose every body was judged read-only. */
+function readOnlyCall(parts: string[], ctx: ClassifyContext | undefined): boolean {
+  return isReadOnlyFunction(parts) || ctx?.routines.get(parts.join('.').toLowerCase()) === true;
+}
+
+/**
+ * Judges the statements of a routine body or DO block: undefined when they are all read (or
+ * session), else the reason. Bodies see the routines known so far, not temp tables or cursors.
+ */
+function bodyVerdict(body: BodyStatements, ctx: ClassifyContext | undefined): string | undefined {
+  if ('unknown' in body) return body.unknown;
+  const inner: ClassifyContext = { ...newClassifyContext(), routines: ctx?.routines ?? new Map() };
+  for (const text of body.sql) {
+    let stmts: ParsedStatement[];
+    try {
+      stmts = parseStatements(text);
+    } catch {
+      return 'a statement of its body does not parse';
+    }
+    for (const st of stmts) {
+      const v = safeClassify(st.kind, st.node, collectFacts(st.node), inner);
+      if (v.class !== 'read' && v.class !== 'session') return `its body ${v.reason.charAt(0).toLowerCase()}${v.reason.slice(1)}`;
+    }
+  }
+  return undefined;
+}
+
+/** True when a relation reference names a temp relation created earlier in this input. */
+function isTempRelation(rv: AstNode | undefined, ctx: ClassifyContext | undefined): boolean {
+  if (!ctx || !rv?.relname || rv.catalogname) return false;
+  if (rv.schemaname && rv.schemaname !== 'pg_temp') return false;
+  if (!rv.schemaname && ctx.searchPathChanged) return false;
+  return ctx.temps.has(rv.relname as string);
+}
+
+/** DECLARE … WITH HOLD (CURSOR_OPT_HOLD in PostgreSQL's parsenodes.h). */
+const CURSOR_OPT_HOLD = 0x20;
 
 interface Verdict {
   class: StatementClass;
@@ -120,6 +187,11 @@ function objectNames(objects: AstNode[] | undefined): string[] {
   });
 }
 
+/** The constant value of a SET's first argument (undefined for DEFAULT / no argument). */
+function settingValue(args: AstNode[] | undefined): string | number | undefined {
+  return constantValue(args?.[0]);
+}
+
 function settingValueIsOff(args: AstNode[] | undefined): boolean {
   const c = args?.[0]?.A_Const ?? args?.[0]?.DefElem?.arg?.A_Const;
   if (!c) return false;
@@ -132,7 +204,9 @@ function settingValueIsOff(args: AstNode[] | undefined): boolean {
 function classifySet(node: AstNode): Verdict {
   const name = String(node.name ?? '').toLowerCase();
   const kind = String(node.kind ?? '');
-  if (kind === 'VAR_RESET_ALL') return { class: 'privilege', reason: 'RESET ALL also resets role and read-only settings' };
+  // RESET ALL leaves role and session authorization alone (GUC_NO_RESET_ALL) and restores the
+  // read-only default the session started with (role, database, connection options).
+  if (kind === 'VAR_RESET_ALL') return { class: 'session', reason: 'RESET ALL restores the session’s starting settings' };
   if (kind === 'VAR_SET_MULTI' && name === 'transaction') {
     const ro = (node.args as AstNode[] | undefined)?.find((a) => a.DefElem?.defname === 'transaction_read_only');
     if (ro && settingValueIsOff([ro])) return { class: 'privilege', reason: 'SET TRANSACTION READ WRITE lifts read-only mode' };
@@ -150,26 +224,42 @@ function classifySet(node: AstNode): Verdict {
       return { class: 'privilege', reason: `${name} off lifts read-only mode` };
     return { class: 'session', reason: `${name} on makes the session read-only` };
   }
+  if (kind === 'VAR_SET_VALUE') {
+    const removes = safetyLimitViolation(name, settingValue(node.args));
+    if (removes) return { class: 'privilege', reason: removes };
+  }
+  if (name === 'row_security' && kind === 'VAR_SET_VALUE' && !settingValueIsOff(node.args)) return { class: 'session', reason: 'row_security on keeps row-level security enforced' };
+  if (name === 'session_replication_role' && kind === 'VAR_SET_VALUE' && String(settingValue(node.args)).toLowerCase() === 'origin')
+    return { class: 'session', reason: 'session_replication_role = origin is the default: triggers fire' };
   if (PRIVILEGE_SETTINGS.has(name)) return { class: 'privilege', reason: `setting ${name} weakens a safety guarantee (triggers, row security or isolation)` };
   return { class: 'session', reason: `${kind.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name || 'setting'} changes only this session` };
 }
 
 /** Verdict from what a statement's tree contains (functions, writable CTEs, locks). */
-function factsVerdict(f: Facts, what: string): Verdict | undefined {
+function factsVerdict(f: Facts, what: string, ctx?: ClassifyContext): Verdict | undefined {
   let v: Verdict | undefined;
   const up = (next: Verdict) => (v = v ? worse(v, next) : next);
   for (const w of f.nestedWrites) {
+    if (ctx && !w.relation.includes('.') && !ctx.searchPathChanged && ctx.temps.has(w.relation)) continue;
+    if (ctx && w.relation.startsWith('pg_temp.') && ctx.temps.has(w.relation.slice(8))) continue;
     const verb = w.kind.replace('Stmt', '').toUpperCase();
     if (!w.hasWhere) up({ class: 'destructive', reason: `${verb} without WHERE on ${w.relation} (inside ${what})` });
     else up({ class: 'write', reason: `${what} contains a data-changing ${verb} on ${w.relation} (writable CTE)` });
   }
   if (f.selectInto) up({ class: 'write', reason: 'SELECT INTO creates a table' });
   if (f.locking) up({ class: 'write', reason: `${what} … FOR UPDATE/SHARE locks rows` });
-  for (const parts of f.functions) {
-    const { name } = functionName(parts);
+  for (let i = 0; i < f.functions.length; i++) {
+    const parts = f.functions[i];
+    const arg = f.firstArgs[i];
+    const { name, schema } = functionName(parts);
+    const builtin = schema === undefined || schema === 'pg_catalog';
+    // A sequence step on a temporary sequence created in this input changes only this session.
+    if (builtin && (name === 'nextval' || name === 'setval') && typeof arg === 'string' && ctx && !ctx.searchPathChanged && ctx.temps.has(arg.replace(/^pg_temp\./, ''))) continue;
+    // A short constant sleep reads nothing and writes nothing; a long one holds a snapshot.
+    if (builtin && name === 'pg_sleep' && typeof arg === 'number' && arg <= 1) continue;
     if (isDestructiveFunction(parts)) up({ class: 'destructive', reason: `${name}() is an administrative function that kills sessions or destroys server state` });
     else if (name === 'set_config') up({ class: 'privilege', reason: 'set_config() changes settings (possibly role or read-only mode)' });
-    else if (!isReadOnlyFunction(parts)) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });
+    else if (!readOnlyCall(parts, ctx)) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });
   }
   return v;
 }
@@ -192,41 +282,67 @@ export function explainAnalyze(node: AstNode): boolean {
 }
 
 /** The class of one statement node (kind + fields). */
-export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdict {
+export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: ClassifyContext): Verdict {
   const what = kind.replace(/Stmt$/, '').toUpperCase();
   let memo = known;
   const facts = () => (memo ??= collectFacts(node));
   switch (kind) {
     case 'SelectStmt': {
-      const v = factsVerdict(facts(), 'SELECT');
+      const v = factsVerdict(facts(), 'SELECT', ctx);
       if (v) return v;
       if (node.valuesLists && !node.targetList) return { class: 'read', reason: 'VALUES only computes rows' };
       return { class: 'read', reason: 'SELECT that only reads and calls only known read-only functions' };
     }
     case 'VariableShowStmt':
       return { class: 'read', reason: 'SHOW only reads a setting' };
-    case 'FetchStmt':
-      return { class: 'read', reason: 'FETCH/MOVE reads from a cursor (the cursor’s query was classified at DECLARE)' };
+    case 'FetchStmt': {
+      const verb = node.ismove ? 'MOVE' : 'FETCH';
+      const cursor = ctx?.cursors.get(String(node.portalname ?? ''));
+      if (!cursor) return { class: 'write', reason: `${verb} from cursor ${node.portalname ?? '?'} whose DECLARE is not in this input, so its query is unknown` };
+      return { class: cursor.class, reason: `${verb} runs the query of cursor ${node.portalname}, declared in this input as ${cursor.class}` };
+    }
+    case 'ExecuteStmt': {
+      const prepared = ctx?.prepared.get(String(node.name));
+      if (prepared === undefined) break;
+      return worse({ class: prepared, reason: `EXECUTE runs ${node.name}, prepared in this input as ${prepared}` }, factsVerdict(facts(), 'EXECUTE', ctx));
+    }
+    case 'ConstraintsSetStmt':
+      // IMMEDIATE fires the deferred constraint triggers now, which run foreign-key checks and user trigger code.
+      if (node.deferred) return { class: 'session', reason: 'SET CONSTRAINTS … DEFERRED only postpones this transaction’s checks' };
+      return { class: 'write', reason: 'SET CONSTRAINTS … IMMEDIATE fires the deferred constraint triggers now' };
+    case 'InsertStmt':
+    case 'MergeStmt':
+      if (isTempRelation(node.relation, ctx)) {
+        const base: Verdict = { class: 'session', reason: `${what} writes only the temporary table ${relationName(node.relation)} created in this input` };
+        return worse(base, factsVerdict(facts(), what, ctx));
+      }
+      break;
     case 'UpdateStmt':
     case 'DeleteStmt': {
       const verb = kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE';
       const rel = relationName(node.relation);
+      if (isTempRelation(node.relation, ctx))
+        return worse({ class: 'session', reason: `${verb} writes only the temporary table ${rel} created in this input` }, factsVerdict(facts(), verb, ctx));
       const base: Verdict = node.whereClause
         ? { class: 'write', reason: `${verb} on ${rel} with WHERE` }
         : { class: 'destructive', reason: `${verb} without WHERE on ${rel} (every row)` };
-      return worse(base, factsVerdict(facts(), verb));
+      return worse(base, factsVerdict(facts(), verb, ctx));
     }
     case 'ExplainStmt': {
       const inner = node.query as AstNode;
       const innerKind = Object.keys(inner)[0];
       if (explainAnalyze(node)) {
-        const v = classifyNode(innerKind, inner[innerKind]);
+        const v = classifyNode(innerKind, inner[innerKind], undefined, ctx);
         return { class: v.class, reason: `EXPLAIN ANALYZE executes the statement: ${v.reason}` };
       }
-      if (innerKind === 'ExecuteStmt') return { class: 'write', reason: 'EXPLAIN EXECUTE plans a prepared statement whose text is not visible here' };
+      if (innerKind === 'ExecuteStmt') {
+        const prepared = ctx?.prepared.get(String(inner.ExecuteStmt.name));
+        if (prepared === undefined) return { class: 'write', reason: 'EXPLAIN EXECUTE plans a prepared statement whose text is not visible here' };
+        if (prepared !== 'read') return { class: 'write', reason: `EXPLAIN EXECUTE plans ${inner.ExecuteStmt.name}, prepared in this input as ${prepared}` };
+      }
       // Planning can evaluate functions (constant folding), so unknown functions still count.
       const f = collectFacts(inner);
-      const unknown = f.functions.find((p) => !isReadOnlyFunction(p));
+      const unknown = f.functions.find((p) => !readOnlyCall(p, ctx));
       if (unknown) return { class: 'write', reason: `EXPLAIN plans ${unknown.join('.')}(), which the planner may evaluate` };
       return { class: 'read', reason: 'EXPLAIN without ANALYZE only plans the statement' };
     }
@@ -236,7 +352,7 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdic
       if (node.filename || node.is_program) return { class: 'write', reason: 'COPY TO a server file or program writes on the database server' };
       if (node.query) {
         const innerKind = Object.keys(node.query)[0];
-        const v = classifyNode(innerKind, node.query[innerKind]);
+        const v = classifyNode(innerKind, node.query[innerKind], undefined, ctx);
         return v.class === 'read' ? { class: 'read', reason: 'COPY (query) TO STDOUT only reads' } : { class: v.class, reason: `COPY runs a query: ${v.reason}` };
       }
       return { class: 'read', reason: `COPY ${rel} TO STDOUT only reads` };
@@ -245,7 +361,9 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdic
     case 'PrepareStmt': {
       const inner = node.query as AstNode;
       const innerKind = Object.keys(inner)[0];
-      const v = classifyNode(innerKind, inner[innerKind]);
+      const v = classifyNode(innerKind, inner[innerKind], undefined, ctx);
+      if (kind === 'DeclareCursorStmt' && (Number(node.options ?? 0) & CURSOR_OPT_HOLD))
+        return worse({ class: 'write', reason: 'DECLARE … WITH HOLD keeps the cursor’s result on the server after the transaction ends, until CLOSE' }, v);
       return { class: v.class, reason: `${kind === 'PrepareStmt' ? 'PREPARE' : 'DECLARE'} of a statement that is ${v.class}: ${v.reason}` };
     }
     case 'VariableSetStmt':
@@ -295,7 +413,7 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts): Verdic
   if (SESSION_KINDS.has(kind)) return { class: 'session', reason: `${what} only affects this session` };
   if (DROP_KINDS[kind]) return { class: 'destructive', reason: DROP_KINDS[kind] };
   if (PRIVILEGE_KINDS[kind]) return { class: 'privilege', reason: PRIVILEGE_KINDS[kind] };
-  if (ALWAYS_WRITE[kind]) return worse({ class: 'write', reason: ALWAYS_WRITE[kind] }, factsVerdict(facts(), what));
+  if (ALWAYS_WRITE[kind]) return worse({ class: 'write', reason: ALWAYS_WRITE[kind] }, factsVerdict(facts(), what, ctx));
   if (DDL_KINDS.has(kind)) {
     const base: Verdict = { class: 'ddl', reason: `${what} changes the schema` };
     return DEFERRED_BODY.has(kind) ? base : worse(base, destructiveOnly(factsVerdict(facts(), what)));
@@ -323,18 +441,117 @@ function objectsOf(kind: string, node: AstNode, f: Facts): string[] {
 }
 
 /** Never throws: a tree shape this code did not expect is a write (fail closed). */
-function safeClassify(kind: string, node: AstNode, facts: Facts): Verdict {
+function safeClassify(kind: string, node: AstNode, facts: Facts, ctx: ClassifyContext): Verdict {
   try {
-    return classifyNode(kind, node, facts);
+    return classifyNode(kind, node, facts, ctx);
   } catch {
     return { class: 'write', reason: `${kind} could not be analysed, so it counts as a write` };
   }
 }
 
-function classifyParsed(s: ParsedStatement): ClassifiedStatement {
+/** Records what a statement establishes for the statements after it in the same input. */
+function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext, text: string): void {
+  const addTemp = (name: string) => {
+    ctx.temps.add(name);
+    if (ctx.inTransactionBlock) ctx.transactionTemps.add(name);
+  };
+  switch (kind) {
+    case 'PrepareStmt':
+      ctx.prepared.set(String(node.name), v.class);
+      break;
+    case 'DeallocateStmt':
+      if (node.isall || !node.name) ctx.prepared.clear();
+      else ctx.prepared.delete(String(node.name));
+      break;
+    case 'CreateFunctionStmt': {
+      const name = stringParts(node.funcname).join('.').toLowerCase();
+      const readOnly = bodyVerdict(routineBodyStatements(node, text), ctx) === undefined;
+      ctx.routines.set(name, readOnly && ctx.routines.get(name) !== false);
+      break;
+    }
+    case 'CreateRangeStmt': {
+      // A range type's constructors are built-in C functions named after the type and its multirange.
+      const name = stringParts(node.typeName).join('.').toLowerCase();
+      if (!ctx.routines.has(name)) ctx.routines.set(name, true);
+      const multi = ((node.params as AstNode[] | undefined) ?? []).find((p) => p.DefElem?.defname === 'multirange_type_name');
+      const mname = multi ? stringParts(multi.DefElem.arg?.TypeName?.names ?? multi.DefElem.arg?.List?.items).join('.').toLowerCase() : name.includes('range') ? name.replace(/range(?!.*range)/, 'multirange') : `${name}_multirange`;
+      if (mname && !ctx.routines.has(mname)) ctx.routines.set(mname, true);
+      break;
+    }
+    case 'RenameStmt':
+      if (node.relation?.relname && isTempRelation(node.relation, ctx)) ctx.temps.delete(String(node.relation.relname));
+      break;
+    case 'DeclareCursorStmt':
+      ctx.cursors.set(String(node.portalname), { class: v.class, hold: Boolean(Number(node.options ?? 0) & CURSOR_OPT_HOLD) });
+      break;
+    case 'ClosePortalStmt':
+      if (node.portalname) ctx.cursors.delete(String(node.portalname));
+      else ctx.cursors.clear();
+      break;
+    case 'DiscardStmt':
+      // DISCARD ALL also closes every cursor and deallocates every prepared statement.
+      if (node.target === 'DISCARD_ALL') {
+        ctx.cursors.clear();
+        ctx.prepared.clear();
+      }
+      if (node.target === 'DISCARD_TEMP' || node.target === 'DISCARD_ALL') ctx.temps.clear();
+      break;
+    case 'TransactionStmt': {
+      const k = String(node.kind);
+      if (k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START') {
+        ctx.inTransactionBlock = true;
+        ctx.transactionTemps.clear();
+      }
+      // A rollback (to a savepoint, conservatively) undoes the temp tables created in the transaction.
+      if (/ROLLBACK|PREPARE$/.test(k)) for (const t of ctx.transactionTemps) ctx.temps.delete(t);
+      // Ending the transaction closes every cursor not declared WITH HOLD.
+      if (/COMMIT|ROLLBACK$|PREPARE$/.test(k) && k !== 'TRANS_STMT_COMMIT_PREPARED' && k !== 'TRANS_STMT_ROLLBACK_PREPARED') {
+        for (const [name, c] of ctx.cursors) if (!c.hold) ctx.cursors.delete(name);
+        ctx.inTransactionBlock = false;
+        ctx.transactionTemps.clear();
+      }
+      break;
+    }
+    case 'CreateStmt':
+    case 'CreateSeqStmt':
+    case 'CreateTableAsStmt': {
+      const rv = (kind === 'CreateStmt' ? node.relation : kind === 'CreateSeqStmt' ? node.sequence : node.into?.rel) as AstNode | undefined;
+      if (rv?.relpersistence === 't' && !rv.catalogname && (!rv.schemaname || rv.schemaname === 'pg_temp')) addTemp(String(rv.relname));
+      // A permanent relation of the same name means this input lost track of which one a name resolves to.
+      else if (rv?.relname) ctx.temps.delete(String(rv.relname));
+      break;
+    }
+    case 'DropStmt':
+      for (const o of (node.objects as AstNode[] | undefined) ?? []) {
+        const parts = o.List ? stringParts(o.List.items) : [];
+        if (parts.length) ctx.temps.delete(parts[parts.length - 1]);
+      }
+      break;
+    case 'VariableSetStmt':
+      if (String(node.name ?? '').toLowerCase() === 'search_path') ctx.searchPathChanged = true;
+      break;
+  }
+}
+
+/**
+ * Records in `ctx` what a statement judged `cls` establishes (a cursor, a prepared statement, a
+ * temp table, a routine). classifyParsed does this itself unless told not to; a caller that
+ * learns whether each statement succeeded (a gateway) records only the ones that did.
+ */
+export function rememberStatement(s: ParsedStatement, cls: StatementClass, ctx: ClassifyContext): void {
+  try {
+    remember(s.kind, s.node, { class: cls, reason: '' }, ctx, s.text);
+  } catch {
+    // A shape remember() did not expect only means less context: later statements fail closed.
+  }
+}
+
+/** Classifies one parsed statement in the context of the statements before it (updates `ctx` unless remember is false). */
+export function classifyParsed(s: ParsedStatement, ctx: ClassifyContext = newClassifyContext(), opts: { remember?: boolean } = {}): ClassifiedStatement {
   // One walk of the tree serves both the verdict and the object list.
   const facts = collectFacts(s.node);
-  const v = safeClassify(s.kind, s.node, facts);
+  const v = safeClassify(s.kind, s.node, facts, ctx);
+  if (opts.remember !== false) rememberStatement(s, v.class, ctx);
   let objects: string[];
   try {
     objects = objectsOf(s.kind, s.node, facts);
@@ -344,9 +561,14 @@ function classifyParsed(s: ParsedStatement): ClassifiedStatement {
   return { text: s.text, class: v.class, kind: s.kind, objects, reason: v.reason, start: s.start, end: s.end, line: s.line, column: s.column };
 }
 
-/** Classifies every statement of `sql`. Needs loadSqlParser() to have finished. Throws SqlSyntaxError. */
-export function classifySync(sql: string): ClassifiedStatement[] {
-  return parseStatements(sql).map(classifyParsed);
+/**
+ * Classifies every statement of `sql` as one input: a FETCH counts as read only after the
+ * cursor's DECLARE in this same input, a temp-table write only after its CREATE TEMP. Pass a
+ * context to continue an input across calls (one file sent statement by statement on one
+ * session); never share one across sessions. Needs loadSqlParser() first. Throws SqlSyntaxError.
+ */
+export function classifySync(sql: string, ctx: ClassifyContext = newClassifyContext()): ClassifiedStatement[] {
+  return parseStatements(sql).map((s) => classifyParsed(s, ctx));
 }
 
 /** Classifies every statement of `sql` (loads the parser on first use). Throws SqlSyntaxError. */

@@ -15,6 +15,8 @@ export interface NestedWrite {
 export interface Facts {
   /** Function calls, each as its name parts (['pg_catalog', 'now']). */
   functions: string[][];
+  /** For each entry of `functions`, its first argument when that is a constant (string or number). */
+  firstArgs: Array<string | number | undefined>;
   /** Relations named in FROM/INTO/… as 'schema.name' or 'name'. */
   relations: string[];
   /** INSERT/UPDATE/DELETE/MERGE found below the top node. */
@@ -33,11 +35,21 @@ export function stringParts(list: AstNode[] | undefined): string[] {
   return (list ?? []).map((n) => (n.String?.sval as string | undefined) ?? '').filter((s) => s !== '');
 }
 
+/** The value of a constant argument (`'x'`, `42`, `0.5`, `'x'::regclass`), else undefined. */
+export function constantValue(arg: AstNode | undefined): string | number | undefined {
+  const c = arg?.A_Const ?? arg?.TypeCast?.arg?.A_Const;
+  if (!c) return undefined;
+  if (c.sval !== undefined) return String(c.sval.sval ?? '');
+  if (c.ival !== undefined) return Number(c.ival.ival ?? 0);
+  if (c.fval !== undefined) return Number(c.fval.fval);
+  return undefined;
+}
+
 const WRITE_KINDS = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 
 /** Collects facts from `node` (a node's fields). `top` is not reported as a nested write. */
 export function collectFacts(node: AstNode): Facts {
-  const facts: Facts = { functions: [], relations: [], nestedWrites: [], locking: false, selectInto: false, cteNames: new Set() };
+  const facts: Facts = { functions: [], firstArgs: [], relations: [], nestedWrites: [], locking: false, selectInto: false, cteNames: new Set() };
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) {
       for (const v of value) visit(v);
@@ -51,6 +63,7 @@ export function collectFacts(node: AstNode): Facts {
       switch (key) {
         case 'FuncCall':
           facts.functions.push(stringParts(child.funcname));
+          facts.firstArgs.push(constantValue(child.args?.[0]));
           break;
         case 'RangeVar':
           facts.relations.push(relationName(child));

@@ -7,7 +7,31 @@
  * entry costs a false alarm, an extra one would be a leak.
  */
 
+import { CATALOGUE_READ_ONLY } from './function-catalogue.js';
+import { CATALOGUE_DENY } from './function-deny.js';
+
 const list = (s: string): string[] => s.trim().split(/\s+/);
+
+/**
+ * Volatile built-ins that are nonetheless read-only, reviewed by hand: pg_proc calls them
+ * volatile because their result changes between calls (clocks, random numbers, sizes, the
+ * sequence's current value), not because they write. Everything volatile not named here is not
+ * read-only.
+ */
+export const VOLATILE_READ_ONLY: ReadonlySet<string> = new Set(
+  list(`clock_timestamp timeofday random setseed gen_random_uuid currval lastval current_query
+  pg_sequence_last_value pg_stat_have_stats pg_stat_clear_snapshot pg_xact_commit_timestamp
+  pg_xact_commit_timestamp_origin pg_xact_status txid_status pg_is_in_recovery pg_current_wal_lsn
+  pg_current_wal_insert_lsn pg_current_wal_flush_lsn pg_last_wal_receive_lsn pg_last_wal_replay_lsn
+  pg_last_xact_replay_timestamp pg_last_committed_xact pg_lock_status pg_blocking_pids
+  pg_safe_snapshot_blocking_pids pg_isolation_test_session_is_blocked pg_control_checkpoint pg_control_init
+  pg_control_recovery pg_control_system pg_jit_available pg_notification_queue_usage pg_partition_ancestors
+  pg_partition_tree pg_relation_size pg_table_size pg_indexes_size pg_total_relation_size pg_database_size
+  pg_tablespace_size pg_is_wal_replay_paused pg_get_wal_replay_pause_state pg_collation_actual_version
+  pg_database_collation_actual_version pg_get_multixact_members pg_get_shmem_allocations
+  pg_get_wal_resource_managers pg_prepared_xact pg_show_replication_origin_status pg_current_logfile
+  pg_stat_force_next_flush`),
+);
 
 export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(
   list(`
@@ -112,7 +136,8 @@ export function functionName(parts: string[]): { schema?: string; name: string }
 export function isReadOnlyFunction(parts: string[]): boolean {
   const { schema, name } = functionName(parts);
   if (schema !== undefined && schema !== 'pg_catalog') return false;
-  if (READ_ONLY_FUNCTIONS.has(name)) return true;
+  if (READ_ONLY_FUNCTIONS.has(name) || VOLATILE_READ_ONLY.has(name)) return true;
+  if (CATALOGUE_READ_ONLY.has(name) && !CATALOGUE_DENY.has(name)) return true;
   // ts_ and has_ families contain only readers in pg_catalog; json(b)_ likewise.
   return READ_ONLY_PREFIXES.some((p) => name.startsWith(p));
 }

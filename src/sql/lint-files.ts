@@ -7,6 +7,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../errors.js';
 import { lintRules, lintStatements, type LintFinding } from './lint.js';
 import { loadSqlParser, parseStatements, SqlSyntaxError } from './parser.js';
+import type { MigrationRunner } from './runner.js';
 
 export interface LintRun {
   /** Files linted, relative to the working directory (`<stdin>` for standard input). */
@@ -62,12 +63,12 @@ export function readMigrationSources(paths: string[], cwd = process.cwd()): Arra
 }
 
 /** Lints files; an unparseable file is a UsageError naming file:line:column. */
-export async function lintFiles(files: string[], opts: { cwd?: string; assumeInTransaction?: boolean } = {}): Promise<LintRun> {
+export async function lintFiles(files: string[], opts: { cwd?: string; assumeInTransaction?: boolean; runner?: MigrationRunner; postgresMajor?: number } = {}): Promise<LintRun> {
   return lintSources(readMigrationSources(files, opts.cwd), opts);
 }
 
 /** Lints named SQL texts (files already read, or standard input). */
-export async function lintSources(sources: Array<{ file: string; sql: string }>, opts: { assumeInTransaction?: boolean } = {}): Promise<LintRun> {
+export async function lintSources(sources: Array<{ file: string; sql: string }>, opts: { assumeInTransaction?: boolean; runner?: MigrationRunner; postgresMajor?: number } = {}): Promise<LintRun> {
   await loadSqlParser();
   const findings: LintFinding[] = [];
   let statements = 0;
@@ -80,7 +81,7 @@ export async function lintSources(sources: Array<{ file: string; sql: string }>,
       throw err;
     }
     statements += stmts.length;
-    findings.push(...lintStatements(sql, stmts, { file, assumeInTransaction: opts.assumeInTransaction }));
+    findings.push(...lintStatements(sql, stmts, { file, assumeInTransaction: opts.assumeInTransaction, runner: opts.runner, postgresMajor: opts.postgresMajor }));
   }
   const active = findings.filter((f) => !f.suppressed);
   return {

@@ -8,6 +8,7 @@
 import { relationName } from './facts.js';
 import { loadSqlParser, parseStatements, type ParsedStatement } from './parser.js';
 import { lintRules } from './rules/index.js';
+import { runnerPlan, type MigrationRunner } from './runner.js';
 import { tableKey } from './rules/helpers.js';
 import type { LintContext, LintRule } from './rules/types.js';
 
@@ -32,6 +33,15 @@ export interface LintOptions {
    * `-- prodguard: no-transaction` is linted as running outside one, whatever this says.
    */
   assumeInTransaction?: boolean;
+  /**
+   * The tool that applies the file (src/sql/runner.ts): decides whether the file runs in a
+   * transaction and whether a failed file is re-run, as that runner really does. Without it the
+   * file is linted the prodguard way (assumeInTransaction and the no-transaction comment).
+   * `assumeInTransaction: false` still forces "outside a transaction".
+   */
+  runner?: MigrationRunner;
+  /** Major version of the target server, for version-dependent rules. */
+  postgresMajor?: number;
 }
 
 interface Suppression {
@@ -76,9 +86,12 @@ const ruleById = (id: string) => lintRules.find((r) => r.id === id) as LintRule;
 export function lintStatements(sql: string, stmts: ParsedStatement[], opts: LintOptions = {}): LintFinding[] {
   const head = stmts[0] ? sql.slice(0, stmts[0].start) : sql;
   const noTransaction = head.split('\n').some((l) => NO_TRANSACTION.test(l.trim()));
-  const assumed = noTransaction ? false : (opts.assumeInTransaction ?? true);
+  const plan = opts.runner ? runnerPlan(opts.runner, stmts, noTransaction) : undefined;
+  const assumed = opts.assumeInTransaction === false ? false : plan ? plan.inTransaction : noTransaction ? false : (opts.assumeInTransaction ?? true);
   const ctx: LintContext = {
     inTransaction: assumed,
+    ...(plan ? { runner: plan } : {}),
+    ...(opts.postgresMajor !== undefined ? { postgresMajor: opts.postgresMajor } : {}),
     createdTables: new Set(),
     concurrentIndexes: new Set(),
     notValidConstraints: new Set(),

@@ -4,7 +4,7 @@
  * corrupting it or failing with SQLITE_BUSY.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ListOptions, StateStore, StoredDoc } from './store.js';
 import { ProdguardError } from '../errors.js';
@@ -32,9 +32,16 @@ export class SqliteStore implements StateStore {
 
   constructor(file: string) {
     this.location = file;
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // Owner-only: the state holds change records, grants and the backup catalog. Created 0600
+      // before SQLite opens it (SQLite would use the umask), the -wal/-shm files fixed after.
+      closeSync(openSync(file, 'a', 0o600));
+      chmodSync(file, 0o600);
+    }
     try {
       this.db = new Database(file, { timeout: 10_000 });
+      if (file !== ':memory:') for (const extra of [`${file}-wal`, `${file}-shm`]) if (existsSync(extra)) chmodSync(extra, 0o600);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');

@@ -31,4 +31,16 @@ export interface StateStore {
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Team stores only: appends an audit record to the append-only anchor table (origin = one
+   * machine's log). Local stores leave these out: a local copy anchors nothing.
+   */
+  appendAudit?(origin: string, rec: { seq: number; hash: string }): Promise<void>;
+  readAudit?(origin: string): Promise<AnchoredAudit[]>;
+}
+
+export interface AnchoredAudit {
+  seq: number;
+  hash: string;
+  record: unknown;
 }

@@ -71,7 +71,7 @@ test('a missing decryption key: one clear line, exit 2, nothing recorded or writ
   assert.match(r.stderr, /^prodguard: this backup is encrypted and no age identity was found: set PRODGUARD_AGE_IDENTITY/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.deepEqual((await catalogEntry(m.id)).verified, before.verified);
-  assert.deepEqual(readdirSync(join(f.localPath, 'production', m.id)).sort(), ['dump.pgcustom.age', 'globals.sql.age', 'manifest.json']);
+  assert.deepEqual(readdirSync(join(f.localPath, 'production', m.id)).sort(), ['database.json.age', 'dump.pgcustom.age', 'globals.sql.age', 'manifest.json']);
 });
 
 test('a wrong decryption key: one clear line, exit 2, no result recorded, no plaintext left behind', async () => {
@@ -166,7 +166,7 @@ test('noEncrypt in the config stores a plain pg_dump that still verifies', async
     const r = await f.cli(['backup', 'create', '--env', 'production', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const m = (JSON.parse(r.stdout) as { manifest: BackupManifest }).manifest;
-    assert.deepEqual(m.objects.map((o) => [o.name, o.encrypted]), [['dump.pgcustom', false], ['globals.sql', false]]);
+    assert.deepEqual(m.objects.map((o) => [o.name, o.encrypted]), [['dump.pgcustom', false], ['database.json', false], ['globals.sql', false]]);
     const v = await f.cli(['backup', 'verify', m.id, '--json'], { PRODGUARD_AGE_IDENTITY: '' });
     assert.equal(v.code, 0, v.stderr);
   } finally {

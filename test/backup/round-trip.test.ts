@@ -35,12 +35,12 @@ test('backup create writes data objects and a manifest to both destinations and 
   assert.deepEqual(first.destinations, ['local', 's3']);
   assert.equal(first.reason, 'round trip test');
   assert.deepEqual(first.rowCounts, { 'public.Mixed Case': 2, 'public.events': 500, 'shop.customers': 300, 'shop.orders': 2000 });
-  assert.deepEqual(first.objects.map((o) => o.name), ['dump.pgcustom.age', 'globals.sql.age']);
+  assert.deepEqual(first.objects.map((o) => o.name), ['dump.pgcustom.age', 'database.json.age', 'globals.sql.age']);
   assert.ok(first.objects.every((o) => o.encrypted && /^[0-9a-f]{64}$/.test(o.sha256) && o.bytes > 0));
   assert.match(first.lsn, /^[0-9A-F]+\/[0-9A-F]+$/);
   assert.match(first.snapshot, /^[0-9A-F-]+$/);
   const folder = join(f.localPath, 'production', res.id);
-  assert.deepEqual(readdirSync(folder).sort(), ['dump.pgcustom.age', 'globals.sql.age', 'manifest.json']);
+  assert.deepEqual(readdirSync(folder).sort(), ['database.json.age', 'dump.pgcustom.age', 'globals.sql.age', 'manifest.json']);
   assert.ok(existsSync(join(f.s3Dir, 'b', 'prodguard', 'production', res.id)), 's3rver holds the backup folder');
 });
 

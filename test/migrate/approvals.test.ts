@@ -31,7 +31,7 @@ const setup = () => (ready ??= (async () => {
   fx.writeMigration('0002_add_sku.sql', ADD_SKU);
   await applyToStaging(ctx, 'staging');
   process.env.PRODGUARD_ACTOR = 'alice';
-  const r = await requestChange(ctx, 'production');
+  const r = await requestChange(ctx, 'production', { keyFile: fx.keyFile('alice') });
   changeHash = r.change.hash;
   delete process.env.PRODGUARD_ACTOR;
 })());

@@ -11,16 +11,17 @@ import { generateKeys } from '../../src/migrate/keys.js';
 const cleanups: Array<() => void> = [];
 after(() => cleanups.forEach((c) => c()));
 
-test('migrate ci --github writes a workflow: lint+plan with SARIF on PRs, staging on merge, production job with environment: production', async () => {
+test('migrate ci --github writes a workflow: lint with SARIF on PRs (no secrets), staging on merge, production job with environment: production', async () => {
   const p = makeProject({ 'prodguard.yaml': minimalConfig() });
   cleanups.push(p.cleanup);
   const r = await runCli(['migrate', 'ci', '--github'], { cwd: p.dir });
   assert.equal(r.code, 0, r.stderr);
   const wf = parse(readFileSync(join(p.dir, '.github/workflows/prodguard.yml'), 'utf8'));
   const steps = (job: string) => wf.jobs[job].steps.map((s: { run?: string; uses?: string }) => s.run ?? s.uses).join('\n');
-  assert.match(steps('lint-and-plan'), /prodguard lint --format sarif/);
-  assert.match(steps('lint-and-plan'), /upload-sarif/);
-  assert.match(steps('lint-and-plan'), /prodguard migrate plan --env production/);
+  assert.match(steps('lint'), /prodguard lint --format sarif/);
+  assert.match(steps('lint'), /upload-sarif/);
+  // The pull-request job runs the PR's own code: it gets no secret (the plan against production moved out of it).
+  assert.doesNotMatch(JSON.stringify(wf.jobs.lint), /secrets\./);
   assert.match(wf.jobs['apply-staging'].if, /push/);
   assert.match(steps('apply-staging'), /prodguard migrate apply --env staging/);
   assert.equal(wf.jobs['deploy-production'].environment, 'production');
@@ -69,4 +70,21 @@ test('status rule 4 wants at least two seniors with usable public keys; rule 3 w
   const noStaging = await run('', `version: 1\nenvironments:\n  production:\n    kind: production\n    urlEnv: P_URL\n`);
   assert.equal(noStaging[0].state, 'missing');
   assert.match(noStaging[0].reason, /no environment with kind: staging/);
+});
+
+test('migrate ci --gitlab writes a pipeline: lint on merge requests without variables, staging and an OIDC-proved deploy only on the protected default branch', async () => {
+  const p = makeProject({ 'prodguard.yaml': minimalConfig() });
+  cleanups.push(p.cleanup);
+  const r = await runCli(['migrate', 'ci', '--gitlab'], { cwd: p.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const gl = parse(readFileSync(join(p.dir, '.gitlab-ci.yml'), 'utf8'));
+  assert.match(gl.lint.rules[0].if, /merge_request_event/);
+  assert.equal(gl.lint.variables, undefined);
+  assert.equal(gl['deploy-production'].environment, 'production');
+  assert.deepEqual(gl['deploy-production'].id_tokens, { PRODGUARD_OIDC_TOKEN: { aud: 'prodguard' } });
+  assert.match(gl['deploy-production'].rules[0].if, /CI_COMMIT_REF_PROTECTED == "true"/);
+  for (const job of ['lint', 'apply-staging', 'deploy-production']) assert.equal(gl[job].script[0], 'npm ci --ignore-scripts');
+  assert.ok(gl['deploy-production'].script.includes('npx prodguard migrate deploy --env production'));
+  const both = await runCli(['migrate', 'ci', '--github', '--gitlab'], { cwd: p.dir });
+  assert.equal(both.code, 2);
 });

@@ -43,7 +43,7 @@ after(async () => {
 async function requestAndApprove(): Promise<string> {
   process.env.PRODGUARD_ACTOR = 'alice';
   try {
-    const { change } = await requestChange(fx.ctx(), 'production');
+    const { change } = await requestChange(fx.ctx(), 'production', { keyFile: fx.keyFile('alice') });
     await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('bob') });
     await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('carol') });
     return change.hash;
@@ -53,9 +53,11 @@ async function requestAndApprove(): Promise<string> {
 }
 
 async function asCi<T>(fn: () => Promise<T>, actor = 'ci'): Promise<T> {
-  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR };
+  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR, PRODGUARD_OIDC_TOKEN: process.env.PRODGUARD_OIDC_TOKEN };
   process.env.CI = 'true';
   process.env.PRODGUARD_ACTOR = actor;
+  // The CI platform's signed token is what proves the CI run (policy.oidc in the pinned policy).
+  process.env.PRODGUARD_OIDC_TOKEN = await fx.ciToken();
   try {
     return await fn();
   } finally {
@@ -74,7 +76,11 @@ test('deploy outside CI, or in CI as someone else, is refused and says why; noth
   assert.doesNotMatch(r.stderr, /\[approvals\]|\[staging\]/, 'the other checks hold and are not listed');
   const r2 = await runCli(['migrate', 'deploy', '--env', 'production'], { cwd: fx.dir, env: { ...fx.env, CI: 'true', PRODGUARD_ACTOR: 'bob' } });
   assert.equal(r2.code, 1);
-  assert.match(r2.stderr, /\[ci\] actor "bob" is not the deploy identity "ci"/);
+  // CI=true without the platform's token proves nothing (it used to pass with PRODGUARD_ACTOR=ci).
+  assert.match(r2.stderr, /\[ci\] not running in CI: no OIDC token from the CI platform \(CI=true alone is not proof/);
+  const r3 = await runCli(['migrate', 'deploy', '--env', 'production'], { cwd: fx.dir, env: { ...fx.env, CI: 'true', PRODGUARD_ACTOR: 'ci' } });
+  assert.equal(r3.code, 1);
+  assert.match(r3.stderr, /\[ci\] not running in CI/);
   assert.equal((await listBackups(fx.ctx())).length, 0);
   assert.deepEqual((await history()).map((h) => h.version), ['0001']);
   const audit = fx.ctx().auditLog.read().filter((a) => a.action === 'migrate.deploy');
@@ -93,7 +99,7 @@ test('deploy from CI with approvals and a staging pass: verified backup first, a
   assert.deepEqual((await history()).map((h) => h.version), ['0001', '0002']);
   assert.equal(r.verification?.ok, true, r.verification?.lines.join('\n'));
   const hist = await sql<{ applied_by: string; change_hash: string }>(fx.prodUrl, `SELECT applied_by, change_hash FROM prodguard.schema_migrations WHERE version = '0002'`);
-  assert.equal(hist[0].applied_by, 'ci');
+  assert.equal(hist[0].applied_by, 'oidc:repo:acme/app:environment:production', 'history names the identity the CI platform proved');
   assert.equal(hist[0].change_hash, r.changeHash);
 });
 

@@ -11,6 +11,11 @@ import { createDatabase, sql } from '../helpers/pg.js';
 import type { Cluster } from '../../src/pg/cluster.js';
 import { openContext, type Context } from '../../src/context.js';
 import { generateKeys } from '../../src/migrate/keys.js';
+import { initPolicy } from '../../src/policy/rotate.js';
+import { enrollEnvironment } from '../../src/policy/environment-identity.js';
+import { startLocalIssuer, type LocalIssuer } from '../../src/policy/local-issuer.js';
+
+export const REPOSITORY = 'acme/app';
 
 export const INIT_SQL = `CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, price numeric NOT NULL);
 CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE, full_name text, phone text);
@@ -30,14 +35,19 @@ export interface MigrateFixture {
   ctx(): Context;
   updateConfig(mutate: (raw: Record<string, any>) => void): Promise<void>;
   env: Record<string, string>;
+  /** The stand-in CI platform whose issuer the pinned policy names. */
+  issuer: LocalIssuer;
+  /** A valid deploy token of the team's CI job. */
+  ciToken(): Promise<string>;
   cleanup(): Promise<void>;
 }
 
-export async function migrateFixture(cluster: Cluster, name: string): Promise<MigrateFixture> {
+export async function migrateFixture(cluster: Cluster, name: string, opts: { pinPolicy?: boolean; mutateConfig?: (raw: Record<string, any>) => void } = {}): Promise<MigrateFixture> {
   const prodUrl = await createDatabase(cluster, `${name}_prod`);
   const stagingUrl = await createDatabase(cluster, `${name}_staging`);
   const p = makeProject({ 'migrations/0001_init.sql': INIT_SQL });
   const keysDir = join(p.dir, 'keys');
+  const issuer = await startLocalIssuer(undefined);
   const keys = Object.fromEntries(PEOPLE.map((n) => [n, generateKeys({ name: n, outDir: keysDir })]));
   const config = {
     version: 1,
@@ -57,6 +67,9 @@ export async function migrateFixture(cluster: Cluster, name: string): Promise<Mi
       destinations: [{ name: 'local', type: 'local', path: join(p.dir, 'backups') }],
     },
     migrations: { lockTimeout: '2s', statementTimeout: '30s', approvals: { required: 2, expireAfter: '72h', dir: '.prodguard/approvals' } },
+    policy: {
+      oidc: { provider: 'github', issuer: issuer.issuer, audience: 'prodguard', repository: REPOSITORY, ref: 'refs/heads/main', environment: 'production', workflow: `${REPOSITORY}/.github/workflows/prodguard.yml` },
+    },
     staging: {
       masking: [
         { table: 'users', column: 'email', strategy: 'email' },
@@ -65,15 +78,27 @@ export async function migrateFixture(cluster: Cluster, name: string): Promise<Mi
       ],
     },
   };
+  opts.mutateConfig?.(config);
   writeFileSync(join(p.dir, 'prodguard.yaml'), stringify(config));
   const env = { [`${name.toUpperCase()}_STAGING_URL`]: stagingUrl, [`${name.toUpperCase()}_PROD_URL`]: prodUrl };
   Object.assign(process.env, env);
   let ctx = openContext({ cwd: p.dir });
+  // The team's policy is pinned once by a senior, as a real team would (prodguard policy init).
+  if (opts.pinPolicy !== false) {
+    // Both databases get their identity (prodguard env enroll), pinned with the first policy.
+    await enrollEnvironment(ctx, 'staging');
+    await enrollEnvironment(ctx, 'production');
+    await ctx.close();
+    ctx = openContext({ cwd: p.dir });
+    await initPolicy(ctx, { keyFile: keys.alice.privateKeyFile });
+  }
   return {
     dir: p.dir,
     prodUrl,
     stagingUrl,
     env,
+    issuer,
+    ciToken: () => issuer.token(issuer.githubClaims(REPOSITORY)),
     keyFile: (n) => keys[n].privateKeyFile,
     publicKey: (n) => keys[n].publicKey,
     writeMigration: (file, text) => writeFileSync(join(p.dir, 'migrations', file), text),
@@ -93,6 +118,7 @@ export async function migrateFixture(cluster: Cluster, name: string): Promise<Mi
     },
     async cleanup() {
       await ctx.close();
+      await issuer.close();
       p.cleanup();
     },
   };

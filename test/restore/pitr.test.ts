@@ -139,7 +139,9 @@ test('point-in-time recovery: archive, base backup, restore to a time / an LSN, 
     for (const f of readdirSync(walDir).filter((f) => f.startsWith(lost))) rmSync(join(walDir, f));
 
     const st = await cli(['pitr', 'status', '--env', 'production', '--json']);
-    assert.equal(st.code, 0, st.stderr);
+    // A gap loses recoverability: status says so with its exit code too (issue #15).
+    assert.equal(st.code, 1, st.stderr);
+    assert.match(st.stderr, new RegExp(`PITR for production is not healthy: 1 missing WAL segment\\(s\\), first ${lost}`));
     assert.deepEqual(JSON.parse(st.stdout).gaps, [lost]);
     const human = await cli(['pitr', 'status', '--env', 'production']);
     assert.match(human.stdout, new RegExp(`1 missing: ${lost}`));

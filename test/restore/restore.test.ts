@@ -12,6 +12,8 @@ import { listBackups } from '../../src/backup/catalog.js';
 import { checks } from '../../src/status/checks/recovery.js';
 
 const cluster = sharedCluster({ name: 'prodguard-restore' });
+// Staging lives on its own server: restoring onto production's server is refused by identity (#15).
+const stagingCluster = sharedCluster({ name: 'prodguard-restore-staging' });
 
 async function setup() {
   const c = cluster();
@@ -32,14 +34,15 @@ ${smoke}
     INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 300) g;
     CREATE TABLE orders (id int PRIMARY KEY, customer_id int REFERENCES customers, total numeric);
     INSERT INTO orders SELECT g, 1 + g % 300, g FROM generate_series(1, 1000) g;`);
-  const staging = await createDatabase(c, 'staging_db');
+  const sc = stagingCluster();
+  const staging = await createDatabase(sc, 'staging_db');
   await sql(staging, `CREATE TABLE precious (id int); INSERT INTO precious VALUES (42)`);
-  const env = { PRODUCTION_DATABASE_URL: shop, STAGING_DATABASE_URL: staging, LOCAL_DATABASE_URL: c.url('postgres'), PRODGUARD_AGE_IDENTITY: identity };
+  const env = { PRODUCTION_DATABASE_URL: shop, STAGING_DATABASE_URL: staging, LOCAL_DATABASE_URL: sc.url('postgres'), PRODGUARD_AGE_IDENTITY: identity };
   Object.assign(process.env, env);
   const ctx = contextFrom(loadConfig({ cwd: p.dir }));
   const backup = await createBackup(ctx, { env: 'production', reason: 'test' });
   await ctx.close();
-  return { c, p, env, backup, shop, staging, setConfig: (smoke: string) => writeFileSync(join(p.dir, 'prodguard.yaml'), config(smoke)) };
+  return { c, sc, p, env, backup, shop, staging, setConfig: (smoke: string) => writeFileSync(join(p.dir, 'prodguard.yaml'), config(smoke)) };
 }
 
 test('restore, its safety rules, and drills', async (t) => {
@@ -56,7 +59,7 @@ test('restore, its safety rules, and drills', async (t) => {
     assert.equal(out.createdDatabase, true);
     assert.deepEqual(out.mismatches, []);
     assert.equal(out.rows, 1300);
-    const [{ n }] = await sql<{ n: number }>(s.c.url(out.database), 'SELECT count(*)::int AS n FROM orders');
+    const [{ n }] = await sql<{ n: number }>(s.sc.url(out.database), 'SELECT count(*)::int AS n FROM orders');
     assert.equal(n, 1000);
     assert.deepEqual(await sql(s.staging, 'SELECT id FROM precious'), [{ id: 42 }], 'the staging database itself is untouched');
   });
@@ -67,8 +70,10 @@ test('restore, its safety rules, and drills', async (t) => {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /refusing to restore over production .*prodguard break-glass/);
     }
-    const [{ n }] = await sql<{ n: number }>(s.c.url('postgres'), `SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'shop_restore_%'`);
+    const [{ n }] = await sql<{ n: number }>(s.sc.url('postgres'), `SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'shop_restore_%'`);
     assert.equal(n, 1, 'no database was created for the refused restores');
+    const [{ m }] = await sql<{ m: number }>(s.c.url('postgres'), `SELECT count(*)::int AS m FROM pg_database WHERE datname LIKE 'shop_restore_%'`);
+    assert.equal(m, 0, 'nothing on production\'s server either');
   });
 
   await t.test('a non-empty target without --replace is refused and left alone', async () => {

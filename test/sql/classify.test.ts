@@ -110,7 +110,8 @@ const cases: Array<[string, StatementClass]> = [
   ['SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'privilege'],
   ['ALTER TABLE t DISABLE ROW LEVEL SECURITY', 'privilege'],
   ['SET LOCAL ROLE admin', 'privilege'],
-  ['RESET ALL', 'privilege'],
+  // issue #14: RESET ALL keeps role and session authorization (GUC_NO_RESET_ALL) and the read-only default the session started with; proven on a real server in classify-context.test.ts.
+  ['RESET ALL', 'session'],
   ['DISCARD ALL', 'privilege'],
   ['ALTER DATABASE d SET default_transaction_read_only = off', 'privilege'],
   // session

@@ -4,6 +4,7 @@ import { sqlLintChapter } from './sql-lint.js';
 import { backupChapter } from './backup.js';
 import { guardChapter } from './guard.js';
 import { migrateChapter } from './migrate.js';
+import { accessChapter } from './access.js';
 
 /** The demo's chapters, in story order. Each layer appends its own. */
-export const chapters: DemoChapter[] = [guardChapter, backupChapter, migrateChapter, recoveryChapter, sqlLintChapter];
+export const chapters: DemoChapter[] = [guardChapter, backupChapter, migrateChapter, recoveryChapter, sqlLintChapter, accessChapter];

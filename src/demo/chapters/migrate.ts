@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { DemoChapter, DemoContext } from '../types.js';
 
 const MIGRATION = '20260301000000_orders_note.sql';
+const REPOSITORY = 'qwikker/app';
 const MIGRATION_SQL = `-- orders: a free-text note for the courier
 alter table orders add column if not exists courier_note text;
 `;
@@ -54,69 +55,91 @@ export const migrateChapter: DemoChapter = {
     const staged = await m.applyToStaging(demo.ctx, 'staging');
     demo.say(`  applied to staging: ${staged.applied.map((a) => a.file).join(', ')}; recorded as passed (staging schema ${staged.schemaFingerprint?.slice(0, 12)})`);
 
-    demo.showCommand('prodguard keys generate --name bob   # and alice, carol: each on their own machine');
-    const keysDir = join(demo.projectDir, '.prodguard/keys');
-    const keys = Object.fromEntries(['alice', 'bob', 'carol'].map((n) => [n, m.generateKeys({ name: n, outDir: keysDir })]));
-    await demo.updateConfig((raw) => {
-      const team = (raw.team ?? []) as Array<Record<string, unknown>>;
-      if (!team.some((t) => t.name === 'carol')) team.push({ name: 'carol', email: 'carol@qwikker.example', role: 'senior', publicKey: null });
-      for (const t of team) if (keys[t.name as string]) t.publicKey = keys[t.name as string].publicKey;
-      raw.team = team;
-    });
-    demo.say('  private keys stay in 0600 files; the public keys go into prodguard.yaml (team[].publicKey) for alice, bob and carol (seniors).');
-
-    const change = await withEnv({ PRODGUARD_ACTOR: 'alice' }, async () => {
-      demo.showCommand('prodguard migrate request --env production   # as alice');
-      const r = await m.requestChange(demo.ctx, 'production');
-      demo.say(`  change ${r.change.hash.slice(0, 12)} opened for approval; author ${r.change.author}`);
-      demo.showCommand(`prodguard migrate approve ${r.change.hash.slice(0, 12)} --key ~/.prodguard/alice.ed25519.key   # alice approves her own change`);
-      try {
-        await m.approveChange(demo.ctx, r.change.hash, { keyFile: keys.alice.privateKeyFile });
-        throw new Error('self-approval was accepted');
-      } catch (err) {
-        if ((err as Error).message === 'self-approval was accepted') throw err;
-        demo.say(`  refused: ${(err as Error).message}`);
+    const { startLocalIssuer, githubDeployClaims } = await import('../../policy/local-issuer.js');
+    const issuer = await startLocalIssuer(githubDeployClaims(REPOSITORY));
+    try {
+      demo.showCommand('prodguard keys generate --name bob   # and alice, carol: each on their own machine');
+      const keysDir = join(demo.projectDir, '.prodguard/keys');
+      const keys = Object.fromEntries(['alice', 'bob', 'carol'].map((n) => [n, m.generateKeys({ name: n, outDir: keysDir })]));
+      await demo.updateConfig((raw) => {
+        const team = (raw.team ?? []) as Array<Record<string, unknown>>;
+        if (!team.some((t) => t.name === 'carol')) team.push({ name: 'carol', email: 'carol@qwikker.example', role: 'senior', publicKey: null });
+        for (const t of team) if (keys[t.name as string]) t.publicKey = keys[t.name as string].publicKey;
+        raw.team = team;
+      });
+      demo.say('  private keys stay in 0600 files; the public keys go into prodguard.yaml (team[].publicKey) for alice, bob and carol (seniors).');
+      // The CI platform is simulated by a loopback OIDC issuer; the pinned policy names it and the
+      // claims the deploy job's token must carry (a real team pins token.actions.githubusercontent.com).
+      await demo.updateConfig((raw) => {
+        raw.policy = { ...(raw.policy ?? {}), oidc: { provider: 'github', issuer: issuer.issuer, audience: 'prodguard', repository: REPOSITORY, ref: 'refs/heads/main', environment: 'production' } };
+      });
+      const { enrollEnvironment } = await import('../../policy/environment-identity.js');
+      for (const env of ['staging', 'production']) {
+        demo.showCommand(`prodguard env enroll --env ${env}`);
+        const e = await enrollEnvironment(demo.ctx, env);
+        demo.say(`  ${env}: identity ${e.identity.envId.slice(0, 8)}… written into its database (prodguard.environment_identity); server ${e.identity.systemIdentifier}, database ${e.identity.database}`);
       }
-      return r.change;
-    });
-    for (const who of ['bob', 'carol']) {
-      demo.showCommand(`prodguard migrate approve ${change.hash.slice(0, 12)} --key ~/.prodguard/${who}.ed25519.key   # ${who}`);
-      const a = await m.approveChange(demo.ctx, change.hash, { keyFile: keys[who].privateKeyFile });
-      demo.say(`  ${who} signed: ${a.file.slice(demo.projectDir.length + 1)}`);
-    }
+      await demo.updateConfig(() => {}); // enrol wrote prodguard.yaml
+      demo.showCommand('prodguard policy init --key ~/.config/prodguard/keys/alice.ed25519.key   # pins the team policy; later changes need two seniors\' signatures');
+      const { initPolicy } = await import('../../policy/rotate.js');
+      const pinned = await initPolicy(demo.ctx, { keyFile: keys.alice.privateKeyFile });
+      demo.say(`  policy version 1 in force (${pinned.hash.slice(0, 12)}); editing prodguard.yaml now only proposes a change`);
 
-    demo.showCommand('prodguard migrate deploy --env production   # from alice\'s laptop');
-    await withEnv({ CI: undefined, PRODGUARD_ACTOR: 'alice' }, async () => {
-      try {
-        await m.deploy(demo.ctx, 'production');
-        throw new Error('a deploy from a laptop was accepted');
-      } catch (err) {
-        if ((err as Error).message === 'a deploy from a laptop was accepted') throw err;
-        demo.say(`  refused: ${(err as Error).message}`);
+      const change = await withEnv({ PRODGUARD_ACTOR: 'alice' }, async () => {
+        demo.showCommand('prodguard migrate request --env production --key ~/.config/prodguard/keys/alice.ed25519.key   # alice signs her request');
+        const r = await m.requestChange(demo.ctx, 'production', { keyFile: keys.alice.privateKeyFile });
+        demo.say(`  change ${r.change.hash.slice(0, 12)} opened for approval; author ${r.change.author}`);
+        demo.showCommand(`prodguard migrate approve ${r.change.hash.slice(0, 12)} --key ~/.config/prodguard/keys/alice.ed25519.key   # alice approves her own change`);
+        try {
+          await m.approveChange(demo.ctx, r.change.hash, { keyFile: keys.alice.privateKeyFile });
+          throw new Error('self-approval was accepted');
+        } catch (err) {
+          if ((err as Error).message === 'self-approval was accepted') throw err;
+          demo.say(`  refused: ${(err as Error).message}`);
+        }
+        return r.change;
+      });
+      for (const who of ['bob', 'carol']) {
+        demo.showCommand(`prodguard migrate approve ${change.hash.slice(0, 12)} --key ~/.config/prodguard/keys/${who}.ed25519.key   # ${who}`);
+        const a = await m.approveChange(demo.ctx, change.hash, { keyFile: keys[who].privateKeyFile });
+        demo.say(`  ${who} signed: ${a.file.slice(demo.projectDir.length + 1)}`);
       }
-    });
 
-    const identity = demo.ctx.loaded.config.migrations.deployIdentity;
-    demo.showCommand(`CI=true PRODGUARD_ACTOR=${identity} prodguard migrate deploy --env production   # the CI job`);
-    const r = await withEnv({ CI: 'true', PRODGUARD_ACTOR: identity }, () => m.deploy(demo.ctx, 'production', { onPhase: (p) => demo.say(`  … ${p}`) }));
-    demo.say(`  deployed ${r.applied.map((a) => a.file).join(', ')}; pre-migration backup ${r.backupId} (verified by restore); approved by ${r.gate?.approvals.validApprovers.join(' and ')}`);
-    if (!r.verification?.ok) throw new Error(`post-deploy verification failed:\n  ${r.verification?.lines.join('\n  ')}`);
-    demo.say(`  verified: production's schema equals staging's (${r.verification.productionFingerprint.slice(0, 12)}); ${r.verification.health.length} health check(s) passed`);
+      demo.showCommand('prodguard migrate deploy --env production   # from alice\'s laptop');
+      await withEnv({ CI: undefined, PRODGUARD_ACTOR: 'alice' }, async () => {
+        try {
+          await m.deploy(demo.ctx, 'production');
+          throw new Error('a deploy from a laptop was accepted');
+        } catch (err) {
+          if ((err as Error).message === 'a deploy from a laptop was accepted') throw err;
+          demo.say(`  refused: ${(err as Error).message}`);
+        }
+      });
 
-    demo.showCommand('prodguard migrate ci --github');
-    const wf = m.writeGithubWorkflow(demo.ctx.loaded, { force: true, staging: 'staging', production: 'production' });
-    demo.say(`  wrote ${wf.slice(demo.projectDir.length + 1)}: lint + plan (SARIF) on pull requests, staging on merge, production deploy job (environment: production)`);
+      const identity = demo.ctx.loaded.config.migrations.deployIdentity;
+      demo.showCommand('prodguard migrate deploy --env production   # the CI job, with the platform\'s OIDC token (id-token: write)');
+      const r = await withEnv({ CI: 'true', PRODGUARD_ACTOR: identity, ...issuer.githubEnv() }, () => m.deploy(demo.ctx, 'production', { onPhase: (p) => demo.say(`  … ${p}`) }));
+      demo.say(`  deployed ${r.applied.map((a) => a.file).join(', ')}; pre-migration backup ${r.backupId} (verified by restore); approved by ${r.gate?.approvals.validApprovers.join(' and ')}`);
+      if (!r.verification?.ok) throw new Error(`post-deploy verification failed:\n  ${r.verification?.lines.join('\n  ')}`);
+      demo.say(`  verified: production's schema equals staging's (${r.verification.productionFingerprint.slice(0, 12)}); ${r.verification.health.length} health check(s) passed`);
 
-    demo.showCommand('prodguard staging refresh --yes');
-    const refreshed = await m.refreshStaging(demo.ctx, { yes: true });
-    demo.say(`  staging replaced from production backup ${refreshed.backupId}; ${refreshed.maskedColumns} column rule(s) masked (${refreshed.maskedRows} values)`);
-    const { withClient } = await import('../../pg/client.js');
-    const { connectionUrl } = await import('../../config/connection.js');
-    const first = (url: string) => withClient(url, async (c) => (await c.query('SELECT email FROM customers ORDER BY id LIMIT 1')).rows[0]?.email as string | undefined);
-    const [prodEmail, stagingEmail] = await Promise.all([first(connectionUrl(demo.ctx.loaded, 'production')), first(connectionUrl(demo.ctx.loaded, 'staging'))]);
-    if (prodEmail && stagingEmail) {
-      if (demo.ctx.loaded.config.staging.masking.some((x) => x.column === 'email') && prodEmail === stagingEmail) throw new Error('staging refresh left a customer email unmasked');
-      demo.say(`  customer #1: production ${prodEmail.replace(/^(.).*@/, '$1…@')} → staging ${stagingEmail}`);
+      demo.showCommand('prodguard migrate ci --github');
+      const wf = m.writeGithubWorkflow(demo.ctx.loaded, { force: true, staging: 'staging', production: 'production' });
+      demo.say(`  wrote ${wf.slice(demo.projectDir.length + 1)}: lint + plan (SARIF) on pull requests, staging on merge, production deploy job (environment: production)`);
+
+      demo.showCommand('prodguard staging refresh --yes');
+      const refreshed = await m.refreshStaging(demo.ctx, { yes: true });
+      demo.say(`  staging replaced from production backup ${refreshed.backupId}; ${refreshed.maskedColumns} column rule(s) masked (${refreshed.maskedRows} values)`);
+      const { withClient } = await import('../../pg/client.js');
+      const { connectionUrl } = await import('../../config/connection.js');
+      const first = (url: string) => withClient(url, async (c) => (await c.query('SELECT email FROM customers ORDER BY id LIMIT 1')).rows[0]?.email as string | undefined);
+      const [prodEmail, stagingEmail] = await Promise.all([first(connectionUrl(demo.ctx.loaded, 'production')), first(connectionUrl(demo.ctx.loaded, 'staging'))]);
+      if (prodEmail && stagingEmail) {
+        if (demo.ctx.loaded.config.staging.masking.some((x) => x.column === 'email') && prodEmail === stagingEmail) throw new Error('staging refresh left a customer email unmasked');
+        demo.say(`  customer #1: production ${prodEmail.replace(/^(.).*@/, '$1…@')} → staging ${stagingEmail}`);
+      }
+    } finally {
+      await issuer.close();
     }
   },
 };

@@ -94,8 +94,13 @@ export const recoveryChapter: DemoChapter = {
     const after = await counts(prod);
     demo.say(`after the disaster: customers ${after.customers}, orders ${after.orders}.`);
 
-    await q(prod, 'SELECT pg_switch_wal()');
-    await new Promise((r) => setTimeout(r, 500));
+    const [{ sw }] = await q<{ sw: string }>(prod, 'SELECT pg_switch_wal()::text AS sw');
+    // Wait until the receiver has flushed past the switch (not a fixed sleep: a loaded host lags).
+    for (let i = 0; i < 300; i++) {
+      const [row] = await q<{ ok: boolean }>(prod, `SELECT coalesce(bool_or(flush_lsn >= '${sw}'::pg_lsn), false) AS ok FROM pg_stat_replication`);
+      if (row?.ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await stream.shipNow();
     const target = `${second}+00`;
     const dir = makeServerDir('prodguard-demo-pitr');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Context } from '../../context.js';
 import { connectionUrl } from '../../config/connection.js';
 import { runPgTool } from '../../pg/run-tool.js';
+import { toolConn } from '../../pg/tool-conn.js';
 import { withClient } from '../../pg/client.js';
 import { RefusedError, errorMessage } from '../../errors.js';
 import { encryptionSettings } from './crypto.js';
@@ -33,7 +34,8 @@ export async function createBaseBackup(ctx: Context, envName: string, env: Recor
   const work = mkdtempSync(join(tmpdir(), 'prodguard-basebackup-'));
   try {
     try {
-      await runPgTool('pg_basebackup', ['-d', url, '-D', work, '-Ft', '-X', 'fetch', '-c', 'fast', '--no-sync', '-l', `prodguard ${id}`]);
+      const tc = toolConn(url);
+      await runPgTool('pg_basebackup', ['-d', tc.conn, '-D', work, '-Ft', '-X', 'fetch', '-c', 'fast', '--no-sync', '-l', `prodguard ${id}`], { env: tc.env });
     } catch (err) {
       throw new RefusedError(`pg_basebackup of ${envName} failed: ${errorMessage(err)}`, 'pitr.basebackup-failed', err);
     }

@@ -16,6 +16,7 @@ import { connectionUrl } from '../../config/connection.js';
 import { withClient, quoteLiteral } from '../../pg/client.js';
 import { chownForServer, serverOsUser } from '../../pg/cluster.js';
 import { RefusedError } from '../../errors.js';
+import { durationMs } from '../../config/schema.js';
 import { encryptionSettings } from './crypto.js';
 import { pitrStoreDir } from './store.js';
 import { prodguardCommand, shellQuote } from './self-command.js';
@@ -34,6 +35,10 @@ export interface EnableResult {
   slot?: string;
   restartRequired: boolean;
   changed: string[];
+  /** archive_timeout now in force on the server, seconds (archive-command). */
+  archiveTimeoutSeconds?: number;
+  /** The recovery point objective this gives, in words. */
+  rpo: string;
 }
 
 export function archiveCommandFor(ctx: Context, envName: string): string {
@@ -84,8 +89,15 @@ export async function enablePitr(ctx: Context, envName: string, env: Record<stri
       }
       await c.query(`ALTER SYSTEM SET archive_command = ${quoteLiteral(cmd)}`);
       changed.push('archive_command');
+      // Without archive_timeout a quiet server can keep a commit unarchived for hours (until the
+      // segment fills): archive_timeout bounds the RPO.
+      const timeoutS = Math.max(1, Math.round(durationMs(loaded.config.pitr.archiveTimeout) / 1000));
+      if (Number(await setting('archive_timeout')) !== timeoutS) {
+        await c.query(`ALTER SYSTEM SET archive_timeout = ${quoteLiteral(`${timeoutS}s`)}`);
+        changed.push(`archive_timeout=${timeoutS}s`);
+      }
       await c.query('SELECT pg_reload_conf()');
-      return { archiveCommand: cmd, restartRequired: archiveMode === 'off' || walLevel === 'minimal' };
+      return { archiveCommand: cmd, restartRequired: archiveMode === 'off' || walLevel === 'minimal', archiveTimeoutSeconds: timeoutS, rpo: `at most ${timeoutS} s of commits (archive_timeout), less on a busy server` };
     }
     const slot = slotName(envName);
     const senders = Number(await setting('max_wal_senders'));
@@ -96,7 +108,7 @@ export async function enablePitr(ctx: Context, envName: string, env: Record<stri
       changed.push(`replication slot ${slot}`);
     }
     await c.query('SELECT pg_reload_conf()');
-    return { slot, restartRequired: walLevel === 'minimal' };
+    return { slot, restartRequired: walLevel === 'minimal', rpo: 'sub-second while `prodguard pitr stream` runs (WAL flushed on receipt)' };
   });
 
   const out: EnableResult = { environment: envName, method, store, changed, ...result };
@@ -106,7 +118,7 @@ export async function enablePitr(ctx: Context, envName: string, env: Record<stri
     command: `prodguard pitr enable --env ${envName}`,
     target: envName,
     verdict: 'ok',
-    reason: `${method} WAL archiving into ${store}${out.restartRequired ? '; restart PostgreSQL to activate archive_mode' : ''}`,
+    reason: `${method} WAL archiving into ${store}; RPO ${out.rpo}${out.restartRequired ? '; restart PostgreSQL to activate archive_mode' : ''}`,
     details: { changed, restartRequired: out.restartRequired },
   });
   return out;

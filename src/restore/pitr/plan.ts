@@ -21,7 +21,9 @@ export interface ArchiveIndex {
 export type RecoveryTarget =
   | { kind: 'time'; value: string; micros: bigint }
   | { kind: 'lsn'; value: string; lsn: bigint }
-  | { kind: 'xid'; value: number };
+  | { kind: 'xid'; value: number }
+  /** Everything archived: replay to the end of the archive (the newest archived commit). */
+  | { kind: 'latest' };
 
 /** The newest segment number archived along the lineage, or null. */
 export function newestSegNo(ix: ArchiveIndex): bigint | null {
@@ -77,6 +79,12 @@ export interface RecoveryPlan {
   base: BaseBackupManifest;
   /** Segment names to fetch, in order. */
   segments: string[];
+  /**
+   * Replay to the end of the archive with no recovery target: for --latest, and for a time at or
+   * after the newest archived commit (PostgreSQL stops a time target only at a LATER commit, which
+   * does not exist yet). The restore then checks the last replayed commit is not after the target.
+   */
+  toEnd?: { lastCommit: string | null };
 }
 
 export class PlanError extends Error {
@@ -97,7 +105,8 @@ export function planRecovery(ix: ArchiveIndex, target: RecoveryTarget): Recovery
   if (ix.bases.length === 0) throw new PlanError('no base backup in the PITR archive; run `prodguard pitr base-backup` first', 'pitr.no-base');
   let candidates: BaseBackupManifest[];
   let xidSegNo: bigint | null = null;
-  if (target.kind === 'time') candidates = ix.bases.filter((b) => baseEndMicros(b) <= target.micros);
+  if (target.kind === 'latest') candidates = ix.bases;
+  else if (target.kind === 'time') candidates = ix.bases.filter((b) => baseEndMicros(b) <= target.micros);
   else if (target.kind === 'lsn') candidates = ix.bases.filter((b) => parseLsn(b.stopLsn) <= target.lsn);
   else {
     for (const [name, m] of ix.segments) {
@@ -129,9 +138,13 @@ export function planRecovery(ix: ArchiveIndex, target: RecoveryTarget): Recovery
       if (endSegNo !== null && s <= endSegNo) {
         throw new PlanError(`the target ${describeTarget(target)} is beyond the newest archived WAL segment (${newest === null ? 'none archived' : nameAt(ix, newest)})`, 'pitr.after-window');
       }
+      if (target.kind === 'latest') return { base, segments, toEnd: { lastCommit: contiguousFrom(ix, base).lastCommit?.time ?? null } };
       if (target.kind === 'time') {
         const latest = contiguousFrom(ix, base).lastCommit;
-        throw new PlanError(`the target ${target.value} is after the newest archived commit (${latest ? latest.time : 'none'}); the latest recoverable moment is ${latest ? latest.time : base.finishedAt}`, 'pitr.after-window');
+        // Exactly the newest archived commit (or the base backup's own end when nothing committed since): reachable.
+        const reachable = latest ? parseTimestampMicros(latest.time) === target.micros : false;
+        if (reachable) return { base, segments, toEnd: { lastCommit: latest!.time } };
+        throw new PlanError(`the target ${target.value} is after the newest archived commit (${latest ? latest.time : 'none'}); the latest recoverable moment is ${latest ? latest.time : base.finishedAt} (restore to it with --latest or --time '${latest ? latest.time : base.finishedAt}')`, 'pitr.after-window');
       }
       break;
     }
@@ -151,6 +164,7 @@ export function planRecovery(ix: ArchiveIndex, target: RecoveryTarget): Recovery
 }
 
 export function describeTarget(t: RecoveryTarget): string {
+  if (t.kind === 'latest') return 'the latest archived moment';
   return t.kind === 'time' ? `time ${t.value}` : t.kind === 'lsn' ? `LSN ${formatLsn(t.lsn)}` : `before transaction ${t.value}`;
 }
 

@@ -24,6 +24,7 @@ import { openPitrStore, pitrStoreDir } from './store.js';
 import { snapshotPartial, withPartial, type PartialSegment } from './partial.js';
 import { loadIndex, planRecovery, describeTarget, PlanError, type RecoveryTarget } from './plan.js';
 import { parseLsn, parseTimestampMicros, microsToIso } from './wal.js';
+import { fatalWithContext, readControlSettings, recoveryServerSettings } from './control-settings.js';
 
 export interface PitrRestoreOptions {
   environment: string;
@@ -55,9 +56,10 @@ export interface PitrRestoreResult {
 }
 
 /** Parses --time / --lsn / --before-xid into a target; exactly one must be given. */
-export function parseTarget(opts: { time?: string; lsn?: string; beforeXid?: string }): RecoveryTarget {
-  const given = [opts.time, opts.lsn, opts.beforeXid].filter((v) => v !== undefined);
-  if (given.length !== 1) throw new UsageError('give exactly one recovery target: --time, --lsn or --before-xid', 'pitr.target');
+export function parseTarget(opts: { time?: string; lsn?: string; beforeXid?: string; latest?: boolean }): RecoveryTarget {
+  const given = [opts.time, opts.lsn, opts.beforeXid, opts.latest ? true : undefined].filter((v) => v !== undefined);
+  if (given.length !== 1) throw new UsageError('give exactly one recovery target: --time, --lsn, --before-xid or --latest', 'pitr.target');
+  if (opts.latest) return { kind: 'latest' };
   if (opts.time !== undefined) {
     const micros = parseTimestampMicros(opts.time);
     if (micros === null) throw new UsageError(`--time must be a timestamp with a time zone, e.g. '2026-11-25 10:31:07+00', got "${opts.time}"`, 'pitr.target');
@@ -74,7 +76,7 @@ export function parseTarget(opts: { time?: string; lsn?: string; beforeXid?: str
   return { kind: 'xid', value: Number(opts.beforeXid) };
 }
 
-function recoverySettings(target: RecoveryTarget, spool: string): Record<string, string> {
+function recoverySettings(target: RecoveryTarget, spool: string, toEnd: boolean): Record<string, string> {
   const s: Record<string, string> = {
     restore_command: `cp "${spool}/%f" "%p"`,
     recovery_target_action: 'promote',
@@ -82,7 +84,9 @@ function recoverySettings(target: RecoveryTarget, spool: string): Record<string,
     archive_mode: 'off',
     archive_command: '',
   };
-  if (target.kind === 'time') {
+  if (toEnd || target.kind === 'latest') {
+    // No target: replay until restore_command has no next segment, then promote.
+  } else if (target.kind === 'time') {
     s.recovery_target_time = target.value;
     s.recovery_target_inclusive = 'on';
   } else if (target.kind === 'lsn') {
@@ -120,15 +124,36 @@ function assertEmptyTarget(dir: string) {
   }
 }
 
-async function waitForRecoveryEnd(url: string, timeoutMs: number): Promise<{ lastReplay: string | null }> {
+async function waitForRecoveryEnd(url: string, timeoutMs: number, logFile: string): Promise<{ lastReplay: string | null }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = await withClient(url, async (c) =>
-      (await c.query<{ rec: boolean; ts: string | null }>(`SELECT pg_is_in_recovery() AS rec, to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts`)).rows[0],
+      (await c.query<{ rec: boolean; ts: string | null; paused: boolean }>(`SELECT pg_is_in_recovery() AS rec, to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts,
+        pg_is_in_recovery() AND pg_get_wal_replay_pause_state() = 'paused' AS paused`)).rows[0],
     ).catch(() => null);
     if (row && !row.rec) return { lastReplay: row.ts };
+    // PostgreSQL pauses (rather than stops) when replayed WAL raises a setting above ours: say why, don't wait 30 min.
+    if (row?.paused) {
+      let why = 'recovery paused';
+      try {
+        const log = readFileSync(logFile, 'utf8');
+        const warn = log.split('\n').map((l, i, a) => (/WARNING:/.test(l) ? [l, a[i + 1] ?? ''].join(' ') : '')).filter(Boolean).pop();
+        if (warn) why = warn.replace(/^.*?WARNING:\s*/, '').replace(/\s+\S*\s*DETAIL:\s*/, ' DETAIL: ');
+      } catch {
+        /* no log */
+      }
+      throw new RefusedError(`recovery failed: ${why}`, 'pitr.recovery-paused');
+    }
     if (Date.now() > deadline) throw new RefusedError(`recovery did not finish within ${Math.round(timeoutMs / 1000)} s`, 'pitr.timeout');
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function readLogFatal(file: string): string | null {
+  try {
+    return fatalWithContext(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
   }
 }
 
@@ -186,24 +211,35 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       for (const h of store.listWal().histories) await store.fetchWal(h, join(spool, h), identity);
       progress(`${plan.segments.length} WAL segment(s) fetched, decrypted and checksum-verified`);
 
-      writeRecoveryConf(to, recoverySettings(opts.target, spool));
+      // The primary's max_connections & co. (from the base backup's pg_control): recovery needs at least those.
+      const serverSettings = recoveryServerSettings(await readControlSettings(to));
+      writeRecoveryConf(to, recoverySettings(opts.target, spool, !!plan.toEnd));
       chownForServer(to);
       chownForServer(spool);
       assertServerCanEnter(to);
       const replayStarted = Date.now();
       try {
-        cluster = await createCluster({ name: 'prodguard-pitr', dataDir: to, port: opts.port, keep: true, durable: true });
+        cluster = await createCluster({ name: 'prodguard-pitr', dataDir: to, port: opts.port, keep: true, durable: true, settings: serverSettings });
       } catch (err) {
-        // pg_ctl gave up: the server stopped during recovery. Its log says why (e.g. a target never reached).
+        // pg_ctl gave up: the server stopped during recovery. Its log says why (with DETAIL and HINT).
         const log = /\(log: ([^)]+)\)/.exec(errorMessage(err))?.[1];
-        const fatal = log ? logLines(log, /FATAL/) : [];
-        if (fatal.length) throw new RefusedError(`recovery failed: ${fatal[fatal.length - 1].replace(/^.*?FATAL:\s*/, '')}`, 'pitr.recovery-failed', err);
+        const fatal = log ? readLogFatal(log) : null;
+        if (fatal) throw new RefusedError(`recovery failed: ${fatal}`, 'pitr.recovery-failed', err);
         throw err;
       }
       progress(`PostgreSQL replaying WAL on port ${cluster.port}`);
-      const { lastReplay } = await waitForRecoveryEnd(cluster.url(), 30 * 60_000);
+      const { lastReplay } = await waitForRecoveryEnd(cluster.url(), 30 * 60_000, cluster.logFile);
       const replayMs = Date.now() - replayStarted;
-      const stopped = logLines(cluster.logFile, /recovery stopping (before|after|at)/);
+      let stopped = logLines(cluster.logFile, /recovery stopping (before|after|at)/);
+      if (plan.toEnd) {
+        // No recovery target: PostgreSQL replays all of it; check it reached the newest archived commit.
+        const want = plan.toEnd.lastCommit ? parseTimestampMicros(plan.toEnd.lastCommit) : null;
+        const got = lastReplay ? parseTimestampMicros(lastReplay) : null;
+        if (want !== null && got !== want) {
+          throw new RefusedError(`recovery ended at ${lastReplay ?? 'no commit'}, not at the newest archived commit ${plan.toEnd.lastCommit}`, 'pitr.target-not-reached');
+        }
+        stopped = [`recovery replayed the whole archive: last commit ${lastReplay ?? 'none'}`];
+      }
       if (stopped.length === 0) {
         throw new RefusedError(`recovery finished without reaching the target (${targetText}); the cluster at ${to} holds everything up to ${lastReplay ?? 'the end of the archive'}`, 'pitr.target-not-reached');
       }
@@ -232,9 +268,9 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       return result;
     } catch (err) {
       if (cluster) {
-        const fatal = logLines(cluster.logFile, /FATAL|recovery ended before/);
+        const fatal = readLogFatal(cluster.logFile);
         await cluster.stop('immediate');
-        if (fatal.length && !(err instanceof RefusedError)) throw new RefusedError(`recovery failed: ${fatal[fatal.length - 1].replace(/^.*?FATAL:\s*/, '')}`, 'pitr.recovery-failed', err);
+        if (fatal && !(err instanceof RefusedError)) throw new RefusedError(`recovery failed: ${fatal}`, 'pitr.recovery-failed', err);
       }
       throw err;
     } finally {

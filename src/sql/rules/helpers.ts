@@ -58,3 +58,11 @@ export function declaredColumnDefs(s: ParsedStatement): AstNode[] {
     .map((c) => c.def?.ColumnDef as AstNode)
     .filter(Boolean);
 }
+
+/** Like declaredColumnDefs, with each column's name (ALTER COLUMN … TYPE keeps it on the command, not the ColumnDef). */
+export function namedColumnDefs(s: ParsedStatement): Array<{ name: string; def: AstNode }> {
+  if (s.kind === 'CreateStmt') return declaredColumnDefs(s).map((def) => ({ name: String(def.colname), def }));
+  return alterCmds(s)
+    .filter((c) => (c.subtype === 'AT_AddColumn' || c.subtype === 'AT_AlterColumnType') && c.def?.ColumnDef)
+    .map((c) => ({ name: String(c.def.ColumnDef.colname ?? c.name), def: c.def.ColumnDef as AstNode }));
+}

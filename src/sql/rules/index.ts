@@ -28,6 +28,17 @@ import { rule as requireConcurrentIndexDeletion } from './require-concurrent-ind
 import { rule as requireTimeoutSettings } from './require-timeout-settings.js';
 import { rule as suppressionNeedsReason } from './suppression-needs-reason.js';
 import { rule as transactionNesting } from './transaction-nesting.js';
+import { rule as dynamicSql } from './dynamic-sql.js';
+import { rule as banDestructiveStatementInRoutine } from './ban-destructive-statement-in-routine.js';
+import { rule as banRoleSwitching } from './ban-role-switching.js';
+import { rule as banSafetyDisablingSetting } from './ban-safety-disabling-setting.js';
+import { rule as banServerFileAccess } from './ban-server-file-access.js';
+import { rule as banAlterSystem } from './ban-alter-system.js';
+import { rule as identifierTooLong } from './identifier-too-long.js';
+import { rule as enumValueNotAtEnd } from './enum-value-not-at-end.js';
+import { rule as banAlterEnumAddValueInTransaction } from './ban-alter-enum-add-value-in-transaction.js';
+import { rule as preferIdentity } from './prefer-identity.js';
+import { rule as preferTextField } from './prefer-text-field.js';
 import type { LintRule } from './types.js';
 
 export const lintRules: readonly LintRule[] = [
@@ -60,6 +71,17 @@ export const lintRules: readonly LintRule[] = [
   requireTimeoutSettings,
   suppressionNeedsReason,
   transactionNesting,
+  dynamicSql,
+  banDestructiveStatementInRoutine,
+  banRoleSwitching,
+  banSafetyDisablingSetting,
+  banServerFileAccess,
+  banAlterSystem,
+  identifierTooLong,
+  enumValueNotAtEnd,
+  banAlterEnumAddValueInTransaction,
+  preferIdentity,
+  preferTextField,
 ];
 
 export type { LintRule, LintContext, Severity } from './types.js';

@@ -1,5 +1,19 @@
-import { isExistingTable } from './helpers.js';
-import type { LintRule, ParsedStatement, LintContext } from './types.js';
+import { columnConstraints, isExistingTable, tableKey } from './helpers.js';
+import type { AstNode, LintRule, ParsedStatement, LintContext } from './types.js';
+
+/**
+ * A new table whose foreign key references an existing table takes SHARE ROW EXCLUSIVE on that
+ * table (blocking its writes while it waits), although the new table itself is empty.
+ */
+function referencesExistingTable(s: ParsedStatement, ctx: LintContext): boolean {
+  const own = tableKey(s.node.relation);
+  const elts = ((s.node.tableElts as AstNode[] | undefined) ?? []);
+  const constraints = [
+    ...elts.map((e) => e.Constraint as AstNode | undefined).filter((c): c is AstNode => Boolean(c)),
+    ...elts.flatMap((e) => columnConstraints(e.ColumnDef as AstNode | undefined)),
+  ];
+  return constraints.some((c) => c.contype === 'CONSTR_FOREIGN' && c.pktable && tableKey(c.pktable) !== own && isExistingTable(c.pktable, ctx));
+}
 
 /** Statements that take a strong lock on an existing object. */
 function takesLock(s: ParsedStatement, ctx: LintContext): boolean {
@@ -9,6 +23,8 @@ function takesLock(s: ParsedStatement, ctx: LintContext): boolean {
       return s.node.relation ? isExistingTable(s.node.relation, ctx) : true;
     case 'IndexStmt':
       return !s.node.concurrent && isExistingTable(s.node.relation, ctx);
+    case 'CreateStmt':
+      return referencesExistingTable(s, ctx);
     case 'DropStmt':
     case 'TruncateStmt':
     case 'CreateTrigStmt':
@@ -28,8 +44,12 @@ export const rule: LintRule = {
   explanation:
     'A statement waiting for a strong lock (ALTER TABLE, CREATE INDEX, DROP …) queues every later query on the table behind it: one long-running transaction turns a quick migration into an outage. Start the migration with `SET lock_timeout = \'2s\';` (and a statement_timeout) so it fails fast and can be retried. prodguard deploys set lock_timeout themselves; this warning is for migrations applied any other way.',
   examples: {
-    bad: ['ALTER TABLE users ADD COLUMN nickname text;'],
-    good: ['SET lock_timeout = \'2s\';\nALTER TABLE users ADD COLUMN nickname text;', 'CREATE TABLE users (id bigint);'],
+    bad: ['ALTER TABLE users ADD COLUMN nickname text;', 'CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));'],
+    good: [
+      'SET lock_timeout = \'2s\';\nALTER TABLE users ADD COLUMN nickname text;',
+      'CREATE TABLE users (id bigint);',
+      'CREATE TABLE users (id bigint PRIMARY KEY, parent_id bigint REFERENCES users (id));\nCREATE TABLE orders (id bigint, user_id bigint, FOREIGN KEY (user_id) REFERENCES users (id));',
+    ],
   },
   check: (s, ctx) => {
     if (ctx.lockTimeoutSet || ctx.timeoutReported || !takesLock(s, ctx)) return undefined;

@@ -19,6 +19,10 @@ export interface LintContext {
   timeoutReported: boolean;
   /** Every statement of the migration (for rules that look at the whole file). */
   all: ParsedStatement[];
+  /** How the file's runner applies it (lint --runner); absent: the prodguard way, re-run when outside a transaction. */
+  runner?: { runner: string; inTransaction: boolean; rerunsFile: boolean };
+  /** Major version of the PostgreSQL the migration targets (lint --postgres-version), when known. */
+  postgresMajor?: number;
   /** Memo for rules that compute something once per migration. */
   memo: Map<string, unknown>;
 }

@@ -100,4 +100,19 @@ export const checks: StatusCheck[] = [
       return { state: 'ok', reason: `encrypted with age to ${enc.recipients.length} recipient(s); identity read from ${enc.identityFile ?? `$${enc.identityEnv}`}` };
     }),
   },
+  {
+    rule: 2,
+    id: 'backup.leftovers',
+    title: 'no leftovers of crashed backups or restores',
+    run: safe(async (ctx) => {
+      const { findLeftovers } = await import('../../backup/leftovers.js');
+      const l = await findLeftovers(ctx);
+      const local = l.local.filter((x) => !x.running);
+      const remote = l.destinations.filter((x) => !x.recent);
+      const details = { local: local.map((x) => x.path), destinations: remote.map((x) => `${x.destination}:${x.key}`) };
+      if (local.length) return { state: 'failing', reason: `${local.length} working dir(s) of crashed runs in the temp dir may hold plaintext (${local[0].path}); run \`prodguard backup prune\``, details };
+      if (remote.length) return { state: 'failing', reason: `${remote.length} leftover object(s) of killed backups on destinations (${remote[0].destination}:${remote[0].key}); run \`prodguard backup prune\``, details };
+      return { state: 'ok', reason: 'none (see `prodguard backup list --leftovers`)', details };
+    }),
+  },
 ];

@@ -78,8 +78,14 @@ export const checks: StatusCheck[] = [
     title: 'enough senior approvers with public keys',
     run: safe(async (ctx) => {
       const { parsePublicKey } = await import('../../migrate/keys.js');
-      const required = Math.max(2, ctx.loaded.config.migrations.approvals.required);
-      const usable = ctx.loaded.config.team.filter((m) => {
+      // The policy in force decides who approves; the working tree's team only until one is pinned.
+      const { policyInForce } = await import('../../policy/chain.js');
+      const { inForce } = await policyInForce(ctx);
+      const team = inForce ? inForce.policy.members : ctx.loaded.config.team;
+      const approvalsRequired = inForce ? inForce.policy.approvals.required : ctx.loaded.config.migrations.approvals.required;
+      const source = inForce ? ` (policy in force, version ${inForce.policy.version})` : " (working tree's team: no policy in force)";
+      const required = Math.max(2, approvalsRequired);
+      const usable = team.filter((m) => {
         if (m.role !== 'senior' || !m.publicKey) return false;
         try {
           parsePublicKey(m.publicKey);
@@ -89,10 +95,10 @@ export const checks: StatusCheck[] = [
         }
       });
       const names = usable.map((m) => m.name).join(', ');
-      if (usable.length >= required) return { state: 'ok', reason: `${usable.length} seniors can approve (${names}); ${ctx.loaded.config.migrations.approvals.required} approvals required` };
+      if (usable.length >= required) return { state: 'ok', reason: `${usable.length} seniors can approve (${names}); ${approvalsRequired} approvals required${source}` };
       return {
         state: usable.length === 0 ? 'missing' : 'failing',
-        reason: `${usable.length} senior(s) with a public key${names ? ` (${names})` : ''}; need at least ${required} (prodguard keys generate, then team[].publicKey)`,
+        reason: `${usable.length} senior(s) with a public key${names ? ` (${names})` : ''}; need at least ${required} (prodguard keys generate, then team[].publicKey)${source}`,
       };
     }),
   },

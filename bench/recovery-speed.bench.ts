@@ -1,0 +1,177 @@
+/**
+ * Recovery speed against the tools a DBA would pick, all in the same run on the same cluster
+ * (issue #15): pgbench database (BENCH_SPEED_SCALE, default 40 ≈ 600 MB), N = backup.jobs auto
+ * (the cores available, at most 4).
+ *
+ * 1. `createBackup()` (parallel directory dump, age-encrypted, streamed to a local folder, row
+ *    counts from the dump's own data, roles + database properties) versus bare
+ *    `pg_dump -Fd -j N -f dir`. Goal ≤ 1.10×.
+ * 2. `restoreBackup()` -j N (catalog → key check → sha256 → decrypt → create roles → pg_restore -j N →
+ *    database properties → row-count check) versus bare `createdb` + `pg_restore -j N` of the
+ *    same, already decrypted, directory dump. Goal ≤ 1.10×.
+ * 3. pgBackRest (Debian package, installed here when missing) full physical backup and restore
+ *    of the same cluster, shown beside them (a physical copy: different trade-offs, for scale).
+ *
+ * Each pair alternates, best of BENCH_SPEED_RUNS (default 2) runs each, to damp neighbours' noise.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import type { BenchResult, BenchRow } from './run.js';
+import { createCluster, chownForServer } from '../src/pg/cluster.js';
+import { withClient } from '../src/pg/client.js';
+import { runCommand, runPgTool } from '../src/pg/run-tool.js';
+import { contextFrom } from '../src/context.js';
+import { loadConfig } from '../src/config/load.js';
+import { createBackup } from '../src/backup/create.js';
+import { materializeBackup } from '../src/backup/materialize.js';
+import { restoreBackup } from '../src/restore/restore.js';
+import { backupJobs } from '../src/backup/jobs.js';
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = process.hrtime.bigint();
+  const r = await fn();
+  return [Number(process.hrtime.bigint() - t) / 1e9, r];
+}
+
+/** pgBackRest from the Debian package; installed when missing (the bench runs as root in CI images). */
+function ensurePgBackRest(): string | null {
+  const which = spawnSync('sh', ['-c', 'command -v pgbackrest'], { encoding: 'utf8' });
+  if (which.status === 0) return which.stdout.trim();
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', '-q', 'pgbackrest'], { env, stdio: 'ignore' });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update', '-q'], { env, stdio: 'ignore' });
+    r = spawnSync('apt-get', ['install', '-y', '-q', 'pgbackrest'], { env, stdio: 'ignore' });
+  }
+  const again = spawnSync('sh', ['-c', 'command -v pgbackrest'], { encoding: 'utf8' });
+  return again.status === 0 ? again.stdout.trim() : null;
+}
+
+export async function run(): Promise<BenchResult> {
+  const scale = Number(process.env.BENCH_SPEED_SCALE ?? 40);
+  const runs = Number(process.env.BENCH_SPEED_RUNS ?? 2);
+  const jobs = backupJobs('auto');
+  const rows: BenchRow[] = [];
+  const src = await createCluster({ name: 'bench-speed-src', durable: true, settings: { max_wal_size: '2GB', max_connections: 100 } });
+  const dst = await createCluster({ name: 'bench-speed-dst' });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-speed-'));
+  chmodSync(dir, 0o755);
+  const identity = await generateIdentity();
+  writeFileSync(join(dir, 'prodguard.yaml'), `version: 1
+environments:
+  staging: { kind: staging, urlEnv: STAGING_DATABASE_URL }
+  production: { kind: production, urlEnv: PRODUCTION_DATABASE_URL }
+backup:
+  encryption: { recipients: [${await identityToRecipient(identity)}] }
+  destinations: [{ name: local, type: local, path: backups }]
+`);
+  Object.assign(process.env, { PRODUCTION_DATABASE_URL: src.url(), STAGING_DATABASE_URL: dst.url(), PRODGUARD_AGE_IDENTITY: identity });
+  const ctx = contextFrom(loadConfig({ cwd: dir }));
+  try {
+    const [genSecs] = await timed(() => runPgTool('pgbench', ['-i', '-s', String(scale), '-q', '--unlogged-tables', src.url()]));
+    await withClient(src.url(), async (c) => {
+      for (const t of ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history']) await c.query(`ALTER TABLE ${t} SET LOGGED`);
+      await c.query('CHECKPOINT');
+    });
+    const dbMB = Number((await withClient(src.url(), (c) => c.query<{ s: string }>('SELECT pg_database_size(current_database())::text AS s'))).rows[0].s) / 2 ** 20;
+
+    // ---- 1. backup: bare pg_dump -Fd -j N vs createBackup (directory, -j N)
+    const bareDir = join(dir, 'bare.d');
+    const bare: number[] = [];
+    const ours: number[] = [];
+    let lastId = '';
+    for (let i = 0; i < runs; i++) {
+      rmSync(bareDir, { recursive: true, force: true });
+      const [b] = await timed(() => runPgTool('pg_dump', ['-Fd', '-j', String(jobs), '-f', bareDir, `--dbname=${src.url()}`]));
+      bare.push(b);
+      const [o, r] = await timed(() => createBackup(ctx, { env: 'production', reason: 'bench' }));
+      lastId = r.id;
+      ours.push(o);
+    }
+    const backupRatio = Math.min(...ours) / Math.min(...bare);
+    rows.push({ subject: `bare pg_dump -Fd -j ${jobs} → local dir`, value: +Math.min(...bare).toFixed(2), unit: 's', note: `runs ${bare.map((x) => x.toFixed(1)).join(', ')}` });
+    rows.push({ subject: `prodguard createBackup (directory -j ${jobs}, age-encrypted, uploaded while dumping, row counts from the dump, roles + db properties)`, value: +Math.min(...ours).toFixed(2), unit: 's', note: `runs ${ours.map((x) => x.toFixed(1)).join(', ')}; ${backupRatio.toFixed(2)}× bare` });
+
+    // ---- 2. restore: createdb + pg_restore -j N vs restoreBackup -j N
+    const plainDir = mkdtempSync(join(tmpdir(), 'bench-speed-plain-'));
+    const m = await materializeBackup(ctx, lastId, plainDir, { env: 'production' });
+    const bareR: number[] = [];
+    const oursR: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const [b] = await timed(async () => {
+        await runPgTool('createdb', [`--maintenance-db=${dst.url()}`, `bare_${i}`]);
+        await runPgTool('pg_restore', ['--no-owner', '--exit-on-error', '-j', String(jobs), '-d', dst.url(`bare_${i}`), m.dumpPath]);
+      });
+      bareR.push(b);
+      const [o] = await timed(() => restoreBackup(ctx, { backup: lastId, to: 'staging', newDatabase: `ours_${i}`, jobs }));
+      oursR.push(o);
+    }
+    rmSync(plainDir, { recursive: true, force: true });
+    const restoreRatio = Math.min(...oursR) / Math.min(...bareR);
+    rows.push({ subject: `bare createdb + pg_restore -j ${jobs} (already decrypted directory dump)`, value: +Math.min(...bareR).toFixed(2), unit: 's', note: `runs ${bareR.map((x) => x.toFixed(1)).join(', ')}` });
+    rows.push({ subject: `prodguard restoreBackup -j ${jobs} (key check, sha256, decrypt, roles, pg_restore, db properties, row-count check)`, value: +Math.min(...oursR).toFixed(2), unit: 's', note: `runs ${oursR.map((x) => x.toFixed(1)).join(', ')}; ${restoreRatio.toFixed(2)}× bare` });
+
+    // ---- 3. pgBackRest full backup + restore of the same cluster
+    const pgbr = ensurePgBackRest();
+    if (!pgbr) {
+      rows.push({ subject: 'pgBackRest (Debian package pgbackrest)', value: 0, unit: 's', note: 'not installable here (apt-get install pgbackrest failed); not measured' });
+    } else {
+      const br = mkdtempSync(join(tmpdir(), 'bench-speed-pgbr-'));
+      chmodSync(br, 0o755);
+      for (const d of ['repo', 'log', 'lock', 'spool']) mkdirSync(join(br, d));
+      const conf = join(br, 'pgbackrest.conf');
+      writeFileSync(conf, `[global]
+repo1-path=${br}/repo
+repo1-retention-full=2
+log-path=${br}/log
+lock-path=${br}/lock
+spool-path=${br}/spool
+log-level-console=warn
+start-fast=y
+process-max=${jobs}
+compress-type=gz
+
+[bench]
+pg1-path=${src.dataDir}
+pg1-port=${src.port}
+pg1-socket-path=${src.baseDir}
+`);
+      chownForServer(br);
+      chmodSync(br, 0o755);
+      const as = { asUser: src.osUser };
+      await withClient(src.url(), async (c) => {
+        await c.query(`ALTER SYSTEM SET archive_mode = on`);
+        await c.query(`ALTER SYSTEM SET archive_command = 'pgbackrest --config=${conf} --stanza=bench archive-push %p'`);
+      });
+      await src.stop();
+      await src.start();
+      await runCommand(pgbr, [`--config=${conf}`, '--stanza=bench', 'stanza-create'], as);
+      const [brBackup] = await timed(() => runCommand(pgbr, [`--config=${conf}`, '--stanza=bench', '--type=full', 'backup'], as));
+      const target = join(br, 'restored');
+      mkdirSync(target, { mode: 0o700 });
+      chownForServer(target);
+      const [brRestore] = await timed(() => runCommand(pgbr, [`--config=${conf}`, '--stanza=bench', `--pg1-path=${target}`, '--type=immediate', '--target-action=promote', 'restore'], as));
+      const version = (await runCommand(pgbr, ['version'])).stdout.trim();
+      rows.push({ subject: `${version}: full physical backup (process-max ${jobs}, gz)`, value: +brBackup.toFixed(2), unit: 's', note: `${(brBackup / Math.min(...bare)).toFixed(2)}× bare pg_dump -Fd -j ${jobs}` });
+      rows.push({ subject: `${version}: restore of that backup into a new data directory (files only; WAL replay at first start not included)`, value: +brRestore.toFixed(2), unit: 's', note: `${(brRestore / Math.min(...bareR)).toFixed(2)}× bare pg_restore -j ${jobs}` });
+      if (existsSync(br)) rmSync(br, { recursive: true, force: true });
+    }
+
+    return {
+      name: 'recovery-speed',
+      title: 'Recovery speed: parallel backup / restore vs bare pg_dump -Fd -j N / pg_restore -j N, pgBackRest beside',
+      goal: 'backup ≤ 1.10× bare pg_dump -Fd -j N and restore ≤ 1.10× bare pg_restore -j N',
+      met: backupRatio <= 1.1 && restoreRatio <= 1.1,
+      rows,
+      setup: `pgbench scale ${scale}: database ${dbMB.toFixed(0)} MiB (generated in ${genSecs.toFixed(0)} s); N = ${jobs} jobs; one local destination; best of ${runs} alternating runs on a shared machine (other sessions running); library calls (no CLI start-up)`,
+    };
+  } finally {
+    await ctx.close();
+    await src.destroy();
+    await dst.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The team store's copy of every audit record: append-only. UPDATE, DELETE and TRUNCATE are
+ * revoked from PUBLIC and refused by triggers, so the role prodguard writes with can only add
+ * rows. (A superuser or the table owner can still drop the triggers: give prodguard a role that
+ * owns nothing here — see docs/security.md — and the checkpoints on the backup destinations
+ * catch what the store alone cannot.)
+ */
+export const CREATE_AUDIT_ANCHOR_SQL = `
+CREATE TABLE prodguard_state.audit_log (
+  origin text NOT NULL,
+  seq bigint NOT NULL,
+  hash text NOT NULL,
+  record jsonb NOT NULL,
+  anchored_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (origin, seq)
+);
+CREATE FUNCTION prodguard_state.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'prodguard_state.audit_log is append-only: % refused', TG_OP;
+END $$;
+CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON prodguard_state.audit_log
+  FOR EACH ROW EXECUTE FUNCTION prodguard_state.audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON prodguard_state.audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION prodguard_state.audit_log_append_only();
+REVOKE UPDATE, DELETE, TRUNCATE ON prodguard_state.audit_log FROM PUBLIC;`;
+
+/** A record already anchored (same origin and seq) is left alone: appending twice is not an edit. */
+export const APPEND_AUDIT_SQL = `
+INSERT INTO prodguard_state.audit_log (origin, seq, hash, record) VALUES ($1, $2, $3, $4)
+ON CONFLICT (origin, seq) DO NOTHING`;
+
+export const READ_AUDIT_SQL = `SELECT seq::int AS seq, hash, record FROM prodguard_state.audit_log WHERE origin = $1 ORDER BY seq`;

@@ -1,0 +1,127 @@
+/**
+ * Local working directories that hold plaintext (a directory-format dump before it is encrypted,
+ * a decrypted backup before pg_restore reads it). They are 0700, and removed on every exit path
+ * — including kill -9 of prodguard, which no handler inside the process can catch: a small
+ * detached watchdog (`sh`) waits for this process to disappear and then removes the directory.
+ * Each directory carries a `.prodguard-owner` file (pid), so `backup list --leftovers`,
+ * `backup prune` and `status` can tell a crashed run's directory from a running one.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const PRIVATE_DIR_PREFIXES = ['prodguard-dump-', 'prodguard-restore-', 'prodguard-verify-', 'prodguard-drill-'] as const;
+const OWNER_FILE = '.prodguard-owner';
+
+export interface PrivateDir {
+  path: string;
+  /** Removes the directory now and stops the watchdog. Idempotent. */
+  dispose(): void;
+}
+
+const WATCHDOG = [
+  // $0 = our pid, $1 = the directory. Poll until we are gone, then remove (retry: a child may still write).
+  'while kill -0 "$0" 2>/dev/null; do sleep 0.2; done',
+  'i=0; while [ -e "$1" ] && [ $i -lt 50 ]; do rm -rf -- "$1" 2>/dev/null; i=$((i+1)); [ -e "$1" ] && sleep 0.1; done',
+].join('\n');
+
+export function openPrivateDir(prefix: (typeof PRIVATE_DIR_PREFIXES)[number], base: string = tmpdir()): PrivateDir {
+  const path = mkdtempSync(join(base, prefix));
+  chmodSync(path, 0o700);
+  writeFileSync(join(path, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
+  let watchdog: ReturnType<typeof spawn> | null = null;
+  try {
+    watchdog = spawn('sh', ['-c', WATCHDOG, String(process.pid), path], { detached: true, stdio: 'ignore' });
+    watchdog.on('error', () => {});
+    watchdog.unref();
+  } catch {
+    watchdog = null; // no sh: the leftover is still reported and pruned
+  }
+  let disposed = false;
+  return {
+    path,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      rmSync(path, { recursive: true, force: true });
+      try {
+        if (watchdog?.pid) process.kill(watchdog.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
+
+export interface LocalLeftover {
+  path: string;
+  bytes: number;
+  modified: string;
+  /** Owning prodguard process, when recorded. */
+  ownerPid: number | null;
+  /** The owner is still running: not a leftover yet, listed for information. */
+  running: boolean;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function duBytes(p: string): number {
+  let n = 0;
+  try {
+    const st = statSync(p);
+    if (!st.isDirectory()) return st.size;
+    for (const e of readdirSync(p)) n += duBytes(join(p, e));
+  } catch {
+    /* vanished */
+  }
+  return n;
+}
+
+/** prodguard working directories in the temp dir (plaintext may be inside). */
+export function findLocalLeftovers(base: string = tmpdir()): LocalLeftover[] {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return [];
+  }
+  const out: LocalLeftover[] = [];
+  for (const n of names) {
+    if (!PRIVATE_DIR_PREFIXES.some((p) => n.startsWith(p))) continue;
+    const path = join(base, n);
+    let ownerPid: number | null = null;
+    try {
+      ownerPid = Number(readFileSync(join(path, OWNER_FILE), 'utf8').trim()) || null;
+    } catch {
+      /* older versions wrote no owner file */
+    }
+    let modified = '';
+    try {
+      modified = statSync(path).mtime.toISOString();
+    } catch {
+      continue;
+    }
+    out.push({ path, bytes: duBytes(path), modified, ownerPid, running: ownerPid !== null && ownerPid !== process.pid ? alive(ownerPid) : ownerPid === process.pid });
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** Removes leftovers whose owner is gone (or unknown and older than `graceMs`). */
+export function removeLocalLeftovers(leftovers: LocalLeftover[], graceMs: number, now = Date.now()): string[] {
+  const removed: string[] = [];
+  for (const l of leftovers) {
+    if (l.running) continue;
+    if (l.ownerPid === null && now - Date.parse(l.modified) < graceMs) continue;
+    if (existsSync(l.path)) rmSync(l.path, { recursive: true, force: true });
+    removed.push(l.path);
+  }
+  return removed;
+}

@@ -1,0 +1,164 @@
+/**
+ * `prodguard gateway`: a PostgreSQL wire-protocol relay in front of one environment. It holds
+ * the database credentials (users never see them), logs people in with their own SCRAM-SHA-256
+ * gateway accounts, runs every upstream session read-only, lets through only what the SQL engine
+ * proves read-only unless the person holds a live write grant, and audits every statement.
+ *
+ * Why a focused relay and not the `pg-gateway` package: its published version (0.2.x) has no
+ * SCRAM-SHA-256 for clients and no cancel-request handling, and it hands every message to
+ * JavaScript callbacks; the gateway needs SCRAM, cancel mapping and a hot path that forwards
+ * bytes and only frames them. The protocol subset a relay needs is small (protocol.ts).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { ConnInfo } from '../pg/conninfo.js';
+import type { Grant } from '../grants/grants.js';
+import type { GatewayUser } from './users.js';
+import type { GatewayAuditSink } from './audit-sink.js';
+import { ClientSession } from './session.js';
+import { sendCancel } from './upstream.js';
+import { loadSqlParser } from '../sql/parser.js';
+
+export interface GatewayOptions {
+  env: string;
+  upstream: ConnInfo;
+  host: string;
+  port: number;
+  tls: SecureContext | null;
+  requireTls: boolean;
+  lookupUser(name: string): Promise<GatewayUser | null>;
+  activeGrant(person: string): Promise<Grant | null>;
+  audit: GatewayAuditSink | null;
+  maskLiterals: boolean;
+  statementTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnectionsPerUser: number;
+  maxConnections: number;
+}
+
+export class Gateway {
+  readonly env: string;
+  readonly upstream: ConnInfo;
+  readonly tls: SecureContext | null;
+  readonly requireTls: boolean;
+  readonly maskLiterals: boolean;
+  readonly statementTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConnectionsPerUser: number;
+  private server: Server | null = null;
+  private sessions = new Set<ClientSession>();
+  private admitted = new Map<string, number>();
+  private byKey = new Map<string, ClientSession>();
+  private sockets = new Set<Socket>();
+  statements = 0;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.env = opts.env;
+    this.upstream = opts.upstream;
+    this.tls = opts.tls;
+    this.requireTls = opts.requireTls;
+    this.maskLiterals = opts.maskLiterals;
+    this.statementTimeoutMs = opts.statementTimeoutMs;
+    this.idleTimeoutMs = opts.idleTimeoutMs;
+    this.maxConnectionsPerUser = opts.maxConnectionsPerUser;
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    await loadSqlParser();
+    const server = createServer((socket) => {
+      if (this.sockets.size >= this.opts.maxConnections) {
+        socket.destroy();
+        return;
+      }
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      const s = new ClientSession(socket, this);
+      this.sessions.add(s);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    const a = server.address();
+    return { host: this.opts.host, port: typeof a === 'object' && a ? a.port : this.opts.port };
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sessions) s.fatal({ code: '57P01', message: 'prodguard gateway is shutting down' });
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.opts.audit?.close();
+  }
+
+  lookupUser(name: string): Promise<GatewayUser | null> {
+    return this.opts.lookupUser(name);
+  }
+
+  activeGrant(person: string): Promise<Grant | null> {
+    return this.opts.activeGrant(person);
+  }
+
+  /** Server settings of every upstream session: the read-only wall unless a write grant is live. */
+  upstreamOptions(write: boolean): Record<string, string> {
+    const o: Record<string, string> = { default_transaction_read_only: write ? 'off' : 'on' };
+    if (this.statementTimeoutMs > 0) o.statement_timeout = String(this.statementTimeoutMs);
+    if (this.idleTimeoutMs > 0) o.idle_in_transaction_session_timeout = String(this.idleTimeoutMs);
+    return o;
+  }
+
+  /** Counts a logged-in session against its user's limit; false when over it. */
+  admit(s: ClientSession): boolean {
+    const n = this.admitted.get(s.user) ?? 0;
+    if (n >= this.maxConnectionsPerUser) return false;
+    this.admitted.set(s.user, n + 1);
+    this.byKey.set(`${s.keyPid}:${s.keySecret}`, s);
+    (s as unknown as { admittedFlag: boolean }).admittedFlag = true;
+    return true;
+  }
+
+  release(s: ClientSession): void {
+    this.sessions.delete(s);
+    if ((s as unknown as { admittedFlag?: boolean }).admittedFlag) {
+      (s as unknown as { admittedFlag: boolean }).admittedFlag = false;
+      this.admitted.set(s.user, Math.max(0, (this.admitted.get(s.user) ?? 1) - 1));
+      this.byKey.delete(`${s.keyPid}:${s.keySecret}`);
+    }
+  }
+
+  async cancel(pid: number, secret: number): Promise<void> {
+    const s = this.byKey.get(`${pid}:${secret}`);
+    if (s) {
+      this.auditEvent(s, 'gateway.cancel', 'allow', 'client cancel request forwarded');
+      await s.cancelUpstream();
+    }
+  }
+
+  auditStatement(s: ClientSession, r: { command: string; verdict: string; reason: string; details: Record<string, unknown> }): void {
+    this.statements++;
+    this.opts.audit?.append({
+      actor: s.person || s.user,
+      action: 'gateway.statement',
+      command: r.command,
+      target: this.env,
+      verdict: r.verdict,
+      reason: r.reason,
+      details: { user: s.user, client: s.clientAddress, session: s.id, ...r.details },
+    });
+  }
+
+  auditEvent(s: ClientSession, action: string, verdict: string, reason: string): void {
+    this.opts.audit?.append({ actor: s.person || s.user || '?', action, command: '', target: this.env, verdict, reason, details: { user: s.user, client: s.clientAddress, session: s.id } });
+  }
+
+  /** Writes buffered audit records now (tests, shutdown). */
+  flushAudit(): void {
+    this.opts.audit?.flush();
+  }
+
+  get connections(): number {
+    return this.sessions.size;
+  }
+}
+
+export { sendCancel };

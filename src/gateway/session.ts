@@ -1,0 +1,532 @@
+/**
+ * One client connection through the gateway: TLS, SCRAM-SHA-256 login as a gateway user, an
+ * upstream session opened with the gateway's own credentials and `default_transaction_read_only`
+ * on, then a relay that classifies every statement before it leaves.
+ *
+ * A refused statement never reaches the server as written: the gateway sends, in its place, a
+ * call to a function that does not exist (`pg_catalog.prodguard_refused_<nonce>_<n>()`). The
+ * server answers that with an error at exactly the point of the pipeline where the refused
+ * statement was, aborts the transaction as PostgreSQL would, and skips to Sync in the extended
+ * protocol; the gateway swaps that error for its own (SQLSTATE 25006 or 42501). So responses stay
+ * in order without the gateway having to model every message's replies.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import {
+  BodyReader, CANCEL_REQUEST, GSSENC_REQUEST, MessageReader, PROTOCOL_V3, SSL_REQUEST, authMessage, backendKeyData, errorResponse,
+  message, parameterStatus, parseErrorFields, parseStartupParams, readyForQuery, rowsFromTag, type Message, type PgError,
+} from './protocol.js';
+import { ScramServer } from './scram.js';
+import { openUpstream, sendCancel, type UpstreamSession } from './upstream.js';
+import { judgeSql, maskLiterals, type Judgement } from './judge.js';
+import type { Gateway } from './server.js';
+import type { Grant } from '../grants/grants.js';
+import { grantIsActive } from '../grants/grants.js';
+import { maskSecrets } from '../security/mask.js';
+
+/** Startup parameters a client may pass on; everything else (options, GUCs, replication) is dropped or refused. */
+const PASSED_PARAMS = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'extra_float_digits', 'intervalstyle']);
+const MARKER_NONCE = randomBytes(6).toString('hex');
+const MARKER_RE = new RegExp(`prodguard_refused_${MARKER_NONCE}_(\\d+)`);
+
+interface Pending {
+  texts: string[];
+  protocol: 'simple' | 'extended' | 'fastpath';
+  verdict: 'allow' | 'deny';
+  judgement?: Judgement;
+  refusal?: PgError;
+  started: number;
+  rows: number;
+  error?: string;
+  executed: boolean;
+}
+
+export class ClientSession {
+  readonly id = randomBytes(4).toString('hex');
+  readonly keyPid = randomInt(1, 2 ** 31 - 1);
+  readonly keySecret = randomInt(1, 2 ** 31 - 1);
+  user = '';
+  person = '';
+  private sock: Duplex;
+  private up: UpstreamSession | null = null;
+  private closed = false;
+  private writeGrant: Grant | null = null;
+  /** The upstream session runs read-write (opened under a live grant). */
+  private readWrite = false;
+  private grantCheckedAt = 0;
+  private readonly client: string;
+  /** Statements sent upstream whose ReadyForQuery has not come back yet, oldest first. */
+  private pending: Pending[] = [];
+  /** The extended-protocol batch being assembled until its Sync. */
+  private cycle: Pending | null = null;
+  private prepared = new Map<string, string>();
+  private refusals = new Map<number, PgError>();
+  private refusalSeq = 0;
+  private statementTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private txStatus = 'I';
+
+  constructor(socket: Socket, private readonly gw: Gateway) {
+    this.sock = socket;
+    socket.setNoDelay(true);
+    this.client = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+    this.startup(socket).catch((err) => this.fatal({ code: '08P01', message: `prodguard gateway: ${(err as Error).message}` }));
+  }
+
+  /** Reads untyped startup-phase packets until a StartupMessage, handling SSL/GSS/cancel requests. */
+  private async startup(socket: Socket): Promise<void> {
+    const reader = new MessageReader(10_000);
+    let sock: Duplex = socket;
+    let tls = false;
+    const nextPacket = (): Promise<Message> =>
+      new Promise((resolve, reject) => {
+        const tryRead = () => {
+          let m: Message | null;
+          try {
+            m = reader.next();
+          } catch (e) {
+            cleanup();
+            return reject(e);
+          }
+          if (m) {
+            cleanup();
+            resolve(m);
+          }
+        };
+        const onData = (d: Buffer) => {
+          reader.push(d);
+          tryRead();
+        };
+        const onEnd = () => {
+          cleanup();
+          reject(new Error('client went away during startup'));
+        };
+        const cleanup = () => {
+          sock.off('data', onData);
+          sock.off('close', onEnd);
+          sock.pause();
+        };
+        sock.on('data', onData);
+        sock.on('close', onEnd);
+        sock.resume();
+        tryRead();
+      });
+    for (;;) {
+      const p = await nextPacket();
+      const code = p.body.readInt32BE(0);
+      if (code === SSL_REQUEST && !tls) {
+        if (!this.gw.tls) {
+          sock.write('N');
+          continue;
+        }
+        sock.write('S');
+        const t = new TLSSocket(socket, { isServer: true, secureContext: this.gw.tls });
+        await new Promise<void>((resolve, reject) => {
+          t.once('secure', resolve);
+          t.once('error', reject);
+        });
+        t.on('error', () => this.close());
+        t.on('close', () => this.close());
+        sock = t;
+        this.sock = t;
+        tls = true;
+        continue;
+      }
+      if (code === GSSENC_REQUEST) {
+        sock.write('N');
+        continue;
+      }
+      if (code === CANCEL_REQUEST) {
+        const r = new BodyReader(p.body);
+        r.int32();
+        await this.gw.cancel(r.int32(), r.int32());
+        this.close();
+        return;
+      }
+      if (code !== PROTOCOL_V3) return this.fatal({ code: '0A000', message: `unsupported frontend protocol ${code >> 16}.${code & 0xffff}` });
+      if (this.gw.requireTls && !tls) return this.fatal({ code: '28000', message: 'the prodguard gateway requires TLS; connect with sslmode=require' });
+      return this.login(parseStartupParams(p.body), reader);
+    }
+  }
+
+  private async login(params: Record<string, string>, reader: MessageReader): Promise<void> {
+    this.user = params.user ?? '';
+    if (params.replication && params.replication !== 'false' && params.replication !== 'off') {
+      return this.fatal({ code: '42501', message: 'replication connections are not allowed through the prodguard gateway' });
+    }
+    const db = params.database ?? this.user;
+    if (db !== this.gw.upstream.database && db !== this.gw.env) {
+      return this.fatal({ code: '3D000', message: `database "${db}" is not served by this gateway (it serves "${this.gw.upstream.database}" of environment ${this.gw.env})` });
+    }
+    const user = this.user ? await this.gw.lookupUser(this.user) : null;
+    reader.typed = true;
+    reader.maxMessage = 256 * 1024 * 1024;
+    const scram = new ScramServer(user?.verifier ?? null);
+    this.sock.write(authMessage(10, Buffer.from('SCRAM-SHA-256\0\0')));
+    const initial = await this.nextTyped(reader);
+    const authFail = () => this.fatal({ code: '28P01', message: `password authentication failed for user "${this.user}"` });
+    if (initial.type !== 'p') return authFail();
+    let serverFinal: string | null;
+    try {
+      const r = new BodyReader(initial.body);
+      if (r.cstring() !== 'SCRAM-SHA-256') return authFail();
+      const len = r.int32();
+      this.sock.write(authMessage(11, Buffer.from(scram.first(r.bytes(len).toString('utf8')))));
+      const fin = await this.nextTyped(reader);
+      if (fin.type !== 'p') return authFail();
+      serverFinal = scram.final(fin.body.toString('utf8'));
+    } catch {
+      return authFail();
+    }
+    if (!serverFinal || !user) {
+      this.gw.auditEvent(this, 'gateway.login', 'deny', 'authentication failed');
+      return authFail();
+    }
+    this.person = user.member;
+    if (!this.gw.admit(this)) {
+      return this.fatal({ code: '53300', message: `too many connections for gateway user "${this.user}" (limit ${this.gw.maxConnectionsPerUser})` });
+    }
+    this.writeGrant = await this.gw.activeGrant(this.person);
+    this.readWrite = this.writeGrant !== null;
+    this.grantCheckedAt = Date.now();
+    const passed: Record<string, string> = {};
+    for (const [k, v] of Object.entries(params)) if (PASSED_PARAMS.has(k.toLowerCase())) passed[k] = v;
+    try {
+      this.up = await openUpstream(this.gw.upstream, this.gw.upstreamOptions(this.writeGrant !== null), passed);
+    } catch (err) {
+      this.gw.auditEvent(this, 'gateway.connect', 'failed', (err as Error).message);
+      return this.fatal({ code: (err as { code?: string }).code ?? '08006', message: `prodguard gateway cannot reach the database: ${(err as Error).message}` });
+    }
+    this.sock.write(Buffer.concat([authMessage(12, Buffer.from(serverFinal)), authMessage(0), ...this.up.parameters.map(([k, v]) => parameterStatus(k, v)), backendKeyData(this.keyPid, this.keySecret), readyForQuery('I')]));
+    this.gw.auditEvent(this, 'gateway.connect', 'allow', this.writeGrant ? `write grant ${this.writeGrant.id} (${this.writeGrant.kind}) until ${this.writeGrant.expiresAt}` : 'read-only session');
+    this.relay(reader);
+  }
+
+  private nextTyped(reader: MessageReader): Promise<Message> {
+    return new Promise((resolve, reject) => {
+      const tryRead = (): boolean => {
+        const m = reader.next();
+        if (m) {
+          cleanup();
+          resolve(m);
+          return true;
+        }
+        return false;
+      };
+      const onData = (d: Buffer) => {
+        reader.push(d);
+        try {
+          tryRead();
+        } catch (e) {
+          cleanup();
+          reject(e);
+        }
+      };
+      const onEnd = () => {
+        cleanup();
+        reject(new Error('client went away during authentication'));
+      };
+      const cleanup = () => {
+        this.sock.off('data', onData);
+        this.sock.off('close', onEnd);
+        this.sock.pause();
+      };
+      this.sock.on('data', onData);
+      this.sock.on('close', onEnd);
+      this.sock.resume();
+      try {
+        tryRead();
+      } catch (e) {
+        cleanup();
+        reject(e);
+      }
+    });
+  }
+
+  private relay(reader: MessageReader): void {
+    const up = this.up!;
+    const upReader = new MessageReader(1024 * 1024 * 1024);
+    upReader.typed = true;
+    up.socket.on('data', (d: Buffer) => this.fromUpstream(upReader, d));
+    up.socket.on('error', () => this.upstreamLost());
+    up.socket.on('close', () => this.upstreamLost());
+    if (up.leftover.length) this.fromUpstream(upReader, up.leftover);
+    up.socket.resume();
+    this.sock.on('data', (d: Buffer) => this.fromClient(reader, d));
+    this.armIdle();
+    const rest = reader.pending();
+    if (rest.length) this.fromClient(reader, Buffer.alloc(0));
+    this.sock.resume();
+  }
+
+  /** The write grant, re-read from the store at most every 2 s (revocation); expiry is checked on every use. */
+  private grantValid(): boolean {
+    if (Date.now() - this.grantCheckedAt > 2000) {
+      this.grantCheckedAt = Date.now();
+      void this.gw.activeGrant(this.person).then((g) => (this.writeGrant = g)).catch(() => (this.writeGrant = null));
+    }
+    return this.writeGrant !== null && grantIsActive(this.writeGrant);
+  }
+
+  private decide(text: string): { judgement: Judgement; refusal?: PgError } {
+    const judgement = judgeSql(text);
+    if (judgement.readOnlyOk) return { judgement };
+    if (this.grantValid()) return { judgement };
+    const expired = this.writeGrant && !grantIsActive(this.writeGrant);
+    return {
+      judgement,
+      refusal: {
+        code: judgement.class === 'privilege' ? '42501' : '25006',
+        message: `prodguard gateway: ${judgement.class} statement refused for "${this.user}" (${expired ? `write grant expired at ${this.writeGrant!.expiresAt}` : 'read-only access'}): ${judgement.reason}`,
+        hint: 'Write access needs a time-boxed grant: an approved change deployed by CI (prodguard migrate deploy) or an emergency break-glass grant; reconnect once it is granted.',
+      },
+    };
+  }
+
+  private marker(refusal: PgError): string {
+    const n = ++this.refusalSeq;
+    this.refusals.set(n, refusal);
+    return `SELECT pg_catalog.prodguard_refused_${MARKER_NONCE}_${n}()`;
+  }
+
+  private fromClient(reader: MessageReader, d: Buffer): void {
+    if (this.closed || !this.up) return;
+    reader.push(d);
+    const out: Buffer[] = [];
+    let m: Message | null;
+    try {
+      while ((m = reader.next())) out.push(this.clientMessage(m));
+    } catch (err) {
+      this.fatal({ code: '08P01', message: `prodguard gateway: protocol violation: ${(err as Error).message}` });
+      return;
+    }
+    if (this.closed) return;
+    if (out.length) this.up.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    this.armIdle();
+  }
+
+  private clientMessage(m: Message): Buffer {
+    // A read-write upstream session must not outlive its grant: the server's read-only wall is
+    // off in it, so once the grant has expired or been revoked the session ends.
+    if (this.readWrite && (m.type === 'Q' || m.type === 'P' || m.type === 'F') && !this.grantValid()) {
+      this.gw.auditEvent(this, 'gateway.grant-ended', 'closed', 'write grant expired or revoked during the session');
+      this.fatal({ code: '25006', message: 'prodguard gateway: your write grant has expired or was revoked; reconnect for a read-only session' });
+      return Buffer.alloc(0);
+    }
+    switch (m.type) {
+      case 'Q': {
+        const text = new BodyReader(m.body).cstring();
+        const { judgement, refusal } = this.decide(text);
+        this.push({ texts: [text], protocol: 'simple', verdict: refusal ? 'deny' : 'allow', judgement, refusal, started: Date.now(), rows: 0, executed: true });
+        return refusal ? message('Q', this.marker(refusal)) : m.raw;
+      }
+      case 'P': {
+        const r = new BodyReader(m.body);
+        const name = r.cstring();
+        const text = r.cstring();
+        const c = this.openCycle();
+        const { judgement, refusal } = this.decide(text);
+        if (name) this.prepared.set(name, text);
+        c.texts.push(text);
+        if (!c.judgement || rank(judgement) > rank(c.judgement)) c.judgement = judgement;
+        if (refusal && !c.refusal) {
+          c.refusal = refusal;
+          c.verdict = 'deny';
+          if (name) this.prepared.delete(name);
+          return message('P', name, this.marker(refusal), Buffer.from([0, 0]));
+        }
+        return m.raw;
+      }
+      case 'B': {
+        const r = new BodyReader(m.body);
+        r.cstring();
+        const stmt = r.cstring();
+        const c = this.openCycle();
+        if (stmt && this.prepared.has(stmt) && !c.texts.includes(this.prepared.get(stmt)!)) c.texts.push(this.prepared.get(stmt)!);
+        return m.raw;
+      }
+      case 'E':
+        this.openCycle().executed = true;
+        return m.raw;
+      case 'S': {
+        const c = this.cycle ?? this.newPending('extended');
+        this.cycle = null;
+        this.push(c);
+        return m.raw;
+      }
+      case 'C': {
+        const r = new BodyReader(m.body);
+        if (String.fromCharCode(r.body[0]) === 'S') {
+          r.pos = 1;
+          this.prepared.delete(r.cstring());
+        }
+        return m.raw;
+      }
+      case 'F': {
+        // The fast-path function call interface (used for large objects) carries no SQL to judge.
+        const refusal: PgError | undefined = this.grantValid() ? undefined : { code: '42501', message: 'prodguard gateway: the fast-path function call interface is refused (read-only access)', hint: 'Use SQL; write access needs a time-boxed grant.' };
+        this.push({ texts: ['<fast-path function call>'], protocol: 'fastpath', verdict: refusal ? 'deny' : 'allow', refusal, started: Date.now(), rows: 0, executed: true });
+        return refusal ? message('Q', this.marker(refusal)) : m.raw;
+      }
+      case 'X':
+        this.close();
+        return Buffer.alloc(0);
+      default:
+        // Describe, Flush, CopyData/Done/Fail: nothing to judge.
+        return m.raw;
+    }
+  }
+
+  private newPending(protocol: Pending['protocol']): Pending {
+    return { texts: [], protocol, verdict: 'allow', started: Date.now(), rows: 0, executed: false };
+  }
+
+  private openCycle(): Pending {
+    return (this.cycle ??= this.newPending('extended'));
+  }
+
+  private push(p: Pending): void {
+    this.pending.push(p);
+    if (!this.statementTimer && this.gw.statementTimeoutMs > 0) this.armStatementTimer();
+  }
+
+  private armStatementTimer(): void {
+    if (this.statementTimer) clearTimeout(this.statementTimer);
+    this.statementTimer = setTimeout(() => {
+      this.statementTimer = null;
+      const p = this.pending[0];
+      if (!p || !this.up) return;
+      p.error = `statement timeout (${this.gw.statementTimeoutMs} ms) reached: cancelled by the gateway`;
+      void sendCancel(this.gw.upstream, this.up.pid, this.up.secret);
+    }, this.gw.statementTimeoutMs);
+  }
+
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.gw.idleTimeoutMs <= 0) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.pending.length) return this.armIdle();
+      this.gw.auditEvent(this, 'gateway.idle-timeout', 'closed', `no activity for ${this.gw.idleTimeoutMs} ms`);
+      this.fatal({ code: '57P05', message: `prodguard gateway: terminating connection after ${this.gw.idleTimeoutMs} ms idle` });
+    }, this.gw.idleTimeoutMs);
+  }
+
+  private fromUpstream(reader: MessageReader, d: Buffer): void {
+    if (this.closed) return;
+    reader.push(d);
+    const out: Buffer[] = [];
+    let m: Message | null;
+    try {
+      while ((m = reader.next())) {
+        switch (m.type) {
+          case 'C':
+            if (this.pending[0]) this.pending[0].rows += rowsFromTag(m.body.toString('latin1', 0, m.body.length - 1));
+            out.push(m.raw);
+            break;
+          case 'E': {
+            const f = parseErrorFields(m.body);
+            const hit = f.C === '42883' ? MARKER_RE.exec(f.M ?? '') : null;
+            const refusal = hit ? this.refusals.get(Number(hit[1])) : undefined;
+            if (refusal) {
+              this.refusals.delete(Number(hit![1]));
+              out.push(errorResponse(refusal));
+            } else {
+              if (this.pending[0]) this.pending[0].error ??= `${f.C}: ${f.M}`;
+              out.push(m.raw);
+            }
+            break;
+          }
+          case 'Z': {
+            this.txStatus = String.fromCharCode(m.body[0]);
+            const p = this.pending.shift();
+            if (p) this.finish(p);
+            if (this.statementTimer) clearTimeout(this.statementTimer);
+            this.statementTimer = null;
+            if (this.pending.length && this.gw.statementTimeoutMs > 0) this.armStatementTimer();
+            if (!this.pending.length) this.refusals.clear();
+            out.push(m.raw);
+            break;
+          }
+          default:
+            out.push(m.raw);
+        }
+      }
+    } catch (err) {
+      this.fatal({ code: '08P01', message: `prodguard gateway: bad message from the database: ${(err as Error).message}` });
+      return;
+    }
+    if (out.length) this.sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+
+  private finish(p: Pending): void {
+    if (!p.executed && p.verdict === 'allow' && !p.error) return;
+    const text = p.texts.join(';\n') || '<no statement>';
+    this.gw.auditStatement(this, {
+      command: this.gw.maskLiterals ? maskLiterals(text) : maskSecrets(text),
+      verdict: p.verdict,
+      reason: p.refusal ? p.refusal.message : `${p.judgement?.class ?? 'unknown'}: ${p.judgement?.reason ?? ''}`,
+      details: { class: p.judgement?.class ?? null, protocol: p.protocol, durationMs: Date.now() - p.started, rows: p.rows, ...(p.error && !p.refusal ? { error: this.gw.maskLiterals ? maskLiterals(p.error) : maskSecrets(p.error) } : {}) },
+    });
+  }
+
+  private upstreamLost(): void {
+    if (this.closed) return;
+    this.gw.auditEvent(this, 'gateway.upstream-lost', 'failed', 'the database closed the connection');
+    this.fatal({ code: '57P01', message: 'prodguard gateway: the connection to the database was lost; reconnect' });
+  }
+
+  /** Sends a FATAL error to the client and closes both sides. */
+  fatal(e: Omit<PgError, 'severity'>): void {
+    if (this.closed) return;
+    try {
+      this.sock.write(errorResponse({ ...e, severity: 'FATAL' }));
+    } catch {
+      /* client already gone */
+    }
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.statementTimer) clearTimeout(this.statementTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    for (const p of this.pending) {
+      p.error ??= 'client disconnected before the statement finished';
+      this.finish(p);
+    }
+    this.pending = [];
+    this.sock.end();
+    setTimeout(() => this.sock.destroy(), 1000).unref();
+    if (this.up) {
+      // A Terminate lets the server end the session cleanly; its transaction rolls back.
+      try {
+        this.up.socket.end(Buffer.from([0x58, 0, 0, 0, 4]));
+      } catch {
+        /* gone */
+      }
+      setTimeout(() => this.up?.socket.destroy(), 1000).unref();
+    }
+    this.gw.release(this);
+  }
+
+  /** Forwards a client's cancel request to the upstream session. */
+  async cancelUpstream(): Promise<void> {
+    if (this.up) await sendCancel(this.gw.upstream, this.up.pid, this.up.secret);
+  }
+
+  get clientAddress(): string {
+    return this.client;
+  }
+
+  get transactionStatus(): string {
+    return this.txStatus;
+  }
+}
+
+const RANKS: Record<string, number> = { unparsed: 6, destructive: 5, privilege: 4, ddl: 3, write: 2, session: 1, read: 0, empty: -1 };
+const rank = (j: Judgement): number => RANKS[j.class] ?? 6;

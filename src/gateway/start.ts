@@ -1,0 +1,61 @@
+/** Builds a Gateway for one environment from prodguard.yaml, the state store and the environment's URL. */
+import { dirname } from 'node:path';
+import type { Context } from '../context.js';
+import { configPath } from '../config/load.js';
+import { connectionUrl, requireEnvironment } from '../config/connection.js';
+import { durationMs } from '../config/schema.js';
+import { parseConnInfo } from '../pg/conninfo.js';
+import { UsageError } from '../errors.js';
+import { activeGrant } from '../grants/grants.js';
+import { GatewayAuditSink } from './audit-sink.js';
+import { ensureCertificate, secureContext } from './tls.js';
+import { getUser } from './users.js';
+import { Gateway } from './server.js';
+
+export interface StartOptions {
+  env: string;
+  listen?: string;
+  /** Overrides gateway.requireTls (tests and benchmarks on loopback). */
+  requireTls?: boolean;
+}
+
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^([^\s:]+):(\d+)$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen must be host:port, got "${s}"`, 'gateway.listen');
+  return { host: m[1], port: Number(m[2]) };
+}
+
+export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ gateway: Gateway; host: string; port: number; certificate: string }> {
+  const cfg = ctx.loaded.config.gateway;
+  requireEnvironment(ctx.loaded, opts.env);
+  const upstream = parseConnInfo(connectionUrl(ctx.loaded, opts.env));
+  if (!upstream) throw new UsageError(`environment "${opts.env}": its connection URL is not a PostgreSQL connection string`, 'gateway.upstream');
+  const { host, port } = parseListen(opts.listen ?? cfg.listen);
+  const store = await ctx.store();
+  const stateDir = dirname(configPath(ctx.loaded, ctx.loaded.config.state.path));
+  const tlsFiles = ensureCertificate(`${stateDir}/gateway`, { cert: cfg.tlsCert && configPath(ctx.loaded, cfg.tlsCert), key: cfg.tlsKey && configPath(ctx.loaded, cfg.tlsKey) });
+  const audit = new GatewayAuditSink(configPath(ctx.loaded, cfg.auditLog));
+  const gateway = new Gateway({
+    env: opts.env,
+    upstream,
+    host,
+    port,
+    tls: secureContext(tlsFiles),
+    requireTls: opts.requireTls ?? cfg.requireTls,
+    lookupUser: (name) => getUser(store, name),
+    activeGrant: (person) => activeGrant(store, opts.env, person),
+    audit,
+    maskLiterals: cfg.maskLiterals,
+    statementTimeoutMs: durationMs(cfg.statementTimeout),
+    idleTimeoutMs: durationMs(cfg.idleTimeout),
+    maxConnectionsPerUser: cfg.maxConnectionsPerUser,
+    maxConnections: cfg.maxConnections,
+  });
+  try {
+    const addr = await gateway.listen();
+    return { gateway, ...addr, certificate: tlsFiles.cert };
+  } catch (err) {
+    audit.close();
+    throw new UsageError(`gateway cannot listen on ${host}:${port}: ${(err as Error).message}`, 'gateway.listen');
+  }
+}

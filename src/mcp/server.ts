@@ -1,0 +1,103 @@
+/**
+ * `prodguard mcp`: an MCP server (stdio) that gives agents what they legitimately need from an
+ * environment — read-only queries with a row limit, schema and table descriptions, EXPLAIN,
+ * backup and deploy status — and a way to *request* a change (a migration file for the
+ * staging-first, two-approval pipeline). Nothing here can write to the database.
+ *
+ * The connection goes through the gateway when PRODGUARD_GATEWAY_URL is set (the agent then
+ * holds only a gateway login, never the database password), else to the environment's URL;
+ * either way every query is classified first and runs in a READ ONLY transaction. Every call is
+ * audited. Protocol output owns stdout; nothing else may print there.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { z } from 'zod';
+import type { Context } from '../context.js';
+import { connect, type Client } from '../pg/client.js';
+import { connectionUrl, requireEnvironment } from '../config/connection.js';
+import { errorMessage } from '../errors.js';
+import { backupStatus, deployStatus, describeSchema, describeTable, explainQuery, requestChange, runReadOnlyQuery, MAX_ROWS } from './tools.js';
+import { maskLiterals } from '../gateway/judge.js';
+
+export interface McpOptions {
+  env: string;
+  /** Overrides the connection (default: PRODGUARD_GATEWAY_URL, else the environment's URL). */
+  url?: string;
+}
+
+type ToolResult = { content: Array<{ type: 'text'; text: string }>; isError?: boolean };
+
+export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpServer; close(): Promise<void> } {
+  requireEnvironment(ctx.loaded, opts.env);
+  const server = new McpServer({ name: 'prodguard', version: '1' }, { instructions: `Read-only access to the ${opts.env} database through prodguard. Writes are refused; use request_change to propose a migration.` });
+  let client: Promise<Client> | null = null;
+  const db = () => (client ??= connect(opts.url ?? process.env.PRODGUARD_GATEWAY_URL ?? connectionUrl(ctx.loaded, opts.env), { applicationName: 'prodguard-mcp' }));
+
+  async function call(tool: string, detail: string, fn: () => Promise<unknown>): Promise<ToolResult> {
+    try {
+      const out = await fn();
+      await ctx.audit({ action: `mcp.${tool}`, command: maskLiterals(detail), target: opts.env, verdict: 'allow', reason: `${tool} answered` });
+      return { content: [{ type: 'text', text: typeof out === 'string' ? out : JSON.stringify(out, null, 2) }] };
+    } catch (err) {
+      const message = errorMessage(err);
+      await ctx.audit({ action: `mcp.${tool}`, command: maskLiterals(detail), target: opts.env, verdict: /^refused/.test(message) ? 'deny' : 'failed', reason: message }).catch(() => undefined);
+      return { content: [{ type: 'text', text: message }], isError: true };
+    }
+  }
+
+  server.registerTool('query', {
+    description: `Run one read-only SQL statement on ${opts.env} (refused unless prodguard proves it read-only); returns at most "limit" rows (max ${MAX_ROWS}).`,
+    inputSchema: { sql: z.string().min(1), limit: z.number().int().min(1).max(MAX_ROWS).optional() },
+  }, async ({ sql, limit }) => call('query', sql, async () => runReadOnlyQuery(await db(), sql, limit ?? 100)));
+
+  server.registerTool('describe_schema', {
+    description: 'List the tables, views and materialized views of a schema with column counts and estimated rows.',
+    inputSchema: { schema: z.string().optional() },
+  }, async ({ schema }) => call('describe_schema', schema ?? 'public', async () => describeSchema(await db(), schema ?? 'public')));
+
+  server.registerTool('describe_table', {
+    description: 'Columns (type, nullability, default), indexes and constraints of a table ("schema.table" or "table").',
+    inputSchema: { table: z.string().min(1) },
+  }, async ({ table }) => call('describe_table', table, async () => describeTable(await db(), table)));
+
+  server.registerTool('explain', {
+    description: 'Show the query plan of a read-only statement (EXPLAIN without ANALYZE: the statement is not run).',
+    inputSchema: { sql: z.string().min(1) },
+  }, async ({ sql }) => call('explain', sql, async () => explainQuery(await db(), sql)));
+
+  server.registerTool('backup_status', {
+    description: `Backups of ${opts.env} known to prodguard: count, newest, newest verified (restored and checked).`,
+    inputSchema: {},
+  }, async () => call('backup_status', '', () => backupStatus(ctx, opts.env)));
+
+  server.registerTool('deploy_status', {
+    description: 'Migrations in the repository and the state of the staging-first / approval / CI-deploy rules.',
+    inputSchema: {},
+  }, async () => call('deploy_status', '', () => deployStatus(ctx)));
+
+  server.registerTool('request_change', {
+    description: 'Propose a schema or data change: writes a new migration file (linted) for review, staging and two approvals. Never applies anything.',
+    inputSchema: { name: z.string().min(1).describe('short snake_case name, e.g. add_orders_index'), sql: z.string().min(1), reason: z.string().min(1) },
+  }, async ({ name, sql, reason }) => call('request_change', `${name}: ${reason}`, () => requestChange(ctx, { name, sql, reason })));
+
+  return {
+    server,
+    async close() {
+      if (client) await (await client.catch(() => null))?.end().catch(() => undefined);
+      await server.close();
+    },
+  };
+}
+
+/** Serves over stdio until the client closes stdin. */
+export async function serveMcpStdio(ctx: Context, opts: McpOptions): Promise<void> {
+  const { server, close } = buildMcpServer(ctx, opts);
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    process.stdin.once('end', () => resolve());
+  });
+  await server.connect(transport);
+  await closed;
+  await close();
+}

@@ -1,0 +1,141 @@
+/**
+ * What agents may do with production through `prodguard mcp`, each as a plain function the MCP
+ * server (and tests) call: read-only queries through the same classification as the gateway and
+ * inside a READ ONLY transaction, schema description, EXPLAIN (never ANALYZE), backup and deploy
+ * status from the state store, and requesting a change — which writes a migration file for the
+ * staging-first pipeline and never touches the database.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Client } from '../pg/client.js';
+import type { Context } from '../context.js';
+import { judgeSql } from '../gateway/judge.js';
+import { parseStatements, loadSqlParser } from '../sql/parser.js';
+import { RefusedError, UsageError } from '../errors.js';
+
+export const MAX_ROWS = 1000;
+
+/** Refuses anything but exactly one statement the SQL engine proves read-only. */
+export async function requireReadOnly(sql: string): Promise<string> {
+  await loadSqlParser();
+  const stmts = parseStatements(sql);
+  if (stmts.length !== 1) throw new UsageError(`give exactly one SQL statement (got ${stmts.length})`, 'mcp.sql');
+  const j = judgeSql(stmts[0].text);
+  if (j.class !== 'read') {
+    throw new RefusedError(`refused: ${j.class} statement (${j.reason}). prodguard mcp is read-only; to change production use the request_change tool, which writes a migration for review.`, 'mcp.refused');
+  }
+  return stmts[0].text;
+}
+
+/** Runs `fn` inside BEGIN READ ONLY with a statement timeout, always rolled back. */
+async function readOnly<T>(c: Client, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN TRANSACTION READ ONLY');
+  try {
+    await c.query(`SET LOCAL statement_timeout = '30s'`);
+    return await fn();
+  } finally {
+    await c.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+export interface QueryResult {
+  columns: string[];
+  rows: Array<Record<string, unknown>>;
+  truncated: boolean;
+}
+
+export async function runReadOnlyQuery(c: Client, sql: string, limit = 100): Promise<QueryResult> {
+  const text = await requireReadOnly(sql);
+  const n = Math.max(1, Math.min(MAX_ROWS, Math.floor(limit)));
+  const isSelect = parseStatements(text)[0].kind === 'SelectStmt';
+  return readOnly(c, async () => {
+    if (isSelect) {
+      // A cursor fetches only limit+1 rows, however large the result would be.
+      await c.query(`DECLARE prodguard_mcp NO SCROLL CURSOR FOR ${text}`);
+      const r = await c.query(`FETCH ${n + 1} FROM prodguard_mcp`);
+      return { columns: r.fields.map((f) => f.name), rows: r.rows.slice(0, n), truncated: r.rows.length > n };
+    }
+    const r = await c.query(text);
+    const rows = (r.rows ?? []) as Array<Record<string, unknown>>;
+    return { columns: (r.fields ?? []).map((f) => f.name), rows: rows.slice(0, n), truncated: rows.length > n };
+  });
+}
+
+export async function explainQuery(c: Client, sql: string): Promise<string> {
+  const text = await requireReadOnly(sql);
+  return readOnly(c, async () => ((await c.query(`EXPLAIN (FORMAT TEXT) ${text}`)).rows as Array<{ 'QUERY PLAN': string }>).map((r) => r['QUERY PLAN']).join('\n'));
+}
+
+export async function describeSchema(c: Client, schema = 'public'): Promise<Array<{ table: string; kind: string; columns: number; estimatedRows: number }>> {
+  return readOnly(c, async () =>
+    (
+      await c.query(
+        `SELECT c.relname AS table, CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' END AS kind,
+                (SELECT count(*)::int FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
+                greatest(c.reltuples, 0)::bigint AS "estimatedRows"
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname`,
+        [schema],
+      )
+    ).rows.map((r) => ({ ...r, estimatedRows: Number(r.estimatedRows) })),
+  );
+}
+
+export async function describeTable(c: Client, table: string): Promise<{ table: string; columns: unknown[]; indexes: unknown[]; constraints: unknown[] }> {
+  return readOnly(c, async () => {
+    const reg = (await c.query('SELECT to_regclass($1)::oid AS oid', [table])).rows[0].oid as number | null;
+    if (!reg) throw new UsageError(`no table "${table}"`, 'mcp.table');
+    const columns = (
+      await c.query(
+        `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+        [reg],
+      )
+    ).rows;
+    const indexes = (await c.query(`SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS definition FROM pg_index WHERE indrelid = $1 ORDER BY 1`, [reg])).rows;
+    const constraints = (await c.query(`SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conrelid = $1 ORDER BY conname`, [reg])).rows;
+    return { table, columns, indexes, constraints };
+  });
+}
+
+export async function backupStatus(ctx: Context, env: string): Promise<Record<string, unknown>> {
+  const { listBackups } = await import('../backup/catalog.js');
+  const all = await listBackups(ctx, { env });
+  const verified = all.find((m) => m.verified?.ok);
+  const brief = (m: (typeof all)[number] | undefined) => (m ? { id: m.id, finishedAt: m.finishedAt, destinations: m.destinations, verified: m.verified?.ok ?? false } : null);
+  return { environment: env, backups: all.length, newest: brief(all[0]), newestVerified: brief(verified) };
+}
+
+export async function deployStatus(ctx: Context): Promise<Record<string, unknown>> {
+  const { readMigrations } = await import('../migrate/files.js');
+  const m = readMigrations(ctx.loaded);
+  const scorecard = await import('../status/scorecard.js');
+  const card = await scorecard.runScorecard(ctx);
+  const rules = card.rules.filter((r) => r.rule === 3 || r.rule === 5).map((r) => ({ rule: r.rule, title: r.title, state: r.state, reason: r.reason }));
+  return { migrationsDir: relative(ctx.loaded.root, m.dir) || '.', migrations: m.files.map((f) => f.file), rules };
+}
+
+/** Writes a new migration file for review; never applies it. */
+export async function requestChange(ctx: Context, req: { name: string; sql: string; reason: string }, now = new Date()): Promise<{ file: string; findings: unknown[]; next: string }> {
+  if (!/^[a-z0-9][a-z0-9_]{0,60}$/.test(req.name)) throw new UsageError('name must be lowercase letters, digits and _ (at most 61)', 'mcp.request');
+  if (!req.reason.trim()) throw new UsageError('a change request needs a reason', 'mcp.request');
+  await loadSqlParser();
+  parseStatements(req.sql); // a syntax error is reported now, not at review
+  const { migrationLayout } = await import('../migrate/files.js');
+  const { layout, dir } = migrationLayout(ctx.loaded);
+  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const file = join(dir, `${stamp}_${req.name}.sql`);
+  if (existsSync(file)) throw new UsageError(`${relative(ctx.loaded.root, file)} already exists`, 'mcp.request');
+  mkdirSync(dir, { recursive: true });
+  const body = `-- Requested through prodguard mcp: ${req.reason.replace(/\n/g, ' ')}\n${req.sql.trim()}\n`;
+  writeFileSync(file, body, { flag: 'wx' });
+  const { lintSources } = await import('../sql/lint-files.js');
+  const run = await lintSources([{ file: relative(ctx.loaded.root, file), sql: body }]);
+  void layout;
+  return {
+    file: relative(ctx.loaded.root, file),
+    findings: run.findings.map((f) => ({ rule: f.ruleId, severity: f.severity, line: f.line, message: f.message })),
+    next: `Review the file, then: prodguard migrate apply --env staging; prodguard migrate request ${relative(ctx.loaded.root, file)}; two seniors approve; CI deploys.`,
+  };
+}

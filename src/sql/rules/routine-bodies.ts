@@ -1,0 +1,187 @@
+/**
+ * What runs inside DO blocks and the functions/procedures a migration creates: their bodies are
+ * string constants to the main parser, so a DROP TABLE, SET ROLE or EXECUTE inside them is
+ * invisible to the other rules. This reads the bodies with PostgreSQL's own PL/pgSQL parser
+ * (libpg-query's parsePlPgSQL) or, for LANGUAGE sql, the SQL parser, and returns:
+ *   - the statements written in the body (parsed, so rules can judge them like top-level ones);
+ *   - the dynamic SQL (EXECUTE, FOR … IN EXECUTE, OPEN … FOR EXECUTE, RETURN QUERY EXECUTE) with,
+ *     when the string is built from literals (a constant, format('… %I', …), 'a' || x), the
+ *     statements it would run with placeholders for the variable parts;
+ *   - opaque bodies (other languages, unparseable PL/pgSQL) that nothing can inspect.
+ * Memoised per statement in the lint context.
+ */
+import { parsePlPgSQLSync, parseSync } from 'libpg-query';
+import { stringParts } from '../facts.js';
+import type { AstNode, LintContext, ParsedStatement } from './types.js';
+
+export interface EmbeddedStatement {
+  kind: string;
+  node: AstNode;
+  text: string;
+  /** Built at run time by EXECUTE (reconstructed from its literal parts). */
+  dynamic: boolean;
+}
+
+export interface RoutineSql {
+  /** 'DO block', 'function public.f', 'procedure p'. */
+  where: string;
+  language: string;
+  statements: EmbeddedStatement[];
+  /** The source of each EXECUTE'd expression. */
+  dynamic: string[];
+  /** The body could not be inspected (another language, or it did not parse). */
+  opaque: boolean;
+}
+
+type Stmtish = Pick<ParsedStatement, 'kind' | 'node' | 'text'>;
+
+function defElems(list: AstNode[] | undefined): Map<string, AstNode> {
+  const m = new Map<string, AstNode>();
+  for (const o of list ?? []) if (o.DefElem?.defname) m.set(String(o.DefElem.defname), o.DefElem.arg);
+  return m;
+}
+
+function parseSql(text: string, dynamic: boolean): EmbeddedStatement[] {
+  try {
+    const r = parseSync(text) as { stmts?: Array<{ stmt: AstNode; stmt_location?: number; stmt_len?: number }> };
+    return (r.stmts ?? []).map((x) => {
+      const kind = Object.keys(x.stmt)[0];
+      const start = x.stmt_location ?? 0;
+      return { kind, node: x.stmt[kind] as AstNode, text: (x.stmt_len ? text.slice(start, start + x.stmt_len) : text.slice(start)).trim(), dynamic };
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Stands for a part of an EXECUTE string only known at run time (messages show it as <run-time value>). */
+export const RUNTIME_PLACEHOLDER = 'prodguard_runtime_value';
+
+/** Rebuilds the SQL text an EXECUTE expression produces from its literal parts (a placeholder for the variable ones). */
+function reconstruct(node: AstNode | undefined): string {
+  const x = RUNTIME_PLACEHOLDER;
+  if (!node) return x;
+  if (node.A_Const?.sval) return String(node.A_Const.sval.sval ?? '');
+  if (node.A_Expr && stringParts(node.A_Expr.name).join('') === '||') return reconstruct(node.A_Expr.lexpr) + reconstruct(node.A_Expr.rexpr);
+  if (node.FuncCall && stringParts(node.FuncCall.funcname).at(-1) === 'format') {
+    const [first, ...rest] = (node.FuncCall.args as AstNode[] | undefined) ?? [];
+    let i = 0;
+    // %I/%s/%L take the next argument; a literal argument is known, anything else is a run-time value.
+    if (first?.A_Const?.sval) return String(first.A_Const.sval.sval).replace(/%(?:\d+\$)?[-]?[ILs]/g, (m) => {
+      const arg = /^%\d/.test(m) ? undefined : rest[i++];
+      const v = arg?.A_Const?.sval ? String(arg.A_Const.sval.sval) : x;
+      return m.endsWith('L') ? `'${v.replace(/'/g, "''")}'` : v;
+    });
+  }
+  if (node.TypeCast) return reconstruct(node.TypeCast.arg);
+  return x;
+}
+
+function dynamicStatements(expr: string): EmbeddedStatement[] {
+  const sel = parseSql(`SELECT ${expr}`, true)[0];
+  const target = (sel?.node.targetList as AstNode[] | undefined)?.[0]?.ResTarget?.val;
+  if (!target) return [];
+  return parseSql(reconstruct(target), true);
+}
+
+/** Walks a PL/pgSQL parse tree collecting embedded SQL and dynamic SQL. */
+function walkPlpgsql(tree: unknown, out: RoutineSql, depth: number): void {
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(visit);
+    if (v === null || typeof v !== 'object') return;
+    const o = v as AstNode;
+    for (const key in o) {
+      const child = o[key];
+      if (child === null || typeof child !== 'object') continue;
+      if (key === 'PLpgSQL_stmt_dynexecute' || key === 'PLpgSQL_stmt_dynfors') {
+        const q = String(child.query?.PLpgSQL_expr?.query ?? '');
+        out.dynamic.push(q);
+        out.statements.push(...dynamicStatements(q));
+      } else if (key === 'dynquery') {
+        const q = String(child.PLpgSQL_expr?.query ?? '');
+        out.dynamic.push(q);
+        out.statements.push(...dynamicStatements(q));
+        continue;
+      } else if (key === 'PLpgSQL_expr' && child.query !== undefined) {
+        const q = String(child.query);
+        // parseMode 0: a whole SQL statement; otherwise an expression (`n > 1`) or an assignment (`x := f()`).
+        const found = child.parseMode === 0 ? parseSql(q, false) : parseSql(`SELECT ${q.replace(/^\s*[\w.]+(?:\[[^\]]*\])?\s*:=/, '')}`, false);
+        for (const s of found) {
+          out.statements.push(s);
+          if (depth < 3) nested(s, out, depth + 1);
+        }
+        continue;
+      }
+      visit(child);
+    }
+  };
+  visit(tree);
+}
+
+/** A DO or CREATE FUNCTION written inside a body: its own body counts too. */
+function nested(s: Stmtish, out: RoutineSql, depth: number): void {
+  const inner = inspect(s, depth);
+  if (!inner) return;
+  out.statements.push(...inner.statements);
+  out.dynamic.push(...inner.dynamic);
+  out.opaque ||= inner.opaque;
+}
+
+function inspect(s: Stmtish, depth: number): RoutineSql | null {
+  let where: string;
+  let language: string;
+  let body: string | null;
+  let sqlBody: AstNode | undefined;
+  if (s.kind === 'DoStmt') {
+    const d = defElems(s.node.args);
+    where = 'DO block';
+    language = String(d.get('language')?.String?.sval ?? 'plpgsql').toLowerCase();
+    body = d.get('as')?.String?.sval ?? null;
+  } else if (s.kind === 'CreateFunctionStmt') {
+    const d = defElems(s.node.options);
+    where = `${s.node.is_procedure ? 'procedure' : 'function'} ${stringParts(s.node.funcname).join('.')}`;
+    language = String(d.get('language')?.String?.sval ?? 'sql').toLowerCase();
+    const as = d.get('as');
+    body = as?.List ? String((as.List.items as AstNode[])[0]?.String?.sval ?? '') : (as?.String?.sval ?? null);
+    sqlBody = s.node.sql_body;
+  } else return null;
+  const out: RoutineSql = { where, language, statements: [], dynamic: [], opaque: false };
+  if (sqlBody) {
+    // BEGIN ATOMIC … END: already parsed by the main parser.
+    const items = (sqlBody.List?.items as AstNode[] | undefined) ?? [];
+    for (const it of items.flatMap((i) => (i.List ? ((i.List.items as AstNode[]) ?? []) : [i]))) {
+      const kind = Object.keys(it)[0];
+      if (kind) out.statements.push({ kind, node: it[kind], text: s.text, dynamic: false });
+    }
+  } else if (language === 'plpgsql') {
+    try {
+      walkPlpgsql(parsePlPgSQLSync(s.text.trim().replace(/;?\s*$/, ';')), out, depth);
+    } catch {
+      out.opaque = true;
+    }
+  } else if (language === 'sql') {
+    if (body !== null) {
+      for (const st of parseSql(body, false)) {
+        out.statements.push(st);
+        if (depth < 3) nested(st, out, depth + 1);
+      }
+    }
+  } else {
+    out.opaque = true;
+  }
+  return out;
+}
+
+/** The inside of a DO block or a created function/procedure (null for other statements). */
+export function routineSql(s: ParsedStatement, ctx: LintContext): RoutineSql | null {
+  if (s.kind !== 'DoStmt' && s.kind !== 'CreateFunctionStmt') return null;
+  const key = `routine-bodies:${s.start}`;
+  if (!ctx.memo.has(key)) ctx.memo.set(key, inspect(s, 0));
+  return ctx.memo.get(key) as RoutineSql | null;
+}
+
+/** The statement itself and every statement inside its body, each with where it sits ('' for the top level). */
+export function statementsWithin(s: ParsedStatement, ctx: LintContext): Array<{ stmt: Stmtish & { dynamic?: boolean }; where: string }> {
+  const r = routineSql(s, ctx);
+  return [{ stmt: s, where: '' }, ...(r ? r.statements.map((e) => ({ stmt: e, where: e.dynamic ? `${r.where} (EXECUTE, built at run time)` : r.where })) : [])];
+}

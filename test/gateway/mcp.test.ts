@@ -1,0 +1,139 @@
+/**
+ * `prodguard mcp` as an agent sees it: the official SDK's client starts the real CLI over stdio,
+ * lists the tools and calls them against a real database — reads answer, writes are refused and
+ * change nothing, request_change writes a migration file and never applies it. The second part
+ * runs the MCP server through the gateway (PRODGUARD_GATEWAY_URL) as a read-only gateway user.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { sharedCluster, sql, createDatabase } from '../helpers/pg.js';
+import { CLI, TSX, makeProject } from '../helpers/cli.js';
+import { gatewayFixture, type GatewayFixture } from './fixture.js';
+
+type TextResult = { content: Array<{ type: string; text: string }>; isError?: boolean };
+
+async function mcpClient(cwd: string, env: Record<string, string>): Promise<Client> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: ['--import', TSX, CLI, 'mcp', '--env', 'production'],
+    cwd,
+    env: { ...(process.env as Record<string, string>), ...env },
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'prodguard-test-agent', version: '1' });
+  await client.connect(transport);
+  return client;
+}
+
+const call = async (c: Client, name: string, args: Record<string, unknown> = {}) => (await c.callTool({ name, arguments: args })) as TextResult;
+
+describe('prodguard mcp', () => {
+  const cluster = sharedCluster();
+  let prodUrl: string;
+  let project: { dir: string; cleanup(): void };
+  let client: Client;
+  before(async () => {
+    prodUrl = await createDatabase(cluster(), 'mcp_prod');
+    await sql(prodUrl, `CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL); CREATE INDEX ON customers (email);
+      INSERT INTO customers SELECT i, 'c' || i || '@example.com' FROM generate_series(1, 500) i;`);
+    project = makeProject({ 'migrations/0001_init.sql': 'CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL);\n' });
+    writeFileSync(join(project.dir, 'prodguard.yaml'), stringify({
+      version: 1,
+      project: { name: 'acme', migrationsDir: 'migrations' },
+      environments: { production: { kind: 'production', urlEnv: 'MCP_PROD_URL' } },
+      team: [{ name: 'alice', role: 'senior' }],
+    }));
+    client = await mcpClient(project.dir, { MCP_PROD_URL: prodUrl });
+  });
+  after(async () => {
+    await client?.close();
+    project?.cleanup();
+  });
+
+  it('lists its tools', async () => {
+    const names = (await client.listTools()).tools.map((t) => t.name).sort();
+    assert.deepEqual(names, ['backup_status', 'deploy_status', 'describe_schema', 'describe_table', 'explain', 'query', 'request_change']);
+  });
+
+  it('answers a read-only query with a row limit', async () => {
+    const r = await call(client, 'query', { sql: 'SELECT id, email FROM customers ORDER BY id', limit: 3 });
+    assert.ok(!r.isError, r.content[0].text);
+    const out = JSON.parse(r.content[0].text) as { rows: Array<{ id: number }>; truncated: boolean; columns: string[] };
+    assert.deepEqual(out.rows.map((x) => x.id), [1, 2, 3]);
+    assert.equal(out.truncated, true);
+    assert.deepEqual(out.columns, ['id', 'email']);
+  });
+
+  it('refuses writes, hidden writes and multiple statements, and the data stays', async () => {
+    for (const s of ['DELETE FROM customers', "SELECT set_config('default_transaction_read_only', 'off', false)", 'SELECT 1; DROP TABLE customers', 'EXPLAIN ANALYZE DELETE FROM customers']) {
+      const r = await call(client, 'query', { sql: s });
+      assert.equal(r.isError, true, s);
+    }
+    const r = await call(client, 'explain', { sql: 'DELETE FROM customers' });
+    assert.equal(r.isError, true);
+    assert.match(r.content[0].text, /refused: destructive/);
+    assert.equal((await sql<{ n: number }>(prodUrl, 'SELECT count(*)::int AS n FROM customers'))[0].n, 500);
+  });
+
+  it('describes the schema and a table, and explains a query without running it', async () => {
+    const schema = JSON.parse((await call(client, 'describe_schema')).content[0].text) as Array<{ table: string }>;
+    assert.ok(schema.some((t) => t.table === 'customers'));
+    const table = JSON.parse((await call(client, 'describe_table', { table: 'customers' })).content[0].text) as { columns: Array<{ name: string; type: string; nullable: boolean }>; indexes: unknown[] };
+    assert.deepEqual(table.columns.map((c) => [c.name, c.type, c.nullable]), [['id', 'integer', false], ['email', 'text', false]]);
+    assert.equal(table.indexes.length, 2);
+    const plan = (await call(client, 'explain', { sql: 'SELECT * FROM customers WHERE id = 7' })).content[0].text;
+    assert.match(plan, /Index Scan|Seq Scan|Bitmap/);
+  });
+
+  it('shows backup and deploy status', async () => {
+    const b = JSON.parse((await call(client, 'backup_status')).content[0].text) as { backups: number; newestVerified: unknown };
+    assert.equal(b.backups, 0);
+    assert.equal(b.newestVerified, null);
+    const d = JSON.parse((await call(client, 'deploy_status')).content[0].text) as { migrations: string[]; rules: Array<{ rule: number }> };
+    assert.deepEqual(d.migrations, ['0001_init.sql']);
+    assert.deepEqual(d.rules.map((r) => r.rule).sort(), [3, 5]);
+  });
+
+  it('request_change writes a linted migration file and applies nothing; every call is audited', async () => {
+    const r = await call(client, 'request_change', { name: 'drop_email', sql: 'ALTER TABLE customers DROP COLUMN email;', reason: 'agent thinks email is unused' });
+    assert.ok(!r.isError, r.content[0].text);
+    const out = JSON.parse(r.content[0].text) as { file: string; findings: Array<{ rule: string }> };
+    assert.match(out.file, /^migrations\/\d{14}_drop_email\.sql$/);
+    assert.match(readFileSync(join(project.dir, out.file), 'utf8'), /ALTER TABLE customers DROP COLUMN email/);
+    assert.ok(out.findings.some((f) => f.rule === 'ban-drop-column'));
+    assert.equal((await sql(prodUrl, `SELECT 1 FROM information_schema.columns WHERE table_name = 'customers' AND column_name = 'email'`)).length, 1);
+    const audit = readFileSync(join(project.dir, '.prodguard/audit.jsonl'), 'utf8');
+    assert.match(audit, /"action":"mcp\.query","command":"SELECT id, email FROM customers ORDER BY id"/);
+    assert.match(audit, /"action":"mcp\.query".*"verdict":"deny"/);
+    assert.match(audit, /"action":"mcp\.request_change"/);
+    assert.ok(readdirSync(join(project.dir, 'migrations')).length === 2);
+  });
+});
+
+describe('prodguard mcp through the gateway', () => {
+  const cluster = sharedCluster();
+  let f: GatewayFixture;
+  let client: Client;
+  before(async () => {
+    f = await gatewayFixture(cluster(), 'mcpgw', {}, 'CREATE TABLE things (id int); INSERT INTO things VALUES (1), (2);');
+    client = await mcpClient(f.dir, { MCPGW_PROD_URL: 'postgresql://unused@127.0.0.1:1/none', PRODGUARD_GATEWAY_URL: f.url('dave', 'no-verify') });
+  });
+  after(async () => {
+    await client?.close();
+    await f?.stop();
+  });
+
+  it('queries through the gateway as the gateway user, which audits the statement', async () => {
+    const r = await call(client, 'query', { sql: 'SELECT count(*)::int AS n FROM things' });
+    assert.ok(!r.isError, r.content[0].text);
+    assert.equal((JSON.parse(r.content[0].text) as { rows: Array<{ n: number }> }).rows[0].n, 2);
+    f.gateway.flushAudit();
+    assert.ok(existsSync(f.auditFile));
+    assert.match(readFileSync(f.auditFile, 'utf8'), /"actor":"dave".*SELECT count\(\*\)::int AS n FROM things/);
+  });
+});
