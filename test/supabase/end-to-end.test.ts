@@ -27,6 +27,10 @@ import { generateKeys } from '../../src/migrate/keys.js';
 import { requestChange } from '../../src/migrate/request.js';
 import { approveChange } from '../../src/migrate/approve.js';
 import { findLeak } from '../fixtures/secrets-corpus.js';
+import { parse } from 'yaml';
+import { initPolicy } from '../../src/policy/rotate.js';
+import { enrollEnvironment } from '../../src/policy/environment-identity.js';
+import { startLocalIssuer } from '../../src/policy/local-issuer.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -212,17 +216,34 @@ test('a second migration goes local → staging → two approvals → CI deploy 
   const st = await cli(['migrate', 'apply', '--env', 'staging', '--json']);
   assert.equal(st.code, 0, st.stderr);
   Object.assign(process.env, env);
-  process.env.PRODGUARD_ACTOR = 'alice';
-  const ctx = openContext({ cwd: project.dir });
+  // The deploy gate trusts only the policy in force and the CI platform's signed token: the team
+  // names its CI identity (a local stand-in issuer), enrolls both databases and a senior pins the policy.
+  const issuer = await startLocalIssuer(undefined);
+  after(() => issuer.close());
+  const file = join(project.dir, 'prodguard.yaml');
+  const raw = parse(readFileSync(file, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  raw.policy = { oidc: { provider: 'github', issuer: issuer.issuer, audience: 'prodguard', repository: 'qwikker/app', ref: 'refs/heads/main', environment: 'production', workflow: 'qwikker/app/.github/workflows/prodguard.yml' } };
+  writeFileSync(file, stringify(raw));
+  let ctx = openContext({ cwd: project.dir });
   try {
-    const { change } = await requestChange(ctx, 'production');
+    await enrollEnvironment(ctx, 'staging');
+    await enrollEnvironment(ctx, 'production');
+  } finally {
+    await ctx.close();
+  }
+  ctx = openContext({ cwd: project.dir });
+  process.env.PRODGUARD_ACTOR = 'alice';
+  try {
+    await initPolicy(ctx, { keyFile: people.alice.privateKeyFile });
+    const { change } = await requestChange(ctx, 'production', { keyFile: people.alice.privateKeyFile });
     await approveChange(ctx, change.hash, { keyFile: people.bob.privateKeyFile });
     await approveChange(ctx, change.hash, { keyFile: people.carol.privateKeyFile });
   } finally {
     delete process.env.PRODGUARD_ACTOR;
     await ctx.close();
   }
-  const d = await cli(['migrate', 'deploy', '--env', 'production'], { CI: 'true', PRODGUARD_ACTOR: 'ci' });
+  const token = await issuer.token(issuer.githubClaims('qwikker/app'));
+  const d = await cli(['migrate', 'deploy', '--env', 'production'], { CI: 'true', PRODGUARD_ACTOR: 'ci', PRODGUARD_OIDC_TOKEN: token });
   assert.equal(d.code, 0, d.stderr + d.stdout);
   const col = await sql(env.PRODUCTION_DATABASE_URL, `select 1 from information_schema.columns where table_name = 'profiles' and column_name = 'avatar_url'`);
   assert.equal(col.length, 1);
