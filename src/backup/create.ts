@@ -26,6 +26,7 @@ import { connectionUrl, requireEnvironment } from '../config/connection.js';
 import { connect, quoteIdent } from '../pg/client.js';
 import { ProdguardError, RefusedError } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
+import { assertSessionConnection, toolVersionWarning } from '../supabase/connection.js';
 import { openDestinations, closeDestinations, type Destination } from './destinations/index.js';
 import { encryptionPlan, encryptStream } from './encryption.js';
 import { fanOut, describeError } from './fan-out.js';
@@ -74,6 +75,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     requireEnvironment(loaded, opts.env);
     enc = encryptionPlan(loaded);
     url = opts.url ?? connectionUrl(loaded, opts.env);
+    assertSessionConnection(url, 'pg_dump'); // Supabase hook (src/supabase): no transaction-mode pooler
     dests = openDestinations(loaded);
   } catch (err) {
     await auditRefused(ctx, opts, err);
@@ -107,6 +109,8 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     const snapshot = (await client.query<{ snapshot: string }>(EXPORT_SNAPSHOT_SQL)).rows[0].snapshot;
     const facts = (await client.query<{ server_version: string; database: string; lsn: string }>(SERVER_FACTS_SQL)).rows[0];
     const dumpVersion = await pgDumpVersion();
+    const tooOld = toolVersionWarning('pg_dump', dumpVersion, facts.server_version); // Supabase hook: clear message, not pg_dump's
+    if (tooOld) throw new RefusedError(`backup failed: ${tooOld}`, 'backup.pg-dump-too-old');
     // Which server this is (restores refuse to write onto it); managed services may hide it.
     let systemIdentifier: string | undefined;
     await client.query('SAVEPOINT sysid');

@@ -21,6 +21,8 @@ import { checkBackupIdentity, hashObject, manifestDestinations, materializeBacku
 import { restoreDump } from './restore-dump.js';
 import { openPrivateDir } from './private-dir.js';
 import { backupJobs } from './jobs.js';
+import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
+import { isSupabaseDump, restoreSupabaseDump } from '../supabase/restore.js';
 import { countRows, compareRowCounts } from './row-counts.js';
 import { writeManifestEverywhere } from './create.js';
 import { MANIFEST_NAME, backupFolder, type BackupManifest } from './manifest.js';
@@ -86,6 +88,7 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   const work = workDir.path;
   let cluster: Cluster | null = null;
   let scratchDb: string | null = null;
+  let supabase = false;
   let serverUrl = '';
   let createdRoles: string[] = [];
   try {
@@ -114,17 +117,20 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
         target = withDatabase(opts.scratchUrl, scratchDb);
         serverUrl = opts.scratchUrl;
       } else {
-        cluster = await createCluster({ name: 'prodguard-verify' });
+        supabase = await isSupabaseDump(mat.dumpPath); // Supabase hook (src/supabase): Supabase-like scratch cluster
+        cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-verify' }) : await createCluster({ name: 'prodguard-verify' });
         if (m.database !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(m.database)} TEMPLATE template0`));
-        target = cluster.url(m.database);
-        serverUrl = cluster.url();
+        // On a Supabase-like scratch the superuser restores; `postgres` there is not superuser.
+        target = supabase ? cluster.url(m.database, 'supabase_admin') : cluster.url(m.database);
+        serverUrl = supabase ? cluster.url('postgres', 'supabase_admin') : cluster.url();
       }
       try {
         // Roles the dump names (created NOLOGIN, removed again from a scratch server afterwards), then the dump with its ACLs.
         const props = loadDatabaseProperties(mat);
         const ensured = await ensureRoles(serverUrl, props);
         createdRoles = ensured.created;
-        await restoreDump(mat.dumpPath, target, { jobs: backupJobs(ctx.loaded.config.backup.jobs) });
+        if (supabase && cluster) await restoreSupabaseDump(mat.dumpPath, cluster, m.database, { jobs: backupJobs(ctx.loaded.config.backup.jobs), workDir: work });
+        else await restoreDump(mat.dumpPath, target, { jobs: backupJobs(ctx.loaded.config.backup.jobs) });
         const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(serverUrl, opts.scratchUrl ? scratchDb! : m.database, props))];
         problems.push(...warnings.map((w) => `database properties: ${w}`));
         opts.onPhase?.('row counts');

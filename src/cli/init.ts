@@ -16,6 +16,14 @@ interface InitFlags {
   stagingRef?: string;
   senior: string[];
   s3Bucket?: string;
+  secondPlace?: string;
+  secondDirEnv?: string;
+  secondBucketEnv?: string;
+}
+
+/** Which Supabase connection string to put in the URL variables (docs/supabase.md). */
+function supabaseConnectionAdvice(): string {
+  return 'Supabase connection strings: use the session pooler (postgresql://postgres.<ref>:…@<region>.pooler.supabase.com:5432/postgres) — it works over IPv4 — or the direct host db.<ref>.supabase.co:5432 if this machine has IPv6 (or the IPv4 add-on); never the transaction pooler on port 6543 (dumps and migrations refuse it). See docs/supabase.md.';
 }
 
 const VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -35,7 +43,10 @@ export function registerInit(program: Command): void {
     .option('--production-ref <REF>', 'Supabase project ref of production (default: the linked project)')
     .option('--staging-ref <REF>', 'Supabase project ref of staging')
     .option('--senior <name>', 'a senior team member (repeatable)', collect, [])
-    .option('--s3-bucket <bucket>', 'bucket of the second (S3-compatible) backup destination', 'CHANGE-ME-backups')
+    .option('--s3-bucket <bucket>', 'bucket of the off-site (S3-compatible) backup destination (default: the variable PRODGUARD_BACKUP_BUCKET)')
+    .option('--second-place <kind>', 'the second, independent backup place: s3 (another provider) or dir (a directory on another disk)', 's3')
+    .option('--second-dir-env <NAME>', 'variable holding the directory of the second place (with --second-place dir)', 'PRODGUARD_BACKUP_DIR')
+    .option('--second-bucket-env <NAME>', 'variable holding the bucket of the second place (with --second-place s3)', 'PRODGUARD_BACKUP_BUCKET_2')
     .option('--json', 'output JSON')
     .action(async (flags: InitFlags) => {
       const { existsSync, writeFileSync } = await import('node:fs');
@@ -58,7 +69,10 @@ export function registerInit(program: Command): void {
         productionRef: flags.productionRef ?? layout.linkedRef ?? undefined,
         stagingRef: flags.stagingRef,
         seniors: flags.senior,
-        s3Bucket: flags.s3Bucket!,
+        s3Bucket: flags.s3Bucket,
+        secondPlace: flags.secondPlace as 's3' | 'dir',
+        secondDirEnv: flags.secondDirEnv,
+        secondBucketEnv: flags.secondBucketEnv,
       };
       if (interactive) {
         const { createInterface } = await import('node:readline/promises');
@@ -74,10 +88,15 @@ export function registerInit(program: Command): void {
         }
         const seniors = await ask('Senior team members who approve production changes (comma-separated)', answers.seniors.join(','));
         answers.seniors = (seniors ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        answers.s3Bucket = (await ask('S3-compatible bucket for the second backup copy', answers.s3Bucket))!;
+        if (layout.layout === 'supabase') note(supabaseConnectionAdvice());
+        answers.s3Bucket = await ask('S3-compatible bucket for the off-site copy (empty: read it from PRODGUARD_BACKUP_BUCKET)', answers.s3Bucket);
+        answers.secondPlace = ((await ask('Second, independent place: another S3-compatible provider (s3) or a directory on another disk (dir)', answers.secondPlace)) ?? 's3') as 's3' | 'dir';
+        if (answers.secondPlace === 'dir') answers.secondDirEnv = (await ask('Variable holding that directory (not inside this project, not on the same disk)', answers.secondDirEnv))!;
+        else answers.secondBucketEnv = (await ask('Variable holding the second bucket (a different provider or account)', answers.secondBucketEnv))!;
         rl.close();
       }
-      for (const [flag, v] of [['--production-url-env', answers.productionUrlEnv], ['--staging-url-env', answers.stagingUrlEnv], ['--local-url-env', answers.localUrlEnv]] as const) {
+      if (answers.secondPlace !== 's3' && answers.secondPlace !== 'dir') throw new UsageError(`--second-place: "${answers.secondPlace}" is not s3 or dir`);
+      for (const [flag, v] of [['--production-url-env', answers.productionUrlEnv], ['--staging-url-env', answers.stagingUrlEnv], ['--local-url-env', answers.localUrlEnv], ['--second-dir-env', answers.secondDirEnv ?? 'X'], ['--second-bucket-env', answers.secondBucketEnv ?? 'X']] as const) {
         if (!VAR.test(v)) throw new UsageError(`${flag}: "${v}" is not an environment variable name (a URL never goes into prodguard.yaml)`);
       }
       const prodRefSource = flags.productionRef === undefined && answers.productionRef === layout.linkedRef ? 'supabase/.temp/project-ref (the linked project; pass --production-ref)' : '--production-ref';
@@ -98,6 +117,8 @@ export function registerInit(program: Command): void {
       emit(flags, { file, layout, gitignore }, () =>
         [
           `wrote ${file} (${layout.layout} project, migrations in ${layout.migrationsDir}${answers.productionRef ? `, production = ${answers.productionRef}` : ''})`,
+          `backups go to two independent places named by variables: ${answers.s3Bucket ? `bucket ${answers.s3Bucket}` : 'PRODGUARD_BACKUP_BUCKET'} and ${answers.secondPlace === 'dir' ? answers.secondDirEnv : answers.secondBucketEnv} (set them where backups run)`,
+          ...(layout.layout === 'supabase' ? [supabaseConnectionAdvice()] : []),
           `wrote the prodguard section of ${gitignore} (state, keys and local backups ignored; approvals and policy committed)`,
           'next: set the URL variables, add an age recipient to backup.encryption.recipients, then run `prodguard config check` and `prodguard status`',
         ].join('\n'),

@@ -286,6 +286,16 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    supabase: z
+      .object({
+        pitr: z.enum(['none', 'addon']).default('none')
+          .describe('Hosted Supabase PITR add-on: `addon` declares it is enabled (status shows it as declared, not proven) unless the Management API can be asked.'),
+        accessTokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('SUPABASE_ACCESS_TOKEN')
+          .describe('Variable holding a Supabase access token (sbp_…); when set, status reads PITR from the Management API (read-only GET).'),
+        apiUrl: z.string().url().default('https://api.supabase.com').describe('Supabase Management API base URL.'),
+      })
+      .strict()
+      .prefault({}),
     gateway: z
       .object({
         listen: z.string().regex(/^[^\s:]+:\d+$/, 'host:port').default('127.0.0.1:6432').describe('Where `prodguard gateway` listens (host:port).'),

@@ -15,7 +15,14 @@ export interface InitAnswers {
   productionRef?: string;
   stagingRef?: string;
   seniors: string[];
-  s3Bucket: string;
+  /** A literal bucket name; default: the variable PRODGUARD_BACKUP_BUCKET. */
+  s3Bucket?: string;
+  s3EndpointEnv?: string;
+  /** The second, independent place: another S3-compatible provider (default) or a directory on another disk. */
+  secondPlace?: 's3' | 'dir';
+  secondBucketEnv?: string;
+  secondEndpointEnv?: string;
+  secondDirEnv?: string;
 }
 
 export function buildConfigText(layout: DetectedLayout, a: InitAnswers): string {
@@ -31,9 +38,12 @@ export function buildConfigText(layout: DetectedLayout, a: InitAnswers): string 
     team: a.seniors.map((name) => ({ name, role: 'senior', publicKey: null })),
     backup: {
       encryption: { recipients: [], identityEnv: 'PRODGUARD_AGE_IDENTITY' },
+      // Two independent places, both named by variables (no placeholder bucket, no folder inside the project).
       destinations: [
-        { name: 'local', type: 'local', path: '.prodguard/backups' },
-        { name: 'offsite', type: 's3', bucket: a.s3Bucket, prefix: `${a.name}/`, accessKeyIdEnv: 'AWS_ACCESS_KEY_ID', secretAccessKeyEnv: 'AWS_SECRET_ACCESS_KEY' },
+        { name: 'offsite', type: 's3', bucket: a.s3Bucket ?? '${PRODGUARD_BACKUP_BUCKET}', prefix: `${a.name}/`, ...(a.s3EndpointEnv ? { endpoint: `\${${a.s3EndpointEnv}}` } : {}), accessKeyIdEnv: 'AWS_ACCESS_KEY_ID', secretAccessKeyEnv: 'AWS_SECRET_ACCESS_KEY' },
+        a.secondPlace === 'dir'
+          ? { name: 'second', type: 'local', path: `\${${a.secondDirEnv ?? 'PRODGUARD_BACKUP_DIR'}}` }
+          : { name: 'second', type: 's3', bucket: `\${${a.secondBucketEnv ?? 'PRODGUARD_BACKUP_BUCKET_2'}}`, prefix: `${a.name}/`, ...(a.secondEndpointEnv ? { endpoint: `\${${a.secondEndpointEnv}}` } : {}), accessKeyIdEnv: 'SECOND_ACCESS_KEY_ID', secretAccessKeyEnv: 'SECOND_SECRET_ACCESS_KEY' },
       ],
       retention: { daily: 7, weekly: 4, monthly: 12, minAge: '24h' },
     },

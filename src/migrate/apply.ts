@@ -26,6 +26,7 @@ import type { MigrationFile } from './files.js';
 import { ensureHistory, recordApplied, type HistoryTarget } from './history.js';
 import { prepareMigrations, type RunnableMigration } from './runnable.js';
 import { withClient } from '../pg/client.js';
+import { assertSessionConnection } from '../supabase/connection.js';
 
 export interface ApplyOptions {
   actor: string;
@@ -98,6 +99,7 @@ function setTimeoutsSql(t: Timeouts, local: boolean): string {
 }
 
 export async function applyMigrations(loaded: LoadedConfig, url: string, files: MigrationFile[], opts: ApplyOptions): Promise<AppliedResult[]> {
+  assertSessionConnection(url, 'migrations'); // Supabase hook (src/supabase): no transaction-mode pooler
   const t = timeouts(loaded);
   const runnable = await prepareMigrations(files);
   const done: AppliedResult[] = [];

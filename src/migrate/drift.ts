@@ -7,6 +7,8 @@
 import type { Context } from '../context.js';
 import { connectionUrl, tryConnectionUrl } from '../config/connection.js';
 import { createCluster } from '../pg/cluster.js';
+import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
+import { anySupabase, supabaseSnapshotExclusions } from '../supabase/drift.js';
 import { withClient } from '../pg/client.js';
 import { readMigrations } from './files.js';
 import { envState } from './change.js';
@@ -31,7 +33,9 @@ export async function detectDrift(ctx: Context, opts: { environments?: string[] 
       .filter(([n, e]) => (e.kind === 'production' || e.kind === 'staging') && tryConnectionUrl(loaded, n))
       .map(([n]) => n);
   const { files } = readMigrations(loaded);
-  const cluster = await createCluster({ name: 'prodguard-drift' });
+  // Supabase hook (src/supabase): replay on a Supabase-like cluster when a target is a Supabase project.
+  const supabase = await anySupabase(envs.map((n) => connectionUrl(loaded, n)));
+  const cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-drift' }) : await createCluster({ name: 'prodguard-drift' });
   try {
     const out: EnvDrift[] = [];
     let i = 0;
@@ -41,9 +45,10 @@ export async function detectDrift(ctx: Context, opts: { environments?: string[] 
       const appliedVersions = new Set(state.applied.map((a) => a.version));
       const replay = files.filter((f) => appliedVersions.has(f.version));
       const db = `expected_${i++}`;
-      await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${db}`));
+      await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${db}${supabase ? ' TEMPLATE postgres' : ''}`));
       await applyMigrations(loaded, cluster.url(db), replay, { actor: 'prodguard drift', changeHash: 'drift-replay', history: historyTarget(loaded) });
-      const [expected, actual] = await Promise.all([schemaSnapshot(cluster.url(db)), schemaSnapshot(url)]);
+      const exclude = supabase ? supabaseSnapshotExclusions() : undefined;
+      const [expected, actual] = await Promise.all([schemaSnapshot(cluster.url(db), exclude), schemaSnapshot(url, exclude)]);
       const differences = diffSnapshots(expected, actual);
       out.push({
         environment: env,

@@ -29,6 +29,8 @@ export interface ClusterOptions {
   dataDir?: string;
   /** fsync off makes throw-away clusters much faster; never for anything that must survive a crash. */
   durable?: boolean;
+  /** initdb's bootstrap superuser (default `postgres`); Supabase-like clusters use `supabase_admin`. */
+  bootstrapUser?: string;
 }
 
 export interface Cluster {
@@ -131,7 +133,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
   const logFile = join(baseDir, 'postgres.log');
 
   if (initdb) {
-    await runCommand(initdb, ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
+    await runCommand(initdb, ['-D', dataDir, '-A', 'trust', '-U', opts.bootstrapUser ?? 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
       asUser: osUser,
     }).catch((err) => {
       rmSync(baseDir, { recursive: true, force: true });

@@ -6,6 +6,8 @@
  */
 import type { Context } from '../context.js';
 import { createCluster, type Cluster } from '../pg/cluster.js';
+import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
+import { isSupabaseDump, restoreSupabaseDump } from '../supabase/restore.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { RefusedError, errorMessage } from '../errors.js';
 import { DRILLS_COLLECTION, type DrillRecord } from './drill-record.js';
@@ -42,18 +44,23 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     record.backupId = manifest.id;
     progress(`drill: restoring backup ${manifest.id} of ${environment} into a throw-away cluster`);
     const t0 = Date.now();
-    cluster = await createCluster({ name: 'prodguard-drill' });
     const m = await backup.materializeBackup(ctx, manifest.id, work, { env: environment });
+    const supabase = await isSupabaseDump(m.dumpPath); // Supabase hook (src/supabase): Supabase-like scratch cluster
+    cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-drill' }) : await createCluster({ name: 'prodguard-drill' });
     const dbName = manifest.database || 'restored';
     if (dbName !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(dbName)}`));
-    const url = cluster.url(dbName);
+    // On a Supabase-like scratch the superuser restores; `postgres` there is not superuser.
+    const url = supabase ? cluster.url(dbName, 'supabase_admin') : cluster.url(dbName);
+    const serverUrl = supabase ? cluster.url('postgres', 'supabase_admin') : cluster.url();
+    const jobs = opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs);
     // Roles the dump's policies and grants name, then the dump with its ACLs, then database settings.
     const props = loadDatabaseProperties(m);
-    const ensured = await ensureRoles(cluster.url(), props);
-    await backup.restoreDump(m.dumpPath, url, { jobs: opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs) });
-    const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(cluster.url(), dbName, props))];
+    const ensured = await ensureRoles(serverUrl, props);
+    if (supabase) await restoreSupabaseDump(m.dumpPath, cluster, dbName, { jobs, workDir: work });
+    else await backup.restoreDump(m.dumpPath, url, { jobs });
+    const warnings = [...ensured.warnings, ...(await applyDatabaseProperties(serverUrl, dbName, props))];
     if (warnings.length) record.warnings = warnings;
-    const actual = await countRowsParallel(url, opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs));
+    const actual = await countRowsParallel(url, jobs);
     record.rowCountMismatches = compareRowCounts(m.manifest.rowCounts, actual);
     record.tablesChecked = Object.keys(m.manifest.rowCounts).length;
     record.smoke = await runSmokeTests(url, ctx.loaded.config.drills.smokeTests);

@@ -1,6 +1,7 @@
 /**
  * The one place secrets are masked before anything is printed, logged or audited.
- * Masks: passwords in postgres:// URIs, `password=` in libpq key/value strings, and the values of
+ * Masks: passwords in postgres:// URIs, `password=` in libpq key/value strings, SQL PASSWORD literals,
+ * Supabase/GitHub/Slack tokens, JWTs, AWS keys, Authorization headers, --password/--token flags, and the values of
  * variables whose name looks secret (PGPASSWORD=…, *_SECRET=…, *_TOKEN=…, *_KEY=…, DATABASE_URL
  * values are URIs and handled by the first rule).
  */
@@ -12,6 +13,20 @@ const SECRET_ASSIGNMENT =
   /\b([A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|ACCESS_KEY|PRIVATE_KEY|SERVICE_ROLE_KEY|IDENTITY)[A-Z0-9_]*\s*=\s*)("[^"]*"|'[^']*'|[^\s;&|]+)/gi;
 const AGE_SECRET_KEY = /AGE-SECRET-KEY-1[0-9A-Z]+/g;
 const QUERY_PASSWORD = /([?&]password=)([^&\s'"]+)/gi;
+// SQL literals: ALTER ROLE/USER … [WITH] [ENCRYPTED] PASSWORD '…', CREATE ROLE/USER … PASSWORD '…',
+// \password is interactive so it never carries the secret. E'…' and $$…$$ literals too.
+const SQL_PASSWORD_LITERAL = /(\b(?:ENCRYPTED\s+|UNENCRYPTED\s+)?PASSWORD\s+)(E?'(?:[^']|'')*'|\$([A-Za-z_]*)\$[\s\S]*?\$\3\$)/gi;
+// Supabase personal access tokens (sbp_), secret API keys (sb_secret_), GitHub tokens, Slack tokens.
+const PREFIXED_TOKEN = /\b(sbp_(?:v0_)?|sb_secret_|gh[pousr]_|github_pat_|xox[abprs]-)[A-Za-z0-9_-]{16,}/g;
+// JWTs (Supabase anon and service-role keys, OIDC tokens): three base64url parts, header starting {"
+const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{10,}/g;
+// AWS access key ids, and 40-character secret keys that follow an aws_secret_access_key-like label.
+const AWS_KEY_ID = /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g;
+const AWS_SECRET_LABELLED = /(aws_?secret_?access_?key["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{40})/gi;
+// Authorization headers: Bearer / Basic / token credentials.
+const AUTH_HEADER = /(\b(?:Bearer|Basic|Token)\s+)([A-Za-z0-9._~+/=-]{8,})/g;
+// --password=… / --token … / --access-token … style flags.
+const SECRET_FLAG = /(--(?:password|passwd|token|access-token|secret|api-key|service-role-key|secret-access-key)(?:=|\s+))("[^"]*"|'[^']*'|[^\s;&|]+)/gi;
 
 /**
  * scheme://user:password@host — masks from after `user:` to the LAST '@' of the URL, not the
@@ -53,7 +68,14 @@ export function maskSecrets(text: string): string {
     .replace(QUERY_PASSWORD, `$1${MASK}`)
     .replace(KV_PASSWORD, `$1${MASK}`)
     .replace(SECRET_ASSIGNMENT, `$1${MASK}`)
-    .replace(AGE_SECRET_KEY, 'AGE-SECRET-KEY-****');
+    .replace(AGE_SECRET_KEY, 'AGE-SECRET-KEY-****')
+    .replace(SQL_PASSWORD_LITERAL, `$1'${MASK}'`)
+    .replace(JWT, `eyJ${MASK}`)
+    .replace(PREFIXED_TOKEN, `$1${MASK}`)
+    .replace(AWS_KEY_ID, `AKIA${MASK}`)
+    .replace(AWS_SECRET_LABELLED, `$1${MASK}`)
+    .replace(AUTH_HEADER, `$1${MASK}`)
+    .replace(SECRET_FLAG, `$1${MASK}`);
 }
 
 /** Deep-masks every string inside a JSON-like value. */
@@ -63,7 +85,7 @@ export function maskDeep<T>(value: T): T {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = /password|secret|token|identity|private/i.test(k) && typeof v === 'string' ? MASK : maskDeep(v);
+      out[k] = /password|secret|token|identity|private|api_?key|apikey|authorization|credential/i.test(k) && typeof v === 'string' ? MASK : maskDeep(v);
     }
     return out as T;
   }

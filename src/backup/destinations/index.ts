@@ -4,6 +4,7 @@ import { configPath } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 import { localDestination } from './local.js';
 import { s3Destination } from './s3.js';
+import { expandDestination } from './vars.js';
 import type { Destination } from './types.js';
 
 export type { Destination } from './types.js';
@@ -17,6 +18,7 @@ export function openDestinations(loaded: LoadedConfig, env: Record<string, strin
   return list.map((d) => {
     if (names.has(d.name)) throw new UsageError(`backup destination name "${d.name}" is used twice`, 'backup.destination-name');
     names.add(d.name);
+    d = expandDestination(d, env); // ${VAR} in path/bucket/endpoint (src/backup/destinations/vars.ts)
     return d.type === 'local' ? localDestination(d.name, configPath(loaded, d.path)) : s3Destination(d, env);
   });
 }

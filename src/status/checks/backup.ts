@@ -1,3 +1,4 @@
+import { destinationPlaces } from '../independence.js';
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
@@ -59,6 +60,9 @@ export const checks: StatusCheck[] = [
       const desc = d.map((x) => `${x.name} (${x.type})`).join(', ');
       if (d.length === 0) return { state: 'missing', reason: 'no backup destinations in backup.destinations' };
       if (d.length < 2) return { state: 'failing', reason: `only one destination (${desc}); add a second, independent one (e.g. S3-compatible storage)` };
+      // Independent places, not folders: two destinations on one disk are one copy (src/status/independence.ts).
+      const { places, independent } = destinationPlaces(ctx.loaded);
+      if (independent < 2) return { state: 'failing', reason: `${d.length} destinations but one place: ${[...places].map(([k, v]) => `${v.join(' + ')} on ${k}`).join('; ')}; add a second, independent one (other disk/host or S3-compatible storage)` };
       if (new Set(d.map((x) => x.type)).size < 2) return { state: 'ok', reason: `${d.length} destinations: ${desc} (consider different kinds/providers for independence)` };
       return { state: 'ok', reason: `${d.length} destinations: ${desc}` };
     }),

@@ -44,8 +44,16 @@ export const checks: StatusCheck[] = [
           parts.push(`data ${ago(age)} old${age > max ? ` (older than maxDataAge ${ctx.loaded.config.staging.maxDataAge}: prodguard staging refresh --yes)` : ''}`);
           if (age > max) worse('failing');
         } else {
-          parts.push('never refreshed from production (prodguard staging refresh --yes)');
-          worse('missing');
+          // Supabase hook (src/supabase/staging.ts): a hosted staging project proves it mirrors production by its schema.
+          const { supabaseStagingMirror } = await import('../../supabase/staging.js');
+          const mirror = await supabaseStagingMirror(ctx.loaded, env).catch((err: Error) => ({ ok: false, line: `cannot compare with production: ${err.message}` }));
+          if (mirror) {
+            parts.push(mirror.line);
+            if (!mirror.ok) worse('missing');
+          } else {
+            parts.push('never refreshed from production (prodguard staging refresh --yes)');
+            worse('missing');
+          }
         }
         try {
           const { envState } = await import('../../migrate/change.js');

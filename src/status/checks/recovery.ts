@@ -1,3 +1,4 @@
+import { supabasePitr } from '../../supabase/pitr.js';
 import type { StatusCheck } from '../types.js';
 import { durationMs } from '../../config/schema.js';
 
@@ -50,7 +51,20 @@ export const checks: StatusCheck[] = [
         const s = await pitrStatus(ctx.loaded, name).catch(() => null);
         // A Supabase ref means hosted, unless prodguard's own PITR archive proves WAL access (self-hosted Supabase).
         if (e.supabaseRef && (!s || s.baseBackups === 0)) {
-          lines.push(`${name}: hosted Supabase: PITR only via the platform add-on; prodguard provides logical daily dumps (RPO ≤ 24 h)`);
+          // Supabase hook (src/supabase/pitr.ts): the platform's PITR add-on, read or declared.
+          const sb = await supabasePitr(ctx.loaded, e.supabaseRef);
+          if (sb.enabled) {
+            lines.push(`${name}: ${sb.reason}; plus logical daily dumps`);
+            details[name] = { hosted: true, pitr: sb.source, ...(sb.earliest ? { earliest: sb.earliest, latest: sb.latest } : {}) };
+            continue;
+          }
+          if (sb.source === 'api') {
+            lines.push(`${name}: ${sb.reason}`);
+            details[name] = { hosted: true, pitr: 'api' };
+            worse('missing');
+            continue;
+          }
+          lines.push(`${name}: hosted Supabase: PITR only via the platform add-on; prodguard provides logical daily dumps (RPO ≤ 24 h); ${sb.reason}`);
           details[name] = { hosted: true };
           worse('missing');
           continue;
