@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Context } from '../context.js';
-import { quoteIdent } from '../pg/client.js';
+import { quoteIdent, quoteLiteral } from '../pg/client.js';
 import { RefusedError } from '../errors.js';
 import { MATVIEWS_SQL, REFERENCING_COLUMNS_SQL, maskExpression, type MaskStrategy } from './sql/masking.js';
 
@@ -31,6 +31,61 @@ export interface MaskRule {
   column: string;
   strategy: MaskStrategy;
   reason?: string;
+  /** jsonb only: mask just these paths (`$.name`, `$.**.email`); without it every string leaf. */
+  paths?: string[];
+}
+
+/** `$.a.b` → matches the dotted path `$.a.b`; `**` matches any number of levels (array elements keep their parent's path). */
+export function pathRegex(paths: string[]): string {
+  const one = (p: string) => {
+    if (!/^\$(\.(\*\*|[A-Za-z0-9_-]+|\*))*$/.test(p)) throw new RefusedError(`masking path ${p}: use $.key, $.*.key or $.**.key`, 'staging.masking-path');
+    const parts = p.split('.').slice(1).map((x) => (x === '**' ? '(\\.[^.]+)*' : x === '*' ? '\\.[^.]+' : '\\.' + x));
+    return '^\\$' + parts.join('') + '$';
+  };
+  return paths.map(one).join('|');
+}
+
+/** The expression that masks one column of type `typ`, element-wise for arrays, leaf-wise for jsonb. */
+function columnExpression(r: MaskRule | (ColumnRef & { strategy: MaskStrategy; paths?: string[] }), col: string, typ: string): string {
+  if (r.strategy === 'null') return 'NULL';
+  if (typ === 'jsonb' || typ === 'json') {
+    const re = r.paths?.length ? pathRegex(r.paths) : '.*';
+    return `pg_temp.prodguard_mask_json(${col}::jsonb, '$', $1::text, ${quoteLiteral(r.strategy)}, ${quoteLiteral(re)})::${typ}`;
+  }
+  if (typ.endsWith('[]')) {
+    return `ARRAY(SELECT (${maskExpression(r.strategy, 'u.e')})::${typ.slice(0, -2)} FROM unnest(${col}) WITH ORDINALITY AS u(e, n) ORDER BY u.n)::${typ}`;
+  }
+  if (typ === 'bytea') return `convert_to(${maskExpression(r.strategy, `encode(${col}, 'hex')`)}, 'UTF8')`;
+  return `(${maskExpression(r.strategy, col)})::${typ}`;
+}
+
+/** A session-local helper (pg_temp: gone with the connection) masking the string leaves of a jsonb document whose path matches. */
+async function createJsonMasker(c: pg.Client): Promise<void> {
+  const leaf = (s: MaskStrategy) => maskExpression(s, 'leaf').replace(/\$1/g, 'salt');
+  const strategies: MaskStrategy[] = ['email', 'name', 'phone', 'hash', 'text', 'scrub'];
+  await c.query(`CREATE OR REPLACE FUNCTION pg_temp.prodguard_mask_leaf(leaf text, salt text, strategy text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+    SELECT CASE strategy ${strategies.map((s) => `WHEN '${s}' THEN ${leaf(s)}`).join(' ')} ELSE leaf END $f$`);
+  await c.query(`CREATE OR REPLACE FUNCTION pg_temp.prodguard_mask_json(j jsonb, path text, salt text, strategy text, re text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
+    DECLARE k text; v jsonb; out jsonb;
+    BEGIN
+      CASE jsonb_typeof(j)
+        WHEN 'object' THEN
+          out := '{}'::jsonb;
+          FOR k, v IN SELECT * FROM jsonb_each(j) LOOP
+            out := out || jsonb_build_object(k, pg_temp.prodguard_mask_json(v, path || '.' || k, salt, strategy, re));
+          END LOOP;
+          RETURN out;
+        WHEN 'array' THEN
+          RETURN COALESCE((SELECT jsonb_agg(pg_temp.prodguard_mask_json(e, path, salt, strategy, re) ORDER BY n) FROM jsonb_array_elements(j) WITH ORDINALITY AS a(e, n)), '[]'::jsonb);
+        WHEN 'string' THEN
+          IF path ~ re THEN RETURN to_jsonb(pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy)); END IF;
+          RETURN j;
+        WHEN 'number' THEN
+          IF path ~ re AND strategy <> 'scrub' THEN RETURN to_jsonb(pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy)); END IF;
+          RETURN j;
+        ELSE RETURN j;
+      END CASE;
+    END $f$`);
 }
 
 export interface ColumnRef {
@@ -46,31 +101,38 @@ export const colKey = (c: ColumnRef) => `${c.schema}.${c.table}.${c.column}`;
  * The rules plus, for every masked column, the columns that reference it by a foreign key (and
  * those referencing them), masked with the same strategy unless they have a rule of their own.
  */
-export async function expandRules(c: pg.Client, rules: MaskRule[]): Promise<Array<ColumnRef & { strategy: MaskStrategy; via?: string }>> {
-  const out = new Map<string, ColumnRef & { strategy: MaskStrategy; via?: string }>();
+export type ExpandedRule = ColumnRef & { strategy: MaskStrategy; paths?: string[]; via?: string };
+
+export async function expandRules(c: pg.Client, rules: MaskRule[]): Promise<ExpandedRule[]> {
+  const out: ExpandedRule[] = [];
+  const seen = new Set<string>();
   for (const r of rules) {
     const [schema, table] = splitTable(r.table);
-    const ref = { schema, table, column: r.column, strategy: r.strategy };
-    out.set(colKey(ref), ref);
+    const ref: ExpandedRule = { schema, table, column: r.column, strategy: r.strategy, ...(r.paths ? { paths: r.paths } : {}) };
+    out.push(ref);
+    seen.add(colKey(ref));
   }
-  const queue = [...out.values()].filter((r) => r.strategy !== 'keep');
+  // Whole-value rules follow foreign keys (a path rule masks inside a document, which no key references).
+  const queue = out.filter((r) => r.strategy !== 'keep' && !r.paths);
   while (queue.length) {
     const r = queue.shift()!;
     const refs = (await c.query<ColumnRef>(REFERENCING_COLUMNS_SQL, [r.schema, r.table, r.column])).rows;
     for (const ref of refs) {
-      if (out.has(colKey(ref))) continue;
-      const e = { ...ref, strategy: r.strategy, via: colKey(r) };
-      out.set(colKey(ref), e);
+      if (seen.has(colKey(ref))) continue;
+      const e: ExpandedRule = { ...ref, strategy: r.strategy, via: colKey(r) };
+      seen.add(colKey(ref));
+      out.push(e);
       queue.push(e);
     }
   }
-  return [...out.values()];
+  return out;
 }
 
 /** Masks in the caller's transaction; a missing table or column throws (the caller fails closed). */
 export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string): Promise<number> {
   if (!rules.length) throw new RefusedError('staging.masking is empty: a refresh would copy production as it is (add rules, or `strategy: keep` with a reason per column)', 'staging.no-masking');
   await c.query(`SET LOCAL session_replication_role = replica`);
+  await createJsonMasker(c);
   const all = await expandRules(c, rules);
   let rows = 0;
   for (const r of all) {
@@ -84,7 +146,10 @@ export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string
         await c.query(`SELECT lo_unlink(o) FROM (SELECT DISTINCT ${col}::oid AS o FROM ${t} WHERE ${col} IS NOT NULL) s WHERE EXISTS (SELECT 1 FROM pg_largeobject_metadata m WHERE m.oid = s.o)`);
       }
     }
-    const res = await c.query(`UPDATE ${t} SET ${col} = ${maskExpression(r.strategy, col)} WHERE ${col} IS NOT NULL`, r.strategy === 'null' || r.strategy === 'scrub' ? [] : [salt]);
+    const typ = (await c.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`, [t, r.column])).rows[0]?.t;
+    if (!typ) throw new RefusedError(`masking rule ${r.schema}.${r.table}.${r.column}: no such column`, 'staging.masking-column');
+    const expr = columnExpression(r, col, typ);
+    const res = await c.query(`UPDATE ${t} SET ${col} = ${expr} WHERE ${col} IS NOT NULL`, expr.includes('$1') ? [salt] : []);
     rows += res.rowCount ?? 0;
   }
   // Materialized views were filled from the unmasked tables by the restore: rebuild them now.

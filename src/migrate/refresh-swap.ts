@@ -47,17 +47,11 @@ function sideName(db: string, mark: string): string {
 /** Drops leftovers of earlier, killed refreshes of this staging database. */
 export async function dropLeftovers(m: pg.Client, db: string): Promise<string[]> {
   const prefix = db.slice(0, 63 - PRIVATE_MARK.length - 8);
-  const rows = (
-    await m.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE (datname LIKE $1 OR datname LIKE $2) AND length(datname) = length($1) + 7`,
-      [`${likeEscape(prefix)}${PRIVATE_MARK}%`, `${likeEscape(prefix)}${OLD_MARK}%`],
-    )
-  ).rows.map((r) => r.datname);
+  const mine = (n: string) => n.startsWith(prefix) && [PRIVATE_MARK, OLD_MARK].some((mark) => new RegExp(`^${mark}[0-9a-f]{8}$`).test(n.slice(prefix.length)));
+  const rows = (await m.query<{ datname: string }>(`SELECT datname FROM pg_database`)).rows.map((r) => r.datname).filter(mine);
   for (const d of rows) await m.query(`DROP DATABASE IF EXISTS ${quoteIdent(d)} WITH (FORCE)`);
   return rows;
 }
-
-const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c);
 
 /** Creates the private database nobody but its owner (prodguard's role) may connect to. */
 export async function createPrivateDatabase(m: pg.Client, db: string): Promise<string> {

@@ -12,7 +12,7 @@ export const SCRUB_PATTERNS: Array<{ re: string; with: string }> = [
   { re: '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}', with: 'redacted@example.invalid' },
   { re: '\\m(sk|pk|rk)_(live|test)_[A-Za-z0-9]{8,}|\\mgh[pousr]_[A-Za-z0-9]{20,}|\\meyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}', with: '[token]' },
   { re: '\\m(\\d[ -]?){13,19}\\M', with: '[number]' },
-  { re: '\\+?\\(?\\d{1,4}\\)?([ .-]?\\(?\\d{2,5}\\)?){2,5}', with: '[phone]' },
+  { re: '(\\+\\d{1,3}[ .-]?)?\\m\\(?\\d{2,5}\\)?([ .-]\\d{2,5}){1,4}\\M|\\+?\\m\\d{9,15}\\M', with: '[phone]' },
 ];
 
 export function maskExpression(strategy: MaskStrategy, col: string): string {
