@@ -166,6 +166,7 @@ test('refresh: no original value anywhere in staging, a poller never sees one, n
     }
   })();
   const r = await refreshStaging(fx.ctx(), { yes: true });
+  for (let i = 0; i < 100 && sawMasked === 0; i++) await new Promise((res) => setTimeout(res, 50)); // let it read the new staging too
   polling = false;
   await poller;
   assert.ok(polls > 0 && sawMasked > 0, `polls ${polls}, saw the new staging ${sawMasked} times`);
