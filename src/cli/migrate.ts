@@ -247,4 +247,17 @@ export function registerMigrate(program: Command): void {
         emit(opts, r, () => `${r.environment} replaced from ${r.from} backup ${r.backupId} (data as of ${r.backupCreatedAt}); ${r.maskedColumns} column rule(s) masked, ${r.maskedRows} value(s)`);
       });
     });
+  staging
+    .command('plan')
+    .description('masking coverage: columns that look like personal data and the rule covering each (a refresh refuses while one is uncovered)')
+    .option('--env <env>', 'the staging environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env?: string; json?: boolean }, cmd: Command) => {
+      const { stagingCoverage, coverageLines } = await import('../migrate/staging-coverage.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await stagingCoverage(ctx, opts.env);
+        emit(opts, r, () => coverageLines(r).join('\n'));
+        if (!r.ok) process.exitCode = 1;
+      });
+    });
 }

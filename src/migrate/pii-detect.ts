@@ -37,7 +37,7 @@ export interface Coverage {
   detected: Detected[];
   /** Detected columns with neither a rule, a foreign key to a masked column, nor a keep. */
   uncovered: Detected[];
-  masked: Array<ColumnRef & { strategy: string; via?: string }>;
+  masked: Array<ColumnRef & { strategy: string; paths?: string[]; via?: string }>;
   kept: Array<ColumnRef & { reason: string }>;
 }
 

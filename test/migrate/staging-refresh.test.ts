@@ -11,6 +11,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { sharedCluster, sql } from '../helpers/pg.js';
+import { runCli } from '../helpers/cli.js';
 import { migrateFixture, type MigrateFixture } from './fixture.js';
 import { refreshStaging } from '../../src/migrate/staging-refresh.js';
 import { createBackup, verifyBackup } from '../../src/backup/index.js';
@@ -254,4 +255,23 @@ test('kill -9 during masking leaves the old staging and no plaintext file', asyn
   await refreshStaging(fx.ctx(), { yes: true });
   assert.deepEqual(await sql(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), []);
   assert.deepEqual(leaked(dumpStaging()), []);
+});
+
+test('staging plan and status rule 3 show masking coverage; an uncovered column fails both', async () => {
+  await setup();
+  await refreshStaging(fx.ctx(), { yes: true });
+  const ok = await runCli(['staging', 'plan', '--json'], { cwd: fx.dir, env: fx.env });
+  assert.equal(ok.code, 0, ok.stderr);
+  const rep = JSON.parse(ok.stdout);
+  assert.equal(rep.ok, true);
+  assert.deepEqual(rep.uncovered, []);
+  assert.ok(rep.masked.some((m: { table: string; column: string; via?: string }) => m.table === 'orders' && m.column === 'customer_email' && m.via === 'auth.users.email'));
+  // A new PII column appears (as a later migration would add it): plan and status name it.
+  await sql(fx.stagingUrl, `ALTER TABLE public.orders ADD COLUMN billing_email text; UPDATE public.orders SET billing_email = 'x' || id || '@example.invalid'`);
+  const bad = await runCli(['staging', 'plan'], { cwd: fx.dir, env: fx.env });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /MISSING public\.orders\.billing_email \(text\): name suggests an e-mail address; content holds e-mail addresses/);
+  const st = await runCli(['status'], { cwd: fx.dir, env: fx.env });
+  assert.match(st.stdout + st.stderr, /masking: \d+ masked, 1 kept, 1 uncovered of \d+ personal-data column\(s\) \(public\.orders\.billing_email/);
+  await sql(fx.stagingUrl, `ALTER TABLE public.orders DROP COLUMN billing_email`);
 });
