@@ -23,7 +23,8 @@ const NAME_PATTERNS: Array<[RegExp, string]> = [
 
 const CONTENT_PATTERNS: Array<[RegExp, string]> = [
   [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/, 'content holds e-mail addresses'],
-  [/(?:^|\D)\+?\d[\d ().-]{8,}\d(?:\D|$)/, 'content holds phone-like numbers'],
+  // A separator or a leading + (bare digit runs are ids, versions and timestamps far more often).
+  [/(?:^|[^\d\w])(?!\d{4}-\d\d-\d\d)(?:\+\d[\d ().-]{7,}\d|\(?\d{2,5}\)?[ .-]\d{2,5}[ .-]\d{2,5})(?![\d\w])/, 'content holds phone-like numbers'],
   [/\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{8,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./, 'content holds tokens'],
   [/\$2[aby]\$\d\d\$|\$argon2/, 'content holds password hashes'],
 ];
