@@ -26,11 +26,17 @@ import { currentActor } from '../audit/actor.js';
 import { STAGING_REFRESHES, type StagingRefreshRecord } from './records.js';
 import { connectMaintenance, createPrivateDatabase, dropLeftovers, stagingDatabaseName, swapIn } from './refresh-swap.js';
 import { openWorkdir } from './refresh-workdir.js';
+import { ensureRoles, rolesInDump } from './refresh-roles.js';
+import { describeDifference, diffSnapshots, schemaSnapshot } from './snapshot.js';
 
 export interface RefreshResult extends StagingRefreshRecord {
   maskedRows: number;
   /** Staging sessions ended to swap the databases. */
   terminatedSessions: number;
+  /** Roles production's grants name that staging's server lacked, created NOLOGIN without a password. */
+  rolesCreated: string[];
+  /** Where the new staging's schema differs from production's live schema (empty: equal). */
+  schemaDifferences: string[];
 }
 
 /** Refuses a staging connection that reaches production's server and database, whatever the spelling. */
@@ -93,6 +99,8 @@ export async function refreshStaging(
   let swapped = false;
   let maskedRows = 0;
   let terminated = 0;
+  let rolesCreated: string[] = [];
+  let schemaDifferences: string[] = [];
   try {
     const left = await dropLeftovers(maint, db);
     if (left.length) opts.onPhase?.(`removed ${left.length} leftover database(s) of an interrupted refresh`);
@@ -101,7 +109,10 @@ export async function refreshStaging(
     privateDb = await createPrivateDatabase(maint, db);
     const privUrl = withDatabase(url, privateDb);
     opts.onPhase?.(`restoring into private database ${privateDb}`);
-    await restoreDump(mat.dumpPath, privUrl, { noAcl: true });
+    // Grants come along: the roles they name are created first where missing (NOLOGIN, no password).
+    rolesCreated = await ensureRoles(maint, rolesInDump(mat.dumpPath, work.path));
+    if (rolesCreated.length) opts.onPhase?.(`created ${rolesCreated.length} role(s) production's grants name: ${rolesCreated.join(', ')} (NOLOGIN, no password)`);
+    await restoreDump(mat.dumpPath, privUrl);
     work.remove(); // no plaintext on disk from here on
     const c = await connect(privUrl, { applicationName: 'prodguard staging refresh' });
     try {
@@ -128,6 +139,14 @@ export async function refreshStaging(
     const pinned = reached.enrolled ? inForce?.policy.environments[staging] : undefined;
     if (pinned) await stampIdentity(privUrl, pinned.envId, staging, 'staging', currentActor());
     else await withClient(privUrl, (cc) => cc.query(`DO $$ BEGIN IF to_regclass('prodguard.environment_identity') IS NOT NULL THEN DELETE FROM prodguard.environment_identity; END IF; END $$`));
+    // Exactness: the copy's schema against production's live schema (catalog only). The backup
+    // may be older than production, so differences are listed (result, audit), not refused.
+    const prodUrl = tryConnectionUrl(loaded, from);
+    if (prodUrl) {
+      const [want, got] = await Promise.all([schemaSnapshot(prodUrl), schemaSnapshot(privUrl)]);
+      schemaDifferences = diffSnapshots(want, got).map((d) => describeDifference(d, { expected: from, actual: staging }));
+      if (schemaDifferences.length) opts.onPhase?.(`schema differs from ${from} (backup ${m.id} predates it?): ${schemaDifferences.join('; ')}`);
+    }
     opts.onPhase?.(`swapping the masked copy in for ${db}`);
     ({ terminated } = await swapIn(maint, db, privateDb, { lockTimeout: loaded.config.migrations.lockTimeout, waitMs: 10_000, onPhase: opts.onPhase }));
     swapped = true;
@@ -155,7 +174,7 @@ export async function refreshStaging(
     target: staging,
     verdict: 'ok',
     reason: `${staging} replaced from ${from} backup ${m.id} (data as of ${m.finishedAt}); ${rec.maskedColumns} column(s) masked in a private copy, swapped in atomically`,
-    details: { backupId: m.id, maskedRows, terminatedSessions: terminated },
+    details: { backupId: m.id, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences },
   });
-  return { ...rec, maskedRows, terminatedSessions: terminated };
+  return { ...rec, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences };
 }

@@ -173,6 +173,7 @@ test('refresh: no original value anywhere in staging, a poller never sees one, n
   assert.ok(polls > 0 && sawMasked > 0, `polls ${polls}, saw the new staging ${sawMasked} times`);
   assert.deepEqual(seen, [], 'the poller saw original values');
   assert.ok(r.maskedRows > 0);
+  assert.deepEqual(r.schemaDifferences, [], "staging's schema equals production's");
   // Full dump of staging: none of the original values (case-insensitive), in any table, view or large object.
   const dump = dumpStaging();
   assert.deepEqual(leaked(dump), []);
@@ -274,4 +275,24 @@ test('staging plan and status rule 3 show masking coverage; an uncovered column 
   const st = await runCli(['status'], { cwd: fx.dir, env: fx.env });
   assert.match(st.stdout + st.stderr, /masking: \d+ masked, 1 kept, 1 uncovered of \d+ personal-data column\(s\) \(public\.orders\.billing_email/);
   await sql(fx.stagingUrl, `ALTER TABLE public.orders DROP COLUMN billing_email`);
+});
+
+test('grants come along (a role staging lacks is created NOLOGIN); the schema is compared with production and differences listed', async () => {
+  await setup();
+  await sql(fx.prodUrl, `CREATE ROLE rfr_app NOLOGIN PASSWORD 'prod-secret-pw'; GRANT USAGE ON SCHEMA auth TO rfr_app; GRANT SELECT ON public.orders TO rfr_app;
+    ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY; CREATE POLICY orders_app ON public.orders FOR SELECT TO rfr_app USING (total > 0)`);
+  const ctx = fx.ctx();
+  const b = await createBackup(ctx, { env: 'production' });
+  await verifyBackup(ctx, b.manifest.id, { env: 'production' });
+  // The role disappears from the server (as if staging lived elsewhere), and production moves on.
+  await sql(fx.prodUrl, `DROP POLICY orders_app ON public.orders; REVOKE ALL ON public.orders FROM rfr_app; REVOKE ALL ON SCHEMA auth FROM rfr_app; DROP ROLE rfr_app`);
+  const r = await refreshStaging(fx.ctx(), { yes: true });
+  assert.deepEqual(r.rolesCreated, ['rfr_app']);
+  const role = await sql<{ rolcanlogin: boolean; pw: boolean }>(fx.stagingUrl, `SELECT rolcanlogin, rolpassword IS NOT NULL AS pw FROM pg_authid WHERE rolname = 'rfr_app'`);
+  assert.deepEqual(role, [{ rolcanlogin: false, pw: false }]);
+  assert.deepEqual(await sql(fx.stagingUrl, `SELECT has_table_privilege('rfr_app', 'public.orders', 'SELECT') AS ok`), [{ ok: true }]);
+  assert.deepEqual(await sql(fx.stagingUrl, `SELECT policyname FROM pg_policies WHERE tablename = 'orders'`), [{ policyname: 'orders_app' }]);
+  assert.ok(r.schemaDifferences.some((d) => /orders_app/.test(d)), r.schemaDifferences.join('\n'));
+  await sql(fx.stagingUrl, `DROP POLICY orders_app ON public.orders; REVOKE ALL ON public.orders FROM rfr_app; REVOKE ALL ON SCHEMA auth FROM rfr_app`);
+  await sql(fx.stagingUrl, `DROP ROLE rfr_app`);
 });
