@@ -128,6 +128,11 @@ export async function expandRules(c: pg.Client, rules: MaskRule[]): Promise<Expa
   return out;
 }
 
+/** Strategies whose value space is small enough for masks of distinct values to collide. */
+const SPACE_LIMITED = new Set<MaskStrategy>(['phone', 'name', 'text']);
+const UNIQUE_COLUMN_SQL = `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+  WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = $2) AS unique`;
+
 /** Masks in the caller's transaction; a missing table or column throws (the caller fails closed). */
 export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string): Promise<number> {
   if (!rules.length) throw new RefusedError('staging.masking is empty: a refresh would copy production as it is (add rules, or `strategy: keep` with a reason per column)', 'staging.no-masking');
@@ -149,7 +154,16 @@ export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string
     const typ = (await c.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`, [t, r.column])).rows[0]?.t;
     if (!typ) throw new RefusedError(`masking rule ${r.schema}.${r.table}.${r.column}: no such column`, 'staging.masking-column');
     const expr = columnExpression(r, col, typ);
-    const res = await c.query(`UPDATE ${t} SET ${col} = ${expr} WHERE ${col} IS NOT NULL`, expr.includes('$1') ? [salt] : []);
+    const unique = SPACE_LIMITED.has(r.strategy) && (await c.query(UNIQUE_COLUMN_SQL, [t, r.column])).rows[0].unique;
+    // A unique column keeps unique: values whose masks collide (7 phone digits, 8 hex of a name)
+    // get the mask of "<original>#<n>" instead, n ordered by the original (stable across refreshes).
+    const sqlText = unique
+      ? `UPDATE ${t} SET ${col} = s.v FROM (
+           SELECT id, CASE WHEN rn = 1 THEN m ELSE ${columnExpression(r, `(o::text || '#' || rn)`, typ)} END AS v
+             FROM (SELECT ctid AS id, ${col} AS o, ${expr} AS m, row_number() OVER (PARTITION BY ${expr} ORDER BY ${col}) AS rn FROM ${t} WHERE ${col} IS NOT NULL) a
+         ) s WHERE ${t}.ctid = s.id`
+      : `UPDATE ${t} SET ${col} = ${expr} WHERE ${col} IS NOT NULL`;
+    const res = await c.query(sqlText, expr.includes('$1') ? [salt] : []);
     rows += res.rowCount ?? 0;
   }
   // Materialized views were filled from the unmasked tables by the restore: rebuild them now.

@@ -296,3 +296,38 @@ test('grants come along (a role staging lacks is created NOLOGIN); the schema is
   await sql(fx.stagingUrl, `DROP POLICY orders_app ON public.orders; REVOKE ALL ON public.orders FROM rfr_app; REVOKE ALL ON SCHEMA auth FROM rfr_app`);
   await sql(fx.stagingUrl, `DROP ROLE rfr_app`);
 });
+
+test('unique-preserving: two phones whose masks collide stay unique in a UNIQUE column', async () => {
+  await setup();
+  const { maskingSalt } = await import('../../src/migrate/masking.js');
+  const { createHash } = await import('node:crypto');
+  const salt = await maskingSalt(fx.ctx());
+  const mask = (v: string) => parseInt(createHash('md5').update(salt + v).digest('hex').slice(0, 8), 16) % 10_000_000;
+  // Birthday search for two originals with the same 7-digit mask under this project's salt.
+  const byMask = new Map<number, string>();
+  let pair: [string, string] | null = null;
+  for (let i = 0; !pair; i++) {
+    const v = `+44 20 ${String(i).padStart(8, '0')}`;
+    const m = mask(v);
+    const other = byMask.get(m);
+    if (other) pair = [other, v];
+    else byMask.set(m, v);
+  }
+  // The pair really collides under the SQL strategy (so a plain UPDATE would violate the UNIQUE index).
+  const { maskExpression } = await import('../../src/migrate/sql/masking.js');
+  const same = await sql<{ m: string }>(fx.prodUrl, `SELECT ${maskExpression('phone', 'v')} AS m FROM unnest($2::text[]) v`.replace('$2', `ARRAY['${pair[0]}', '${pair[1]}']`).replace(/\$1/g, `'${salt}'`));
+  assert.equal(same[0].m, same[1].m);
+  await sql(fx.prodUrl, `CREATE TABLE public.contacts (id int PRIMARY KEY, phone text UNIQUE); INSERT INTO public.contacts VALUES (1, '${pair[0]}'), (2, '${pair[1]}')`);
+  await fx.updateConfig((raw) => {
+    raw.staging.masking.push({ table: 'public.contacts', column: 'phone', strategy: 'phone' });
+  });
+  const ctx = fx.ctx();
+  const b = await createBackup(ctx, { env: 'production' });
+  await verifyBackup(ctx, b.manifest.id, { env: 'production' });
+  await refreshStaging(fx.ctx(), { yes: true });
+  const rows = await sql<{ phone: string }>(fx.stagingUrl, 'SELECT phone FROM public.contacts ORDER BY id');
+  assert.equal(rows.length, 2);
+  assert.notEqual(rows[0].phone, rows[1].phone);
+  for (const r of rows) assert.match(r.phone, /^\+1555\d{7}$/);
+  assert.ok(!rows.some((r) => pair!.includes(r.phone)));
+});
