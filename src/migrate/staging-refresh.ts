@@ -60,7 +60,14 @@ async function assertNotProductionServer(ctx: Context, staging: string, from: st
 
 export async function refreshStaging(
   ctx: Context,
-  opts: { staging?: string; from?: string; yes: boolean; onPhase?: (p: string) => void; /** test hook: called inside the masking transaction */ duringMasking?: () => Promise<void> },
+  opts: {
+    staging?: string;
+    from?: string;
+    yes: boolean;
+    onPhase?: (p: string) => void;
+    /** Test hook: awaited with the plaintext dump on disk ('fetched') and inside the masking transaction ('masking'). */
+    hold?: (at: 'fetched' | 'masking') => Promise<void>;
+  },
 ): Promise<RefreshResult> {
   const { loaded } = ctx;
   const staging = envOfKind(loaded, 'staging', opts.staging);
@@ -106,6 +113,7 @@ export async function refreshStaging(
     if (left.length) opts.onPhase?.(`removed ${left.length} leftover database(s) of an interrupted refresh`);
     opts.onPhase?.(`fetching backup ${m.id}`);
     const mat = await materializeBackup(ctx, m.id, work.path, { env: from });
+    await opts.hold?.('fetched');
     privateDb = await createPrivateDatabase(maint, db);
     const privUrl = withDatabase(url, privateDb);
     opts.onPhase?.(`restoring into private database ${privateDb}`);
@@ -125,7 +133,7 @@ export async function refreshStaging(
       await c.query('BEGIN');
       try {
         maskedRows = await applyMasking(c, rules, salt);
-        await opts.duringMasking?.();
+        await opts.hold?.('masking');
         await c.query('COMMIT');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});

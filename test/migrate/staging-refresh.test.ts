@@ -223,7 +223,7 @@ test('kill -9 during masking leaves the old staging and no plaintext file', asyn
   const before = dumpStaging();
   const tmp = join(fx.dir, 'tmp');
   spawnSync('mkdir', ['-p', tmp]);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'refresh-child.ts'), fx.dir], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'refresh-child.ts'), fx.dir, 'masking'], {
     env: { ...process.env, ...fx.env, TMPDIR: tmp },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -232,7 +232,7 @@ test('kill -9 during masking leaves the old staging and no plaintext file', asyn
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   await new Promise<void>((res, rej) => {
     const t = setInterval(() => {
-      if (out.includes('MASKING')) {
+      if (out.includes('HOLD masking')) {
         clearInterval(t);
         child.kill('SIGKILL');
         res();
@@ -330,4 +330,40 @@ test('unique-preserving: two phones whose masks collide stay unique in a UNIQUE 
   assert.notEqual(rows[0].phone, rows[1].phone);
   for (const r of rows) assert.match(r.phone, /^\+1555\d{7}$/);
   assert.ok(!rows.some((r) => pair!.includes(r.phone)));
+});
+
+test('SIGTERM or SIGINT while the decrypted dump is on disk removes it; staging untouched', async () => {
+  await setup();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    const tmp = join(fx.dir, `tmp-${sig}`);
+    spawnSync('mkdir', ['-p', tmp]);
+    const before = dumpStaging();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'refresh-child.ts'), fx.dir, 'fetched'], {
+      env: { ...process.env, ...fx.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await new Promise<void>((res, rej) => {
+      const t = setInterval(() => {
+        if (out.includes('HOLD fetched')) {
+          clearInterval(t);
+          res();
+        }
+        if (child.exitCode !== null) {
+          clearInterval(t);
+          rej(new Error(`child ended early: ${out}`));
+        }
+      }, 20);
+    });
+    const dirs = readdirSync(tmp).filter((n) => n.startsWith('prodguard-refresh-'));
+    assert.equal(dirs.length, 1);
+    assert.ok(readdirSync(join(tmp, dirs[0]), { recursive: true }).length > 0, 'the plaintext dump is there while held');
+    child.kill(sig);
+    const code = await new Promise((r) => child.once('close', (c, s) => r(s ?? c)));
+    assert.equal(code, sig);
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('prodguard-refresh-')), [], `${sig}: no plaintext dump left`);
+    assert.ok(dumpStaging() === before, 'staging untouched');
+  }
 });
