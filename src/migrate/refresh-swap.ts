@@ -53,6 +53,27 @@ export async function dropLeftovers(m: pg.Client, db: string): Promise<string[]>
   return rows;
 }
 
+/**
+ * A refresh killed while staging's connections were held off (seconds before the rename) leaves
+ * staging refusing connections next to its private copy: give staging its connections back so
+ * the next refresh can check its identity. Only in exactly that state (our flag and our copy).
+ */
+export async function recoverInterrupted(url: string): Promise<boolean> {
+  const db = stagingDatabaseName(url);
+  const m = await connectMaintenance(url);
+  try {
+    const row = (await m.query<{ allow: boolean }>(`SELECT datallowconn AS allow FROM pg_database WHERE datname = $1`, [db])).rows[0];
+    if (!row || row.allow) return false;
+    const prefix = db.slice(0, 63 - PRIVATE_MARK.length - 8);
+    const names = (await m.query<{ datname: string }>(`SELECT datname FROM pg_database`)).rows.map((r) => r.datname);
+    if (!names.some((n) => n.startsWith(prefix) && new RegExp(`^${PRIVATE_MARK}[0-9a-f]{8}$`).test(n.slice(prefix.length)))) return false;
+    await m.query(`ALTER DATABASE ${quoteIdent(db)} WITH ALLOW_CONNECTIONS true`);
+    return true;
+  } finally {
+    await m.end().catch(() => {});
+  }
+}
+
 /** Creates the private database nobody but its owner (prodguard's role) may connect to. */
 export async function createPrivateDatabase(m: pg.Client, db: string): Promise<string> {
   const name = sideName(db, PRIVATE_MARK);

@@ -24,7 +24,7 @@ import { checkReachedEnvironment, readFactsAt, stampIdentity, type ReachedFacts 
 import { policyInForce } from '../policy/chain.js';
 import { currentActor } from '../audit/actor.js';
 import { STAGING_REFRESHES, type StagingRefreshRecord } from './records.js';
-import { connectMaintenance, createPrivateDatabase, dropLeftovers, stagingDatabaseName, swapIn } from './refresh-swap.js';
+import { connectMaintenance, createPrivateDatabase, dropLeftovers, recoverInterrupted, stagingDatabaseName, swapIn } from './refresh-swap.js';
 import { openWorkdir } from './refresh-workdir.js';
 import { ensureRoles, rolesInDump } from './refresh-roles.js';
 import { describeDifference, diffSnapshots, schemaSnapshot } from './snapshot.js';
@@ -88,6 +88,7 @@ export async function refreshStaging(
   if (!rules.length) {
     return refuse('staging.masking is empty: a refresh would copy production\'s personal data as it is (add rules, or `strategy: keep` with a reason per column)', 'staging.no-masking');
   }
+  if (await recoverInterrupted(url)) opts.onPhase?.(`${staging} accepts connections again (an interrupted refresh had held them off)`);
   // Ask the database which environment and server it is before replacing it (a URL spelling proves nothing).
   const reached = await checkReachedEnvironment(ctx, staging, url, command, 'staging.refresh');
   try {

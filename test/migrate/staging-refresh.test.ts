@@ -367,3 +367,14 @@ test('SIGTERM or SIGINT while the decrypted dump is on disk removes it; staging 
     assert.ok(dumpStaging() === before, 'staging untouched');
   }
 });
+
+test('a refresh killed while staging connections were held off: the next refresh gives them back and completes', async () => {
+  await setup();
+  const db = new URL(fx.stagingUrl).pathname.slice(1);
+  await sql(fx.prodUrl, `CREATE DATABASE "${db}__pgref_new_deadbeef"`);
+  await sql(fx.prodUrl, `ALTER DATABASE "${db}" WITH ALLOW_CONNECTIONS false`);
+  await refreshStaging(fx.ctx(), { yes: true });
+  assert.deepEqual(await sql(fx.prodUrl, `SELECT datallowconn FROM pg_database WHERE datname = '${db}'`), [{ datallowconn: true }]);
+  assert.deepEqual(await sql(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), []);
+  assert.deepEqual(leaked(dumpStaging()), []);
+});
