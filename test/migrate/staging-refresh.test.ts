@@ -378,3 +378,17 @@ test('a refresh killed while staging connections were held off: the next refresh
   assert.deepEqual(await sql(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), []);
   assert.deepEqual(leaked(dumpStaging()), []);
 });
+
+test('without any enrolment, a staging URL naming production by another host is refused by server identity', async () => {
+  const fx2 = await migrateFixture(cluster(), 'rfu', { pinPolicy: false });
+  try {
+    const respelled = fx2.prodUrl.replace(/@(127\.0\.0\.1|localhost)/, '@[::ffff:127.0.0.1]');
+    process.env.RFU_STAGING_URL = respelled;
+    await fx2.updateConfig(() => {});
+    await assert.rejects(refreshStaging(fx2.ctx(), { yes: true }), /is production's database .* on production's server \(system_identifier \d+, server of "production"\); refusing/);
+    const a = fx2.ctx().auditLog.read().filter((x) => x.action === 'staging.refresh').at(-1);
+    assert.equal(a?.verdict, 'refused');
+  } finally {
+    await fx2.cleanup();
+  }
+});
