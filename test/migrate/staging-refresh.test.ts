@@ -392,3 +392,22 @@ test('without any enrolment, a staging URL naming production by another host is 
     await fx2.cleanup();
   }
 });
+
+test('an open transaction in staging does not block the refresh forever: its session is ended, the refresh completes', async () => {
+  await setup();
+  const c = new pg.Client({ connectionString: fx.stagingUrl });
+  let ended = false;
+  c.on('error', () => {
+    ended = true;
+  });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query('LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE');
+  const phases: string[] = [];
+  const r = await refreshStaging(fx.ctx(), { yes: true, onPhase: (p) => phases.push(p) });
+  assert.ok(r.terminatedSessions >= 1, `terminated ${r.terminatedSessions}`);
+  assert.ok(phases.some((p) => /ending \d+ session\(s\) connected to /.test(p)), phases.join('\n'));
+  await assert.rejects(c.query('SELECT 1'));
+  void ended;
+  await c.end().catch(() => {});
+});
