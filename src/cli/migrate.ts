@@ -255,7 +255,26 @@ export function registerMigrate(program: Command): void {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
         const r = await m.refreshStaging(ctx, { staging: opts.env, from: opts.from, yes: !!opts.yes, onPhase: (p) => note(p) });
-        emit(opts, r, () => `${r.environment} replaced from ${r.from} backup ${r.backupId} (data as of ${r.backupCreatedAt}); ${r.maskedColumns} column rule(s) masked, ${r.maskedRows} value(s)`);
+        emit(opts, r, () =>
+          [
+            `${r.environment} replaced from ${r.from} backup ${r.backupId} (data as of ${r.backupCreatedAt}); ${r.maskedColumns} column rule(s) masked, ${r.maskedRows} value(s)`,
+            ...(r.rolesCreated.length ? [`roles created (NOLOGIN, no password): ${r.rolesCreated.join(', ')}`] : []),
+            ...(r.schemaDifferences.length ? [`schema differs from ${r.from}:`, ...r.schemaDifferences.map((d) => `  ${d}`)] : [`schema equals ${r.from}'s`]),
+          ].join('\n'),
+        );
+      });
+    });
+  staging
+    .command('plan')
+    .description('masking coverage: columns that look like personal data and the rule covering each (a refresh refuses while one is uncovered)')
+    .option('--env <env>', 'the staging environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env?: string; json?: boolean }, cmd: Command) => {
+      const { stagingCoverage, coverageLines } = await import('../migrate/staging-coverage.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await stagingCoverage(ctx, opts.env);
+        emit(opts, r, () => coverageLines(r).join('\n'));
+        if (!r.ok) process.exitCode = 1;
       });
     });
 }

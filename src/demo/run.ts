@@ -71,6 +71,7 @@ function demoConfig(): Record<string, unknown> {
         { table: 'public.customers', column: 'name', strategy: 'name' },
         { table: 'public.customers', column: 'phone', strategy: 'phone' },
         { table: 'public.businesses', column: 'owner_email', strategy: 'email' },
+        { table: 'public.orders', column: 'legacy_note', strategy: 'scrub' },
       ],
     },
     runbook: { contacts: [{ name: 'alice', role: 'database owner (24/7)', email: 'alice@qwikker.example' }] },

@@ -18,3 +18,4 @@ export { refreshStaging, type RefreshResult } from './staging-refresh.js';
 export { writeGithubWorkflow, githubWorkflow, WORKFLOW_PATH, writeGitlabPipeline, gitlabPipeline, GITLAB_PATH } from './ci-workflow.js';
 export { planChange, type Plan } from './plan.js';
 export { CHANGES, STAGING_PASSES, DEPLOYS, STAGING_REFRESHES, type ChangeRecord, type StagingPass, type DeployRecord, type StagingRefreshRecord } from './records.js';
+export { stagingCoverage, coverageLines, type CoverageReport } from './staging-coverage.js';

@@ -1,12 +1,21 @@
-/** Applies config.staging.masking to a database (staging refresh). */
+/**
+ * Applies config.staging.masking to the private copy of production during a staging refresh.
+ * Runs in the caller's transaction with `session_replication_role = replica`: no user trigger
+ * fires (an audit trigger would otherwise copy every original value into its table, a webhook
+ * trigger would call out), and foreign-key checks are off so a masked key and every column
+ * referencing it can be rewritten one after the other — with the same deterministic function,
+ * so the references still match afterwards.
+ */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Context } from '../context.js';
-import { quoteIdent } from '../pg/client.js';
-import { maskExpression, type MaskStrategy } from './sql/masking.js';
+import { quoteIdent, quoteLiteral } from '../pg/client.js';
+import { RefusedError } from '../errors.js';
+import { MATVIEWS_SQL, REFERENCING_COLUMNS_SQL, maskExpression, type MaskStrategy } from './sql/masking.js';
 
 const SALT_KEY = 'staging.masking-salt';
 
+/** The salt lives in the state store (the team store when `state.store: postgres`), so every refresh masks alike. */
 export async function maskingSalt(ctx: Context): Promise<string> {
   const store = await ctx.store();
   let salt = await store.getMeta(SALT_KEY);
@@ -21,16 +30,145 @@ export interface MaskRule {
   table: string;
   column: string;
   strategy: MaskStrategy;
+  reason?: string;
+  /** jsonb only: mask just these paths (`$.name`, `$.**.email`); without it every string leaf. */
+  paths?: string[];
 }
 
-/** Runs in the caller's transaction; a missing table or column throws (the caller fails closed). */
-export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string): Promise<number> {
-  let rows = 0;
+/** `$.a.b` → matches the dotted path `$.a.b`; `**` matches any number of levels (array elements keep their parent's path). */
+export function pathRegex(paths: string[]): string {
+  const one = (p: string) => {
+    if (!/^\$(\.(\*\*|[A-Za-z0-9_-]+|\*))*$/.test(p)) throw new RefusedError(`masking path ${p}: use $.key, $.*.key or $.**.key`, 'staging.masking-path');
+    const parts = p.split('.').slice(1).map((x) => (x === '**' ? '(\\.[^.]+)*' : x === '*' ? '\\.[^.]+' : '\\.' + x));
+    return '^\\$' + parts.join('') + '$';
+  };
+  return paths.map(one).join('|');
+}
+
+/** The expression that masks one column of type `typ`, element-wise for arrays, leaf-wise for jsonb. */
+function columnExpression(r: MaskRule | (ColumnRef & { strategy: MaskStrategy; paths?: string[] }), col: string, typ: string): string {
+  if (r.strategy === 'null') return 'NULL';
+  if (typ === 'jsonb' || typ === 'json') {
+    const re = r.paths?.length ? pathRegex(r.paths) : '.*';
+    return `pg_temp.prodguard_mask_json(${col}::jsonb, '$', $1::text, ${quoteLiteral(r.strategy)}, ${quoteLiteral(re)})::${typ}`;
+  }
+  if (typ.endsWith('[]')) {
+    return `ARRAY(SELECT (${maskExpression(r.strategy, 'u.e')})::${typ.slice(0, -2)} FROM unnest(${col}) WITH ORDINALITY AS u(e, n) ORDER BY u.n)::${typ}`;
+  }
+  if (typ === 'bytea') return `convert_to(${maskExpression(r.strategy, `encode(${col}, 'hex')`)}, 'UTF8')`;
+  return `(${maskExpression(r.strategy, col)})::${typ}`;
+}
+
+/** A session-local helper (pg_temp: gone with the connection) masking the string leaves of a jsonb document whose path matches. */
+async function createJsonMasker(c: pg.Client): Promise<void> {
+  const leaf = (s: MaskStrategy) => maskExpression(s, 'leaf').replace(/\$1/g, 'salt');
+  const strategies: MaskStrategy[] = ['email', 'name', 'phone', 'hash', 'text', 'scrub'];
+  await c.query(`CREATE OR REPLACE FUNCTION pg_temp.prodguard_mask_leaf(leaf text, salt text, strategy text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+    SELECT CASE strategy ${strategies.map((s) => `WHEN '${s}' THEN ${leaf(s)}`).join(' ')} ELSE leaf END $f$`);
+  await c.query(`CREATE OR REPLACE FUNCTION pg_temp.prodguard_mask_json(j jsonb, path text, salt text, strategy text, re text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
+    DECLARE k text; v jsonb; out jsonb;
+    BEGIN
+      CASE jsonb_typeof(j)
+        WHEN 'object' THEN
+          out := '{}'::jsonb;
+          FOR k, v IN SELECT * FROM jsonb_each(j) LOOP
+            out := out || jsonb_build_object(k, pg_temp.prodguard_mask_json(v, path || '.' || k, salt, strategy, re));
+          END LOOP;
+          RETURN out;
+        WHEN 'array' THEN
+          RETURN COALESCE((SELECT jsonb_agg(pg_temp.prodguard_mask_json(e, path, salt, strategy, re) ORDER BY n) FROM jsonb_array_elements(j) WITH ORDINALITY AS a(e, n)), '[]'::jsonb);
+        WHEN 'string' THEN
+          IF path ~ re THEN RETURN to_jsonb(pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy)); END IF;
+          RETURN j;
+        WHEN 'number' THEN
+          IF path ~ re AND strategy <> 'scrub' THEN RETURN to_jsonb(pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy)); END IF;
+          RETURN j;
+        ELSE RETURN j;
+      END CASE;
+    END $f$`);
+}
+
+export interface ColumnRef {
+  schema: string;
+  table: string;
+  column: string;
+}
+
+export const splitTable = (t: string): [string, string] => (t.includes('.') ? (t.split('.', 2) as [string, string]) : ['public', t]);
+export const colKey = (c: ColumnRef) => `${c.schema}.${c.table}.${c.column}`;
+
+/**
+ * The rules plus, for every masked column, the columns that reference it by a foreign key (and
+ * those referencing them), masked with the same strategy unless they have a rule of their own.
+ */
+export type ExpandedRule = ColumnRef & { strategy: MaskStrategy; paths?: string[]; via?: string };
+
+export async function expandRules(c: pg.Client, rules: MaskRule[]): Promise<ExpandedRule[]> {
+  const out: ExpandedRule[] = [];
+  const seen = new Set<string>();
   for (const r of rules) {
-    const [schema, table] = r.table.includes('.') ? r.table.split('.', 2) : ['public', r.table];
+    const [schema, table] = splitTable(r.table);
+    const ref: ExpandedRule = { schema, table, column: r.column, strategy: r.strategy, ...(r.paths ? { paths: r.paths } : {}) };
+    out.push(ref);
+    seen.add(colKey(ref));
+  }
+  // Whole-value rules follow foreign keys (a path rule masks inside a document, which no key references).
+  const queue = out.filter((r) => r.strategy !== 'keep' && !r.paths);
+  while (queue.length) {
+    const r = queue.shift()!;
+    const refs = (await c.query<ColumnRef>(REFERENCING_COLUMNS_SQL, [r.schema, r.table, r.column])).rows;
+    for (const ref of refs) {
+      if (seen.has(colKey(ref))) continue;
+      const e: ExpandedRule = { ...ref, strategy: r.strategy, via: colKey(r) };
+      seen.add(colKey(ref));
+      out.push(e);
+      queue.push(e);
+    }
+  }
+  return out;
+}
+
+/** Strategies whose value space is small enough for masks of distinct values to collide. */
+const SPACE_LIMITED = new Set<MaskStrategy>(['phone', 'name', 'text']);
+const UNIQUE_COLUMN_SQL = `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+  WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = $2) AS unique`;
+
+/** Masks in the caller's transaction; a missing table or column throws (the caller fails closed). */
+export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string): Promise<number> {
+  if (!rules.length) throw new RefusedError('staging.masking is empty: a refresh would copy production as it is (add rules, or `strategy: keep` with a reason per column)', 'staging.no-masking');
+  await c.query(`SET LOCAL session_replication_role = replica`);
+  await createJsonMasker(c);
+  const all = await expandRules(c, rules);
+  let rows = 0;
+  for (const r of all) {
+    if (r.strategy === 'keep') continue;
+    const t = `${quoteIdent(r.schema)}.${quoteIdent(r.table)}`;
     const col = quoteIdent(r.column);
-    const res = await c.query(`UPDATE ${quoteIdent(schema)}.${quoteIdent(table)} SET ${col} = ${maskExpression(r.strategy, col)}`, r.strategy === 'null' ? [] : [salt]);
+    if (r.strategy === 'null') {
+      // A large object outlives its oid being nulled: unlink it (it holds the document itself).
+      const typ = (await c.query(`SELECT format_type(atttypid, NULL) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`, [t, r.column])).rows[0]?.t;
+      if (typ === 'oid' || typ === 'lo') {
+        await c.query(`SELECT lo_unlink(o) FROM (SELECT DISTINCT ${col}::oid AS o FROM ${t} WHERE ${col} IS NOT NULL) s WHERE EXISTS (SELECT 1 FROM pg_largeobject_metadata m WHERE m.oid = s.o)`);
+      }
+    }
+    const typ = (await c.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`, [t, r.column])).rows[0]?.t;
+    if (!typ) throw new RefusedError(`masking rule ${r.schema}.${r.table}.${r.column}: no such column`, 'staging.masking-column');
+    const expr = columnExpression(r, col, typ);
+    const unique = SPACE_LIMITED.has(r.strategy) && (await c.query(UNIQUE_COLUMN_SQL, [t, r.column])).rows[0].unique;
+    // A unique column keeps unique: values whose masks collide (7 phone digits, 8 hex of a name)
+    // get the mask of "<original>#<n>" instead, n ordered by the original (stable across refreshes).
+    const sqlText = unique
+      ? `UPDATE ${t} SET ${col} = s.v FROM (
+           SELECT id, CASE WHEN rn = 1 THEN m ELSE ${columnExpression(r, `(o::text || '#' || rn)`, typ)} END AS v
+             FROM (SELECT ctid AS id, ${col} AS o, ${expr} AS m, row_number() OVER (PARTITION BY ${expr} ORDER BY ${col}) AS rn FROM ${t} WHERE ${col} IS NOT NULL) a
+         ) s WHERE ${t}.ctid = s.id`
+      : `UPDATE ${t} SET ${col} = ${expr} WHERE ${col} IS NOT NULL`;
+    const res = await c.query(sqlText, expr.includes('$1') ? [salt] : []);
     rows += res.rowCount ?? 0;
+  }
+  // Materialized views were filled from the unmasked tables by the restore: rebuild them now.
+  for (const v of (await c.query<{ schema: string; name: string }>(MATVIEWS_SQL)).rows) {
+    await c.query(`REFRESH MATERIALIZED VIEW ${quoteIdent(v.schema)}.${quoteIdent(v.name)}`);
   }
   return rows;
 }

@@ -1,114 +1,172 @@
 /**
  * `prodguard staging refresh --yes`: staging becomes a masked copy of production. Only in that
  * direction: the source is the latest *verified* backup of the production environment (never a
- * live connection), the target must be a staging environment whose connection does not resolve
- * to production. Staging's user schemas are dropped, the dump is restored, and the masking rules
- * run in one transaction; if masking fails, the restored data is dropped again (fail closed:
- * unmasked production data never stays in staging). The data age is recorded for `status`.
+ * live connection), the target must be a staging environment that neither resolves to production
+ * by its URL nor reaches production's server and database by any other name (server identity).
+ *
+ * Production's data is never readable where staging's users connect, not even for a second: the
+ * dump is restored into a private database on staging's server (CONNECT revoked from PUBLIC),
+ * its personal-data coverage is checked, it is masked there with triggers off, its materialized
+ * views are rebuilt, staging's identity is stamped, and only then is it swapped in for staging by
+ * an atomic rename (refresh-swap.ts). Any failure or kill before the swap leaves the old staging
+ * as it was; the old database is dropped only after the swap committed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Context } from '../context.js';
-import { connectionUrl } from '../config/connection.js';
+import { connectionUrl, tryConnectionUrl } from '../config/connection.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
-import { connect, quoteIdent } from '../pg/client.js';
+import { connect, withClient } from '../pg/client.js';
+import { withDatabase } from '../pg/conninfo.js';
 import { envOfKind } from './change.js';
 import { assertNotProduction } from './safety.js';
-import { applyMasking, maskingSalt } from './masking.js';
-import { USER_SCHEMAS_SQL } from './sql/masking.js';
-import { checkReachedEnvironment, stampIdentity } from '../policy/environment-identity.js';
+import { applyMasking, maskingSalt, type MaskRule } from './masking.js';
+import { coverage, uncoveredLine } from './pii-detect.js';
+import { checkReachedEnvironment, readFactsAt, stampIdentity, type ReachedFacts } from '../policy/environment-identity.js';
 import { policyInForce } from '../policy/chain.js';
 import { currentActor } from '../audit/actor.js';
-import { withClient } from '../pg/client.js';
 import { STAGING_REFRESHES, type StagingRefreshRecord } from './records.js';
+import { connectMaintenance, createPrivateDatabase, dropLeftovers, recoverInterrupted, stagingDatabaseName, swapIn } from './refresh-swap.js';
+import { openWorkdir } from './refresh-workdir.js';
+import { ensureRoles, rolesInDump } from './refresh-roles.js';
+import { describeDifference, diffSnapshots, schemaSnapshot } from './snapshot.js';
 
 export interface RefreshResult extends StagingRefreshRecord {
   maskedRows: number;
+  /** Staging sessions ended to swap the databases. */
+  terminatedSessions: number;
+  /** Roles production's grants name that staging's server lacked, created NOLOGIN without a password. */
+  rolesCreated: string[];
+  /** Where the new staging's schema differs from production's live schema (empty: equal). */
+  schemaDifferences: string[];
 }
 
-async function dropUserSchemas(url: string): Promise<void> {
-  const c = await connect(url, { applicationName: 'prodguard staging refresh' });
-  try {
-    const schemas = (await c.query(USER_SCHEMAS_SQL)).rows.map((r: { name: string }) => r.name);
-    await c.query('BEGIN');
-    for (const s of schemas) await c.query(`DROP SCHEMA ${quoteIdent(s)} CASCADE`);
-    await c.query('CREATE SCHEMA public');
-    await c.query('COMMIT');
-  } finally {
-    await c.end().catch(() => {});
+/** Refuses a staging connection that reaches production's server and database, whatever the spelling. */
+async function assertNotProductionServer(ctx: Context, staging: string, from: string, facts: ReachedFacts): Promise<void> {
+  const candidates: Array<{ systemIdentifier: string; database: string; how: string }> = [];
+  const { inForce } = await policyInForce(ctx);
+  for (const [name, p] of Object.entries(inForce?.policy.environments ?? {})) if (p.kind === 'production') candidates.push({ ...p, how: `pinned identity of "${name}"` });
+  const prodUrl = tryConnectionUrl(ctx.loaded, from);
+  if (prodUrl) {
+    // Read-only look at production's own facts (no data is read from it).
+    const pf = await readFactsAt(prodUrl).catch(() => null);
+    if (pf) candidates.push({ ...pf, how: `server of "${from}"` });
+  }
+  if (facts.systemIdentifier === 'unreadable') return; // judged by the identity row alone (checkReachedEnvironment)
+  for (const p of candidates) {
+    if (p.systemIdentifier === facts.systemIdentifier && p.database === facts.database) {
+      throw new RefusedError(`staging refresh: the database reached as "${staging}" is production's database ${p.database} on production's server (system_identifier ${p.systemIdentifier}, ${p.how}); refusing`, 'migrate.production-target');
+    }
   }
 }
 
 export async function refreshStaging(
   ctx: Context,
-  opts: { staging?: string; from?: string; yes: boolean; onPhase?: (p: string) => void },
+  opts: {
+    staging?: string;
+    from?: string;
+    yes: boolean;
+    onPhase?: (p: string) => void;
+    /** Test hook: awaited with the plaintext dump on disk ('fetched') and inside the masking transaction ('masking'). */
+    hold?: (at: 'fetched' | 'masking') => Promise<void>;
+  },
 ): Promise<RefreshResult> {
   const { loaded } = ctx;
   const staging = envOfKind(loaded, 'staging', opts.staging);
   const from = envOfKind(loaded, 'production', opts.from);
   const command = `prodguard staging refresh --env ${staging}`;
   const url = connectionUrl(loaded, staging);
+  const rules = loaded.config.staging.masking as MaskRule[];
+  const refuse = async (reason: string, code: string): Promise<never> => {
+    await ctx.audit({ action: 'staging.refresh', command, target: staging, verdict: 'refused', reason });
+    throw new RefusedError(reason, code);
+  };
   try {
     assertNotProduction(loaded, staging, url, 'staging refresh');
   } catch (err) {
-    await ctx.audit({ action: 'staging.refresh', command, target: staging, verdict: 'refused', reason: errorMessage(err) });
-    throw err;
+    return refuse(errorMessage(err), 'migrate.production-target');
   }
   if (!opts.yes) throw new UsageError(`staging refresh replaces everything in ${staging}; pass --yes`, 'usage.confirm');
-  // Ask the database which environment it is before replacing it (a URL spelling proves nothing).
+  if (!rules.length) {
+    return refuse('staging.masking is empty: a refresh would copy production\'s personal data as it is (add rules, or `strategy: keep` with a reason per column)', 'staging.no-masking');
+  }
+  if (await recoverInterrupted(url)) opts.onPhase?.(`${staging} accepts connections again (an interrupted refresh had held them off)`);
+  // Ask the database which environment and server it is before replacing it (a URL spelling proves nothing).
   const reached = await checkReachedEnvironment(ctx, staging, url, command, 'staging.refresh');
-  // The dump carries production's identity row; staging gets its own back (or none, if not enrolled).
-  const restoreIdentity = async () => {
-    const { inForce } = await policyInForce(ctx);
-    const pinned = reached.enrolled ? inForce?.policy.environments[staging] : undefined;
-    if (pinned) await stampIdentity(url, pinned.envId, staging, 'staging', currentActor());
-    else await withClient(url, (c) => c.query(`DO $$ BEGIN IF to_regclass('prodguard.environment_identity') IS NOT NULL THEN DELETE FROM prodguard.environment_identity; END IF; END $$`));
-  };
+  try {
+    await assertNotProductionServer(ctx, staging, from, reached.facts);
+  } catch (err) {
+    return refuse(errorMessage(err), 'migrate.production-target');
+  }
   const { latestVerifiedBackup, materializeBackup, restoreDump } = await import('../backup/index.js');
   const m = await latestVerifiedBackup(ctx, from);
-  if (!m) {
-    await ctx.audit({ action: 'staging.refresh', command, target: staging, verdict: 'refused', reason: `no verified backup of ${from}` });
-    throw new RefusedError(`no verified backup of ${from} to refresh ${staging} from (prodguard backup create --env ${from}, then backup verify)`, 'staging.no-backup');
-  }
-  const work = mkdtempSync(join(tmpdir(), 'prodguard-refresh-'));
+  if (!m) return refuse(`no verified backup of ${from} to refresh ${staging} from (prodguard backup create --env ${from}, then backup verify)`, 'staging.no-backup');
+
+  const db = stagingDatabaseName(url);
+  const maint = await connectMaintenance(url);
+  const work = openWorkdir();
+  let privateDb: string | null = null;
+  let swapped = false;
   let maskedRows = 0;
+  let terminated = 0;
+  let rolesCreated: string[] = [];
+  let schemaDifferences: string[] = [];
   try {
+    const left = await dropLeftovers(maint, db);
+    if (left.length) opts.onPhase?.(`removed ${left.length} leftover database(s) of an interrupted refresh`);
     opts.onPhase?.(`fetching backup ${m.id}`);
-    const mat = await materializeBackup(ctx, m.id, work, { env: from });
-    opts.onPhase?.(`replacing ${staging}`);
-    await dropUserSchemas(url);
-    // Roles the dump's policies name (#15): created NOLOGIN without password when staging lacks them.
-    const { ensureRoles, loadDatabaseProperties, dropRoles } = await import('../restore/roles.js');
-    let createdRoles: string[] = [];
+    const mat = await materializeBackup(ctx, m.id, work.path, { env: from });
+    await opts.hold?.('fetched');
+    privateDb = await createPrivateDatabase(maint, db);
+    const privUrl = withDatabase(url, privateDb);
+    opts.onPhase?.(`restoring into private database ${privateDb}`);
+    // Grants come along: the roles they name are created first where missing (NOLOGIN, no password).
+    rolesCreated = await ensureRoles(maint, rolesInDump(mat.dumpPath, work.path));
+    if (rolesCreated.length) opts.onPhase?.(`created ${rolesCreated.length} role(s) production's grants name: ${rolesCreated.join(', ')} (NOLOGIN, no password)`);
+    await restoreDump(mat.dumpPath, privUrl);
+    work.remove(); // no plaintext on disk from here on
+    const c = await connect(privUrl, { applicationName: 'prodguard staging refresh' });
     try {
-      createdRoles = (await ensureRoles(url, loadDatabaseProperties(mat))).created;
-      await restoreDump(mat.dumpPath, url, { noAcl: true });
-      opts.onPhase?.('masking');
+      const cov = await coverage(c, rules);
+      if (cov.uncovered.length) {
+        throw new RefusedError(`personal data without a masking rule: ${uncoveredLine(cov.uncovered)} — add a rule to staging.masking, or \`strategy: keep\` with a reason`, 'staging.uncovered-pii');
+      }
+      opts.onPhase?.('masking (triggers off)');
       const salt = await maskingSalt(ctx);
-      const c = await connect(url, { applicationName: 'prodguard staging refresh' });
+      await c.query('BEGIN');
       try {
-        await c.query('BEGIN');
-        maskedRows = await applyMasking(c, loaded.config.staging.masking, salt);
+        maskedRows = await applyMasking(c, rules, salt);
+        await opts.hold?.('masking');
         await c.query('COMMIT');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
-      } finally {
-        await c.end().catch(() => {});
       }
-      await restoreIdentity();
-    } catch (err) {
-      await dropUserSchemas(url).catch(() => {});
-      await restoreIdentity().catch(() => {});
-      await dropRoles(url, createdRoles).catch(() => {});
-      throw new RefusedError(`staging refresh of ${staging} failed and its restored data was removed (no unmasked copy stays): ${errorMessage(err)}`, 'staging.refresh-failed');
+    } finally {
+      await c.end().catch(() => {});
     }
+    // The dump carries production's identity row; the new staging gets staging's (or none, if not enrolled).
+    const { inForce } = await policyInForce(ctx);
+    const pinned = reached.enrolled ? inForce?.policy.environments[staging] : undefined;
+    if (pinned) await stampIdentity(privUrl, pinned.envId, staging, 'staging', currentActor());
+    else await withClient(privUrl, (cc) => cc.query(`DO $$ BEGIN IF to_regclass('prodguard.environment_identity') IS NOT NULL THEN DELETE FROM prodguard.environment_identity; END IF; END $$`));
+    // Exactness: the copy's schema against production's live schema (catalog only). The backup
+    // may be older than production, so differences are listed (result, audit), not refused.
+    const prodUrl = tryConnectionUrl(loaded, from);
+    if (prodUrl) {
+      const [want, got] = await Promise.all([schemaSnapshot(prodUrl), schemaSnapshot(privUrl)]);
+      schemaDifferences = diffSnapshots(want, got).map((d) => describeDifference(d, { expected: from, actual: staging }));
+      if (schemaDifferences.length) opts.onPhase?.(`schema differs from ${from} (backup ${m.id} predates it?): ${schemaDifferences.join('; ')}`);
+    }
+    opts.onPhase?.(`swapping the masked copy in for ${db}`);
+    ({ terminated } = await swapIn(maint, db, privateDb, { lockTimeout: loaded.config.migrations.lockTimeout, waitMs: 10_000, onPhase: opts.onPhase }));
+    swapped = true;
   } catch (err) {
-    await ctx.audit({ action: 'staging.refresh', command, target: staging, verdict: 'failed', reason: errorMessage(err), details: { backupId: m.id } });
-    throw err;
+    const reason = `staging refresh of ${staging} failed; ${staging} is unchanged and the unmasked copy was dropped: ${errorMessage(err)}`;
+    await ctx.audit({ action: 'staging.refresh', command, target: staging, verdict: 'failed', reason, details: { backupId: m.id } });
+    throw err instanceof RefusedError ? new RefusedError(reason, err.code ?? 'staging.refresh-failed') : new RefusedError(reason, 'staging.refresh-failed');
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    work.remove();
+    if (privateDb && !swapped) await maint.query(`DROP DATABASE IF EXISTS "${privateDb.replace(/"/g, '""')}" WITH (FORCE)`).catch(() => {});
+    await maint.end().catch(() => {});
   }
   const rec: StagingRefreshRecord = {
     environment: staging,
@@ -116,7 +174,7 @@ export async function refreshStaging(
     backupId: m.id,
     backupCreatedAt: m.finishedAt,
     at: new Date().toISOString(),
-    maskedColumns: loaded.config.staging.masking.length,
+    maskedColumns: rules.filter((r) => r.strategy !== 'keep').length,
   };
   await (await ctx.store()).put(STAGING_REFRESHES, `${staging}:${rec.at}`, rec);
   await ctx.audit({
@@ -124,8 +182,8 @@ export async function refreshStaging(
     command,
     target: staging,
     verdict: 'ok',
-    reason: `${staging} replaced from ${from} backup ${m.id} (data as of ${m.finishedAt}); ${rec.maskedColumns} column(s) masked`,
-    details: { backupId: m.id, maskedRows },
+    reason: `${staging} replaced from ${from} backup ${m.id} (data as of ${m.finishedAt}); ${rec.maskedColumns} column(s) masked in a private copy, swapped in atomically`,
+    details: { backupId: m.id, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences },
   });
-  return { ...rec, maskedRows };
+  return { ...rec, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences };
 }

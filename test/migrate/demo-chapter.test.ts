@@ -40,7 +40,9 @@ test('the migrate demo chapter: staging first, self-approval refused, laptop dep
         { name: 'dev', role: 'developer', publicKey: null },
       ],
       migrations: { healthChecks: [{ name: 'businesses readable', sql: 'SELECT count(*) FROM businesses', min: 1 }] },
-      staging: { masking: [{ table: 'public.customers', column: 'email', strategy: 'email' }, { table: 'public.businesses', column: 'owner_email', strategy: 'email' }] },
+      staging: { masking: [{ table: 'public.customers', column: 'email', strategy: 'email' }, { table: 'public.businesses', column: 'owner_email', strategy: 'email' },
+        // Issue #20: a refresh refuses while detected personal data has no rule.
+        { table: 'public.customers', column: 'phone', strategy: 'phone' }, { table: 'public.orders', column: 'legacy_note', strategy: 'scrub' }] },
     }),
   );
   mkdirSync(join(p.dir, '.prodguard'), { recursive: true });

@@ -224,9 +224,14 @@ test('staging refresh fails closed: a masking rule that cannot run removes the r
     raw.staging.masking.push({ table: 'users', column: 'no_such_column', strategy: 'text' });
   });
   try {
-    await assert.rejects(refreshStaging(fx.ctx(), { yes: true }), /staging refresh of staging failed and its restored data was removed \(no unmasked copy stays\): .*no_such_column/);
-    const t = await sql<{ t: string | null }>(fx.stagingUrl, `SELECT to_regclass('public.users')::text AS t`);
-    assert.equal(t[0].t, null, 'unmasked users must not stay in staging');
+    const before = await sql<{ email: string }>(fx.stagingUrl, 'SELECT email FROM users ORDER BY id');
+    await assert.rejects(refreshStaging(fx.ctx(), { yes: true }), /staging refresh of staging failed; staging is unchanged and the unmasked copy was dropped: .*no_such_column/);
+    // Issue #20: the old staging stays as it was (no empty staging), and no unmasked copy stays anywhere on the server.
+    const after = await sql<{ email: string }>(fx.stagingUrl, 'SELECT email FROM users ORDER BY id');
+    assert.deepEqual(after, before, 'staging is unchanged by a failed refresh');
+    for (const e of EMAILS) assert.ok(!after.some((u) => u.email === e), 'no unmasked user in staging');
+    const side = await sql<{ datname: string }>(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`);
+    assert.deepEqual(side, [], 'the private copy was dropped');
     assert.equal(fx.ctx().auditLog.read().filter((a) => a.action === 'staging.refresh').at(-1)?.verdict, 'failed');
   } finally {
     await fx.updateConfig((raw) => {

@@ -67,6 +67,17 @@ export const checks: StatusCheck[] = [
           parts.push(`cannot read its migration history: ${(err as Error).message}`);
           worse('failing');
         }
+        try {
+          // Masking coverage (issue #20): personal-data columns without a rule make the next refresh refuse.
+          const { stagingCoverage } = await import('../../migrate/staging-coverage.js');
+          const cov = await stagingCoverage(ctx, env);
+          if (!cov.rules) parts.push('masking: staging.masking is empty (a refresh refuses)');
+          else parts.push(`masking: ${cov.masked.length} masked, ${cov.kept.length} kept, ${cov.uncovered.length} uncovered of ${cov.detected.length} personal-data column(s)${cov.uncovered.length ? ` (${cov.uncovered.map((u) => `${u.schema}.${u.table}.${u.column}`).join(', ')}: add rules; prodguard staging plan)` : ''}`);
+          if (!cov.ok) worse('failing');
+        } catch (err) {
+          parts.push(`cannot check masking coverage: ${(err as Error).message}`);
+          worse('failing');
+        }
         lines.push(`${env}: ${parts.join(', ')}`);
       }
       return { state, reason: lines.join('; ') };

@@ -1,0 +1,79 @@
+/**
+ * Personal-data detection for staging refresh, in the spirit of PostgreSQL Anonymizer's
+ * detection: column names, types, and the content of a sample of rows (e-mails, phone numbers,
+ * tokens, card numbers). A refresh refuses while a detected column is neither masked by a rule
+ * (or through a foreign key to a masked column) nor kept with a reason.
+ */
+import type pg from 'pg';
+import { quoteIdent } from '../pg/client.js';
+import { USER_COLUMNS_SQL } from './sql/masking.js';
+import { colKey, expandRules, type ColumnRef, type MaskRule } from './masking.js';
+
+const NAME_PATTERNS: Array<[RegExp, string]> = [
+  [/e_?mail/i, 'name suggests an e-mail address'],
+  [/phone|mobile|^tel$|telephone|msisdn/i, 'name suggests a phone number'],
+  [/(first|last|full|given|family|middle|display|sur|user)_?name|^surname$/i, 'name suggests a person\'s name'],
+  [/address|street|postcode|postal|zip_?code/i, 'name suggests an address'],
+  [/birth|^dob$/i, 'name suggests a birth date'],
+  [/ssn|social_security|passport|national_id|tax_id|iban|card_?number|^pan$|cvv/i, 'name suggests an identity or payment number'],
+  [/password|passwd|pass_hash|secret|token|api_?key|private_key|otp/i, 'name suggests a credential'],
+  [/^ip$|ip_?addr|last_sign_in_ip|user_agent/i, 'name suggests a network identity'],
+  [/note|comment|message|bio|description|profile|payload|metadata|raw_user_meta|document/i, 'free text or document that may hold personal data'],
+];
+
+const CONTENT_PATTERNS: Array<[RegExp, string]> = [
+  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/, 'content holds e-mail addresses'],
+  // A separator or a leading + (bare digit runs are ids, versions and timestamps far more often).
+  [/(?:^|[^\d\w])(?!\d{4}-\d\d-\d\d)(?:\+\d[\d ().-]{7,}\d|\(?\d{2,5}\)?[ .-]\d{2,5}[ .-]\d{2,5})(?![\d\w])/, 'content holds phone-like numbers'],
+  [/\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{8,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./, 'content holds tokens'],
+  [/\$2[aby]\$\d\d\$|\$argon2/, 'content holds password hashes'],
+];
+
+export interface Detected extends ColumnRef {
+  type: string;
+  reasons: string[];
+}
+
+export interface Coverage {
+  detected: Detected[];
+  /** Detected columns with neither a rule, a foreign key to a masked column, nor a keep. */
+  uncovered: Detected[];
+  masked: Array<ColumnRef & { strategy: string; paths?: string[]; via?: string }>;
+  kept: Array<ColumnRef & { reason: string }>;
+}
+
+export async function detectPii(c: pg.Client, sampleRows = 200): Promise<Detected[]> {
+  const cols = (await c.query<ColumnRef & { type: string; generated: boolean }>(USER_COLUMNS_SQL)).rows;
+  const out: Detected[] = [];
+  for (const col of cols) {
+    if (col.generated) continue; // recomputed from the columns it is built on when those are masked
+    const reasons: string[] = [];
+    for (const [re, why] of NAME_PATTERNS) if (re.test(col.column)) reasons.push(why);
+    if (col.type === 'inet' || col.type === 'cidr') reasons.push('type is a network address');
+    if (col.type === 'bytea' || col.type === 'oid') reasons.push(`type ${col.type} may hold documents`);
+    if (/^(text|character|json|jsonb)/.test(col.type) || col.type.endsWith('[]')) {
+      const t = `${quoteIdent(col.schema)}.${quoteIdent(col.table)}`;
+      const sample = (await c.query(`SELECT ${quoteIdent(col.column)}::text AS v FROM ${t} WHERE ${quoteIdent(col.column)} IS NOT NULL LIMIT ${Number(sampleRows)}`)).rows as Array<{ v: string }>;
+      for (const [re, why] of CONTENT_PATTERNS) if (sample.some((r) => re.test(r.v))) reasons.push(why);
+    }
+    if (reasons.length) out.push({ schema: col.schema, table: col.table, column: col.column, type: col.type, reasons });
+  }
+  return out;
+}
+
+export async function coverage(c: pg.Client, rules: MaskRule[]): Promise<Coverage> {
+  const detected = await detectPii(c);
+  const expanded = await expandRules(c, rules);
+  const byKey = new Map(expanded.map((r) => [colKey(r), r]));
+  const reasons = new Map(rules.map((r) => [colKey({ schema: r.table.includes('.') ? r.table.split('.')[0] : 'public', table: r.table.includes('.') ? r.table.split('.')[1] : r.table, column: r.column }), r.reason]));
+  return {
+    detected,
+    uncovered: detected.filter((d) => !byKey.has(colKey(d))),
+    masked: expanded.filter((r) => r.strategy !== 'keep'),
+    kept: expanded.filter((r) => r.strategy === 'keep').map((r) => ({ schema: r.schema, table: r.table, column: r.column, reason: reasons.get(colKey(r)) ?? '' })),
+  };
+}
+
+export function uncoveredLine(u: Detected[]): string {
+  return u.map((d) => `${d.schema}.${d.table}.${d.column} (${d.reasons.join('; ')})`).join(', ');
+}

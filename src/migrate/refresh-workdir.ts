@@ -1,0 +1,63 @@
+/**
+ * The 0700 scratch directory a staging refresh decrypts the production dump into (the backup
+ * layer materializes to disk; it offers no stream yet). Removed on every exit path this process
+ * can see — success, error, SIGINT, SIGTERM, SIGHUP — and right after the restore read it, so the
+ * masking phase runs with no plaintext on disk. A directory left by a process killed with -9 is
+ * named after its pid and removed by the next refresh once that pid is gone.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const PREFIX = 'prodguard-refresh-';
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes scratch directories of refreshes whose process no longer exists. */
+export function removeStaleWorkdirs(root = tmpdir()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(root)) {
+    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    rmSync(join(root, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+export interface Workdir {
+  path: string;
+  /** Idempotent. */
+  remove(): void;
+}
+
+export function openWorkdir(root = tmpdir()): Workdir {
+  removeStaleWorkdirs(root);
+  const path = mkdtempSync(join(root, `${PREFIX}${process.pid}-`)); // mode 0700
+  const handlers = new Map<string, () => void>();
+  let removed = false;
+  const remove = () => {
+    if (removed) return;
+    removed = true;
+    rmSync(path, { recursive: true, force: true });
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+  };
+  for (const sig of SIGNALS) {
+    const h = () => {
+      remove();
+      // Default behaviour of the signal once the plaintext is gone (exit with 128+n).
+      process.kill(process.pid, sig);
+    };
+    handlers.set(sig, h);
+    process.once(sig, h);
+  }
+  return { path, remove };
+}
