@@ -76,7 +76,7 @@ export async function refuseProductionServer(ctx: Context, targetUrl: string, la
   for (const p of await productionIdentities(ctx, env)) {
     if (p.systemIdentifiers.has(target.systemIdentifier)) {
       throw new RefusedError(
-        `refusing to restore onto production's server: ${label} is the PostgreSQL server of environment "${p.environment}" (system identifier ${target.systemIdentifier}, recognised from ${p.sources[0]}), whatever database or address is named. That needs an active break-glass grant for production (\`prodguard break-glass\`, not available in this version). Restore onto another server and compare first`,
+        `refusing to restore onto production's server: ${label} is the PostgreSQL server of environment "${p.environment}" (system identifier ${target.systemIdentifier}, recognised from ${p.sources[0]}), whatever database or address is named. That needs an active break-glass grant for production (\`prodguard break-glass --env production --reason …\`, then \`restore --replace\`). Restore onto another server and compare first`,
         'restore.production',
       );
     }

@@ -1,7 +1,7 @@
 /**
  * Where a restore goes, and whether it may: `--to` is a configured environment name or a
  * connection string; which environment it really is comes from resolveEnvironment (the one
- * place that knows). Production is refused until break-glass exists.
+ * place that knows). Production is refused unless break-glass allows it (src/emergency/restore-gate.ts).
  */
 import type { LoadedConfig } from '../config/load.js';
 import { connectionUrl, type Env } from '../config/connection.js';
@@ -35,11 +35,11 @@ export function resolveRestoreTarget(loaded: LoadedConfig, to: string, env: Env 
   return { url, resolved, label };
 }
 
-/** Restoring over production needs a break-glass grant — which does not exist yet, so: refuse. */
+/** Restoring over production without a break-glass grant: refuse, and say how. */
 export function refuseProduction(t: RestoreTarget): void {
   if (t.resolved.kind === 'production') {
     throw new RefusedError(
-      `refusing to restore over production (${t.label}, recognised by ${t.resolved.via}): that needs an active break-glass grant for production (\`prodguard break-glass\`, not available in this version). Restore into a new database elsewhere and compare first`,
+      `refusing to restore over production (${t.label}, recognised by ${t.resolved.via}): that needs an active break-glass grant for production (\`prodguard break-glass --env production --reason …\`, then \`restore --replace\`). Restore into a new database elsewhere and compare first`,
       'restore.production',
     );
   }
