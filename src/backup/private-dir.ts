@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../os/process-alive.js';
 
 export const PRIVATE_DIR_PREFIXES = ['prodguard-dump-', 'prodguard-restore-', 'prodguard-verify-', 'prodguard-drill-'] as const;
 const OWNER_FILE = '.prodguard-owner';
@@ -64,14 +65,7 @@ export interface LocalLeftover {
   running: boolean;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const alive = processAlive;
 
 function duBytes(p: string): number {
   let n = 0;

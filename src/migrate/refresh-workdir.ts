@@ -8,18 +8,12 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../os/process-alive.js';
 
 const PREFIX = 'prodguard-refresh-';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const alive = processAlive;
 
 /** Removes scratch directories of refreshes whose process no longer exists. */
 export function removeStaleWorkdirs(root = tmpdir()): string[] {

@@ -6,6 +6,7 @@
 import type { Context } from '../../context.js';
 import type { PitrStatus } from './status.js';
 import { STREAM_STATE_COLLECTION, type StreamStateDoc } from './stream.js';
+import { processAlive } from '../../os/process-alive.js';
 
 export interface ReceiverState {
   state: 'connected' | 'reconnecting' | 'stopped' | 'not running';
@@ -14,14 +15,7 @@ export interface ReceiverState {
   gaps: StreamStateDoc['gaps'];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const alive = processAlive;
 
 /** The receiver's last recorded state; a recorded "connected" whose process is gone is "not running". */
 export async function receiverState(ctx: Context, env: string): Promise<ReceiverState | null> {

@@ -1,0 +1,12 @@
+/**
+ * Whether a process still runs, for lock files and work directories that record their owner's
+ * pid. Signal 0 checks without signalling; EPERM means it exists but belongs to another user.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
