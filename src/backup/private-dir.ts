@@ -65,7 +65,6 @@ export interface LocalLeftover {
   running: boolean;
 }
 
-const alive = processAlive;
 
 function duBytes(p: string): number {
   let n = 0;
@@ -103,7 +102,7 @@ export function findLocalLeftovers(base: string = tmpdir()): LocalLeftover[] {
     } catch {
       continue;
     }
-    out.push({ path, bytes: duBytes(path), modified, ownerPid, running: ownerPid !== null && ownerPid !== process.pid ? alive(ownerPid) : ownerPid === process.pid });
+    out.push({ path, bytes: duBytes(path), modified, ownerPid, running: ownerPid !== null && ownerPid !== process.pid ? processAlive(ownerPid) : ownerPid === process.pid });
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }

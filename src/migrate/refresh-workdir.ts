@@ -13,14 +13,13 @@ import { processAlive } from '../os/process-alive.js';
 const PREFIX = 'prodguard-refresh-';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-const alive = processAlive;
 
 /** Removes scratch directories of refreshes whose process no longer exists. */
 export function removeStaleWorkdirs(root = tmpdir()): string[] {
   const removed: string[] = [];
   for (const name of readdirSync(root)) {
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || processAlive(Number(m[1]))) continue;
     rmSync(join(root, name), { recursive: true, force: true });
     removed.push(name);
   }

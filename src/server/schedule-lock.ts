@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
 import { processAlive } from '../os/process-alive.js';
 
-const alive = processAlive;
 
 export function acquireScheduleLock(file: string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -31,7 +30,7 @@ export function acquireScheduleLock(file: string): () => void {
       } catch {
         holder = null; // half-written by a process that died: stale
       }
-      if (holder && (holder.host !== hostname() || alive(holder.pid))) {
+      if (holder && (holder.host !== hostname() || processAlive(holder.pid))) {
         throw new UsageError(
           `another prodguard serve (pid ${holder.pid} on ${holder.host}) already runs the schedule for this state store (${file}); start this one with --no-scheduler, or configure server.leader for several servers`,
           'serve.already-running',

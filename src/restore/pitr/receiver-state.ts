@@ -15,13 +15,12 @@ export interface ReceiverState {
   gaps: StreamStateDoc['gaps'];
 }
 
-const alive = processAlive;
 
 /** The receiver's last recorded state; a recorded "connected" whose process is gone is "not running". */
 export async function receiverState(ctx: Context, env: string): Promise<ReceiverState | null> {
   const doc = await (await ctx.store()).get<StreamStateDoc>(STREAM_STATE_COLLECTION, env);
   if (!doc) return null;
-  const state = doc.state !== 'stopped' && !alive(doc.pid) ? 'not running' : doc.state;
+  const state = doc.state !== 'stopped' && !processAlive(doc.pid) ? 'not running' : doc.state;
   return { state, since: doc.since, pid: doc.pid, gaps: doc.gaps };
 }
 
