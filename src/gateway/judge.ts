@@ -6,8 +6,10 @@
  * is a plain session statement to the classifier, but here it is a way out, so it is refused.
  */
 import { fingerprintSync } from 'libpg-query';
-import { classifyNode, type StatementClass } from '../sql/classify.js';
-import { parseStatements, type AstNode } from '../sql/parser.js';
+import { classifyParsed, newClassifyContext, type ClassifyContext, type StatementClass } from '../sql/classify.js';
+import { collectFacts, constantValue } from '../sql/facts.js';
+import { functionName } from '../sql/functions.js';
+import { parseStatements, type AstNode, type ParsedStatement } from '../sql/parser.js';
 
 export interface Judgement {
   /** The worst class of the statements, 'unparsed' when the parser refused the text. */
@@ -15,6 +17,11 @@ export interface Judgement {
   /** True when a read-only session may run it. */
   readOnlyOk: boolean;
   reason: string;
+  /**
+   * Each statement with its class, in order (empty for a shape-cache hit: a lone SELECT, which
+   * establishes nothing). The session records what they establish once the server ran them.
+   */
+  statements?: Array<{ parsed: ParsedStatement; class: StatementClass }>;
 }
 
 const READ_ONLY_CLASSES = new Set<string>(['read', 'session', 'empty']);
@@ -35,21 +42,81 @@ function beginsReadWrite(kind: string, node: AstNode): boolean {
   return false;
 }
 
-/** A judgement plus whether it holds for every statement of the same shape (see judgeSql). */
-function judgeUncached(sql: string): Judgement & { shapeOnly: boolean } {
+/** The settings that hold the upstream session's read-only wall. */
+const READ_ONLY_SETTINGS = new Set(['default_transaction_read_only', 'transaction_read_only']);
+
+/** True when a SET value is explicitly "on" (on/true/yes/1 and their prefixes PostgreSQL accepts). */
+function explicitlyOn(arg: AstNode | undefined): boolean {
+  const v = constantValue(arg);
+  if (typeof v === 'number') return v !== 0;
+  if (typeof v !== 'string') return false;
+  return ['on', 'true', 'yes', '1', 't', 'y', 'tr', 'tru', 'ye'].includes(v.trim().toLowerCase());
+}
+
+/**
+ * The gateway's own wall, independent of the classifier's classes: anything that could lift the
+ * upstream session's read-only mode is refused. The classifier may rightly call `RESET ALL` a
+ * plain session statement (it restores the session's starting settings, and ours start read-only
+ * through startup options), but the gateway does not rely on how the upstream session was opened
+ * or on the classifier's reading of PostgreSQL's reset rules: read-only mode must not be liftable
+ * from inside a gateway session at all, by any spelling. So RESET ALL, RESET/SET … TO DEFAULT of
+ * the read-only settings, any SET of them to a value other than an explicit "on", and
+ * set_config() of them (or of a name that is not a constant) are refused here.
+ */
+function liftsReadOnly(kind: string, node: AstNode): string | undefined {
+  if (kind === 'VariableSetStmt') {
+    const k = String(node.kind ?? '');
+    const name = String(node.name ?? '').toLowerCase();
+    if (k === 'VAR_RESET_ALL') return 'RESET ALL could reset the gateway’s read-only session settings';
+    if (READ_ONLY_SETTINGS.has(name) && !(k === 'VAR_SET_VALUE' && explicitlyOn((node.args as AstNode[] | undefined)?.[0])))
+      return `${k.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name} could lift the gateway’s read-only session`;
+    return undefined;
+  }
+  const f = collectFacts(node);
+  for (let i = 0; i < f.functions.length; i++) {
+    if (functionName(f.functions[i]).name !== 'set_config') continue;
+    const arg = f.firstArgs[i];
+    if (typeof arg !== 'string' || READ_ONLY_SETTINGS.has(arg.toLowerCase())) return 'set_config() of a read-only setting could lift the gateway’s read-only session';
+  }
+  return undefined;
+}
+
+/** Statement kinds whose class depends on cursors or prepared statements known to the context. */
+const CONTEXT_KINDS = new Set(['FetchStmt', 'ExecuteStmt', 'ExplainStmt']);
+
+/**
+ * The classification context a message is judged in: the cursors and prepared statements this
+ * session established (copied, so judging never changes the session's record) and nothing else.
+ * Temporary tables and routines are not carried across messages: a routine lives in the database
+ * and another session can replace it, so only what is created in the same message counts.
+ */
+function seedContext(session: ClassifyContext | undefined): ClassifyContext {
+  const ctx = newClassifyContext();
+  if (session) {
+    for (const [k, v] of session.cursors) ctx.cursors.set(k, { ...v });
+    for (const [k, v] of session.prepared) ctx.prepared.set(k, v);
+  }
+  return ctx;
+}
+
+/** A judgement plus whether it may be cached by text and by shape (see judgeSql). */
+function judgeUncached(sql: string, session: ClassifyContext | undefined): Judgement & { shapeOnly: boolean; cacheable: boolean } {
   let stmts;
   try {
     stmts = parseStatements(sql);
   } catch (err) {
-    return { class: 'unparsed', readOnlyOk: false, reason: `the SQL engine cannot parse it (${(err as Error).message}), so it cannot be proven read-only`, shapeOnly: false };
+    return { class: 'unparsed', readOnlyOk: false, reason: `the SQL engine cannot parse it (${(err as Error).message}), so it cannot be proven read-only`, shapeOnly: false, cacheable: true };
   }
-  if (!stmts.length) return { class: 'empty', readOnlyOk: true, reason: 'empty query', shapeOnly: false };
+  if (!stmts.length) return { class: 'empty', readOnlyOk: true, reason: 'empty query', shapeOnly: false, cacheable: true, statements: [] };
   let worst: Judgement = { class: 'empty', readOnlyOk: true, reason: 'empty query' };
+  // One input = one message: statements see what earlier statements of the same message established.
+  const ctx = seedContext(session);
+  const statements: Array<{ parsed: ParsedStatement; class: StatementClass }> = [];
   for (const s of stmts) {
     let cls: StatementClass;
     let reason: string;
     try {
-      ({ class: cls, reason } = classifyNode(s.kind, s.node));
+      ({ class: cls, reason } = classifyParsed(s, ctx));
     } catch {
       cls = 'write';
       reason = `${s.kind} could not be analysed, so it counts as a write`;
@@ -58,11 +125,27 @@ function judgeUncached(sql: string): Judgement & { shapeOnly: boolean } {
       cls = 'privilege';
       reason = 'BEGIN … READ WRITE would lift the gateway’s read-only session';
     }
+    let lifts: string | undefined;
+    try {
+      lifts = liftsReadOnly(s.kind, s.node);
+    } catch {
+      lifts = `${s.kind} could not be checked for lifting read-only mode`;
+    }
+    if (lifts) {
+      cls = 'privilege';
+      reason = lifts;
+    }
+    statements.push({ parsed: s, class: cls });
     if (RANK[cls] > RANK[worst.class]) worst = { class: cls, readOnlyOk: READ_ONLY_CLASSES.has(cls), reason };
   }
+  // A cached verdict must not depend on context: only texts judged with nothing carried over from
+  // earlier messages and with no statement that consults cursors or prepared statements are
+  // cached (what one message establishes for its own later statements is fixed by its text).
+  const seeded = (session?.cursors.size ?? 0) + (session?.prepared.size ?? 0) > 0;
+  const cacheable = !seeded && !stmts.some((s) => CONTEXT_KINDS.has(s.kind));
   // A lone SELECT's class depends only on its tree's shape (relations, functions, clauses), never
   // on constant values; SET, EXPLAIN options or multi-statement texts can depend on constants.
-  return { ...worst, shapeOnly: stmts.length === 1 && stmts[0].kind === 'SelectStmt' && worst.class === 'read' };
+  return { ...worst, statements, cacheable, shapeOnly: cacheable && stmts.length === 1 && stmts[0].kind === 'SelectStmt' && worst.class === 'read' };
 }
 
 const cache = new Map<string, Judgement>();
@@ -95,15 +178,16 @@ function shapeKey(sql: string): string | null {
  * protocol inlines values) are parsed and classified once: a fingerprint costs about a third of a
  * parse plus classification.
  */
-export function judgeSql(sql: string): Judgement {
+export function judgeSql(sql: string, session?: ClassifyContext): Judgement {
+  // Both caches hold only context-free verdicts (see judgeUncached), so a hit is valid in any session.
   const hit = cache.get(sql);
   if (hit) return hit;
   const key = /^\s*(select|with|values|table)\b/i.test(sql) ? shapeKey(sql) : null;
   const byShape = key ? shapes.get(key) : undefined;
   if (byShape) return byShape;
-  const { shapeOnly, ...j } = judgeUncached(sql);
-  remember(cache, sql, j);
-  if (key && shapeOnly) remember(shapes, key, j);
+  const { shapeOnly, cacheable, ...j } = judgeUncached(sql, session);
+  if (cacheable) remember(cache, sql, j);
+  if (key && shapeOnly) remember(shapes, key, { ...j, statements: [] });
   return j;
 }
 

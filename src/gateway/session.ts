@@ -25,6 +25,8 @@ import type { Gateway } from './server.js';
 import type { Grant } from '../grants/grants.js';
 import { grantIsActive } from '../grants/grants.js';
 import { maskSecrets } from '../security/mask.js';
+import { newClassifyContext, rememberStatement, type ClassifyContext, type StatementClass } from '../sql/classify.js';
+import type { ParsedStatement } from '../sql/parser.js';
 
 /** Startup parameters a client may pass on; everything else (options, GUCs, replication) is dropped or refused. */
 const PASSED_PARAMS = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'extra_float_digits', 'intervalstyle']);
@@ -41,7 +43,16 @@ interface Pending {
   rows: number;
   error?: string;
   executed: boolean;
+  /** Simple protocol: the statements sent, recorded in the session's context once they all succeeded. */
+  effects?: Array<{ parsed: ParsedStatement; class: StatementClass }>;
+  /** Extended protocol: named statements parsed in this batch, recorded once the batch succeeded. */
+  namedParses?: Array<{ name: string; class: StatementClass }>;
+  /** The session's name epoch when this batch was sent (see ClientSession.nameEpoch). */
+  epoch?: number;
 }
+
+/** Why a judgement's statements could change which cursors or prepared statements exist. */
+const NAME_KINDS = new Set(['PrepareStmt', 'DeallocateStmt', 'DeclareCursorStmt', 'ClosePortalStmt', 'DiscardStmt']);
 
 export class ClientSession {
   readonly id = randomBytes(4).toString('hex');
@@ -67,6 +78,21 @@ export class ClientSession {
   private statementTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private txStatus = 'I';
+  /**
+   * What this session established that later messages may rely on: cursors DECLAREd and
+   * statements PREPAREd (by SQL or as named protocol statements) with the class they were judged.
+   * It belongs to this client session and its one upstream session only — never shared — so a
+   * FETCH is judged by the DECLARE this same session ran. Entries are added only after the server
+   * confirmed the statements ran, and removed as soon as a statement that could replace or drop
+   * the name is sent, so a stale entry can only name something that no longer exists.
+   */
+  private ctx: ClassifyContext = newClassifyContext();
+  /**
+   * Bumped whenever a name may have been replaced or dropped. A batch records what it established
+   * only when no later batch (pipelined behind it) touched names in the meantime: otherwise its
+   * answer could re-add a verdict that a later, already-sent statement has replaced.
+   */
+  private nameEpoch = 0;
 
   constructor(socket: Socket, private readonly gw: Gateway) {
     this.sock = socket;
@@ -273,9 +299,19 @@ export class ClientSession {
   }
 
   private decide(text: string): { judgement: Judgement; refusal?: PgError } {
-    const judgement = judgeSql(text);
-    if (judgement.readOnlyOk) return { judgement };
-    if (this.grantValid()) return { judgement };
+    const judgement = judgeSql(text, this.ctx);
+    if (judgement.readOnlyOk) {
+      this.forgetNames(judgement);
+      return { judgement };
+    }
+    if (this.grantValid()) {
+      // Under a grant anything runs, including code (DO, functions) that can PREPARE, DEALLOCATE or
+      // open cursors out of sight: nothing known about this session's names survives it.
+      this.ctx.cursors.clear();
+      this.ctx.prepared.clear();
+      this.nameEpoch++;
+      return { judgement };
+    }
     const expired = this.writeGrant && !grantIsActive(this.writeGrant);
     return {
       judgement,
@@ -285,6 +321,53 @@ export class ClientSession {
         hint: 'Write access needs a time-boxed grant: an approved change deployed by CI (prodguard migrate deploy) or an emergency break-glass grant; reconnect once it is granted.',
       },
     };
+  }
+
+  /**
+   * Forgets, before the statements are sent, every cursor and prepared statement they could
+   * create, replace, close or deallocate: if they fail half-way (a PREPARE outlives a rolled-back
+   * transaction) the session must not keep believing the old verdict for that name.
+   */
+  private forgetNames(j: Judgement): void {
+    for (const { parsed } of j.statements ?? []) {
+      if (!NAME_KINDS.has(parsed.kind)) continue;
+      this.nameEpoch++;
+      const n = parsed.node;
+      switch (parsed.kind) {
+        case 'PrepareStmt':
+          this.ctx.prepared.delete(String(n.name));
+          break;
+        case 'DeallocateStmt':
+          if (n.isall || !n.name) this.ctx.prepared.clear();
+          else this.ctx.prepared.delete(String(n.name));
+          break;
+        case 'DeclareCursorStmt':
+          this.ctx.cursors.delete(String(n.portalname));
+          break;
+        case 'ClosePortalStmt':
+          if (n.portalname) this.ctx.cursors.delete(String(n.portalname));
+          else this.ctx.cursors.clear();
+          break;
+        default:
+          this.ctx.cursors.clear();
+          this.ctx.prepared.clear();
+      }
+    }
+  }
+
+  /** Records what a batch established, once the server answered it without an error. */
+  private recordEffects(p: Pending, status: string): void {
+    if (p.verdict === 'allow' && !p.error && p.epoch === this.nameEpoch) {
+      for (const e of p.effects ?? []) rememberStatement(e.parsed, e.class, this.ctx);
+      for (const e of p.namedParses ?? []) this.ctx.prepared.set(e.name, e.class);
+    }
+    // Outside a transaction block every cursor not declared WITH HOLD is gone (an implicit
+    // transaction of a multi-statement message ends with it), whatever statements said so.
+    if (status === 'I') {
+      for (const [name, c] of this.ctx.cursors) if (!c.hold) this.ctx.cursors.delete(name);
+      this.ctx.inTransactionBlock = false;
+      this.ctx.transactionTemps.clear();
+    }
   }
 
   private marker(refusal: PgError): string {
@@ -321,7 +404,7 @@ export class ClientSession {
       case 'Q': {
         const text = new BodyReader(m.body).cstring();
         const { judgement, refusal } = this.decide(text);
-        this.push({ texts: [text], protocol: 'simple', verdict: refusal ? 'deny' : 'allow', judgement, refusal, started: Date.now(), rows: 0, executed: true });
+        this.push({ texts: [text], protocol: 'simple', verdict: refusal ? 'deny' : 'allow', judgement, refusal, started: Date.now(), rows: 0, executed: true, effects: refusal ? [] : judgement.statements, epoch: this.nameEpoch });
         return refusal ? message('Q', this.marker(refusal)) : m.raw;
       }
       case 'P': {
@@ -329,8 +412,17 @@ export class ClientSession {
         const name = r.cstring();
         const text = r.cstring();
         const c = this.openCycle();
+        // A named statement shares PREPARE's namespace: forget the old one now, learn the new one
+        // when the batch succeeded (only then does the server surely hold it).
+        if (name) {
+          this.ctx.prepared.delete(name);
+          this.nameEpoch++;
+        }
         const { judgement, refusal } = this.decide(text);
         if (name) this.prepared.set(name, text);
+        // The protocol allows one statement per Parse, so the judgement's class is that statement's.
+        const cls: StatementClass = judgement.class === 'unparsed' || judgement.class === 'empty' ? 'write' : judgement.class;
+        if (name && !refusal) (c.namedParses ??= []).push({ name, class: cls });
         c.texts.push(text);
         if (!c.judgement || rank(judgement) > rank(c.judgement)) c.judgement = judgement;
         if (refusal && !c.refusal) {
@@ -343,7 +435,12 @@ export class ClientSession {
       }
       case 'B': {
         const r = new BodyReader(m.body);
-        r.cstring();
+        // A named portal is reachable by SQL FETCH: whatever this session knew under that name is stale.
+        const portal = r.cstring();
+        if (portal) {
+          this.ctx.cursors.delete(portal);
+          this.nameEpoch++;
+        }
         const stmt = r.cstring();
         const c = this.openCycle();
         if (stmt && this.prepared.has(stmt) && !c.texts.includes(this.prepared.get(stmt)!)) c.texts.push(this.prepared.get(stmt)!);
@@ -355,15 +452,20 @@ export class ClientSession {
       case 'S': {
         const c = this.cycle ?? this.newPending('extended');
         this.cycle = null;
+        c.epoch = this.nameEpoch;
         this.push(c);
         return m.raw;
       }
       case 'C': {
         const r = new BodyReader(m.body);
-        if (String.fromCharCode(r.body[0]) === 'S') {
-          r.pos = 1;
-          this.prepared.delete(r.cstring());
-        }
+        const what = String.fromCharCode(r.body[0]);
+        r.pos = 1;
+        const closed = r.cstring();
+        if (what === 'S') {
+          this.prepared.delete(closed);
+          this.ctx.prepared.delete(closed);
+        } else this.ctx.cursors.delete(closed);
+        this.nameEpoch++;
         return m.raw;
       }
       case 'F': {
@@ -443,6 +545,8 @@ export class ClientSession {
           case 'Z': {
             this.txStatus = String.fromCharCode(m.body[0]);
             const p = this.pending.shift();
+            if (p) this.recordEffects(p, this.txStatus);
+            else this.recordEffects(this.newPending('simple'), this.txStatus);
             if (p) this.finish(p);
             if (this.statementTimer) clearTimeout(this.statementTimer);
             this.statementTimer = null;

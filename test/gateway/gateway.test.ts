@@ -96,6 +96,63 @@ describe('prodguard gateway', () => {
     assert.equal((await sql<{ n: number }>(f.prodUrl, 'SELECT count(*)::int AS n FROM t'))[0].n, 100);
   });
 
+  it('a cursor or prepared statement judged read in this session serves later messages of this session only', async () => {
+    const a = await client(f.url('dave'));
+    const b = await client(f.url('dave'));
+    const refusedByGateway = (e: { message: string }) => /^prodguard gateway: /.test(e.message);
+    try {
+      await a.query('BEGIN');
+      await a.query('DECLARE cur NO SCROLL CURSOR FOR SELECT id FROM t ORDER BY id');
+      assert.deepEqual((await a.query('FETCH 2 FROM cur')).rows.map((r) => r.id), [1, 2]);
+      assert.deepEqual((await a.query('FETCH 1 FROM cur')).rows.map((r) => r.id), [3]);
+      // Another session (same gateway user) knows nothing of this session's cursor.
+      await b.query('BEGIN');
+      assert.ok(refusedByGateway(await refusal(b, 'FETCH 2 FROM cur')));
+      await b.query('ROLLBACK');
+      await a.query('CLOSE cur');
+      assert.ok(refusedByGateway(await refusal(a, 'FETCH 2 FROM cur')), 'closed: unknown again');
+      await a.query('ROLLBACK');
+      // Transaction end closes the cursor, so the gateway forgets it.
+      await a.query('BEGIN');
+      await a.query('DECLARE cur2 CURSOR FOR SELECT 1 AS one');
+      await a.query('COMMIT');
+      await a.query('BEGIN');
+      assert.ok(refusedByGateway(await refusal(a, 'FETCH cur2')));
+      await a.query('ROLLBACK');
+      // A cursor whose query is not read-only is refused, and so is fetching from it.
+      await a.query('BEGIN');
+      assert.equal((await refusal(a, 'DECLARE w CURSOR FOR SELECT sneaky()')).code, '25006');
+      await a.query('ROLLBACK');
+      await a.query('BEGIN');
+      assert.ok(refusedByGateway(await refusal(a, 'FETCH w')));
+      await a.query('ROLLBACK');
+      // A failed DECLARE (outside a transaction block) establishes nothing.
+      await assert.rejects(a.query('DECLARE nope CURSOR FOR SELECT 1'), (e: { message: string }) => !refusedByGateway(e));
+      await a.query('BEGIN');
+      assert.ok(refusedByGateway(await refusal(a, 'FETCH nope')));
+      await a.query('ROLLBACK');
+      // PREPARE / EXECUTE / DEALLOCATE, and the per-session scope.
+      await a.query('PREPARE p1 AS SELECT count(*)::int AS n FROM t');
+      assert.equal((await a.query('EXECUTE p1')).rows[0].n, 100);
+      assert.ok(refusedByGateway(await refusal(b, 'EXECUTE p1')));
+      // A PREPARE that fails (the name is taken) must not replace the verdict: p1 stays what it was.
+      await assert.rejects(a.query('PREPARE p1 AS SELECT 2'), (e: { message: string }) => !refusedByGateway(e));
+      assert.ok(refusedByGateway(await refusal(a, 'EXECUTE p1')), 'a statement that touched the name makes it unknown');
+      await a.query('DEALLOCATE p1');
+      assert.ok(refusedByGateway(await refusal(a, 'EXECUTE p1')));
+      // Named protocol statements share PREPARE's namespace.
+      assert.equal((await a.query({ name: 'named1', text: 'SELECT v FROM t WHERE id = 3' })).rows[0].v, 'v3');
+      assert.equal((await a.query('EXECUTE named1')).rows[0].v, 'v3');
+      assert.ok(refusedByGateway(await refusal(b, 'EXECUTE named1')));
+      assert.equal((await refusal(a, { name: 'named2', text: 'SELECT sneaky()' } as unknown as string)).code, '25006');
+      assert.ok(refusedByGateway(await refusal(a, 'EXECUTE named2')));
+    } finally {
+      await a.end();
+      await b.end();
+    }
+    assert.equal((await sql<{ n: number }>(f.prodUrl, 'SELECT count(*)::int AS n FROM t'))[0].n, 100);
+  });
+
   it('drops startup parameters that would lift read-only mode (options=-c default_transaction_read_only=off)', async () => {
     const c = new pg.Client({ connectionString: f.url('dave').replace(/\?.*/, ''), ssl: { rejectUnauthorized: false }, options: '-c default_transaction_read_only=off' });
     await c.connect();
@@ -256,11 +313,17 @@ describe('prodguard gateway timeouts', () => {
     await f?.stop();
   });
 
-  it('cancels a statement that outlives gateway.statementTimeout even after the client disabled statement_timeout', async () => {
+  it('cancels a statement that outlives gateway.statementTimeout even after the client raised statement_timeout; removing the limit is refused', async () => {
     const c = await client(f.url('dave'));
     try {
-      await c.query('SET statement_timeout = 0');
-      await assert.rejects(c.query('SELECT count(*) FROM generate_series(1, 2000000000)'), (e: { code?: string }) => e.code === '57014');
+      // The client may not remove the server's own limit through the gateway at all…
+      await assert.rejects(c.query('SET statement_timeout = 0'), (e: { code?: string; message: string }) => e.code === '42501' && /^prodguard gateway: /.test(e.message));
+      await assert.rejects(c.query("SELECT set_config('statement_timeout', '0', false)"), (e: { message: string }) => /^prodguard gateway: /.test(e.message));
+      // …and with the server's limit raised far beyond the gateway's 1 s, the gateway still cancels:
+      // "user request" is the cancel the gateway sends, not the server's own statement timeout.
+      await c.query("SET statement_timeout = '1h'");
+      assert.equal((await c.query('SHOW statement_timeout')).rows[0].statement_timeout, '1h');
+      await assert.rejects(c.query('SELECT count(*) FROM generate_series(1, 2000000000)'), (e: { code?: string; message: string }) => e.code === '57014' && /user request/.test(e.message));
     } finally {
       await c.end();
     }

@@ -3,6 +3,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSqlParser } from '../../src/sql/parser.js';
 import { judgeSql, maskLiterals } from '../../src/gateway/judge.js';
+import { newClassifyContext } from '../../src/sql/classify.js';
 
 before(() => loadSqlParser());
 
@@ -27,6 +28,55 @@ test('the shape cache never lends a read verdict to a write that differs only in
   assert.equal(judgeSql('EXPLAIN (ANALYZE 1) DELETE FROM t').readOnlyOk, false, 'runs the DELETE');
   assert.equal(judgeSql('SELECT abalance FROM pgbench_accounts WHERE aid = 1').readOnlyOk, true);
   assert.equal(judgeSql('SELECT abalance FROM pgbench_accounts WHERE aid = 99999').readOnlyOk, true);
+});
+
+test('the gateway’s own wall: nothing may reset or turn off the read-only settings, whatever the classifier calls it', () => {
+  for (const s of [
+    'RESET ALL',
+    'RESET default_transaction_read_only',
+    'RESET transaction_read_only',
+    'SET default_transaction_read_only TO DEFAULT',
+    'SET transaction_read_only = off',
+    "SET default_transaction_read_only = 'false'",
+    'SET LOCAL default_transaction_read_only = 0',
+    "SELECT set_config('default_transaction_read_only', 'off', false)",
+    "SELECT set_config('transaction_read_only', 'off', true)",
+    "SELECT pg_catalog.set_config(current_setting('x.y'), 'off', false)",
+    'SELECT 1; RESET ALL',
+  ]) {
+    const j = judgeSql(s);
+    assert.equal(j.readOnlyOk, false, s);
+    assert.equal(j.class, 'privilege', s);
+  }
+  for (const s of ['SET default_transaction_read_only = on', 'SET transaction_read_only = true', 'RESET work_mem', "SET statement_timeout = '30s'"]) assert.equal(judgeSql(s).readOnlyOk, true, s);
+  assert.equal(judgeSql('SET statement_timeout = 0').readOnlyOk, false, 'a safety limit may not be removed');
+});
+
+test('FETCH and EXECUTE are judged by the session’s own DECLARE/PREPARE, and no cache lends a context-dependent verdict', () => {
+  const fresh = newClassifyContext();
+  assert.equal(judgeSql('FETCH 10 FROM c1', fresh).readOnlyOk, false, 'a cursor this session never declared');
+  const session = newClassifyContext();
+  session.cursors.set('c1', { class: 'read', hold: false });
+  session.prepared.set('p1', 'read');
+  session.prepared.set('p2', 'write');
+  assert.equal(judgeSql('FETCH 10 FROM c1', session).readOnlyOk, true, 'declared read in this session');
+  assert.equal(judgeSql('FETCH 10 FROM c1', fresh).readOnlyOk, false, 'the verdict of another session is not served from a cache');
+  assert.equal(judgeSql('FETCH 10 FROM c1').readOnlyOk, false);
+  assert.equal(judgeSql('EXECUTE p1', session).readOnlyOk, true);
+  assert.equal(judgeSql('EXECUTE p1', fresh).readOnlyOk, false);
+  assert.equal(judgeSql('EXECUTE p2', session).readOnlyOk, false, 'prepared as a write');
+  assert.equal(judgeSql('EXPLAIN EXECUTE p1', session).readOnlyOk, true);
+  assert.equal(judgeSql('EXPLAIN EXECUTE p1', fresh).readOnlyOk, false);
+  // Same message: the DECLARE before the FETCH counts; the text alone fixes that, in any session.
+  assert.equal(judgeSql('DECLARE c2 CURSOR FOR SELECT 1; FETCH c2', fresh).readOnlyOk, true);
+  assert.equal(judgeSql('DECLARE c2 CURSOR FOR SELECT nextval($$s$$); FETCH c2', fresh).readOnlyOk, false);
+  assert.equal(judgeSql('CLOSE c1; FETCH c1', session).readOnlyOk, false, 'closed earlier in the same message');
+  // Judging never changes the session's record: only the server's answer does (the gateway session).
+  assert.equal(judgeSql('DECLARE c3 CURSOR FOR SELECT 1', session).readOnlyOk, true);
+  assert.equal(session.cursors.has('c3'), false);
+  assert.equal(judgeSql('FETCH c3', session).readOnlyOk, false);
+  // DECLARE … WITH HOLD keeps a result beyond the transaction: refused (the classifier's rule).
+  assert.equal(judgeSql('DECLARE h CURSOR WITH HOLD FOR SELECT 1', fresh).readOnlyOk, false);
 });
 
 test('maskLiterals replaces strings and numbers, keeps identifiers, parameters and quoted names', () => {
