@@ -20,6 +20,7 @@ import { registerLockdown } from './lockdown.js';
 import { registerPolicy } from './policy.js';
 import { registerEnv } from './env.js';
 import { registerEmergency, registerRunbookAndIncident } from './emergency.js';
+import { registerInitCi } from './init-ci.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -42,4 +43,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerEnv,
   registerEmergency,
   registerRunbookAndIncident,
+  registerInitCi,
 ];

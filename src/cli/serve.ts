@@ -95,16 +95,19 @@ export function registerServe(program: Command): void {
 
   jobs
     .command('workflow')
-    .description('write .github/workflows/prodguard-schedule.yml: the daily backup and verify on GitHub Actions, for teams without a server')
+    .description('write .github/workflows/prodguard-schedule.yml (same as `prodguard init ci --github`, the documented entry point)')
     .requiredOption('--github', 'GitHub Actions (the only CI supported so far)')
     .option('--force', 'overwrite an existing workflow')
     .option('--json', 'output JSON')
-    .action(async (opts: { force?: boolean; json?: boolean }, cmd: Command) => {
-      const { writeScheduleWorkflow } = await import('../server/ci-schedule.js');
-      await withContext(cmd, async (ctx) => {
-        const file = writeScheduleWorkflow(ctx.loaded, { force: opts.force });
-        await ctx.audit({ action: 'jobs.workflow', command: 'prodguard jobs workflow --github', target: '-', verdict: 'ok', reason: `wrote ${file}` });
-        emit(opts, { file }, () => `wrote ${file}\nnext: add the listed secrets to the repository and set server.schedule: ci in prodguard.yaml`);
-      });
-    });
+    .action((opts: { force?: boolean; json?: boolean }, cmd: Command) => writeScheduleWorkflowCommand(opts, cmd, 'prodguard jobs workflow --github'));
+}
+
+/** `jobs workflow --github` and `init ci --github` both land here: one generator, one audit record. */
+export async function writeScheduleWorkflowCommand(opts: { force?: boolean; json?: boolean }, cmd: Command, command: string): Promise<void> {
+  const { writeScheduleWorkflow } = await import('../server/ci-schedule.js');
+  await withContext(cmd, async (ctx) => {
+    const file = writeScheduleWorkflow(ctx.loaded, { force: opts.force });
+    await ctx.audit({ action: 'jobs.workflow', command: command + (opts.force ? ' --force' : ''), target: '-', verdict: 'ok', reason: `wrote ${file}` });
+    emit(opts, { file }, () => `wrote ${file}\nnext: add the listed secrets to the repository and set server.schedule: ci in prodguard.yaml`);
+  });
 }

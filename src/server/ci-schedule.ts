@@ -46,7 +46,7 @@ export function scheduleWorkflow(loaded: LoadedConfig, opts: { node?: string } =
         if: github.event.schedule == '${verifyCron}' || github.event_name == 'workflow_dispatch'
         run: npx prodguard jobs run verify:${name}`).join('\n');
   const crons = [...new Set([backupCron, verifyCron])].map((x) => `    - cron: '${x}'`).join('\n');
-  return `# Written by \`prodguard jobs workflow --github\`: the daily backup and its verification for teams
+  return `# Written by \`prodguard init ci --github\`: the daily backup and its verification for teams
 # without a \`prodguard serve\`. Set server.schedule: ci in prodguard.yaml so \`status\` expects it.
 name: prodguard-schedule
 on:

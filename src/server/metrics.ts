@@ -8,6 +8,7 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Context } from '../context.js';
 import { listJobRuns } from './run-job.js';
 import { auditChainStatus } from './http/pages.js';
+import { grantIsActive, listGrants } from '../grants/grants.js';
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -27,6 +28,7 @@ export class ServerMetrics {
   private jobFailures = this.g('prodguard_job_failures', 'Failed runs among the recent job runs', ['job']);
   private jobLastOk = this.g('prodguard_job_last_success_timestamp_seconds', 'Finish time of the last successful run', ['job']);
   private jobLastResult = this.g('prodguard_job_last_run_ok', '1 if the last run of the job succeeded', ['job']);
+  private breakGlass = this.g('prodguard_break_glass_active', 'Open (unexpired, not ended) break-glass grants; expiry judged at scrape time', ['environment']);
   readonly leader = this.g('prodguard_scheduler_leader', '1 if this process is the leader that runs the schedule');
 
   constructor() {
@@ -37,7 +39,7 @@ export class ServerMetrics {
     const { listBackups } = await import('../backup/index.js');
     const { DRILLS_COLLECTION } = await import('../restore/drill-record.js');
     const all = await listBackups(ctx);
-    for (const g of [this.lastBackup, this.lastVerified, this.size, this.duration, this.verifyOk, this.backups, this.drillOk, this.rto, this.lastDrill, this.blocked, this.jobFailures, this.jobLastOk, this.jobLastResult]) g.reset();
+    for (const g of [this.lastBackup, this.lastVerified, this.size, this.duration, this.verifyOk, this.backups, this.drillOk, this.rto, this.lastDrill, this.blocked, this.jobFailures, this.jobLastOk, this.jobLastResult, this.breakGlass]) g.reset();
     const envs = Object.keys(ctx.loaded.config.environments).filter((e) => ctx.loaded.config.environments[e].kind !== 'local');
     for (const env of envs) {
       const mine = all.filter((m) => m.environment === env);
@@ -64,6 +66,9 @@ export class ServerMetrics {
         this.lastDrill.set({ environment: env }, Date.parse(good.startedAt) / 1000);
       }
     }
+    const now = new Date();
+    const open = (await listGrants(await ctx.store())).filter((g) => g.kind === 'break-glass' && grantIsActive(g, now));
+    for (const env of new Set([...envs, ...open.map((g) => g.env)])) this.breakGlass.set({ environment: env }, open.filter((g) => g.env === env).length);
     const records = ctx.auditLog.read();
     for (const v of ['deny', 'backup-first']) this.blocked.set({ verdict: v }, records.filter((r) => r.action.startsWith('guard.') && r.verdict === v).length);
     const chain = await auditChainStatus(ctx);

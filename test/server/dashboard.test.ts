@@ -17,6 +17,8 @@ import { createDatabase, sql } from '../helpers/pg.js';
 import { createCluster, type Cluster } from '../../src/pg/cluster.js';
 import { generateKeyPair } from '../../src/backup/encryption.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
+import { openContext } from '../../src/context.js';
+import { createGrant, revokeGrant } from '../../src/grants/grants.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -190,4 +192,51 @@ test('/metrics parses as Prometheus text and carries the backup, verify and audi
   assert.equal(value('prodguard_scheduler_leader'), 1);
   assert.equal(value('prodguard_drill_ok', { environment: 'production' }), 1);
   assert.ok(value('prodguard_drill_rto_seconds', { environment: 'production' }) > 0);
+});
+
+test('the break-glass page, linked from the navigation, shows an open grant as active and then as expired once its time has passed; the metric follows', async () => {
+  const metric = async () => {
+    const res = await fetch(serve.url + '/metrics', { headers: { authorization: `Bearer ${TOKEN}` } });
+    const families = parsePrometheusTextFormat(await res.text()) as Array<{ name: string; metrics: Array<{ value: string; labels?: Record<string, string> }> }>;
+    const m = families.find((f) => f.name === 'prodguard_break_glass_active')?.metrics.find((x) => x.labels?.environment === 'production');
+    assert.ok(m, 'prodguard_break_glass_active{environment="production"} missing');
+    return Number(m.value);
+  };
+  assert.equal(await metric(), 0);
+  // Grants written by the grants module itself, as break-glass does: one that expired an hour
+  // ago, one ended early, and one that expires a few seconds from now.
+  const ctx = openContext({ cwd: project.dir });
+  const grant = { env: 'production', kind: 'break-glass' as const, createdBy: 'test' };
+  let past, ended, open;
+  try {
+    const store = await ctx.store();
+    past = await createGrant(store, { ...grant, person: 'alice', reason: 'stuck invoice job', durationMs: 30 * 60_000, now: new Date(Date.now() - 3_600_000) });
+    ended = await createGrant(store, { ...grant, person: 'carol', reason: 'reindex orders', durationMs: 30 * 60_000 });
+    await revokeGrant(store, ended.id);
+    open = await createGrant(store, { ...grant, person: 'bob', reason: 'hotfix the orders index', durationMs: 6000 });
+  } finally {
+    await ctx.close();
+  }
+  assert.equal(await metric(), 1);
+  const page = await browser.newPage();
+  await page.goto(serve.url + '/');
+  await page.click('nav a[href="/grants"]');
+  await page.waitForURL(serve.url + '/grants');
+  const state = (id: string) => page.locator(`[data-grant="${id}"]`).getAttribute('data-state');
+  const row = (id: string) => page.locator('tr', { has: page.locator(`[data-grant="${id}"]`) }).innerText();
+  assert.equal(await state(open.id), 'active');
+  assert.match(await row(open.id), /production\s+bob\s+break-glass\s+hotfix the orders index[\s\S]*expires in[\s\S]*active/);
+  assert.match(await page.locator('.banner').innerText(), /Break-glass open: bob on production/);
+  assert.equal(await state(past.id), 'expired');
+  assert.match(await row(past.id), /alice[\s\S]*expired/);
+  assert.equal(await state(ended.id), 'ended');
+  assert.match(await row(ended.id), /carol[\s\S]*ended early/);
+  await shot(page, 'grants');
+  // Expiry is data: once the time passes the same grant reads as expired, with nothing having run.
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(open.expiresAt) - Date.now() + 200)));
+  await page.reload();
+  assert.equal(await state(open.id), 'expired');
+  assert.equal(await page.locator('[data-open="0"]').count(), 1);
+  assert.equal(await metric(), 0);
+  await page.close();
 });

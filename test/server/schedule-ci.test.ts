@@ -29,6 +29,42 @@ test('jobs workflow --github writes a scheduled workflow that runs backup and ve
   }
 });
 
+test('init ci --github writes the same scheduled workflow (the documented entry point), and --force after ci overwrites', async () => {
+  const p = makeProject({ 'prodguard.yaml': minimalConfig(`schedules:\n  backup: "10 2 * * *"\n  verify: "40 2 * * *"\n`) });
+  try {
+    const file = join(p.dir, '.github/workflows/prodguard-schedule.yml');
+    const r = await runCli(['init', 'ci', '--github', '--json'], { cwd: p.dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).file, file);
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /^# Written by `prodguard init ci --github`/);
+    const wf = parse(text);
+    assert.deepEqual(wf.on.schedule, [{ cron: '10 2 * * *' }, { cron: '40 2 * * *' }]);
+    const runs = wf.jobs.backup.steps.map((s: { run?: string }) => s.run).filter(Boolean).join('\n');
+    assert.match(runs, /npx prodguard jobs run backup:production/);
+    assert.match(runs, /npx prodguard jobs run verify:production/);
+    // Same generator as `jobs workflow --github`: the second writes byte-identical text.
+    const again = await runCli(['jobs', 'workflow', '--github', '--force'], { cwd: p.dir });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(readFileSync(file, 'utf8'), text);
+    const exists = await runCli(['init', 'ci', '--github'], { cwd: p.dir });
+    assert.equal(exists.code, 2);
+    assert.match(exists.stderr, /already exists; use --force/);
+    assert.equal((await runCli(['init', 'ci', '--github', '--force'], { cwd: p.dir })).code, 0);
+    const noCi = await runCli(['init', 'ci'], { cwd: p.dir });
+    assert.equal(noCi.code, 2);
+    assert.match(noCi.stderr, /--github/);
+    const help = await runCli(['init', 'ci', '--help'], { cwd: p.dir });
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: prodguard init ci/);
+    // Recorded in the audit log like every write.
+    const audit = await runCli(['audit', 'tail', '--json'], { cwd: p.dir });
+    assert.match(audit.stdout, /prodguard init ci --github --force/);
+  } finally {
+    p.cleanup();
+  }
+});
+
 test('jobs workflow refuses a time zone GitHub cannot honour', async () => {
   const p = makeProject({ 'prodguard.yaml': minimalConfig(`schedules:\n  timezone: Europe/Berlin\n`) });
   try {

@@ -121,6 +121,7 @@ ${deps.auth.users.length ? `<label>Name<input name="name" autocomplete="username
   show('/audit', (c) => pages.auditPage(deps.ctx, { actor: c.req.query('actor') || undefined, target: c.req.query('target') || undefined, verdict: c.req.query('verdict') || undefined }));
   show('/guard', () => pages.guardPage(deps.ctx));
   show('/jobs', () => pages.jobsPage(deps.ctx, deps.schedule()));
+  show('/grants', () => pages.grantsPage(deps.ctx));
   app.notFound((c) => render(c, 'Not found', '<h1>Not found</h1><p><a href="/">Back to the scorecard</a></p>', 404));
   return app;
 }

@@ -10,6 +10,7 @@ export const NAV: Array<{ path: string; label: string }> = [
   { path: '/changes', label: 'Changes' },
   { path: '/audit', label: 'Audit log' },
   { path: '/guard', label: 'Guard blocks' },
+  { path: '/grants', label: 'Break-glass' },
   { path: '/jobs', label: 'Job runs' },
 ];
 

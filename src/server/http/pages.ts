@@ -8,6 +8,7 @@ import type { Context } from '../../context.js';
 import { AUDIT_HEAD_KEY } from '../../context.js';
 import { verifyAuditText, type AuditRecord } from '../../audit/log.js';
 import { listJobRuns } from '../run-job.js';
+import { grantIsActive, listGrants, type Grant } from '../../grants/grants.js';
 import { lineChart } from './chart.js';
 import { ago, bytes, esc, pill, seconds, tableOf, when } from './html.js';
 
@@ -173,4 +174,49 @@ export async function jobsPage(ctx: Context, schedule: Array<{ id: string; cron:
     body: `<h1>Jobs</h1><div class="card"><h2 style="margin-top:0">Schedule</h2>${tableOf(['Job', 'Cron', 'Next run', 'Last result'], sched, 'No jobs scheduled (this process is not the leader, or the config schedules none).')}</div>
 <div class="card"><h2 style="margin-top:0">Recent runs</h2>${tableOf(['Started', 'Job', 'Result', { label: 'Took', cls: 'num' }, 'Summary', { label: 'Runner', cls: 'opt' }], rows, 'No job has run yet.')}</div>`,
   };
+}
+
+/**
+ * Write grants (break-glass and deploy), newest first with the open ones on top. Whether a grant is
+ * open is judged here, at read time, by the grants module's own rule (grantIsActive): expiry is
+ * data, so a grant whose time has passed shows as expired without anything having run.
+ */
+export async function grantsPage(ctx: Context, now: Date = new Date()): Promise<Page> {
+  const { BREAK_GLASS_COLLECTION } = await import('../../emergency/break-glass.js');
+  type BreakGlass = import('../../emergency/break-glass.js').BreakGlassRecord;
+  const store = await ctx.store();
+  const glass = new Map((await store.list<BreakGlass>(BREAK_GLASS_COLLECTION)).map((d) => [d.doc.grantId, d.doc]));
+  const state = (g: Grant) => (grantIsActive(g, now) ? 'active' : g.revokedAt || glass.get(g.id)?.endedAt ? 'ended' : 'expired');
+  const grants = (await listGrants(store)).sort((a, b) => Number(grantIsActive(b, now)) - Number(grantIsActive(a, now)) || Date.parse(b.createdAt) - Date.parse(a.createdAt));
+  const open = grants.filter((g) => g.kind === 'break-glass' && grantIsActive(g, now));
+  const banner = open.length
+    ? `<div class="banner failing" data-open="${open.length}">Break-glass open: ${esc(open.map((g) => `${g.person} on ${g.env} until ${g.expiresAt.replace('T', ' ').slice(0, 16)} UTC`).join('; '))}</div>`
+    : `<div class="banner ok" data-open="0">No break-glass is open.</div>`;
+  const rows = grants.map((g) => {
+    const st = state(g);
+    const rec = glass.get(g.id);
+    const ended = g.revokedAt ?? rec?.endedAt ?? null;
+    const closes = st === 'active'
+      ? `${when(g.expiresAt)}<br><span class="muted">expires in ${esc(untilText(Date.parse(g.expiresAt) - now.getTime()))}</span>`
+      : st === 'ended'
+        ? `${when(ended)}<br><span class="muted">ended early${rec?.endedBy ? ` by ${esc(rec.endedBy)}` : ''}</span>`
+        : `${when(g.expiresAt)}<br><span class="muted">expired</span>`;
+    const extra = rec ? `<br><span class="muted">${rec.backupId ? `backup ${esc(rec.backupId)} verified first` : `without backup, agreed by ${esc(rec.secondSenior ?? '?')}`}</span>` : '';
+    return [
+      `<span class="mono" data-grant="${esc(g.id)}" data-state="${st}" title="${esc(g.id)}">${esc(g.id.slice(0, 14))}</span>`, esc(g.env), esc(g.person),
+      g.kind === 'break-glass' ? pill('missing', 'break-glass') : pill('neutral', g.kind),
+      `${esc(g.reason)}${extra}`, when(g.createdAt), closes,
+      pill(st === 'active' ? (g.kind === 'break-glass' ? 'failing' : 'running') : 'neutral', st),
+    ];
+  });
+  return {
+    title: 'Break-glass grants',
+    body: `<h1>Break-glass and write grants</h1>${banner}<div class="card">${tableOf([{ label: 'Grant', cls: 'opt' }, 'Env', 'Person', 'Kind', { label: 'Reason', cls: 'wide' }, 'Opened', 'Expires / ended', 'State'], rows, 'No write grant has ever been opened.')}</div>`,
+  };
+}
+
+function untilText(ms: number): string {
+  if (ms < 60_000) return `${Math.max(0, Math.ceil(ms / 1000))} s`;
+  const m = Math.ceil(ms / 60_000);
+  return m < 60 ? `${m} min` : `${(m / 60).toFixed(1)} h`;
 }

@@ -24,7 +24,7 @@ export const checks: StatusCheck[] = [
       const expected = cfg.server.schedule;
       const workflow = join(ctx.loaded.root, SCHEDULE_WORKFLOW_PATH);
       if (expected === 'ci' && !existsSync(workflow)) {
-        return { state: 'failing', reason: `server.schedule is ci but ${SCHEDULE_WORKFLOW_PATH} is missing (run \`prodguard jobs workflow --github\`)` };
+        return { state: 'failing', reason: `server.schedule is ci but ${SCHEDULE_WORKFLOW_PATH} is missing (run \`prodguard init ci --github\`)` };
       }
       const maxAge = durationMs(cfg.backup.maxAge);
       const runs = (await listJobRuns(ctx, { limit: 200 })).filter((r) => r.kind === 'backup' && r.result !== 'skipped');
