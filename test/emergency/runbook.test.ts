@@ -18,13 +18,15 @@ import { createBackup } from '../../src/backup/create.js';
 
 describe('prodguard runbook and incident', () => {
   const cluster = sharedCluster();
+  // Staging on its own server: restoring onto production's server is refused by its system identifier (#15).
+  const stagingCluster = sharedCluster({ name: 'prodguard-test-runbook-staging' });
   let p: EmergencyProject;
   let stagingUrl: string;
   let bin: string;
   const cli = (args: string[], actor = 'alice') => runCli(args, { cwd: p.dir, env: { ...p.env, PRODGUARD_ACTOR: actor } });
 
   before(async () => {
-    stagingUrl = await createDatabase(cluster(), 'rb_staging');
+    stagingUrl = await createDatabase(stagingCluster(), 'rb_staging');
     p = await emergencyProject(cluster(), 'rb');
     p.config.environments = { production: { kind: 'production', urlEnv: 'RB_PROD_URL' }, staging: { kind: 'staging', urlEnv: 'RB_STAGING_URL' } };
     p.writeConfig(p.config);
