@@ -2,7 +2,8 @@
  * Break-glass: emergency write access to production for one senior, for minutes.
  *
  * Order matters and every step fails closed:
- *  1. the request is signed by a senior's key (a second senior's too with --without-backup);
+ *  1. the request is signed by the key of a senior of the signed, pinned policy in force (a second
+ *     senior's too with --without-backup); the working tree's prodguard.yaml team does not count;
  *  2. an immediate backup of the environment is taken and verified by restoring it — if that
  *     fails the glass stays closed;
  *  3. a time-boxed `break-glass` grant is written (src/grants: the gateway and the guard honour
@@ -22,6 +23,8 @@ import { LOCKDOWN_COLLECTION } from '../lockdown/lockdown.js';
 import { notifyEvent } from '../notify/send.js';
 import { currentActor } from '../audit/actor.js';
 import { signBreakGlass, verifyBreakGlass, type SignedBreakGlass } from './signature.js';
+import { membersInForce } from './seniors.js';
+import type { PolicyMember } from '../policy/document.js';
 import { END_TOKEN_SQL } from './sql/end-token.js';
 
 export const BREAK_GLASS_COLLECTION = 'break-glass';
@@ -98,17 +101,19 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
   let request: SignedBreakGlass;
   let senior: string;
   let second: { request: SignedBreakGlass; name: string } | null = null;
+  let members: PolicyMember[];
   try {
-    request = signBreakGlass(ctx.loaded, o.key, { env: o.env, reason: o.reason, durationMs }, o.now);
-    senior = verifyBreakGlass(ctx.loaded, request).name;
+    members = await membersInForce(ctx);
+    request = signBreakGlass(members, o.key, { env: o.env, reason: o.reason, durationMs }, o.now);
+    senior = verifyBreakGlass(members, request).name;
   } catch (err) {
     return refuse(err, null);
   }
   if (o.withoutBackup) {
     try {
       if (!o.secondKey) throw new RefusedError('--without-backup needs a second senior\'s key (--second-key): skipping the backup is a two-person decision', 'break-glass.second-senior');
-      const r2 = signBreakGlass(ctx.loaded, o.secondKey, { env: o.env, reason: o.reason, durationMs }, o.now);
-      const m2 = verifyBreakGlass(ctx.loaded, r2);
+      const r2 = signBreakGlass(members, o.secondKey, { env: o.env, reason: o.reason, durationMs }, o.now);
+      const m2 = verifyBreakGlass(members, r2);
       if (m2.name === senior) throw new RefusedError(`--without-backup needs a second, different senior; both keys belong to ${senior}`, 'break-glass.second-senior');
       second = { request: r2, name: m2.name };
     } catch (err) {

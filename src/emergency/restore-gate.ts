@@ -3,6 +3,11 @@
  * refused unless it is `--replace` (the only production restore that makes sense in an incident)
  * and the person running it holds an open break-glass grant for that environment. Restore itself
  * backs the non-empty target up before replacing it; the grant id goes into its audit record.
+ *
+ * Known limit: the grant itself was opened with a key of a senior of the policy in force, but the
+ * person running the restore is matched by name (currentActor: PRODGUARD_ACTOR / git identity), not
+ * by a key signature. The name/e-mail aliases come from the policy in force, not from prodguard.yaml,
+ * so editing the working tree cannot make someone else's grant yours.
  */
 import type { Context } from '../context.js';
 import { RefusedError } from '../errors.js';
@@ -10,6 +15,7 @@ import { currentActor } from '../audit/actor.js';
 import { isSamePerson } from '../migrate/approvals.js';
 import { listGrants, grantIsActive } from '../grants/grants.js';
 import { refuseProduction, type RestoreTarget } from '../restore/target.js';
+import { policyInForce } from '../policy/chain.js';
 
 /** Returns the break-glass grant id that allows this production restore, null for non-production. */
 export async function productionRestoreGate(ctx: Context, target: RestoreTarget, replace: boolean): Promise<string | null> {
@@ -21,8 +27,9 @@ export async function productionRestoreGate(ctx: Context, target: RestoreTarget,
   }
   const actor = currentActor();
   const grants = (await listGrants(await ctx.store(), { env: env! })).filter((g) => g.kind === 'break-glass' && grantIsActive(g));
+  const members = (await policyInForce(ctx)).inForce?.policy.members ?? [];
   const mine = grants.find((g) => {
-    const m = ctx.loaded.config.team.find((t) => t.name === g.person);
+    const m = members.find((t) => t.name === g.person);
     return m ? isSamePerson(m, actor) : g.person === actor;
   });
   if (!mine) {

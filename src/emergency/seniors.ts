@@ -1,10 +1,20 @@
 /**
- * Who counts as senior. Read through this one function so the source can move from the config's
- * team to the signed, pinned policy (#12) without touching break-glass.
+ * Who counts for break-glass: the members of the signed, pinned policy in force (src/policy/chain.ts),
+ * never the working tree's prodguard.yaml — a developer can edit that file and list themselves as
+ * senior with their own key; they cannot sign a new policy into force.
  */
-import type { LoadedConfig } from '../config/load.js';
-import type { Member } from '../config/schema.js';
+import type { Context } from '../context.js';
+import { RefusedError } from '../errors.js';
+import { policyInForce } from '../policy/chain.js';
+import type { PolicyMember } from '../policy/document.js';
 
-export function seniorMembers(loaded: LoadedConfig): Member[] {
-  return loaded.config.team.filter((m) => m.role === 'senior');
+/** Every member of the policy in force, or a refusal (no policy pinned, or a broken chain). */
+export async function membersInForce(ctx: Context): Promise<PolicyMember[]> {
+  const { inForce, problem } = await policyInForce(ctx);
+  if (!inForce) throw new RefusedError(`break-glass refused: ${problem}`, 'break-glass.no-policy');
+  return inForce.policy.members;
+}
+
+export function seniorMembers(members: PolicyMember[]): PolicyMember[] {
+  return members.filter((m) => m.role === 'senior');
 }

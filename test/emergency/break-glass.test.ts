@@ -5,6 +5,8 @@
  * guard lets incident tools through; after the (short) duration both the gateway and the database
  * refuse again with no prodguard process running in between; restore --replace onto production
  * only under a grant, with a backup of production first; end and list; the opening is notified.
+ * Seniority comes from the signed, pinned policy in force: a developer who lists themselves as
+ * senior in prodguard.yaml is refused (and audited), and without a policy in force nobody opens it.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +19,7 @@ import { startReceiver, type Receiver } from '../server/receiver.js';
 import { emergencyProject, type EmergencyProject } from './fixture.js';
 import { openContext, type Context } from '../../src/context.js';
 import { openBreakGlass, listBreakGlass } from '../../src/emergency/break-glass.js';
-import { loadPrivateKey } from '../../src/migrate/keys.js';
+import { generateKeys, loadPrivateKey } from '../../src/migrate/keys.js';
 import { listGrants } from '../../src/grants/grants.js';
 import { applyLockdown } from '../../src/lockdown/lockdown.js';
 import { addUser } from '../../src/gateway/users.js';
@@ -64,10 +66,35 @@ describe('prodguard break-glass', () => {
   it("refuses a developer's key, and opens nothing", async () => {
     const r = await cli(['break-glass', '--env', 'production', '--reason', 'orders stuck', '--key', p.keys.dave], 'dave');
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /dave has role developer; only role senior may break the glass/);
+    assert.match(r.stderr, /dave has role developer; only role senior in the policy in force may break the glass/);
     assert.deepEqual(await listGrants(await ctx.store()), []);
     const last = ctx.auditLog.read().filter((x) => x.action === 'break-glass.open').at(-1)!;
     assert.equal(last.verdict, 'refused');
+  });
+
+  it('a developer who edits prodguard.yaml to make themselves senior (own key, or a new one) is refused, and audited', async () => {
+    const team = p.config.team as Array<Record<string, unknown>>;
+    const eve = generateKeys({ name: 'eve', outDir: join(p.dir, '.keys') });
+    p.writeConfig({ ...p.config, team: [...team.map((m) => (m.name === 'dave' ? { ...m, role: 'senior' } : m)), { name: 'eve', role: 'senior', publicKey: eve.publicKey }] });
+    try {
+      const own = await cli(['break-glass', '--env', 'production', '--reason', 'just this once', '--key', p.keys.dave], 'dave');
+      assert.equal(own.code, 1, own.stderr);
+      assert.match(own.stderr, /dave has role developer; only role senior in the policy in force may break the glass/);
+      const fresh = await cli(['break-glass', '--env', 'production', '--reason', 'just this once', '--key', eve.privateKeyFile], 'eve');
+      assert.equal(fresh.code, 1, fresh.stderr);
+      assert.match(fresh.stderr, /this key belongs to no member of the policy in force/);
+      // Nor can the forged "senior" be the second senior of --without-backup.
+      const second = await cli(['break-glass', '--env', 'production', '--reason', 'just this once', '--without-backup', '--key', p.keys.alice, '--second-key', p.keys.dave]);
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(second.stderr, /dave has role developer/);
+    } finally {
+      p.writeConfig(p.config);
+    }
+    assert.deepEqual(await listGrants(await ctx.store()), []);
+    const refused = ctx.auditLog.read().filter((x) => x.action === 'break-glass.open').slice(-3);
+    assert.deepEqual(refused.map((x) => x.verdict), ['refused', 'refused', 'refused']);
+    assert.match(refused[0].reason ?? '', /dave has role developer/);
+    assert.match(refused[1].reason ?? '', /no member of the policy in force/);
   });
 
   it('keeps the glass closed when the backup before it fails', async () => {
@@ -178,6 +205,26 @@ describe('prodguard break-glass', () => {
     assert.ok(rows.some((x) => x.state === 'expired'));
     assert.equal((await cli(['restore', 'latest', '--to', 'production', '--replace'], 'bob')).code, 1);
     assert.ok(receiver.bodies.some((b) => (b as { event: string }).event === 'break-glass.closed'));
+  });
+
+  it('with no policy in force nobody opens it, whatever prodguard.yaml says', async () => {
+    const q = await emergencyProject(cluster(), 'bgnp', {}, { pin: false });
+    try {
+      const r = await runCli(['break-glass', '--env', 'production', '--reason', 'orders stuck', '--key', q.keys.alice], { cwd: q.dir, env: { ...q.env, PRODGUARD_ACTOR: 'alice' } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /no policy in force: a senior pins the first one with prodguard policy init --key <file>/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      const qctx = openContext({ cwd: q.dir });
+      try {
+        assert.deepEqual(await listGrants(await qctx.store()), []);
+        assert.equal(qctx.auditLog.read().filter((x) => x.action === 'break-glass.open').at(-1)!.verdict, 'refused');
+      } finally {
+        await qctx.close();
+      }
+    } finally {
+      q.cleanup();
+      Object.assign(process.env, p.env); // the second project set its own age identity
+    }
   });
 
   it('--without-backup opens with a second senior\'s key, takes no backup and records who agreed', async () => {

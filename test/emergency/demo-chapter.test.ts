@@ -29,6 +29,8 @@ test('the emergency demo chapter: break-glass with its backup, a fix through the
     project: { name: 'qwikker' },
     environments: { production: { kind: 'production', urlEnv: 'EDEMO_PROD_URL' } },
     team: [{ name: 'alice', role: 'senior' }],
+    // The chapter pins sam as the only keyed senior when no policy is in force yet.
+    policy: { threshold: 1 },
     backup: { encryption: { recipients: [await identityToRecipient(identity)] }, destinations: [{ name: 'local', type: 'local', path: 'backups' }] },
   }));
   const env = { EDEMO_PROD_URL: prodUrl, PRODGUARD_AGE_IDENTITY: identity };

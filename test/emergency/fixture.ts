@@ -1,7 +1,8 @@
 /**
  * A project whose production database lives on a throw-away cluster: a team with two seniors
  * (alice, bob) and a developer (dave), each with an ed25519 key; encrypted local backups; the
- * lockdown installed; a notification webhook pointed at a local receiver.
+ * lockdown installed; a notification webhook pointed at a local receiver. The team is pinned as the
+ * policy in force (alice signs `policy init`), since break-glass trusts only that, unless `pin: false`.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { makeProject } from '../helpers/cli.js';
 import { createDatabase, sql } from '../helpers/pg.js';
 import type { Cluster } from '../../src/pg/cluster.js';
 import { generateKeys } from '../../src/migrate/keys.js';
+import { openContext } from '../../src/context.js';
+import { initPolicy } from '../../src/policy/rotate.js';
 
 export interface EmergencyProject {
   dir: string;
@@ -22,7 +25,7 @@ export interface EmergencyProject {
   cleanup(): void;
 }
 
-export async function emergencyProject(cluster: Cluster, name: string, extra: Record<string, unknown> = {}): Promise<EmergencyProject> {
+export async function emergencyProject(cluster: Cluster, name: string, extra: Record<string, unknown> = {}, opts: { pin?: boolean } = {}): Promise<EmergencyProject> {
   const prodUrl = await createDatabase(cluster, `${name}_prod`);
   await sql(prodUrl, `CREATE TABLE orders (id int PRIMARY KEY, status text); INSERT INTO orders SELECT g, 'open' FROM generate_series(1, 50) g;
     CREATE TABLE scratch (id int);`);
@@ -54,5 +57,13 @@ export async function emergencyProject(cluster: Cluster, name: string, extra: Re
   writeConfig(config);
   const env = { [urlVar]: prodUrl, PRODGUARD_AGE_IDENTITY: identity };
   Object.assign(process.env, env);
+  if (opts.pin !== false) {
+    const ctx = openContext({ cwd: p.dir });
+    try {
+      await initPolicy(ctx, { keyFile: keys.alice });
+    } finally {
+      await ctx.close();
+    }
+  }
   return { dir: p.dir, prodUrl, keys, env, config, writeConfig, cleanup: p.cleanup };
 }

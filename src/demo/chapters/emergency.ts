@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -53,6 +53,26 @@ export const emergencyChapter: DemoChapter = {
       };
     });
     const ctx = demo.ctx;
+
+    // Break-glass trusts only the signed, pinned policy in force, not prodguard.yaml: sam becomes
+    // senior by a policy change the seniors in force sign (or, alone, by pinning the first policy).
+    const { policyInForce } = await import('../../policy/chain.js');
+    const { initPolicy, signPolicyProposal } = await import('../../policy/rotate.js');
+    const current = (await policyInForce(ctx)).inForce;
+    if (!current) {
+      demo.showCommand('prodguard policy init --key ~/.config/prodguard/keys/sam.ed25519.key');
+      await initPolicy(ctx, { keyFile: key.privateKeyFile });
+    } else {
+      let inForce = false;
+      for (const m of current.policy.members.filter((x) => x.role === 'senior' && x.publicKey)) {
+        const file = join(demo.projectDir, '.prodguard/keys', `${m.name}.ed25519.key`);
+        if (inForce || !existsSync(file)) continue;
+        demo.showCommand(`prodguard policy sign --key ~/.config/prodguard/keys/${m.name}.ed25519.key   # sam joins as senior`);
+        inForce = (await signPolicyProposal(ctx, { keyFile: file })).inForce;
+      }
+      if (!inForce) throw new Error('the policy change adding sam as senior did not reach the signature threshold');
+    }
+    demo.say('  sam is a senior of the policy in force');
 
     demo.say('03:07 — an order has a wrong note that breaks the invoice run. Sam is on call and senior.');
     demo.showCommand('prodguard break-glass --env production --reason "invoice run blocked by order 1" --duration 5s --key ~/.config/prodguard/keys/sam.ed25519.key');
