@@ -77,14 +77,17 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
     // Wrong key? Known from one object's header, before every copy is downloaded and hashed.
     await checkBackupIdentity(ctx, m);
   } catch (err) {
-    await auditKeyProblem(ctx, m, err);
-    throw err;
+    if (err instanceof UsageError) {
+      await auditKeyProblem(ctx, m, err);
+      throw err;
+    }
+    // Anything else is a property of the copies: the checks below find and name it.
   }
   const started = Date.now();
   const problems: string[] = [];
   const workDir = openPrivateDir('prodguard-verify-');
   const work = workDir.path;
-  let cluster: Cluster | null = null;
+  let cluster = null as Cluster | null; // assigned inside restoreAndCount()
   let scratchDb: string | null = null;
   let serverUrl = '';
   let createdRoles: string[] = [];
@@ -102,7 +105,18 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
       }
       problems.push(describeError(err));
     }
+    // Anything failing from here on (the throw-away cluster not starting on a loaded host, a
+    // scratch server refusing) is a problem of this run, reported beside the copies' problems:
+    // verify always returns its result, never an exit without one.
     if (mat) {
+      try {
+        await restoreAndCount();
+      } catch (err) {
+        problems.push(`restore check: ${describeError(err)}`);
+      }
+    }
+    async function restoreAndCount(): Promise<void> {
+      if (!mat) return;
       opts.onPhase?.('restore');
       let target: string;
       if (opts.scratchUrl) {
@@ -114,7 +128,7 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
         target = withDatabase(opts.scratchUrl, scratchDb);
         serverUrl = opts.scratchUrl;
       } else {
-        cluster = await createCluster({ name: 'prodguard-verify' });
+        cluster = await throwAwayCluster();
         if (m.database !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(m.database)} TEMPLATE template0`));
         target = cluster.url(m.database);
         serverUrl = cluster.url();
@@ -144,6 +158,20 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   const result: VerifyResult = { ok: problems.length === 0, backupId: m.id, durationMs: Date.now() - started, problems };
   await recordVerification(ctx, m, result);
   return result;
+}
+
+/**
+ * The throw-away cluster, with two more tries when it does not start: on a busy host the free
+ * port it was given can be taken by another process before PostgreSQL binds it.
+ */
+async function throwAwayCluster(): Promise<Cluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createCluster({ name: 'prodguard-verify' });
+    } catch (err) {
+      if (attempt >= 3 || (err as { code?: string }).code !== 'pg.start') throw err;
+    }
+  }
 }
 
 /** A key problem says nothing about the backup: audited as refused, no result recorded. */
