@@ -108,29 +108,35 @@ async function materializeFrom(dest: Destination, m: BackupManifest, dir: string
  * Proves the identity opens this backup before anything is downloaded in bulk or written: reads
  * only the age header of the backup's smallest encrypted object and unwraps its file key (a
  * recipient stanza must match this identity and the header MAC must verify). A wrong key is a
- * one-line UsageError; a destination that cannot serve the object is skipped for the next.
+ * one-line UsageError. A copy that is missing, unreadable or damaged is not a key problem: it is
+ * skipped for the next destination, then for the next-smallest object, so whichever object is
+ * gone (on whichever destination, listed in whichever order) the caller still gets to name it.
  */
 export async function checkIdentityFirst(dests: Destination[], m: BackupManifest, identity: string): Promise<void> {
-  const enc = m.objects.filter((o) => o.encrypted).sort((a, b) => a.bytes - b.bytes)[0];
-  if (!enc) return;
+  const enc = m.objects.filter((o) => o.encrypted).sort((a, b) => a.bytes - b.bytes || a.name.localeCompare(b.name));
   const folder = backupFolder(m.environment, m.id);
-  for (const d of dests) {
-    let src: Awaited<ReturnType<Destination['getStream']>> = null;
-    try {
-      src = await d.getStream(`${folder}/${enc.name}`);
-    } catch {
-      continue;
-    }
-    if (!src) continue;
-    try {
-      const plain = await decryptStream(src, identity, `backup ${m.id}`);
-      plain.destroy();
-      return;
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      // A damaged header on this copy: the full download will find and name it; try another copy's header.
-    } finally {
-      src.destroy();
+  for (const o of enc) {
+    for (const d of dests) {
+      let src: Awaited<ReturnType<Destination['getStream']>> = null;
+      try {
+        src = await d.getStream(`${folder}/${o.name}`);
+      } catch {
+        continue;
+      }
+      if (!src) continue;
+      // A late error of an abandoned copy (a reset connection) must not become an uncaught one.
+      src.on('error', () => {});
+      try {
+        const plain = await decryptStream(src, identity, `backup ${m.id}`);
+        plain.on('error', () => {});
+        plain.destroy();
+        return;
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        // A damaged header on this copy: the full download will find and name it; try another copy's header.
+      } finally {
+        src.destroy();
+      }
     }
   }
 }

@@ -79,14 +79,17 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
     // Wrong key? Known from one object's header, before every copy is downloaded and hashed.
     await checkBackupIdentity(ctx, m);
   } catch (err) {
-    await auditKeyProblem(ctx, m, err);
-    throw err;
+    if (err instanceof UsageError) {
+      await auditKeyProblem(ctx, m, err);
+      throw err;
+    }
+    // Anything else is a property of the copies: the checks below find and name it.
   }
   const started = Date.now();
   const problems: string[] = [];
   const workDir = openPrivateDir('prodguard-verify-');
   const work = workDir.path;
-  let cluster: Cluster | null = null;
+  let cluster = null as Cluster | null; // assigned inside restoreAndCount()
   let scratchDb: string | null = null;
   let supabase = false;
   let serverUrl = '';
@@ -105,7 +108,18 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
       }
       problems.push(describeError(err));
     }
+    // Anything failing from here on (the throw-away cluster not starting on a loaded host, a
+    // scratch server refusing) is a problem of this run, reported beside the copies' problems:
+    // verify always returns its result, never an exit without one.
     if (mat) {
+      try {
+        await restoreAndCount();
+      } catch (err) {
+        problems.push(`restore check: ${describeError(err)}`);
+      }
+    }
+    async function restoreAndCount(): Promise<void> {
+      if (!mat) return;
       opts.onPhase?.('restore');
       let target: string;
       if (opts.scratchUrl) {
@@ -118,7 +132,7 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
         serverUrl = opts.scratchUrl;
       } else {
         supabase = await isSupabaseDump(mat.dumpPath); // Supabase hook (src/supabase): Supabase-like scratch cluster
-        cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-verify' }) : await createCluster({ name: 'prodguard-verify' });
+        cluster = await throwAwayCluster(() => (supabase ? createSupabaseCluster({ name: 'prodguard-verify' }) : createCluster({ name: 'prodguard-verify' })));
         if (m.database !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(m.database)} TEMPLATE template0`));
         // On a Supabase-like scratch the superuser restores; `postgres` there is not superuser.
         target = supabase ? cluster.url(m.database, 'supabase_admin') : cluster.url(m.database);
@@ -150,6 +164,20 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
   const result: VerifyResult = { ok: problems.length === 0, backupId: m.id, durationMs: Date.now() - started, problems };
   await recordVerification(ctx, m, result);
   return result;
+}
+
+/**
+ * The throw-away cluster, with two more tries when it does not start: on a busy host the free
+ * port it was given can be taken by another process before PostgreSQL binds it.
+ */
+async function throwAwayCluster(create: () => Promise<Cluster>): Promise<Cluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      if (attempt >= 3 || (err as { code?: string }).code !== 'pg.start') throw err;
+    }
+  }
 }
 
 /** A key problem says nothing about the backup: audited as refused, no result recorded. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { backupFixture } from './fixture.js';
 import type { BackupManifest } from '../../src/backup/index.js';
 
@@ -58,8 +58,67 @@ test('a missing object fails verify and is named', async () => {
   const m = await create();
   rmSync(join(f.localPath, 'production', m.id, 'globals.sql.age'));
   const r = await f.cli(['backup', 'verify', m.id, '--json']);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stdout.trim(), `verify --json printed its result: ${r.stderr}`);
   assert.match(JSON.parse(r.stdout).problems.join('\n'), /destination local: object globals\.sql\.age is missing/);
+});
+
+test('whichever object is missing, on whichever destination, verify names it (JSON and one line without --json)', async () => {
+  const f = fx();
+  const m = await create();
+  // Smallest first: that object's header is the one the up-front key check reads.
+  const objects = [...m.objects].sort((a, b) => a.bytes - b.bytes).map((o) => o.name);
+  // s3rver keeps an object as "<key>._S3rver_object" beside its metadata files: all of them go.
+  const s3Files = (name: string) => {
+    const dir = dirname(s3Object(m.id, name));
+    return readdirSync(dir).filter((x) => x.startsWith(`${name}._S3rver_`)).map((x) => join(dir, x));
+  };
+  const where = {
+    local: (name: string) => [join(f.localPath, 'production', m.id, name)],
+    s3: s3Files,
+  };
+  for (const [dest, files] of Object.entries(where)) {
+    for (const name of objects) {
+      const saved = files(name).map((p) => ({ p, bytes: readFileSync(p) }));
+      assert.ok(saved.length > 0, `${dest}/${name}: layout changed`);
+      for (const x of saved) rmSync(x.p);
+      try {
+        const json = await f.cli(['backup', 'verify', m.id, '--json']);
+        assert.equal(json.code, 1, `${dest}/${name}: ${json.stderr}`);
+        assert.ok(json.stdout.trim(), `${dest}/${name}: verify --json printed its result (stderr: ${json.stderr})`);
+        const res = JSON.parse(json.stdout) as { ok: boolean; problems: string[] };
+        assert.equal(res.ok, false);
+        assert.ok(res.problems.includes(`destination ${dest}: object ${name} is missing`), `${dest}/${name}: ${res.problems.join('; ')}`);
+        if (name === objects[0] && dest === 'local') {
+          const plain = await f.cli(['backup', 'verify', m.id]);
+          assert.equal(plain.code, 1);
+          assert.equal(plain.stderr.split('\n').filter((l) => l.startsWith('prodguard:')).length, 1, plain.stderr);
+          assert.match(plain.stderr, new RegExp(`^prodguard: backup ${m.id} failed verification: .*object .* is missing`, 'm'));
+        }
+      } finally {
+        for (const x of saved) writeFileSync(x.p, x.bytes);
+      }
+    }
+  }
+  // Every copy back: verify passes again.
+  const again = await f.cli(['backup', 'verify', m.id, '--json']);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+});
+
+test('when the restore check itself cannot run, verify still prints its result naming the missing object and why', async () => {
+  const f = fx();
+  const m = await create();
+  rmSync(join(f.localPath, 'production', m.id, 'globals.sql.age'));
+  const { freePort } = await import('../../src/pg/cluster.js');
+  // Nothing listens there: the scratch server is unreachable (as a throw-away cluster that cannot start on a busy host).
+  const r = await f.cli(['backup', 'verify', m.id, '--json', '--scratch-url', `postgresql://postgres@127.0.0.1:${await freePort()}/postgres`]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.ok(r.stdout.trim(), `verify --json printed its result: ${r.stderr}`);
+  const res = JSON.parse(r.stdout) as { ok: boolean; problems: string[] };
+  assert.equal(res.ok, false);
+  assert.ok(res.problems.includes('destination local: object globals.sql.age is missing'), res.problems.join('; '));
+  assert.ok(res.problems.some((x) => x.startsWith('restore check: ')), res.problems.join('; '));
+  assert.equal((await catalogEntry(m.id)).verified?.ok, false, 'the failure is recorded');
 });
 
 test('a missing decryption key: one clear line, exit 2, nothing recorded or written', async () => {

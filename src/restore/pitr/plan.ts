@@ -87,6 +87,9 @@ export interface RecoveryPlan {
   toEnd?: { lastCommit: string | null };
 }
 
+/** A target "just now" is usually ahead of the archive, not lost: say so, and what to do. */
+const CATCH_UP = '. If the target is recent, the archive has not caught up yet: WAL reaches it when a segment completes (archive_command) or is shipped by the streaming receiver; `prodguard pitr status` shows the newest archived commit, retry once it is at or after the target';
+
 export class PlanError extends Error {
   constructor(message: string, readonly code: string) {
     super(message);
@@ -136,7 +139,7 @@ export function planRecovery(ix: ArchiveIndex, target: RecoveryTarget): Recovery
     const meta = ix.segments.get(name);
     if (newest === null || s > newest) {
       if (endSegNo !== null && s <= endSegNo) {
-        throw new PlanError(`the target ${describeTarget(target)} is beyond the newest archived WAL segment (${newest === null ? 'none archived' : nameAt(ix, newest)})`, 'pitr.after-window');
+        throw new PlanError(`the target ${describeTarget(target)} is beyond the newest archived WAL segment (${newest === null ? 'none archived' : nameAt(ix, newest)})${CATCH_UP}`, 'pitr.after-window');
       }
       if (target.kind === 'latest') return { base, segments, toEnd: { lastCommit: contiguousFrom(ix, base).lastCommit?.time ?? null } };
       if (target.kind === 'time') {
@@ -144,7 +147,7 @@ export function planRecovery(ix: ArchiveIndex, target: RecoveryTarget): Recovery
         // Exactly the newest archived commit (or the base backup's own end when nothing committed since): reachable.
         const reachable = latest ? parseTimestampMicros(latest.time) === target.micros : false;
         if (reachable) return { base, segments, toEnd: { lastCommit: latest!.time } };
-        throw new PlanError(`the target ${target.value} is after the newest archived commit (${latest ? latest.time : 'none'}); the latest recoverable moment is ${latest ? latest.time : base.finishedAt} (restore to it with --latest or --time '${latest ? latest.time : base.finishedAt}')`, 'pitr.after-window');
+        throw new PlanError(`the target ${target.value} is after the newest archived commit (${latest ? latest.time : 'none'}); the latest recoverable moment is ${latest ? latest.time : base.finishedAt} (restore to it with --latest or --time '${latest ? latest.time : base.finishedAt}')${CATCH_UP}`, 'pitr.after-window');
       }
       break;
     }

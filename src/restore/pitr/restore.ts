@@ -186,7 +186,10 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       throw err;
     }
     const needsKey = plan.base.files.some((f) => f.encrypted) || plan.segments.some((s) => ix.segments.get(s)!.encrypted);
-    if (partial && plan.segments.includes(partial.meta.name)) progress(`using the streaming receiver's segment in progress ${partial.meta.name} (not yet archived)`);
+    for (const sp of partial?.segments ?? []) {
+      if (!plan.segments.includes(sp.meta.name) || store.segmentMeta(sp.meta.name)) continue;
+      progress(sp.partial ? `using the streaming receiver's segment in progress ${sp.meta.name} (not yet archived)` : `using segment ${sp.meta.name} from the streaming receiver's spool (complete, not yet shipped)`);
+    }
     const identity = needsKey ? decryptionIdentity(ctx.loaded, opts.env) : null;
     progress(`base backup ${plan.base.id} (${plan.base.finishedAt}), ${plan.segments.length} WAL segment(s)`);
 
@@ -205,7 +208,8 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       }
       progress(`base backup extracted into ${to}`);
       for (const name of plan.segments) {
-        if (partial && name === partial.meta.name && !store.segmentMeta(name)) copyFileSync(partial.copy, join(spool, name));
+        const local = partial?.copyFor(name, !!store.segmentMeta(name)) ?? null;
+        if (local) copyFileSync(local, join(spool, name));
         else await store.fetchWal(name, join(spool, name), identity);
       }
       for (const h of store.listWal().histories) await store.fetchWal(h, join(spool, h), identity);

@@ -162,7 +162,16 @@ export async function startStreaming(
     }
     return shipped;
   };
-  const shipNow = () => (shipping ??= shipOnce().finally(() => (shipping = null)));
+  let queued: Promise<string[]> | null = null;
+  // A call while a ship runs must not just join it: that run listed the spool before the call and
+  // can miss a segment completed since. Queue one more run after it (shared by all such callers).
+  const shipNow = (): Promise<string[]> => {
+    if (!shipping) return (shipping = shipOnce().finally(() => (shipping = null)));
+    return (queued ??= shipping.catch(() => []).then(() => {
+      queued = null;
+      return shipNow();
+    }));
+  };
   const timer = setInterval(() => {
     shipNow().catch((err) => opts.onError?.(maskSecrets((err as Error).message)));
   }, opts.intervalMs ?? 500);
