@@ -43,7 +43,6 @@ interface Case {
 const DISPUTED: Record<string, { decides: string; reason: string }> = {
   'rt-benign-sql-19': { decides: 'deny', reason: 'SELECT … FOR UPDATE takes row locks; the SQL layer (src/sql, issue #14) classifies it as a write, so production refuses it (conservative)' },
   'rt-benign-sql-26': { decides: 'deny', reason: 'LISTEN is not classified as read-only by the SQL layer (src/sql, issue #14); refused on production (conservative)' },
-  'rt-benign-sql-8': { decides: 'deny', reason: 'pg_sleep is outside the SQL layer\'s catalogue of read-only functions (src/sql, issue #14); unknown functions are refused on production' },
   'rt-orm-env-32': { decides: 'deny', reason: '`L=--linked supabase db reset $L`: bash expands $L from the shell, where L may be set (the hook does not see the agent shell\'s variables); an unknown word in a supabase subcommand is refused (conservative by design)' },
 };
 
