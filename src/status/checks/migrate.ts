@@ -38,6 +38,9 @@ export const checks: StatusCheck[] = [
         const refresh = (await store.list<{ backupCreatedAt: string }>(STAGING_REFRESHES, { where: { environment: env }, limit: 1 }))[0];
         const parts = [pass ? `last migrations passed ${ago(Date.now() - Date.parse(pass.doc.at))} ago` : 'no migration has passed here yet'];
         if (!pass) worse('missing');
+        // A hosted staging project that mirrors production by schema holds none of production's
+        // data, so masking coverage does not apply to it (it applies once data is refreshed in).
+        let mirrorsBySchema = false;
         if (refresh) {
           const age = Date.now() - Date.parse(refresh.doc.backupCreatedAt);
           const max = durationMs(ctx.loaded.config.staging.maxDataAge);
@@ -48,6 +51,7 @@ export const checks: StatusCheck[] = [
           const { supabaseStagingMirror } = await import('../../supabase/staging.js');
           const mirror = await supabaseStagingMirror(ctx.loaded, env).catch((err: Error) => ({ ok: false, line: `cannot compare with production: ${err.message}` }));
           if (mirror) {
+            mirrorsBySchema = true;
             parts.push(mirror.line);
             if (!mirror.ok) worse('missing');
           } else {
@@ -67,16 +71,18 @@ export const checks: StatusCheck[] = [
           parts.push(`cannot read its migration history: ${(err as Error).message}`);
           worse('failing');
         }
-        try {
-          // Masking coverage (issue #20): personal-data columns without a rule make the next refresh refuse.
-          const { stagingCoverage } = await import('../../migrate/staging-coverage.js');
-          const cov = await stagingCoverage(ctx, env);
-          if (!cov.rules) parts.push('masking: staging.masking is empty (a refresh refuses)');
-          else parts.push(`masking: ${cov.masked.length} masked, ${cov.kept.length} kept, ${cov.uncovered.length} uncovered of ${cov.detected.length} personal-data column(s)${cov.uncovered.length ? ` (${cov.uncovered.map((u) => `${u.schema}.${u.table}.${u.column}`).join(', ')}: add rules; prodguard staging plan)` : ''}`);
-          if (!cov.ok) worse('failing');
-        } catch (err) {
-          parts.push(`cannot check masking coverage: ${(err as Error).message}`);
-          worse('failing');
+        if (!mirrorsBySchema) {
+          try {
+            // Masking coverage (issue #20): personal-data columns without a rule make the next refresh refuse.
+            const { stagingCoverage } = await import('../../migrate/staging-coverage.js');
+            const cov = await stagingCoverage(ctx, env);
+            if (!cov.rules) parts.push('masking: staging.masking is empty (a refresh refuses)');
+            else parts.push(`masking: ${cov.masked.length} masked, ${cov.kept.length} kept, ${cov.uncovered.length} uncovered of ${cov.detected.length} personal-data column(s)${cov.uncovered.length ? ` (${cov.uncovered.map((u) => `${u.schema}.${u.table}.${u.column}`).join(', ')}: add rules; prodguard staging plan)` : ''}`);
+            if (!cov.ok) worse('failing');
+          } catch (err) {
+            parts.push(`cannot check masking coverage: ${(err as Error).message}`);
+            worse('failing');
+          }
         }
         lines.push(`${env}: ${parts.join(', ')}`);
       }
