@@ -79,6 +79,15 @@ export async function run(): Promise<BenchResult> {
     const cliMain = join(repo, 'dist', 'cli', 'main.js');
     // One process per package (each with its runner), summed: what linting each project costs.
     if (existsSync(cliMain)) cli = dirs.reduce((t, d) => t + bestProcess(3, [process.execPath, cliMain, 'lint', '--runner', d.pkg.runner, '--format', 'json', d.dir], repo), 0);
+    // squawk-cli is not a devDependency: its lock entries name platform packages the registry
+    // here does not serve, which breaks `npm ci`. The bench installs it for itself when it can.
+    if (!existsSync(squawkBin)) {
+      try {
+        execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', 'squawk-cli@2.66.0'], { cwd: repo, stdio: 'ignore' });
+      } catch {
+        // fall back to the bare parse rate below
+      }
+    }
     if (existsSync(squawkBin)) {
       squawkVersion = execFileSync(squawkBin, ['--version'], { encoding: 'utf8' }).trim();
       squawk = dirs.reduce((t, d) => t + bestProcess(rounds, [squawkBin, '--reporter', 'json', ...(d.pkg.wrapsFile ? ['--assume-in-transaction'] : []), ...d.names], d.dir), 0);

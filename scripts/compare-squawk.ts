@@ -1,5 +1,5 @@
 /**
- * Compares `prodguard lint` with squawk (npm squawk-cli, a devDependency) on the real migrations
+ * Compares `prodguard lint` with squawk (npm squawk-cli; install it first with `npm install --no-save squawk-cli@2.66.0`) on the real migrations
  * that ship inside npm devDependencies (bench/lint-corpus.ts: graphile-worker, @pgflow/core,
  * @pgpm/*), and rewrites the table between the squawk-comparison markers in docs/sql.md. Each
  * package is linted as its own migrator applies it: prodguard with that package's `--runner`,
