@@ -33,6 +33,11 @@ export interface ApplyOptions {
   changeHash: string;
   history: HistoryTarget;
   onMigration?: (m: MigrationFile, phase: 'start' | 'done') => void;
+  /**
+   * A lockdown token (src/lockdown) SET as prodguard.token, session level, on every migration
+   * connection before the file's statements, so a locked-down production accepts the deploy's DDL.
+   */
+  lockdownToken?: string;
 }
 
 export interface AppliedResult {
@@ -113,6 +118,14 @@ export async function applyMigrations(loaded: LoadedConfig, url: string, files: 
     try {
       // A fresh session per file: no SET of an earlier file is in force here.
       c = await connect(url, { applicationName: `prodguard migrate ${m.version}` });
+      if (opts.lockdownToken) {
+        try {
+          await c.query(`SET prodguard.token = ${quoteLiteral(opts.lockdownToken)}`);
+        } catch (err) {
+          await c.end().catch(() => {});
+          throw err;
+        }
+      }
     } catch (err) {
       throw new MigrationFailedError(m.file, done.map((d) => d.file), errorMessage(err), !m.noTransaction);
     }

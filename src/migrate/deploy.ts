@@ -25,6 +25,8 @@ import { acquireMigrationLock } from './deploy-lock.js';
 import { prepareMigrations } from './runnable.js';
 import { UsageError } from '../errors.js';
 import { pinPolicyInProduction } from '../policy/production-pin.js';
+import { issueLockdownToken } from '../lockdown/lockdown.js';
+import { withClient } from '../pg/client.js';
 
 export interface DeployResult {
   environment: string;
@@ -143,12 +145,23 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
   let applied: AppliedResult[];
   try {
     await opts.ensureLocked();
+    // Production under lockdown refuses DDL from sessions without a token: only now, after the
+    // gate passed and the backup was verified, issue a short-lived deploy token for the runner.
+    // The token itself is never printed nor audited; only its expiry is.
+    let lockdownToken: string | undefined;
+    if (await lockdownInstalled(url)) {
+      const ttlMs = 60 * 60 * 1000;
+      const t = await issueLockdownToken(url, { kind: 'deploy', ttlMs, person: gate.identity ? `oidc:${gate.identity.subject}` : actor, reason: `migrate deploy of change ${short}` });
+      lockdownToken = t.token;
+      await ctx.audit({ action: 'lockdown.deploy-token', command, target: env, verdict: 'ok', reason: `deploy token issued for change ${short}, expires ${t.expiresAt}`, details: { changeHash: state.change.hash, expiresAt: t.expiresAt } });
+    }
     applied = await applyMigrations(loaded, url, state.pending, {
       // The history row names the identity the CI platform proved, not a claimed name.
       actor: gate.identity ? `oidc:${gate.identity.subject}` : actor,
       changeHash: state.change.hash,
       history: historyTarget(loaded),
       onMigration: (m, phase) => phase === 'start' && opts.onPhase?.(`applying ${m.file}`),
+      ...(lockdownToken ? { lockdownToken } : {}),
     });
   } catch (err) {
     const what = err instanceof MigrationFailedError ? err.message : `deploy failed: ${errorMessage(err)}`;
@@ -174,3 +187,8 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
 }
 
 class DegradedBackupError extends Error {}
+
+/** Whether the lockdown is installed in the target database (its token function exists). */
+async function lockdownInstalled(url: string): Promise<boolean> {
+  return withClient(url, async (c) => (await c.query(`SELECT to_regprocedure('prodguard.issue_token(text, interval, text, text)') IS NOT NULL AS installed`)).rows[0].installed === true);
+}

@@ -47,10 +47,11 @@ export const CATALOG_QUERIES: string[] = [
           CASE WHEN p.prokind = 'a' THEN '' ELSE md5(pg_get_functiondef(p.oid)) END AS def
      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE ${USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.objid = p.oid AND dep.deptype = 'e')`,
-  // triggers
+  // triggers (not the lockdown's TRUNCATE guard, src/lockdown: production only, checked by lockdown status)
   `SELECT 'trigger' AS kind, n.nspname || '.' || c.relname || '.' || tg.tgname AS key, pg_get_triggerdef(tg.oid, true) AS def
      FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE NOT tg.tgisinternal AND ${USER_NS}`,
+    WHERE NOT tg.tgisinternal AND ${USER_NS}
+      AND NOT (tg.tgname = 'prodguard_no_truncate' AND tg.tgfoid IS NOT DISTINCT FROM to_regprocedure('prodguard.guard_truncate()'))`,
   // enum and domain types
   `SELECT CASE t.typtype WHEN 'e' THEN 'enum' ELSE 'domain' END AS kind, n.nspname || '.' || t.typname AS key,
           CASE WHEN t.typtype = 'e' THEN (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
