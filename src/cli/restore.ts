@@ -19,13 +19,16 @@ export function registerRestore(program: Command): void {
     .option('--replace', 'restore into an existing non-empty database (the target URL\'s, or --new-database); it is backed up first')
     .option('--jobs <n>', 'parallel pg_restore jobs (default: backup.jobs)')
     .option('--no-acl', 'skip GRANT/REVOKE (the target server lacks the source\'s roles)')
+    .option('--key <file>', "over production only: the break-glass grant holder's ed25519 private key (proves who restores)")
     .option('--json', 'output JSON')
-    .action(async (backup: string, opts: { to: string; env?: string; newDatabase?: string; replace?: boolean; jobs?: string; acl: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (backup: string, opts: { to: string; env?: string; newDatabase?: string; replace?: boolean; jobs?: string; acl: boolean; key?: string; json?: boolean }, cmd: Command) => {
       const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
       if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) throw new UsageError(`--jobs must be an integer 1–64, got "${opts.jobs}"`);
       const { restoreBackup } = await import('../restore/restore.js');
+      const { loadPrivateKey } = await import('../migrate/keys.js');
+      const key = opts.key ? loadPrivateKey(opts.key) : undefined;
       await withContext(cmd, async (ctx) => {
-        const r = await restoreBackup(ctx, { backup, to: opts.to, sourceEnv: opts.env, newDatabase: opts.newDatabase, replace: opts.replace, jobs, noAcl: !opts.acl, onProgress: opts.json ? undefined : note });
+        const r = await restoreBackup(ctx, { backup, to: opts.to, sourceEnv: opts.env, newDatabase: opts.newDatabase, replace: opts.replace, key, jobs, noAcl: !opts.acl, onProgress: opts.json ? undefined : note });
         emit(opts, r, () =>
           [
             `restored ${r.backupId} (${r.sourceEnvironment}) into ${r.target} database "${r.database}" in ${(r.durationMs / 1000).toFixed(1)} s`,

@@ -73,7 +73,7 @@ export async function buildRunbook(ctx: Context, now = new Date()): Promise<Runb
         latest ? `BACKUP=${latest.id}  # the latest backup when this runbook was generated; newer ones: prodguard backup list` : 'BACKUP="$(prodguard backup list --json | node -e \'process.stdout.write(JSON.parse(require("fs").readFileSync(0))[0].id)\')"',
         `prodguard restore "$BACKUP" --env ${production} --to ${to} --new-database ${production}_check --json`,
         `prodguard break-glass --env ${production} --reason "$INCIDENT" --duration 30m --key "$PRODGUARD_KEY"`,
-        `prodguard restore "$BACKUP" --env ${production} --to ${production} --replace`,
+        `prodguard restore "$BACKUP" --env ${production} --to ${production} --replace --key "$PRODGUARD_KEY"`,
         `prodguard break-glass end --env ${production}`,
       ],
     });
@@ -95,7 +95,7 @@ export async function buildRunbook(ctx: Context, now = new Date()): Promise<Runb
         `prodguard restore ${id} --env ${production} --to ${to} --new-database ${production}_before_migration --json`,
         `prodguard migrate drift --env ${production}`,
         `prodguard break-glass --env ${production} --reason "$INCIDENT" --duration 30m --key "$PRODGUARD_KEY"`,
-        `prodguard restore ${id} --env ${production} --to ${production} --replace`,
+        `prodguard restore ${id} --env ${production} --to ${production} --replace --key "$PRODGUARD_KEY"`,
         `prodguard break-glass end --env ${production}`,
       ],
     });

@@ -7,6 +7,7 @@
  *   the target is dropped and recreated only after that backup succeeded.
  * - Row counts are compared with the manifest afterwards; any mismatch fails the restore.
  */
+import type { KeyObject } from 'node:crypto';
 import type { Context } from '../context.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
@@ -28,6 +29,8 @@ export interface RestoreOptions {
   newDatabase?: string;
   /** Restore into the target URL's own database even when it is not empty (backs it up first). */
   replace?: boolean;
+  /** The break-glass holder's private key: proves who restores over production (emergency/restore-gate.ts). */
+  key?: KeyObject;
   jobs?: number;
   /** Skip GRANT/REVOKE (a target server without the source's roles). */
   noAcl?: boolean;
@@ -80,7 +83,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
   try {
     // Production only as --replace under an open break-glass grant (src/emergency/restore-gate.ts).
-    const grantId = await productionRestoreGate(ctx, target, !!opts.replace);
+    const grantId = await productionRestoreGate(ctx, target, !!opts.replace, opts.key);
     // By server identity, not by URL spelling: any other database on production's server is refused.
     if (!grantId) await refuseProductionServer(ctx, target.url, target.label, opts.env);
     const backup = await import('./backup-api.js');

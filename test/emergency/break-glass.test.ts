@@ -188,8 +188,15 @@ describe('prodguard break-glass', () => {
     assert.equal(open.code, 0, open.stderr);
     const grantId = JSON.parse(open.stdout).grant.id as string;
     // alice holds no grant: still refused.
-    assert.equal((await cli(['restore', 'latest', '--to', 'production', '--replace'], 'alice')).code, 1);
-    const r = await cli(['restore', 'latest', '--to', 'production', '--replace', '--json'], 'bob');
+    assert.equal((await cli(['restore', 'latest', '--to', 'production', '--replace', '--key', p.keys.alice], 'alice')).code, 1);
+    // A name proves nothing: calling yourself bob without bob's key is refused, with or without a key of your own.
+    const named = await cli(['restore', 'latest', '--to', 'production', '--replace'], 'bob');
+    assert.equal(named.code, 1);
+    assert.match(named.stderr, /pass --key <file>, the private key of the break-glass grant's holder \(bob\)/);
+    const dave = await cli(['restore', 'latest', '--to', 'production', '--replace', '--key', p.keys.dave], 'bob');
+    assert.equal(dave.code, 1);
+    assert.match(dave.stderr, /held by the owner of this key \(dave\)/);
+    const r = await cli(['restore', 'latest', '--to', 'production', '--replace', '--key', p.keys.bob, '--json'], 'dave');
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout);
     assert.match(res.safetyBackupId, /./);
@@ -203,7 +210,7 @@ describe('prodguard break-glass', () => {
     const rows = JSON.parse(list.stdout) as Array<{ grantId: string; state: string }>;
     assert.equal(rows.find((x) => x.grantId === grantId)!.state, 'ended');
     assert.ok(rows.some((x) => x.state === 'expired'));
-    assert.equal((await cli(['restore', 'latest', '--to', 'production', '--replace'], 'bob')).code, 1);
+    assert.equal((await cli(['restore', 'latest', '--to', 'production', '--replace', '--key', p.keys.bob], 'bob')).code, 1);
     assert.ok(receiver.bodies.some((b) => (b as { event: string }).event === 'break-glass.closed'));
   });
 
