@@ -8,7 +8,7 @@
  * OS user (its directory is chowned to it); as a normal user they run directly.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,10 @@ import { ProdguardError } from '../errors.js';
 export interface ClusterOptions {
   /** Prefix of the temp dir name, for humans looking at /tmp. */
   name?: string;
+  /** Exactly this port: starting fails if it is taken. */
   port?: number;
+  /** Try this port first; another free one is picked if it is taken by the time the server starts. */
+  firstPort?: number;
   /** Extra postgresql.conf settings, e.g. { wal_level: 'replica', archive_mode: 'on' }. */
   settings?: Record<string, string | number | boolean>;
   /** Keep the data directory when stopped (the demo's --keep). */
@@ -126,7 +129,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
   // Find the programs before creating anything: a missing binary must leave no directory behind.
   const initdb = opts.dataDir ? undefined : pgBin('initdb');
   pgBin('pg_ctl');
-  const port = opts.port ?? (await freePort());
+  let port = opts.port ?? opts.firstPort ?? (await freePort());
   const host = '127.0.0.1';
   const baseDir = makeServerDir(opts.name ?? 'prodguard-pg');
   const dataDir = opts.dataDir ?? join(baseDir, 'data');
@@ -168,11 +171,11 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
     running: false,
     keepDir: opts.keep,
     url(database = 'postgres', user = 'postgres') {
-      return buildUri({ host, port, database, user });
+      return buildUri({ host, port: cluster.port, database, user });
     },
     async start() {
       await runCommand(pgBin('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '120', 'start'], { asUser: osUser }).catch((err) => {
-        throw new ProdguardError(`cannot start PostgreSQL on port ${port}: ${(err as Error).message} (log: ${logFile})`, { code: 'pg.start' });
+        throw new ProdguardError(`cannot start PostgreSQL on port ${cluster.port}: ${(err as Error).message} (log: ${logFile})`, { code: 'pg.start' });
       });
       cluster.running = true;
       live.add(cluster);
@@ -188,13 +191,32 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
       if (!cluster.keepDir) rmSync(baseDir, { recursive: true, force: true });
     },
   };
-  try {
-    await cluster.start();
-  } catch (err) {
-    if (!opts.keep) rmSync(baseDir, { recursive: true, force: true });
-    throw err;
+  // The port was free when picked, but initdb took a while: another process (a parallel test file)
+  // may have bound it since. When we picked it, pick again rather than fail.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cluster.start();
+      return cluster;
+    } catch (err) {
+      const taken = /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(readLog(logFile));
+      if (opts.port === undefined && existsSync(confFile) && taken && attempt < 4) {
+        port = await freePort();
+        cluster.port = port;
+        appendFileSync(confFile, `port = ${port}\n`);
+        continue;
+      }
+      if (!opts.keep) rmSync(baseDir, { recursive: true, force: true });
+      throw err;
+    }
   }
-  return cluster;
+}
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Who we are, for messages. */

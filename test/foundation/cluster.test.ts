@@ -26,6 +26,27 @@ test('a throw-away cluster starts on a free loopback port, answers, and is remov
   assert.equal(await portOpen(c.port), false);
 });
 
+test('a port taken between picking it and starting the server is replaced by another free one', async () => {
+  const { createServer } = await import('node:net');
+  const squatter = createServer();
+  await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+  const taken = (squatter.address() as { port: number }).port;
+  try {
+    const c = await createCluster({ name: 'prodguard-test-port', firstPort: taken });
+    try {
+      assert.notEqual(c.port, taken);
+      assert.equal(await portOpen(c.port), true);
+      const port = await withClient(c.url(), async (cl) => (await cl.query('SHOW port')).rows[0].port as string);
+      assert.equal(Number(port), c.port);
+    } finally {
+      await c.destroy();
+    }
+    await assert.rejects(createCluster({ name: 'prodguard-test-port', port: taken }), /cannot start PostgreSQL on port/);
+  } finally {
+    squatter.close();
+  }
+});
+
 test('a cluster is cleaned up when the code using it throws and the process exits', async () => {
   const p = makeProject();
   const script = join(p.dir, 'throws.mts');
