@@ -204,7 +204,7 @@ test('the break-glass page, linked from the navigation, shows an open grant as a
   };
   assert.equal(await metric(), 0);
   // Grants written by the grants module itself, as break-glass does: one that expired an hour
-  // ago, one ended early, and one that expires a few seconds from now.
+  // ago, one ended early, and one that expires 15 s from now.
   const ctx = openContext({ cwd: project.dir });
   const grant = { env: 'production', kind: 'break-glass' as const, createdBy: 'test' };
   let past, ended, open;
@@ -213,7 +213,7 @@ test('the break-glass page, linked from the navigation, shows an open grant as a
     past = await createGrant(store, { ...grant, person: 'alice', reason: 'stuck invoice job', durationMs: 30 * 60_000, now: new Date(Date.now() - 3_600_000) });
     ended = await createGrant(store, { ...grant, person: 'carol', reason: 'reindex orders', durationMs: 30 * 60_000 });
     await revokeGrant(store, ended.id);
-    open = await createGrant(store, { ...grant, person: 'bob', reason: 'hotfix the orders index', durationMs: 6000 });
+    open = await createGrant(store, { ...grant, person: 'bob', reason: 'hotfix the orders index', durationMs: 15_000 }); // long enough for a slow page load on a loaded CI host
   } finally {
     await ctx.close();
   }
