@@ -47,7 +47,7 @@ export class CopyRowCounter extends Transform {
 }
 
 /** PIDs of a process and its descendants (pg_dump's parallel workers are its children). */
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
     try {

@@ -19,10 +19,17 @@ const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_prelo
 
 /** Reads database.json, or (older backups) derives roles and memberships from globals.sql. */
 export function loadDatabaseProperties(paths: { propertiesPath?: string; globalsPath?: string }): DatabaseProperties | null {
-  if (paths.propertiesPath) return JSON.parse(readFileSync(paths.propertiesPath, 'utf8')) as DatabaseProperties;
-  if (paths.globalsPath) {
-    const text = readFileSync(paths.globalsPath, 'utf8');
-    return { version: 1, database: '', owner: '', acl: null, comment: null, settings: [], roleSettings: [], roles: rolesFromGlobals(text) };
+  return parseDatabaseProperties({
+    properties: paths.propertiesPath ? readFileSync(paths.propertiesPath, 'utf8') : null,
+    globals: paths.globalsPath ? readFileSync(paths.globalsPath, 'utf8') : null,
+  });
+}
+
+/** The same from the objects' text (a streamed restore keeps them in memory). */
+export function parseDatabaseProperties(texts: { properties: string | null; globals: string | null }): DatabaseProperties | null {
+  if (texts.properties !== null) return JSON.parse(texts.properties) as DatabaseProperties;
+  if (texts.globals !== null) {
+    return { version: 1, database: '', owner: '', acl: null, comment: null, settings: [], roleSettings: [], roles: rolesFromGlobals(texts.globals) };
   }
   return null;
 }
