@@ -132,13 +132,12 @@ export async function refreshStaging(
     const props = parseDatabaseProperties({ properties: stream.propertiesText, globals: stream.globalsText }) ?? (stream.tocDir ? rolesOnlyProperties(rolesNamedInDump(stream.tocDir, work.path)) : null);
     rolesCreated = (await ensureRoles(url, props)).created;
     if (rolesCreated.length) opts.onPhase?.(`created ${rolesCreated.length} role(s) production's grants name: ${rolesCreated.join(', ')} (NOLOGIN, no password)`);
-    let first = true;
+    let fed = 0;
     await stream.restore(privUrl, {
       jobs: backupJobs(loaded.config.backup.jobs),
+      // The test hook holds while data is flowing (the second object, the first one under way or done).
       onFeed: async () => {
-        if (!first) return;
-        first = false;
-        await opts.hold?.('restoring');
+        if (++fed === 2) await opts.hold?.('restoring');
       },
     });
     work.remove();
