@@ -102,7 +102,9 @@ export function findLocalLeftovers(base: string = tmpdir()): LocalLeftover[] {
   }
   const out: LocalLeftover[] = [];
   for (const n of names) {
-    if (!PRIVATE_DIR_PREFIXES.some((p) => n.startsWith(p))) continue;
+    // Exactly what mkdtemp makes (prefix + 6 characters): another tool's directory that merely
+    // starts alike (a test cluster named "prodguard-restore-staging-…") is never ours to remove.
+    if (!PRIVATE_DIR_PREFIXES.some((p) => n.startsWith(p) && /^[A-Za-z0-9]{6}$/.test(n.slice(p.length)))) continue;
     const path = join(base, n);
     let ownerPid: number | null = null;
     try {

@@ -203,9 +203,9 @@ export async function openBackupStream(ctx: Context, idOrLatest: string, dir: st
           try {
             await run.finished;
           } catch (err) {
-            throw feedError ?? err;
+            throw feedError ? damaged(o, source.get(o.name)![0], feedError) : err;
           }
-          if (feedError) throw feedError;
+          if (feedError) throw damaged(o, source.get(o.name)![0], feedError);
           check();
           return null;
         }
@@ -215,9 +215,14 @@ export async function openBackupStream(ctx: Context, idOrLatest: string, dir: st
         const dataObjects = new Map<string, BackupObject>();
         for (const o of m.objects) if (!isSmall(m, o)) dataObjects.set(plainName(o).slice('dump.d/'.length), o);
         return restoreDirectory(dumpDir, targetUrl, dataObjects, small.get('dump.d/blobs.toc')?.toString('utf8') ?? null, ropts, async (o, sink) => {
-          const { plain, check } = await open(o, source.get(o.name)![0]);
+          const d = source.get(o.name)![0];
+          const { plain, check } = await open(o, d);
           const body = /\.gz$/.test(plainName(o)) ? plain.pipe(gunzipOf(plain)) : plain;
-          await pipeline(body, sink);
+          try {
+            await pipeline(body, sink);
+          } catch (err) {
+            throw damaged(o, d, err);
+          }
           check();
         });
       },
@@ -227,6 +232,14 @@ export async function openBackupStream(ctx: Context, idOrLatest: string, dir: st
     await closeDestinations(all);
     throw err;
   }
+}
+
+/** A streaming failure as one line naming the object and the copy (a database error stays as it is). */
+function damaged(o: BackupObject, d: Destination, err: unknown): ProdguardError {
+  if (err instanceof ProdguardError) return err;
+  const e = err as { message?: string; severity?: string };
+  if (e?.severity) return new ProdguardError(`restoring object ${o.name}: ${maskSecrets(e.message ?? String(err))}`, { code: 'restore.copy' });
+  return new RefusedError(`destination ${d.name}: object ${o.name} cannot be read back (${maskSecrets(e?.message ?? String(err))}); the restore was abandoned`, 'backup.object-damaged');
 }
 
 /** A gunzip whose input errors (decryption, a damaged copy) end it too. */
