@@ -337,7 +337,7 @@ async function restoreDirectory(dumpDir: string, targetUrl: string, data: Map<st
         const o = data.get(j.file)!;
         await ropts.onFeed?.(o.name);
         if (j.kind === 'copy') {
-          progress?.(`prodguard: restoring data of ${j.entry.line.replace(/^\d+; \d+ \d+ TABLE DATA /, '')}`);
+          progress?.(`restoring data of ${j.entry.line.replace(/^\d+; \d+ \d+ TABLE DATA /, '')}`);
           const sink = c.query(copyFrom(copyStmt.get(j.entry.id)!));
           await feed(o, sink);
           const key = byText.get(/ TABLE DATA (.*) \S+$/.exec(j.entry.line)?.[1] ?? '');
