@@ -9,7 +9,7 @@
  * Compression: the custom format is already compressed by pg_dump (zlib, level from
  * backup.compression, per table), and encrypted data does not compress, so we add no second
  * compression stage: it would cost CPU for nothing. Directory format is compressed per file the
- * same way.
+ * same way (by us, while the files are uploaded: see dir-dump.ts).
  *
  * Streaming: custom format flows pg_dump stdout → age → sha256 → every destination, never touching
  * local disk. Directory format (parallel `-j`) cannot go to stdout, so it is written to a temp
@@ -157,14 +157,16 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       // Plaintext until each file is encrypted: a 0700 dir removed on every exit path, kill -9 included.
       tmpDir = openPrivateDir('prodguard-dump-');
       const outDir = join(tmpDir.path, 'dump');
-      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression, jobs: backupJobs(cfg.jobs), outDir });
+      // pg_dump writes plain files; they are gzipped here at the configured level while rows are
+      // counted on the plaintext (dir-dump.ts): no second decompression just to count.
+      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression: 0, jobs: backupJobs(cfg.jobs), outDir });
       const dump = spawnPgDump(cmd.args, cmd.env);
       const tables = (await client.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows;
       // Files go out (encrypted, to every destination) as pg_dump finishes them, rows counted on
       // the way: no second pass over the dump, no count(*) scan beside it.
       let up: Awaited<ReturnType<typeof uploadWhileDumping>>;
       try {
-        up = await uploadWhileDumping(dump, outDir, (file, body) => store(dumpObjectName('directory', enc.encrypted, file), body, compression > 0 && file !== 'toc.dat'));
+        up = await uploadWhileDumping(dump, outDir, (file, body) => store(dumpObjectName('directory', enc.encrypted, file), body, file.endsWith('.gz')), { compress: compression });
       } catch (err) {
         dump.child.kill('SIGKILL');
         await dump.finished.catch(() => {});

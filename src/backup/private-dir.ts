@@ -24,13 +24,17 @@ export interface PrivateDir {
 const WATCHDOG = [
   // $0 = our pid, $1 = the directory. Poll until we are gone, then remove (retry: a child may still write).
   'while kill -0 "$0" 2>/dev/null; do sleep 0.2; done',
+  // A pg_restore reading from our named pipes (stream-restore.ts) may be blocked opening one that
+  // nobody will feed now: open each pipe once read-write, so it sees end-of-file and exits.
+  'for f in "$1"/* "$1"/*/*; do if [ -p "$f" ]; then : 1<>"$f"; fi; done 2>/dev/null',
   'i=0; while [ -e "$1" ] && [ $i -lt 50 ]; do rm -rf -- "$1" 2>/dev/null; i=$((i+1)); [ -e "$1" ] && sleep 0.1; done',
 ].join('\n');
 
-export function openPrivateDir(prefix: (typeof PRIVATE_DIR_PREFIXES)[number], base: string = tmpdir()): PrivateDir {
-  const path = mkdtempSync(join(base, prefix));
-  chmodSync(path, 0o700);
-  writeFileSync(join(path, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
+/**
+ * Removes `path` once this process is gone, kill -9 included (a detached `sh` polls for it).
+ * Returns the function that stops the watchdog (call it after removing the directory yourself).
+ */
+export function watchDirectory(path: string): () => void {
   let watchdog: ReturnType<typeof spawn> | null = null;
   try {
     watchdog = spawn('sh', ['-c', WATCHDOG, String(process.pid), path], { detached: true, stdio: 'ignore' });
@@ -39,6 +43,20 @@ export function openPrivateDir(prefix: (typeof PRIVATE_DIR_PREFIXES)[number], ba
   } catch {
     watchdog = null; // no sh: the leftover is still reported and pruned
   }
+  return () => {
+    try {
+      if (watchdog?.pid) process.kill(watchdog.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+}
+
+export function openPrivateDir(prefix: (typeof PRIVATE_DIR_PREFIXES)[number], base: string = tmpdir()): PrivateDir {
+  const path = mkdtempSync(join(base, prefix));
+  chmodSync(path, 0o700);
+  writeFileSync(join(path, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
+  const stopWatchdog = watchDirectory(path);
   let disposed = false;
   return {
     path,
@@ -46,11 +64,7 @@ export function openPrivateDir(prefix: (typeof PRIVATE_DIR_PREFIXES)[number], ba
       if (disposed) return;
       disposed = true;
       rmSync(path, { recursive: true, force: true });
-      try {
-        if (watchdog?.pid) process.kill(watchdog.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+      stopWatchdog();
     },
   };
 }
@@ -88,7 +102,9 @@ export function findLocalLeftovers(base: string = tmpdir()): LocalLeftover[] {
   }
   const out: LocalLeftover[] = [];
   for (const n of names) {
-    if (!PRIVATE_DIR_PREFIXES.some((p) => n.startsWith(p))) continue;
+    // Exactly what mkdtemp makes (prefix + 6 characters): another tool's directory that merely
+    // starts alike (a test cluster named "prodguard-restore-staging-…") is never ours to remove.
+    if (!PRIVATE_DIR_PREFIXES.some((p) => n.startsWith(p) && /^[A-Za-z0-9]{6}$/.test(n.slice(p.length)))) continue;
     const path = join(base, n);
     let ownerPid: number | null = null;
     try {

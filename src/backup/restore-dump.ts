@@ -4,7 +4,8 @@
  * a seekable file, which is what materialize produces). Stops at the first error: a restore
  * that "mostly worked" is a failed restore.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { pgBin } from '../pg/binaries.js';
 import { maskSecrets } from '../security/mask.js';
 import { dbnameArg } from '../pg/tool-conn.js';
@@ -17,15 +18,31 @@ export interface RestoreDumpOptions {
   noAcl?: boolean;
 }
 
-export async function restoreDump(dumpPath: string, targetUrl: string, opts: RestoreDumpOptions = {}): Promise<void> {
+export interface RunningRestore {
+  child: ChildProcess;
+  /** Resolves when pg_restore exits 0; rejects with its last error line otherwise. */
+  finished: Promise<void>;
+}
+
+/**
+ * Starts pg_restore on `dumpPath`, or on `stdin` when given (a custom-format stream: pg_restore
+ * reads it sequentially, one job).
+ */
+export function startRestoreDump(dumpPath: string | null, targetUrl: string, opts: RestoreDumpOptions & { stdin?: Readable; extraArgs?: string[] } = {}): RunningRestore {
   const db = dbnameArg(targetUrl);
-  const args = ['--no-owner', '--exit-on-error', '--no-password', db.arg];
+  const args = ['--no-owner', '--exit-on-error', '--no-password', db.arg, ...(opts.extraArgs ?? [])];
   if (opts.noAcl) args.push('--no-acl');
-  if (opts.jobs && opts.jobs > 1) args.push(`--jobs=${opts.jobs}`);
+  if (opts.jobs && opts.jobs > 1 && !opts.stdin) args.push(`--jobs=${opts.jobs}`);
   if (opts.onProgress) args.push('--verbose');
-  args.push(dumpPath);
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(pgBin('pg_restore'), args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...db.env } });
+  if (dumpPath !== null) args.push(dumpPath);
+  const child = spawn(pgBin('pg_restore'), args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...db.env } });
+  if (opts.stdin) {
+    // pg_restore stopping early (an error) closes the pipe: that is its failure to report, not ours.
+    child.stdin!.on('error', () => {});
+    opts.stdin.on('error', () => child.stdin!.destroy());
+    opts.stdin.pipe(child.stdin!);
+  }
+  const finished = new Promise<void>((resolve, reject) => {
     let tail = '';
     let partial = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -37,10 +54,16 @@ export async function restoreDump(dumpPath: string, targetUrl: string, opts: Res
       }
     });
     child.on('error', (err) => reject(new ProdguardError(`cannot run pg_restore: ${err.message}`, { code: 'restore.pg-restore' })));
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       if (code === 0) return resolve();
-      const errLine = tail.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0] ?? tail.trim().split('\n').slice(-1)[0] ?? `exit code ${code}`;
-      reject(new ProdguardError(`pg_restore failed: ${maskSecrets(errLine.trim())}`, { code: 'restore.pg-restore' }));
+      const errLine = tail.split('\n').filter((l) => /error/i.test(l)).slice(-1)[0] ?? tail.trim().split('\n').slice(-1)[0] ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
+      reject(new ProdguardError(`pg_restore failed: ${maskSecrets((errLine || `exit code ${code}`).trim())}`, { code: 'restore.pg-restore' }));
     });
   });
+  finished.catch(() => {});
+  return { child, finished };
+}
+
+export async function restoreDump(dumpPath: string, targetUrl: string, opts: RestoreDumpOptions = {}): Promise<void> {
+  await startRestoreDump(dumpPath, targetUrl, opts).finished;
 }

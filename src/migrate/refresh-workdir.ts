@@ -1,14 +1,16 @@
 /**
- * The 0700 scratch directory a staging refresh decrypts the production dump into (the backup
- * layer materializes to disk; it offers no stream yet). Removed on every exit path this process
- * can see — success, error, SIGINT, SIGTERM, SIGHUP — and right after the restore read it, so the
- * masking phase runs with no plaintext on disk. A directory left by a process killed with -9 is
- * named after its pid and removed by the next refresh once that pid is gone.
+ * The 0700 scratch directory of a staging refresh. It never holds table data: the dump streams
+ * from the decrypting reader into the private database (backup/stream-restore.ts); only the
+ * dump's table of contents (schema, no rows) and small lists pass through it. Removed on every
+ * exit path — success, error, SIGINT, SIGTERM, SIGHUP, and kill -9 (a detached watchdog removes it
+ * once this process is gone); a directory whose watchdog could not run is named after its pid and
+ * removed by the next refresh once that pid is gone.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processAlive } from '../os/process-alive.js';
+import { watchDirectory } from '../backup/private-dir.js';
 
 const PREFIX = 'prodguard-refresh-';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -35,12 +37,14 @@ export interface Workdir {
 export function openWorkdir(root = tmpdir()): Workdir {
   removeStaleWorkdirs(root);
   const path = mkdtempSync(join(root, `${PREFIX}${process.pid}-`)); // mode 0700
+  const stopWatchdog = watchDirectory(path);
   const handlers = new Map<string, () => void>();
   let removed = false;
   const remove = () => {
     if (removed) return;
     removed = true;
     rmSync(path, { recursive: true, force: true });
+    stopWatchdog();
     for (const [sig, h] of handlers) process.removeListener(sig, h);
   };
   for (const sig of SIGNALS) {

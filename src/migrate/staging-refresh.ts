@@ -26,7 +26,9 @@ import { currentActor } from '../audit/actor.js';
 import { STAGING_REFRESHES, type StagingRefreshRecord } from './records.js';
 import { connectMaintenance, createPrivateDatabase, dropLeftovers, recoverInterrupted, stagingDatabaseName, swapIn } from './refresh-swap.js';
 import { openWorkdir } from './refresh-workdir.js';
-import { ensureRoles, rolesInDump } from './refresh-roles.js';
+import { ensureRoles, parseDatabaseProperties, rolesNamedInDump, rolesOnlyProperties } from '../restore/roles.js';
+import { backupJobs } from '../backup/jobs.js';
+import type { BackupStream } from '../backup/stream-restore.js';
 import { describeDifference, diffSnapshots, schemaSnapshot } from './snapshot.js';
 
 export interface RefreshResult extends StagingRefreshRecord {
@@ -65,8 +67,12 @@ export async function refreshStaging(
     from?: string;
     yes: boolean;
     onPhase?: (p: string) => void;
-    /** Test hook: awaited with the plaintext dump on disk ('fetched') and inside the masking transaction ('masking'). */
-    hold?: (at: 'fetched' | 'masking') => Promise<void>;
+    /**
+     * Test hook: awaited once the backup's key, copies and schema are checked ('fetched'), before
+     * the first data object streams into the private database ('restoring'), and inside the
+     * masking transaction ('masking').
+     */
+    hold?: (at: 'fetched' | 'restoring' | 'masking') => Promise<void>;
   },
 ): Promise<RefreshResult> {
   const { loaded } = ctx;
@@ -96,7 +102,8 @@ export async function refreshStaging(
   } catch (err) {
     return refuse(errorMessage(err), 'migrate.production-target');
   }
-  const { latestVerifiedBackup, materializeBackup, restoreDump } = await import('../backup/index.js');
+  const { latestVerifiedBackup } = await import('../backup/index.js');
+  const { openBackupStream } = await import('../backup/stream-restore.js');
   const m = await latestVerifiedBackup(ctx, from);
   if (!m) return refuse(`no verified backup of ${from} to refresh ${staging} from (prodguard backup create --env ${from}, then backup verify)`, 'staging.no-backup');
 
@@ -109,20 +116,31 @@ export async function refreshStaging(
   let terminated = 0;
   let rolesCreated: string[] = [];
   let schemaDifferences: string[] = [];
+  let stream: BackupStream | null = null;
   try {
     const left = await dropLeftovers(maint, db);
     if (left.length) opts.onPhase?.(`removed ${left.length} leftover database(s) of an interrupted refresh`);
     opts.onPhase?.(`fetching backup ${m.id}`);
-    const mat = await materializeBackup(ctx, m.id, work.path, { env: from });
+    // Streamed from the decrypting reader into the private database: no plaintext file, ever.
+    stream = await openBackupStream(ctx, m.id, work.path, { env: from });
     await opts.hold?.('fetched');
     privateDb = await createPrivateDatabase(maint, db);
     const privUrl = withDatabase(url, privateDb);
     opts.onPhase?.(`restoring into private database ${privateDb}`);
-    // Grants come along: the roles they name are created first where missing (NOLOGIN, no password).
-    rolesCreated = await ensureRoles(maint, rolesInDump(mat.dumpPath, work.path));
+    // Grants come along: the roles production's backup records (database.json; older backups:
+    // the roles its grants and policies name) are created first where missing (NOLOGIN, no password).
+    const props = parseDatabaseProperties({ properties: stream.propertiesText, globals: stream.globalsText }) ?? (stream.tocDir ? rolesOnlyProperties(rolesNamedInDump(stream.tocDir, work.path)) : null);
+    rolesCreated = (await ensureRoles(url, props)).created;
     if (rolesCreated.length) opts.onPhase?.(`created ${rolesCreated.length} role(s) production's grants name: ${rolesCreated.join(', ')} (NOLOGIN, no password)`);
-    await restoreDump(mat.dumpPath, privUrl);
-    work.remove(); // no plaintext on disk from here on
+    let fed = 0;
+    await stream.restore(privUrl, {
+      jobs: backupJobs(loaded.config.backup.jobs),
+      // The test hook holds while data is flowing (the second object, the first one under way or done).
+      onFeed: async () => {
+        if (++fed === 2) await opts.hold?.('restoring');
+      },
+    });
+    work.remove();
     const c = await connect(privUrl, { applicationName: 'prodguard staging refresh' });
     try {
       const cov = await coverage(c, rules);
@@ -164,6 +182,7 @@ export async function refreshStaging(
     await ctx.audit({ action: 'staging.refresh', command, target: staging, verdict: 'failed', reason, details: { backupId: m.id } });
     throw err instanceof RefusedError ? new RefusedError(reason, err.code ?? 'staging.refresh-failed') : new RefusedError(reason, 'staging.refresh-failed');
   } finally {
+    await stream?.close();
     work.remove();
     if (privateDb && !swapped) await maint.query(`DROP DATABASE IF EXISTS "${privateDb.replace(/"/g, '""')}" WITH (FORCE)`).catch(() => {});
     await maint.end().catch(() => {});

@@ -4,3 +4,4 @@
  */
 export { getBackup, listBackups, materializeBackup, restoreDump, createBackup } from '../backup/index.js';
 export type { BackupManifest } from '../backup/index.js';
+export { openBackupStream, type BackupStream } from '../backup/stream-restore.js';

@@ -18,8 +18,9 @@ import { openPrivateDir } from '../backup/private-dir.js';
 import { backupJobs } from '../backup/jobs.js';
 import { productionRestoreGate } from '../emergency/restore-gate.js';
 import { COUNT_USER_TABLES } from './sql/user-tables.js';
-import { applyDatabaseProperties, dropRoles, ensureRoles, loadDatabaseProperties } from './roles.js';
-import { compareRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
+import { applyDatabaseProperties, dropRoles, ensureRoles, parseDatabaseProperties } from './roles.js';
+import type { BackupStream } from '../backup/stream-restore.js';
+import { compareRowCounts, completeRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
 
 export interface RestoreOptions {
   backup: string;
@@ -123,11 +124,15 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
     // What this restore created on the target, removed again if it fails.
     let createdRoles: string[] = [];
     let warnings: string[] = [];
+    let stream: BackupStream | null = null;
     try {
-      // Fetch, check and decrypt first: a wrong key or a damaged backup fails before the target is touched.
+      // Key, copies and small objects first: a wrong key or a missing object fails before the target
+      // is touched; replacing existing data also checks every object's sha256 first. The dump
+      // itself is then streamed from the decrypting reader into pg_restore (no plaintext file).
       progress(`fetching backup ${manifest.id} (${sourceEnv}, ${manifest.finishedAt})`);
-      const m = await backup.materializeBackup(ctx, manifest.id, work, { env: sourceEnv });
-      const props = loadDatabaseProperties(m);
+      stream = await backup.openBackupStream(ctx, manifest.id, work, { env: sourceEnv, verifyFirst: nonEmpty });
+      const m = stream;
+      const props = parseDatabaseProperties({ properties: stream.propertiesText, globals: stream.globalsText });
       if (nonEmpty) {
         progress(`target "${database}" is not empty: backing it up first`);
         const safety = await backup.createBackup(ctx, { env: target.resolved.name!, reason: `before restore of ${manifest.id} into ${database}`, url: dbUrl });
@@ -149,10 +154,11 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
         warnings = ensured.warnings;
         if (createdRoles.length) progress(`created ${createdRoles.length} missing role(s) NOLOGIN without password: ${createdRoles.join(', ')}`);
         progress(`restoring into ${target.label}/${database} with ${jobs} job(s)`);
-        await backup.restoreDump(m.dumpPath, dbUrl, { jobs, onProgress: opts.onProgress, noAcl: opts.noAcl });
+        const copied = await stream.restore(dbUrl, { jobs, onProgress: opts.onProgress, noAcl: opts.noAcl });
         warnings.push(...(await applyDatabaseProperties(target.url, database, opts.noAcl ? null : props)));
         for (const w of warnings) progress(`warning: ${w}`);
-        const actual = await countRowsParallel(dbUrl, jobs);
+        // Directory format: the server's COPY counts (no second scan); anything else counted exactly.
+        const actual = copied ? await completeRowCounts(dbUrl, copied, jobs) : await countRowsParallel(dbUrl, jobs);
         mismatches = compareRowCounts(m.manifest.rowCounts, actual);
         tables = Object.keys(actual).length;
         rows = Object.values(actual).reduce((a, b) => a + b, 0);
@@ -166,6 +172,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
         throw err;
       }
     } finally {
+      await stream?.close();
       workDir.dispose();
     }
     const result: RestoreResult = { backupId: manifest.id, sourceEnvironment: sourceEnv, target: target.label, database, createdDatabase, safetyBackupId, tables, rows, mismatches, durationMs: Date.now() - started, createdRoles, warnings };

@@ -8,8 +8,12 @@
  * the target already has are never changed. What was created is returned so a failed restore
  * can remove it again.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type pg from 'pg';
+import { pgBin } from '../pg/binaries.js';
+import { ProdguardError } from '../errors.js';
 import { withClient, quoteIdent, quoteLiteral } from '../pg/client.js';
 import { RefusedError, errorMessage } from '../errors.js';
 import type { DatabaseProperties, DbRole } from '../backup/db-properties.js';
@@ -19,10 +23,17 @@ const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_prelo
 
 /** Reads database.json, or (older backups) derives roles and memberships from globals.sql. */
 export function loadDatabaseProperties(paths: { propertiesPath?: string; globalsPath?: string }): DatabaseProperties | null {
-  if (paths.propertiesPath) return JSON.parse(readFileSync(paths.propertiesPath, 'utf8')) as DatabaseProperties;
-  if (paths.globalsPath) {
-    const text = readFileSync(paths.globalsPath, 'utf8');
-    return { version: 1, database: '', owner: '', acl: null, comment: null, settings: [], roleSettings: [], roles: rolesFromGlobals(text) };
+  return parseDatabaseProperties({
+    properties: paths.propertiesPath ? readFileSync(paths.propertiesPath, 'utf8') : null,
+    globals: paths.globalsPath ? readFileSync(paths.globalsPath, 'utf8') : null,
+  });
+}
+
+/** The same from the objects' text (a streamed restore keeps them in memory). */
+export function parseDatabaseProperties(texts: { properties: string | null; globals: string | null }): DatabaseProperties | null {
+  if (texts.properties !== null) return JSON.parse(texts.properties) as DatabaseProperties;
+  if (texts.globals !== null) {
+    return { version: 1, database: '', owner: '', acl: null, comment: null, settings: [], roleSettings: [], roles: rolesFromGlobals(texts.globals) };
   }
   return null;
 }
@@ -157,4 +168,48 @@ export async function applyDatabaseProperties(serverUrl: string, database: strin
     if (props.comment !== null) await run(`COMMENT ON DATABASE ${db} IS ${quoteLiteral(props.comment)}`, 'COMMENT ON DATABASE');
   });
   return warnings;
+}
+
+const SYSTEM_GRANTEES = new Set(['public', 'current_user', 'session_user', 'current_role']);
+
+function identList(s: string): string[] {
+  const out: string[] = [];
+  const re = /\s*("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*(?:,|$)/y;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) && m[0].length) out.push(m[1].startsWith('"') ? m[1].slice(1, -1).replace(/""/g, '"') : m[1].toLowerCase());
+  return out;
+}
+
+/**
+ * Fallback for backups without database.json or globals.sql: the role names the dump's ACL,
+ * DEFAULT ACL and POLICY entries refer to (printed as SQL by pg_restore from the TOC alone; no
+ * table data is involved). `dumpPath`: a directory dump (toc.dat suffices) or a custom-format file.
+ */
+export function rolesNamedInDump(dumpPath: string, workDir: string): string[] {
+  const toc = spawnSync(pgBin('pg_restore'), ['-l', dumpPath], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (toc.status !== 0) throw new ProdguardError(`pg_restore -l failed: ${toc.stderr.trim().split('\n').pop()}`, { code: 'restore.pg-restore' });
+  const lines = toc.stdout.split('\n').filter((l) => /^\d+;.* (ACL|DEFAULT ACL|POLICY) /.test(l));
+  if (!lines.length) return [];
+  const list = join(workDir, 'acl.list');
+  writeFileSync(list, lines.join('\n') + '\n', { mode: 0o600 });
+  const sql = spawnSync(pgBin('pg_restore'), ['-L', list, '-f', '-', dumpPath], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (sql.status !== 0) throw new ProdguardError(`pg_restore failed reading ACLs: ${sql.stderr.trim().split('\n').pop()}`, { code: 'restore.pg-restore' });
+  const roles = new Set<string>();
+  for (const stmt of sql.stdout.split(/;\s*\n/)) {
+    const s = stmt.replace(/^--.*$/gm, ' ').replace(/\s+/g, ' ').trim();
+    let m = /^GRANT .+? TO (.+?)(?: WITH (?:GRANT|ADMIN) OPTION)?(?: GRANTED BY .+)?$/i.exec(s);
+    if (m) identList(m[1]).forEach((r) => roles.add(r));
+    m = /^REVOKE .+? FROM (.+?)(?: CASCADE| RESTRICT)?$/i.exec(s);
+    if (m) identList(m[1]).forEach((r) => roles.add(r));
+    m = /^ALTER DEFAULT PRIVILEGES FOR ROLE (.+?) (?:IN SCHEMA|GRANT|REVOKE)/i.exec(s);
+    if (m) identList(m[1]).forEach((r) => roles.add(r));
+    m = /^CREATE POLICY .+? TO (.+?)(?: USING| WITH CHECK|$)/i.exec(s);
+    if (m) identList(m[1]).forEach((r) => roles.add(r));
+  }
+  return [...roles].filter((r) => !SYSTEM_GRANTEES.has(r.toLowerCase()));
+}
+
+/** Properties that carry only role names (the fallback above), for ensureRoles. */
+export function rolesOnlyProperties(names: string[]): DatabaseProperties {
+  return { version: 1, database: '', owner: '', acl: null, comment: null, settings: [], roleSettings: [], roles: names.map((name) => ({ name, memberOf: [], settings: [] })) };
 }

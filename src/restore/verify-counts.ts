@@ -39,3 +39,32 @@ export async function countRowsParallel(url: string, jobs: number): Promise<Reco
   await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, tables.length)) }, worker));
   return Object.fromEntries(Object.keys(counts).sort().map((k) => [k, counts[k]]));
 }
+
+/**
+ * Row counts after a streamed directory restore: `copied` holds the row count the server
+ * reported for each table's COPY (exact, and no second scan of what was just loaded — count(*)
+ * over freshly loaded tables reads every page again and dirties it to set hint bits); every table
+ * of the restored database that no COPY filled is counted exactly with count(*).
+ */
+export async function completeRowCounts(url: string, copied: Record<string, number>, jobs: number): Promise<Record<string, number>> {
+  const { withClient, quoteIdent } = await import('../pg/client.js');
+  const { LIST_TABLES_SQL, countTableSql } = await import('../backup/sql/row-counts.js');
+  const tables = await withClient(url, async (c) => (await c.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows);
+  const counts: Record<string, number> = {};
+  const exact = tables.filter((t) => {
+    const k = `${t.schema}.${t.table}`;
+    if (k in copied) counts[k] = copied[k];
+    return !(k in copied);
+  });
+  let next = 0;
+  const worker = () =>
+    withClient(url, async (c) => {
+      for (let i = next++; i < exact.length; i = next++) {
+        const t = exact[i];
+        const r = await c.query<{ n: string }>(countTableSql(quoteIdent(t.schema), quoteIdent(t.table)));
+        counts[`${t.schema}.${t.table}`] = Number(r.rows[0].n);
+      }
+    });
+  if (exact.length) await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, exact.length)) }, worker));
+  return Object.fromEntries(Object.keys(counts).sort().map((k) => [k, counts[k]]));
+}

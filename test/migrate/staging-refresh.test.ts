@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { sharedCluster, sql } from '../helpers/pg.js';
@@ -410,4 +410,64 @@ test('an open transaction in staging does not block the refresh forever: its ses
   await assert.rejects(c.query('SELECT 1'));
   void ended;
   await c.end().catch(() => {});
+});
+
+/** Every regular file under `dir` that contains an original production value (case-insensitive). */
+function plaintextFiles(dir: string): string[] {
+  const hits: string[] = [];
+  for (const rel of readdirSync(dir, { recursive: true }) as string[]) {
+    const p = join(dir, rel);
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (!st.isFile()) continue;
+    const found = leaked(readFileSync(p).toString('latin1'));
+    if (found.length) hits.push(`${rel}: ${found.slice(0, 3).join(', ')}`);
+  }
+  return hits;
+}
+
+test('kill -9 while the backup is fetched or streamed into the private copy: no plaintext anywhere on disk, old staging intact', async () => {
+  await setup();
+  for (const at of ['fetched', 'restoring'] as const) {
+    const tmp = join(fx.dir, `tmp-kill-${at}`);
+    spawnSync('mkdir', ['-p', tmp]);
+    const before = dumpStaging();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'refresh-child.ts'), fx.dir, at], {
+      env: { ...process.env, ...fx.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await new Promise<void>((res, rej) => {
+      const t = setInterval(() => {
+        if (out.includes(`HOLD ${at}`)) {
+          clearInterval(t);
+          res();
+        }
+        if (child.exitCode !== null) {
+          clearInterval(t);
+          rej(new Error(`child ended early: ${out}`));
+        }
+      }, 20);
+    });
+    // While held: the work dir exists, and no file in the temp dir holds a production value.
+    assert.equal(readdirSync(tmp).filter((n) => n.startsWith('prodguard-refresh-')).length, 1, at);
+    assert.deepEqual(plaintextFiles(tmp), [], `${at}: plaintext on disk while the refresh runs`);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    // The watchdog removes the work dir once the process is gone.
+    for (let i = 0; i < 100 && readdirSync(tmp).some((n) => n.startsWith('prodguard-refresh-')); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('prodguard-refresh-')), [], `${at}: work dir left after kill -9`);
+    assert.deepEqual(plaintextFiles(tmp), [], `${at}: plaintext left after kill -9`);
+    assert.ok(dumpStaging() === before, `${at}: staging untouched`);
+  }
+  // The next refresh clears what the killed ones left and completes, masked.
+  await refreshStaging(fx.ctx(), { yes: true });
+  assert.deepEqual(await sql(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), []);
+  assert.deepEqual(leaked(dumpStaging()), []);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { runCli, makeProject, minimalConfig } from '../helpers/cli.js';
@@ -132,5 +132,24 @@ test('restore, its safety rules, and drills', async (t) => {
     assert.equal(d.ok, false);
     assert.ok(d.rtoMs > 0);
     assert.deepEqual(d.smoke.map((x: any) => x.ok), [true, false, false]);
+  });
+
+  await t.test('a flipped byte in a data object: the streamed restore stops, names the object, and drops the database it created', async () => {
+    const dir = join(s.p.dir, 'backups', 'production', s.backup.id, 'dump.d');
+    const biggest = readdirSync(dir).filter((f) => /^\d+\.dat\.gz\.age$/.test(f)).sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
+    const path = join(dir, biggest);
+    const bytes = readFileSync(path);
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 40] ^= 0xff;
+    writeFileSync(path, flipped);
+    try {
+      const r = await cli(['restore', s.backup.id, '--to', 'staging', '--new-database', 'damaged_copy']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, new RegExp(`object dump\\.d/${biggest.replace(/\./g, '\\.')} cannot be read back`), r.stderr);
+      assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('prodguard:')).length, 1, r.stderr);
+      assert.deepEqual(await sql(s.sc.url('postgres'), `SELECT datname FROM pg_database WHERE datname = 'damaged_copy'`), [], 'the database it created is dropped');
+    } finally {
+      writeFileSync(path, bytes);
+    }
   });
 });

@@ -14,7 +14,12 @@ import { sharedCluster, sql, createDatabase } from '../helpers/pg.js';
 import { contextFrom } from '../../src/context.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createBackup } from '../../src/backup/create.js';
-import { parseDatabaseAcl, rolesFromGlobals } from '../../src/restore/roles.js';
+import { ensureRoles, parseDatabaseAcl, parseDatabaseProperties, rolesFromGlobals, rolesNamedInDump, rolesOnlyProperties } from '../../src/restore/roles.js';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pgBin } from '../../src/pg/binaries.js';
 
 const source = sharedCluster({ name: 'prodguard-roles-src', settings: { max_connections: 100, shared_buffers: '128MB' } });
 const target = sharedCluster({ name: 'prodguard-roles-dst' });
@@ -128,5 +133,29 @@ test('restore, drill and verify onto servers without the source roles', async (t
     const r = await cli(['backup', 'verify', 'latest', '--env', 'production', '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.equal(JSON.parse(r.stdout).ok, true, r.stdout);
+  });
+
+  await t.test('the roles come from the backup\'s database.json; without it (older backups), from the dump\'s ACL and POLICY entries', async () => {
+    // Path 1: database.json, as a streamed restore and a staging refresh read it.
+    const props = parseDatabaseProperties({ properties: JSON.stringify({ version: 1, database: 'app', owner: 'postgres', acl: null, comment: null, settings: [], roleSettings: [], roles: [{ name: 'rl_json_only', memberOf: [], settings: [] }] }), globals: null });
+    assert.deepEqual(props?.roles.map((r) => r.name), ['rl_json_only']);
+    assert.equal(parseDatabaseProperties({ properties: null, globals: null }), null);
+    // Path 2: a plain pg_dump -Fd (no database.json, no globals): names from ACL/POLICY entries only.
+    await sql(src.url(), `CREATE ROLE rl_fallback NOLOGIN`);
+    await sql(app, `CREATE POLICY fallback_pol ON notes FOR SELECT TO rl_fallback USING (true)`);
+    const work = mkdtempSync(join(tmpdir(), 'roles-fallback-'));
+    t.after(() => rmSync(work, { recursive: true, force: true }));
+    const dumped = spawnSync(pgBin('pg_dump'), ['-Fd', '-f', join(work, 'd'), `--dbname=${app}`], { encoding: 'utf8' });
+    assert.equal(dumped.status, 0, dumped.stderr);
+    const named = rolesNamedInDump(join(work, 'd'), work);
+    for (const r of ['anon', 'app_ro', 'app_rw', 'authenticated', 'service_role', 'rl_fallback']) assert.ok(named.includes(r), `${r} in ${named.join(',')}`);
+    assert.ok(!named.includes('authenticator'), 'a role no grant or policy names is not derived');
+    const ensured = await ensureRoles(dst.url(), rolesOnlyProperties(named));
+    assert.ok(ensured.created.includes('rl_fallback'), ensured.created.join(','));
+    const made = await sql<{ rolcanlogin: boolean }>(dst.url(), `SELECT rolcanlogin FROM pg_roles WHERE rolname = 'rl_fallback'`);
+    assert.deepEqual(made, [{ rolcanlogin: false }]);
+    await sql(dst.url(), `DROP ROLE rl_fallback`);
+    await sql(app, `DROP POLICY fallback_pol ON notes`);
+    await sql(src.url(), `DROP ROLE rl_fallback`);
   });
 });
