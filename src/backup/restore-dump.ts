@@ -15,12 +15,15 @@ export interface RestoreDumpOptions {
   onProgress?: (line: string) => void;
   /** Skip GRANT/REVOKE (targets without the source's roles). */
   noAcl?: boolean;
+  /** A pg_restore -L list: restore only these entries (a Supabase refresh leaves out platform-only ones). */
+  listFile?: string;
 }
 
 export async function restoreDump(dumpPath: string, targetUrl: string, opts: RestoreDumpOptions = {}): Promise<void> {
   const db = dbnameArg(targetUrl);
   const args = ['--no-owner', '--exit-on-error', '--no-password', db.arg];
   if (opts.noAcl) args.push('--no-acl');
+  if (opts.listFile) args.push('-L', opts.listFile);
   if (opts.jobs && opts.jobs > 1) args.push(`--jobs=${opts.jobs}`);
   if (opts.onProgress) args.push('--verbose');
   args.push(dumpPath);

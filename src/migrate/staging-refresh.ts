@@ -27,6 +27,7 @@ import { STAGING_REFRESHES, type StagingRefreshRecord } from './records.js';
 import { connectMaintenance, createPrivateDatabase, dropLeftovers, recoverInterrupted, stagingDatabaseName, swapIn } from './refresh-swap.js';
 import { openWorkdir } from './refresh-workdir.js';
 import { ensureRoles, rolesInDump } from './refresh-roles.js';
+import { supabaseRefreshList } from '../supabase/refresh-list.js';
 import { describeDifference, diffSnapshots, schemaSnapshot } from './snapshot.js';
 
 export interface RefreshResult extends StagingRefreshRecord {
@@ -121,7 +122,10 @@ export async function refreshStaging(
     // Grants come along: the roles they name are created first where missing (NOLOGIN, no password).
     rolesCreated = await ensureRoles(maint, rolesInDump(mat.dumpPath, work.path));
     if (rolesCreated.length) opts.onPhase?.(`created ${rolesCreated.length} role(s) production's grants name: ${rolesCreated.join(', ')} (NOLOGIN, no password)`);
-    await restoreDump(mat.dumpPath, privUrl);
+    // Supabase to Supabase: entries only the platform's superuser can make are left out and named (src/supabase/refresh-list.ts).
+    const sb = await supabaseRefreshList(mat.dumpPath, privUrl, work.path);
+    if (sb?.leftOut.length) opts.onPhase?.(`left to the platform (staging's role is not superuser): ${sb.leftOut.join('; ')}`);
+    await restoreDump(mat.dumpPath, privUrl, sb ? { listFile: sb.listFile } : {});
     work.remove(); // no plaintext on disk from here on
     const c = await connect(privUrl, { applicationName: 'prodguard staging refresh' });
     try {

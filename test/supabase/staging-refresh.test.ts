@@ -1,0 +1,76 @@
+/**
+ * Issue #21 item 3 / #20: `staging refresh` from one Supabase-like project into another. Both
+ * databases have the managed schemas, the platform roles and a non-superuser `postgres` (the role
+ * prodguard connects as, like the hosted connection string). auth.users' personal data is masked
+ * in the private copy before the swap; policies, grants to the API roles and the trigger on
+ * auth.users come along; what only the platform's superuser can make is left out and named.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { writeFileSync } from 'node:fs';
+import { makeProject, runCli } from '../helpers/cli.js';
+import { sql } from '../helpers/pg.js';
+import { runPgTool } from '../../src/pg/run-tool.js';
+import { sharedSupabaseCluster, PROFILES_MIGRATION, SEED_USERS_SQL, SEED_AUTH_PII_SQL, SUPABASE_MASKING } from './fixture.js';
+
+const cluster = sharedSupabaseCluster();
+const project = makeProject();
+after(() => project.cleanup());
+let env: Record<string, string> = {};
+const cli = (args: string[]) => runCli(args, { cwd: project.dir, env });
+
+test('setup: a Supabase-like production with sign-ups, a second Supabase-like staging on another database', async () => {
+  const c = cluster();
+  await sql(c.url('postgres'), PROFILES_MIGRATION + SEED_USERS_SQL + SEED_AUTH_PII_SQL);
+  await sql(c.url('postgres', 'supabase_admin'), `create database staging template postgres owner postgres`);
+  env = { PROD_URL: c.url('postgres'), STAGE_URL: c.url('staging') };
+  writeFileSync(
+    join(project.dir, 'prodguard.yaml'),
+    stringify({
+      version: 1,
+      project: { name: 'qwikker', layout: 'supabase' },
+      environments: {
+        staging: { kind: 'staging', urlEnv: 'STAGE_URL', supabaseRef: 'qwikkerstage' },
+        production: { kind: 'production', urlEnv: 'PROD_URL', supabaseRef: 'qwikkerprod' },
+      },
+      backup: { encryption: { noEncrypt: true }, destinations: [{ name: 'local', type: 'local', path: join(project.dir, 'backups') }] },
+      staging: { masking: SUPABASE_MASKING },
+    }),
+  );
+  for (const args of [['backup', 'create', '--env', 'production'], ['backup', 'verify', 'latest']]) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+  }
+});
+
+test('staging refresh between Supabase-like projects: auth.users masked, policies, grants and triggers kept, platform-only entries named', async () => {
+  const r = await cli(['staging', 'refresh', '--yes']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout + r.stderr, /left to the platform .*default privileges of supabase_admin/);
+  const st = env.STAGE_URL;
+  const users = await sql<{ email: string; phone: string; meta: string }>(st, `select email, phone, raw_user_meta_data::text as meta from auth.users order by email`);
+  assert.equal(users.length, 50);
+  for (const u of users) {
+    assert.match(u.email, /^user_[0-9a-f]{16}@example\.invalid$/);
+    assert.doesNotMatch(u.phone, /^\+44 7700/);
+    assert.doesNotMatch(u.meta, /Realname|example\.com/);
+  }
+  // Nothing of production's personal data anywhere in staging: a full dump of it is grepped.
+  const dump = await runPgTool('pg_dump', ['--data-only', `--dbname=${st}`]);
+  assert.doesNotMatch(dump.stdout, /user\d+@example\.com|Realname|\+44 7700 9/);
+  // The project's own objects on the platform's schemas came along and work for the API roles.
+  const pol = await sql<{ r: string }>(st, `select polroles::regrole[]::text as r from pg_policy where polname = 'read own profile'`);
+  assert.equal(pol[0].r, '{authenticated}');
+  const grants = await sql(st, `select 1 from information_schema.role_table_grants where table_schema = 'public' and table_name = 'profiles' and grantee = 'anon' and privilege_type = 'SELECT'`);
+  assert.equal(grants.length, 1);
+  const trig = await sql(st, `select 1 from pg_trigger where tgname = 'on_auth_user_created' and tgrelid = 'auth.users'::regclass`);
+  assert.equal(trig.length, 1);
+  // Profiles and users still join (the same masking of the key on both sides is not needed: ids are not PII).
+  const joined = await sql<{ n: string }>(st, `select count(*)::text as n from public.profiles p join auth.users u on u.id = p.id`);
+  assert.equal(joined[0].n, '50');
+  // No private copy or old staging left next to it.
+  const side = await sql(env.PROD_URL, `select datname from pg_database where datname like 'staging\\_\\_pgref%'`);
+  assert.deepEqual(side, []);
+});
