@@ -13,6 +13,8 @@ import { writeFileSync } from 'node:fs';
 import { makeProject, runCli } from '../helpers/cli.js';
 import { sql } from '../helpers/pg.js';
 import { runPgTool } from '../../src/pg/run-tool.js';
+import { openContext } from '../../src/context.js';
+import { checks as migrateChecks } from '../../src/status/checks/migrate.js';
 import { sharedSupabaseCluster, PROFILES_MIGRATION, SEED_USERS_SQL, SEED_AUTH_PII_SQL, SUPABASE_MASKING } from './fixture.js';
 
 const cluster = sharedSupabaseCluster();
@@ -23,7 +25,7 @@ const cli = (args: string[]) => runCli(args, { cwd: project.dir, env });
 
 test('setup: a Supabase-like production with sign-ups, a second Supabase-like staging on another database', async () => {
   const c = cluster();
-  await sql(c.url('postgres'), PROFILES_MIGRATION + SEED_USERS_SQL + SEED_AUTH_PII_SQL);
+  await sql(c.url('postgres'), PROFILES_MIGRATION + SEED_USERS_SQL + SEED_AUTH_PII_SQL + 'create index profiles_created_at_idx on public.profiles (created_at);');
   await sql(c.url('postgres', 'supabase_admin'), `create database staging template postgres owner postgres`);
   env = { PROD_URL: c.url('postgres'), STAGE_URL: c.url('staging') };
   writeFileSync(
@@ -73,4 +75,32 @@ test('staging refresh between Supabase-like projects: auth.users masked, policie
   // No private copy or old staging left next to it.
   const side = await sql(env.PROD_URL, `select datname from pg_database where datname like 'staging\\_\\_pgref%'`);
   assert.deepEqual(side, []);
+});
+
+async function rule3() {
+  const ctx = openContext({ cwd: project.dir });
+  try {
+    Object.assign(process.env, env);
+    return await migrateChecks.find((c) => c.id === 'migrate.staging')!.run(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+test('status rule 3 reads both schemas from the databases: the refreshed staging matches, an added column or a dropped index in staging is drift', async () => {
+  const clean = await rule3();
+  assert.match(clean.reason, /staging: .*schema matches production's \(read from both databases\)/, clean.reason);
+  assert.match(clean.reason, /data \d+\.\d h old/);
+  assert.match(clean.reason, /masking: \d+ masked, 2 kept, 0 uncovered/);
+  assert.doesNotMatch(clean.reason, /DRIFT/);
+  await sql(env.STAGE_URL, `alter table public.profiles add column nickname text`);
+  const added = await rule3();
+  assert.equal(added.state, 'failing', added.reason);
+  assert.match(added.reason, /schema DRIFT against production .*in 1 object\(s\): column public\.profiles\.nickname: in staging, not in production/);
+  await sql(env.STAGE_URL, `alter table public.profiles drop column nickname; drop index public.profiles_created_at_idx`);
+  const dropped = await rule3();
+  assert.equal(dropped.state, 'failing', dropped.reason);
+  assert.match(dropped.reason, /schema DRIFT .*profiles_created_at_idx: in production, missing in staging/);
+  await sql(env.STAGE_URL, `create index profiles_created_at_idx on public.profiles (created_at)`);
+  assert.match((await rule3()).reason, /schema matches production's/);
 });
