@@ -28,6 +28,7 @@ import { connectMaintenance, createPrivateDatabase, dropLeftovers, recoverInterr
 import { openWorkdir } from './refresh-workdir.js';
 import { ensureRoles, rolesInDump } from './refresh-roles.js';
 import { supabaseRefreshList } from '../supabase/refresh-list.js';
+import { assertSessionConnection } from '../supabase/connection.js';
 import { describeDifference, diffSnapshots, schemaSnapshot } from './snapshot.js';
 
 export interface RefreshResult extends StagingRefreshRecord {
@@ -75,6 +76,7 @@ export async function refreshStaging(
   const from = envOfKind(loaded, 'production', opts.from);
   const command = `prodguard staging refresh --env ${staging}`;
   const url = connectionUrl(loaded, staging);
+  assertSessionConnection(url, 'staging refresh'); // Supabase hook (src/supabase): no transaction-mode pooler
   const rules = loaded.config.staging.masking as MaskRule[];
   const refuse = async (reason: string, code: string): Promise<never> => {
     await ctx.audit({ action: 'staging.refresh', command, target: staging, verdict: 'refused', reason });

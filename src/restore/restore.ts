@@ -12,6 +12,7 @@ import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { resolveRestoreTarget } from './target.js';
+import { assertSessionConnection } from '../supabase/connection.js';
 import { refuseProductionServer } from './server-identity.js';
 import { openPrivateDir } from '../backup/private-dir.js';
 import { backupJobs } from '../backup/jobs.js';
@@ -88,6 +89,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
     const manifest = entry;
     const info = parseConnInfo(target.url);
     if (!info) throw new UsageError('cannot parse the target connection string', 'restore.bad-target');
+    assertSessionConnection(target.url, 'pg_restore'); // Supabase hook (src/supabase): no transaction-mode pooler
 
     // Which database, and is it safe to write into?
     let database: string;
