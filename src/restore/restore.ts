@@ -80,6 +80,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const target = resolveRestoreTarget(ctx.loaded, opts.to, opts.env);
   const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
   try {
+    assertSessionConnection(target.url, 'pg_restore'); // Supabase hook (src/supabase): no transaction-mode pooler, before anything connects
     // Production only as --replace under an open break-glass grant (src/emergency/restore-gate.ts).
     const grantId = await productionRestoreGate(ctx, target, !!opts.replace);
     // By server identity, not by URL spelling: any other database on production's server is refused.
@@ -89,7 +90,6 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
     const manifest = entry;
     const info = parseConnInfo(target.url);
     if (!info) throw new UsageError('cannot parse the target connection string', 'restore.bad-target');
-    assertSessionConnection(target.url, 'pg_restore'); // Supabase hook (src/supabase): no transaction-mode pooler
 
     // Which database, and is it safe to write into?
     let database: string;

@@ -47,6 +47,27 @@ test('setup: a Supabase-like production with sign-ups, a second Supabase-like st
   }
 });
 
+async function rule3() {
+  const ctx = openContext({ cwd: project.dir });
+  try {
+    Object.assign(process.env, env);
+    return await migrateChecks.find((c) => c.id === 'migrate.staging')!.run(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+test('status rule 3 for a hosted Supabase staging never refreshed: mirrors production proven by the two schemas, no data refresh needed', async () => {
+  // Staging was made from production's schema (template), so they match; a hand-made column breaks it.
+  const same = await rule3();
+  assert.match(same.reason, /hosted Supabase staging: its schema matches production's/, same.reason);
+  await sql(env.STAGE_URL, `alter table public.profiles add column website text`);
+  const differs = await rule3();
+  assert.equal(differs.state, 'missing', differs.reason);
+  assert.match(differs.reason, /schema differs from production's in 1 object/);
+  await sql(env.STAGE_URL, `alter table public.profiles drop column website`);
+});
+
 test('staging refresh between Supabase-like projects: auth.users masked, policies, grants and triggers kept, platform-only entries named', async () => {
   const r = await cli(['staging', 'refresh', '--yes']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -77,16 +98,6 @@ test('staging refresh between Supabase-like projects: auth.users masked, policie
   assert.deepEqual(side, []);
 });
 
-async function rule3() {
-  const ctx = openContext({ cwd: project.dir });
-  try {
-    Object.assign(process.env, env);
-    return await migrateChecks.find((c) => c.id === 'migrate.staging')!.run(ctx);
-  } finally {
-    await ctx.close();
-  }
-}
-
 test('status rule 3 reads both schemas from the databases: the refreshed staging matches, an added column or a dropped index in staging is drift', async () => {
   const clean = await rule3();
   assert.match(clean.reason, /staging: .*schema matches production's \(read from both databases\)/, clean.reason);
@@ -103,4 +114,16 @@ test('status rule 3 reads both schemas from the databases: the refreshed staging
   assert.match(dropped.reason, /schema DRIFT .*profiles_created_at_idx: in production, missing in staging/);
   await sql(env.STAGE_URL, `create index profiles_created_at_idx on public.profiles (created_at)`);
   assert.match((await rule3()).reason, /schema matches production's/);
+});
+
+test('staging refresh and restore refuse a transaction-mode pooler target with one line, the password never shown', async () => {
+  const pooler = 'postgresql://postgres.qwikkerstage:uR1-pa55word@aws-0-eu-central-1.pooler.supabase.com:6543/postgres';
+  const refresh = await runCli(['staging', 'refresh', '--yes'], { cwd: project.dir, env: { ...env, STAGE_URL: pooler } });
+  const restore = await runCli(['restore', 'latest', '--to', pooler], { cwd: project.dir, env });
+  for (const [job, r] of [['staging refresh', refresh], ['pg_restore', restore]] as const) {
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`${job} cannot run through a transaction-mode pooler`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr + r.stdout, /uR1-pa55word/);
+  }
 });
