@@ -34,7 +34,6 @@ import { generateKeys } from '../../src/migrate/keys.js';
 import { requestChange } from '../../src/migrate/request.js';
 import { approveChange } from '../../src/migrate/approve.js';
 import { findLeak } from '../fixtures/secrets-corpus.js';
-import { parse } from 'yaml';
 import { initPolicy } from '../../src/policy/rotate.js';
 import { enrollEnvironment } from '../../src/policy/environment-identity.js';
 import { startLocalIssuer } from '../../src/policy/local-issuer.js';
