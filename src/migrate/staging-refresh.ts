@@ -39,6 +39,8 @@ export interface RefreshResult extends StagingRefreshRecord {
   rolesCreated: string[];
   /** Where the new staging's schema differs from production's live schema (empty: equal). */
   schemaDifferences: string[];
+  /** Supabase: dump entries only the platform's superuser can make, left out of the restore (src/supabase/refresh-list.ts). */
+  leftToPlatform: string[];
 }
 
 /** Refuses a staging connection that reaches production's server and database, whatever the spelling. */
@@ -112,6 +114,7 @@ export async function refreshStaging(
   let terminated = 0;
   let rolesCreated: string[] = [];
   let schemaDifferences: string[] = [];
+  let leftToPlatform: string[] = [];
   try {
     const left = await dropLeftovers(maint, db);
     if (left.length) opts.onPhase?.(`removed ${left.length} leftover database(s) of an interrupted refresh`);
@@ -126,6 +129,7 @@ export async function refreshStaging(
     if (rolesCreated.length) opts.onPhase?.(`created ${rolesCreated.length} role(s) production's grants name: ${rolesCreated.join(', ')} (NOLOGIN, no password)`);
     // Supabase to Supabase: entries only the platform's superuser can make are left out and named (src/supabase/refresh-list.ts).
     const sb = await supabaseRefreshList(mat.dumpPath, privUrl, work.path);
+    leftToPlatform = sb?.leftOut ?? [];
     if (sb?.leftOut.length) opts.onPhase?.(`left to the platform (staging's role is not superuser): ${sb.leftOut.join('; ')}`);
     await restoreDump(mat.dumpPath, privUrl, sb ? { listFile: sb.listFile } : {});
     work.remove(); // no plaintext on disk from here on
@@ -189,7 +193,7 @@ export async function refreshStaging(
     target: staging,
     verdict: 'ok',
     reason: `${staging} replaced from ${from} backup ${m.id} (data as of ${m.finishedAt}); ${rec.maskedColumns} column(s) masked in a private copy, swapped in atomically`,
-    details: { backupId: m.id, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences },
+    details: { backupId: m.id, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences, leftToPlatform },
   });
-  return { ...rec, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences };
+  return { ...rec, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences, leftToPlatform };
 }

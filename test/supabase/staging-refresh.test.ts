@@ -69,9 +69,11 @@ test('status rule 3 for a hosted Supabase staging never refreshed: mirrors produ
 });
 
 test('staging refresh between Supabase-like projects: auth.users masked, policies, grants and triggers kept, platform-only entries named', async () => {
-  const r = await cli(['staging', 'refresh', '--yes']);
+  const r = await cli(['staging', 'refresh', '--yes', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout + r.stderr, /left to the platform .*default privileges of supabase_admin/);
+  // Named in the result and the audit record too, never silently.
+  assert.deepEqual(JSON.parse(r.stdout).leftToPlatform, ["default privileges of supabase_admin (the platform's roles)"]);
   const st = env.STAGE_URL;
   const users = await sql<{ email: string; phone: string; meta: string }>(st, `select email, phone, raw_user_meta_data::text as meta from auth.users order by email`);
   assert.equal(users.length, 50);
