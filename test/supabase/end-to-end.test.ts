@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { openContext } from '../../src/context.js';
@@ -46,6 +46,10 @@ const cluster = sharedSupabaseCluster();
 const s3Dir = mkdtempSync(join(tmpdir(), 'prodguard-e2e-s3rver-'));
 // Outside the repository, as status rule 4 wants: private keys, the production URL file, the second backup place.
 const outside = mkdtempSync(join(tmpdir(), 'prodguard-e2e-outside-'));
+// This project's own temp dir: status rule 2 judges leftovers of crashed runs in the machine's temp
+// dir, and /tmp here is shared with unrelated test runs. World-writable like /tmp: scratch clusters run as postgres.
+const privateTmp = mkdtempSync(join(tmpdir(), 'prodguard-e2e-tmp-'));
+chmodSync(privateTmp, 0o1777);
 let s3: { close(): Promise<void> } | undefined;
 const servers: Server[] = [];
 after(async () => {
@@ -54,6 +58,7 @@ after(async () => {
   await issuer?.close();
   rmSync(s3Dir, { recursive: true, force: true });
   rmSync(outside, { recursive: true, force: true });
+  rmSync(privateTmp, { recursive: true, force: true });
 });
 const project = makeProject({ 'supabase/migrations/20260101000000_profiles.sql': PROFILES_MIGRATION });
 after(() => project.cleanup());
@@ -120,7 +125,7 @@ test('setup: production is the fixture project, staging a second Supabase-like d
     );
   });
   issuer = await startLocalIssuer(undefined);
-  env = { STAGING_DATABASE_URL: c.url('staging'), PATH: process.env.PATH ?? '/usr/bin:/bin', S3_KEY: 'S3RVER', S3_SECRET: 'S3RVER', OFFSITE_BUCKET: 'offsite', SECOND_PLACE: join(outside, 'backups-a'), SB_E2E_TOKEN: '', PRODGUARD_AGE_IDENTITY: keys.identity, E2E_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/hook` };
+  env = { STAGING_DATABASE_URL: c.url('staging'), PATH: process.env.PATH ?? '/usr/bin:/bin', S3_KEY: 'S3RVER', S3_SECRET: 'S3RVER', OFFSITE_BUCKET: 'offsite', SECOND_PLACE: join(outside, 'backups-a'), SB_E2E_TOKEN: '', PRODGUARD_AGE_IDENTITY: keys.identity, E2E_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/hook`, TMPDIR: privateTmp };
   writeFileSync(
     join(project.dir, 'prodguard.yaml'),
     stringify({
