@@ -16,6 +16,8 @@ export interface RestoreDumpOptions {
   onProgress?: (line: string) => void;
   /** Skip GRANT/REVOKE (targets without the source's roles). */
   noAcl?: boolean;
+  /** A pg_restore -L list: restore only these entries (a Supabase refresh leaves out platform-only ones). */
+  listFile?: string;
 }
 
 export interface RunningRestore {
@@ -32,6 +34,7 @@ export function startRestoreDump(dumpPath: string | null, targetUrl: string, opt
   const db = dbnameArg(targetUrl);
   const args = ['--no-owner', '--exit-on-error', '--no-password', db.arg, ...(opts.extraArgs ?? [])];
   if (opts.noAcl) args.push('--no-acl');
+  if (opts.listFile) args.push('-L', opts.listFile);
   if (opts.jobs && opts.jobs > 1 && !opts.stdin) args.push(`--jobs=${opts.jobs}`);
   if (opts.onProgress) args.push('--verbose');
   if (dumpPath !== null) args.push(dumpPath);

@@ -370,7 +370,7 @@ async function restoreDirectory(dumpDir: string, targetUrl: string, data: Map<st
   if (others.length) {
     const listFile = join(dumpDir, '..', 'data.list');
     writeFileSync(listFile, others.map((e) => e.line).join('\n') + '\n', { mode: 0o600 });
-    await startRestoreDump(dumpDir, targetUrl, { ...ropts, jobs: 1, extraArgs: [...common, '--section=data', '-L', listFile] }).finished;
+    await startRestoreDump(dumpDir, targetUrl, { ...ropts, listFile, jobs: 1, extraArgs: [...common, '--section=data'] }).finished;
   }
 
   // 4. post-data, in parallel.

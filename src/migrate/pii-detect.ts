@@ -29,6 +29,8 @@ const CONTENT_PATTERNS: Array<[RegExp, string]> = [
   [/\$2[aby]\$\d\d\$|\$argon2/, 'content holds password hashes'],
 ];
 
+const UUID_RE = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
+
 export interface Detected extends ColumnRef {
   type: string;
   reasons: string[];
@@ -48,13 +50,17 @@ export async function detectPii(c: pg.Client, sampleRows = 200): Promise<Detecte
   for (const col of cols) {
     if (col.generated) continue; // recomputed from the columns it is built on when those are masked
     const reasons: string[] = [];
-    for (const [re, why] of NAME_PATTERNS) if (re.test(col.column)) reasons.push(why);
+    // A name says nothing about a flag or a moment: email_confirmed_at, phone_confirmed_at (every Supabase project's auth.users) hold no address.
+    const moment = col.type === 'boolean' || (/^timestamp/.test(col.type) && /_(at|on)$/i.test(col.column));
+    if (!moment) for (const [re, why] of NAME_PATTERNS) if (re.test(col.column)) reasons.push(why);
     if (col.type === 'inet' || col.type === 'cidr') reasons.push('type is a network address');
     if (col.type === 'bytea' || col.type === 'oid') reasons.push(`type ${col.type} may hold documents`);
     if (/^(text|character|json|jsonb)/.test(col.type) || col.type.endsWith('[]')) {
       const t = `${quoteIdent(col.schema)}.${quoteIdent(col.table)}`;
       const sample = (await c.query(`SELECT ${quoteIdent(col.column)}::text AS v FROM ${t} WHERE ${quoteIdent(col.column)} IS NOT NULL LIMIT ${Number(sampleRows)}`)).rows as Array<{ v: string }>;
-      for (const [re, why] of CONTENT_PATTERNS) if (sample.some((r) => re.test(r.v))) reasons.push(why);
+      // UUIDs in text columns (auth.identities.provider_id) are ids: their all-digit groups are no phone numbers.
+      const values = sample.map((r) => r.v.replace(UUID_RE, ''));
+      for (const [re, why] of CONTENT_PATTERNS) if (values.some((v) => re.test(v))) reasons.push(why);
     }
     if (reasons.length) out.push({ schema: col.schema, table: col.table, column: col.column, type: col.type, reasons });
   }

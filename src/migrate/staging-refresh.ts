@@ -29,6 +29,8 @@ import { openWorkdir } from './refresh-workdir.js';
 import { ensureRoles, parseDatabaseProperties, rolesNamedInDump, rolesOnlyProperties } from '../restore/roles.js';
 import { backupJobs } from '../backup/jobs.js';
 import type { BackupStream } from '../backup/stream-restore.js';
+import { supabaseRefreshList } from '../supabase/refresh-list.js';
+import { assertSessionConnection } from '../supabase/connection.js';
 import { describeDifference, diffSnapshots, schemaSnapshot } from './snapshot.js';
 
 export interface RefreshResult extends StagingRefreshRecord {
@@ -39,6 +41,8 @@ export interface RefreshResult extends StagingRefreshRecord {
   rolesCreated: string[];
   /** Where the new staging's schema differs from production's live schema (empty: equal). */
   schemaDifferences: string[];
+  /** Supabase: dump entries only the platform's superuser can make, left out of the restore (src/supabase/refresh-list.ts). */
+  leftToPlatform: string[];
 }
 
 /** Refuses a staging connection that reaches production's server and database, whatever the spelling. */
@@ -80,6 +84,7 @@ export async function refreshStaging(
   const from = envOfKind(loaded, 'production', opts.from);
   const command = `prodguard staging refresh --env ${staging}`;
   const url = connectionUrl(loaded, staging);
+  assertSessionConnection(url, 'staging refresh'); // Supabase hook (src/supabase): no transaction-mode pooler
   const rules = loaded.config.staging.masking as MaskRule[];
   const refuse = async (reason: string, code: string): Promise<never> => {
     await ctx.audit({ action: 'staging.refresh', command, target: staging, verdict: 'refused', reason });
@@ -117,6 +122,7 @@ export async function refreshStaging(
   let rolesCreated: string[] = [];
   let schemaDifferences: string[] = [];
   let stream: BackupStream | null = null;
+  let leftToPlatform: string[] = [];
   try {
     const left = await dropLeftovers(maint, db);
     if (left.length) opts.onPhase?.(`removed ${left.length} leftover database(s) of an interrupted refresh`);
@@ -132,9 +138,15 @@ export async function refreshStaging(
     const props = parseDatabaseProperties({ properties: stream.propertiesText, globals: stream.globalsText }) ?? (stream.tocDir ? rolesOnlyProperties(rolesNamedInDump(stream.tocDir, work.path)) : null);
     rolesCreated = (await ensureRoles(url, props)).created;
     if (rolesCreated.length) opts.onPhase?.(`created ${rolesCreated.length} role(s) production's grants name: ${rolesCreated.join(', ')} (NOLOGIN, no password)`);
+    // Supabase to Supabase: entries only the platform's superuser can make are left out and named
+    // (src/supabase/refresh-list.ts), read from the directory dump's toc.dat (schema only, no rows).
+    const sb = stream.tocDir ? await supabaseRefreshList(stream.tocDir, privUrl, work.path) : undefined;
+    leftToPlatform = sb?.leftOut ?? [];
+    if (sb?.leftOut.length) opts.onPhase?.(`left to the platform (staging's role is not superuser): ${sb.leftOut.join('; ')}`);
     let fed = 0;
     await stream.restore(privUrl, {
       jobs: backupJobs(loaded.config.backup.jobs),
+      ...(sb ? { listFile: sb.listFile } : {}),
       // The test hook holds while data is flowing (the second object, the first one under way or done).
       onFeed: async () => {
         if (++fed === 2) await opts.hold?.('restoring');
@@ -202,7 +214,7 @@ export async function refreshStaging(
     target: staging,
     verdict: 'ok',
     reason: `${staging} replaced from ${from} backup ${m.id} (data as of ${m.finishedAt}); ${rec.maskedColumns} column(s) masked in a private copy, swapped in atomically`,
-    details: { backupId: m.id, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences },
+    details: { backupId: m.id, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences, leftToPlatform },
   });
-  return { ...rec, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences };
+  return { ...rec, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences, leftToPlatform };
 }

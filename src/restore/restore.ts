@@ -13,6 +13,7 @@ import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { resolveRestoreTarget } from './target.js';
+import { assertSessionConnection } from '../supabase/connection.js';
 import { refuseProductionServer } from './server-identity.js';
 import { openPrivateDir } from '../backup/private-dir.js';
 import { backupJobs } from '../backup/jobs.js';
@@ -83,6 +84,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const target = resolveRestoreTarget(ctx.loaded, opts.to, opts.env);
   const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
   try {
+    assertSessionConnection(target.url, 'pg_restore'); // Supabase hook (src/supabase): no transaction-mode pooler, before anything connects
     // Production only as --replace under an open break-glass grant (src/emergency/restore-gate.ts).
     const grantId = await productionRestoreGate(ctx, target, !!opts.replace, opts.key);
     // By server identity, not by URL spelling: any other database on production's server is refused.

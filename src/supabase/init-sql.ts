@@ -20,6 +20,9 @@ const ROLES = `
 create role postgres login nosuperuser createrole createdb replication bypassrls;
 alter database postgres owner to postgres;
 grant pg_read_all_data, pg_signal_backend to postgres;
+-- On the platform supautils lets postgres set a few superuser-only settings (privileged_role_allowed_configs),
+-- among them session_replication_role (Supabase's data-import guides use it); GRANT SET is PostgreSQL's own way.
+grant set on parameter session_replication_role to postgres;
 
 -- The API roles PostgREST switches to, by JWT role claim.
 create role anon nologin noinherit;

@@ -41,6 +41,15 @@ export const checks: StatusCheck[] = [
         // A hosted staging project that mirrors production by schema holds none of production's
         // data, so masking coverage does not apply to it (it applies once data is refreshed in).
         let mirrorsBySchema = false;
+        // Staging's schema against production's, both read from the databases (src/status/staging-schema.ts).
+        const { compareStagingSchema, stagingSchemaLine } = await import('../staging-schema.js');
+        let cmp: Awaited<ReturnType<typeof compareStagingSchema>>;
+        let cmpError: string | undefined;
+        try {
+          cmp = await compareStagingSchema(ctx.loaded, env);
+        } catch (err) {
+          cmpError = (err as Error).message;
+        }
         if (refresh) {
           const age = Date.now() - Date.parse(refresh.doc.backupCreatedAt);
           const max = durationMs(ctx.loaded.config.staging.maxDataAge);
@@ -49,7 +58,7 @@ export const checks: StatusCheck[] = [
         } else {
           // Supabase hook (src/supabase/staging.ts): a hosted staging project proves it mirrors production by its schema.
           const { supabaseStagingMirror } = await import('../../supabase/staging.js');
-          const mirror = await supabaseStagingMirror(ctx.loaded, env).catch((err: Error) => ({ ok: false, line: `cannot compare with production: ${err.message}` }));
+          const mirror = supabaseStagingMirror(ctx.loaded, env, cmp, cmpError);
           if (mirror) {
             mirrorsBySchema = true;
             parts.push(mirror.line);
@@ -57,6 +66,17 @@ export const checks: StatusCheck[] = [
           } else {
             parts.push('never refreshed from production (prodguard staging refresh --yes)');
             worse('missing');
+          }
+        }
+        if (!mirrorsBySchema) {
+          // Exactness (#20): an added column or a dropped index in staging is drift.
+          if (cmpError) {
+            parts.push(`cannot compare its schema with production's: ${cmpError}`);
+            worse('missing');
+          } else if (cmp) {
+            const v = stagingSchemaLine(cmp);
+            parts.push(v.line);
+            worse(v.state);
           }
         }
         try {
