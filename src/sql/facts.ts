@@ -67,8 +67,21 @@ export function literalValue(arg: AstNode | undefined): string | number | undefi
 
 const WRITE_KINDS = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 
-/** Collects facts from `node` (a node's fields). `top` is not reported as a nested write. */
+/**
+ * Facts of trees already walked: the classifier and several lint rules ask about the same
+ * statement, and a tree is never changed after parsing, so one walk per tree serves them all.
+ */
+const walked = new WeakMap<AstNode, Facts>();
+
+/** Collects facts from `node` (a node's fields), once per tree. The result is shared: do not change it. */
 export function collectFacts(node: AstNode): Facts {
+  if (node === null || typeof node !== 'object') return walk(node);
+  let facts = walked.get(node);
+  if (!facts) walked.set(node, (facts = walk(node)));
+  return facts;
+}
+
+function walk(node: AstNode): Facts {
   const facts: Facts = { functions: [], firstArgs: [], args: [], relations: [], nestedWrites: [], locking: false, selectInto: false, cteNames: new Set() };
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) {
