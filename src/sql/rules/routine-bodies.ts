@@ -141,6 +141,9 @@ function walkPlpgsql(tree: unknown, out: RoutineSql, depth: number): void {
         continue;
       } else if (key === 'PLpgSQL_expr' && child.query !== undefined) {
         const q = String(child.query);
+        // An expression without a parenthesis calls no function and holds no subquery (PostgreSQL's
+        // grammar needs one for both): nothing in it for a rule to find, so it is not parsed.
+        if (child.parseMode !== 0 && !q.includes('(')) continue;
         // parseMode 0: a whole SQL statement; otherwise an expression (`n > 1`) or an assignment (`x := f()`).
         items.push({ sql: child.parseMode === 0 ? q : `SELECT ${q.replace(/^\s*[\w.]+(?:\[[^\]]*\])?\s*:=/, '')}` });
         continue;
