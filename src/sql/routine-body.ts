@@ -66,8 +66,8 @@ const DYNAMIC_PLPGSQL: Record<string, string> = { PLpgSQL_stmt_dynexecute: 'quer
 /**
  * Names a PL/pgSQL body may give a new value to, or declare over: assignment targets, INTO and
  * FETCH targets, loop variables, every declared variable; `*` when it cannot tell (GET
- * DIAGNOSTICS, whose targets the tree leaves out). libpg-query's tree omits a `varno` of 0, so
- * names, not numbers, are compared.
+ * DIAGNOSTICS, FOREACH, OPEN, an assignment written with `=`). libpg-query's tree omits a `varno` of 0, so
+ * names, not numbers, are compared; statements that give only a number (FOREACH, OPEN) count as `*`.
  */
 function assignedNames(tree: AstNode, skipDatums: number): Set<string> {
   const out = new Set<string>();
@@ -77,7 +77,8 @@ function assignedNames(tree: AstNode, skipDatums: number): Set<string> {
     if (Array.isArray(v)) return v.forEach(visit);
     if (!v || typeof v !== 'object') return;
     for (const [k, child] of Object.entries(v as AstNode)) {
-      if (k === 'PLpgSQL_stmt_getdiag') out.add('*');
+      // These name their target only by datum number (omitted when 0): they may assign anything.
+      if (k === 'PLpgSQL_stmt_getdiag' || k === 'PLpgSQL_stmt_foreach_a' || k === 'PLpgSQL_stmt_open') out.add('*');
       if (k === 'PLpgSQL_stmt_assign') {
         const q = String((child as AstNode)?.expr?.PLpgSQL_expr?.query ?? '');
         out.add(q.slice(0, Math.max(0, q.indexOf(':='))).trim().replace(/^"|"$/g, '').split(/[\s.[]/)[0].toLowerCase() || '*');

@@ -92,7 +92,7 @@ describe('classifier context: only what this input established counts', () => {
     const run = "CREATE FUNCTION run(q text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE q; END $$";
     assert.deepEqual(await classes(`${run}; SELECT run('select 1'); SELECT run('drop table t'); SELECT run('t'::regclass::text)`), ['ddl', 'read', 'write', 'write']);
     // The body gives the parameter a new value (directly, through an alias, INTO, or a declared shadow): the argument says nothing.
-    for (const body of ["q := 'delete from t'; EXECUTE q;", "SELECT 'delete from t' INTO q; EXECUTE q;", 'GET DIAGNOSTICS q = ROW_COUNT; EXECUTE q;']) {
+    for (const body of ["q := 'delete from t'; EXECUTE q;", "q = 'delete from t'; EXECUTE q;", "SELECT 'delete from t' INTO q; EXECUTE q;", 'GET DIAGNOSTICS q = ROW_COUNT; EXECUTE q;', "FOREACH q IN ARRAY ARRAY['delete from t'] LOOP EXECUTE q; END LOOP;", "FOR q IN SELECT 'delete from t' LOOP EXECUTE q; END LOOP;"]) {
       assert.deepEqual(await classes(`CREATE FUNCTION f(q text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN ${body} END $$; SELECT f('select 1')`), ['ddl', 'write'], body);
     }
     assert.deepEqual(await classes("CREATE FUNCTION f(q text) RETURNS void LANGUAGE plpgsql AS $$ DECLARE x ALIAS FOR $1; BEGIN x := 'delete from t'; EXECUTE q; END $$; SELECT f('select 1')"), ['ddl', 'write']);
