@@ -4,10 +4,14 @@
  * routine's parameters (given constant arguments at the call) and `format()` / `||` /
  * `quote_ident()` / `quote_literal()`. Anything else — a variable, a query, another function, a
  * `format()` conversion other than %s %I %L %% — leaves the text unknown (undefined), and the
- * caller fails closed. Evaluation reads PostgreSQL's parse tree of the expression, never its text.
+ * caller fails closed. Evaluation reads PostgreSQL's parse tree of the expression, never its text;
+ * the tree is typed with @pgsql/types (re-exported by libpg-query), not as `any`.
  */
+import type { Node } from 'libpg-query';
 import { parseStatements, type AstNode } from './parser.js';
-import { stringParts } from './facts.js';
+
+/** The strings of a name list (typed: libpg-query's tree as @pgsql/types describes it). */
+const names = (list: Node[] | undefined): string[] => (list ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : '')).filter((x) => x !== '');
 
 export type ConstantArg = string | number | undefined;
 
@@ -51,9 +55,9 @@ const TEXT_TYPES = new Set(['text', 'varchar', 'bpchar', 'name', 'unknown']);
  * parameters. `params` are the routine's input parameter names in order ('' when unnamed);
  * `args` the call's constant arguments.
  */
-function evaluate(node: AstNode | undefined, params: string[], args: ConstantArg[]): string | null | undefined {
+function evaluate(node: Node | undefined, params: string[], args: ConstantArg[]): string | null | undefined {
   if (!node) return undefined;
-  if (node.A_Const) {
+  if ('A_Const' in node) {
     const c = node.A_Const;
     if (c.isnull) return null;
     if (c.sval !== undefined) return String(c.sval.sval ?? '');
@@ -61,36 +65,37 @@ function evaluate(node: AstNode | undefined, params: string[], args: ConstantArg
     if (c.fval !== undefined) return String(c.fval.fval);
     return undefined;
   }
-  if (node.TypeCast) {
-    const names = stringParts(node.TypeCast.typeName?.names);
-    if (!TEXT_TYPES.has(names[names.length - 1]) || node.TypeCast.typeName?.arrayBounds) return undefined;
+  if ('TypeCast' in node) {
+    const type = names(node.TypeCast.typeName?.names);
+    if (!TEXT_TYPES.has(type[type.length - 1]) || node.TypeCast.typeName?.arrayBounds) return undefined;
     return evaluate(node.TypeCast.arg, params, args);
   }
-  if (node.ParamRef) {
+  if ('ParamRef' in node) {
     const a = args[Number(node.ParamRef.number) - 1];
     return a === undefined ? undefined : String(a);
   }
-  if (node.ColumnRef) {
-    const fields = stringParts(node.ColumnRef.fields);
-    if (fields.length !== 1 || (node.ColumnRef.fields as AstNode[]).length !== 1) return undefined;
-    const i = params.indexOf(fields[0]);
+  if ('ColumnRef' in node) {
+    const fields = node.ColumnRef.fields ?? [];
+    const parts = names(fields);
+    if (fields.length !== 1 || parts.length !== 1) return undefined;
+    const i = params.indexOf(parts[0]);
     const a = i < 0 ? undefined : args[i];
     return a === undefined ? undefined : String(a);
   }
-  if (node.A_Expr) {
+  if ('A_Expr' in node) {
     const e = node.A_Expr;
-    if (e.kind !== 'AEXPR_OP' || stringParts(e.name).join('.') !== '||') return undefined;
+    if (e.kind !== 'AEXPR_OP' || names(e.name).join('.') !== '||') return undefined;
     const l = evaluate(e.lexpr, params, args);
     const r = evaluate(e.rexpr, params, args);
     if (l === undefined || r === undefined) return undefined;
     return l === null || r === null ? null : l + r;
   }
-  if (node.FuncCall) {
+  if ('FuncCall' in node) {
     const f = node.FuncCall;
-    const parts = stringParts(f.funcname);
+    const parts = names(f.funcname);
     if (parts.length > 2 || (parts.length === 2 && parts[0] !== 'pg_catalog') || f.agg_star || f.agg_order || f.over || f.agg_filter || f.func_variadic) return undefined;
     const values: Array<string | null> = [];
-    for (const a of (f.args as AstNode[] | undefined) ?? []) {
+    for (const a of f.args ?? []) {
       const v = evaluate(a, params, args);
       if (v === undefined) return undefined;
       values.push(v);
@@ -125,6 +130,7 @@ export function dynamicSqlText(expr: string, params: string[], args: ConstantArg
   const s = stmts[0];
   const targets = s?.node.targetList as AstNode[] | undefined;
   if (stmts.length !== 1 || s.kind !== 'SelectStmt' || targets?.length !== 1 || s.node.fromClause || s.node.whereClause) return undefined;
-  const v = evaluate(targets[0].ResTarget?.val, params, args);
+  const target = targets[0] as Node;
+  const v = evaluate('ResTarget' in target ? target.ResTarget.val : undefined, params, args);
   return typeof v === 'string' ? v : undefined;
 }
