@@ -87,8 +87,14 @@ function readOnlyCall(parts: string[], ctx: ClassifyContext | undefined, args: C
 function routineVerdict(def: RoutineDef, ctx: ClassifyContext, args: ConstantArg[]): string | undefined {
   if ('builtin' in def) return undefined;
   if ('calls' in def) {
-    const bad = def.calls.find((f) => !readOnlyCall(f, ctx));
-    return bad ? `its support function ${bad.join('.')}() is not known to be read-only` : undefined;
+    if (bodyDepth >= MAX_BODY_DEPTH) return 'its support functions are nested too deeply to follow';
+    bodyDepth++;
+    try {
+      const bad = def.calls.find((f) => !readOnlyCall(f, ctx));
+      return bad ? `its support function ${bad.join('.')}() is not known to be read-only` : undefined;
+    } finally {
+      bodyDepth--;
+    }
   }
   const v = bodyVerdict(def.body, ctx, args);
   return 'reason' in v ? v.reason : undefined;
@@ -312,8 +318,6 @@ function factsVerdict(f: Facts, what: string, ctx?: ClassifyContext): Verdict | 
     if (builtin && (name === 'nextval' || name === 'setval') && typeof arg === 'string' && ctx && !ctx.searchPathChanged && ctx.temps.has(arg.replace(/^pg_temp\./, ''))) continue;
     // A short constant sleep reads nothing and writes nothing; a long one holds a snapshot.
     if (builtin && name === 'pg_sleep' && typeof arg === 'number' && arg <= 1) continue;
-    // A large object opened for reading only (INV_READ, without INV_WRITE 0x20000) can then only be read.
-    if (builtin && name === 'lo_open' && typeof f.args[i]?.[1] === 'number' && !((f.args[i][1] as number) & 0x20000)) continue;
     if (isDestructiveFunction(parts)) up({ class: 'destructive', reason: `${name}() is an administrative function that kills sessions or destroys server state` });
     else if (name === 'set_config') up({ class: 'privilege', reason: 'set_config() changes settings (possibly role or read-only mode)' });
     else if (!readOnlyCall(parts, ctx, f.args[i])) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });

@@ -17,8 +17,9 @@ const list = (s: string): string[] => s.trim().split(/\s+/);
  * volatile because their result changes between calls (clocks, random numbers, sizes, the
  * sequence's current value), not because they write. Everything volatile not named here is not
  * read-only. Large objects: reading one (loread, lo_get) and moving or closing a descriptor of
- * this transaction only read; lo_open is read-only when its mode has no INV_WRITE (classify.ts);
- * creating, writing, truncating, importing, exporting or unlinking one stays a write.
+ * this transaction only read; opening one (lo_open) stays a write even for reading — its verdict
+ * would hang on the mode constant, and the gateway caches lone SELECTs' verdicts by shape,
+ * constants aside — as do creating, writing, truncating, importing, exporting or unlinking one.
  */
 export const VOLATILE_READ_ONLY: ReadonlySet<string> = new Set(
   list(`clock_timestamp timeofday random setseed gen_random_uuid currval lastval current_query

@@ -120,6 +120,7 @@ describe('classifier context: only what this input established counts', () => {
     assert.deepEqual(await classes("CREATE FUNCTION sw(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT nextval(''s'')::int'; CREATE AGGREGATE agg(int) (sfunc = sw, stype = int); SELECT agg(x) FROM t"), ['ddl', 'ddl', 'write']);
     // A routine that calls itself is not followed forever.
     assert.deepEqual(await classes("CREATE FUNCTION r(n int) RETURNS int LANGUAGE sql AS 'SELECT r(n - 1)'; SELECT r(3)"), ['ddl', 'write']);
+    assert.deepEqual(await classes('CREATE AGGREGATE a(int) (sfunc = a, stype = int); SELECT a(x) FROM t'), ['ddl', 'write']);
   });
 
   it('identity: back to the login, or to a role created in this input, is session; any other switch is privilege', async () => {
@@ -133,8 +134,9 @@ describe('classifier context: only what this input established counts', () => {
   it('LOCK in ACCESS SHARE mode, row_security off and reading large objects are reads; stronger locks and large-object writes are not', async () => {
     assert.deepEqual(await classes('LOCK t IN ACCESS SHARE MODE; LOCK t IN ROW SHARE MODE; LOCK t'), ['read', 'write', 'write']);
     assert.deepEqual(await classes('SET row_security = off; SET row_security = on'), ['session', 'session']);
-    assert.deepEqual(await classes("SELECT loread(lo_open(1, 262144), 10), lo_get(1), lo_tell(lo_open(1, x'40000'::int))"), ['read']);
-    assert.deepEqual(await classes("SELECT lo_open(1, 393216); SELECT lo_open(1, x'20000'::int); SELECT lowrite(lo_open(1, 262144), 'x'); SELECT lo_put(1, 0, 'x')"), ['write', 'write', 'write', 'write']);
+    assert.deepEqual(await classes('SELECT lo_get(1), lo_get(1, 0, 10); SELECT loread(3, 10), lo_tell(3), lo_lseek(3, 0, 0), lo_close(3)'), ['read', 'read']);
+    // lo_open stays a write whatever its mode: a verdict hanging on a constant would be shared through the gateway's shape cache.
+    assert.deepEqual(await classes("SELECT loread(lo_open(1, 262144), 10); SELECT lo_open(1, x'20000'::int); SELECT lowrite(3, 'x'); SELECT lo_put(1, 0, 'x')"), ['write', 'write', 'write', 'write']);
   });
 
   it('a context can continue one input across calls (one file sent statement by statement), never across inputs', async () => {
