@@ -3,16 +3,18 @@
  * The prodguard CLI. This file only wires commands; each group lives in its own file and
  * imports its layer lazily inside the action, so `prodguard hook claude-code` starts fast.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { EXIT, ProdguardError } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
-import { commandGroups } from './commands.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
 
-export function buildProgram(): Command {
+// commander and the command tree are imported on use: `prodguard lint` (below) runs without them.
+export async function buildProgram(): Promise<Command> {
+  const { Command } = await import('commander');
+  const { commandGroups } = await import('./commands.js');
   const program = new Command('prodguard')
     .description('Makes it impossible to lose a production PostgreSQL / Supabase database.')
     .version(version, '-V, --version')
@@ -29,8 +31,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** CommanderError and its subclasses (without importing commander): each has a `commander.*` code. */
+const isCommanderError = (err: unknown): err is Error & { code: string } =>
+  err instanceof Error && String((err as { code?: unknown }).code ?? '').startsWith('commander.');
+
 function fail(err: unknown, debug: boolean): never {
-  if (err instanceof CommanderError) {
+  if (isCommanderError(err)) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(EXIT.ok);
     process.stderr.write(`prodguard: ${err.message.replace(/^error: /, '')} (see --help)\n`);
     process.exit(EXIT.usage);
@@ -48,7 +54,17 @@ function fail(err: unknown, debug: boolean): never {
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   const debug = argv.includes('--debug');
-  const program = buildProgram();
+  // `prodguard lint` takes a lean path that loads only the linter (src/sql/lint-cli.ts); it hands
+  // back anything it does not handle itself (--help, --rules, a bad flag) to the full CLI.
+  if (argv[2] === 'lint') {
+    try {
+      const { lintCommand } = await import('../sql/lint-cli.js');
+      if (await lintCommand(argv.slice(3))) return;
+    } catch (err) {
+      fail(err, debug);
+    }
+  }
+  const program = await buildProgram();
   if (argv.length <= 2) {
     program.outputHelp();
     process.exit(EXIT.usage);

@@ -3,10 +3,11 @@
  * parse tree. `read` is only returned when it is provable from the statement alone; anything not
  * understood is `write` (fail closed). See docs/sql.md for the classes and the reasoning.
  */
-import { collectFacts, constantValue, relationName, stringParts, type Facts } from './facts.js';
+import { collectFacts, constantValue, literalValue, relationName, stringParts, type Facts } from './facts.js';
 import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
 import { loadSqlParser, parseStatements, type AstNode, type ParsedStatement } from './parser.js';
-import { routineBodyStatements, type BodyStatements } from './routine-body.js';
+import { dynamicSqlText, type ConstantArg } from './dynamic-sql.js';
+import { doBlockStatements, routineBodyStatements, type BodyStatements } from './routine-body.js';
 import { safetyLimitViolation } from './session-limits.js';
 
 export type StatementClass = 'read' | 'write' | 'ddl' | 'destructive' | 'privilege' | 'session';
@@ -51,44 +52,91 @@ export interface ClassifyContext {
   /** Prepared statements of this input and how their statement was judged. */
   prepared: Map<string, StatementClass>;
   /**
-   * Functions and procedures created in this input (by the name as written), true when every
-   * body created under that name was judged read-only; one unknown body makes the name false.
+   * Functions, procedures and aggregates created in this input (by the name as written), each
+   * definition made under that name (overloads and replacements alike). A call is read-only only
+   * when every definition is, judged at the call: its body's statements see the temp tables of
+   * this input as they are then, and dynamic SQL is judged with the call's constant arguments.
    */
-  routines: Map<string, boolean>;
+  routines: Map<string, RoutineDef[]>;
+  /** Roles created in this input (and not dropped): switching to one gains nothing the input did not already grant. */
+  roles: Set<string>;
   /** Inside an explicit transaction block, and the temp relations created in it (gone on ROLLBACK). */
   inTransactionBlock: boolean;
   transactionTemps: Set<string>;
 }
 
 export function newClassifyContext(): ClassifyContext {
-  return { cursors: new Map(), temps: new Set(), searchPathChanged: false, prepared: new Map(), routines: new Map(), inTransactionBlock: false, transactionTemps: new Set() };
+  return { cursors: new Map(), temps: new Set(), searchPathChanged: false, prepared: new Map(), routines: new Map(), roles: new Set(), inTransactionBlock: false, transactionTemps: new Set() };
 }
 
-/** Read-only built-in, or a routine this input created whose every body was judged read-only. */
-function readOnlyCall(parts: string[], ctx: ClassifyContext | undefined): boolean {
-  return isReadOnlyFunction(parts) || ctx?.routines.get(parts.join('.').toLowerCase()) === true;
+/** One definition of a routine created in this input: a body, or an aggregate's support functions, or a built-in constructor. */
+export type RoutineDef = { body: BodyStatements } | { calls: string[][] } | { builtin: true };
+
+/** How deep routine bodies are followed into other routines of the input (recursion ends there, unknown). */
+const MAX_BODY_DEPTH = 6;
+let bodyDepth = 0;
+
+/** Read-only built-in, or a routine this input created whose every definition is read-only for these arguments. */
+function readOnlyCall(parts: string[], ctx: ClassifyContext | undefined, args: ConstantArg[] = []): boolean {
+  if (isReadOnlyFunction(parts)) return true;
+  const defs = ctx?.routines.get(parts.join('.').toLowerCase());
+  return defs !== undefined && defs.length > 0 && defs.every((d) => routineVerdict(d, ctx!, args) === undefined);
+}
+
+/** Undefined when a call of this definition only reads, else why not. */
+function routineVerdict(def: RoutineDef, ctx: ClassifyContext, args: ConstantArg[]): string | undefined {
+  if ('builtin' in def) return undefined;
+  if ('calls' in def) {
+    if (bodyDepth >= MAX_BODY_DEPTH) return 'its support functions are nested too deeply to follow';
+    bodyDepth++;
+    try {
+      const bad = def.calls.find((f) => !readOnlyCall(f, ctx));
+      return bad ? `its support function ${bad.join('.')}() is not known to be read-only` : undefined;
+    } finally {
+      bodyDepth--;
+    }
+  }
+  const v = bodyVerdict(def.body, ctx, args);
+  return 'reason' in v ? v.reason : undefined;
 }
 
 /**
- * Judges the statements of a routine body or DO block: undefined when they are all read (or
- * session), else the reason. Bodies see the routines known so far, not temp tables or cursors.
+ * Judges the statements of a routine body or DO block at the moment it runs: the worst class
+ * when they are all read (or session), else the reason. A body sees the routines of the input,
+ * and its temp tables unless the routine sets its own search_path (or the input changed it);
+ * dynamic SQL counts only when its text is known from constants and the call's arguments.
  */
-function bodyVerdict(body: BodyStatements, ctx: ClassifyContext | undefined): string | undefined {
-  if ('unknown' in body) return body.unknown;
-  const inner: ClassifyContext = { ...newClassifyContext(), routines: ctx?.routines ?? new Map() };
-  for (const text of body.sql) {
-    let stmts: ParsedStatement[];
-    try {
-      stmts = parseStatements(text);
-    } catch {
-      return 'a statement of its body does not parse';
-    }
-    for (const st of stmts) {
-      const v = safeClassify(st.kind, st.node, collectFacts(st.node), inner);
-      if (v.class !== 'read' && v.class !== 'session') return `its body ${v.reason.charAt(0).toLowerCase()}${v.reason.slice(1)}`;
-    }
+function bodyVerdict(body: BodyStatements, ctx: ClassifyContext | undefined, args: ConstantArg[]): { class: 'read' | 'session' } | { reason: string } {
+  if ('unknown' in body) return { reason: body.unknown };
+  if (bodyDepth >= MAX_BODY_DEPTH) return { reason: 'its body calls routines too deeply nested to follow' };
+  const isolated = !ctx || ctx.searchPathChanged || body.ownSearchPath;
+  const inner: ClassifyContext = { ...newClassifyContext(), routines: ctx?.routines ?? new Map(), temps: new Set(isolated ? [] : ctx.temps), searchPathChanged: isolated };
+  const texts = [...body.sql];
+  for (const expr of body.dynamic) {
+    const text = body.params ? dynamicSqlText(expr, body.params, args) : undefined;
+    if (text === undefined) return { reason: 'its body runs dynamic SQL (EXECUTE) whose text is not known here' };
+    texts.push(text);
   }
-  return undefined;
+  let worst: 'read' | 'session' = 'read';
+  bodyDepth++;
+  try {
+    for (const text of texts) {
+      let stmts: ParsedStatement[];
+      try {
+        stmts = parseStatements(text);
+      } catch {
+        return { reason: 'a statement of its body does not parse' };
+      }
+      for (const st of stmts) {
+        const v = safeClassify(st.kind, st.node, collectFacts(st.node), inner);
+        if (v.class !== 'read' && v.class !== 'session') return { reason: `its body: ${v.reason}` };
+        if (v.class === 'session') worst = 'session';
+      }
+    }
+  } finally {
+    bodyDepth--;
+  }
+  return { class: worst };
 }
 
 /** True when a relation reference names a temp relation created earlier in this input. */
@@ -201,7 +249,20 @@ function settingValueIsOff(args: AstNode[] | undefined): boolean {
   return s === 'off' || s === 'false' || s === 'no' || s === '0' || s === 'f' || s === 'n';
 }
 
-function classifySet(node: AstNode): Verdict {
+/** SET ROLE / SESSION AUTHORIZATION (and their RESET): privilege unless it provably gains nothing. */
+function identitySwitch(name: string, kind: string, node: AstNode, ctx: ClassifyContext | undefined): Verdict {
+  const label = `${kind.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name.toUpperCase()}`;
+  const value = settingValue(node.args);
+  // RESET / DEFAULT / NONE go back to the identity the connection started with (its login, or the
+  // role its login is configured to start as): nothing the connection's credentials did not already give.
+  if (kind.startsWith('VAR_RESET') || kind === 'VAR_SET_DEFAULT' || (name === 'role' && typeof value === 'string' && value.toLowerCase() === 'none'))
+    return { class: 'session', reason: `${label} returns to the identity the connection logged in with` };
+  if (typeof value === 'string' && ctx?.roles.has(value))
+    return { class: 'session', reason: `${label} switches to role ${value}, created in this input (it holds only what this input granted)` };
+  return { class: 'privilege', reason: `${label} changes the identity whose privileges apply` };
+}
+
+function classifySet(node: AstNode, ctx?: ClassifyContext): Verdict {
   const name = String(node.name ?? '').toLowerCase();
   const kind = String(node.kind ?? '');
   // RESET ALL leaves role and session authorization alone (GUC_NO_RESET_ALL) and restores the
@@ -217,8 +278,7 @@ function classifySet(node: AstNode): Verdict {
     if (ro && settingValueIsOff([ro])) return { class: 'privilege', reason: 'SET SESSION CHARACTERISTICS … READ WRITE lifts read-only mode' };
     return { class: 'session', reason: 'SET SESSION CHARACTERISTICS changes session defaults' };
   }
-  if (name === 'role' || name === 'session_authorization' || name === 'session authorization')
-    return { class: 'privilege', reason: `${kind.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name.toUpperCase()} changes the identity whose privileges apply` };
+  if (name === 'role' || name === 'session_authorization' || name === 'session authorization') return identitySwitch(name, kind, node, ctx);
   if (name === 'default_transaction_read_only' || name === 'transaction_read_only') {
     if (kind.startsWith('VAR_RESET') || kind === 'VAR_SET_DEFAULT' || settingValueIsOff(node.args))
       return { class: 'privilege', reason: `${name} off lifts read-only mode` };
@@ -228,7 +288,8 @@ function classifySet(node: AstNode): Verdict {
     const removes = safetyLimitViolation(name, settingValue(node.args));
     if (removes) return { class: 'privilege', reason: removes };
   }
-  if (name === 'row_security' && kind === 'VAR_SET_VALUE' && !settingValueIsOff(node.args)) return { class: 'session', reason: 'row_security on keeps row-level security enforced' };
+  // row_security = off never shows a row a policy hides: queries a policy applies to fail instead (pg_dump sets it).
+  if (name === 'row_security') return { class: 'session', reason: `row_security ${settingValueIsOff(node.args) ? 'off makes queries that a row-level security policy applies to fail instead of filtering; it never reveals rows' : 'on keeps row-level security enforced'}` };
   if (name === 'session_replication_role' && kind === 'VAR_SET_VALUE' && String(settingValue(node.args)).toLowerCase() === 'origin')
     return { class: 'session', reason: 'session_replication_role = origin is the default: triggers fire' };
   if (PRIVILEGE_SETTINGS.has(name)) return { class: 'privilege', reason: `setting ${name} weakens a safety guarantee (triggers, row security or isolation)` };
@@ -259,7 +320,7 @@ function factsVerdict(f: Facts, what: string, ctx?: ClassifyContext): Verdict | 
     if (builtin && name === 'pg_sleep' && typeof arg === 'number' && arg <= 1) continue;
     if (isDestructiveFunction(parts)) up({ class: 'destructive', reason: `${name}() is an administrative function that kills sessions or destroys server state` });
     else if (name === 'set_config') up({ class: 'privilege', reason: 'set_config() changes settings (possibly role or read-only mode)' });
-    else if (!readOnlyCall(parts, ctx)) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });
+    else if (!readOnlyCall(parts, ctx, f.args[i])) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });
   }
   return v;
 }
@@ -342,7 +403,7 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       }
       // Planning can evaluate functions (constant folding), so unknown functions still count.
       const f = collectFacts(inner);
-      const unknown = f.functions.find((p) => !readOnlyCall(p, ctx));
+      const unknown = f.functions.find((p, i) => !readOnlyCall(p, ctx, f.args[i]));
       if (unknown) return { class: 'write', reason: `EXPLAIN plans ${unknown.join('.')}(), which the planner may evaluate` };
       return { class: 'read', reason: 'EXPLAIN without ANALYZE only plans the statement' };
     }
@@ -367,7 +428,22 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       return { class: v.class, reason: `${kind === 'PrepareStmt' ? 'PREPARE' : 'DECLARE'} of a statement that is ${v.class}: ${v.reason}` };
     }
     case 'VariableSetStmt':
-      return classifySet(node);
+      return classifySet(node, ctx);
+    case 'DoStmt': {
+      const v = bodyVerdict(doBlockStatements(node), ctx, []);
+      if ('reason' in v) return { class: 'write', reason: `DO runs an anonymous code block: ${v.reason}` };
+      return { class: v.class, reason: 'DO block whose every statement only reads' };
+    }
+    case 'CallStmt': {
+      const call = node.funccall as AstNode | undefined;
+      const parts = stringParts(call?.funcname);
+      if (!parts.length || !readOnlyCall(parts, ctx, ((call?.args as AstNode[] | undefined) ?? []).map(literalValue))) break;
+      return factsVerdict(facts(), 'CALL', ctx) ?? { class: 'read', reason: `CALL of procedure ${parts.join('.')}, created in this input with a body that only reads` };
+    }
+    case 'LockStmt':
+      // ACCESS SHARE is the lock every SELECT takes (mode 1, AccessShareLock); any stronger one blocks writers or DDL.
+      if (Number(node.mode) === 1) return { class: 'read', reason: 'LOCK … IN ACCESS SHARE MODE takes only the lock a SELECT takes' };
+      break;
     case 'DiscardStmt':
       return node.target === 'DISCARD_ALL'
         ? { class: 'privilege', reason: 'DISCARD ALL also resets role and read-only settings' }
@@ -449,6 +525,14 @@ function safeClassify(kind: string, node: AstNode, facts: Facts, ctx: ClassifyCo
   }
 }
 
+/** The support functions of CREATE AGGREGATE (state, final, combine, (de)serialise, moving-aggregate). */
+const AGGREGATE_SUPPORT = new Set(['sfunc', 'finalfunc', 'combinefunc', 'serialfunc', 'deserialfunc', 'msfunc', 'minvfunc', 'mfinalfunc']);
+
+function addRoutine(ctx: ClassifyContext, name: string, def: RoutineDef): void {
+  const key = name.toLowerCase();
+  ctx.routines.set(key, [...(ctx.routines.get(key) ?? []), def]);
+}
+
 /** Records what a statement establishes for the statements after it in the same input. */
 function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext, text: string): void {
   const addTemp = (name: string) => {
@@ -463,23 +547,36 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext,
       if (node.isall || !node.name) ctx.prepared.clear();
       else ctx.prepared.delete(String(node.name));
       break;
-    case 'CreateFunctionStmt': {
-      const name = stringParts(node.funcname).join('.').toLowerCase();
-      const readOnly = bodyVerdict(routineBodyStatements(node, text), ctx) === undefined;
-      ctx.routines.set(name, readOnly && ctx.routines.get(name) !== false);
+    case 'CreateFunctionStmt':
+      addRoutine(ctx, stringParts(node.funcname).join('.'), { body: routineBodyStatements(node, text) });
       break;
-    }
+    case 'DefineStmt':
+      // An aggregate runs its support functions: read-only when every one of them is.
+      if (node.kind === 'OBJECT_AGGREGATE') {
+        const calls = ((node.definition as AstNode[] | undefined) ?? [])
+          .filter((d) => AGGREGATE_SUPPORT.has(String(d.DefElem?.defname)))
+          .map((d) => stringParts(d.DefElem.arg?.TypeName?.names ?? d.DefElem.arg?.List?.items));
+        addRoutine(ctx, stringParts(node.defnames).join('.'), { calls });
+      }
+      break;
     case 'CreateRangeStmt': {
       // A range type's constructors are built-in C functions named after the type and its multirange.
       const name = stringParts(node.typeName).join('.').toLowerCase();
-      if (!ctx.routines.has(name)) ctx.routines.set(name, true);
+      if (!ctx.routines.has(name)) ctx.routines.set(name, [{ builtin: true }]);
       const multi = ((node.params as AstNode[] | undefined) ?? []).find((p) => p.DefElem?.defname === 'multirange_type_name');
       const mname = multi ? stringParts(multi.DefElem.arg?.TypeName?.names ?? multi.DefElem.arg?.List?.items).join('.').toLowerCase() : name.includes('range') ? name.replace(/range(?!.*range)/, 'multirange') : `${name}_multirange`;
-      if (mname && !ctx.routines.has(mname)) ctx.routines.set(mname, true);
+      if (mname && !ctx.routines.has(mname)) ctx.routines.set(mname, [{ builtin: true }]);
       break;
     }
+    case 'CreateRoleStmt':
+      if (node.role) ctx.roles.add(String(node.role));
+      break;
+    case 'DropRoleStmt':
+      for (const r of (node.roles as AstNode[] | undefined) ?? []) ctx.roles.delete(String(r.RoleSpec?.rolename ?? ''));
+      break;
     case 'RenameStmt':
       if (node.relation?.relname && isTempRelation(node.relation, ctx)) ctx.temps.delete(String(node.relation.relname));
+      if (node.renameType === 'OBJECT_ROLE' && ctx.roles.delete(String(node.subname))) ctx.roles.add(String(node.newname));
       break;
     case 'DeclareCursorStmt':
       ctx.cursors.set(String(node.portalname), { class: v.class, hold: Boolean(Number(node.options ?? 0) & CURSOR_OPT_HOLD) });

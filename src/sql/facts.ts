@@ -17,6 +17,8 @@ export interface Facts {
   functions: string[][];
   /** For each entry of `functions`, its first argument when that is a constant (string or number). */
   firstArgs: Array<string | number | undefined>;
+  /** For each entry of `functions`, every argument's constant value (undefined where not a constant). */
+  args: Array<Array<string | number | undefined>>;
   /** Relations named in FROM/INTO/… as 'schema.name' or 'name'. */
   relations: string[];
   /** INSERT/UPDATE/DELETE/MERGE found below the top node. */
@@ -45,11 +47,42 @@ export function constantValue(arg: AstNode | undefined): string | number | undef
   return undefined;
 }
 
+/**
+ * The value of an argument written as a plain literal (or a literal cast to a text type), whose
+ * text is what a routine receives; casts to other types (`'x'::regclass`) are left unknown since
+ * their text form can differ from the literal.
+ */
+export function literalValue(arg: AstNode | undefined): string | number | undefined {
+  if (arg?.A_Const) return constantValue(arg);
+  const names = stringParts(arg?.TypeCast?.typeName?.names);
+  const type = names[names.length - 1];
+  const bits = arg?.TypeCast?.arg?.A_Const?.bsval?.bsval as string | undefined;
+  // x'40000'::int, as large-object modes are often written.
+  if (bits && ['int4', 'int8'].includes(type)) {
+    const n = bits[0] === 'x' ? parseInt(bits.slice(1), 16) : bits[0] === 'b' ? parseInt(bits.slice(1), 2) : NaN;
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return arg?.TypeCast?.arg?.A_Const && ['text', 'varchar'].includes(type) ? constantValue(arg) : undefined;
+}
+
 const WRITE_KINDS = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 
-/** Collects facts from `node` (a node's fields). `top` is not reported as a nested write. */
+/**
+ * Facts of trees already walked: the classifier and several lint rules ask about the same
+ * statement, and a tree is never changed after parsing, so one walk per tree serves them all.
+ */
+const walked = new WeakMap<AstNode, Facts>();
+
+/** Collects facts from `node` (a node's fields), once per tree. The result is shared: do not change it. */
 export function collectFacts(node: AstNode): Facts {
-  const facts: Facts = { functions: [], firstArgs: [], relations: [], nestedWrites: [], locking: false, selectInto: false, cteNames: new Set() };
+  if (node === null || typeof node !== 'object') return walk(node);
+  let facts = walked.get(node);
+  if (!facts) walked.set(node, (facts = walk(node)));
+  return facts;
+}
+
+function walk(node: AstNode): Facts {
+  const facts: Facts = { functions: [], firstArgs: [], args: [], relations: [], nestedWrites: [], locking: false, selectInto: false, cteNames: new Set() };
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) {
       for (const v of value) visit(v);
@@ -64,6 +97,7 @@ export function collectFacts(node: AstNode): Facts {
         case 'FuncCall':
           facts.functions.push(stringParts(child.funcname));
           facts.firstArgs.push(constantValue(child.args?.[0]));
+          facts.args.push(((child.args as AstNode[] | undefined) ?? []).map(literalValue));
           break;
         case 'RangeVar':
           facts.relations.push(relationName(child));

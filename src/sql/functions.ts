@@ -16,7 +16,10 @@ const list = (s: string): string[] => s.trim().split(/\s+/);
  * Volatile built-ins that are nonetheless read-only, reviewed by hand: pg_proc calls them
  * volatile because their result changes between calls (clocks, random numbers, sizes, the
  * sequence's current value), not because they write. Everything volatile not named here is not
- * read-only.
+ * read-only. Large objects: reading one (loread, lo_get) and moving or closing a descriptor of
+ * this transaction only read; opening one (lo_open) stays a write even for reading — its verdict
+ * would hang on the mode constant, and the gateway caches lone SELECTs' verdicts by shape,
+ * constants aside — as do creating, writing, truncating, importing, exporting or unlinking one.
  */
 export const VOLATILE_READ_ONLY: ReadonlySet<string> = new Set(
   list(`clock_timestamp timeofday random setseed gen_random_uuid currval lastval current_query
@@ -30,7 +33,7 @@ export const VOLATILE_READ_ONLY: ReadonlySet<string> = new Set(
   pg_tablespace_size pg_is_wal_replay_paused pg_get_wal_replay_pause_state pg_collation_actual_version
   pg_database_collation_actual_version pg_get_multixact_members pg_get_shmem_allocations
   pg_get_wal_resource_managers pg_prepared_xact pg_show_replication_origin_status pg_current_logfile
-  pg_stat_force_next_flush`),
+  pg_stat_force_next_flush loread lo_get lo_tell lo_tell64 lo_lseek lo_lseek64 lo_close`),
 );
 
 export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(

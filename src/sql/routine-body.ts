@@ -1,29 +1,45 @@
 /**
- * Reads the body of a function created in the same input (DO blocks stay writes): SQL-language
- * bodies are split into statements, PL/pgSQL bodies are parsed with PostgreSQL's own PL/pgSQL
- * parser (libpg-query) and every embedded SQL statement and expression is taken out. The
- * classifier then judges those statements; a body is read-only only when every one of them is,
- * and it has no dynamic SQL (EXECUTE), CALL, COMMIT or ROLLBACK. Any other language, a C
- * function, or a body that does not parse is unknown (fail closed).
+ * Reads the body of a function created in the same input, or of a DO block: SQL-language bodies
+ * are split into statements, PL/pgSQL bodies are parsed with PostgreSQL's own PL/pgSQL parser
+ * (libpg-query) and every embedded SQL statement and expression is taken out. The classifier
+ * then judges those statements; a body is read-only only when every one of them is, and it has
+ * no CALL, COMMIT or ROLLBACK. Dynamic SQL (EXECUTE, FOR … IN EXECUTE, OPEN … FOR EXECUTE) is
+ * kept as the expression that builds the text: the classifier judges the text when it can be
+ * known at the call (src/sql/dynamic-sql.ts: constants and the routine's parameters, which the
+ * body must never assign), else the body is unknown. Any other language, a C function, or a
+ * body that does not parse is unknown (fail closed).
  */
 import { parsePlPgSQLSync } from 'libpg-query';
 import type { AstNode } from './parser.js';
 
-export type BodyStatements = { sql: string[] } | { unknown: string };
+export type BodyStatements =
+  | {
+      /** Statements (and expressions as SELECTs) the body runs. */
+      sql: string[];
+      /** Expressions that build dynamic SQL texts (`format('…', $1)`), judged per call. */
+      dynamic: string[];
+      /** Input parameter names in order ('' when unnamed); undefined when the body may change them or they cannot be mapped to call arguments. */
+      params?: string[];
+      /** The routine sets its own search_path (`SET search_path` clause): names may not resolve as in the caller. */
+      ownSearchPath: boolean;
+    }
+  | { unknown: string };
 
 /** The language and body text of a CREATE FUNCTION/PROCEDURE node. */
-function languageAndBody(node: AstNode): { language: string; body?: string; atomic?: AstNode } {
+function languageAndBody(node: AstNode): { language: string; body?: string; atomic?: AstNode; ownSearchPath: boolean } {
   let language = 'sql';
   let body: string | undefined;
+  let ownSearchPath = false;
   for (const o of (node.options as AstNode[] | undefined) ?? []) {
     const d = o.DefElem;
+    if (d?.defname === 'set') ownSearchPath = true;
     if (d?.defname === 'language') language = String(d.arg?.String?.sval ?? '').toLowerCase();
     if (d?.defname === 'as') {
       const items = (d.arg?.List?.items as AstNode[] | undefined) ?? (d.arg?.String ? [d.arg] : []);
       body = items.length === 1 ? String(items[0].String?.sval ?? '') : undefined;
     }
   }
-  return { language, body, atomic: node.sql_body };
+  return { language, body, atomic: node.sql_body, ownSearchPath };
 }
 
 /** The SQL text of a PL/pgSQL expression, as PostgreSQL parses it for its parse mode. */
@@ -39,21 +55,56 @@ function exprSql(e: AstNode): string | undefined {
 
 /** Statement kinds of PL/pgSQL that make a body unknown. */
 const OPAQUE_PLPGSQL: Record<string, string> = {
-  PLpgSQL_stmt_dynexecute: 'runs dynamic SQL (EXECUTE)',
-  PLpgSQL_stmt_dynfors: 'loops over dynamic SQL (FOR … IN EXECUTE)',
   PLpgSQL_stmt_call: 'calls a procedure',
   PLpgSQL_stmt_commit: 'commits',
   PLpgSQL_stmt_rollback: 'rolls back',
 };
 
-function plpgsqlStatements(createText: string): BodyStatements {
-  let tree: unknown;
+/** Statement kinds of PL/pgSQL whose SQL text is an expression evaluated at run time, and where it is. */
+const DYNAMIC_PLPGSQL: Record<string, string> = { PLpgSQL_stmt_dynexecute: 'query', PLpgSQL_stmt_dynfors: 'query', PLpgSQL_stmt_open: 'dynquery' };
+
+/**
+ * Names a PL/pgSQL body may give a new value to, or declare over: assignment targets, INTO and
+ * FETCH targets, loop variables, every declared variable; `*` when it cannot tell (GET
+ * DIAGNOSTICS, FOREACH, OPEN, an assignment written with `=`). libpg-query's tree omits a `varno` of 0, so
+ * names, not numbers, are compared; statements that give only a number (FOREACH, OPEN) count as `*`.
+ */
+function assignedNames(tree: AstNode, skipDatums: number): Set<string> {
+  const out = new Set<string>();
+  const fn = ((tree.plpgsql_funcs as AstNode[] | undefined) ?? []).map((f) => f.PLpgSQL_function ?? {});
+  for (const f of fn) for (const d of ((f.datums as AstNode[] | undefined) ?? []).slice(skipDatums)) for (const v of Object.values(d)) if ((v as AstNode)?.refname) out.add(String((v as AstNode).refname).toLowerCase());
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(visit);
+    if (!v || typeof v !== 'object') return;
+    for (const [k, child] of Object.entries(v as AstNode)) {
+      // These name their target only by datum number (omitted when 0): they may assign anything.
+      if (k === 'PLpgSQL_stmt_getdiag' || k === 'PLpgSQL_stmt_foreach_a' || k === 'PLpgSQL_stmt_open') out.add('*');
+      if (k === 'PLpgSQL_stmt_assign') {
+        const q = String((child as AstNode)?.expr?.PLpgSQL_expr?.query ?? '');
+        out.add(q.slice(0, Math.max(0, q.indexOf(':='))).trim().replace(/^"|"$/g, '').split(/[\s.[]/)[0].toLowerCase() || '*');
+      }
+      if ((k === 'target' || k === 'var') && child && typeof child === 'object') {
+        for (const t of Object.values(child as AstNode)) {
+          if ((t as AstNode)?.refname && !String((t as AstNode).refname).startsWith('(')) out.add(String((t as AstNode).refname).toLowerCase());
+          for (const field of ((t as AstNode)?.fields as AstNode[] | undefined) ?? []) out.add(String(field.name ?? '*').toLowerCase());
+        }
+      }
+      visit(child);
+    }
+  };
+  visit(fn.map((f) => f.action));
+  return out;
+}
+
+function plpgsqlStatements(createText: string, params: string[] | undefined, allParams: number, ownSearchPath: boolean): BodyStatements {
+  let tree: AstNode;
   try {
-    tree = parsePlPgSQLSync(createText);
+    tree = parsePlPgSQLSync(createText) as AstNode;
   } catch (e) {
     return { unknown: `its PL/pgSQL body does not parse (${(e as Error).message.split('\n')[0]})` };
   }
   const sql: string[] = [];
+  const dynamic: string[] = [];
   let opaque: string | undefined;
   const visit = (v: unknown): void => {
     if (opaque) return;
@@ -64,10 +115,8 @@ function plpgsqlStatements(createText: string): BodyStatements {
         opaque = OPAQUE_PLPGSQL[k];
         return;
       }
-      if (k === 'PLpgSQL_stmt_open' && (child as AstNode)?.dynquery) {
-        opaque = 'opens a cursor on dynamic SQL';
-        return;
-      }
+      const dyn = DYNAMIC_PLPGSQL[k] ? (child as AstNode)?.[DYNAMIC_PLPGSQL[k]]?.PLpgSQL_expr : undefined;
+      if (dyn) dynamic.push(String(dyn.query ?? ''));
       if (k === 'PLpgSQL_expr') {
         const s = exprSql(child as AstNode);
         if (s === undefined) {
@@ -81,16 +130,51 @@ function plpgsqlStatements(createText: string): BodyStatements {
     }
   };
   visit(tree);
-  return opaque ? { unknown: `its body ${opaque}` } : { sql };
+  if (opaque) return { unknown: `its body ${opaque}` };
+  // A parameter the body assigns, declares over or aliases no longer holds the call's argument
+  // where the dynamic text is built: then the arguments are not used (the text stays unknown).
+  let safeParams = params;
+  if (params && dynamic.length) {
+    const assigned = assignedNames(tree, allParams);
+    const names = [...params.filter(Boolean), ...params.map((_p, i) => `$${i + 1}`)];
+    if (assigned.has('*') || names.some((n) => assigned.has(n)) || /\balias\s+for\b/i.test(createText)) safeParams = undefined;
+  }
+  return { sql, dynamic, ...(safeParams ? { params: safeParams } : {}), ownSearchPath };
 }
+
+/** A DO block's statements (PL/pgSQL; other languages are unknown). */
+export function doBlockStatements(node: AstNode): BodyStatements {
+  let language = 'plpgsql';
+  let body: string | undefined;
+  for (const o of (node.args as AstNode[] | undefined) ?? []) {
+    const d = o.DefElem;
+    if (d?.defname === 'language') language = String(d.arg?.String?.sval ?? '').toLowerCase();
+    if (d?.defname === 'as') body = d.arg?.String?.sval as string | undefined;
+  }
+  if (language !== 'plpgsql') return { unknown: `it is written in ${language || 'an unknown language'}` };
+  if (body === undefined) return { unknown: 'its body is not visible' };
+  // PostgreSQL compiles a DO block as an anonymous void function: parse it as one.
+  let tag = '$pg_do$';
+  for (let i = 0; body.includes(tag); i++) tag = `$pg_do${i}$`;
+  return plpgsqlStatements(`CREATE FUNCTION pg_temp.do_block() RETURNS void LANGUAGE plpgsql AS ${tag}${body}${tag}`, [], 0, false);
+}
+
+/** Input parameter modes: the ones a call passes arguments to, in order. */
+const INPUT_MODES = new Set(['FUNC_PARAM_IN', 'FUNC_PARAM_INOUT', 'FUNC_PARAM_DEFAULT']);
 
 /** Statements a CREATE FUNCTION/PROCEDURE's body runs, given the statement's own source text. */
 export function routineBodyStatements(node: AstNode, createText: string): BodyStatements {
-  const { language, body, atomic } = languageAndBody(node);
+  const { language, body, atomic, ownSearchPath } = languageAndBody(node);
   if (language === 'sql') {
     if (atomic) return { unknown: 'BEGIN ATOMIC bodies are not read here' };
-    return body === undefined ? { unknown: 'its body is not visible' } : { sql: [body] };
+    return body === undefined ? { unknown: 'its body is not visible' } : { sql: [body], dynamic: [], ownSearchPath };
   }
-  if (language === 'plpgsql') return plpgsqlStatements(createText);
+  if (language === 'plpgsql') {
+    // PL/pgSQL numbers its datums from the parameters, in declaration order (OUT and TABLE ones too).
+    const all = ((node.parameters as AstNode[] | undefined) ?? []).map((p) => p.FunctionParameter ?? {});
+    const variadic = all.some((p) => p.mode === 'FUNC_PARAM_VARIADIC');
+    const names = all.filter((p) => INPUT_MODES.has(p.mode ?? 'FUNC_PARAM_DEFAULT')).map((p) => String(p.name ?? '').toLowerCase());
+    return plpgsqlStatements(createText, variadic ? undefined : names, all.length, ownSearchPath);
+  }
   return { unknown: `it is written in ${language || 'an unknown language'}` };
 }

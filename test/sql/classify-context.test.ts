@@ -74,7 +74,8 @@ describe('classifier context: only what this input established counts', () => {
       ['ddl', 'read'],
     );
     assert.deepEqual(await classes("CREATE FUNCTION w() RETURNS int LANGUAGE sql AS 'INSERT INTO t VALUES (1) RETURNING 1'; SELECT w()"), ['ddl', 'write']);
-    assert.deepEqual(await classes("CREATE FUNCTION d() RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'select 1'; RETURN 1; END $$; SELECT d()"), ['ddl', 'write']);
+    // Dynamic SQL whose text is not known here (issue #14: a constant text, or one built from the call's constant arguments, is judged; see below).
+    assert.deepEqual(await classes("CREATE FUNCTION d() RETURNS int LANGUAGE plpgsql AS $$ DECLARE q text := current_setting('app.q'); BEGIN EXECUTE q; RETURN 1; END $$; SELECT d()"), ['ddl', 'write']);
     assert.deepEqual(await classes("CREATE FUNCTION c() RETURNS int LANGUAGE c AS 'lib', 'sym'; SELECT c()"), ['ddl', 'write']);
     // One unknown overload taints the name.
     assert.deepEqual(
@@ -82,6 +83,60 @@ describe('classifier context: only what this input established counts', () => {
       ['ddl', 'ddl', 'write'],
     );
     assert.deepEqual(await classes('SELECT f(1)'), ['write']);
+  });
+
+  it('dynamic SQL is judged when its text is known: constants and the call\'s constant arguments of parameters the body never changes', async () => {
+    const estimate = `CREATE FUNCTION est(text) RETURNS TABLE (estimated int) LANGUAGE plpgsql AS $$
+      DECLARE ln text; BEGIN FOR ln IN EXECUTE format('explain analyze %s', $1) LOOP RETURN QUERY SELECT 1; END LOOP; END $$`;
+    assert.deepEqual(await classes(`${estimate}; SELECT * FROM est('SELECT a FROM t GROUP BY 1'); SELECT * FROM est('DELETE FROM t WHERE a = 1'); SELECT * FROM est(current_user)`), ['ddl', 'read', 'write', 'write']);
+    const run = "CREATE FUNCTION run(q text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE q; END $$";
+    assert.deepEqual(await classes(`${run}; SELECT run('select 1'); SELECT run('drop table t'); SELECT run('t'::regclass::text)`), ['ddl', 'read', 'write', 'write']);
+    // The body gives the parameter a new value (directly, through an alias, INTO, or a declared shadow): the argument says nothing.
+    for (const body of ["q := 'delete from t'; EXECUTE q;", "q = 'delete from t'; EXECUTE q;", "SELECT 'delete from t' INTO q; EXECUTE q;", 'GET DIAGNOSTICS q = ROW_COUNT; EXECUTE q;', "FOREACH q IN ARRAY ARRAY['delete from t'] LOOP EXECUTE q; END LOOP;", "FOR q IN SELECT 'delete from t' LOOP EXECUTE q; END LOOP;"]) {
+      assert.deepEqual(await classes(`CREATE FUNCTION f(q text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN ${body} END $$; SELECT f('select 1')`), ['ddl', 'write'], body);
+    }
+    assert.deepEqual(await classes("CREATE FUNCTION f(q text) RETURNS void LANGUAGE plpgsql AS $$ DECLARE x ALIAS FOR $1; BEGIN x := 'delete from t'; EXECUTE q; END $$; SELECT f('select 1')"), ['ddl', 'write']);
+    assert.deepEqual(await classes("CREATE FUNCTION f(q text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN DECLARE q text := 'delete from t'; BEGIN EXECUTE q; END; END $$; SELECT f('select 1')"), ['ddl', 'write']);
+    assert.deepEqual(await classes("CREATE FUNCTION d() RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'select ' || quote_literal('x'); RETURN 1; END $$; SELECT d()"), ['ddl', 'read']);
+    assert.deepEqual(await classes("CREATE FUNCTION d() RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('%1$s', 'delete from t'); RETURN 1; END $$; SELECT d()"), ['ddl', 'write']);
+  });
+
+  it('DO blocks and CALLs are judged by their PL/pgSQL, like routine bodies', async () => {
+    assert.deepEqual(await classes("DO $$ BEGIN RAISE NOTICE 'x'; PERFORM 1; END $$"), ['read']);
+    assert.deepEqual(await classes('DO $$ BEGIN PERFORM 1; END $$'), ['read']);
+    assert.deepEqual(await classes("DO $$ BEGIN EXECUTE 'select 1'; END $$"), ['read']);
+    assert.deepEqual(await classes("DO $$ BEGIN EXECUTE 'delete from t'; END $$"), ['write']);
+    assert.deepEqual(await classes("DO $$ BEGIN PERFORM nextval('s'); END $$"), ['write']);
+    assert.deepEqual(await classes('DO $$ BEGIN COMMIT; END $$'), ['write']);
+    assert.deepEqual(await classes('CREATE TEMP TABLE tt (a int); DO $$ BEGIN INSERT INTO tt VALUES (1); END $$'), ['ddl', 'session']);
+    assert.deepEqual(await classes("CREATE PROCEDURE p(a int) LANGUAGE sql AS 'SELECT a'; CALL p(1); CALL p(nextval('s')); CALL other()"), ['ddl', 'read', 'write', 'write']);
+    assert.deepEqual(await classes("CREATE PROCEDURE w() LANGUAGE sql AS 'INSERT INTO t VALUES (1)'; CALL w()"), ['ddl', 'write']);
+  });
+
+  it('routine bodies see the temp tables of the input as they are at the call; aggregates are as read-only as their support functions', async () => {
+    assert.deepEqual(await classes("CREATE TEMP TABLE tt (a int); CREATE FUNCTION ins() RETURNS void LANGUAGE sql AS 'INSERT INTO tt VALUES (1)'; SELECT ins(); DROP TABLE tt; SELECT ins()"), ['ddl', 'ddl', 'read', 'destructive', 'write']);
+    assert.deepEqual(await classes("CREATE TEMP TABLE tt (a int); CREATE FUNCTION ins() RETURNS void LANGUAGE sql SET search_path = public AS 'INSERT INTO tt VALUES (1)'; SELECT ins()"), ['ddl', 'ddl', 'write']);
+    assert.deepEqual(await classes("CREATE FUNCTION sf(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT a + b'; CREATE AGGREGATE agg(int) (sfunc = sf, stype = int); SELECT agg(x) FROM t"), ['ddl', 'ddl', 'read']);
+    assert.deepEqual(await classes("CREATE FUNCTION sw(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT nextval(''s'')::int'; CREATE AGGREGATE agg(int) (sfunc = sw, stype = int); SELECT agg(x) FROM t"), ['ddl', 'ddl', 'write']);
+    // A routine that calls itself is not followed forever.
+    assert.deepEqual(await classes("CREATE FUNCTION r(n int) RETURNS int LANGUAGE sql AS 'SELECT r(n - 1)'; SELECT r(3)"), ['ddl', 'write']);
+    assert.deepEqual(await classes('CREATE AGGREGATE a(int) (sfunc = a, stype = int); SELECT a(x) FROM t'), ['ddl', 'write']);
+  });
+
+  it('identity: back to the login, or to a role created in this input, is session; any other switch is privilege', async () => {
+    assert.deepEqual(await classes('RESET ROLE; SET ROLE NONE; RESET SESSION AUTHORIZATION; SET SESSION AUTHORIZATION DEFAULT'), ['session', 'session', 'session', 'session']);
+    assert.deepEqual(await classes('SET ROLE admin; SET SESSION AUTHORIZATION admin; SET LOCAL ROLE admin'), ['privilege', 'privilege', 'privilege']);
+    assert.deepEqual(await classes('CREATE ROLE tester; SET ROLE tester; SET SESSION AUTHORIZATION tester; ALTER ROLE tester RENAME TO t2; SET ROLE tester; SET ROLE t2; DROP ROLE t2; SET ROLE t2'), [
+      'privilege', 'session', 'session', 'destructive', 'privilege', 'session', 'destructive', 'privilege',
+    ]);
+  });
+
+  it('LOCK in ACCESS SHARE mode, row_security off and reading large objects are reads; stronger locks and large-object writes are not', async () => {
+    assert.deepEqual(await classes('LOCK t IN ACCESS SHARE MODE; LOCK t IN ROW SHARE MODE; LOCK t'), ['read', 'write', 'write']);
+    assert.deepEqual(await classes('SET row_security = off; SET row_security = on'), ['session', 'session']);
+    assert.deepEqual(await classes('SELECT lo_get(1), lo_get(1, 0, 10); SELECT loread(3, 10), lo_tell(3), lo_lseek(3, 0, 0), lo_close(3)'), ['read', 'read']);
+    // lo_open stays a write whatever its mode: a verdict hanging on a constant would be shared through the gateway's shape cache.
+    assert.deepEqual(await classes("SELECT loread(lo_open(1, 262144), 10); SELECT lo_open(1, x'20000'::int); SELECT lowrite(3, 'x'); SELECT lo_put(1, 0, 'x')"), ['write', 'write', 'write', 'write']);
   });
 
   it('a context can continue one input across calls (one file sent statement by statement), never across inputs', async () => {
@@ -158,6 +213,31 @@ describe('session settings that remove safety limits', () => {
 
 describe('RESET ALL on a real server keeps role, session authorization and the read-only default', () => {
   const cluster = sharedCluster();
+
+  it('RESET ROLE and RESET SESSION AUTHORIZATION return to the connection\'s starting identity; row_security off shows no hidden row', async () => {
+    const admin = await connect(cluster().url());
+    await admin.query(`CREATE ROLE starter NOLOGIN; CREATE ROLE other NOLOGIN; GRANT starter, other TO postgres;
+      CREATE TABLE rls_t (owner_name text); INSERT INTO rls_t VALUES ('starter'), ('other');
+      ALTER TABLE rls_t ENABLE ROW LEVEL SECURITY; CREATE POLICY mine ON rls_t USING (owner_name = current_user); GRANT SELECT ON rls_t TO starter`);
+    await admin.end();
+    const url = new URL(cluster().url());
+    url.searchParams.set('options', '-c role=starter');
+    const c = await connect(url.toString());
+    try {
+      await c.query('SET ROLE other');
+      await c.query('RESET ROLE');
+      assert.equal((await c.query('SELECT current_user AS u')).rows[0].u, 'starter');
+      await c.query('SET SESSION AUTHORIZATION other');
+      await c.query('RESET SESSION AUTHORIZATION');
+      assert.equal((await c.query('SELECT session_user AS u')).rows[0].u, 'postgres');
+      await c.query('SET ROLE starter');
+      assert.deepEqual((await c.query('SELECT owner_name FROM rls_t')).rows, [{ owner_name: 'starter' }]);
+      await c.query('SET row_security = off');
+      await assert.rejects(c.query('SELECT owner_name FROM rls_t'), /row-level security/);
+    } finally {
+      await c.end();
+    }
+  });
 
   it('after SET ROLE and RESET ALL the role stays; a read-only default from the connection stays on', async () => {
     const admin = await connect(cluster().url());

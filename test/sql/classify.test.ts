@@ -48,7 +48,10 @@ const cases: Array<[string, StatementClass]> = [
   ['COPY (DELETE FROM t RETURNING *) TO STDOUT', 'destructive'],
   ['VALUES (nextval(\'s\'))', 'write'],
   ['PREPARE TRANSACTION \'tx1\'', 'write'],
-  ['DO $$ BEGIN PERFORM 1; END $$', 'write'],
+  // issue #14: a DO block's PL/pgSQL is parsed and judged statement by statement (DO $$ BEGIN PERFORM 1; END $$ is read, classify-context.test.ts).
+  ['DO $$ BEGIN DELETE FROM t WHERE id = 1; END $$', 'write'],
+  ['DO $$ DECLARE q text := current_setting(\'x.q\'); BEGIN EXECUTE q; END $$', 'write'],
+  ['DO LANGUAGE plperl $$ system("rm -rf /") $$', 'write'],
   ['CALL p()', 'write'],
   ['EXECUTE stmt', 'write'],
   ['PREPARE p AS INSERT INTO t VALUES (1)', 'write'],
@@ -100,7 +103,8 @@ const cases: Array<[string, StatementClass]> = [
   ['ALTER TABLE t OWNER TO bob', 'privilege'],
   ['ALTER SYSTEM SET wal_level = minimal', 'privilege'],
   ['SET ROLE admin', 'privilege'],
-  ['RESET ROLE', 'privilege'],
+  // issue #14: RESET ROLE / SET ROLE NONE return to the connection's own login (session, classify-context.test.ts); switching to any other role is privilege.
+  ['SET ROLE "Admin"', 'privilege'],
   ['SET SESSION AUTHORIZATION admin', 'privilege'],
   ['SET default_transaction_read_only = off', 'privilege'],
   ['SET default_transaction_read_only TO false', 'privilege'],

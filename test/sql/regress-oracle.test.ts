@@ -2,8 +2,9 @@
  * PostgreSQL's own regression suite checks the classifier (test/sql/regress/oracle.ts): each
  * statement runs first inside a READ ONLY transaction, then normally, on a real cluster. Zero
  * leaks (a statement the guard would allow that PostgreSQL refuses read-only) is required, and
- * at most 5% unintended false alarms among the statements PostgreSQL runs read-only; deliberate
- * refusals and unknown code (fail closed) are counted and reported, not hidden (docs/sql.md).
+ * at most 5% false alarms among the statements PostgreSQL runs read-only — all of them, the
+ * deliberate refusals and unknown code (fail closed) included, which are also counted apart and
+ * reported (docs/sql.md); the unintended ones alone stay far below.
  *
  * The regression SQL is not committed: it comes from Debian's source package of the installed
  * postgresql-NN (test/sql/regress/fetch.ts), fetched here when missing — as root; without it this
@@ -27,7 +28,7 @@ const SEED = 14;
 describe("oracle: PostgreSQL's regression suite", () => {
   const cluster = sharedCluster();
 
-  it('no statement the guard allows is refused read-only, and ≤ 5% unintended false alarms', { timeout: 900_000 }, async (t) => {
+  it('no statement the guard allows is refused read-only, and ≤ 5% false alarms', { timeout: 900_000 }, async (t) => {
     // Throws (failing the test, loudly) when the regression SQL cannot be had.
     const regress = ensureRegressSql();
     const report = await runRegressOracle({ dir: regress.dir, url: cluster().url(), sample: SAMPLE, seed: SEED });
@@ -45,7 +46,8 @@ describe("oracle: PostgreSQL's regression suite", () => {
       'statements the guard allows that PostgreSQL refused in a read-only transaction',
     );
     assert.ok(report.unintendedRate <= 0.05, `unintended false alarms ${(report.unintendedRate * 100).toFixed(1)}% > 5%: ${categories.slice(0, 5).map((c) => `${c.count} ${c.category}`).join('; ')}`);
-    // Ratchet on everything refused that PostgreSQL runs read-only, deliberate or not (measured 11.2% over the whole suite).
-    assert.ok(report.falseAlarmRate <= 0.13, `all false alarms ${(report.falseAlarmRate * 100).toFixed(1)}% > 13%`);
+    // Everything refused that PostgreSQL runs read-only, deliberate or not: issue #14's goal (measured
+    // 4.3% over the whole suite, 1.6% on the default sample; 11.2% before DO/dynamic SQL/identity work).
+    assert.ok(report.falseAlarmRate <= 0.05, `all false alarms ${(report.falseAlarmRate * 100).toFixed(1)}% > 5%: ${categories.slice(0, 5).map((c) => `${c.count} ${c.category}`).join('; ')}`);
   });
 });

@@ -77,15 +77,52 @@ function reconstruct(node: AstNode | undefined): string {
   return x;
 }
 
-function dynamicStatements(expr: string): EmbeddedStatement[] {
-  const sel = parseSql(`SELECT ${expr}`, true)[0];
-  const target = (sel?.node.targetList as AstNode[] | undefined)?.[0]?.ResTarget?.val;
-  if (!target) return [];
-  return parseSql(reconstruct(target), true);
+/**
+ * Parses many SQL texts with one call of the parser (one call costs more than parsing a short
+ * expression), each text's statements apart, in order. A text that does not parse alone yields
+ * nothing, as parseSql; when the texts do not parse together, or a statement would straddle two
+ * of them, each is parsed on its own instead.
+ */
+function parseMany(texts: string[], dynamic: boolean): EmbeddedStatement[][] {
+  const out: EmbeddedStatement[][] = texts.map(() => []);
+  if (texts.length <= 1) return texts.map((t) => parseSql(t, dynamic));
+  const SEP = '\n;\n';
+  const combined = texts.join(SEP);
+  const bytes = Buffer.from(combined, 'utf8');
+  // Byte range of each text in the combined input (the parser reports byte offsets).
+  const ends: number[] = [];
+  let at = 0;
+  for (const t of texts) {
+    at += Buffer.byteLength(t, 'utf8');
+    ends.push(at);
+    at += SEP.length;
+  }
+  let r: { stmts?: Array<{ stmt: AstNode; stmt_location?: number; stmt_len?: number }> };
+  try {
+    r = parseSync(combined) as typeof r;
+  } catch {
+    return texts.map((t) => parseSql(t, dynamic));
+  }
+  let i = 0;
+  for (const x of r.stmts ?? []) {
+    const start = x.stmt_location ?? 0;
+    const end = x.stmt_len ? start + x.stmt_len : bytes.length;
+    while (i < ends.length && start >= ends[i]) i++;
+    const text = bytes.subarray(start, end).toString('utf8').trim();
+    // A statement running past its own text's end means the texts merged: parse them one by one.
+    if (i >= ends.length || end > ends[i] + 1 || text === '') {
+      if (text === '') continue;
+      return texts.map((t) => parseSql(t, dynamic));
+    }
+    const kind = Object.keys(x.stmt)[0];
+    out[i].push({ kind, node: x.stmt[kind] as AstNode, text, dynamic });
+  }
+  return out;
 }
 
-/** Walks a PL/pgSQL parse tree collecting embedded SQL and dynamic SQL. */
+/** Walks a PL/pgSQL parse tree collecting embedded SQL and dynamic SQL (parsed in two batches: the texts, then the dynamic statements rebuilt from them). */
 function walkPlpgsql(tree: unknown, out: RoutineSql, depth: number): void {
+  const items: Array<{ sql: string } | { dyn: string }> = [];
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) return v.forEach(visit);
     if (v === null || typeof v !== 'object') return;
@@ -96,26 +133,44 @@ function walkPlpgsql(tree: unknown, out: RoutineSql, depth: number): void {
       if (key === 'PLpgSQL_stmt_dynexecute' || key === 'PLpgSQL_stmt_dynfors') {
         const q = String(child.query?.PLpgSQL_expr?.query ?? '');
         out.dynamic.push(q);
-        out.statements.push(...dynamicStatements(q));
+        items.push({ dyn: q });
       } else if (key === 'dynquery') {
         const q = String(child.PLpgSQL_expr?.query ?? '');
         out.dynamic.push(q);
-        out.statements.push(...dynamicStatements(q));
+        items.push({ dyn: q });
         continue;
       } else if (key === 'PLpgSQL_expr' && child.query !== undefined) {
         const q = String(child.query);
+        // An expression without a parenthesis calls no function and holds no subquery (PostgreSQL's
+        // grammar needs one for both): nothing in it for a rule to find, so it is not parsed.
+        if (child.parseMode !== 0 && !q.includes('(')) continue;
         // parseMode 0: a whole SQL statement; otherwise an expression (`n > 1`) or an assignment (`x := f()`).
-        const found = child.parseMode === 0 ? parseSql(q, false) : parseSql(`SELECT ${q.replace(/^\s*[\w.]+(?:\[[^\]]*\])?\s*:=/, '')}`, false);
-        for (const s of found) {
-          out.statements.push(s);
-          if (depth < 3) nested(s, out, depth + 1);
-        }
+        items.push({ sql: child.parseMode === 0 ? q : `SELECT ${q.replace(/^\s*[\w.]+(?:\[[^\]]*\])?\s*:=/, '')}` });
         continue;
       }
       visit(child);
     }
   };
   visit(tree);
+  const first = parseMany(items.map((it) => ('sql' in it ? it.sql : `SELECT ${it.dyn}`)), false);
+  const rebuilt: string[] = [];
+  const rebuiltAt = new Map<number, number>();
+  items.forEach((it, i) => {
+    const target = 'dyn' in it ? (first[i][0]?.node.targetList as AstNode[] | undefined)?.[0]?.ResTarget?.val : undefined;
+    if (target) {
+      rebuiltAt.set(i, rebuilt.length);
+      rebuilt.push(reconstruct(target));
+    }
+  });
+  const second = parseMany(rebuilt, true);
+  items.forEach((it, i) => {
+    if ('sql' in it) {
+      for (const s of first[i]) {
+        out.statements.push(s);
+        if (depth < 3) nested(s, out, depth + 1);
+      }
+    } else if (rebuiltAt.has(i)) out.statements.push(...second[rebuiltAt.get(i)!]);
+  });
 }
 
 /** A DO or CREATE FUNCTION written inside a body: its own body counts too. */

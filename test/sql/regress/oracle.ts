@@ -42,19 +42,19 @@ export interface Disagreement {
  * prodguard still refuses, because read-only mode does not stop what they do.
  */
 export const DELIBERATE: Array<{ group: string; why: string; reason?: RegExp; fn?: RegExp }> = [
-  { group: 'identity switch', why: 'SET/RESET ROLE and SESSION AUTHORIZATION change whose privileges apply; the database role is the wall', reason: /changes the identity whose privileges apply/ },
-  { group: 'safety setting', why: 'row security off, triggers off (session_replication_role), isolation, or a removed time/memory limit', reason: /weakens a safety guarantee|removes the (time )?limit|above the cap|lifts read-only/ },
+  { group: 'identity switch', why: 'SET ROLE / SET SESSION AUTHORIZATION to a role this input did not create can gain that role’s attributes (BYPASSRLS, SUPERUSER) and impersonates it; the database role is the wall (RESET and switches to roles created in the input are session)', reason: /changes the identity whose privileges apply/ },
+  { group: 'safety setting', why: 'triggers off (session_replication_role), isolation, or a removed time/memory limit', reason: /weakens a safety guarantee|removes the (time )?limit|above the cap|lifts read-only/ },
   { group: 'cursor kept past the transaction', why: 'DECLARE … WITH HOLD keeps its result on the server until CLOSE', reason: /WITH HOLD/ },
-  { group: 'lock or maintenance', why: 'LOCK, CLUSTER, REINDEX, FOR UPDATE/SHARE block other sessions; ANALYZE changes every session’s plans', reason: /^LOCK|CLUSTER|REINDEX|FOR UPDATE\/SHARE|VACUUM\/ANALYZE/ },
+  { group: 'lock or maintenance', why: 'LOCK (above ACCESS SHARE), CLUSTER, REINDEX, FOR UPDATE/SHARE block other sessions; ANALYZE rewrites the statistics every session’s plans come from', reason: /^LOCK|CLUSTER|REINDEX|FOR UPDATE\/SHARE|VACUUM\/ANALYZE/ },
   {
     group: 'function acting outside the transaction',
-    why: 'advisory locks, large objects, NOTIFY, transaction IDs, index summarisation, statistics resets, server files, sequences, sleeps',
+    why: 'advisory locks (block deploys), large-object writes, NOTIFY, transaction IDs, index summarisation, statistics resets, server files, sequences, long sleeps',
     fn: /^(pg_advisory|pg_try_advisory|lo_|lowrite|loread|txid_current$|pg_current_xact_id$|pg_notify$|brin_|gin_clean_pending_list$|pg_stat_reset|pg_log_backend_memory_contexts$|pg_ls_|pg_read_|pg_stat_file$|set_config$|pg_sleep|ts_rewrite$|ts_stat$|query_to_xml|cursor_to_xml|nextval$|setval$|pg_cancel_backend$|pg_terminate_backend$|pg_import_system_collations$|pg_create_restore_point$|pg_switch_wal$|pg_replication_origin|pg_logical_emit_message$|pg_backup_)/,
   },
 ];
 
 /** Kinds of code whose text the input does not show: judged unknown, so refused (fail closed). */
-const FAIL_CLOSED = /whose text is not visible|whose DECLARE is not in this input|DO runs an anonymous code block|CALL runs a procedure|declared in this input as write|prepared in this input as write|its body /;
+const FAIL_CLOSED = /whose text is not visible|whose DECLARE is not in this input|DO runs an anonymous code block|CALL runs a procedure|declared in this input as write|prepared in this input as write|its body[ :]/;
 
 export interface OracleReport {
   files: string[];
