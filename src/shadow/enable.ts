@@ -22,6 +22,7 @@ import { connectionUrl, requireEnvironment } from '../config/connection.js';
 import { withClient, quoteIdent, quoteLiteral } from '../pg/client.js';
 import { runPgTool } from '../pg/run-tool.js';
 import { toolConn } from '../pg/tool-conn.js';
+import { forExistingSchemas } from './dump-sql.js';
 import { maskSecrets } from '../security/mask.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { assertProductionPrivileges, productionFacts, publishableTables } from './production.js';
@@ -129,8 +130,7 @@ export async function enableShadow(ctx: Context, opts: EnableShadowOptions): Pro
         throw new RefusedError(`schema-only dump of ${opts.environment} failed: ${errorMessage(err)}`, 'shadow.schema-dump', err);
       });
       const sc = toolConn(shadowUrl);
-      // Existing schemas (public) make CREATE SCHEMA fail: create them first and drop those lines.
-      const sql = dump.stdout.replace(/^CREATE SCHEMA (\S+);$/gm, 'CREATE SCHEMA IF NOT EXISTS $1;');
+      const sql = forExistingSchemas(dump.stdout);
       await runPgTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', sc.conn, '-f', '-'], { env: sc.env, input: sql }).catch((err) => {
         throw new RefusedError(`copying the schema to the shadow failed: ${errorMessage(err)} (if production is a Supabase project, the shadow must be Supabase-like: its policies and functions refer to auth, extensions and the API roles)`, 'shadow.schema-copy', err);
       });

@@ -24,6 +24,7 @@ import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo } from '../pg/conninfo.js';
 import { runPgTool } from '../pg/run-tool.js';
 import { toolConn } from '../pg/tool-conn.js';
+import { forExistingSchemas } from './dump-sql.js';
 import { maskSecrets } from '../security/mask.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { resolveRestoreTarget } from '../restore/target.js';
@@ -182,9 +183,9 @@ export async function shadowRestore(ctx: Context, opts: ShadowRestoreOptions): P
       if (present.length) throw new RefusedError(`the target ${target.label} already has ${present.join(', ')}; a whole restore goes into an empty database (or repair rows with --table)`, 'shadow.target-not-empty');
       await ensureRoles(srcUrl, target.url);
       const sc = toolConn(srcUrl);
-      const dump = await runPgTool('pg_dump', ['-d', sc.conn, '--no-publications', '--no-subscriptions', ...state.schemas.flatMap((s) => ['-n', s])], { env: sc.env });
+      const dump = await runPgTool('pg_dump', ['-d', sc.conn, '--no-owner', '--no-publications', '--no-subscriptions', ...state.schemas.flatMap((s) => ['-n', s])], { env: sc.env });
       const tc = toolConn(target.url);
-      const sql = dump.stdout.replace(/^CREATE SCHEMA (\S+);$/gm, 'CREATE SCHEMA IF NOT EXISTS $1;');
+      const sql = forExistingSchemas(dump.stdout);
       await runPgTool('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', tc.conn, '-f', '-'], { env: tc.env, input: sql }).catch((err) => {
         throw new RefusedError(`loading the recovered data into ${target.label} failed (nothing written: one transaction): ${errorMessage(err)}`, 'shadow.load-failed', err);
       });

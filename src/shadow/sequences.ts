@@ -66,7 +66,7 @@ export async function advanceSequencesPastMax(url: string, schemas: string[]): P
     for (const [seq, max] of want) {
       // Never move a sequence backwards: a value handed out and then deleted must not come back.
       const r = await c.query<{ v: string }>(
-        `SELECT setval($1::regclass, greatest($2::bigint, (SELECT last_value FROM pg_sequences WHERE format('%I.%I', schemaname, sequencename) = $1)), true)::text AS v`,
+        `SELECT setval($1::regclass, greatest($2::bigint, coalesce(pg_sequence_last_value($1::regclass), 0)), true)::text AS v`,
         [seq, max.toString()],
       );
       out.push({ sequence: seq, value: r.rows[0].v });
