@@ -192,6 +192,22 @@ test('hosted production + shadow: enable, status, workload, bad DELETE, exact re
   assert.ok(status.notCovered.some((n: { table: string }) => n.table === 'public.events_log'));
   assert.equal(status.drift.inSync, true);
 
+  // Rule 2 of the scorecard shows the shadow's PITR with its lag and window.
+  const sc = await cli(['status', '--json']);
+  const find = (x: unknown): { state: string; reason: string } | null => {
+    if (!x || typeof x !== 'object') return null;
+    if ((x as { id?: string }).id === 'shadow.pitr') return x as { state: string; reason: string };
+    for (const v of Object.values(x)) {
+      const f = find(v);
+      if (f) return f;
+    }
+    return null;
+  };
+  const check = find(JSON.parse(sc.stdout));
+  assert.ok(check, sc.stdout.slice(0, 500));
+  assert.equal(check.state, 'ok', check.reason);
+  assert.match(check.reason, /production: shadow PITR \(shadow\) window .* → .*, lag 0\.0 s/);
+
   // 1. The whole database as of just before the bad DELETE (T = its commit time: it is not before T).
   const tIso = (us: bigint) => new Date(Number(us / 1000n)).toISOString().replace(/\.\d+Z$/, `.${(us % 1_000_000n).toString().padStart(6, '0')}+00`).replace('T', ' ');
   // The target: a new Supabase-like project (its postgres role is not superuser either).
