@@ -83,6 +83,26 @@ export function registerShadow(program: Command): void {
     });
 
   shadow
+    .command('migrate')
+    .description('apply the migrations production has not got yet to the shadow first (migrate deploy does this itself); --publish after the deploy adds new tables to the publication')
+    .requiredOption('--env <env>', 'the production environment')
+    .option('--publish', 'after production has the migrations: publish the tables they created and copy their rows to the shadow')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; publish?: boolean; json?: boolean }, cmd: Command) => {
+      const m = await import('../shadow/migrate.js');
+      await withContext(cmd, async (ctx) => {
+        if (opts.publish) {
+          const tables = await m.publishNewTables(ctx, opts.env);
+          emit(opts, { published: tables }, () => (tables.length ? `published ${tables.join(', ')} to the shadow` : 'no new table to publish'));
+          return;
+        }
+        const r = await m.migrateShadowFirst(ctx, opts.env, await m.pendingOnProduction(ctx, opts.env), opts.json ? undefined : note);
+        if (!r.shadow) throw new RefusedError(`no shadow is set up for ${opts.env}; run prodguard shadow enable first`, 'shadow.not-enabled');
+        emit(opts, r, () => (r.applied.length ? `applied to the shadow ${r.shadow}: ${r.applied.join(', ')}` : `the shadow ${r.shadow} already has every pending migration`));
+      });
+    });
+
+  shadow
     .command('sync-sequences')
     .description('copy production\'s sequence values to the shadow (logical replication does not carry them; run on a schedule)')
     .requiredOption('--env <env>', 'the production environment')

@@ -8,7 +8,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import type { Cluster } from '../../src/pg/cluster.js';
 import { createSupabaseCluster } from '../../src/supabase/scratch-cluster.js';
@@ -26,6 +28,8 @@ let project: { dir: string; cleanup: () => void };
 let env: Record<string, string>;
 let ctx: Context;
 let stream: StreamHandle;
+let hook: Server;
+const notified: Array<{ event: string; summary: string }> = [];
 
 const cli = (args: string[]) => runCli(args, { cwd: project.dir, env, timeoutMs: 180_000 });
 
@@ -43,6 +47,15 @@ before(async () => {
     createSupabaseCluster({ name: 'prodguard-shadow-shadow' }),
     createSupabaseCluster({ name: 'prodguard-shadow-target' }),
   ]);
+  hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      notified.push(JSON.parse(body));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
   const identity = await generateIdentity();
   project = makeProject({
     'prodguard.yaml': minimalConfig(`  shadow:
@@ -54,6 +67,10 @@ backup:
 pitr:
   method: streaming
   walDir: wal-archive
+notifications:
+  webhooks:
+    - name: ops
+      urlEnv: OPS_WEBHOOK_URL
 `),
   });
   chmodSync(project.dir, 0o755);
@@ -61,6 +78,7 @@ pitr:
     PRODUCTION_DATABASE_URL: prod.url(), // `postgres`: owner, not superuser, REPLICATION (as on hosted Supabase)
     SHADOW_DATABASE_URL: shadow.url('postgres', 'supabase_admin'),
     PRODGUARD_AGE_IDENTITY: identity,
+    OPS_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`,
   };
   ctx = contextFrom(loadConfig({ cwd: project.dir }));
   await sql(prod.url(), `
@@ -79,6 +97,7 @@ after(async () => {
   await ctx?.close();
   await Promise.all([prod, shadow, target].map((c) => c?.destroy()));
   project?.cleanup();
+  hook?.close();
 });
 
 function parseIso(s: string): bigint {
@@ -242,12 +261,40 @@ test('hosted production + shadow: enable, status, workload, bad DELETE, exact re
   assert.equal(rp.code !== 0, true);
   assert.match(rp.stderr, /break-glass/);
 
-  // A hand-made schema change on production: detected, reported, status fails.
+  // A migration through the pipeline: the shadow first, then production, then new tables published.
+  mkdirSync(join(project.dir, 'migrations'), { recursive: true });
+  const migration = `alter table public.orders add column status text not null default 'new';
+create table public.refunds (id bigserial primary key, order_id bigint not null, amount int not null);`;
+  writeFileSync(join(project.dir, 'migrations', '0001_status_and_refunds.sql'), migration);
+  const sm = await cli(['shadow', 'migrate', '--env', 'production', '--json']);
+  assert.equal(sm.code, 0, sm.stderr);
+  assert.deepEqual(JSON.parse(sm.stdout).applied, ['0001_status_and_refunds.sql']);
+  assert.equal((await cli(['shadow', 'migrate', '--env', 'production', '--json'])).code, 0, 'idempotent');
+  await sql(prod.url(), migration); // what migrate deploy applies to production after the shadow
+  await sql(prod.url(), `insert into orders (customer, amount, status) values ('after-migration', 7, 'paid')`);
+  const pub = await cli(['shadow', 'migrate', '--env', 'production', '--publish', '--json']);
+  assert.equal(pub.code, 0, pub.stderr);
+  assert.deepEqual(JSON.parse(pub.stdout).published, ['public.refunds']);
+  await sql(prod.url(), `insert into refunds (order_id, amount) values (1, 5)`);
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const a = await sql(env.SHADOW_DATABASE_URL, `select 1 from orders where customer = 'after-migration' and status = 'paid'`);
+    const b = await sql(env.SHADOW_DATABASE_URL, `select 1 from refunds where amount = 5`);
+    if (a.length === 1 && b.length === 1) break;
+    if (Date.now() > until) throw new Error(`replication did not carry on after the migration (orders ${a.length}, refunds ${b.length})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const after = JSON.parse((await cli(['shadow', 'status', '--env', 'production', '--json'])).stdout);
+  assert.equal(after.subscription.applyErrors, 0, 'the migration never broke replication');
+  assert.equal(after.drift.inSync, true, after.drift.differences.join('; '));
+
+  // A hand-made schema change on production: detected, alerted, status fails.
   await sql(prod.url(), 'alter table orders add column note text');
-  const drift = await cli(['shadow', 'status', '--env', 'production', '--json']);
+  const drift = await cli(['shadow', 'status', '--env', 'production', '--notify', '--json']);
   assert.notEqual(drift.code, 0);
   const ds = JSON.parse(drift.stdout);
   assert.equal(ds.drift.inSync, false);
   assert.ok(ds.drift.differences.some((d: string) => /note/.test(d)), JSON.stringify(ds.drift.differences));
+  assert.ok(notified.some((n) => n.event === 'drift.detected' && /note/.test(n.summary)), JSON.stringify(notified));
   t.diagnostic(`restore A ${resA.durationMs} ms`);
 });
