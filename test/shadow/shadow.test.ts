@@ -211,6 +211,14 @@ test('hosted production + shadow: enable, status, workload, bad DELETE, exact re
   assert.ok(status.notCovered.some((n: { table: string }) => n.table === 'public.events_log'));
   assert.equal(status.drift.inSync, true);
 
+  // The scheduled job (serve / a scheduled CI workflow): sequences synced, health checked.
+  const job = await cli(['jobs', 'run', 'shadow:production', '--json']);
+  assert.equal(job.code, 0, job.stderr + job.stdout);
+  assert.match(job.stdout, /shadow of production: lag 0\.0 s/);
+  const [{ lv }] = await sql<{ lv: string }>(env.SHADOW_DATABASE_URL, `select last_value::text as lv from orders_id_seq`);
+  const [{ pv }] = await sql<{ pv: string }>(prod.url(), `select last_value::text as pv from orders_id_seq`);
+  assert.equal(lv, pv, 'sequence synced to the shadow');
+
   // Rule 2 of the scorecard shows the shadow's PITR with its lag and window.
   const sc = await cli(['status', '--json']);
   const find = (x: unknown): { state: string; reason: string } | null => {
