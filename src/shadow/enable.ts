@@ -153,6 +153,8 @@ export async function enableShadow(ctx: Context, opts: EnableShadowOptions): Pro
     // 3. The subscription (its slot is created on production with the REPLICATION attribute).
     await withClient(shadowUrl, async (c) => {
       const exists = (await c.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [sub])).rowCount;
+      // The statement carries production's password: a failure must not write it into the shadow's server log.
+      await c.query('SET log_min_error_statement = panic');
       try {
         if (exists) await c.query(`ALTER SUBSCRIPTION ${quoteIdent(sub)} REFRESH PUBLICATION`);
         else await c.query(`CREATE SUBSCRIPTION ${quoteIdent(sub)} CONNECTION ${quoteLiteral(prodUrl)} PUBLICATION ${quoteIdent(pub)} WITH (copy_data = true, slot_name = ${quoteLiteral(sub)})`);
