@@ -103,6 +103,29 @@ export function registerShadow(program: Command): void {
     });
 
   shadow
+    .command('drill')
+    .description('restore drill from the shadow: real RPO (the lag now) and RTO (a full shadow restore into a throw-away cluster, counts compared)')
+    .requiredOption('--env <env>', 'the production environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const { shadowDrill } = await import('../shadow/drill.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await shadowDrill(ctx, opts.env, { onProgress: opts.json ? undefined : note });
+        emit(opts, r, () =>
+          [
+            `shadow drill ${r.ok ? 'PASSED' : 'FAILED'}: ${r.environment}`,
+            `  RTO ${(r.rtoMs / 1000).toFixed(1)} s (WAL scan + PITR of the shadow + copy out + counts), RPO ${r.rpoMs === null ? '?' : `${(r.rpoMs / 1000).toFixed(1)} s`} (the shadow's lag at the drill)`,
+            `  last production commit restored: ${r.lastRestoredCommit ?? '-'}; ${r.tablesChecked} table(s) counted`,
+          ].join('\n'),
+        );
+        if (!r.ok) {
+          await (await import('../notify/send.js')).notifyEvent(ctx, { event: 'drill.failed', environment: r.environment, summary: `shadow restore drill of ${r.environment} failed: ${r.error}` });
+          throw new RefusedError(`shadow drill of ${r.environment} failed: ${r.error}`, 'shadow.drill-failed');
+        }
+      });
+    });
+
+  shadow
     .command('sync-sequences')
     .description('copy production\'s sequence values to the shadow (logical replication does not carry them; run on a schedule)')
     .requiredOption('--env <env>', 'the production environment')

@@ -28,7 +28,11 @@ export interface ShadowCut extends Cut {
 /** Segments whose newest local commit is this much older than T are skipped (the shadow applies within seconds). */
 const SCAN_MARGIN_US = 15n * 60n * 1_000_000n;
 
-export async function findCut(ctx: Context, shadowEnv: string, micros: bigint, originId: number | null, env: Record<string, string | undefined>): Promise<ShadowCut> {
+/**
+ * `toEnd`: when the archive has no production commit at or after T, cut after the newest one instead
+ * of refusing (drills: "everything the shadow holds right now").
+ */
+export async function findCut(ctx: Context, shadowEnv: string, micros: bigint, originId: number | null, env: Record<string, string | undefined>, toEnd = false): Promise<ShadowCut> {
   const store = await openPitrStore(ctx.loaded, shadowEnv, null);
   const partial = await snapshotPartial(pitrStoreDir(ctx.loaded, shadowEnv));
   const dir = mkdtempSync(join(tmpdir(), 'prodguard-shadow-scan-'));
@@ -70,10 +74,12 @@ export async function findCut(ctx: Context, shadowEnv: string, micros: bigint, o
       target = { kind: 'lsn', value: cut.lastBefore.lsn, lsn: parseLsn(cut.lastBefore.lsn) };
     } else if (cut.firstAfter) {
       target = { kind: 'xid', value: cut.firstAfter.xid };
+    } else if (toEnd) {
+      target = { kind: 'latest' };
     } else {
       throw new RefusedError('the shadow has no production transaction after its base backup yet; nothing to cut', 'shadow.nothing-applied');
     }
-    if (!cut.firstAfter) {
+    if (!cut.firstAfter && !toEnd) {
       // Production may have committed before T what the shadow has not received yet: not exact, refuse.
       throw new RefusedError(
         `the shadow's archive holds production commits up to ${newestCommit?.originTime ?? 'none'}, nothing at or after the target yet; if the shadow is behind (prodguard shadow status shows its lag), wait and retry`,

@@ -40,6 +40,8 @@ export interface ShadowRestoreOptions {
   to: string;
   table?: string;
   where?: string;
+  /** Drills: when the archive has nothing at or after T yet, restore everything it holds. */
+  toEnd?: boolean;
   env?: Record<string, string | undefined>;
   onProgress?: (line: string) => void;
 }
@@ -118,8 +120,8 @@ export async function shadowRestore(ctx: Context, opts: ShadowRestoreOptions): P
     if (target.resolved.name === state.shadowEnv) throw new RefusedError('--to is the shadow itself; restore into another database', 'shadow.target-is-shadow');
 
     progress(`reading production commit times from the shadow's WAL (${state.shadowEnv})`);
-    const cut = await findCut(ctx, state.shadowEnv, t.micros, state.originId, env);
-    progress(`cut: last production commit before T ${cut.lastBefore?.originTime ?? '(none since the base backup)'}, first at/after T ${cut.firstAfter?.originTime}; recovering the shadow to ${describeTarget(cut.target)}`);
+    const cut = await findCut(ctx, state.shadowEnv, t.micros, state.originId, env, opts.toEnd);
+    progress(`cut: last production commit before T ${cut.lastBefore?.originTime ?? '(none since the base backup)'}, first at/after T ${cut.firstAfter?.originTime ?? '(none yet)'}; recovering the shadow to ${describeTarget(cut.target)}`);
 
     dataRoot = makeServerDir('prodguard-shadow-restore');
     const r = await pitrRestore(ctx, {

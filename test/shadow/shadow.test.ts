@@ -264,6 +264,15 @@ test('hosted production + shadow: enable, status, workload, bad DELETE, exact re
   assert.deepEqual(gotB, wantB, `rows committed before op #30 (${mid.kind}) and none after`);
   assert.equal(JSON.parse(rb.stdout).counts[0].inserted, wantB.length);
 
+  // The drill: everything the shadow holds, into a throw-away Supabase-like cluster; real RPO = the lag now.
+  const dr = await cli(['shadow', 'drill', '--env', 'production', '--json']);
+  assert.equal(dr.code, 0, dr.stderr);
+  const drill = JSON.parse(dr.stdout);
+  assert.equal(drill.ok, true);
+  assert.equal(drill.tablesChecked, 2);
+  assert.ok(drill.rpoMs !== null && drill.rtoMs > 0);
+  assert.equal(parseIso(drill.lastRestoredCommit.replace('T', ' ').replace('Z', '+00')), ops[ops.length - 1].at, 'the drill restored up to production\'s newest commit');
+
   // Production is refused without break-glass.
   const rp = await cli(['shadow', 'restore', '--env', 'production', '--time', tIso(badAt), '--to', 'production', '--table', 'orders']);
   assert.equal(rp.code !== 0, true);
