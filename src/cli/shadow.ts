@@ -126,6 +126,20 @@ export function registerShadow(program: Command): void {
     });
 
   shadow
+    .command('disable')
+    .description('drop the subscription, production\'s slot (an abandoned slot fills production\'s disk with WAL) and the publication; the shadow\'s archive is kept')
+    .requiredOption('--env <env>', 'the production environment')
+    .option('--json', 'output JSON')
+    .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
+      const { disableShadow } = await import('../shadow/disable.js');
+      await withContext(cmd, async (ctx) => {
+        const r = await disableShadow(ctx, opts.env);
+        emit(opts, r, () => [`shadow of ${r.environment}: subscription ${r.subscriptionDropped ? 'dropped' : 'not dropped'}, slot ${r.slotDropped ? 'gone' : 'KEPT'}, publication dropped`, ...r.notes.map((n) => `  ${n}`)].join('\n'));
+        if (!r.slotDropped) throw new RefusedError(`production still has the slot of ${r.environment}'s shadow: ${r.notes.join('; ')}`, 'shadow.slot-kept');
+      });
+    });
+
+  shadow
     .command('sync-sequences')
     .description('copy production\'s sequence values to the shadow (logical replication does not carry them; run on a schedule)')
     .requiredOption('--env <env>', 'the production environment')

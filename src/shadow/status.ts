@@ -92,11 +92,16 @@ export async function shadowStatus(ctx: Context, envName: string, opts: { env?: 
   if (prodUrl) {
     try {
       await withClient(prodUrl, async (c) => {
-        const r = await c.query<{ active: boolean; lag: string | null }>(`SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text AS lag FROM pg_replication_slots WHERE slot_name = $1`, [s.subscription]);
+        const r = await c.query<{ active: boolean; lag: string | null; retained: string | null }>(
+          `SELECT active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text AS lag, (pg_current_wal_lsn() - restart_lsn)::bigint::text AS retained FROM pg_replication_slots WHERE slot_name = $1`,
+          [s.subscription],
+        );
         production.reachable = true;
         production.slotActive = r.rows[0]?.active ?? null;
         production.lagBytes = r.rows[0]?.lag == null ? null : Math.max(0, Number(r.rows[0].lag));
         if (!r.rows[0]) problems.push(`the replication slot ${s.subscription} is missing on production: the shadow receives nothing`);
+        // An abandoned logical slot makes production keep all WAL from then on: its disk fills up.
+        else if (!r.rows[0].active) problems.push(`nothing is connected to the slot ${s.subscription} on production, which keeps WAL for it (${r.rows[0].retained ?? '?'} bytes so far) until the shadow reconnects; if the shadow is gone, run prodguard shadow disable --env ${envName}`);
         const now = await publishableTables(c, s.schemas);
         for (const t of [...now.tables, ...now.notCovered.map((n) => n.table)]) {
           if (!s.tables.includes(t) && !notCovered.some((n) => n.table === t)) notCovered.push({ table: t, reason: 'created on production after shadow enable: not in the publication (run shadow enable again once the shadow has it)' });

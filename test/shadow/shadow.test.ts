@@ -313,5 +313,14 @@ create table public.refunds (id bigserial primary key, order_id bigint not null,
   assert.equal(ds.drift.inSync, false);
   assert.ok(ds.drift.differences.some((d: string) => /note/.test(d)), JSON.stringify(ds.drift.differences));
   assert.ok(notified.some((n) => n.event === 'drift.detected' && /note/.test(n.summary)), JSON.stringify(notified));
+
+  // Giving the shadow up leaves nothing on production that would keep WAL.
+  await stream.stop();
+  const dis = await cli(['shadow', 'disable', '--env', 'production', '--json']);
+  assert.equal(dis.code, 0, dis.stderr);
+  assert.equal((await sql(prod.url(), `select 1 from pg_replication_slots`)).length, 0, 'no slot left on production');
+  assert.equal((await sql(prod.url(), `select 1 from pg_publication where pubname = 'prodguard_shadow'`)).length, 0);
+  assert.equal((await sql(env.SHADOW_DATABASE_URL, `select 1 from pg_subscription`)).length, 0);
+  assert.match((await cli(['shadow', 'status', '--env', 'production'])).stderr, /no shadow is set up/);
   t.diagnostic(`restore A ${resA.durationMs} ms`);
 });
