@@ -5,7 +5,7 @@
  * The recovery target is the LSN of the former's COMMIT record (inclusive), or — when no
  * production transaction was applied between the base backup and T — "before the latter's xid".
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from '../context.js';
@@ -61,7 +61,7 @@ export async function findCut(ctx: Context, shadowEnv: string, micros: bigint, o
       const name = nameAt(s);
       if (!ix.segments.has(name)) break;
       const local = partial?.copyFor(name, !!store.segmentMeta(name)) ?? null;
-      if (local) (await import('node:fs')).copyFileSync(local, join(dir, name));
+      if (local) copyFileSync(local, join(dir, name));
       else await store.fetchWal(name, join(dir, name), identity);
       last = s;
     }
@@ -110,7 +110,7 @@ export async function newestOriginCommit(ctx: Context, shadowEnv: string, origin
       const name = nameAt(s);
       if (!ix.segments.has(name)) return null;
       const local = partial?.copyFor(name, !!store.segmentMeta(name)) ?? null;
-      if (local) (await import('node:fs')).copyFileSync(local, join(dir, name));
+      if (local) copyFileSync(local, join(dir, name));
       else await store.fetchWal(name, join(dir, name), identity);
       const commits = await readOriginCommits(dir, name, name, originId);
       if (commits.length) return commits[commits.length - 1];
