@@ -21,6 +21,7 @@ import { registerPolicy } from './policy.js';
 import { registerEnv } from './env.js';
 import { registerEmergency, registerRunbookAndIncident } from './emergency.js';
 import { registerInitCi } from './init-ci.js';
+import { registerShadow } from './shadow.js';
 
 export const commandGroups: Array<(program: Command) => void> = [
   registerInit,
@@ -44,4 +45,5 @@ export const commandGroups: Array<(program: Command) => void> = [
   registerEmergency,
   registerRunbookAndIncident,
   registerInitCi,
+  registerShadow,
 ];

@@ -121,6 +121,7 @@ export async function scheduledJobs(ctx: Context): Promise<JobSpec[]> {
   const { readMigrations } = await import('../migrate/files.js');
   if (driftEnvs.length && readMigrations(ctx.loaded).files.length) jobs.push(driftJob(s.drift, driftEnvs));
   for (const p of await pitrEnvironments(ctx)) jobs.push(pitrBaseJob(p.env, ctx.loaded.config.pitr.baseBackupSchedule));
+  jobs.push(...(await (await import('../shadow/jobs.js')).shadowJobs(ctx))); // sequence sync + health of each shadow (src/shadow)
   return jobs;
 }
 

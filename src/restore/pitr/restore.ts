@@ -36,6 +36,8 @@ export interface PitrRestoreOptions {
   keepRunning?: boolean;
   env?: Record<string, string | undefined>;
   onProgress?: (line: string) => void;
+  /** Extra server settings for the recovered cluster (e.g. the shadow restore keeps logical replication workers off). */
+  settings?: Record<string, string | number | boolean>;
 }
 
 export interface PitrRestoreResult {
@@ -223,7 +225,7 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       assertServerCanEnter(to);
       const replayStarted = Date.now();
       try {
-        cluster = await createCluster({ name: 'prodguard-pitr', dataDir: to, port: opts.port, keep: true, durable: true, settings: serverSettings });
+        cluster = await createCluster({ name: 'prodguard-pitr', dataDir: to, port: opts.port, keep: true, durable: true, settings: { ...serverSettings, ...opts.settings } });
       } catch (err) {
         // pg_ctl gave up: the server stopped during recovery. Its log says why (with DETAIL and HINT).
         const log = /\(log: ([^)]+)\)/.exec(errorMessage(err))?.[1];

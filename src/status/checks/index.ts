@@ -10,6 +10,7 @@ import { checks as secrets } from './secrets.js';
 import { checks as lockdown } from './lockdown.js';
 import { checks as trust } from './trust.js';
 import { checks as emergency } from './emergency.js';
+import { checks as shadow } from './shadow.js';
 
 /** Every scorecard check, grouped by rule when shown. One line per group keeps merges trivial. */
 export const allChecks: StatusCheck[] = [
@@ -24,4 +25,5 @@ export const allChecks: StatusCheck[] = [
   ...lockdown,
   ...trust,
   ...emergency,
+  ...shadow,
 ];

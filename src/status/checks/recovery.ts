@@ -51,6 +51,14 @@ export const checks: StatusCheck[] = [
         const s = await pitrStatus(ctx.loaded, name).catch(() => null);
         // A Supabase ref means hosted, unless prodguard's own PITR archive proves WAL access (self-hosted Supabase).
         if (e.supabaseRef && (!s || s.baseBackups === 0)) {
+          // A shadow (src/shadow/) gives a hosted production prodguard's own PITR through a logical replica.
+          const sh = await (await import('../../shadow/status-line.js')).shadowPitrLine(ctx, name).catch(() => null);
+          if (sh) {
+            lines.push(sh.line);
+            details[name] = { hosted: true, pitr: 'shadow', ...sh.details };
+            if (sh.state === 'failing') state = 'failing';
+            continue;
+          }
           // Supabase hook (src/supabase/pitr.ts): the platform's PITR add-on, read or declared.
           const sb = await supabasePitr(ctx.loaded, e.supabaseRef);
           if (sb.enabled) {
