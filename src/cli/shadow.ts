@@ -65,11 +65,13 @@ export function registerShadow(program: Command): void {
     .requiredOption('--to <target>', 'a new (empty) database: environment name or connection string; production only with --table under break-glass')
     .option('--table <table>', 'copy only this table\'s rows (missing rows are inserted, none overwritten)')
     .option('--where <condition>', 'with --table: only rows matching this SQL condition')
+    .option('--key <file>', "onto production only: the break-glass grant holder's ed25519 private key (proves who restores)")
     .option('--json', 'output JSON')
-    .action(async (opts: { env: string; time: string; to: string; table?: string; where?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env: string; time: string; to: string; table?: string; where?: string; key?: string; json?: boolean }, cmd: Command) => {
       const { shadowRestore } = await import('../shadow/restore.js');
+      const key = opts.key ? (await import('../migrate/keys.js')).loadPrivateKey(opts.key) : undefined;
       await withContext(cmd, async (ctx) => {
-        const r = await shadowRestore(ctx, { environment: opts.env, time: opts.time, to: opts.to, table: opts.table, where: opts.where, onProgress: opts.json ? undefined : note });
+        const r = await shadowRestore(ctx, { environment: opts.env, time: opts.time, to: opts.to, table: opts.table, where: opts.where, key, onProgress: opts.json ? undefined : note });
         emit(opts, r, () =>
           [
             `restored ${r.environment} as of ${r.time} into ${r.target} in ${(r.durationMs / 1000).toFixed(1)} s`,

@@ -40,6 +40,8 @@ export interface ShadowRestoreOptions {
   to: string;
   table?: string;
   where?: string;
+  /** Onto production: the break-glass grant holder's private key (emergency/restore-gate.ts). */
+  key?: import('node:crypto').KeyObject;
   /** Drills: when the archive has nothing at or after T yet, restore everything it holds. */
   toEnd?: boolean;
   env?: Record<string, string | undefined>;
@@ -115,7 +117,7 @@ export async function shadowRestore(ctx: Context, opts: ShadowRestoreOptions): P
     if (target.resolved.kind === 'production') {
       if (!table) throw new RefusedError(`refusing to restore a whole database over production (${target.label}); restore into a new database, or repair rows with --table/--where under break-glass`, 'shadow.production-whole');
       const { productionRestoreGate } = await import('../emergency/restore-gate.js');
-      grantId = await productionRestoreGate(ctx, target, true);
+      grantId = await productionRestoreGate(ctx, target, true, opts.key);
     }
     if (target.resolved.name === state.shadowEnv) throw new RefusedError('--to is the shadow itself; restore into another database', 'shadow.target-is-shadow');
 

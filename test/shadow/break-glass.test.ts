@@ -75,8 +75,9 @@ test('shadow restore --table onto production: refused without a grant; under one
 
   const open = await cli(['break-glass', '--env', 'production', '--reason', 'bad DELETE of orders 1-10', '--duration', '5m', '--key', p.keys.bob, '--json'], 'bob');
   assert.equal(open.code, 0, open.stderr);
-  assert.equal((await cli(args, 'alice')).code, 1, 'alice holds no grant');
-  const r = await cli(args, 'bob');
+  assert.equal((await cli([...args, '--key', p.keys.alice], 'alice')).code, 1, 'alice holds no grant');
+  assert.equal((await cli(args, 'bob')).code, 1, "calling yourself bob without bob's key proves nothing");
+  const r = await cli([...args, '--key', p.keys.bob], 'bob');
   assert.equal(r.code, 0, r.stderr);
   const res = JSON.parse(r.stdout);
   assert.ok(res.safetyBackupId, 'production backed up first');
