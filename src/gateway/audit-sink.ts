@@ -1,25 +1,61 @@
 /**
  * Per-statement audit for the gateway. Every statement becomes a hash-chained record in the same
  * format as the main audit log (src/audit/log.ts), so `prodguard audit verify`'s checker works
- * on it; but the gateway writes its own file, in batches, holding the file for its lifetime: the
- * main log re-reads its file on every append, which a proxy relaying thousands of statements a
- * second cannot afford. Records are buffered for at most `flushMs` and flushed on shutdown.
+ * on it; but the gateway writes its own file, holding the chain head in memory for its lifetime
+ * (one writer per file, enforced by a lock file), and appends in batches: a proxy relaying
+ * thousands of statements a second cannot afford a file lock and a write per statement.
+ *
+ * What reaches the disk when:
+ * - records of read-only statements are buffered and appended every `flushMs` (100 ms), or as
+ *   soon as `maxBuffered` records wait, and on close, on SIGTERM/SIGINT shutdown and on process
+ *   exit (an uncaught exception included);
+ * - a record marked `now` (a refused statement, a statement run under a write grant, a session
+ *   event) is appended, with everything buffered before it, before the call returns — the
+ *   gateway marks statements that can change the database so their record is written before the
+ *   statement is forwarded (write-ahead), and then appends their outcome as a second record.
+ * So a `kill -9` of the gateway can lose at most the last ~100 ms of records of statements that
+ * were allowed as read-only (they changed nothing); every write under a grant and every refusal
+ * is on disk (in the kernel's page cache) before the database sees it. A machine crash can lose
+ * what the kernel had not written back, as for any file not fsync'ed.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, appendFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, unlinkSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
-import { GENESIS, recordHash, type AuditInput, type AuditRecord } from '../audit/log.js';
+import { GENESIS, type AuditInput, type AuditRecord } from '../audit/log.js';
 import { ProdguardError } from '../errors.js';
 
-function lastOf(file: string): { seq: number; hash: string } {
+/** The last complete line of a file, read from its end (the chain head), without reading it all. */
+export function lastLine(fd: number): string | null {
+  const size = fstatSync(fd).size;
+  let chunk = 64 * 1024;
+  for (;;) {
+    const start = Math.max(0, size - chunk);
+    const buf = Buffer.alloc(size - start);
+    readSync(fd, buf, 0, buf.length, start);
+    const text = buf.toString('utf8').replace(/\n+$/, '');
+    const nl = text.lastIndexOf('\n');
+    if (nl >= 0 || start === 0) return text.slice(nl + 1).trim() || null;
+    chunk *= 4;
+  }
+}
+
+function headOf(file: string): { seq: number; hash: string } {
   if (!existsSync(file)) return { seq: 0, hash: GENESIS };
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
-  if (!lines.length) return { seq: 0, hash: GENESIS };
+  const fd = openSync(file, 'r');
+  let line: string | null;
   try {
-    const r = JSON.parse(lines[lines.length - 1]) as AuditRecord;
+    line = lastLine(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (!line) return { seq: 0, hash: GENESIS };
+  try {
+    const r = JSON.parse(line) as AuditRecord;
     return { seq: r.seq, hash: r.hash };
   } catch {
-    return { seq: lines.length, hash: createHash('sha256').update(lines[lines.length - 1]).digest('hex') };
+    // A damaged last line: chain onto its raw hash, as the main log does, so verify names it.
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+    return { seq: lines.length, hash: createHash('sha256').update(line).digest('hex') };
   }
 }
 
@@ -32,14 +68,36 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Canonical JSON (sorted keys, undefined left out): the same text src/audit/log.ts hashes. */
+export function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return '[' + value.map(canonical).join(',') + ']';
+  const o = value as Record<string, unknown>;
+  let s = '';
+  for (const k of Object.keys(o).sort()) {
+    if (o[k] === undefined) continue;
+    s += (s ? ',' : '') + JSON.stringify(k) + ':' + canonical(o[k]);
+  }
+  return '{' + s + '}';
+}
+
+export interface SinkRecord extends AuditInput {
+  actor: string;
+}
+
 export class GatewayAuditSink {
   private head: { seq: number; hash: string };
   private buffer: string[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly lock: string;
+  private fd: number;
+  private closed = false;
+  private readonly onExit = () => this.close();
+  /** Called with each batch of lines as it is written to the file (the team store's copy, see start.ts). */
+  onFlush: ((lines: string[]) => void) | null = null;
   written = 0;
 
-  constructor(readonly file: string, private readonly flushMs = 100) {
+  constructor(readonly file: string, private readonly flushMs = 100, private readonly maxBuffered = 2000) {
     mkdirSync(dirname(file), { recursive: true });
     this.lock = `${file}.gateway-lock`;
     // One writer per file: a second gateway on the same log would fork the chain.
@@ -51,40 +109,60 @@ export class GatewayAuditSink {
     const fd = openSync(this.lock, 'wx');
     writeSync(fd, String(process.pid));
     closeSync(fd);
-    this.head = lastOf(file);
+    this.head = headOf(file);
+    this.fd = openSync(file, 'a', 0o600);
+    process.on('exit', this.onExit);
   }
 
-  append(input: AuditInput & { actor: string }): void {
-    const body: Omit<AuditRecord, 'hash'> = {
-      seq: this.head.seq + 1,
-      time: new Date().toISOString(),
-      actor: input.actor,
+  /**
+   * Chains and queues one record. The hash covers the canonical text of the record (as in the
+   * main log), and the line written is that same text with the hash added, so one serialisation
+   * serves both. `now` writes it (and everything queued) before returning.
+   */
+  append(input: SinkRecord, now = false): void {
+    if (this.closed) return;
+    const seq = this.head.seq + 1;
+    const body = canonical({
       action: input.action,
+      actor: input.actor,
       command: input.command,
-      target: input.target,
-      verdict: input.verdict,
-      reason: input.reason,
-      ...(input.details ? { details: input.details } : {}),
+      details: input.details,
       prev: this.head.hash,
-    };
-    const hash = recordHash(body);
-    this.head = { seq: body.seq, hash };
-    this.buffer.push(JSON.stringify({ ...body, hash }));
-    this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+      reason: input.reason,
+      seq,
+      target: input.target,
+      time: new Date().toISOString(),
+      verdict: input.verdict,
+    });
+    const hash = createHash('sha256').update(body).digest('hex');
+    this.head = { seq, hash };
+    const line = body.slice(0, -1) + ',"hash":"' + hash + '"}';
+    this.buffer.push(line);
+    if (now || this.buffer.length >= this.maxBuffered) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
   }
 
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (!this.buffer.length) return;
-    const text = this.buffer.join('\n') + '\n';
-    this.written += this.buffer.length;
+    if (!this.buffer.length || this.closed) return;
+    const lines = this.buffer;
+    this.written += lines.length;
     this.buffer = [];
-    appendFileSync(this.file, text, { mode: 0o600 });
+    writeSync(this.fd, lines.join('\n') + '\n');
+    this.onFlush?.(lines);
   }
 
   close(): void {
+    if (this.closed) return;
     this.flush();
+    this.closed = true;
+    process.off('exit', this.onExit);
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
     try {
       unlinkSync(this.lock);
     } catch {
