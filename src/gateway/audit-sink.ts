@@ -18,36 +18,16 @@
  * is on disk (in the kernel's page cache) before the database sees it. A machine crash can lose
  * what the kernel had not written back, as for any file not fsync'ed.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { lastLineOf } from '../audit/last-line.js';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { GENESIS, type AuditInput, type AuditRecord } from '../audit/log.js';
 import { ProdguardError } from '../errors.js';
 
-/** The last complete line of a file, read from its end (the chain head), without reading it all. */
-export function lastLine(fd: number): string | null {
-  const size = fstatSync(fd).size;
-  let chunk = 64 * 1024;
-  for (;;) {
-    const start = Math.max(0, size - chunk);
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    const text = buf.toString('utf8').replace(/\n+$/, '');
-    const nl = text.lastIndexOf('\n');
-    if (nl >= 0 || start === 0) return text.slice(nl + 1).trim() || null;
-    chunk *= 4;
-  }
-}
-
 function headOf(file: string): { seq: number; hash: string } {
   if (!existsSync(file)) return { seq: 0, hash: GENESIS };
-  const fd = openSync(file, 'r');
-  let line: string | null;
-  try {
-    line = lastLine(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const line = lastLineOf(file);
   if (!line) return { seq: 0, hash: GENESIS };
   try {
     const r = JSON.parse(line) as AuditRecord;
