@@ -29,6 +29,8 @@ export interface GatewayOptions {
   lookupUser(name: string): Promise<GatewayUser | null>;
   activeGrant(person: string): Promise<Grant | null>;
   audit: GatewayAuditSink | null;
+  /** The team store's copy of the audit, drained on close. */
+  auditCopy?: { close(): Promise<void> } | null;
   maskLiterals: boolean;
   statementTimeoutMs: number;
   idleTimeoutMs: number;
@@ -102,6 +104,7 @@ export class Gateway {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     for (const s of this.sockets) s.destroy();
     this.opts.audit?.close();
+    await this.opts.auditCopy?.close();
   }
 
   lookupUser(name: string): Promise<GatewayUser | null> {
