@@ -14,7 +14,7 @@ import type { SecureContext } from 'node:tls';
 import type { ConnInfo } from '../pg/conninfo.js';
 import type { Grant } from '../grants/grants.js';
 import type { GatewayUser } from './users.js';
-import type { GatewayAuditSink } from './audit-sink.js';
+import { statementDetailsJson, type GatewayAuditSink, type StatementDetails } from './audit-sink.js';
 import { ClientSession } from './session.js';
 import { sendCancel } from './upstream.js';
 import { loadSqlParser } from '../sql/parser.js';
@@ -150,17 +150,13 @@ export class Gateway {
     }
   }
 
-  auditStatement(s: ClientSession, r: { action?: string; command: string; verdict: string; reason: string; details: Record<string, unknown> }, now = false): void {
+  auditStatement(s: ClientSession, r: { action?: string; command: string; verdict: string; reason: string; details: Omit<StatementDetails, 'user' | 'client' | 'session'> }, now = false): void {
     if (!r.action) this.statements++;
-    this.opts.audit?.append({
-      actor: s.person || s.user,
-      action: r.action ?? 'gateway.statement',
-      command: r.command,
-      target: this.env,
-      verdict: r.verdict,
-      reason: r.reason,
-      details: { user: s.user, client: s.clientAddress, session: s.id, ...r.details },
-    }, now);
+    this.opts.audit?.appendJson(
+      { actor: s.person || s.user, action: r.action ?? 'gateway.statement', command: r.command, target: this.env, verdict: r.verdict, reason: r.reason },
+      statementDetailsJson({ user: s.user, client: s.clientAddress, session: s.id, ...r.details }),
+      now,
+    );
   }
 
   auditEvent(s: ClientSession, action: string, verdict: string, reason: string): void {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { GatewayAuditSink, canonical, flatCanonical } from '../../src/gateway/audit-sink.js';
+import { GatewayAuditSink, canonical, flatCanonical, statementDetailsJson, type StatementDetails } from '../../src/gateway/audit-sink.js';
 import { recordHash, verifyAuditText, type AuditRecord } from '../../src/audit/log.js';
 
 test('records chain as the main log hashes them, and a new sink continues the chain from the last line', () => {
@@ -39,6 +39,25 @@ test('records chain as the main log hashes them, and a new sink continues the ch
     const again = verifyAuditText(readFileSync(file, 'utf8'));
     assert.equal(again.ok, false);
     assert.equal(again.problems.length, 1, JSON.stringify(again.problems));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('statementDetailsJson is canonical JSON of a statement record’s details, with or without the optional fields', () => {
+  const base: StatementDetails = { user: 'dave', client: '127.0.0.1:5000', session: 'ab12', class: 'read', protocol: 'simple' };
+  for (const extra of [{}, { durationMs: 3, rows: 0 }, { grant: 'g-1', error: 'XX000: "quoted"\nline' }, { class: null, durationMs: 0, rows: 7, grant: 'g', error: 'e' }]) {
+    const d = { ...base, ...extra } as StatementDetails;
+    assert.equal(statementDetailsJson(d), canonical(d));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'prodguard-sink-'));
+  try {
+    const s = new GatewayAuditSink(join(dir, 'gw.jsonl'));
+    s.appendJson({ actor: 'dave', action: 'gateway.statement', command: 'SELECT ?', target: 'production', verdict: 'allow', reason: 'read' }, statementDetailsJson({ ...base, durationMs: 1, rows: 1 }));
+    s.close();
+    const text = readFileSync(join(dir, 'gw.jsonl'), 'utf8');
+    assert.ok(verifyAuditText(text).ok);
+    assert.deepEqual(JSON.parse(text).details, { ...base, durationMs: 1, rows: 1 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
