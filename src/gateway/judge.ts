@@ -21,6 +21,12 @@ export interface Judgement {
    * establishes nothing). The session records what they establish once the server ran them.
    */
   statements?: Array<{ parsed: ParsedStatement; class: StatementClass }>;
+  /**
+   * On a shape-cache entry: maskLiterals() of any text with that shape key. Texts sharing a key
+   * differ only inside plain numbers, which maskLiterals replaces whole, so the masked text is
+   * the same for all of them and the audit need not run the masking regex per statement.
+   */
+  masked?: string;
 }
 
 const READ_ONLY_CLASSES = new Set<string>(['read', 'session', 'empty']);
@@ -255,7 +261,7 @@ export function judgeSql(sql: string, session?: ClassifyContext): Judgement {
   if (byShape) return byShape;
   const { shapeOnly, cacheable, ...j } = judgeUncached(sql, session);
   if (cacheable) remember(cache, sql, j);
-  if (key !== null && shapeOnly && !numberInFunctionArgs(j.statements?.[0]?.parsed.node)) remember(shapes, key, { ...j, statements: [] });
+  if (key !== null && shapeOnly && !numberInFunctionArgs(j.statements?.[0]?.parsed.node)) remember(shapes, key, { ...j, statements: [], masked: maskLiterals(sql) });
   return j;
 }
 

@@ -644,8 +644,10 @@ export class ClientSession {
     const text = p.texts.join(';\n') || '<no statement>';
     // Refusals and statements that could change something are written at once; reads in batches.
     const now = p.verdict !== 'allow' || p.protocol === 'fastpath' || (p.judgement !== undefined && !p.judgement.readOnlyOk);
+    // A simple-protocol statement judged from the shape cache carries its masked text already.
+    const masked = p.protocol === 'simple' && p.texts.length === 1 ? p.judgement?.masked : undefined;
     this.gw.auditStatement(this, {
-      command: this.gw.maskLiterals ? maskLiterals(text) : maskSecrets(text),
+      command: this.gw.maskLiterals ? (masked ?? maskLiterals(text)) : maskSecrets(text),
       verdict: p.verdict,
       reason: p.refusal ? p.refusal.message : `${p.judgement?.class ?? 'unknown'}: ${p.judgement?.reason ?? ''}`,
       details: { class: p.judgement?.class ?? null, protocol: p.protocol, durationMs: Date.now() - p.started, rows: p.rows, ...(this.writeGrant ? { grant: this.writeGrant.id } : {}), ...(p.error && !p.refusal ? { error: this.gw.maskLiterals ? maskLiterals(p.error) : maskSecrets(p.error) } : {}) },

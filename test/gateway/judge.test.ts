@@ -51,6 +51,14 @@ test('shape keys hide only plain numbers and refuse any text whose lexing a digi
   }
   assert.equal(judgeSql('SELECT 1 FROM t WHERE a = 1').readOnlyOk, true);
   assert.equal(judgeSql('SELECT 1 FROM t WHERE a = 1 FOR UPDATE').readOnlyOk, false);
+  // A shape entry's masked text is what maskLiterals gives for every text of that shape.
+  const texts = ['SELECT x FROM m WHERE a = 1 AND b > -2.5 LIMIT 10', 'SELECT x FROM m WHERE a = 987654 AND b > -0.1 LIMIT 3', 'SELECT x FROM m WHERE a = 0 AND b > -77 LIMIT 1'];
+  judgeSql(texts[0]);
+  for (const t of texts.slice(1)) {
+    const j = judgeSql(t);
+    assert.equal(j.masked, maskLiterals(t), t);
+    assert.doesNotMatch(j.masked!, /987654|77/);
+  }
 });
 
 test('the gateway’s own wall: nothing may reset or turn off the read-only settings, whatever the classifier calls it', () => {
