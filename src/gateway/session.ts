@@ -49,6 +49,8 @@ interface Pending {
   namedParses?: Array<{ name: string; class: StatementClass }>;
   /** The session's name epoch when this batch was sent (see ClientSession.nameEpoch). */
   epoch?: number;
+  /** Its write-ahead record is written (see ClientSession.writeAhead). */
+  announced?: boolean;
 }
 
 /** Why a judgement's statements could change which cursors or prepared statements exist. */
@@ -464,9 +466,13 @@ export class ClientSession {
         if (stmt && this.prepared.has(stmt) && !c.texts.includes(this.prepared.get(stmt)!)) c.texts.push(this.prepared.get(stmt)!);
         return m.raw;
       }
-      case 'E':
-        this.openCycle().executed = true;
+      case 'E': {
+        // The server runs an Execute as soon as it arrives, Sync or not: write ahead now.
+        const c = this.openCycle();
+        c.executed = true;
+        this.writeAhead(c);
         return m.raw;
+      }
       case 'S': {
         const c = this.cycle ?? this.newPending('extended');
         this.cycle = null;
@@ -512,9 +518,18 @@ export class ClientSession {
   private push(p: Pending): void {
     if (!this.pending.length) this.startHead();
     this.pending.push(p);
-    // Write-ahead: a statement that can change the database (it runs under a write grant) is on
-    // disk in the audit log before it is forwarded; its outcome follows as a second record.
-    if (p.verdict === 'allow' && (p.protocol === 'fastpath' || (p.judgement && !p.judgement.readOnlyOk))) this.auditStart(p);
+    this.writeAhead(p);
+  }
+
+  /**
+   * Write-ahead: a statement that can change the database (it runs under a write grant) is on
+   * disk in the audit log before it is forwarded; its outcome follows as a second record.
+   */
+  private writeAhead(p: Pending): void {
+    if (p.announced || p.verdict !== 'allow') return;
+    if (p.protocol !== 'fastpath' && (!p.judgement || p.judgement.readOnlyOk)) return;
+    p.announced = true;
+    this.auditStart(p);
   }
 
   private startHead(): void {
