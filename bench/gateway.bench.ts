@@ -7,8 +7,8 @@
  * pgbouncer is installed from Debian when missing (as root).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { stringify } from 'yaml';
@@ -20,7 +20,28 @@ import type { BenchResult, BenchRow } from './run.js';
 
 const CLIENTS = [1, 8, 32];
 const SECONDS = Number(process.env.PRODGUARD_BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.PRODGUARD_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.PRODGUARD_BENCH_ROUNDS ?? 5);
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux clock ticks of 10 ms). */
+function processCpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** runuser forks pgbouncer as its child; the CPU to measure is the child's. */
+function pgbouncerPid(launcher: number): number {
+  try {
+    const kids = readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return kids.length ? Number(kids[0]) : launcher;
+  } catch {
+    return launcher;
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 function ensurePgbouncer(): string {
   const which = spawnSync('sh', ['-c', 'command -v pgbouncer || ls /usr/sbin/pgbouncer'], { encoding: 'utf8' });
@@ -41,7 +62,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function pgbench(conn: string, clients: number, mode: string): Promise<{ tps: number; latencyMs: number }> {
+function pgbench(conn: string, clients: number, mode: string): Promise<{ tps: number; latencyMs: number; transactions: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn('pgbench', ['-S', '-n', '-T', String(SECONDS), '-c', String(clients), '-j', String(Math.min(clients, 2)), '-M', mode, conn]);
     let out = '';
@@ -51,8 +72,9 @@ function pgbench(conn: string, clients: number, mode: string): Promise<{ tps: nu
     child.on('close', (code) => {
       const tps = /tps = ([\d.]+)/.exec(out);
       const lat = /latency average = ([\d.]+) ms/.exec(out);
+      const done = /processed: (\d+)/.exec(out);
       if (code !== 0 || !tps || !lat) return reject(new Error(`pgbench failed (${code}): ${err.trim().split('\n').slice(-3).join(' ')}`));
-      resolve({ tps: Number(tps[1]), latencyMs: Number(lat[1]) });
+      resolve({ tps: Number(tps[1]), latencyMs: Number(lat[1]), transactions: Number(done?.[1] ?? 0) });
     });
   });
 }
@@ -91,6 +113,8 @@ export async function run(): Promise<BenchResult> {
     if (cluster.osUser) spawnSync('chown', ['-R', cluster.osUser, dir]);
     bouncer = cluster.osUser ? spawn('runuser', ['-u', cluster.osUser, '--', bouncerBin, join(dir, 'pgbouncer.ini')], { stdio: 'ignore' }) : spawn(bouncerBin, [join(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 1000));
+    const bouncerPid = bouncer.pid ? pgbouncerPid(bouncer.pid) : 0;
+    const load0 = loadavg()[0];
 
     const targets: Record<string, string> = {
       direct: `host=127.0.0.1 port=${cluster.port} dbname=postgres user=postgres sslmode=disable`,
@@ -99,19 +123,37 @@ export async function run(): Promise<BenchResult> {
     };
     const rows: BenchRow[] = [];
     const tps: Record<string, number> = {};
+    const loads: number[] = [];
+    // CPU used per transaction by each relay, over every measured run: the number that decides
+    // throughput on a machine whose cores are all busy (the relay competes with pgbench and PostgreSQL).
+    const cpu: Record<string, { seconds: number; transactions: number }> = { gateway: { seconds: 0, transactions: 0 }, pgbouncer: { seconds: 0, transactions: 0 } };
+    const measure = async (name: string, conn: string, c: number, mode: string) => {
+      const g0 = process.cpuUsage();
+      const b0 = name === 'pgbouncer' && bouncerPid ? processCpuSeconds(bouncerPid) : 0;
+      const m = await pgbench(conn, c, mode);
+      if (name === 'gateway') {
+        const u = process.cpuUsage(g0);
+        cpu.gateway.seconds += (u.user + u.system) / 1e6;
+        cpu.gateway.transactions += m.transactions;
+      } else if (name === 'pgbouncer' && bouncerPid) {
+        cpu.pgbouncer.seconds += processCpuSeconds(bouncerPid) - b0;
+        cpu.pgbouncer.transactions += m.transactions;
+      }
+      loads.push(loadavg()[0]);
+      return m;
+    };
     for (const mode of ['simple', 'prepared']) {
       for (const c of CLIENTS) {
-        const r: Record<string, { tps: number; latencyMs: number }> = {};
+        const runs: Record<string, Array<{ tps: number; latencyMs: number }>> = {};
         // Warm-up (JIT, parser cache, pool connections), then ROUNDS measured runs interleaved
-        // across the three targets; the best of each is kept (the machine is shared: noise only
-        // ever slows a run down).
+        // across the three targets; the median of each is kept (the machine is shared, so a run
+        // can be slowed by anything; the median of interleaved runs is fair to all three).
         for (const conn of Object.values(targets)) await pgbench(conn, c, mode).catch(() => undefined);
         for (let round = 0; round < ROUNDS; round++) {
-          for (const [name, conn] of Object.entries(targets)) {
-            const m = await pgbench(conn, c, mode);
-            if (!r[name] || m.tps > r[name].tps) r[name] = m;
-          }
+          for (const [name, conn] of Object.entries(targets)) (runs[name] ??= []).push(await measure(name, conn, c, mode));
         }
+        const r: Record<string, { tps: number; latencyMs: number }> = {};
+        for (const name of Object.keys(targets)) r[name] = { tps: median(runs[name].map((x) => x.tps)), latencyMs: median(runs[name].map((x) => x.latencyMs)) };
         for (const name of Object.keys(targets)) tps[`${name}:${mode}:${c}`] = r[name].tps;
         for (const name of Object.keys(targets)) {
           rows.push({
@@ -128,12 +170,16 @@ export async function run(): Promise<BenchResult> {
     const added1 = 1000 / tps['gateway:simple:1'] - 1000 / tps['direct:simple:1'];
     rows.push({ subject: 'added latency per statement through the gateway (simple, 1 client)', value: Number(added1.toFixed(3)), unit: 'ms' });
     rows.push({ subject: 'statements audited by the gateway during the run', value: gw.gateway.statements, unit: 'statements' });
+    for (const name of ['gateway', 'pgbouncer'] as const) {
+      if (cpu[name].transactions) rows.push({ subject: `${name} CPU per transaction (user + system, all measured runs)`, value: Number(((cpu[name].seconds / cpu[name].transactions) * 1e6).toFixed(1)), unit: 'µs', note: `${cpu[name].transactions} transactions` });
+    }
+    const loadNote = `load average (1 min) ${load0.toFixed(1)} at start, median ${median(loads).toFixed(1)} during the runs, on ${(await import('node:os')).cpus().length} cores`;
     return {
       name: 'gateway',
       title: 'pgbench -S through the gateway vs direct vs pgbouncer',
       goal: '≥ 0.8× direct at 8 clients and at least pgbouncer’s rate (simple protocol)',
       met: ratio8 >= 0.8 && vsBouncer8 >= 1,
-      setup: `pgbench scale 10, -S select-only, ${SECONDS} s per run after a warm-up run, best of ${ROUNDS} interleaved runs per target, -j min(clients, 2); PostgreSQL on loopback TCP; gateway in one Node process with per-statement audit (hash-chained, batched); pgbouncer session pooling; no TLS on any path. At 8 clients (simple): gateway ${ratio8.toFixed(2)}× direct, ${vsBouncer8.toFixed(2)}× pgbouncer.`,
+      setup: `pgbench scale 10, -S select-only, ${SECONDS} s per run after a warm-up run, median of ${ROUNDS} interleaved runs per target, -j min(clients, 2); PostgreSQL on loopback TCP; gateway in one Node process with per-statement audit (hash-chained, batched); pgbouncer session pooling; no TLS on any path. At 8 clients (simple): gateway ${ratio8.toFixed(2)}× direct, ${vsBouncer8.toFixed(2)}× pgbouncer. ${loadNote}.`,
       rows,
     };
   } finally {

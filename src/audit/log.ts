@@ -11,6 +11,7 @@ import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, 
 import { dirname } from 'node:path';
 import { maskDeep } from '../security/mask.js';
 import { currentActor } from './actor.js';
+import { lastLineOf } from './last-line.js';
 
 export interface AuditInput {
   /** The operation, e.g. "guard.check", "backup.create", "migrate.deploy". */
@@ -86,14 +87,15 @@ function withLock<T>(file: string, fn: () => T): T {
 
 function lastRecord(file: string): { seq: number; hash: string } {
   if (!existsSync(file)) return { seq: 0, hash: GENESIS };
-  const text = readFileSync(file, 'utf8');
-  const lines = text.split('\n').filter((l) => l.trim());
-  if (!lines.length) return { seq: 0, hash: GENESIS };
+  // Only the last line is read (src/audit/last-line.ts): the head, not the whole log.
+  const last = lastLineOf(file);
+  if (!last) return { seq: 0, hash: GENESIS };
   try {
-    const r = JSON.parse(lines[lines.length - 1]) as AuditRecord;
+    const r = JSON.parse(last) as AuditRecord;
     return { seq: r.seq, hash: r.hash };
   } catch {
     // A damaged last line must not stop auditing; chain onto a hash of the raw line so verify flags it.
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
     return { seq: lines.length, hash: createHash('sha256').update(lines[lines.length - 1]).digest('hex') };
   }
 }

@@ -100,7 +100,7 @@ export function registerAudit(program: Command): void {
       if (!Number.isInteger(n) || n < 1) throw new UsageError(`--lines must be a positive integer, got "${opts.lines}"`);
       const { searchAudit } = await import('../gateway/audit-search.js');
       await withContext(cmd, async (ctx) => {
-        const recs = searchAudit(ctx, { person: opts.person, env: opts.env, verdict: opts.verdict, action: opts.action, limit: n });
+        const recs = await searchAudit(ctx, { person: opts.person, env: opts.env, verdict: opts.verdict, action: opts.action, limit: n });
         emit(opts, recs, () =>
           recs.length === 0
             ? 'no matching audit records'

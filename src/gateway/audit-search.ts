@@ -24,15 +24,32 @@ function readJsonl(file: string): AuditRecord[] {
   });
 }
 
-export function searchAudit(ctx: Context, f: AuditFilter): AuditRecord[] {
+/**
+ * The main log and this machine's gateway log, plus — with a team store — the gateway records of
+ * every gateway writing to it (other machines included). A record found twice (this machine's
+ * file and its copy in the store) is listed once.
+ */
+export async function searchAudit(ctx: Context, f: AuditFilter): Promise<AuditRecord[]> {
   const all = [...ctx.auditLog.read(), ...readJsonl(configPath(ctx.loaded, ctx.loaded.config.gateway.auditLog))];
-  const hits = all.filter(
-    (r) =>
+  if (ctx.loaded.config.state.store === 'postgres') {
+    const store = await ctx.store();
+    const wantsGateway = !f.action || f.action.startsWith('gateway') || 'gateway'.startsWith(f.action);
+    if (store.searchAudit && wantsGateway) {
+      const prefix = f.action && f.action.length > 'gateway.'.length ? f.action : 'gateway.';
+      all.push(...((await store.searchAudit({ actionPrefix: prefix, person: f.person, env: f.env, verdict: f.verdict, limit: f.limit ?? 10_000 })) as AuditRecord[]));
+    }
+  }
+  const seen = new Set<string>();
+  const hits = all.filter((r) => {
+    if (seen.has(r.hash)) return false;
+    seen.add(r.hash);
+    return (
       (!f.person || r.actor === f.person || (r.details as { user?: string } | undefined)?.user === f.person) &&
       (!f.env || r.target === f.env) &&
       (!f.verdict || r.verdict === f.verdict) &&
-      (!f.action || r.action.startsWith(f.action)),
-  );
+      (!f.action || r.action.startsWith(f.action))
+    );
+  });
   hits.sort((a, b) => a.time.localeCompare(b.time));
   return f.limit ? hits.slice(Math.max(0, hits.length - f.limit)) : hits;
 }

@@ -5,7 +5,6 @@
  * (the upstream session's default_transaction_read_only): `BEGIN`/`START TRANSACTION READ WRITE`
  * is a plain session statement to the classifier, but here it is a way out, so it is refused.
  */
-import { fingerprintSync } from 'libpg-query';
 import { classifyParsed, newClassifyContext, type ClassifyContext, type StatementClass } from '../sql/classify.js';
 import { collectFacts, constantValue } from '../sql/facts.js';
 import { functionName } from '../sql/functions.js';
@@ -22,6 +21,12 @@ export interface Judgement {
    * establishes nothing). The session records what they establish once the server ran them.
    */
   statements?: Array<{ parsed: ParsedStatement; class: StatementClass }>;
+  /**
+   * On a shape-cache entry: maskLiterals() of any text with that shape key. Texts sharing a key
+   * differ only inside plain numbers, which maskLiterals replaces whole, so the masked text is
+   * the same for all of them and the audit need not run the masking regex per statement.
+   */
+  masked?: string;
 }
 
 const READ_ONLY_CLASSES = new Set<string>(['read', 'session', 'empty']);
@@ -151,43 +156,112 @@ function judgeUncached(sql: string, session: ClassifyContext | undefined): Judge
 const cache = new Map<string, Judgement>();
 const shapes = new Map<string, Judgement>();
 const CACHE_MAX = 5000;
+/** Longer texts are not worth a shape key (and would make the cache's memory unbounded in practice). */
+const SHAPE_TEXT_MAX = 4096;
 
 function remember(map: Map<string, Judgement>, key: string, j: Judgement): void {
   if (map.size >= CACHE_MAX) map.delete(map.keys().next().value as string);
   map.set(key, j);
 }
 
+const isIdentChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+/** Placeholder for a number in a shape key; a control character, which a normalizable text cannot contain. */
+const NUMBER = '\u0001';
+
 /**
- * The shape key of a text: its libpg-query fingerprint (a hash of the parse tree of every
- * statement, ignoring constant values) together with the text with its digits removed. A hit
- * needs both: the same characters apart from digits AND the same tree apart from constants, so
- * a write cannot borrow a read's verdict by changing a digit in an identifier or a dollar-quote
- * tag, or by a fingerprint collision alone.
+ * The shape key of a text: the text with each standalone decimal number replaced by a
+ * placeholder, or null when the text is not plain enough to be sure what PostgreSQL's lexer
+ * will make of it. Only texts made of ASCII identifiers, keywords, operators, punctuation,
+ * whitespace and plain numbers qualify: any quote, `$`, backslash, comment, non-ASCII or control
+ * character, or a digit run touching a letter, `_`, `$` or `.` (exponents, 0x…, 1_000, `.5`,
+ * `t.1`) means no key. So two texts share a key only when they are the same characters apart
+ * from the values of numeric constants PostgreSQL lexes at the same places: the same tree apart
+ * from those values. One pass in JavaScript, far cheaper than a parse or a fingerprint.
  */
-function shapeKey(sql: string): string | null {
-  try {
-    return `${fingerprintSync(sql)}\u0000${sql.replace(/[0-9]/g, '')}`;
-  } catch {
-    return null;
+export function shapeKey(sql: string): string | null {
+  const n = sql.length;
+  if (n > SHAPE_TEXT_MAX) return null;
+  let out = '';
+  let from = 0;
+  let i = 0;
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    if (c >= 127 || (c < 32 && c !== 9 && c !== 10 && c !== 13)) return null;
+    switch (c) {
+      case 34: // "
+      case 39: // '
+      case 36: // $
+      case 92: // backslash
+      case 96: // `
+        return null;
+      case 45: // -- comment
+        if (sql.charCodeAt(i + 1) === 45) return null;
+        break;
+      case 47: // /* comment
+        if (sql.charCodeAt(i + 1) === 42) return null;
+        break;
+    }
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95) {
+      // An identifier or keyword, digits inside it included: kept as it is.
+      i++;
+      while (i < n && isIdentChar(sql.charCodeAt(i))) i++;
+      continue;
+    }
+    if (isDigit(c)) {
+      if (i > 0 && sql.charCodeAt(i - 1) === 46) return null;
+      const start = i;
+      while (i < n && isDigit(sql.charCodeAt(i))) i++;
+      if (sql.charCodeAt(i) === 46 && isDigit(sql.charCodeAt(i + 1))) {
+        i++;
+        while (i < n && isDigit(sql.charCodeAt(i))) i++;
+      }
+      if (i < n && (isIdentChar(sql.charCodeAt(i)) || sql.charCodeAt(i) === 46)) return null;
+      out += sql.slice(from, start) + NUMBER;
+      from = i;
+      continue;
+    }
+    i++;
   }
+  return out + sql.slice(from);
+}
+
+/** True when a numeric constant appears anywhere inside a function call's arguments. */
+function numberInFunctionArgs(node: unknown, inArgs = false): boolean {
+  if (Array.isArray(node)) return node.some((v) => numberInFunctionArgs(v, inArgs));
+  if (node === null || typeof node !== 'object') return false;
+  const obj = node as AstNode;
+  if (inArgs && obj.A_Const && (obj.A_Const.ival !== undefined || obj.A_Const.fval !== undefined)) return true;
+  for (const key in obj) {
+    const child = obj[key];
+    if (child === null || typeof child !== 'object') continue;
+    if (key === 'FuncCall' && numberInFunctionArgs(child.args, true)) return true;
+    if (numberInFunctionArgs(child, inArgs)) return true;
+  }
+  return false;
 }
 
 /**
  * Classifies `sql`. Needs loadSqlParser(). Cached by exact text (drivers repeat statements), and
  * — for lone SELECTs proven read — by shape, so `SELECT … WHERE id = 1`, `= 2`, … (the simple
- * protocol inlines values) are parsed and classified once: a fingerprint costs about a third of a
- * parse plus classification.
+ * protocol inlines values) are parsed and classified once.
+ *
+ * A verdict is shared by shape only when it cannot depend on the numbers the key hides: the
+ * classifier reads constant arguments of functions (`pg_sleep(1)` is a read, `pg_sleep(100)` is
+ * not; `set_config`, `nextval` look at theirs), so a SELECT with a number anywhere inside a
+ * function call's arguments is cached by exact text only. Numbers elsewhere (comparisons, LIMIT,
+ * type modifiers) are never consulted by the classifier for a SELECT.
  */
 export function judgeSql(sql: string, session?: ClassifyContext): Judgement {
   // Both caches hold only context-free verdicts (see judgeUncached), so a hit is valid in any session.
   const hit = cache.get(sql);
   if (hit) return hit;
-  const key = /^\s*(select|with|values|table)\b/i.test(sql) ? shapeKey(sql) : null;
-  const byShape = key ? shapes.get(key) : undefined;
+  const key = shapeKey(sql);
+  const byShape = key !== null ? shapes.get(key) : undefined;
   if (byShape) return byShape;
   const { shapeOnly, cacheable, ...j } = judgeUncached(sql, session);
   if (cacheable) remember(cache, sql, j);
-  if (key && shapeOnly) remember(shapes, key, { ...j, statements: [] });
+  if (key !== null && shapeOnly && !numberInFunctionArgs(j.statements?.[0]?.parsed.node)) remember(shapes, key, { ...j, statements: [], masked: maskLiterals(sql) });
   return j;
 }
 

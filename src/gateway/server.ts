@@ -14,7 +14,7 @@ import type { SecureContext } from 'node:tls';
 import type { ConnInfo } from '../pg/conninfo.js';
 import type { Grant } from '../grants/grants.js';
 import type { GatewayUser } from './users.js';
-import type { GatewayAuditSink } from './audit-sink.js';
+import { statementDetailsJson, type GatewayAuditSink, type StatementDetails } from './audit-sink.js';
 import { ClientSession } from './session.js';
 import { sendCancel } from './upstream.js';
 import { loadSqlParser } from '../sql/parser.js';
@@ -29,6 +29,8 @@ export interface GatewayOptions {
   lookupUser(name: string): Promise<GatewayUser | null>;
   activeGrant(person: string): Promise<Grant | null>;
   audit: GatewayAuditSink | null;
+  /** The team store's copy of the audit, drained on close. */
+  auditCopy?: { close(): Promise<void> } | null;
   maskLiterals: boolean;
   statementTimeoutMs: number;
   idleTimeoutMs: number;
@@ -50,6 +52,7 @@ export class Gateway {
   private admitted = new Map<string, number>();
   private byKey = new Map<string, ClientSession>();
   private sockets = new Set<Socket>();
+  private sweep: NodeJS.Timeout | null = null;
   statements = 0;
 
   constructor(private readonly opts: GatewayOptions) {
@@ -76,6 +79,17 @@ export class Gateway {
       this.sessions.add(s);
     });
     this.server = server;
+    // One periodic sweep enforces every session's statement and idle timeouts (a timer per
+    // message cost more than relaying it); its period bounds how late a timeout can fire.
+    const limits = [this.statementTimeoutMs, this.idleTimeoutMs].filter((t) => t > 0);
+    if (limits.length) {
+      const period = Math.min(1000, Math.max(50, Math.floor(Math.min(...limits) / 10)));
+      this.sweep = setInterval(() => {
+        const now = Date.now();
+        for (const s of this.sessions) s.tick(now);
+      }, period);
+      this.sweep.unref();
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.host, () => resolve());
@@ -85,10 +99,12 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    if (this.sweep) clearInterval(this.sweep);
     for (const s of this.sessions) s.fatal({ code: '57P01', message: 'prodguard gateway is shutting down' });
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     for (const s of this.sockets) s.destroy();
     this.opts.audit?.close();
+    await this.opts.auditCopy?.close();
   }
 
   lookupUser(name: string): Promise<GatewayUser | null> {
@@ -134,21 +150,17 @@ export class Gateway {
     }
   }
 
-  auditStatement(s: ClientSession, r: { command: string; verdict: string; reason: string; details: Record<string, unknown> }): void {
-    this.statements++;
-    this.opts.audit?.append({
-      actor: s.person || s.user,
-      action: 'gateway.statement',
-      command: r.command,
-      target: this.env,
-      verdict: r.verdict,
-      reason: r.reason,
-      details: { user: s.user, client: s.clientAddress, session: s.id, ...r.details },
-    });
+  auditStatement(s: ClientSession, r: { action?: string; command: string; verdict: string; reason: string; details: Omit<StatementDetails, 'user' | 'client' | 'session'> }, now = false): void {
+    if (!r.action) this.statements++;
+    this.opts.audit?.appendJson(
+      { actor: s.person || s.user, action: r.action ?? 'gateway.statement', command: r.command, target: this.env, verdict: r.verdict, reason: r.reason },
+      statementDetailsJson({ user: s.user, client: s.clientAddress, session: s.id, ...r.details }),
+      now,
+    );
   }
 
   auditEvent(s: ClientSession, action: string, verdict: string, reason: string): void {
-    this.opts.audit?.append({ actor: s.person || s.user || '?', action, command: '', target: this.env, verdict, reason, details: { user: s.user, client: s.clientAddress, session: s.id } });
+    this.opts.audit?.append({ actor: s.person || s.user || '?', action, command: '', target: this.env, verdict, reason, details: { user: s.user, client: s.clientAddress, session: s.id } }, true);
   }
 
   /** Writes buffered audit records now (tests, shutdown). */

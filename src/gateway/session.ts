@@ -49,6 +49,8 @@ interface Pending {
   namedParses?: Array<{ name: string; class: StatementClass }>;
   /** The session's name epoch when this batch was sent (see ClientSession.nameEpoch). */
   epoch?: number;
+  /** Its write-ahead record is written (see ClientSession.writeAhead). */
+  announced?: boolean;
 }
 
 /** Why a judgement's statements could change which cursors or prepared statements exist. */
@@ -75,8 +77,18 @@ export class ClientSession {
   private prepared = new Map<string, string>();
   private refusals = new Map<number, PgError>();
   private refusalSeq = 0;
-  private statementTimer: NodeJS.Timeout | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
+  /** When the oldest pending statement became the one the server works on (statement timeout). */
+  private headSince = 0;
+  /** The oldest pending statement was already cancelled for running too long. */
+  private headCancelled = false;
+  /** Last time the client sent anything (idle timeout). */
+  private lastActivity = Date.now();
+  /** The session is relaying (logged in, upstream open): timeouts apply. */
+  private relaying = false;
+  /** A server message whose end has not arrived: its bytes so far (only for messages the gateway reads). */
+  private upHeld: Buffer | null = null;
+  /** Bytes of a passed-through server message that are still to come and go straight to the client. */
+  private upSkip = 0;
   private txStatus = 'I';
   /**
    * What this session established that later messages may rely on: cursors DECLAREd and
@@ -275,15 +287,14 @@ export class ClientSession {
 
   private relay(reader: MessageReader): void {
     const up = this.up!;
-    const upReader = new MessageReader(1024 * 1024 * 1024);
-    upReader.typed = true;
-    up.socket.on('data', (d: Buffer) => this.fromUpstream(upReader, d));
+    up.socket.on('data', (d: Buffer) => this.fromUpstream(d));
     up.socket.on('error', () => this.upstreamLost());
     up.socket.on('close', () => this.upstreamLost());
-    if (up.leftover.length) this.fromUpstream(upReader, up.leftover);
+    if (up.leftover.length) this.fromUpstream(up.leftover);
     up.socket.resume();
     this.sock.on('data', (d: Buffer) => this.fromClient(reader, d));
-    this.armIdle();
+    this.lastActivity = Date.now();
+    this.relaying = true;
     const rest = reader.pending();
     if (rest.length) this.fromClient(reader, Buffer.alloc(0));
     this.sock.resume();
@@ -378,18 +389,27 @@ export class ClientSession {
 
   private fromClient(reader: MessageReader, d: Buffer): void {
     if (this.closed || !this.up) return;
+    this.lastActivity = Date.now();
+    // A chunk that starts on a message boundary and holds only whole messages, none rewritten,
+    // is forwarded as it came: no copy.
+    const fresh = reader.pending().length === 0 && d.length > 0;
     reader.push(d);
     const out: Buffer[] = [];
+    let same = true;
     let m: Message | null;
     try {
-      while ((m = reader.next())) out.push(this.clientMessage(m));
+      while ((m = reader.next())) {
+        const b = this.clientMessage(m);
+        if (b !== m.raw) same = false;
+        out.push(b);
+      }
     } catch (err) {
       this.fatal({ code: '08P01', message: `prodguard gateway: protocol violation: ${(err as Error).message}` });
       return;
     }
-    if (this.closed) return;
-    if (out.length) this.up.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
-    this.armIdle();
+    if (this.closed || !out.length) return;
+    if (fresh && same && reader.pending().length === 0) this.up.socket.write(d);
+    else this.up.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
   }
 
   private clientMessage(m: Message): Buffer {
@@ -446,9 +466,13 @@ export class ClientSession {
         if (stmt && this.prepared.has(stmt) && !c.texts.includes(this.prepared.get(stmt)!)) c.texts.push(this.prepared.get(stmt)!);
         return m.raw;
       }
-      case 'E':
-        this.openCycle().executed = true;
+      case 'E': {
+        // The server runs an Execute as soon as it arrives, Sync or not: write ahead now.
+        const c = this.openCycle();
+        c.executed = true;
+        this.writeAhead(c);
         return m.raw;
+      }
       case 'S': {
         const c = this.cycle ?? this.newPending('extended');
         this.cycle = null;
@@ -492,89 +516,157 @@ export class ClientSession {
   }
 
   private push(p: Pending): void {
+    if (!this.pending.length) this.startHead();
     this.pending.push(p);
-    if (!this.statementTimer && this.gw.statementTimeoutMs > 0) this.armStatementTimer();
+    this.writeAhead(p);
   }
 
-  private armStatementTimer(): void {
-    if (this.statementTimer) clearTimeout(this.statementTimer);
-    this.statementTimer = setTimeout(() => {
-      this.statementTimer = null;
-      const p = this.pending[0];
-      if (!p || !this.up) return;
-      p.error = `statement timeout (${this.gw.statementTimeoutMs} ms) reached: cancelled by the gateway`;
-      void sendCancel(this.gw.upstream, this.up.pid, this.up.secret);
-    }, this.gw.statementTimeoutMs);
+  /**
+   * Write-ahead: a statement that can change the database (it runs under a write grant) is on
+   * disk in the audit log before it is forwarded; its outcome follows as a second record.
+   */
+  private writeAhead(p: Pending): void {
+    if (p.announced || p.verdict !== 'allow') return;
+    if (p.protocol !== 'fastpath' && (!p.judgement || p.judgement.readOnlyOk)) return;
+    p.announced = true;
+    this.auditStart(p);
   }
 
-  private armIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.gw.idleTimeoutMs <= 0) return;
-    this.idleTimer = setTimeout(() => {
-      if (this.pending.length) return this.armIdle();
-      this.gw.auditEvent(this, 'gateway.idle-timeout', 'closed', `no activity for ${this.gw.idleTimeoutMs} ms`);
-      this.fatal({ code: '57P05', message: `prodguard gateway: terminating connection after ${this.gw.idleTimeoutMs} ms idle` });
-    }, this.gw.idleTimeoutMs);
+  private startHead(): void {
+    this.headSince = Date.now();
+    this.headCancelled = false;
   }
 
-  private fromUpstream(reader: MessageReader, d: Buffer): void {
+  /**
+   * The statement and idle timeouts, checked by the gateway's periodic sweep rather than by a
+   * timer per statement (arming and clearing timers on every message cost more than the relay).
+   */
+  tick(now: number): void {
+    if (this.closed || !this.relaying || !this.up) return;
+    const st = this.gw.statementTimeoutMs;
+    if (this.pending.length) {
+      if (st > 0 && !this.headCancelled && now - this.headSince >= st) {
+        this.headCancelled = true;
+        this.pending[0].error = `statement timeout (${st} ms) reached: cancelled by the gateway`;
+        void sendCancel(this.gw.upstream, this.up.pid, this.up.secret);
+      }
+      return;
+    }
+    const idle = this.gw.idleTimeoutMs;
+    if (idle > 0 && now - this.lastActivity >= idle) {
+      this.gw.auditEvent(this, 'gateway.idle-timeout', 'closed', `no activity for ${idle} ms`);
+      this.fatal({ code: '57P05', message: `prodguard gateway: terminating connection after ${idle} ms idle` });
+    }
+  }
+
+  /**
+   * Server → client. Bytes are forwarded as they arrive; the gateway reads only the headers, and
+   * the bodies of the three message types it needs: CommandComplete (rows), ErrorResponse (to
+   * swap a refusal marker's error for the gateway's own) and ReadyForQuery (end of a statement).
+   * Only those are held back until complete; everything else — data rows, COPY data — passes
+   * through without being copied or framed into objects, however it is split across chunks.
+   */
+  private fromUpstream(d: Buffer): void {
     if (this.closed) return;
-    reader.push(d);
-    const out: Buffer[] = [];
-    let m: Message | null;
+    let data = d;
+    if (this.upHeld) {
+      data = Buffer.concat([this.upHeld, d]);
+      this.upHeld = null;
+    }
+    let pos = 0;
+    if (this.upSkip > 0) {
+      pos = Math.min(this.upSkip, data.length);
+      this.upSkip -= pos;
+    }
+    let from = 0;
+    let out: Buffer[] | null = null;
+    const n = data.length;
     try {
-      while ((m = reader.next())) {
-        switch (m.type) {
-          case 'C':
-            if (this.pending[0]) this.pending[0].rows += rowsFromTag(m.body.toString('latin1', 0, m.body.length - 1));
-            out.push(m.raw);
-            break;
-          case 'E': {
-            const f = parseErrorFields(m.body);
-            const hit = f.C === '42883' ? MARKER_RE.exec(f.M ?? '') : null;
-            const refusal = hit ? this.refusals.get(Number(hit[1])) : undefined;
-            if (refusal) {
-              this.refusals.delete(Number(hit![1]));
-              out.push(errorResponse(refusal));
-            } else {
-              if (this.pending[0]) this.pending[0].error ??= `${f.C}: ${f.M}`;
-              out.push(m.raw);
-            }
-            break;
-          }
-          case 'Z': {
-            this.txStatus = String.fromCharCode(m.body[0]);
-            const p = this.pending.shift();
-            if (p) this.recordEffects(p, this.txStatus);
-            else this.recordEffects(this.newPending('simple'), this.txStatus);
-            if (p) this.finish(p);
-            if (this.statementTimer) clearTimeout(this.statementTimer);
-            this.statementTimer = null;
-            if (this.pending.length && this.gw.statementTimeoutMs > 0) this.armStatementTimer();
-            if (!this.pending.length) this.refusals.clear();
-            out.push(m.raw);
-            break;
-          }
-          default:
-            out.push(m.raw);
+      while (pos < n) {
+        if (n - pos < 5) {
+          this.upHeld = data.subarray(pos);
+          break;
         }
+        const type = data[pos];
+        const len = data.readInt32BE(pos + 1);
+        if (len < 4 || len > 1024 * 1024 * 1024) throw new Error(`invalid message length ${len}`);
+        const end = pos + 1 + len;
+        if (type !== 0x43 && type !== 0x45 && type !== 0x5a) {
+          // Not read by the gateway: pass through, even if its end is still to come.
+          if (end > n) {
+            this.upSkip = end - n;
+            pos = n;
+            break;
+          }
+          pos = end;
+          continue;
+        }
+        if (end > n) {
+          this.upHeld = data.subarray(pos);
+          break;
+        }
+        const body = data.subarray(pos + 5, end);
+        if (type === 0x43) {
+          if (this.pending[0]) this.pending[0].rows += rowsFromTag(body.toString('latin1', 0, body.length - 1));
+        } else if (type === 0x45) {
+          const f = parseErrorFields(body);
+          const hit = f.C === '42883' ? MARKER_RE.exec(f.M ?? '') : null;
+          const refusal = hit ? this.refusals.get(Number(hit[1])) : undefined;
+          if (refusal) {
+            this.refusals.delete(Number(hit![1]));
+            (out ??= []).push(data.subarray(from, pos), errorResponse(refusal));
+            from = end;
+          } else if (this.pending[0]) this.pending[0].error ??= `${f.C}: ${f.M}`;
+        } else {
+          this.txStatus = String.fromCharCode(body[0]);
+          const p = this.pending.shift();
+          if (p) this.recordEffects(p, this.txStatus);
+          else this.recordEffects(this.newPending('simple'), this.txStatus);
+          if (p) this.finish(p);
+          if (this.pending.length) this.startHead();
+          else this.refusals.clear();
+        }
+        pos = end;
       }
     } catch (err) {
       this.fatal({ code: '08P01', message: `prodguard gateway: bad message from the database: ${(err as Error).message}` });
       return;
     }
-    if (out.length) this.sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    const stop = this.upHeld ? n - this.upHeld.length : n;
+    if (out) {
+      if (stop > from) out.push(data.subarray(from, stop));
+      this.sock.write(Buffer.concat(out));
+    } else if (stop > from) this.sock.write(from === 0 && stop === n ? data : data.subarray(from, stop));
+    // A held partial message is copied out of the chunk only when the chunk is large, so a big
+    // read buffer is not kept alive by a few bytes.
+    if (this.upHeld && data.length > 65536) this.upHeld = Buffer.from(this.upHeld);
+  }
+
+  /** The write-ahead record of a statement about to be forwarded under a write grant. */
+  private auditStart(p: Pending): void {
+    const text = p.texts.join(';\n') || '<no statement>';
+    this.gw.auditStatement(this, {
+      action: 'gateway.statement-start',
+      command: this.gw.maskLiterals ? maskLiterals(text) : maskSecrets(text),
+      verdict: p.verdict,
+      reason: `${p.judgement?.class ?? 'fast-path'}: sent under write grant ${this.writeGrant?.id ?? '?'}`,
+      details: { class: p.judgement?.class ?? null, protocol: p.protocol, ...(this.writeGrant ? { grant: this.writeGrant.id } : {}) },
+    }, true);
   }
 
   private finish(p: Pending): void {
     if (!p.executed && p.verdict === 'allow' && !p.error) return;
     const text = p.texts.join(';\n') || '<no statement>';
+    // Refusals and statements that could change something are written at once; reads in batches.
+    const now = p.verdict !== 'allow' || p.protocol === 'fastpath' || (p.judgement !== undefined && !p.judgement.readOnlyOk);
+    // A simple-protocol statement judged from the shape cache carries its masked text already.
+    const masked = p.protocol === 'simple' && p.texts.length === 1 ? p.judgement?.masked : undefined;
     this.gw.auditStatement(this, {
-      command: this.gw.maskLiterals ? maskLiterals(text) : maskSecrets(text),
+      command: this.gw.maskLiterals ? (masked ?? maskLiterals(text)) : maskSecrets(text),
       verdict: p.verdict,
       reason: p.refusal ? p.refusal.message : `${p.judgement?.class ?? 'unknown'}: ${p.judgement?.reason ?? ''}`,
       details: { class: p.judgement?.class ?? null, protocol: p.protocol, durationMs: Date.now() - p.started, rows: p.rows, ...(this.writeGrant ? { grant: this.writeGrant.id } : {}), ...(p.error && !p.refusal ? { error: this.gw.maskLiterals ? maskLiterals(p.error) : maskSecrets(p.error) } : {}) },
-    });
+    }, now);
   }
 
   private upstreamLost(): void {
@@ -597,8 +689,6 @@ export class ClientSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.statementTimer) clearTimeout(this.statementTimer);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
     for (const p of this.pending) {
       p.error ??= 'client disconnected before the statement finished';
       this.finish(p);

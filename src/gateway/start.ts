@@ -8,6 +8,8 @@ import { parseConnInfo } from '../pg/conninfo.js';
 import { UsageError } from '../errors.js';
 import { activeGrant } from '../grants/grants.js';
 import { GatewayAuditSink } from './audit-sink.js';
+import { StoreAuditCopy } from './audit-store.js';
+import { auditOrigin } from '../audit/anchor.js';
 import { ensureCertificate, secureContext } from './tls.js';
 import { getUser } from './users.js';
 import { Gateway } from './server.js';
@@ -35,6 +37,14 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
   const stateDir = dirname(configPath(ctx.loaded, ctx.loaded.config.state.path));
   const tlsFiles = ensureCertificate(`${stateDir}/gateway`, { cert: cfg.tlsCert && configPath(ctx.loaded, cfg.tlsCert), key: cfg.tlsKey && configPath(ctx.loaded, cfg.tlsKey) });
   const audit = new GatewayAuditSink(configPath(ctx.loaded, cfg.auditLog));
+  // With a team store, every batch of records is copied there too (src/gateway/audit-store.ts).
+  let copy: StoreAuditCopy | null = null;
+  if (StoreAuditCopy.supported(store)) {
+    copy = new StoreAuditCopy(store, auditOrigin(audit.file), (dropped, why) =>
+      audit.append({ actor: 'prodguard', action: 'gateway.audit-store-gap', command: '', target: opts.env, verdict: 'degraded', reason: `${dropped} audit records were not copied to the team store (${why}); the local gateway audit log holds them` }, true),
+    );
+    audit.onFlush = (lines) => copy!.enqueue(lines);
+  }
   const gateway = new Gateway({
     env: opts.env,
     upstream,
@@ -45,6 +55,7 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
     lookupUser: (name) => getUser(store, name),
     activeGrant: (person) => activeGrant(store, opts.env, person),
     audit,
+    auditCopy: copy,
     maskLiterals: cfg.maskLiterals,
     statementTimeoutMs: durationMs(cfg.statementTimeout),
     idleTimeoutMs: durationMs(cfg.idleTimeout),

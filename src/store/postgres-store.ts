@@ -131,6 +131,29 @@ export class PostgresStore implements StateStore {
     await this.pool.query(APPEND_AUDIT_SQL, [origin, rec.seq, rec.hash, JSON.stringify(rec)]);
   }
 
+  async appendAuditBatch(origin: string, recs: Array<{ seq: number; hash: string; json: string }>): Promise<void> {
+    if (!recs.length) return;
+    await this.pool.query(
+      `INSERT INTO prodguard_state.audit_log (origin, seq, hash, record)
+       SELECT $1, s, h, r::jsonb FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(s, h, r)
+       ON CONFLICT (origin, seq) DO NOTHING`,
+      [origin, recs.map((r) => r.seq), recs.map((r) => r.hash), recs.map((r) => r.json)],
+    );
+  }
+
+  async searchAudit(f: { actionPrefix: string; person?: string; env?: string; verdict?: string; limit: number }): Promise<unknown[]> {
+    const r = await this.pool.query(
+      `SELECT record FROM prodguard_state.audit_log
+        WHERE starts_with(record->>'action', $1)
+          AND ($2::text IS NULL OR record->>'actor' = $2 OR record->'details'->>'user' = $2)
+          AND ($3::text IS NULL OR record->>'target' = $3)
+          AND ($4::text IS NULL OR record->>'verdict' = $4)
+        ORDER BY record->>'time' DESC LIMIT $5`,
+      [f.actionPrefix, f.person ?? null, f.env ?? null, f.verdict ?? null, f.limit],
+    );
+    return r.rows.map((row: { record: unknown }) => row.record);
+  }
+
   async readAudit(origin: string): Promise<AnchoredAudit[]> {
     return (await this.pool.query(READ_AUDIT_SQL, [origin])).rows as AnchoredAudit[];
   }

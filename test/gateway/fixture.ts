@@ -28,7 +28,7 @@ export interface GatewayFixture {
   stop(): Promise<void>;
 }
 
-export async function gatewayFixture(cluster: Cluster, name: string, gatewayConfig: Record<string, unknown> = {}, setupSql = ''): Promise<GatewayFixture> {
+export async function gatewayFixture(cluster: Cluster, name: string, gatewayConfig: Record<string, unknown> = {}, setupSql = '', extraConfig: Record<string, unknown> = {}): Promise<GatewayFixture> {
   const prodUrl = await createDatabase(cluster, `${name}_prod`);
   if (setupSql) {
     const { sql } = await import('../helpers/pg.js');
@@ -45,6 +45,7 @@ export async function gatewayFixture(cluster: Cluster, name: string, gatewayConf
       { name: 'dave', role: 'developer' },
     ],
     gateway: { listen: '127.0.0.1:0', ...gatewayConfig },
+    ...extraConfig,
   };
   writeFileSync(join(p.dir, 'prodguard.yaml'), stringify(config));
   process.env[envVar] = prodUrl;

@@ -219,8 +219,16 @@ describe('prodguard gateway', () => {
     const a = await client(f.url('alice'));
     try {
       assert.equal((await a.query("UPDATE t SET v = 'fixed' WHERE id = 42")).rowCount, 1);
+      assert.equal((await a.query('UPDATE t SET v = $1 WHERE id = $2', ['fixed', 44])).rowCount, 1);
     } finally {
       await a.end();
+    }
+    // Each write under the grant has a write-ahead record, on disk before its outcome (simple and extended protocol).
+    const recs = readFileSync(f.auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; action: string; command: string; actor: string });
+    for (const cmd of ['UPDATE t SET v = ? WHERE id = ?', 'UPDATE t SET v = $1 WHERE id = $2']) {
+      const start = recs.find((r) => r.action === 'gateway.statement-start' && r.command === cmd && r.actor === 'alice');
+      const done = recs.find((r) => r.action === 'gateway.statement' && r.command === cmd && r.actor === 'alice');
+      assert.ok(start && done && start.seq < done.seq, `${cmd}: write-ahead record before the outcome`);
     }
     // dave has only an expired grant: still read-only.
     await createGrant(store, { env: 'production', person: 'dave', reason: 'old', kind: 'deploy', durationMs: 1000, createdBy: 'test', now: new Date(Date.now() - 60_000) });
@@ -268,13 +276,13 @@ describe('prodguard gateway', () => {
 
   it('audits every statement with person, client, verdict, rows and masked literals; audit search filters them', async () => {
     const c = await client(f.url('dave'));
-    await c.query("SELECT v FROM t WHERE v = 'secret-value' OR id = 12345");
+    await c.query("SELECT v FROM t WHERE v = 'secret-value' OR id = 987654321987");
     await refusal(c, "DELETE FROM t WHERE v = 'secret-value'");
     await c.end();
     f.gateway.flushAudit();
     const text = readFileSync(f.auditFile, 'utf8');
     assert.ok(verifyAuditText(text).ok, 'gateway audit chain verifies');
-    assert.doesNotMatch(text, /secret-value|12345/);
+    assert.doesNotMatch(text, /secret-value|987654321987/);
     const recs = text.trim().split('\n').map((l) => JSON.parse(l));
     const read = recs.find((r) => r.action === 'gateway.statement' && r.verdict === 'allow' && r.command.includes("v = ? OR id = ?"));
     assert.ok(read, 'allowed read audited with masked literals');

@@ -2,7 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSqlParser } from '../../src/sql/parser.js';
-import { judgeSql, maskLiterals } from '../../src/gateway/judge.js';
+import { judgeSql, maskLiterals, shapeKey } from '../../src/gateway/judge.js';
 import { newClassifyContext } from '../../src/sql/classify.js';
 
 before(() => loadSqlParser());
@@ -28,6 +28,37 @@ test('the shape cache never lends a read verdict to a write that differs only in
   assert.equal(judgeSql('EXPLAIN (ANALYZE 1) DELETE FROM t').readOnlyOk, false, 'runs the DELETE');
   assert.equal(judgeSql('SELECT abalance FROM pgbench_accounts WHERE aid = 1').readOnlyOk, true);
   assert.equal(judgeSql('SELECT abalance FROM pgbench_accounts WHERE aid = 99999').readOnlyOk, true);
+});
+
+test('a verdict that depends on a constant is never shared by shape (pg_sleep(1) is a read, pg_sleep(100) is not)', () => {
+  assert.equal(judgeSql('SELECT pg_sleep(1)').readOnlyOk, true);
+  assert.equal(judgeSql('SELECT pg_sleep(100)').readOnlyOk, false, 'a long sleep holds a snapshot');
+  assert.equal(judgeSql('SELECT pg_sleep(0.5) FROM t WHERE a = 1').readOnlyOk, true);
+  assert.equal(judgeSql('SELECT pg_sleep(5.5) FROM t WHERE a = 1').readOnlyOk, false);
+  assert.equal(judgeSql('SELECT pg_sleep(1::int)').readOnlyOk, true);
+  assert.equal(judgeSql('SELECT pg_sleep(9::int)').readOnlyOk, false);
+  // Texts that differ in statement counts, set_config names or sequence names never share a key.
+  assert.equal(judgeSql('SELECT set_config(1, 2, false)').readOnlyOk, false);
+});
+
+test('shape keys hide only plain numbers and refuse any text whose lexing a digit could change', () => {
+  assert.equal(shapeKey('SELECT abalance FROM pgbench_accounts WHERE aid = 12'), shapeKey('SELECT abalance FROM pgbench_accounts WHERE aid = 99999'));
+  assert.equal(shapeKey('SELECT a FROM t WHERE x = 1.5 LIMIT 3'), shapeKey('SELECT a FROM t WHERE x = 2.25 LIMIT 10'));
+  assert.notEqual(shapeKey('SELECT * FROM t1'), shapeKey('SELECT * FROM t2'), 'digits inside identifiers are kept');
+  assert.notEqual(shapeKey('SELECT a1 FROM t'), shapeKey('SELECT a2 FROM t'));
+  for (const s of ["SELECT '1'", 'SELECT "t1".a', 'SELECT $1', 'SELECT 1 -- 2', 'SELECT 1 /* 2 */', 'SELECT 1e5', 'SELECT 0x1F', 'SELECT 1_000', 'SELECT .5', 'SELECT t.1', 'SELECT 1.', 'SELECT 1abc', 'SELECT \\1', 'SELECT 1 FROM tä', 'SELECT 1\u0001']) {
+    assert.equal(shapeKey(s), null, s);
+  }
+  assert.equal(judgeSql('SELECT 1 FROM t WHERE a = 1').readOnlyOk, true);
+  assert.equal(judgeSql('SELECT 1 FROM t WHERE a = 1 FOR UPDATE').readOnlyOk, false);
+  // A shape entry's masked text is what maskLiterals gives for every text of that shape.
+  const texts = ['SELECT x FROM m WHERE a = 1 AND b > -2.5 LIMIT 10', 'SELECT x FROM m WHERE a = 987654 AND b > -0.1 LIMIT 3', 'SELECT x FROM m WHERE a = 0 AND b > -77 LIMIT 1'];
+  judgeSql(texts[0]);
+  for (const t of texts.slice(1)) {
+    const j = judgeSql(t);
+    assert.equal(j.masked, maskLiterals(t), t);
+    assert.doesNotMatch(j.masked!, /987654|77/);
+  }
 });
 
 test('the gateway’s own wall: nothing may reset or turn off the read-only settings, whatever the classifier calls it', () => {
