@@ -380,8 +380,12 @@ function readScoped(p: string, scope: GuardScope): string | null {
   const abs = isAbsolute(p) ? p : resolve(scope.cwd, p);
   for (const [k, v] of scope.files) if ((isAbsolute(k) ? k : resolve(scope.cwd, k)) === abs) return v;
   if (scope.remote) return null;
+  // /dev/stdin, /dev/fd/N, /proc/self/…: what the command would read there is not what this
+  // process reads (its own stdin, already consumed; a daemon's /dev/null) — unknown, not empty.
+  if (abs === '/dev/null') return '';
+  if (/^\/(dev|proc)\//.test(abs)) return null;
   try {
-    return readFileSync(isAbsolute(p) ? p : resolve(scope.cwd, p), 'utf8');
+    return readFileSync(abs, 'utf8');
   } catch {
     return null;
   }
