@@ -5,11 +5,13 @@
  * `prodguard install <agent>` registers it by absolute path: `<node> <…>/dist/guard/hook-main.js <agent>`.
  * Never fails open: a crash or timeout prints a deny and exits 2.
  *
- * Its only static import is the resident-process client (node built-ins): a live decision process
+ * Its static imports are small: the agent adapters with the fast path (`git status` is answered
+ * without a config or parser) and the resident-process client (node built-ins): a live decision process
  * for this project and config answers in a few milliseconds (daemon/server.ts); otherwise one is
  * started in the background for the next call and this call is decided in-process, as before.
  */
 import { viaDaemon } from './daemon/client.js';
+import { fastAnswer } from './hook.js';
 type AgentId = 'claude-code' | 'cursor' | 'gemini';
 const agentId = (process.argv[2] ?? 'claude-code') as AgentId;
 
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  const fromDaemon = await viaDaemon(agentId, text, process.env, process.cwd());
+  const fromDaemon = fastAnswer(agentId, text, process.cwd()) ?? (await viaDaemon(agentId, text, process.env, process.cwd()));
   if (fromDaemon) {
     if (fromDaemon.stdout) process.stdout.write(fromDaemon.stdout + '\n');
     if (fromDaemon.stderr) process.stderr.write(fromDaemon.stderr + '\n');

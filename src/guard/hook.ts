@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import type { GuardDecision } from './decide.js';
 import { AGENTS, type AgentAdapter, type HookOutput } from './agents/index.js';
 import type { ToolCall, ToolVerdict } from './tool-call.js';
+import { fastAllow } from './fast-path.js';
 
 export interface HookAnswer {
   /** JSON to print on stdout, or '' to print nothing (allow). */
@@ -39,6 +40,24 @@ function refuse(agent: AgentAdapter, reason: string): HookAnswer {
   return { ...o, decision: null, verdict: null };
 }
 
+/**
+ * The answer for a plain data-only shell command (`git status`, `ls -la`), decided without a
+ * config, a parser or a daemon; null for everything else (and for input it cannot read: the full
+ * path refuses that with its message).
+ */
+export function fastAnswer(agentId: AgentAdapter['id'], stdinText: string, fallbackCwd: string): HookAnswer | null {
+  const agent = AGENTS[agentId];
+  try {
+    const input = JSON.parse(stdinText) as unknown;
+    if (!input || typeof input !== 'object' || Array.isArray(input)) return null;
+    const call = agent.parse(input as Record<string, unknown>, fallbackCwd);
+    if (call.kind !== 'shell' || !fastAllow(call.command.trim())) return null;
+    return { ...agent.answer({ decision: 'allow', reason: '' }), decision: null, verdict: null };
+  } catch {
+    return null;
+  }
+}
+
 /** The hook's logic on already-read stdin text (the CLI, the lean entry, the demo and tests call it). */
 export async function agentHook(agentId: AgentAdapter['id'], stdinText: string, env: Record<string, string | undefined>, opts: HookOptions = {}): Promise<HookAnswer> {
   const agent = AGENTS[agentId];
@@ -52,10 +71,7 @@ export async function agentHook(agentId: AgentAdapter['id'], stdinText: string, 
   }
   if (opts.accept && !opts.accept(call)) return { stdout: '', code: 2, stderr: '', decision: null, verdict: null, stale: true };
   // A plain data-only command (`ls`, `git status`) is allowed before any config, parser or rule loads.
-  if (call.kind === 'shell') {
-    const { fastAllow } = await import('./fast-path.js');
-    if (fastAllow(call.command.trim())) return { ...agent.answer({ decision: 'allow', reason: '' }), decision: null, verdict: null };
-  }
+  if (call.kind === 'shell' && fastAllow(call.command.trim())) return { ...agent.answer({ decision: 'allow', reason: '' }), decision: null, verdict: null };
   const timeoutMs = opts.timeoutMs ?? 20_000;
   let timer: NodeJS.Timeout | undefined;
   try {
