@@ -4,7 +4,6 @@
  * same key — no socket, a socket not ours, a refused or slow connection, a stale daemon — returns
  * null, and the hook decides in-process (which fails closed on its own).
  */
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -72,7 +71,7 @@ export function serverEntry(): string {
  * Starts the daemon for `key` in the background unless one is already starting (a marker file
  * younger than 15 s); it inherits this process's node flags (tsx in tests) and environment.
  */
-export function startDaemon(dir: string, key: string, cwd: string): void {
+export async function startDaemon(dir: string, key: string, cwd: string): Promise<void> {
   const marker = join(dir, `${key}.starting`);
   try {
     closeSync(openSync(marker, 'wx', 0o600));
@@ -86,6 +85,8 @@ export function startDaemon(dir: string, key: string, cwd: string): void {
     }
   }
   try {
+    // Loaded only here: most calls never start a daemon.
+    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [...process.execArgv, serverEntry(), key, cwd], { cwd, detached: true, stdio: 'ignore', env: process.env });
     child.on('error', () => {});
     child.unref();
@@ -115,6 +116,6 @@ export async function viaDaemon(agent: string, stdin: string, env: Record<string
     const a = await ask(sock, { v: 1, key, agent, stdin, env, cwd: processCwd }, opts.timeoutMs ?? 5_000);
     if (a) return a;
   }
-  if (opts.start !== false) startDaemon(dir, key, cwd);
+  if (opts.start !== false) await startDaemon(dir, key, cwd);
   return null;
 }

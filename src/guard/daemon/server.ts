@@ -44,7 +44,7 @@ await warmUp();
 let idle: NodeJS.Timeout | undefined;
 function touch(): void {
   if (idle) clearTimeout(idle);
-  idle = setTimeout(() => quit(0), IDLE_MS);
+  idle = setTimeout(() => void later.finally(() => quit(0)), IDLE_MS);
 }
 
 function quit(code: number): never {
@@ -75,6 +75,8 @@ async function warmUp(): Promise<void> {
  * a second failure is ignored, as the in-process hook does (the decision stands either way).
  */
 const held = new Map<string, Context>();
+/** Audit appends of allowed calls, queued behind the answers. */
+let later: Promise<void> = Promise.resolve();
 async function audit(v: ToolVerdict, loaded: LoadedConfig | null, agent: string, actor: string): Promise<void> {
   if (!loaded) return;
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -100,7 +102,13 @@ async function answer(text: string): Promise<Record<string, unknown>> {
   const ans = await agentHook(agent, req.stdin, env, {
     fallbackCwd: req.cwd,
     accept: (call) => decisionKey(call.cwd) === key,
-    onDecision: (v, loaded) => audit(v, loaded, agent, currentActor(env)),
+    // A refusal's record is on disk before the refusal is sent; an allowed call's record is
+    // appended right after the answer (in order, by this process), off the agent's critical path.
+    onDecision: async (v, loaded) => {
+      const actor = currentActor(env);
+      if (v.decision === 'allow') later = later.then(() => audit(v, loaded, agent, actor));
+      else await audit(v, loaded, agent, actor);
+    },
   });
   if (ans.stale) {
     if (decisionKey(home) !== key) setImmediate(() => quit(0));
@@ -176,5 +184,6 @@ setInterval(() => {
   }
   if (decisionKey(home) !== key) quit(0);
 }, 10_000).unref();
-process.on('SIGTERM', () => quit(0));
-process.on('SIGINT', () => quit(0));
+// Queued audit records are written before a stop.
+process.on('SIGTERM', () => void later.finally(() => quit(0)));
+process.on('SIGINT', () => void later.finally(() => quit(0)));
