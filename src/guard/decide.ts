@@ -203,8 +203,8 @@ class Engine {
               u.scope.files.set(files[files.length - 1], text ?? UNKNOWN_CONTENT);
             }
           }
-          const { ruleForTool } = await import('./rules/index.js');
-          const rule = u.tool === 'docker-volume-rm' || u.tool === 'kubectl-delete' ? null : ruleForTool(u.tool);
+          const { rulesForTool } = await import('./rules/index.js');
+          const rules = u.tool === 'docker-volume-rm' || u.tool === 'kubectl-delete' ? [] : rulesForTool(u.tool);
           if (u.tool === 'kubectl-delete') {
             const [kind, ...names] = u.args.filter((a) => !a.startsWith('-'));
             const ns = u.args[u.args.findIndex((a) => a === '-n' || a === '--namespace') + 1] ?? '';
@@ -219,8 +219,7 @@ class Engine {
             if (bad.length && bad.some((v) => /db|pg|postgres|data/i.test(v))) this.judge('docker-volume', cmd.text, { risk: 'destructive', effect: `deletes the docker volume ${bad.join(', ')} (a database's data) on`, target: { name: null, kind: 'unknown', label: 'unknown', via: 'docker volume on this machine' }, alternative: 'Take a verified backup first.' }, u.steps);
             break;
           }
-          if (!rule && u.tool === 'kubectl-delete') break;
-          if (!rule) {
+          if (!rules.length) {
             this.unmodelled(u, cmd, pad);
             break;
           }
@@ -234,14 +233,21 @@ class Engine {
             display: [u.tool, ...u.args].map((w) => (w === OPAQUE_ARG ? '<?>' : shellQuote(w))).join(' '),
           };
           const helpers = this.helpers(inv.scope);
-          let f: Finding | null;
-          try {
-            f = await rule.check(inv, helpers);
-          } catch (err) {
-            f = { risk: 'opaque', effect: `could not be analysed (${(err as Error).message}) — targets`, target: resolveTarget(inv.scope, { opaque: 'analysis failed' }) };
+          // Every rule that looks at the tool (one per supabase operation); each judges on its own.
+          let found = false;
+          for (const rule of rules) {
+            let f: Finding | null;
+            try {
+              f = await rule.check(inv, helpers);
+            } catch (err) {
+              f = { risk: 'opaque', effect: `could not be analysed (${(err as Error).message}) — targets`, target: resolveTarget(inv.scope, { opaque: 'analysis failed' }) };
+            }
+            if (f) {
+              found = true;
+              this.judge(rule.id, inv.display, f, u.steps);
+            }
           }
-          if (f) this.judge(rule.id, inv.display, f, u.steps);
-          else this.steps.push(`${pad}  rule ${rule.id}: nothing dangerous`);
+          if (!found) this.steps.push(`${pad}  rule ${rules.length === 1 ? rules[0].id : `${rules[0].id}…`}: nothing dangerous`);
           break;
         }
       }
@@ -380,8 +386,12 @@ function readScoped(p: string, scope: GuardScope): string | null {
   const abs = isAbsolute(p) ? p : resolve(scope.cwd, p);
   for (const [k, v] of scope.files) if ((isAbsolute(k) ? k : resolve(scope.cwd, k)) === abs) return v;
   if (scope.remote) return null;
+  // /dev/stdin, /dev/fd/N, /proc/self/…: what the command would read there is not what this
+  // process reads (its own stdin, already consumed; a daemon's /dev/null) — unknown, not empty.
+  if (abs === '/dev/null') return '';
+  if (/^\/(dev|proc)\//.test(abs)) return null;
   try {
-    return readFileSync(isAbsolute(p) ? p : resolve(scope.cwd, p), 'utf8');
+    return readFileSync(abs, 'utf8');
   } catch {
     return null;
   }

@@ -3,9 +3,11 @@
  * Never fails open: input the adapter cannot read, an internal error or a timeout all deny.
  */
 import type { LoadedConfig } from '../config/load.js';
+import type { Context } from '../context.js';
 import type { GuardDecision } from './decide.js';
 import { AGENTS, type AgentAdapter, type HookOutput } from './agents/index.js';
-import type { ToolVerdict } from './tool-call.js';
+import type { ToolCall, ToolVerdict } from './tool-call.js';
+import { fastAllow } from './fast-path.js';
 
 export interface HookAnswer {
   /** JSON to print on stdout, or '' to print nothing (allow). */
@@ -16,11 +18,17 @@ export interface HookAnswer {
   /** The shell decision, when the tool call was a shell command. */
   decision: GuardDecision | null;
   verdict: ToolVerdict | null;
+  /** Set when `accept` turned the call down (a daemon asked about a project it does not hold). */
+  stale?: boolean;
 }
 
 export interface HookOptions {
   timeoutMs?: number;
   onDecision?: (v: ToolVerdict, loaded: LoadedConfig | null) => Promise<void>;
+  /** The working directory when the input names none (default: this process's). */
+  fallbackCwd?: string;
+  /** Checked on the parsed call before anything is decided; false = answer `stale`, decide nothing. */
+  accept?: (call: ToolCall) => boolean;
 }
 
 export function denyJson(reason: string): string {
@@ -32,6 +40,24 @@ function refuse(agent: AgentAdapter, reason: string): HookAnswer {
   return { ...o, decision: null, verdict: null };
 }
 
+/**
+ * The answer for a plain data-only shell command (`git status`, `ls -la`), decided without a
+ * config, a parser or a daemon; null for everything else (and for input it cannot read: the full
+ * path refuses that with its message).
+ */
+export function fastAnswer(agentId: AgentAdapter['id'], stdinText: string, fallbackCwd: string): HookAnswer | null {
+  const agent = AGENTS[agentId];
+  try {
+    const input = JSON.parse(stdinText) as unknown;
+    if (!input || typeof input !== 'object' || Array.isArray(input)) return null;
+    const call = agent.parse(input as Record<string, unknown>, fallbackCwd);
+    if (call.kind !== 'shell' || !fastAllow(call.command.trim())) return null;
+    return { ...agent.answer({ decision: 'allow', reason: '' }), decision: null, verdict: null };
+  } catch {
+    return null;
+  }
+}
+
 /** The hook's logic on already-read stdin text (the CLI, the lean entry, the demo and tests call it). */
 export async function agentHook(agentId: AgentAdapter['id'], stdinText: string, env: Record<string, string | undefined>, opts: HookOptions = {}): Promise<HookAnswer> {
   const agent = AGENTS[agentId];
@@ -39,15 +65,13 @@ export async function agentHook(agentId: AgentAdapter['id'], stdinText: string, 
   try {
     const input = JSON.parse(stdinText) as unknown;
     if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('not a JSON object');
-    call = agent.parse(input as Record<string, unknown>, process.cwd());
+    call = agent.parse(input as Record<string, unknown>, opts.fallbackCwd ?? process.cwd());
   } catch (err) {
     return refuse(agent, `prodguard could not read the hook input (${(err as Error).message}); refusing to be safe.`);
   }
+  if (opts.accept && !opts.accept(call)) return { stdout: '', code: 2, stderr: '', decision: null, verdict: null, stale: true };
   // A plain data-only command (`ls`, `git status`) is allowed before any config, parser or rule loads.
-  if (call.kind === 'shell') {
-    const { fastAllow } = await import('./fast-path.js');
-    if (fastAllow(call.command.trim())) return { ...agent.answer({ decision: 'allow', reason: '' }), decision: null, verdict: null };
-  }
+  if (call.kind === 'shell' && fastAllow(call.command.trim())) return { ...agent.answer({ decision: 'allow', reason: '' }), decision: null, verdict: null };
   const timeoutMs = opts.timeoutMs ?? 20_000;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -82,8 +106,10 @@ export function claudeCodeHook(stdinText: string, env: Record<string, string | u
 }
 
 /** Writes the audit record of a hook decision (shell decisions keep their full GuardDecision). */
-export async function auditVerdict(v: ToolVerdict, loaded: LoadedConfig | null, integration: string): Promise<void> {
-  const { auditDecision } = await import('./project.js');
+export async function auditVerdict(v: ToolVerdict, loaded: LoadedConfig | null, integration: string, actor?: string, held?: Context): Promise<void> {
+  const { auditDecision, syncAuditLog } = await import('./project.js');
   const d = v.guard ?? { command: v.command, decision: v.decision, reason: v.reason, ruleId: v.ruleId, target: v.target };
-  await auditDecision(loaded, 'guard.hook', d, { integration });
+  await auditDecision(loaded, 'guard.hook', d, { integration }, actor, held);
+  // A refusal's record reaches the disk before the agent hears the refusal.
+  if (v.decision !== 'allow') syncAuditLog(loaded);
 }

@@ -76,6 +76,9 @@ function readScoped(scope: GuardScope, path: string): string | null {
   // Inside a container or on another host, this machine's files are not what the tool reads.
   if (scope.remote) return null;
   const abs = isAbsolute(path) ? path : resolve(scope.cwd, path);
+  // /dev/stdin, /dev/fd/N, /proc/self/…: this process's, not the command's (see decide.ts readScoped).
+  if (abs === '/dev/null') return '';
+  if (/^\/(dev|proc)\//.test(abs)) return null;
   try {
     return readFileSync(abs, 'utf8');
   } catch {
@@ -135,7 +138,8 @@ export function serviceConnInfo(scope: GuardScope, service: string): ConnInfo | 
     if (!f) continue;
     let text: string;
     try {
-      text = readFileSync(f, 'utf8');
+      // Relative to the directory the command runs in (where psql would look), not to this process's.
+      text = readFileSync(resolve(scope.cwd, f), 'utf8');
     } catch {
       continue;
     }

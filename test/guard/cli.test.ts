@@ -68,7 +68,7 @@ test('check exits 0 / 1 / 3 and --json carries the decision', async () => {
   assert.equal((await runCli(['check', 'git status'], { cwd: dir, env })).code, 0);
   const deny = await runCli(['check', '--json', 'FOO=1 sh -c "supabase db reset --linked"'], { cwd: dir, env });
   assert.equal(deny.code, 1);
-  assert.equal(JSON.parse(deny.stdout).ruleId, 'supabase');
+  assert.equal(JSON.parse(deny.stdout).ruleId, 'supabase-db-reset');
   assert.equal((await runCli(['check', `psql "$STAGING_DATABASE_URL" -c 'truncate t'`], { cwd: dir, env })).code, 3);
   const ex = await runCli(['check', '--explain', 'sudo npm run db:reset'], { cwd: dir, env });
   assert.match(ex.stdout, /parse tree:/);

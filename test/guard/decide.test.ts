@@ -61,6 +61,12 @@ test('every rule has examples, and each example decides as documented', async ()
       const d = await check(c);
       assert.notEqual(d.decision, 'allow', `${r.id}: expected "${c}" to be stopped, got: ${d.reason}`);
     }
+    if (r.examples.reason !== undefined) {
+      // Rules with an exact reason (one rule per operation): the first example is stopped by this rule, with these words.
+      const d = await check(r.examples.deny[0]);
+      assert.equal(d.ruleId, r.id, r.examples.deny[0]);
+      assert.equal(d.reason, r.examples.reason, r.id);
+    }
     for (const c of r.examples.allow) {
       const d = await check(c);
       assert.equal(d.decision, 'allow', `${r.id}: expected "${c}" to be allowed, got: ${d.reason}`);
@@ -71,7 +77,7 @@ test('every rule has examples, and each example decides as documented', async ()
 test('supabase db reset --linked against the production link is denied with a one-line reason naming the project', async () => {
   const d = await check('supabase db reset --linked');
   assert.equal(d.decision, 'deny');
-  assert.equal(d.ruleId, 'supabase');
+  assert.equal(d.ruleId, 'supabase-db-reset');
   assert.equal(d.target.name, 'production');
   assert.equal(d.reason, '`supabase db reset --linked` drops every user-created table, function and row in the linked project qwikker-prod (production). Use `prodguard restore` into staging instead; reset only the local stack (`supabase db reset` without --linked).');
   assert.ok(!d.reason.includes('\n'));
@@ -82,7 +88,7 @@ test('a script written to a file and then run is analysed (the agent-bypass from
   for (const c of ['bash reset.sh', 'sh ./reset.sh', 'source reset.sh', 'FOO=1 bash -c "bash reset.sh"']) {
     const d = await check(c);
     assert.equal(d.decision, 'deny', c);
-    assert.equal(d.ruleId, 'supabase', c);
+    assert.equal(d.ruleId, 'supabase-db-reset', c);
   }
   writeFileSync(join(f.dir, 'report.sh'), 'psql "$PRODUCTION_DATABASE_URL" -c "select count(*) from businesses"\n');
   assert.equal((await check('bash report.sh')).decision, 'allow');

@@ -1,6 +1,6 @@
 /** Every built-in guard rule; `prodguard rules`, the docs and the example tests read this list. */
 import type { GuardRule } from './types.js';
-import { rule as supabase } from './supabase.js';
+import { rules as supabase } from './supabase.js';
 import { rule as psql } from './psql.js';
 import { rule as dropdb } from './dropdb.js';
 import { rule as pgRestore } from './pg-restore.js';
@@ -18,13 +18,19 @@ import { rule as driverScript } from './driver-script.js';
 import { rule as frameworks } from './frameworks.js';
 import { rule as prodguardSelf } from './prodguard-self.js';
 
-export const guardRules: GuardRule[] = [supabase, psql, dropdb, pgRestore, pgCtl, prisma, drizzle, nodeMigrators, rails, django, sqlMigrators, rmDataDir, dbClients, httpApi, driverScript, frameworks, prodguardSelf];
+export const guardRules: GuardRule[] = [...supabase, psql, dropdb, pgRestore, pgCtl, prisma, drizzle, nodeMigrators, rails, django, sqlMigrators, rmDataDir, dbClients, httpApi, driverScript, frameworks, prodguardSelf];
 
-const byTool = new Map<string, GuardRule>();
-for (const r of guardRules) for (const t of r.tools) byTool.set(t, r);
+const byTool = new Map<string, GuardRule[]>();
+for (const r of guardRules) for (const t of r.tools) byTool.set(t, [...(byTool.get(t) ?? []), r]);
 
+/** Every rule that looks at a tool (the supabase CLI has one per operation). */
+export function rulesForTool(tool: string): GuardRule[] {
+  return byTool.get(tool) ?? [];
+}
+
+/** The first rule for a tool (kept for callers of the one-rule-per-tool API). */
 export function ruleForTool(tool: string): GuardRule | undefined {
-  return byTool.get(tool);
+  return byTool.get(tool)?.[0];
 }
 
 export function knownTools(): string[] {

@@ -31,13 +31,16 @@ export interface Finding {
 
 export interface GuardRule {
   id: string;
-  /** Tool names (as invoked) this rule looks at. */
+  /** Tool names (as invoked) this rule looks at (several rules may look at one tool). */
   tools: string[];
+  /** The file under src/guard/rules/ that holds it, when not `<id>.ts` (a family of rules in one file). */
+  source?: string;
   severity: 'error' | 'warning';
   title: string;
   /** Why it is dangerous and the safe way. */
   explanation: string;
-  examples: { deny: string[]; allow: string[] };
+  /** `reason`: when given, the exact reason the first deny example gets in test/guard/fixture (tested, documented). */
+  examples: { deny: string[]; allow: string[]; reason?: string };
   check(inv: Invocation, helpers: RuleHelpers): Finding | null | Promise<Finding | null>;
 }
 

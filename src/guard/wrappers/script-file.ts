@@ -33,7 +33,7 @@ export function scriptFile(c: WrapCtx, file: string, how: string): Unwrapped {
   const { steps, scope: sc, env } = c;
   if (file === OPAQUE_ARG) return { kind: 'opaque', why: `${how} runs a script named by ${c.opaque[0] ?? 'an expansion'}`, steps, scope: sc, env, dbHint: true };
   const text = fileText(c, file);
-  if (text === null) return { kind: 'opaque', why: `${how} runs ${file}, which does not exist yet or cannot be read`, steps, scope: sc, env, dbHint: /db|migrat|reset|drop|seed|restore|psql|supabase/i.test(file) };
+  if (text === null) return { kind: 'opaque', why: `${how} runs ${file}, which does not exist yet or cannot be read`, steps, scope: sc, env, dbHint: /^\/(dev|proc)\/|db|migrat|reset|drop|seed|restore|psql|supabase/i.test(file) };
   if (text.includes(UNKNOWN_CONTENT)) return { kind: 'opaque', why: `${file} is written on this command line with content the guard cannot see`, steps, scope: sc, env, dbHint: true };
   const shebang = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(text) ?? (/\.py$/.test(file) ? ['', 'python3'] : /\.(c?js|mjs|ts)$/.test(file) ? ['', 'node'] : /\.rb$/.test(file) ? ['', 'ruby'] : null);
   const interp = shebang ? toolName(shebang[1] === '/usr/bin/env' || shebang[1].endsWith('/env') ? shebang[2] ?? '' : shebang[1]) : 'sh';

@@ -5,6 +5,9 @@ import { scriptFile } from './script-file.js';
 import { DATA_ONLY } from '../mentions.js';
 import { fileText, none, opaque, script, via, type Wrapper } from './types.js';
 
+/** Paths that are the command's own standard input. */
+const STDIN_PATH = /^\/(dev\/stdin|dev\/fd\/0|proc\/self\/fd\/0)$/;
+
 const ENV_SETUP = /(^|\/)(nvm\.sh|bash_completion|\.cargo\/env|conda\.sh|asdf\.sh|(\.?venv|env|virtualenv)\/bin\/activate(\.fish)?|\.sdkman\/bin\/sdkman-init\.sh)$/;
 
 export const SHELL_NAMES = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox']);
@@ -51,7 +54,8 @@ export const shells: Wrapper = {
       via(c, `${name} -c`);
       return script(c, cmdText, `${name} -c`);
     }
-    const file = readsStdin ? undefined : args[i];
+    // `bash /dev/stdin <<< …`, `sh /proc/self/fd/0`: the script is what the command gets on stdin.
+    const file = readsStdin || STDIN_PATH.test(args[i] ?? '') ? undefined : args[i];
     if (file === undefined) {
       if (!c.stdin) return none(c);
       if (c.stdin.text === null) return opaque(c, `${name} runs a script read from ${c.stdin.from}`);
@@ -115,6 +119,10 @@ export const source: Wrapper = {
   unwrap(c) {
     const f = c.args[0];
     if (!f || f === OPAQUE_ARG) return opaque(c, 'source of a file the guard cannot name');
+    if (STDIN_PATH.test(f)) {
+      if (!c.stdin || c.stdin.text === null) return opaque(c, `source of ${f}: a script read from ${c.stdin?.from ?? 'the terminal'}`);
+      return script(c, c.stdin.text, `source ${f} reading ${c.stdin.from}`);
+    }
     const text = fileText(c, f);
     // Environment setup that every developer sources (nvm, a virtualenv, cargo, conda).
     if (text === null && ENV_SETUP.test(f)) return none(c);

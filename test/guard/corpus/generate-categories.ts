@@ -94,6 +94,8 @@ const dangerous: Record<string, string[]> = {
     `script -qc "supabase db reset --linked" /dev/null`, `trap "supabase db reset --linked" EXIT`, `BASH_ENV=reset.sh bash -c true`, `screen -dm supabase db reset --linked`,
     `flock /tmp/l supabase db reset --linked`, `parallel ::: "supabase db reset --linked"`, `entr -s "supabase db push" < files`, `su postgres -c "supabase db reset --linked"`, `runuser -u postgres -- dropdb -h ${PH} app`,
     `script -c "psql ${'$PRODUCTION_DATABASE_URL'} -c 'drop table businesses'"`, `sudo -u postgres -i dropdb -h ${PH} app`, `nice -- supabase db reset --linked`, `xargs -a cmds.txt -I{} sh -c {}`,
+    // What a command reads from /dev/stdin or /dev/fd/N is its own here-string, not the guard's stdin.
+    'bash /dev/stdin <<< "supabase db reset --linked"', 'source /dev/fd/0 <<< "supabase db reset --linked"', `sh /proc/self/fd/0 <<< "dropdb -h ${PH} app"`,
   ],
 };
 
@@ -109,6 +111,10 @@ const benign: Record<string, string[]> = {
     `read -p "continue? " yn; echo $yn`, 'X=1; [ -n "$X" ] && echo ok', `U=${L}; psql "$U" -c 'drop table scratch'`, 'awk \'{print $1}\' file.txt', 'tmux ls', 'crontab -l',
     'pgbench --version', 'usql --version', 'alembic history', 'alembic current', 'sqitch status', 'python3 -V', 'node --version', 'perl -v', `pgbench -c 4 -T 10 ${L}`,
     'rails runner --help', 'sed -i s/a/b/ src/app.ts', 'echo done > build.log', 'wget https://example.com/file.tgz', 'http GET https://api.github.com',
+    `python3 -c "import psycopg; print(psycopg.__version__)"`, `ruby -e 'require "pg"; puts PG::VERSION'`, 'psql --version', 'pg_dump --version', 'make -n', 'make -n -f Makefile drop-all',
+    `bash -n -c 'supabase db reset --linked'`, `alias ll="ls -la"; ll`, `psql ${P} -c '\\copy (select id, name from businesses where active) to out.csv with csv'`,
+    `for f in supabase/migrations/*.sql; do psql "postgresql://postgres:postgres@localhost:54322/postgres" -v ON_ERROR_STOP=1 -f "$f" || break; done`,
+    'for f in sql/*.sql; do psql -h 127.0.0.1 -p 54322 -U postgres -d postgres -f "$f"; done',
   ],
 };
 
