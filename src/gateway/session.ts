@@ -635,11 +635,24 @@ export class ClientSession {
     const stop = this.upHeld ? n - this.upHeld.length : n;
     if (out) {
       if (stop > from) out.push(data.subarray(from, stop));
-      this.sock.write(Buffer.concat(out));
-    } else if (stop > from) this.sock.write(from === 0 && stop === n ? data : data.subarray(from, stop));
+      this.toClient(Buffer.concat(out));
+    } else if (stop > from) this.toClient(from === 0 && stop === n ? data : data.subarray(from, stop));
     // A held partial message is copied out of the chunk only when the chunk is large, so a big
     // read buffer is not kept alive by a few bytes.
     if (this.upHeld && data.length > 65536) this.upHeld = Buffer.from(this.upHeld);
+  }
+
+  /**
+   * Backpressure: a client that does not read its socket (a huge COPY … TO STDOUT or result set)
+   * must not make the gateway buffer the whole result in memory — that would let one session
+   * exhaust the gateway for everyone. Reading from the database pauses until the client drains.
+   */
+  private toClient(buf: Buffer): void {
+    if (this.sock.write(buf)) return;
+    const up = this.up?.socket;
+    if (!up || up.isPaused()) return;
+    up.pause();
+    this.sock.once('drain', () => up.resume());
   }
 
   /** The write-ahead record of a statement about to be forwarded under a write grant. */
