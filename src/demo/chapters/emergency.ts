@@ -119,8 +119,8 @@ export const emergencyChapter: DemoChapter = {
     demo.showCommand('prodguard runbook   # generated from prodguard.yaml and the live state');
     const md = runbookMarkdown(await buildRunbook(ctx));
     const start = md.indexOf('## 1.');
-    const end = md.indexOf('## 2.');
+    const end = md.indexOf('### Point-in-time restore');
     for (const line of md.slice(start, end > start ? end : undefined).trimEnd().split('\n')) demo.say(`  ${line}`);
-    demo.say('  … (restore and point-in-time restore commands with the ids filled in, rollback, keys, last drill, communication templates)');
+    demo.say('  … (point-in-time restore, migration rollback, keys, last drill, communication templates)');
   },
 };

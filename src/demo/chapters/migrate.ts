@@ -153,6 +153,13 @@ export const migrateChapter: DemoChapter = {
       demo.showCommand('prodguard staging refresh --yes');
       const refreshed = await m.refreshStaging(demo.ctx, { yes: true });
       demo.say(`  staging replaced from production backup ${refreshed.backupId}; ${refreshed.maskedColumns} column rule(s) masked (${refreshed.maskedRows} values)`);
+      // That backup is the deploy's pre-migration one: staging is now one migration behind
+      // production, and `status` would say so. Staging first, again.
+      const behind = await m.applyToStaging(demo.ctx, 'staging');
+      if (behind.applied.length) {
+        demo.showCommand('prodguard migrate apply --env staging   # the backup predates the deploy: staging catches up');
+        demo.say(`  applied to staging: ${behind.applied.map((a) => a.file).join(', ')}; staging's history equals production's again`);
+      }
       const { withClient } = await import('../../pg/client.js');
       const { connectionUrl } = await import('../../config/connection.js');
       const first = (url: string) => withClient(url, async (c) => (await c.query('SELECT email FROM customers ORDER BY id LIMIT 1')).rows[0]?.email as string | undefined);

@@ -85,7 +85,8 @@ export const recoveryChapter: DemoChapter = {
   title: 'A real disaster anyway: a bad DELETE under break-glass, undone by point-in-time recovery',
   async run(demo: DemoContext) {
     const { pitrRestore, parseTarget } = await import('../../restore/pitr/restore.js');
-    const prod = demo.env.PRODUCTION_DATABASE_URL ?? demo.production.url();
+    const { connectionUrl } = await import('../../config/connection.js');
+    const prod = connectionUrl(demo.ctx.loaded, 'production');
     await ensureShopTables(prod);
     const stream = await ensurePitr(demo);
     const ctx = demo.ctx;
