@@ -110,12 +110,19 @@ export function registerInit(program: Command): void {
         schedule: flags.schedule ?? 'serve',
       };
       if (interactive) {
-        const { createInterface } = await import('node:readline/promises');
+        const { createInterface } = await import('node:readline');
         const rl = createInterface({ input: process.stdin, output: process.stderr });
+        // Lines are read through the iterator, which buffers them: answers typed ahead or pasted
+        // at once are not lost between two questions (rl.question drops them).
+        const lines = rl[Symbol.asyncIterator]();
         // Each answer is checked as it is given; a bad one is explained and asked again.
         const ask = async (q: string, d: string | undefined, check?: (v: string) => string | null): Promise<string | undefined> => {
           for (;;) {
-            const v = (await rl.question(`${q}${d ? ` [${d}]` : ''}: `)).trim() || d;
+            rl.setPrompt(`${q}${d ? ` [${d}]` : ''}: `);
+            rl.prompt();
+            const next = await lines.next();
+            if (next.done) throw new UsageError(`input ended before "${q}" was answered; nothing was written`, 'init.input-ended');
+            const v = String(next.value).trim() || d;
             const problem = v !== undefined && check ? check(v) : null;
             if (!problem) return v;
             note(`  ${problem}; try again`);
