@@ -111,3 +111,26 @@ test('init refuses bad flag values in one line before writing anything', async (
     p.cleanup();
   }
 });
+
+test('after init, config check and doctor name every missing variable, key and credential at once', async () => {
+  const p = makeProject({ 'migrations/001_init.sql': 'select 1;\n' });
+  try {
+    assert.equal((await runCli(['init', '--yes', '--senior', 'alice', '--senior', 'bob', '--second-place', 'dir'], { cwd: p.dir })).code, 0);
+    // A clean environment: none of the variables prodguard.yaml names is set.
+    const env: Record<string, string | undefined> = {};
+    for (const k of ['PRODUCTION_DATABASE_URL', 'STAGING_DATABASE_URL', 'LOCAL_DATABASE_URL', 'PRODGUARD_BACKUP_BUCKET', 'PRODGUARD_BACKUP_DIR', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'PRODGUARD_AGE_IDENTITY']) env[k] = undefined;
+    const check = await runCli(['config', 'check'], { cwd: p.dir, env });
+    assert.equal(check.code, 0, check.stderr);
+    for (const v of ['PRODUCTION_DATABASE_URL', 'STAGING_DATABASE_URL', 'LOCAL_DATABASE_URL']) assert.match(check.stdout, new RegExp(`variable ${v} is not set`));
+    assert.match(check.stdout, /backup\.encryption\.recipients is empty/);
+    assert.match(check.stdout, /5 variable\(s\) named in prodguard\.yaml are not set in this shell: PRODGUARD_BACKUP_BUCKET \(destination "offsite" bucket\), AWS_ACCESS_KEY_ID \(destination "offsite" access key\), AWS_SECRET_ACCESS_KEY \(destination "offsite" secret key\), PRODGUARD_BACKUP_DIR \(destination "second" path\), PRODGUARD_AGE_IDENTITY \(the age identity/);
+    const doctor = await runCli(['doctor'], { cwd: p.dir, env, timeoutMs: 180_000 });
+    assert.equal(doctor.code, 1, doctor.stderr);
+    assert.match(doctor.stdout, /✗ environment production \(production\): no connection URL \(\$PRODUCTION_DATABASE_URL is not set\)/);
+    assert.match(doctor.stdout, /✗ backup destinations: not set: PRODGUARD_BACKUP_BUCKET .*AWS_ACCESS_KEY_ID .*AWS_SECRET_ACCESS_KEY .*PRODGUARD_BACKUP_DIR \(destination "second" path\)/);
+    assert.match(doctor.stdout, /✗ backup encryption keys: /);
+    assert.match(doctor.stderr, /^prodguard: 3 problem\(s\) found: environment production \(production\), backup destinations, backup encryption keys/);
+  } finally {
+    p.cleanup();
+  }
+});
