@@ -84,6 +84,14 @@ test('npm pack → npm i -D ./prodguard-x.y.z.tgz in a Supabase project → init
       assert.ok(files.includes(f), `the tarball lacks ${f}`);
     }
     assert.deepEqual(files.filter((f) => /^(test|bench|scripts|node_modules)\/|^src\/.*\.ts$/.test(f)), [], 'no tests, benches or TypeScript sources in the tarball');
+    // Ready to publish: every entry point the manifest names is in the tarball; provenance on publish.
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { bin: Record<string, string>; main: string; types: string; exports: Record<string, string | Record<string, string>>; engines: { node: string }; license: string; publishConfig?: { provenance?: boolean } };
+    const targets = [...Object.values(pkg.bin), pkg.main, pkg.types, ...Object.values(pkg.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e)))].map((f) => f.replace(/^\.\//, ''));
+    for (const f of targets) assert.ok(files.includes(f), `package.json names ${f}, the tarball lacks it`);
+    assert.match(readFileSync(join(REPO, pkg.bin.prodguard), 'utf8').split('\n')[0], /^#!\/usr\/bin\/env node/);
+    assert.equal(pkg.engines.node, '>=20');
+    assert.equal(pkg.license, 'MIT');
+    assert.equal(pkg.publishConfig?.provenance, true);
 
     // 2. A scratch project with the Supabase CLI's layout, linked to production, URLs in .env.
     const app = join(work, 'acme-app');
