@@ -160,6 +160,19 @@ export const migrateChapter: DemoChapter = {
         demo.showCommand('prodguard migrate apply --env staging   # the backup predates the deploy: staging catches up');
         demo.say(`  applied to staging: ${behind.applied.map((a) => a.file).join(', ')}; staging's history equals production's again`);
       }
+      // The new free-text column may hold personal data: the coverage check finds it, and the
+      // next refresh would refuse until a rule covers it. alice adds one.
+      const { stagingCoverage } = await import('../../migrate/staging-coverage.js');
+      const cov = await stagingCoverage(demo.ctx, 'staging');
+      if (cov.uncovered.length) {
+        demo.showCommand('prodguard staging plan');
+        for (const u of cov.uncovered) demo.say(`  MISSING ${u.schema}.${u.table}.${u.column} (${u.type}): ${u.reasons.join('; ')}`);
+        await demo.updateConfig((raw) => {
+          raw.staging = raw.staging ?? {};
+          raw.staging.masking = [...(raw.staging.masking ?? []), ...cov.uncovered.map((u) => ({ table: `${u.schema}.${u.table}`, column: u.column, strategy: 'scrub' }))];
+        });
+        demo.say(`  alice adds a scrub rule for ${cov.uncovered.map((u) => `${u.table}.${u.column}`).join(', ')} to staging.masking: the next refresh masks it (a refresh refuses while a column is uncovered)`);
+      }
       const { withClient } = await import('../../pg/client.js');
       const { connectionUrl } = await import('../../config/connection.js');
       const first = (url: string) => withClient(url, async (c) => (await c.query('SELECT email FROM customers ORDER BY id LIMIT 1')).rows[0]?.email as string | undefined);
