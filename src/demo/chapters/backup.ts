@@ -53,7 +53,12 @@ export const backupChapter: DemoChapter = {
     }
     if (demo.ctx.loaded.config.backup.destinations.length === 0) {
       const s3 = await startLocalS3(demo);
-      const dests: Array<Record<string, unknown>> = [{ name: 'local-disk', type: 'local', path: join(mkdtempSync(join(tmpdir(), 'prodguard-demo-disk-')), 'backups') }];
+      // A folder outside the project (a second disk, in a real project); removed with the demo.
+      const disk = mkdtempSync(join(tmpdir(), 'prodguard-demo-disk-'));
+      demo.onCleanup(() => {
+        if (!demo.keep) rmSync(disk, { recursive: true, force: true });
+      });
+      const dests: Array<Record<string, unknown>> = [{ name: 'local-disk', type: 'local', path: join(disk, 'backups') }];
       if (s3) {
         demo.env.DEMO_S3_KEY = process.env.DEMO_S3_KEY = 'S3RVER';
         demo.env.DEMO_S3_SECRET = process.env.DEMO_S3_SECRET = 'S3RVER';
