@@ -19,6 +19,10 @@ interface InitFlags {
   secondPlace?: string;
   secondDirEnv?: string;
   secondBucketEnv?: string;
+  agents?: string;
+  mcp: boolean;
+  ci?: string;
+  schedule?: string;
 }
 
 /** Which Supabase connection string to put in the URL variables (docs/supabase.md). */
@@ -28,6 +32,24 @@ function supabaseConnectionAdvice(): string {
 
 const VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REF = /^[a-z0-9]{6,40}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Each answer's check, used when it is given (interactive: ask again) and for flags (one-line error). */
+const validators = {
+  variable: (v: string) => (VAR.test(v) ? null : `"${v}" is not an environment variable name (a URL never goes into prodguard.yaml)`),
+  ref: (v: string) => (!v || REF.test(v) ? null : `"${v}" is not a Supabase project ref (lowercase letters and digits)`),
+  seniors: (v: string) => {
+    const bad = v.split(',').map((s) => s.trim()).filter((s) => s && !NAME.test(s));
+    return bad.length ? `not a name: ${bad.join(', ')} (letters, digits, . _ -)` : null;
+  },
+  place: (v: string) => (v === 's3' || v === 'dir' ? null : `"${v}" is not s3 or dir`),
+  schedule: (v: string) => (v === 'serve' || v === 'ci' ? null : `"${v}" is not serve or ci`),
+  ci: (v: string) => (v === 'github' || v === 'none' ? null : `"${v}" is not github or none`),
+  agents: (v: string) => {
+    const bad = v.split(',').map((s) => s.trim()).filter((s) => s && s !== 'none' && !['claude-code', 'cursor', 'gemini'].includes(s));
+    return bad.length ? `unknown agent(s): ${bad.join(', ')} (claude-code, cursor, gemini, or none)` : null;
+  },
+};
 
 export function registerInit(program: Command): void {
   program
@@ -47,6 +69,10 @@ export function registerInit(program: Command): void {
     .option('--second-place <kind>', 'the second, independent backup place: s3 (another provider) or dir (a directory on another disk)', 's3')
     .option('--second-dir-env <NAME>', 'variable holding the directory of the second place (with --second-place dir)', 'PRODGUARD_BACKUP_DIR')
     .option('--second-bucket-env <NAME>', 'variable holding the bucket of the second place (with --second-place s3)', 'PRODGUARD_BACKUP_BUCKET_2')
+    .option('--agents <list>', 'agents to wire the guard into: claude-code,cursor,gemini or none (default: the ones detected in the project)')
+    .option('--no-mcp', 'do not register the read-only `prodguard mcp` door in the agents\' MCP settings')
+    .option('--ci <kind>', 'write the CI workflows: github or none (default: github when .github/ exists)')
+    .option('--schedule <who>', 'who runs the daily backup: serve (a prodguard serve process) or ci (a scheduled workflow)')
     .option('--json', 'output JSON')
     .action(async (flags: InitFlags) => {
       const { existsSync, writeFileSync } = await import('node:fs');
@@ -59,13 +85,19 @@ export function registerInit(program: Command): void {
       const file = join(dir, 'prodguard.yaml');
       if (existsSync(file) && !flags.force) throw new UsageError(`${file} already exists; use --force to overwrite it`, 'init.exists');
       const layout = detectLayout(dir);
+      const { findConnectionVariables, suggestVariable } = await import('../init/dotenv-vars.js');
+      const { detectAgents } = await import('../init/agents.js');
+      const found = findConnectionVariables(dir);
+      const detected = detectAgents(dir);
+      const given = (name: string) => process.argv.some((a) => a === name || a.startsWith(`${name}=`));
       const interactive = !flags.yes && process.stdin.isTTY && process.stdout.isTTY;
       if (!flags.yes && !interactive) throw new UsageError('not a terminal: pass --yes (plus flags such as --production-url-env) to run non-interactively', 'init.non-interactive');
       const answers = {
         name: flags.name ?? layout.name ?? basename(dir),
-        productionUrlEnv: flags.productionUrlEnv!,
-        stagingUrlEnv: flags.stagingUrlEnv!,
-        localUrlEnv: flags.localUrlEnv!,
+        // A variable found in .env* whose name says which environment it is beats the default name.
+        productionUrlEnv: given('--production-url-env') ? flags.productionUrlEnv! : suggestVariable(found, 'production', flags.productionUrlEnv!),
+        stagingUrlEnv: given('--staging-url-env') ? flags.stagingUrlEnv! : suggestVariable(found, 'staging', flags.stagingUrlEnv!),
+        localUrlEnv: given('--local-url-env') ? flags.localUrlEnv! : suggestVariable(found, 'local', flags.localUrlEnv!),
         productionRef: flags.productionRef ?? layout.linkedRef ?? undefined,
         stagingRef: flags.stagingRef,
         seniors: flags.senior,
@@ -73,28 +105,57 @@ export function registerInit(program: Command): void {
         secondPlace: flags.secondPlace as 's3' | 'dir',
         secondDirEnv: flags.secondDirEnv,
         secondBucketEnv: flags.secondBucketEnv,
+        agents: flags.agents ?? (detected.length ? detected.map((d) => d.agent).join(',') : 'none'),
+        ci: flags.ci ?? (existsSync(join(dir, '.github')) ? 'github' : 'none'),
+        schedule: flags.schedule ?? 'serve',
       };
       if (interactive) {
-        const { createInterface } = await import('node:readline/promises');
+        const { createInterface } = await import('node:readline');
         const rl = createInterface({ input: process.stdin, output: process.stderr });
-        const ask = async (q: string, d: string | undefined) => (await rl.question(`${q}${d ? ` [${d}]` : ''}: `)).trim() || d;
+        // Lines are read through the iterator, which buffers them: answers typed ahead or pasted
+        // at once are not lost between two questions (rl.question drops them).
+        const lines = rl[Symbol.asyncIterator]();
+        // Each answer is checked as it is given; a bad one is explained and asked again.
+        const ask = async (q: string, d: string | undefined, check?: (v: string) => string | null): Promise<string | undefined> => {
+          for (;;) {
+            rl.setPrompt(`${q}${d ? ` [${d}]` : ''}: `);
+            rl.prompt();
+            const next = await lines.next();
+            if (next.done) throw new UsageError(`input ended before "${q}" was answered; nothing was written`, 'init.input-ended');
+            const v = String(next.value).trim() || d;
+            const problem = v !== undefined && check ? check(v) : null;
+            if (!problem) return v;
+            note(`  ${problem}; try again`);
+          }
+        };
         note(`Detected a ${layout.layout} project (migrations in ${layout.migrationsDir})${layout.linkedRef ? `, linked to ${layout.linkedRef}` : ''}.`);
-        answers.name = (await ask('Project name', answers.name))!;
-        answers.productionUrlEnv = (await ask('Variable holding the PRODUCTION connection URL', answers.productionUrlEnv))!;
-        answers.stagingUrlEnv = (await ask('Variable holding the STAGING connection URL', answers.stagingUrlEnv))!;
+        if (found.length) note(`Connection variables in your .env files (values not shown): ${found.map((f) => `${f.name} (${f.file})`).join(', ')}`);
+        else note('No connection variable found in .env* files; name the variables your deploy environment will set.');
+        if (detected.length) note(`Agents detected: ${detected.map((d) => `${d.agent} (${d.sign})`).join(', ')}`);
+        answers.name = (await ask('Project name', answers.name, (v) => (NAME.test(v) ? null : `"${v}" is not a project name (letters, digits, . _ -)`)))!;
+        answers.productionUrlEnv = (await ask('Variable holding the PRODUCTION connection URL', answers.productionUrlEnv, validators.variable))!;
+        answers.stagingUrlEnv = (await ask('Variable holding the STAGING connection URL', answers.stagingUrlEnv, (v) => validators.variable(v) ?? (v === answers.productionUrlEnv ? 'staging cannot use the production variable' : null)))!;
         if (layout.layout === 'supabase') {
-          answers.productionRef = await ask('Supabase project ref of production', answers.productionRef);
-          answers.stagingRef = await ask('Supabase project ref of staging', answers.stagingRef);
+          answers.productionRef = await ask('Supabase project ref of production', answers.productionRef, validators.ref);
+          answers.stagingRef = await ask('Supabase project ref of staging', answers.stagingRef, (v) => validators.ref(v) ?? (v && v === answers.productionRef ? 'staging cannot have production\'s project ref' : null));
         }
-        const seniors = await ask('Senior team members who approve production changes (comma-separated)', answers.seniors.join(','));
+        const seniors = await ask('Senior team members who approve production changes (comma-separated)', answers.seniors.join(','), validators.seniors);
         answers.seniors = (seniors ?? '').split(',').map((s) => s.trim()).filter(Boolean);
         if (layout.layout === 'supabase') note(supabaseConnectionAdvice());
         answers.s3Bucket = await ask('S3-compatible bucket for the off-site copy (empty: read it from PRODGUARD_BACKUP_BUCKET)', answers.s3Bucket);
-        answers.secondPlace = ((await ask('Second, independent place: another S3-compatible provider (s3) or a directory on another disk (dir)', answers.secondPlace)) ?? 's3') as 's3' | 'dir';
-        if (answers.secondPlace === 'dir') answers.secondDirEnv = (await ask('Variable holding that directory (not inside this project, not on the same disk)', answers.secondDirEnv))!;
-        else answers.secondBucketEnv = (await ask('Variable holding the second bucket (a different provider or account)', answers.secondBucketEnv))!;
+        answers.secondPlace = ((await ask('Second, independent place: another S3-compatible provider (s3) or a directory on another disk (dir)', answers.secondPlace, validators.place)) ?? 's3') as 's3' | 'dir';
+        if (answers.secondPlace === 'dir') answers.secondDirEnv = (await ask('Variable holding that directory (not inside this project, not on the same disk)', answers.secondDirEnv, validators.variable))!;
+        else answers.secondBucketEnv = (await ask('Variable holding the second bucket (a different provider or account)', answers.secondBucketEnv, validators.variable))!;
+        answers.agents = (await ask('Agents to put the guard in front of (claude-code,cursor,gemini or none)', answers.agents, validators.agents))!;
+        answers.ci = (await ask('CI workflows to write (github or none)', answers.ci, validators.ci))!;
+        answers.schedule = (await ask('Who runs the daily backup: a prodguard serve process (serve) or a scheduled CI workflow (ci)', answers.ci === 'github' && !flags.schedule ? 'ci' : answers.schedule, validators.schedule))!;
         rl.close();
       }
+      for (const [flag, check, v] of [['--agents', validators.agents, answers.agents], ['--ci', validators.ci, answers.ci], ['--schedule', validators.schedule, answers.schedule], ['--senior', validators.seniors, answers.seniors.join(',')]] as const) {
+        const problem = check(v);
+        if (problem) throw new UsageError(`${flag}: ${problem}`);
+      }
+      if (answers.schedule === 'ci' && answers.ci !== 'github') throw new UsageError('--schedule ci needs the scheduled workflow: add --ci github');
       if (answers.secondPlace !== 's3' && answers.secondPlace !== 'dir') throw new UsageError(`--second-place: "${answers.secondPlace}" is not s3 or dir`);
       for (const [flag, v] of [['--production-url-env', answers.productionUrlEnv], ['--staging-url-env', answers.stagingUrlEnv], ['--local-url-env', answers.localUrlEnv], ['--second-dir-env', answers.secondDirEnv ?? 'X'], ['--second-bucket-env', answers.secondBucketEnv ?? 'X']] as const) {
         if (!VAR.test(v)) throw new UsageError(`${flag}: "${v}" is not an environment variable name (a URL never goes into prodguard.yaml)`);
@@ -104,7 +165,7 @@ export function registerInit(program: Command): void {
         if (v && !REF.test(v)) throw new UsageError(`${flag}: "${v}" is not a Supabase project ref (lowercase letters and digits)`);
       }
       if (answers.productionRef && answers.productionRef === answers.stagingRef) throw new UsageError('production and staging cannot have the same Supabase project ref');
-      const text = buildConfigText(layout, answers);
+      const text = buildConfigText(layout, { ...answers, schedule: answers.schedule as 'serve' | 'ci' });
       writeFileSync(file, text);
       writeFileSync(join(dir, 'prodguard.schema.json'), JSON.stringify(configJsonSchema(), null, 2) + '\n');
       const { ensureGitignoreSection } = await import('../init/gitignore.js');
@@ -112,15 +173,50 @@ export function registerInit(program: Command): void {
       for (const line of disabled) note(`.gitignore: commented out "${line}": it hid .prodguard/approvals, which must be committed`);
       const { openContext } = await import('../context.js');
       const ctx = openContext({ configFile: file });
-      await ctx.audit({ action: 'init', command: 'prodguard init', target: '-', verdict: 'ok', reason: `wrote ${file} (${layout.layout} layout)` });
+      // Wire what the project uses: the guard and the read-only MCP door into each agent, the CI workflows.
+      const { installAgent } = await import('../guard/install.js');
+      const { installMcpDoor } = await import('../init/agents.js');
+      const agents = answers.agents.split(',').map((s) => s.trim()).filter((s) => s && s !== 'none') as Array<'claude-code' | 'cursor' | 'gemini'>;
+      const wired: string[] = [];
+      for (const agent of agents) {
+        const hook = installAgent(agent, dir);
+        wired.push(`${agent}: guard hook in ${hook.file.slice(dir.length + 1)}`);
+        if (flags.mcp !== false) {
+          const door = installMcpDoor(agent, dir, 'production', ['npx', '--no-install', 'prodguard']);
+          wired.push(`${agent}: read-only MCP server "prodguard" in ${door.file.slice(dir.length + 1)} (through the gateway: set PRODGUARD_GATEWAY_URL to a gateway login)`);
+        }
+      }
+      if (answers.ci === 'github') {
+        const { writeGithubWorkflow } = await import('../migrate/ci-workflow.js');
+        const { writeScheduleWorkflow } = await import('../server/ci-schedule.js');
+        const attempt = (what: string, fn: () => string) => {
+          try {
+            wired.push(`${what}: ${fn().slice(dir.length + 1)}`);
+          } catch (err) {
+            wired.push(`${what}: kept the existing file (${(err as Error).message.split(';')[0]})`);
+          }
+        };
+        attempt('CI pipeline (lint, staging, approvals, production deploy)', () => writeGithubWorkflow(ctx.loaded, { staging: 'staging', production: 'production' }));
+        if (answers.schedule === 'ci') attempt('scheduled backup + verify', () => writeScheduleWorkflow(ctx.loaded));
+      }
+      await ctx.audit({ action: 'init', command: 'prodguard init', target: '-', verdict: 'ok', reason: `wrote ${file} (${layout.layout} layout)${wired.length ? `; ${wired.join('; ')}` : ''}` });
       await ctx.close();
-      emit(flags, { file, layout, gitignore }, () =>
+      const next = [
+        'npx prodguard backup keygen --out ~/.config/prodguard/backup.key   # then put the printed public key into backup.encryption.recipients',
+        'npx prodguard doctor                                              # every missing variable, key and credential at once',
+        'npx prodguard status                                              # the scorecard, rule by rule',
+      ];
+      emit(flags, { file, layout, gitignore, variablesFound: found, agents, wired, next }, () =>
         [
           `wrote ${file} (${layout.layout} project, migrations in ${layout.migrationsDir}${answers.productionRef ? `, production = ${answers.productionRef}` : ''})`,
+          `connections: production $${answers.productionUrlEnv}, staging $${answers.stagingUrlEnv}, local $${answers.localUrlEnv}${found.length ? ` (found in your .env files: ${found.map((f) => f.name).join(', ')})` : ''}`,
           `backups go to two independent places named by variables: ${answers.s3Bucket ? `bucket ${answers.s3Bucket}` : 'PRODGUARD_BACKUP_BUCKET'} and ${answers.secondPlace === 'dir' ? answers.secondDirEnv : answers.secondBucketEnv} (set them where backups run)`,
           ...(layout.layout === 'supabase' ? [supabaseConnectionAdvice()] : []),
           `wrote the prodguard section of ${gitignore} (state, keys and local backups ignored; approvals and policy committed)`,
-          'next: set the URL variables, add an age recipient to backup.encryption.recipients, then run `prodguard config check` and `prodguard status`',
+          ...wired,
+          ...(agents.length ? [] : ['no agent detected: run `npx prodguard install claude-code` (or cursor, gemini) for the one you use']),
+          'next:',
+          ...next.map((n) => `  ${n}`),
         ].join('\n'),
       );
     });

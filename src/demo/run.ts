@@ -4,11 +4,13 @@
  * scorecard. Everything is removed afterwards unless --keep.
  */
 import { ensureGitignore } from '../init/gitignore.js';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { createCluster, type Cluster } from '../pg/cluster.js';
+import { createCluster, stopLiveClustersSync, type Cluster } from '../pg/cluster.js';
+import { humanAge, humanDuration } from '../status/units.js';
 import { withClient } from '../pg/client.js';
 import { contextFrom, type Context } from '../context.js';
 import { loadConfig } from '../config/load.js';
@@ -28,6 +30,8 @@ export interface DemoOptions {
   only?: string[];
   /** Where the story goes (stderr when printing JSON to stdout). */
   write?: (line: string) => void;
+  /** Pause for Enter between chapters; only ever on a terminal (default true; --no-pause). */
+  pause?: boolean;
 }
 
 export interface DemoResult {
@@ -36,14 +40,18 @@ export interface DemoResult {
   chapters: Array<{ id: string; title: string; ok: boolean; error?: string; ms: number }>;
   scorecard: ScorecardResult | null;
   kept: boolean;
+  /** The one directory holding the project, the keys, every temp dir and cluster of the demo. */
+  root: string;
   /** The clusters' directories (removed afterwards unless kept). */
   clusterDirs: string[];
   connections?: Record<string, string>;
 }
 
-function demoConfig(): Record<string, unknown> {
+function demoConfig(serverDir: string): Record<string, unknown> {
   return {
     version: 1,
+    // The gateway's TLS key lives on the gateway's host, not in the repository.
+    gateway: { tlsCert: join(serverDir, 'gateway.crt'), tlsKey: join(serverDir, 'gateway.key') },
     project: { name: 'qwikker', layout: 'supabase', migrationsDir: 'supabase/migrations' },
     environments: {
       local: { kind: 'local', urlEnv: 'LOCAL_DATABASE_URL', label: 'local dev' },
@@ -78,14 +86,14 @@ function demoConfig(): Record<string, unknown> {
   };
 }
 
-function writeProject(dir: string) {
+function writeProject(dir: string, serverDir: string) {
   mkdirSync(join(dir, 'supabase/migrations'), { recursive: true });
   mkdirSync(join(dir, 'supabase/.temp'), { recursive: true });
   writeFileSync(join(dir, 'supabase/config.toml'), `project_id = "qwikker"\n\n[db]\nport = 54322\nmajor_version = 15\n`);
   // `supabase link --project-ref qwikkerprod` was run here once: --linked means production.
   writeFileSync(join(dir, 'supabase/.temp/project-ref'), DEMO_PRODUCTION_REF);
   writeFileSync(join(dir, 'supabase/migrations/20260101000000_init.sql'), DEMO_SCHEMA_SQL.trim() + '\n');
-  writeFileSync(join(dir, 'prodguard.yaml'), '# yaml-language-server: $schema=./prodguard.schema.json\n' + stringifyYaml(demoConfig()));
+  writeFileSync(join(dir, 'prodguard.yaml'), '# yaml-language-server: $schema=./prodguard.schema.json\n' + stringifyYaml(demoConfig(serverDir)));
   ensureGitignore(dir);
 }
 
@@ -102,20 +110,67 @@ async function seedHistory(url: string) {
   });
 }
 
+/** Waits for Enter on a terminal; a non-terminal (CI, pipes, tests) never waits. */
+function pauser(enabled: boolean, write: (l: string) => void): (next: string) => Promise<void> {
+  const tty = enabled && !!process.stdin.isTTY && (!!process.stdout.isTTY || !!process.stderr.isTTY);
+  return async (next) => {
+    if (!tty) return;
+    write(`\n  ⏎  press Enter for: ${next}   (Ctrl-C stops and cleans up; --no-pause runs straight through)`);
+    await new Promise<void>((resolve) => {
+      const rl = createInterface({ input: process.stdin });
+      rl.once('line', () => {
+        rl.close();
+        resolve();
+      });
+    });
+  };
+}
+
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const write = opts.write ?? ((l: string) => process.stdout.write(l + '\n'));
   const unknown = (opts.only ?? []).filter((id) => !allChapters.some((c) => c.id === id));
   if (unknown.length) throw new UsageError(`unknown demo chapter(s): ${unknown.join(', ')}; chapters: ${allChapters.map((c) => c.id).join(', ')}`, 'demo.unknown-chapter');
+  const pause = pauser(opts.pause !== false, write);
   const cleanups: Array<() => Promise<void> | void> = [];
   const savedEnv = { ...process.env };
   const startCwd = process.cwd();
-  const projectDir = mkdtempSync(join(tmpdir(), 'prodguard-demo-'));
+  const started = Date.now();
+  // One root for everything the demo creates: the project, the people's keys, the gateway's key,
+  // and — through TMPDIR — every temp dir and throw-away cluster the layers make. Removing it
+  // removes all of it, also on Ctrl-C. Clusters inside run as postgres: it must traverse the root.
+  const root = mkdtempSync(join(tmpdir(), 'prodguard-demo-'));
+  chmodSync(root, 0o711);
+  const projectDir = join(root, 'qwikker');
+  const keysDir = join(root, 'home/.config/prodguard/keys');
+  const serverDir = join(root, 'gateway-host');
+  const tmp = join(root, 'tmp');
+  mkdirSync(projectDir, { mode: 0o700 });
+  mkdirSync(keysDir, { recursive: true, mode: 0o700 });
+  mkdirSync(serverDir, { mode: 0o700 });
+  mkdirSync(tmp);
+  chmodSync(tmp, 0o711);
+  process.env.TMPDIR = tmp;
+  // Ctrl-C (or a kill): the clusters are stopped first, then the root is removed — synchronously,
+  // in the exit handler, because nothing asynchronous runs after process.exit.
+  const onExit = () => {
+    if (opts.keep) return;
+    stopLiveClustersSync();
+    rmSync(root, { recursive: true, force: true });
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    write(`\n${sig}: stopping the demo's clusters and removing ${root}`);
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.on('exit', onExit);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let production: Cluster | undefined;
   let staging: Cluster | undefined;
   let ctx: Context | undefined;
-  const result: DemoResult = { ok: true, projectDir, chapters: [], scorecard: null, kept: !!opts.keep, clusterDirs: [] };
+  const result: DemoResult = { ok: true, projectDir, root, chapters: [], scorecard: null, kept: !!opts.keep, clusterDirs: [] };
   try {
     write('prodguard demo — a small SaaS ("qwikker", 300 paying businesses) with a production and a staging database.');
+    write('Everything runs on this machine: two local PostgreSQL clusters stand in for the hosted ones, and is removed at the end.');
     write('Starting two local PostgreSQL clusters …');
     [production, staging] = await Promise.all([
       createCluster({ name: 'prodguard-demo-production', keep: opts.keep, durable: true }),
@@ -141,9 +196,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       (await c.query(`SELECT (SELECT count(*) FROM businesses)::int AS b, (SELECT count(*) FROM customers)::int AS c, (SELECT count(*) FROM orders)::int AS o`)).rows[0] as { b: number; c: number; o: number },
     );
     write(`  production  ${production.host}:${production.port}/qwikker — seeded: ${counts.b} businesses, ${counts.c} customers, ${counts.o} orders`);
-    write(`  staging     ${staging.host}:${staging.port}/qwikker — same schema, no customer data`);
+    write(`  staging     ${staging.host}:${staging.port}/qwikker — same schema, no customer data (a replica of production's schema)`);
 
-    writeProject(projectDir);
+    const { ensureCertificate } = await import('../gateway/tls.js');
+    ensureCertificate(serverDir);
+    writeProject(projectDir, serverDir);
     const env: Record<string, string> = {
       PRODUCTION_DATABASE_URL: prodUrl,
       STAGING_DATABASE_URL: stagingUrl,
@@ -154,6 +211,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     ctx = contextFrom(loadConfig({ cwd: projectDir }));
     await ctx.audit({ action: 'demo.start', command: 'prodguard demo', target: '-', verdict: 'ok', reason: 'demo project created' });
     write(`  project     ${projectDir} (Supabase layout, linked to ${DEMO_PRODUCTION_REF} = production, prodguard.yaml)`);
+    write(`  keys        ${keysDir} (each person's private key, outside the repository)`);
 
     const demo: DemoContext = {
       projectDir,
@@ -162,6 +220,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       staging,
       env,
       keep: !!opts.keep,
+      keysDir,
+      state: {},
       say: (line) => write(line),
       showCommand: (cmd) => write(`\n$ ${cmd}`),
       onCleanup: (fn) => void cleanups.push(fn),
@@ -179,7 +239,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
     const selected: DemoChapter[] = opts.only?.length ? allChapters.filter((c) => opts.only!.includes(c.id)) : allChapters;
     for (const [i, chapter] of selected.entries()) {
-      write(`\n━━ Chapter ${i + 1}: ${chapter.title} ━━`);
+      await pause(`chapter ${i + 1} of ${selected.length}, ${chapter.id}`);
+      write(`\n━━ Chapter ${i + 1} of ${selected.length} (${chapter.id}): ${chapter.title} ━━`);
       const t0 = Date.now();
       try {
         await chapter.run(demo);
@@ -192,15 +253,25 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       }
     }
 
+    await pause('the scorecard');
     write('\n━━ Scorecard: prodguard status ━━');
     const { runScorecard, formatScorecard } = await import('../status/scorecard.js');
     result.scorecard = await runScorecard(demo.ctx);
     write(formatScorecard(result.scorecard));
+    const age = Date.now() - started;
+    const cfg = demo.ctx.loaded.config;
+    write(`\nBe suspicious of the green: everything above was created ${humanAge(age).replace(/ ago$/, '')} ago by this demo, so every age is minutes at most.`);
+    write(`In your project the same checks turn red on their own: no verified backup newer than backup.maxAge (${cfg.backup.maxAge}), no passing drill within drills.interval (${cfg.drills.interval}), a schedule that stopped running, a staging that fell behind.`);
+    write('The two backup places here are a local folder and a local S3 stand-in (s3rver on 127.0.0.1); in your project they are two providers, and rule 2 checks they are independent.');
+    write(`\nThe whole story took ${humanDuration(age)}. Next, in your own project (see README "Using it in your project"; prodguard is not on npm yet: npm pack in a clone, then npm i -D ./prodguard-x.y.z.tgz):`);
+    write('  npx prodguard init                  # detects supabase/ or migrations/, offers the URL variables it finds in .env*, writes prodguard.yaml');
+    write('  npx prodguard install claude-code   # (or cursor, gemini) the guard in front of your agent');
+    write('  npx prodguard status                # what is still missing, rule by rule');
     if (opts.keep) {
       result.connections = { production: prodUrl, staging: stagingUrl, local: localUrl };
       write(`\nKept running (--keep). Connect with:\n  psql '${prodUrl}'   # production\n  psql '${stagingUrl}'   # staging`);
       write(`Project: ${projectDir}  (cd there and run prodguard commands; export the URLs above as PRODUCTION_DATABASE_URL / STAGING_DATABASE_URL / LOCAL_DATABASE_URL = '${localUrl}')`);
-      write(`Stop the clusters with: pg_ctl -D ${production.dataDir} stop; pg_ctl -D ${staging.dataDir} stop${production.osUser ? ' (as the postgres user)' : ''}`);
+      write(`Stop the clusters with: pg_ctl -D ${production.dataDir} stop; pg_ctl -D ${staging.dataDir} stop${production.osUser ? ' (as the postgres user)' : ''}; then rm -rf ${root}`);
     }
     return result;
   } finally {
@@ -216,8 +287,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     if (!opts.keep) {
       await production?.destroy();
       await staging?.destroy();
-      rmSync(projectDir, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     }
+    process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
     Object.assign(process.env, savedEnv);
   }

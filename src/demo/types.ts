@@ -28,6 +28,14 @@ export interface DemoContext {
    * team members' public keys once a chapter has generated them.
    */
   updateConfig(mutate: (raw: Record<string, any>) => void): Promise<void>;
+  /**
+   * Where the demo's people keep their private keys: outside the project, as
+   * ~/.config/prodguard/keys would be (the scorecard flags keys inside the repository).
+   * Absent in unit tests of a single chapter.
+   */
+  keysDir?: string;
+  /** What one chapter leaves for a later one (e.g. the running WAL stream, an open break-glass). */
+  state?: Record<string, unknown>;
 }
 
 export interface DemoChapter {

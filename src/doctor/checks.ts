@@ -119,6 +119,10 @@ export async function destinationChecks(ctx: Context, env: Record<string, string
   try {
     dests = openDestinations(ctx.loaded, env);
   } catch (err) {
+    // Name every unset variable of every destination at once, not only the first one that failed.
+    const { missingVariables, describeMissing } = await import('../config/missing-variables.js');
+    const missing = missingVariables(ctx.loaded.config, env).filter((m) => m.for.startsWith('destination'));
+    if (missing.length) return [r('dest', 'backup destinations', 'fail', `not set: ${describeMissing(missing)}`, `set ${missing.map((m) => m.name).join(', ')} where backups run`)];
     return [r('dest', 'backup destinations', 'fail', (err as Error).message, 'fix backup.destinations in prodguard.yaml')];
   }
   const out: DoctorResult[] = [];

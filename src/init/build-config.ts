@@ -23,6 +23,8 @@ export interface InitAnswers {
   secondBucketEnv?: string;
   secondEndpointEnv?: string;
   secondDirEnv?: string;
+  /** Who runs the daily backup: `prodguard serve` (default) or the scheduled CI workflow. */
+  schedule?: 'serve' | 'ci';
 }
 
 export function buildConfigText(layout: DetectedLayout, a: InitAnswers): string {
@@ -48,6 +50,7 @@ export function buildConfigText(layout: DetectedLayout, a: InitAnswers): string 
       retention: { daily: 7, weekly: 4, monthly: 12, minAge: '24h' },
     },
     schedules: { backup: '0 3 * * *', verify: '30 3 * * *', drill: '0 4 * * 0', drift: '0 * * * *', prune: '0 5 * * *' },
+    ...(a.schedule === 'ci' ? { server: { schedule: 'ci' } } : {}),
   };
   const text =
     '# prodguard configuration — see docs/configuration.md. Never put passwords here: connections are\n' +

@@ -70,6 +70,15 @@ function installExitHooks() {
   }
 }
 
+/**
+ * Stops (and removes) every cluster this process started, synchronously: for an exit handler
+ * that must remove a directory holding clusters only after their servers are down (the demo).
+ */
+export function stopLiveClustersSync(): void {
+  for (const c of live) stopSync(c);
+  live.clear();
+}
+
 function stopSync(c: Cluster & { keepDir?: boolean }) {
   if (c.running) {
     const [cmd, args] = asUserCommand(pgBin('pg_ctl'), ['-D', c.dataDir, 'stop', '-m', 'immediate', '-w'], c.osUser);

@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { makeProject } from '../helpers/cli.js';
 import { sharedCluster, createDatabase, sql } from '../helpers/pg.js';
 import { emergencyChapter } from '../../src/demo/chapters/emergency.js';
+import { recoveryChapter } from '../../src/demo/chapters/recovery.js';
 import { DEMO_SCHEMA_SQL } from '../../src/demo/sql/schema.js';
 import { DEMO_SEED_SQL } from '../../src/demo/sql/seed.js';
 import { standInDemo } from '../helpers/demo.js';
@@ -17,7 +18,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-test('the emergency demo chapter: break-glass with its backup, a fix through the gateway, expiry, the webhook, the runbook', async () => {
+test('the emergency demo chapter: break-glass with its backup, a fix through the gateway, the webhook, the runbook; then the recovery chapter: a bad DELETE under it undone by PITR, break-glass ended', async () => {
   const prodUrl = await createDatabase(cluster(), 'edemo_prod');
   await sql(prodUrl, DEMO_SCHEMA_SQL);
   await sql(prodUrl, DEMO_SEED_SQL);
@@ -41,10 +42,15 @@ test('the emergency demo chapter: break-glass with its backup, a fix through the
     await ctx().close();
   });
   await emergencyChapter.run(demo);
+  // The story goes on in the recovery chapter: the DELETE under break-glass, PITR, the grant ended.
+  await recoveryChapter.run(demo);
   const text = lines.join('\n');
   assert.match(text, /→ open until .* \(grant grant-[0-9a-f-]+\); backup \d{8}T\d{6}Z-[0-9a-f]{6} verified first/);
   assert.match(text, /webhook received: break-glass\.opened — sam opened break-glass/);
   assert.match(text, /UPDATE 1 {3}\(audited/);
+  assert.match(text, /DELETE 6000 +\(the gateway allowed it: the grant is open/);
+  assert.match(text, /production has 6000 orders again \(6000 before the DELETE\)/);
+  assert.match(text, /break-glass end --env production[^\n]*\n[^\n]*grant revoked/);
   assert.match(text, /ERROR 25006: prodguard gateway/);
   assert.match(text, /\| 1 \| sam \| on-call senior \| \+1 555 0100/);
   assert.match(text, /prodguard restore "\$BACKUP" --env production --to production --replace/);

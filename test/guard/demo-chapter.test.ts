@@ -42,7 +42,8 @@ environments:
     assert.match(text, /The audit log recorded it: #\d+ .* guard\.hook deny target=production rule=supabase/);
     assert.match(text, /hook allowed it: .*select count/);
     const recs = ctx.auditLog.read().filter((r) => r.action === 'guard.hook');
-    assert.deepEqual(recs.map((r) => r.verdict), ['deny', 'deny', 'allow', 'allow']);
+    // the reset, five disguises of it and an MCP execute_sql DROP TABLE are denied; the read and the local reset pass
+    assert.deepEqual(recs.map((r) => r.verdict), ['deny', 'deny', 'deny', 'deny', 'deny', 'deny', 'deny', 'allow', 'allow']);
   } finally {
     await ctx.close();
     p.cleanup();

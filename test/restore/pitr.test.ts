@@ -127,7 +127,7 @@ test('point-in-time recovery: archive, base backup, restore to a time / an LSN, 
     Object.assign(process.env, p.env); // status checks read the connection URL from the environment
     const ok = await recoveryChecks.find((x) => x.id === 'recovery.guarantees')!.run(ctx);
     assert.equal(ok.state, 'ok', ok.reason);
-    assert.match(ok.reason, /production: PITR \(archive-command\) window .* → .*, archive lag \d+ bytes/);
+    assert.match(ok.reason, /production: PITR \(archive-command\) window .* → .*, archive lag \d+(\.\d)? (bytes|KiB|MiB|GiB)/);
     assert.ok(st0.earliest && st0.latest && st0.latest > st0.earliest);
     // Lose the segment that holds commits 3 and 4 (the one after the first switch).
     const walDir = join(p.storeDir, 'wal');

@@ -30,11 +30,12 @@ async function startLocalS3(demo: DemoContext): Promise<{ port: number } | null>
 
 export const backupChapter: DemoChapter = {
   id: 'backup',
-  title: 'Backups that are proven: encrypted, in two places, verified by restore',
+  title: 'Backups that are proven: scheduled, encrypted, in two places, verified by restore, drilled',
   async run(demo: DemoContext) {
-    const { createBackup, verifyBackup, listBackups } = await import('../../backup/index.js');
+    const { verifyBackup, listBackups } = await import('../../backup/index.js');
     const { generateKeyPair } = await import('../../backup/encryption.js');
     const { formatBytes } = await import('../../backup/progress.js');
+    const { humanDuration } = await import('../../status/units.js');
     const cfg = demo.ctx.loaded.config;
     const env = Object.entries(cfg.environments).find(([, e]) => e.kind === 'production')?.[0] ?? 'production';
 
@@ -44,7 +45,7 @@ export const backupChapter: DemoChapter = {
       const idEnv = cfg.backup.encryption.identityEnv;
       demo.env[idEnv] = k.identity;
       process.env[idEnv] = k.identity;
-      demo.showCommand('prodguard backup keygen --out ~/.prodguard-backup.key');
+      demo.showCommand('prodguard backup keygen --out ~/.config/prodguard/backup.key');
       demo.say(`  public key ${k.recipient} → backup.encryption.recipients; the private key stays in $${idEnv}`);
       await demo.updateConfig((raw) => {
         raw.backup = { ...(raw.backup ?? {}), encryption: { ...(raw.backup?.encryption ?? {}), recipients: [k.recipient] } };
@@ -52,7 +53,12 @@ export const backupChapter: DemoChapter = {
     }
     if (demo.ctx.loaded.config.backup.destinations.length === 0) {
       const s3 = await startLocalS3(demo);
-      const dests: Array<Record<string, unknown>> = [{ name: 'local-disk', type: 'local', path: 'backups' }];
+      // A folder outside the project (a second disk, in a real project); removed with the demo.
+      const disk = mkdtempSync(join(tmpdir(), 'prodguard-demo-disk-'));
+      demo.onCleanup(() => {
+        if (!demo.keep) rmSync(disk, { recursive: true, force: true });
+      });
+      const dests: Array<Record<string, unknown>> = [{ name: 'local-disk', type: 'local', path: join(disk, 'backups') }];
       if (s3) {
         demo.env.DEMO_S3_KEY = process.env.DEMO_S3_KEY = 'S3RVER';
         demo.env.DEMO_S3_SECRET = process.env.DEMO_S3_SECRET = 'S3RVER';
@@ -63,19 +69,39 @@ export const backupChapter: DemoChapter = {
       });
     }
     const dests = demo.ctx.loaded.config.backup.destinations;
-    demo.say(`Rule 2: a daily backup, encrypted, in ${dests.length} places: ${dests.map((d) => `${d.name} (${d.type})`).join(', ')}.`);
+    const where = (d: { name: string; type: string; endpoint?: string }) =>
+      d.type === 's3' && /127\.0\.0\.1|localhost/.test(d.endpoint ?? '')
+        ? `${d.name} — a local S3 stand-in (s3rver on ${d.endpoint}); in your project, a bucket at another provider`
+        : d.type === 'local'
+          ? `${d.name} — a folder on this machine; in your project, another disk or host`
+          : `${d.name} (${d.type})`;
+    demo.say(`Rule 2: a daily backup, encrypted, in ${dests.length} places:`);
+    for (const d of dests) demo.say(`  · ${where(d as { name: string; type: string; endpoint?: string })}`);
 
-    demo.showCommand(`prodguard backup create --env ${env} --reason "nightly"`);
-    const res = await createBackup(demo.ctx, { env, reason: 'nightly (demo)' });
-    const m = res.manifest;
+    // The daily backup is a scheduled job: `prodguard serve` runs it at schedules.backup, or the
+    // scheduled CI workflow does (prodguard init ci --github). Here the same job runs once, now.
+    const { runJob, currentRunner } = await import('../../server/run-job.js');
+    const { backupJob } = await import('../../server/jobs.js');
+    const cron = demo.ctx.loaded.config.schedules.backup;
+    demo.showCommand(`prodguard jobs run backup:${env}   # what prodguard serve runs at "${cron}" (cron) every day`);
+    const run = await runJob(demo.ctx, backupJob(env, cron), { slot: new Date(), runner: currentRunner('cli') });
+    if (run.result !== 'ok') throw new Error(`the scheduled backup failed: ${run.summary}`);
+    const m = (await listBackups(demo.ctx, { env }))[0];
     demo.say(`  ${m.id}: ${formatBytes(m.objects.reduce((s, o) => s + o.bytes, 0))} from one snapshot (LSN ${m.lsn}), ${Object.keys(m.rowCounts).length} tables counted in that snapshot`);
-    demo.say(`  stored on ${m.destinations.join(' and ')}, age-encrypted; manifest written last${res.degraded ? ` — DEGRADED: ${res.failedDestinations.map((f) => f.name).join(', ')} failed` : ''}`);
+    demo.say(`  stored on ${m.destinations.join(' and ')}, age-encrypted; manifest written last${m.degraded ? ' — DEGRADED' : ''}`);
 
     demo.say('A backup nobody has restored is not a backup. prodguard restores it into a throw-away cluster:');
     demo.showCommand('prodguard backup verify latest');
     const v = await verifyBackup(demo.ctx, m.id);
-    if (v.ok) demo.say(`  every copy's sha256 checked, decrypted, restored, row counts match the manifest (${(v.durationMs / 1000).toFixed(1)} s)`);
-    else demo.say(`  VERIFY FAILED: ${v.problems.join('; ')}`);
+    if (v.ok) demo.say(`  every copy's sha256 checked, decrypted, restored, row counts match the manifest (${humanDuration(v.durationMs)})`);
+    else throw new Error(`backup verify failed: ${v.problems.join('; ')}`);
+
+    // The weekly drill: restore + smoke tests, and the recovery time and point it proves.
+    const { runDrill } = await import('../../restore/drill.js');
+    demo.showCommand(`prodguard drill --env ${env}   # weekly (schedules.drill), with the smoke tests from prodguard.yaml`);
+    const d = await runDrill(demo.ctx, { environment: env });
+    if (!d.ok) throw new Error(`restore drill failed: ${d.error}`);
+    demo.say(`  drill passed: ${d.tablesChecked} tables' row counts checked, ${d.smoke.filter((x) => x.ok).length}/${d.smoke.length} smoke tests ok; recovery time (RTO) ${humanDuration(d.rtoMs)}, data that would be lost (RPO) ${d.rpoMs === null ? 'unknown' : humanDuration(d.rpoMs)} — the age of the backup it restored.`);
 
     demo.showCommand('prodguard backup list');
     for (const b of await listBackups(demo.ctx, { env })) {

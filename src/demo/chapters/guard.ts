@@ -5,6 +5,28 @@
  */
 import type { DemoChapter, DemoContext } from '../types.js';
 
+/** Five ways an agent has disguised the same command (each must be denied). */
+const DISGUISES = [
+  `echo 'supabase db reset --linked' > fix.sh && FOO=1 bash -c "bash fix.sh"`,
+  'npx --yes supabase@latest db reset --linked',
+  `sh -c 'cd supabase && supabase db reset --linked'`,
+  "bash <<'EOF'\nsupabase db reset --linked\nEOF",
+  'echo --linked | xargs supabase db reset',
+];
+
+function mcpPayload(demo: DemoContext, tool: string, input: Record<string, unknown>): string {
+  return JSON.stringify({
+    session_id: 'demo-agent',
+    transcript_path: '/tmp/demo-transcript.jsonl',
+    cwd: demo.projectDir,
+    permission_mode: 'default',
+    hook_event_name: 'PreToolUse',
+    tool_name: tool,
+    tool_input: input,
+    tool_use_id: 'toolu_demo_mcp',
+  });
+}
+
 function payload(demo: DemoContext, command: string): string {
   return JSON.stringify({
     session_id: 'demo-agent',
@@ -48,9 +70,23 @@ export const guardChapter: DemoChapter = {
     const rec = demo.ctx.auditLog.tail(1)[0];
     demo.say(`The audit log recorded it: #${rec.seq} ${rec.time} ${rec.action} ${rec.verdict} target=${rec.target} rule=${String((rec.details as Record<string, unknown> | undefined)?.ruleId)}`);
 
-    demo.say('The agent tries to hide it in a script and a wrapper — the guard reads through both:');
-    const hidden = await ask(`echo 'supabase db reset --linked' > fix.sh && FOO=1 bash -c "bash fix.sh"`);
-    if (!hidden.stdout.includes('"deny"')) throw new Error('the guard let the script bypass through');
+    demo.say('The agent tries five disguises — a script, a package runner, a subshell, a heredoc, xargs — the guard reads through each:');
+    for (const disguise of DISGUISES) {
+      const hidden = await ask(disguise);
+      if (!hidden.stdout.includes('"deny"')) throw new Error(`the guard let a disguised reset through: ${disguise}`);
+    }
+
+    // The way agents usually reach Supabase: its MCP server's execute_sql tool, not a shell.
+    const PRODUCTION_REF = Object.values(demo.ctx.loaded.config.environments).find((e) => e.kind === 'production')?.supabaseRef ?? 'qwikkerprod';
+    demo.say('Most agents reach Supabase through its MCP server rather than a shell. Claude Code sends MCP tool calls to the same hook:');
+    demo.showCommand(`(agent → supabase MCP) execute_sql {"project_id": "${PRODUCTION_REF}", "query": "DROP TABLE businesses"}`);
+    const { agentHook, auditVerdict } = await import('../../guard/hook.js');
+    const mcp = await agentHook('claude-code', mcpPayload(demo, 'mcp__supabase__execute_sql', { project_id: PRODUCTION_REF, query: 'DROP TABLE businesses' }), env, {
+      onDecision: (v) => auditVerdict(v, demo.ctx.loaded, 'claude-code'),
+    });
+    if (!mcp.stdout.includes('"deny"')) throw new Error('the guard let an MCP execute_sql DROP TABLE on production through');
+    demo.say(`  ✋ hook answered deny: ${(JSON.parse(mcp.stdout) as { hookSpecificOutput: { permissionDecisionReason: string } }).hookSpecificOutput.permissionDecisionReason}`);
+    demo.say('  (chapter "access" shows the door agents get instead: `prodguard mcp`, read-only, through the gateway)');
 
     demo.say('Read-only debugging of production is allowed:');
     const read = await ask(`psql "$PRODUCTION_DATABASE_URL" -c 'select count(*) from businesses'`);

@@ -6,6 +6,7 @@ import { guardChapter } from './guard.js';
 import { migrateChapter } from './migrate.js';
 import { accessChapter } from './access.js';
 import { emergencyChapter } from './emergency.js';
+import { auditChapter } from './audit.js';
 
 /** The demo's chapters, in story order. Each layer appends its own. */
-export const chapters: DemoChapter[] = [guardChapter, backupChapter, migrateChapter, recoveryChapter, sqlLintChapter, accessChapter, emergencyChapter];
+export const chapters: DemoChapter[] = [guardChapter, backupChapter, sqlLintChapter, migrateChapter, accessChapter, emergencyChapter, recoveryChapter, auditChapter];

@@ -29,7 +29,7 @@ async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Pr
 
 export const migrateChapter: DemoChapter = {
   id: 'migrate',
-  title: 'A migration from laptop to production: staging first, two signed approvals, CI-only deploy, verified',
+  title: 'A migration from laptop to production: lint, staging first, two signed approvals, an OIDC-verified CI deploy, verified',
   async run(demo: DemoContext) {
     const m = await import('../../migrate/index.js');
     const { migrationLayout } = await import('../../migrate/files.js');
@@ -59,19 +59,21 @@ export const migrateChapter: DemoChapter = {
     const issuer = await startLocalIssuer(githubDeployClaims(REPOSITORY));
     try {
       demo.showCommand('prodguard keys generate --name bob   # and alice, carol: each on their own machine');
-      const keysDir = join(demo.projectDir, '.prodguard/keys');
-      const keys = Object.fromEntries(['alice', 'bob', 'carol'].map((n) => [n, m.generateKeys({ name: n, outDir: keysDir })]));
+      const keysDir = demo.keysDir ?? join(demo.projectDir, '.prodguard/keys');
+      const keys = Object.fromEntries(['alice', 'bob', 'carol', 'ci-checkpoint'].map((n) => [n, m.generateKeys({ name: n, outDir: keysDir })]));
+      if (demo.state) demo.state.checkpointKeyFile = keys['ci-checkpoint'].privateKeyFile;
       await demo.updateConfig((raw) => {
         const team = (raw.team ?? []) as Array<Record<string, unknown>>;
         if (!team.some((t) => t.name === 'carol')) team.push({ name: 'carol', email: 'carol@qwikker.example', role: 'senior', publicKey: null });
         for (const t of team) if (keys[t.name as string]) t.publicKey = keys[t.name as string].publicKey;
         raw.team = team;
       });
-      demo.say('  private keys stay in 0600 files; the public keys go into prodguard.yaml (team[].publicKey) for alice, bob and carol (seniors).');
+      demo.say(`  private keys stay in 0600 files in ${keysDir.startsWith(demo.projectDir) ? keysDir.slice(demo.projectDir.length + 1) : '~/.config/prodguard/keys'}; the public keys go into prodguard.yaml (team[].publicKey) for alice, bob and carol (seniors),`);
+      demo.say('  and the CI/serve identity\'s key that will sign audit checkpoints (policy.checkpointKey).');
       // The CI platform is simulated by a loopback OIDC issuer; the pinned policy names it and the
       // claims the deploy job's token must carry (a real team pins token.actions.githubusercontent.com).
       await demo.updateConfig((raw) => {
-        raw.policy = { ...(raw.policy ?? {}), oidc: { provider: 'github', issuer: issuer.issuer, audience: 'prodguard', repository: REPOSITORY, ref: 'refs/heads/main', environment: 'production' } };
+        raw.policy = { ...(raw.policy ?? {}), checkpointKey: keys['ci-checkpoint'].publicKey, oidc: { provider: 'github', issuer: issuer.issuer, audience: 'prodguard', repository: REPOSITORY, ref: 'refs/heads/main', environment: 'production' } };
       });
       const { enrollEnvironment } = await import('../../policy/environment-identity.js');
       for (const env of ['staging', 'production']) {
@@ -96,6 +98,27 @@ export const migrateChapter: DemoChapter = {
         } catch (err) {
           if ((err as Error).message === 'self-approval was accepted') throw err;
           demo.say(`  refused: ${(err as Error).message}`);
+        }
+        // The same branch edits prodguard.yaml: a second "senior" whose key alice also holds.
+        // The working tree only proposes a policy; approvals count against the policy in force.
+        const sock = m.generateKeys({ name: 'alice-laptop', outDir: keysDir });
+        await demo.updateConfig((raw) => {
+          (raw.team as Array<Record<string, unknown>>).push({ name: 'alice-laptop', email: 'alice+laptop@qwikker.example', role: 'senior', publicKey: sock.publicKey });
+        });
+        demo.showCommand('git diff prodguard.yaml   # in the same branch, alice adds a senior "alice-laptop" whose key she holds');
+        demo.say('  + - name: alice-laptop\n  +   role: senior\n  +   publicKey: ed25519:…');
+        demo.showCommand(`prodguard migrate approve ${r.change.hash.slice(0, 12)} --key ~/.config/prodguard/keys/alice-laptop.ed25519.key`);
+        try {
+          await m.approveChange(demo.ctx, r.change.hash, { keyFile: sock.privateKeyFile });
+          throw new Error('an approval by a senior added in the same branch was accepted');
+        } catch (err) {
+          if ((err as Error).message === 'an approval by a senior added in the same branch was accepted') throw err;
+          demo.say(`  refused: ${(err as Error).message}`);
+        } finally {
+          await demo.updateConfig((raw) => {
+            raw.team = (raw.team as Array<Record<string, unknown>>).filter((x) => x.name !== 'alice-laptop');
+          });
+          demo.say('  (the edit is reverted: a new senior needs a policy change signed by two seniors in force — see chapter "emergency")');
         }
         return r.change;
       });
@@ -130,6 +153,26 @@ export const migrateChapter: DemoChapter = {
       demo.showCommand('prodguard staging refresh --yes');
       const refreshed = await m.refreshStaging(demo.ctx, { yes: true });
       demo.say(`  staging replaced from production backup ${refreshed.backupId}; ${refreshed.maskedColumns} column rule(s) masked (${refreshed.maskedRows} values)`);
+      // That backup is the deploy's pre-migration one: staging is now one migration behind
+      // production, and `status` would say so. Staging first, again.
+      const behind = await m.applyToStaging(demo.ctx, 'staging');
+      if (behind.applied.length) {
+        demo.showCommand('prodguard migrate apply --env staging   # the backup predates the deploy: staging catches up');
+        demo.say(`  applied to staging: ${behind.applied.map((a) => a.file).join(', ')}; staging's history equals production's again`);
+      }
+      // The new free-text column may hold personal data: the coverage check finds it, and the
+      // next refresh would refuse until a rule covers it. alice adds one.
+      const { stagingCoverage } = await import('../../migrate/staging-coverage.js');
+      const cov = await stagingCoverage(demo.ctx, 'staging');
+      if (cov.uncovered.length) {
+        demo.showCommand('prodguard staging plan');
+        for (const u of cov.uncovered) demo.say(`  MISSING ${u.schema}.${u.table}.${u.column} (${u.type}): ${u.reasons.join('; ')}`);
+        await demo.updateConfig((raw) => {
+          raw.staging = raw.staging ?? {};
+          raw.staging.masking = [...(raw.staging.masking ?? []), ...cov.uncovered.map((u) => ({ table: `${u.schema}.${u.table}`, column: u.column, strategy: 'scrub' }))];
+        });
+        demo.say(`  alice adds a scrub rule for ${cov.uncovered.map((u) => `${u.table}.${u.column}`).join(', ')} to staging.masking: the next refresh masks it (a refresh refuses while a column is uncovered)`);
+      }
       const { withClient } = await import('../../pg/client.js');
       const { connectionUrl } = await import('../../config/connection.js');
       const first = (url: string) => withClient(url, async (c) => (await c.query('SELECT email FROM customers ORDER BY id LIMIT 1')).rows[0]?.email as string | undefined);

@@ -3,7 +3,7 @@
  * parser, then a dangerous migration is linted (and fails), and its safe rewrite passes — with a
  * suppression whose reason lands in the audit log. The safe rewrite is applied to staging.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DemoChapter, DemoContext } from '../types.js';
 import { withClient } from '../../pg/client.js';
@@ -42,18 +42,21 @@ export const sqlLintChapter: DemoChapter = {
       demo.say(`  ${s.class.padEnd(11)} ${q}\n              ↳ ${s.reason}`);
     }
 
-    const dir = join(demo.projectDir, demo.ctx.loaded.config.project.migrationsDir);
+    // A draft on alice's laptop, not yet a migration: linted where she writes it, then thrown away
+    // (left in the migrations folder it would be a pending change staging has never seen).
+    const dir = join(demo.projectDir, 'drafts');
     mkdirSync(dir, { recursive: true });
-    const bad = join(dir, '90000000000000_orders_status.sql');
+    demo.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const bad = join(dir, 'orders_status.sql');
     writeFileSync(bad, DANGEROUS);
-    demo.showCommand(`prodguard lint ${bad}`);
+    demo.showCommand(`prodguard lint ${bad.slice(demo.projectDir.length + 1)}`);
     const badRun = await lintFiles([bad], { cwd: demo.projectDir });
     demo.say(formatText(badRun));
     if (badRun.summary.errors < 4) throw new Error(`the dangerous migration should have at least 4 errors, got ${badRun.summary.errors}`);
 
     writeFileSync(bad, SAFE);
     demo.say('The rewrite: a lock_timeout, a default instead of a bare NOT NULL, a new column instead of a type change, no drop — and one suppression with its reason.');
-    demo.showCommand(`prodguard lint ${bad}`);
+    demo.showCommand(`prodguard lint ${bad.slice(demo.projectDir.length + 1)}`);
     const goodRun = await lintFiles([bad], { cwd: demo.projectDir });
     demo.say(formatText(goodRun));
     if (goodRun.summary.errors !== 0) throw new Error('the safe migration should lint clean');
@@ -82,5 +85,6 @@ export const sqlLintChapter: DemoChapter = {
         await c.query('ROLLBACK');
       }
     });
+    rmSync(dir, { recursive: true, force: true });
   },
 };

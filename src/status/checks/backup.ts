@@ -1,4 +1,5 @@
 import { destinationPlaces } from '../independence.js';
+import { humanAge, humanDuration } from '../units.js';
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
@@ -8,10 +9,8 @@ function productionEnvs(ctx: Context): string[] {
   return Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === 'production').map(([n]) => n);
 }
 
-function ago(ms: number): string {
-  const h = ms / 3600_000;
-  return h < 48 ? `${h.toFixed(1)} h ago` : `${(h / 24).toFixed(1)} days ago`;
-}
+// Human durations everywhere (src/status/units.ts): "12 s ago", not "0.0 h ago".
+const ago = humanAge;
 
 /** Scorecard checks contributed by the backup layer. */
 export const checks: StatusCheck[] = [
@@ -45,7 +44,7 @@ export const checks: StatusCheck[] = [
           worst = 'failing';
           lines.push(`${env}: newest verified backup ${verified.id} is from ${ago(age)}, older than maxAge ${ctx.loaded.config.backup.maxAge}`);
         } else {
-          lines.push(`${env}: ${verified.id} verified by restore (taken ${ago(age)}, restore took ${(verified.verified!.durationMs / 1000).toFixed(1)} s)`);
+          lines.push(`${env}: ${verified.id} verified by restore (taken ${ago(age)}, restore took ${humanDuration(verified.verified!.durationMs)})`);
         }
       }
       return { state: worst, reason: lines.join('; ') || 'no production environment', details };

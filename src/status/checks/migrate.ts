@@ -1,3 +1,4 @@
+import { humanDuration } from '../units.js';
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
@@ -5,10 +6,8 @@ import { safe } from './helpers.js';
 const envsOf = (ctx: Context, kind: 'staging' | 'production') =>
   Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === kind).map(([n]) => n);
 
-function ago(ms: number): string {
-  const h = ms / 3600_000;
-  return h < 48 ? `${h.toFixed(1)} h` : `${(h / 24).toFixed(1)} days`;
-}
+// Human durations everywhere (src/status/units.ts): "12 s", not "0.0 h".
+const ago = humanDuration;
 
 /** Scorecard checks contributed by the migrate layer. */
 export const checks: StatusCheck[] = [

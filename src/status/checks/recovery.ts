@@ -1,10 +1,10 @@
 import { supabasePitr } from '../../supabase/pitr.js';
+import { humanBytes, humanDuration } from '../units.js';
 import type { StatusCheck } from '../types.js';
 import { durationMs } from '../../config/schema.js';
 
-function hours(ms: number): string {
-  return ms >= 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} d` : `${(ms / 3_600_000).toFixed(1)} h`;
-}
+// Human durations and sizes everywhere (src/status/units.ts): "5 s", not "0.0 h"; "16.0 MiB", not raw bytes.
+const hours = humanDuration;
 
 /** Scorecard checks contributed by the recovery layer. */
 export const checks: StatusCheck[] = [
@@ -27,7 +27,7 @@ export const checks: StatusCheck[] = [
         };
       }
       const age = Date.now() - Date.parse(good.doc.finishedAt);
-      const desc = `last good drill ${hours(age)} ago (${good.doc.environment}, RTO ${(good.doc.rtoMs / 1000).toFixed(1)} s${good.doc.rpoMs !== null ? `, RPO ${hours(good.doc.rpoMs)}` : ''})`;
+      const desc = `last good drill ${hours(age)} ago (${good.doc.environment}, RTO ${humanDuration(good.doc.rtoMs)}${good.doc.rpoMs !== null ? `, RPO ${hours(good.doc.rpoMs)}` : ''})`;
       if (age > interval) return { state: 'failing', reason: `${desc}; older than drills.interval ${ctx.loaded.config.drills.interval}`, details: { drill: good.doc.id } };
       return { state: 'ok', reason: desc, details: { drill: good.doc.id, rtoMs: good.doc.rtoMs, rpoMs: good.doc.rpoMs } };
     },
@@ -92,10 +92,10 @@ export const checks: StatusCheck[] = [
         const lag = !s.server?.reachable
           ? ', server unreachable'
           : st && st.active
-            ? `, receiver lag ${st.lagBytes ?? '?'} bytes`
+            ? `, receiver lag ${humanBytes(st.lagBytes)}`
             : st
-              ? `, streaming receiver NOT connected (its slot holds WAL on the server; ${s.server.lagBytes ?? '?'} bytes not in a completed segment)`
-              : `, archive lag ${s.server.lagBytes ?? '?'} bytes`;
+              ? `, streaming receiver NOT connected (its slot holds WAL on the server; ${humanBytes(s.server.lagBytes)} not in a completed segment)`
+              : `, archive lag ${humanBytes(s.server.lagBytes)}`;
         lines.push(`${name}: PITR (${s.method}) window ${s.earliest} → ${s.latest}${lag}`);
         if (s.server?.archiverFailing) {
           lines.push(`${name}: archive_command is failing (last failure on ${s.server.lastFailedWal}, ${s.server.failedCount} failure(s) in total)`);

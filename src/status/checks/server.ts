@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { humanAge } from '../units.js';
 import type { StatusCheck } from '../types.js';
 import { safe } from './helpers.js';
 
-function ago(ms: number): string {
-  const h = ms / 3600_000;
-  return h < 48 ? `${h.toFixed(1)} h ago` : `${(h / 24).toFixed(1)} days ago`;
-}
+// Human durations everywhere (src/status/units.ts): "12 s ago", not "0.0 h ago".
+const ago = humanAge;
 
 /** Scorecard checks contributed by the server layer: something must run the schedule. */
 export const checks: StatusCheck[] = [
