@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { durationOption, envOption, jsonOption, reasonOption, yesOption } from './options.js';
 
 /** Registers the `backup` command group: create, list, show, verify, prune, sync-catalog, keygen. */
 export function registerBackup(program: Command): void {
@@ -10,9 +11,9 @@ export function registerBackup(program: Command): void {
   backup
     .command('create')
     .description('pg_dump from a consistent snapshot, encrypted, streamed to every destination; manifest written last')
-    .requiredOption('--env <env>', 'environment to back up')
-    .option('--reason <text>', 'why (recorded in the manifest and the audit log)')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any', { description: 'environment to back up' }))
+    .addOption(reasonOption('why (recorded in the manifest and the audit log)'))
+    .addOption(jsonOption())
     .option('--quiet', 'no progress output')
     .action(async (opts: { env: string; reason?: string; json?: boolean; quiet?: boolean }, cmd: Command) => {
       const { createBackup } = await import('../backup/create.js');
@@ -52,9 +53,9 @@ export function registerBackup(program: Command): void {
   backup
     .command('list')
     .description('complete backups in the catalog, newest first (--leftovers: what crashed runs left behind)')
-    .option('--env <env>', 'only this environment')
+    .addOption(envOption('filter'))
     .option('--leftovers', 'list leftovers instead: local working dirs of crashed runs, manifest-less folders and .tmp-* files on destinations')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; json?: boolean; leftovers?: boolean }, cmd: Command) => {
       const { listBackups } = await import('../backup/catalog.js');
       const { formatBytes } = await import('../backup/progress.js');
@@ -99,8 +100,8 @@ export function registerBackup(program: Command): void {
     .command('show')
     .description('one backup\'s manifest')
     .argument('<id>', 'backup id or "latest"')
-    .option('--env <env>', 'with latest: newest of this environment')
-    .option('--json', 'output JSON')
+    .addOption(envOption('filter', { description: 'with latest: newest of this environment' }))
+    .addOption(jsonOption())
     .action(async (id: string, opts: { env?: string; json?: boolean }, cmd: Command) => {
       const { getBackup } = await import('../backup/catalog.js');
       const { formatBytes } = await import('../backup/progress.js');
@@ -130,9 +131,9 @@ export function registerBackup(program: Command): void {
     .command('verify')
     .description('prove a backup: check every copy\'s sha256, decrypt, restore into a throw-away cluster, compare row counts')
     .argument('<id>', 'backup id or "latest"')
-    .option('--env <env>', 'with latest: newest of this environment')
+    .addOption(envOption('filter', { description: 'with latest: newest of this environment' }))
     .option('--scratch-url <url>', 'restore into a temporary database on this server instead of a throw-away cluster')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (id: string, opts: { env?: string; scratchUrl?: string; json?: boolean }, cmd: Command) => {
       const { verifyBackup } = await import('../backup/verify.js');
       await withContext(cmd, async (ctx) => {
@@ -151,21 +152,14 @@ export function registerBackup(program: Command): void {
     .command('prune')
     .description('apply the retention policy (GFS) and remove incomplete leftovers')
     .option('--dry-run', 'show what would be removed, remove nothing')
-    .option('--yes', 'really delete (required unless --dry-run)')
-    .option('--grace <duration>', 'leave manifest-less leftovers younger than this alone', '24h')
-    .option('--json', 'output JSON')
-    .action(async (opts: { dryRun?: boolean; yes?: boolean; grace: string; json?: boolean }, cmd: Command) => {
+    .addOption(yesOption('really delete (required unless --dry-run)'))
+    .addOption(durationOption('--grace <duration>', 'leave manifest-less leftovers younger than this alone', '24h'))
+    .addOption(jsonOption())
+    .action(async (opts: { dryRun?: boolean; yes?: boolean; grace: number; json?: boolean }, cmd: Command) => {
       if (!opts.dryRun && !opts.yes) throw new UsageError('backup prune deletes backups: run with --dry-run to see what would go, then --yes to delete', 'backup.prune-confirm');
-      const { durationMs } = await import('../config/schema.js');
-      let graceMs: number;
-      try {
-        graceMs = durationMs(opts.grace);
-      } catch {
-        throw new UsageError(`--grace must be a duration like 30min, 24h or 7d, got "${opts.grace}"`);
-      }
       const { pruneBackups } = await import('../backup/prune.js');
       await withContext(cmd, async (ctx) => {
-        const r = await pruneBackups(ctx, { dryRun: opts.dryRun, graceMs });
+        const r = await pruneBackups(ctx, { dryRun: opts.dryRun, graceMs: opts.grace });
         const verb = r.dryRun ? 'would remove' : 'removed';
         emit(opts, r, () =>
           [
@@ -184,7 +178,7 @@ export function registerBackup(program: Command): void {
   backup
     .command('sync-catalog')
     .description('rebuild the catalog from the manifests on the destinations (after losing the state store)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { syncCatalog } = await import('../backup/sync-catalog.js');
       await withContext(cmd, async (ctx) => {
@@ -205,7 +199,7 @@ export function registerBackup(program: Command): void {
     .command('keygen')
     .description('make an age X25519 key pair: the identity goes to a new 0600 file, the public key is printed for backup.encryption.recipients')
     .requiredOption('--out <file>', 'where to write the identity (AGE-SECRET-KEY-1…); refused if the file exists')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { out: string; json?: boolean }) => {
       const { writeFileSync } = await import('node:fs');
       const { resolve } = await import('node:path');

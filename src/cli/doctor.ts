@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit } from './output.js';
 import { RefusedError } from '../errors.js';
+import { jsonOption } from './options.js';
 
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('check the installation end to end (binaries, connections, destinations, keys, clock, hooks) and print fixes')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { runDoctor } = await import('../doctor/checks.js');
       await withContext(cmd, async (ctx) => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withContext, cliContext } from './common.js';
 import { emit, note, table } from './output.js';
 import { UsageError } from '../errors.js';
+import { envOption, jsonOption } from './options.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -13,7 +14,7 @@ export function registerGateway(program: Command): void {
   const gw = program
     .command('gateway')
     .description('read-only PostgreSQL gateway in front of an environment: per-person logins, every statement classified and audited')
-    .option('--env <name>', 'environment to serve (usually production)')
+    .addOption(envOption('production', { required: false, description: 'environment to serve (usually production)' }))
     .option('--listen <host:port>', 'address to listen on (default: gateway.listen, 127.0.0.1:6432)')
     .action(async (opts: { env?: string; listen?: string }, cmd: Command) => {
       if (!opts.env) throw new UsageError('gateway needs --env <name>');
@@ -38,7 +39,7 @@ export function registerGateway(program: Command): void {
     .description('create a login; prints a generated password once (or reads one with --password-stdin)')
     .requiredOption('--member <name>', 'team member (prodguard.yaml team[].name) this login belongs to')
     .option('--password-stdin', 'read the password from stdin instead of generating one')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (name: string, opts: { member: string; passwordStdin?: boolean; json?: boolean }, cmd: Command) => {
       const { addUser, generatePassword } = await import('../gateway/users.js');
       const { currentActor } = await import('../audit/actor.js');
@@ -66,7 +67,7 @@ export function registerGateway(program: Command): void {
   user
     .command('list')
     .description('list logins (names and members; never verifiers)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { listUsers } = await import('../gateway/users.js');
       await withContext(cmd, async (ctx) => {
@@ -80,9 +81,9 @@ export function registerGrants(program: Command): void {
   program
     .command('grants')
     .description('time-boxed write grants (deploy, break-glass) the gateway and lockdown honour')
-    .option('--env <name>', 'only this environment')
+    .addOption(envOption('filter'))
     .option('--active', 'only grants that are neither expired nor revoked')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; active?: boolean; json?: boolean }, cmd: Command) => {
       const { listGrants, grantIsActive } = await import('../grants/grants.js');
       await withContext(cmd, async (ctx) => {
@@ -100,7 +101,7 @@ export function registerMcp(program: Command): void {
   program
     .command('mcp')
     .description('MCP server (stdio) giving agents read-only access to an environment: query, describe, explain, status, request a change')
-    .requiredOption('--env <name>', 'environment (e.g. production)')
+    .addOption(envOption('any'))
     .action(async (opts: { env: string }, cmd: Command) => {
       const { serveMcpStdio } = await import('../mcp/server.js');
       await withContext(cmd, (ctx) => serveMcpStdio(ctx, { env: opts.env }));

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { emit, note, table } from './output.js';
 import { globalOpts } from './common.js';
 import { EXIT, RefusedError, UsageError } from '../errors.js';
+import { dirOption, jsonOption } from './options.js';
 
 const EXIT_FOR = { allow: EXIT.ok, deny: EXIT.refused, 'backup-first': 3 } as const;
 
@@ -15,7 +16,7 @@ export function registerGuard(program: Command): void {
     .description('decide whether a shell command may run (exit 0 allow, 1 deny, 3 backup-first)')
     .argument('<command>', 'the command line, quoted as one argument')
     .option('--cwd <dir>', 'directory the command would run in (default: here)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .option('--explain', 'show the parse, the unwrapped commands, the target resolution and the rule that fired')
     .action(async (command: string, opts: { cwd?: string; json?: boolean; explain?: boolean }, cmd: Command) => {
       const { resolve } = await import('node:path');
@@ -123,9 +124,9 @@ export function registerGuard(program: Command): void {
     install
       .command(agent)
       .description(`add prodguard's hook to ${file} by absolute path (shell, MCP and file-writing tools; keeps other settings; idempotent)`)
-      .option('--dir <dir>', 'project directory', '.')
+      .addOption(dirOption())
       .option('--command <cmd>', 'hook command to register (default: this node and prodguard\'s dist/guard/hook-main.js by absolute path)')
-      .option('--json', 'output JSON')
+      .addOption(jsonOption())
       .action(async (opts: { dir: string; command?: string; json?: boolean }) => {
         const { installAgent } = await import('../guard/install.js');
         const r = installAgent(agent, opts.dir, opts.command);
@@ -135,9 +136,9 @@ export function registerGuard(program: Command): void {
   install
     .command('shell')
     .description('write shims for database tools into .prodguard/shims (put it first on PATH, e.g. direnv: PATH_add .prodguard/shims)')
-    .option('--dir <dir>', 'project directory', '.')
+    .addOption(dirOption())
     .option('--prodguard <path>', 'prodguard executable the shims call', 'prodguard')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { dir: string; prodguard: string; json?: boolean }) => {
       const { installShell } = await import('../guard/install.js');
       const r = installShell(opts.dir, opts.prodguard);
@@ -146,9 +147,9 @@ export function registerGuard(program: Command): void {
   install
     .command('git-hooks')
     .description('add a pre-push hook that runs `prodguard lint` on changed migration files')
-    .option('--dir <dir>', 'repository directory', '.')
+    .addOption(dirOption('repository directory'))
     .option('--prodguard <path>', 'prodguard executable the hook calls', 'prodguard')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { dir: string; prodguard: string; json?: boolean }) => {
       const { installGitHooks } = await import('../guard/install.js');
       const r = installGitHooks(opts.dir, opts.prodguard);
@@ -158,7 +159,7 @@ export function registerGuard(program: Command): void {
   program
     .command('rules')
     .description('list the command guard rules')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
       const { guardRules } = await import('../guard/rules/index.js');
       const data = guardRules.map(({ check: _c, ...r }) => r);

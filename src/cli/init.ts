@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { collect } from './common.js';
 import { emit, note } from './output.js';
 import { UsageError } from '../errors.js';
+import { dirOption, forceOption, jsonOption } from './options.js';
 
 interface InitFlags {
   yes?: boolean;
@@ -34,8 +35,8 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('detect the project layout (Supabase or plain migrations/) and write prodguard.yaml')
     .option('-y, --yes', 'non-interactive: accept defaults and the flags given')
-    .option('--force', 'overwrite an existing prodguard.yaml')
-    .option('--dir <dir>', 'project directory', '.')
+    .addOption(forceOption('prodguard.yaml'))
+    .addOption(dirOption())
     .option('--name <name>', 'project name')
     .option('--production-url-env <NAME>', 'variable holding the production URL', 'PRODUCTION_DATABASE_URL')
     .option('--staging-url-env <NAME>', 'variable holding the staging URL', 'STAGING_DATABASE_URL')
@@ -47,7 +48,7 @@ export function registerInit(program: Command): void {
     .option('--second-place <kind>', 'the second, independent backup place: s3 (another provider) or dir (a directory on another disk)', 's3')
     .option('--second-dir-env <NAME>', 'variable holding the directory of the second place (with --second-place dir)', 'PRODGUARD_BACKUP_DIR')
     .option('--second-bucket-env <NAME>', 'variable holding the bucket of the second place (with --second-place s3)', 'PRODGUARD_BACKUP_BUCKET_2')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (flags: InitFlags) => {
       const { existsSync, writeFileSync } = await import('node:fs');
       const { resolve, join, basename } = await import('node:path');

@@ -2,14 +2,16 @@ import type { Command } from 'commander';
 import { UsageError, RefusedError } from '../errors.js';
 import { withContext } from './common.js';
 import { emit } from './output.js';
+import { choiceOption, intOption, jsonOption } from './options.js';
+import { MIGRATION_RUNNERS, detectRunner, type MigrationRunner } from '../sql/runner.js';
 
 interface LintFlags {
-  format: string;
+  format: 'text' | 'json' | 'sarif';
   rules?: boolean;
   json?: boolean;
   transaction: boolean;
-  runner?: string;
-  postgresVersion?: string;
+  runner?: MigrationRunner;
+  postgresVersion?: number;
 }
 
 /** Registers `prodguard lint [paths…]`: the migration linter (docs/sql.md). */
@@ -18,18 +20,16 @@ export function registerLint(program: Command): void {
     .command('lint')
     .description('lint SQL migrations for dangerous operations (drops, locks, rewrites, data loss)')
     .argument('[paths...]', 'migration files or directories of *.sql, or - for standard input (default: the project’s migrations folder)')
-    .option('--format <format>', 'text, json or sarif', 'text')
-    .option('--json', 'same as --format json')
+    .addOption(choiceOption('--format <format>', 'output format', ['text', 'json', 'sarif'] as const, 'text'))
+    .addOption(jsonOption('same as --format json'))
     .option('--rules', 'list the lint rules instead of linting')
     .option('--no-transaction', 'lint as if migrations run outside a transaction (default: each file runs in one)')
-    .option('--postgres-version <major>', 'major version of the target server, for version-dependent rules (e.g. 11)')
-    .option('--runner <runner>', 'who applies the files: prisma, supabase, prodguard, flyway or none (default: detected from the project)')
+    .addOption(intOption('--postgres-version <major>', 'major version of the target server, for version-dependent rules (e.g. 11)', { min: 9, max: 99 }))
+    .addOption(choiceOption('--runner <runner>', 'who applies the files (default: detected from the project)', MIGRATION_RUNNERS))
     .addHelpText('after', '\nExit codes: 0 clean (warnings allowed), 1 an unsuppressed error-level finding, 2 unparseable SQL or bad input.\nSuppress one statement with a comment line above it: -- prodguard-ignore <rule-id>: <reason>')
     .action(async (paths: string[], opts: LintFlags, cmd: Command) => {
       const format = opts.json ? 'json' : opts.format;
-      if (!['text', 'json', 'sarif'].includes(format) || (opts.rules && format === 'sarif')) {
-        throw new UsageError(`--format must be text or json${opts.rules ? '' : ' or sarif'}, got "${format}"`);
-      }
+      if (opts.rules && format === 'sarif') throw new UsageError('--format must be text or json with --rules, got "sarif"');
       const { lintRules } = await import('../sql/index.js');
       if (opts.rules) {
         emit({ json: format === 'json' }, lintRules.map(({ id, severity, title, explanation, examples }) => ({ id, severity, title, explanation, examples })), () =>
@@ -38,10 +38,7 @@ export function registerLint(program: Command): void {
         return;
       }
       const { findConfigFile } = await import('../config/load.js');
-      const { parseRunner, detectRunner } = await import('../sql/runner.js');
-      if (opts.runner !== undefined && !parseRunner(opts.runner)) throw new UsageError(`--runner must be prisma, supabase, prodguard, flyway or none, got "${opts.runner}"`);
-      const postgresMajor = opts.postgresVersion === undefined ? undefined : Number(opts.postgresVersion);
-      if (postgresMajor !== undefined && !(Number.isInteger(postgresMajor) && postgresMajor >= 9 && postgresMajor < 100)) throw new UsageError(`--postgres-version must be a major version number such as 15, got "${opts.postgresVersion}"`);
+      const postgresMajor = opts.postgresVersion;
       const { defaultMigrationsDir, readMigrationSources, lintSources, formatText, formatJson, formatSarif } = await import('../sql/lint-files.js');
       const configFile = cmd.optsWithGlobals<{ config?: string }>().config ?? findConfigFile();
       const run = async (configured?: { root: string; dir: string }) => {
@@ -51,7 +48,7 @@ export function registerLint(program: Command): void {
           if (!dir) throw new UsageError('no migrations folder found (looked for the configured migrationsDir, supabase/migrations, migrations/); pass paths to lint');
           targets = [dir];
         }
-        const runner = opts.runner ? parseRunner(opts.runner) : detectRunner(configured?.root ?? process.cwd())?.runner;
+        const runner = opts.runner ?? detectRunner(configured?.root ?? process.cwd())?.runner;
         const result = await lintSources(readMigrationSources(targets), { ...(opts.transaction ? {} : { assumeInTransaction: false }), ...(runner ? { runner } : {}), ...(postgresMajor !== undefined ? { postgresMajor } : {}) });
         if (format === 'text') process.stdout.write(formatText(result) + '\n');
         else {

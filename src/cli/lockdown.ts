@@ -3,6 +3,7 @@ import { withContext } from './common.js';
 import { emit } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
 import type { Context } from '../context.js';
+import { choiceOption, durationOption, envOption, jsonOption, reasonOption, yesOption } from './options.js';
 
 function settings(ctx: Context) {
   const l = ctx.loaded.config.lockdown;
@@ -11,7 +12,7 @@ function settings(ctx: Context) {
 
 export function registerLockdown(program: Command): void {
   const ld = program.command('lockdown').description('roles, revokes and DROP/ALTER/TRUNCATE guards installed inside the database itself');
-  const envOpt = (c: Command) => c.requiredOption('--env <name>', 'environment');
+  const envOpt = (c: Command) => c.addOption(envOption('any'));
 
   envOpt(ld.command('plan').description('print the SQL that apply would run (from src/lockdown/sql/*.sql)')).action(async (opts: { env: string }, cmd: Command) => {
     const { planLockdown } = await import('../lockdown/lockdown.js');
@@ -23,7 +24,7 @@ export function registerLockdown(program: Command): void {
   });
 
   envOpt(ld.command('apply').description('install (or repair) the lockdown in one transaction; audited'))
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { applyLockdown } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
@@ -42,7 +43,7 @@ export function registerLockdown(program: Command): void {
     });
 
   envOpt(ld.command('status').description('check the installed lockdown against the catalog: intact, tampered or absent (exit 1 unless intact)'))
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { lockdownStatus } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
@@ -55,7 +56,7 @@ export function registerLockdown(program: Command): void {
     });
 
   envOpt(ld.command('remove').description('take the lockdown out of the database (needs --yes; audited)'))
-    .option('--yes', 'really remove it')
+    .addOption(yesOption('really remove it'))
     .action(async (opts: { env: string; yes?: boolean }, cmd: Command) => {
       if (!opts.yes) throw new UsageError('lockdown remove takes away the database’s own protection; add --yes to confirm');
       const { removeLockdown } = await import('../lockdown/lockdown.js');
@@ -68,24 +69,17 @@ export function registerLockdown(program: Command): void {
     });
 
   envOpt(ld.command('token').description('issue a time-boxed token in the database; a session that SETs prodguard.token to it may DROP/ALTER/TRUNCATE'))
-    .requiredOption('--kind <kind>', 'deploy or break-glass')
-    .requiredOption('--reason <text>', 'why')
-    .option('--ttl <duration>', 'lifetime, at most 4h', '15min')
-    .option('--json', 'output JSON')
-    .action(async (opts: { env: string; kind: string; reason: string; ttl: string; json?: boolean }, cmd: Command) => {
-      if (opts.kind !== 'deploy' && opts.kind !== 'break-glass') throw new UsageError(`--kind must be deploy or break-glass, got "${opts.kind}"`);
-      const { durationMs } = await import('../config/schema.js');
-      let ttlMs: number;
-      try {
-        ttlMs = durationMs(opts.ttl);
-      } catch {
-        throw new UsageError(`--ttl must be a duration like 15min or 1h, got "${opts.ttl}"`);
-      }
+    .addOption(choiceOption('--kind <kind>', 'what the token is for', ['deploy', 'break-glass'] as const).makeOptionMandatory())
+    .addOption(reasonOption('why', true))
+    .addOption(durationOption('--ttl <duration>', 'lifetime, at most 4h', '15min'))
+    .addOption(jsonOption())
+    .action(async (opts: { env: string; kind: 'deploy' | 'break-glass'; reason: string; ttl: number; json?: boolean }, cmd: Command) => {
+      const ttlMs = opts.ttl;
       const { issueLockdownToken } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
       const { currentActor } = await import('../audit/actor.js');
       await withContext(cmd, async (ctx) => {
-        const t = await issueLockdownToken(connectionUrl(ctx.loaded, opts.env), { kind: opts.kind as 'deploy' | 'break-glass', ttlMs, person: currentActor(), reason: opts.reason });
+        const t = await issueLockdownToken(connectionUrl(ctx.loaded, opts.env), { kind: opts.kind, ttlMs, person: currentActor(), reason: opts.reason });
         await ctx.audit({ action: 'lockdown.token', command: `lockdown token --env ${opts.env} --kind ${opts.kind}`, target: opts.env, verdict: 'ok', reason: `${opts.kind} token until ${t.expiresAt}: ${opts.reason}` });
         // The token is printed once, to stdout only; the audit log has its expiry, never its value.
         if (opts.json) process.stdout.write(JSON.stringify({ token: t.token, expiresAt: t.expiresAt }) + '\n');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withContext, globalOpts } from './common.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { envOption, forceOption, jsonOption, keyOption, reasonOption, yesOption } from './options.js';
 
 /** Registers `migrate …`, `keys generate` and `staging refresh` (the migration pipeline; docs/migrations.md). */
 export function registerMigrate(program: Command): void {
@@ -10,8 +11,8 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('status')
     .description('applied and pending migrations of an environment, and history drift')
-    .requiredOption('--env <env>', 'environment name')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -38,8 +39,8 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('plan')
     .description('what would run on an environment: pending migrations, lint findings, risk, and (production) the deploy gate')
-    .requiredOption('--env <env>', 'environment name')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -72,9 +73,9 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('apply')
     .description('apply pending migrations to a staging environment and record that they passed there (production: use deploy)')
-    .requiredOption('--env <env>', 'a staging environment')
+    .addOption(envOption('staging'))
     .option('--no-wait', 'refuse at once when another migration run holds the lock (default: wait for it)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean; wait: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -88,9 +89,9 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('request')
     .description('open the pending change of a production environment for approval, signed with your key (you are its author)')
-    .requiredOption('--env <env>', 'a production environment')
-    .requiredOption('--key <file>', 'your private key file (a member of the policy in force)')
-    .option('--json', 'output JSON')
+    .addOption(envOption('production'))
+    .addOption(keyOption('your private key file (a member of the policy in force)'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; key: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -105,9 +106,9 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('approve <change>')
     .description('sign a requested change with your ed25519 key (written to the approvals directory)')
-    .requiredOption('--key <file>', 'your private key file (from prodguard keys generate)')
+    .addOption(keyOption('your private key file (from prodguard keys generate)'))
     .option('--as <name>', 'team member name (default: the member whose public key matches the key)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (change: string, opts: { key: string; as?: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -119,7 +120,7 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('approvals <change>')
     .description('list the approvals of a change and why any of them does not count')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (change: string, opts: { json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -137,11 +138,11 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('deploy')
     .description('deploy to production from CI: gate, fresh verified backup, transactional apply, verification')
-    .requiredOption('--env <env>', 'a production environment')
+    .addOption(envOption('production'))
     .option('--no-wait', 'refuse at once when another deploy holds the lock (default: wait for it)')
     .option('--allow-degraded-backup', 'deploy even if the pre-migration backup is missing on a destination (needs --reason; audited)')
-    .option('--reason <text>', 'why a degraded backup is acceptable (with --allow-degraded-backup)')
-    .option('--json', 'output JSON')
+    .addOption(reasonOption('why a degraded backup is acceptable (with --allow-degraded-backup)'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean; wait: boolean; allowDegradedBackup?: boolean; reason?: string }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -169,9 +170,9 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('verify')
     .description("check production's schema equals staging's (differences listed) and run the health checks")
-    .requiredOption('--env <env>', 'a production environment')
+    .addOption(envOption('production'))
     .option('--staging <env>', 'the staging environment to compare with')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; staging?: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -184,8 +185,8 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('drift')
     .description('replay the migrations in a throw-away cluster and compare with the live production and staging schemas')
-    .option('--env <env...>', 'environments to check (default: every production and staging one with a connection)')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any', { required: false, many: true, description: 'environments to check (default: every production and staging one with a connection)' }))
+    .addOption(jsonOption())
     .action(async (opts: { env?: string[]; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -205,8 +206,8 @@ export function registerMigrate(program: Command): void {
     .description('write the CI pipeline (lint on PRs without secrets, staging on merge, OIDC-proved production deploy job)')
     .option('--github', 'GitHub Actions (.github/workflows/prodguard.yml)')
     .option('--gitlab', 'GitLab CI (.gitlab-ci.yml)')
-    .option('--force', 'overwrite an existing workflow')
-    .option('--json', 'output JSON')
+    .addOption(forceOption('workflow'))
+    .addOption(jsonOption())
     .action(async (opts: { github?: boolean; gitlab?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
       if (!opts.github && !opts.gitlab) throw new UsageError('choose a CI system: --github or --gitlab');
       if (opts.github && opts.gitlab) throw new UsageError('choose one CI system: --github or --gitlab');
@@ -225,7 +226,7 @@ export function registerMigrate(program: Command): void {
     .description('make an ed25519 key pair: the private key goes to a 0600 file, the public key is printed for team[].publicKey')
     .option('--name <name>', 'whose key (file name)', 'approver')
     .option('--out <dir>', 'directory for the private key file (default: $XDG_CONFIG_HOME/prodguard/keys, outside the repository)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { name: string; out?: string; json?: boolean }, cmd: Command) => {
       const { generateKeys } = await import('../migrate/keys.js');
       const k = generateKeys({ name: opts.name, outDir: opts.out });
@@ -247,10 +248,10 @@ export function registerMigrate(program: Command): void {
   staging
     .command('refresh')
     .description('replace staging with the latest verified production backup, masked per config.staging.masking')
-    .option('--env <env>', 'the staging environment')
+    .addOption(envOption('staging', { required: false }))
     .option('--from <env>', 'the production environment')
-    .option('--yes', 'confirm: everything in staging is replaced')
-    .option('--json', 'output JSON')
+    .addOption(yesOption('confirm: everything in staging is replaced'))
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; from?: string; yes?: boolean; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -267,8 +268,8 @@ export function registerMigrate(program: Command): void {
   staging
     .command('plan')
     .description('masking coverage: columns that look like personal data and the rule covering each (a refresh refuses while one is uncovered)')
-    .option('--env <env>', 'the staging environment')
-    .option('--json', 'output JSON')
+    .addOption(envOption('staging', { required: false }))
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; json?: boolean }, cmd: Command) => {
       const { stagingCoverage, coverageLines } = await import('../migrate/staging-coverage.js');
       await withContext(cmd, async (ctx) => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { withContext, cliContext } from './common.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { forceOption, intOption, jsonOption, portOption } from './options.js';
 
 /** `prodguard serve` (scheduler + dashboard + metrics) and `prodguard jobs` (the same jobs by hand or from CI). */
 export function registerServe(program: Command): void {
@@ -9,10 +10,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the schedule (backups, verify, drills, retention, drift, PITR) and serve the dashboard, /metrics, /healthz')
     .option('--host <host>', 'address to bind (default: server.host, 127.0.0.1)')
-    .option('--port <port>', 'port (default: server.port, 7707; 0 picks a free one)', (v) => {
-      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`--port: "${v}" is not a port number`);
-      return Number(v);
-    })
+    .addOption(portOption('port (default: server.port, 7707; 0 picks a free one)', true))
     .option('--no-scheduler', 'dashboard only: run no jobs')
     .option('--hash-password', 'read a password on stdin, print its hash for server.auth.users, and exit')
     .action(async (opts: { host?: string; port?: number; scheduler: boolean; hashPassword?: boolean }, cmd: Command) => {
@@ -46,7 +44,7 @@ export function registerServe(program: Command): void {
   jobs
     .command('list')
     .description('the jobs the config schedules, with their next run')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { scheduledJobs } = await import('../server/jobs.js');
       const { Cron } = await import('croner');
@@ -61,7 +59,7 @@ export function registerServe(program: Command): void {
     .command('run')
     .description('run one scheduled job now, recorded and audited like a scheduled run (e.g. backup:production)')
     .argument('<job>', 'job id (see `prodguard jobs list`) or kind when unique')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       const { scheduledJobs, findJob } = await import('../server/jobs.js');
       const { runJob, currentRunner } = await import('../server/run-job.js');
@@ -80,11 +78,8 @@ export function registerServe(program: Command): void {
     .command('runs')
     .description('recent job runs, newest first')
     .option('--job <id>', 'only this job')
-    .option('--limit <n>', 'how many', (v) => {
-      if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--limit: "${v}" is not a positive number`);
-      return Number(v);
-    }, 20)
-    .option('--json', 'output JSON')
+    .addOption(intOption('--limit <n>', 'how many', { min: 1 }, 20))
+    .addOption(jsonOption())
     .action(async (opts: { job?: string; limit: number; json?: boolean }, cmd: Command) => {
       const { listJobRuns } = await import('../server/run-job.js');
       await withContext(cmd, async (ctx) => {
@@ -97,8 +92,8 @@ export function registerServe(program: Command): void {
     .command('workflow')
     .description('write .github/workflows/prodguard-schedule.yml (same as `prodguard init ci --github`, the documented entry point)')
     .requiredOption('--github', 'GitHub Actions (the only CI supported so far)')
-    .option('--force', 'overwrite an existing workflow')
-    .option('--json', 'output JSON')
+    .addOption(forceOption('workflow'))
+    .addOption(jsonOption())
     .action((opts: { force?: boolean; json?: boolean }, cmd: Command) => writeScheduleWorkflowCommand(opts, cmd, 'prodguard jobs workflow --github'));
 }
 

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit } from './output.js';
 import { RefusedError } from '../errors.js';
+import { jsonOption } from './options.js';
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('scorecard against the six rules: ok / missing / failing, with a reason each')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .option('--strict', 'exit 1 unless every rule is ok (for CI gates)')
     .option('-q, --quiet', 'one line per rule, without the individual checks')
     .action(async (opts: { json?: boolean; strict?: boolean; quiet?: boolean }, cmd: Command) => {

@@ -366,11 +366,5 @@ export function configJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
-/** Parses "5s", "2min", "7d" to milliseconds. */
-export function durationMs(d: string): number {
-  const m = /^(\d+)(ms|s|min|h|d)$/.exec(d);
-  if (!m) throw new Error(`bad duration ${d}`);
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'min' | 'h' | 'd'];
-  return n * unit;
-}
+/** Parses "5s", "2min", "7d" to milliseconds (src/config/duration.ts, re-exported for existing importers). */
+export { durationMs } from './duration.js';
