@@ -3,31 +3,10 @@
  * The prodguard CLI. This file only wires commands; each group lives in its own file and
  * imports its layer lazily inside the action, so `prodguard hook claude-code` starts fast.
  */
-import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
+import { CommanderError } from 'commander';
 import { EXIT, ProdguardError } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
-import { commandGroups } from './commands.js';
-
-const require = createRequire(import.meta.url);
-const { version } = require('../../package.json') as { version: string };
-
-export function buildProgram(): Command {
-  const program = new Command('prodguard')
-    .description('Makes it impossible to lose a production PostgreSQL / Supabase database.')
-    .version(version, '-V, --version')
-    .option('-c, --config <file>', 'path of prodguard.yaml (default: nearest in this or a parent directory)')
-    .option('--debug', 'show stack traces on errors')
-    .exitOverride()
-    .configureOutput({ outputError: () => {} });
-  for (const register of commandGroups) register(program);
-  program.commands.forEach(function cascade(c: Command) {
-    c.exitOverride();
-    c.configureOutput({ outputError: () => {} });
-    c.commands.forEach(cascade);
-  });
-  return program;
-}
+import { buildProgram } from './program.js';
 
 function fail(err: unknown, debug: boolean): never {
   if (err instanceof CommanderError) {
