@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
+import { auditedAction } from './audited.js';
+import type { BackupManifest } from '../backup/manifest.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
 import { durationOption, envOption, jsonOption, reasonOption, yesOption } from './options.js';
@@ -73,9 +75,8 @@ export function registerBackup(program: Command): void {
         });
         return;
       }
-      await withContext(cmd, async (ctx) => {
+      await auditedAction(cmd, { action: 'backup.list', target: opts.env, outcome: (list: unknown[]) => ({ reason: `${list.length} backup(s)` }) }, async (ctx) => {
         const list = await listBackups(ctx, { env: opts.env });
-        await ctx.audit({ action: 'backup.list', command: 'backup list', target: opts.env ?? '-', verdict: 'ok', reason: `${list.length} backup(s)` });
         emit(opts, list, () =>
           list.length === 0
             ? 'no backups in the catalog'
@@ -93,6 +94,7 @@ export function registerBackup(program: Command): void {
                 ]),
               ),
         );
+        return list;
       });
     });
 
@@ -105,9 +107,9 @@ export function registerBackup(program: Command): void {
     .action(async (id: string, opts: { env?: string; json?: boolean }, cmd: Command) => {
       const { getBackup } = await import('../backup/catalog.js');
       const { formatBytes } = await import('../backup/progress.js');
-      await withContext(cmd, async (ctx) => {
+      const event = { action: 'backup.show', target: (m: BackupManifest) => m.environment, outcome: (m: BackupManifest) => ({ reason: m.id }) };
+      await auditedAction(cmd, event, async (ctx) => {
         const m = await getBackup(ctx, id, { env: opts.env });
-        await ctx.audit({ action: 'backup.show', command: `backup show ${id}`, target: m.environment, verdict: 'ok', reason: m.id });
         emit(opts, m, () =>
           [
             `backup ${m.id}`,
@@ -124,6 +126,7 @@ export function registerBackup(program: Command): void {
             ...Object.entries(m.rowCounts).map(([t, n]) => `    ${t}  ${n}`),
           ].filter(Boolean).join('\n'),
         );
+        return m;
       });
     });
 

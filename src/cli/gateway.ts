@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { withContext, cliContext } from './common.js';
+import { audited, auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { UsageError } from '../errors.js';
 import { envOption, jsonOption } from './options.js';
@@ -20,16 +21,14 @@ export function registerGateway(program: Command): void {
       if (!opts.env) throw new UsageError('gateway needs --env <name>');
       const { startGateway } = await import('../gateway/start.js');
       const ctx = await cliContext(cmd);
-      const started = await startGateway(ctx, { env: opts.env, listen: opts.listen });
-      await ctx.audit({ action: 'gateway.start', command: `gateway --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `listening on ${started.host}:${started.port}` });
+      const started = await audited(ctx, { action: 'gateway.start', target: opts.env, outcome: (s) => ({ reason: `listening on ${s.host}:${s.port}` }) }, () => startGateway(ctx, { env: opts.env!, listen: opts.listen }));
       note(`prodguard gateway for ${opts.env} listening on ${started.host}:${started.port} (TLS certificate ${started.certificate}); Ctrl-C stops it`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      await started.gateway.close();
-      await ctx.audit({ action: 'gateway.stop', command: `gateway --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `${started.gateway.statements} statements relayed` });
+      await audited(ctx, { action: 'gateway.stop', target: opts.env, outcome: () => ({ reason: `${started.gateway.statements} statements relayed` }) }, () => started.gateway.close());
       await ctx.close();
     });
 
@@ -44,13 +43,14 @@ export function registerGateway(program: Command): void {
       const { addUser, generatePassword } = await import('../gateway/users.js');
       const { currentActor } = await import('../audit/actor.js');
       const password = opts.passwordStdin ? await readStdin() : generatePassword();
-      await withContext(cmd, async (ctx) => {
+      const outcome = (u: { member: string }) => ({ reason: `login ${name} for ${u.member}` });
+      await auditedAction(cmd, { action: 'gateway.user.add', outcome }, async (ctx) => {
         const u = await addUser(await ctx.store(), ctx.loaded.config.team, { name, member: opts.member, password, createdBy: currentActor() });
-        await ctx.audit({ action: 'gateway.user.add', command: `gateway user add ${name} --member ${opts.member}`, target: '-', verdict: 'ok', reason: `login ${name} for ${u.member}` });
         const generated = !opts.passwordStdin;
         // The generated password is shown once, on stdout only, and never audited.
         if (opts.json) process.stdout.write(JSON.stringify({ name, member: u.member, ...(generated ? { password } : {}) }, null, 2) + '\n');
         else process.stdout.write(generated ? `gateway user ${name} (${u.member}) created; password (shown once): ${password}\n` : `gateway user ${name} (${u.member}) created\n`);
+        return u;
       });
     });
   user
@@ -58,11 +58,8 @@ export function registerGateway(program: Command): void {
     .description('delete a login (its open sessions end when they disconnect)')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { removeUser } = await import('../gateway/users.js');
-      await withContext(cmd, async (ctx) => {
-        await removeUser(await ctx.store(), name);
-        await ctx.audit({ action: 'gateway.user.remove', command: `gateway user remove ${name}`, target: '-', verdict: 'ok', reason: `login ${name} removed` });
-        process.stdout.write(`gateway user ${name} removed\n`);
-      });
+      await auditedAction(cmd, { action: 'gateway.user.remove', outcome: () => ({ reason: `login ${name} removed` }) }, async (ctx) => removeUser(await ctx.store(), name));
+      process.stdout.write(`gateway user ${name} removed\n`);
     });
   user
     .command('list')

@@ -20,6 +20,6 @@ export function registerInitCi(program: Command): void {
     .action((opts: { force?: boolean; json?: boolean }, cmd: Command) => {
       // `init` itself has --force and --json: commander hands them to the parent when they follow `ci`.
       const parent = cmd.parent?.opts() as { force?: boolean; json?: boolean } | undefined;
-      return writeScheduleWorkflowCommand({ force: opts.force || parent?.force, json: opts.json || parent?.json }, cmd, 'prodguard init ci --github');
+      return writeScheduleWorkflowCommand({ force: opts.force || parent?.force, json: opts.json || parent?.json }, cmd);
     });
 }

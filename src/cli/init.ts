@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { collect } from './common.js';
+import { audited } from './audited.js';
 import { emit, note } from './output.js';
 import { UsageError } from '../errors.js';
 import { dirOption, forceOption, jsonOption } from './options.js';
@@ -113,7 +114,7 @@ export function registerInit(program: Command): void {
       for (const line of disabled) note(`.gitignore: commented out "${line}": it hid .prodguard/approvals, which must be committed`);
       const { openContext } = await import('../context.js');
       const ctx = openContext({ configFile: file });
-      await ctx.audit({ action: 'init', command: 'prodguard init', target: '-', verdict: 'ok', reason: `wrote ${file} (${layout.layout} layout)` });
+      await audited(ctx, { action: 'init', outcome: () => ({ reason: `wrote ${file} (${layout.layout} layout)` }) }, () => file);
       await ctx.close();
       emit(flags, { file, layout, gitignore }, () =>
         [

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError, RefusedError } from '../errors.js';
-import { withContext } from './common.js';
+import { auditedAction } from './audited.js';
 import { emit } from './output.js';
 import { choiceOption, intOption, jsonOption } from './options.js';
 import { MIGRATION_RUNNERS, detectRunner, type MigrationRunner } from '../sql/runner.js';
@@ -63,27 +63,16 @@ export function registerLint(program: Command): void {
         if (result.summary.errors > 0) throw new RefusedError(`lint failed: ${result.summary.errors} error(s)`, 'lint.failed');
         return;
       }
-      await withContext(cmd, async (ctx) => {
-        let outcome: Awaited<ReturnType<typeof run>> | undefined;
-        try {
-          outcome = await run({ root: ctx.loaded.root, dir: ctx.loaded.config.project.migrationsDir });
-        } catch (err) {
-          await ctx.audit({ action: 'sql.lint', command: ['prodguard', 'lint', ...paths].join(' '), target: '-', verdict: 'failed', reason: (err as Error).message });
-          throw err;
-        }
-        const { summary, findings } = outcome.result;
-        await ctx.audit({
-          action: 'sql.lint',
-          command: ['prodguard', 'lint', ...paths].join(' '),
-          target: '-',
-          verdict: summary.errors > 0 ? 'failed' : 'ok',
-          reason: `${summary.files} file(s): ${summary.errors} error(s), ${summary.warnings} warning(s), ${summary.suppressed} suppressed`,
-          details: {
-            files: outcome.result.files,
-            suppressed: findings.filter((f) => f.suppressed).map((f) => ({ file: f.file, line: f.line, ruleId: f.ruleId, reason: f.suppressed!.reason })),
-          },
-        });
-        if (summary.errors > 0) throw new RefusedError(`lint failed: ${summary.errors} error(s)`, 'lint.failed');
+      type Outcome = Awaited<ReturnType<typeof run>>;
+      const outcome = ({ result }: Outcome) => ({
+        verdict: result.summary.errors > 0 ? 'failed' : 'ok',
+        reason: `${result.summary.files} file(s): ${result.summary.errors} error(s), ${result.summary.warnings} warning(s), ${result.summary.suppressed} suppressed`,
+        details: {
+          files: result.files,
+          suppressed: result.findings.filter((f) => f.suppressed).map((f) => ({ file: f.file, line: f.line, ruleId: f.ruleId, reason: f.suppressed!.reason })),
+        },
       });
+      const { result } = await auditedAction(cmd, { action: 'sql.lint', outcome, recordFailure: true }, (ctx) => run({ root: ctx.loaded.root, dir: ctx.loaded.config.project.migrationsDir }));
+      if (result.summary.errors > 0) throw new RefusedError(`lint failed: ${result.summary.errors} error(s)`, 'lint.failed');
     });
 }

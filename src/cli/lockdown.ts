@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
+import { auditedAction } from './audited.js';
 import { emit } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
 import type { Context } from '../context.js';
@@ -29,16 +30,11 @@ export function registerLockdown(program: Command): void {
       const { applyLockdown } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
       const { currentActor } = await import('../audit/actor.js');
-      await withContext(cmd, async (ctx) => {
-        const url = connectionUrl(ctx.loaded, opts.env);
-        try {
-          const rec = await applyLockdown(url, await ctx.store(), opts.env, settings(ctx), currentActor());
-          await ctx.audit({ action: 'lockdown.apply', command: `lockdown apply --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `lockdown installed (${Object.keys(rec.functions).length} functions recorded)` });
-          emit(opts, rec, () => `lockdown applied to ${opts.env}: DROP/ALTER/TRUNCATE now need a deploy or break-glass token`);
-        } catch (err) {
-          await ctx.audit({ action: 'lockdown.apply', command: `lockdown apply --env ${opts.env}`, target: opts.env, verdict: 'failed', reason: (err as Error).message });
-          throw err;
-        }
+      const outcome = (rec: { functions: Record<string, unknown> }) => ({ reason: `lockdown installed (${Object.keys(rec.functions).length} functions recorded)` });
+      await auditedAction(cmd, { action: 'lockdown.apply', target: opts.env, outcome, recordFailure: true }, async (ctx) => {
+        const rec = await applyLockdown(connectionUrl(ctx.loaded, opts.env), await ctx.store(), opts.env, settings(ctx), currentActor());
+        emit(opts, rec, () => `lockdown applied to ${opts.env}: DROP/ALTER/TRUNCATE now need a deploy or break-glass token`);
+        return rec;
       });
     });
 
@@ -61,11 +57,10 @@ export function registerLockdown(program: Command): void {
       if (!opts.yes) throw new UsageError('lockdown remove takes away the database’s own protection; add --yes to confirm');
       const { removeLockdown } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
-      await withContext(cmd, async (ctx) => {
-        await removeLockdown(connectionUrl(ctx.loaded, opts.env), await ctx.store(), opts.env);
-        await ctx.audit({ action: 'lockdown.remove', command: `lockdown remove --env ${opts.env} --yes`, target: opts.env, verdict: 'ok', reason: 'lockdown removed' });
-        process.stdout.write(`lockdown removed from ${opts.env}\n`);
-      });
+      await auditedAction(cmd, { action: 'lockdown.remove', target: opts.env, outcome: () => ({ reason: 'lockdown removed' }) }, async (ctx) =>
+        removeLockdown(connectionUrl(ctx.loaded, opts.env), await ctx.store(), opts.env),
+      );
+      process.stdout.write(`lockdown removed from ${opts.env}\n`);
     });
 
   envOpt(ld.command('token').description('issue a time-boxed token in the database; a session that SETs prodguard.token to it may DROP/ALTER/TRUNCATE'))
@@ -74,16 +69,15 @@ export function registerLockdown(program: Command): void {
     .addOption(durationOption('--ttl <duration>', 'lifetime, at most 4h', '15min'))
     .addOption(jsonOption())
     .action(async (opts: { env: string; kind: 'deploy' | 'break-glass'; reason: string; ttl: number; json?: boolean }, cmd: Command) => {
-      const ttlMs = opts.ttl;
       const { issueLockdownToken } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
       const { currentActor } = await import('../audit/actor.js');
-      await withContext(cmd, async (ctx) => {
-        const t = await issueLockdownToken(connectionUrl(ctx.loaded, opts.env), { kind: opts.kind, ttlMs, person: currentActor(), reason: opts.reason });
-        await ctx.audit({ action: 'lockdown.token', command: `lockdown token --env ${opts.env} --kind ${opts.kind}`, target: opts.env, verdict: 'ok', reason: `${opts.kind} token until ${t.expiresAt}: ${opts.reason}` });
-        // The token is printed once, to stdout only; the audit log has its expiry, never its value.
-        if (opts.json) process.stdout.write(JSON.stringify({ token: t.token, expiresAt: t.expiresAt }) + '\n');
-        else process.stdout.write(`SET prodguard.token = '${t.token}';  -- valid until ${t.expiresAt}\n`);
-      });
+      const outcome = (t: { expiresAt: string }) => ({ reason: `${opts.kind} token until ${t.expiresAt}: ${opts.reason}` });
+      const t = await auditedAction(cmd, { action: 'lockdown.token', target: opts.env, outcome }, (ctx) =>
+        issueLockdownToken(connectionUrl(ctx.loaded, opts.env), { kind: opts.kind, ttlMs: opts.ttl, person: currentActor(), reason: opts.reason }),
+      );
+      // The token is printed once, to stdout only, after its record is written; the audit log has its expiry, never its value.
+      if (opts.json) process.stdout.write(JSON.stringify({ token: t.token, expiresAt: t.expiresAt }) + '\n');
+      else process.stdout.write(`SET prodguard.token = '${t.token}';  -- valid until ${t.expiresAt}\n`);
     });
 }

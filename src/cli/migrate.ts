@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { withContext, globalOpts } from './common.js';
+import { audited, auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
 import { envOption, forceOption, jsonOption, keyOption, reasonOption, yesOption } from './options.js';
@@ -15,7 +16,8 @@ export function registerMigrate(program: Command): void {
     .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
-      await withContext(cmd, async (ctx) => {
+      const outcome = (s: { applied: unknown[]; pending: unknown[]; drift: unknown[] }) => ({ reason: `${s.applied.length} applied, ${s.pending.length} pending, ${s.drift.length} drift` });
+      await auditedAction(cmd, { action: 'migrate.status', target: opts.env, outcome }, async (ctx) => {
         m.requireEnv(ctx.loaded, opts.env);
         const s = await m.envState(ctx.loaded, opts.env);
         const data = {
@@ -32,7 +34,7 @@ export function registerMigrate(program: Command): void {
             ...s.drift.map((d) => `  drift    ${d}`),
           ].join('\n'),
         );
-        await ctx.audit({ action: 'migrate.status', command: `prodguard migrate status --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `${s.applied.length} applied, ${s.pending.length} pending, ${s.drift.length} drift` });
+        return s;
       });
     });
 
@@ -43,7 +45,9 @@ export function registerMigrate(program: Command): void {
     .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
-      await withContext(cmd, async (ctx) => {
+      type Plan = Awaited<ReturnType<typeof m.planChange>>;
+      const outcome = (p: Plan) => ({ reason: `${p.state.pending.length} pending, risk ${p.lint.risk}`, details: { changeHash: p.state.pending.length ? p.state.change.hash : null } });
+      await auditedAction(cmd, { action: 'migrate.plan', target: opts.env, outcome }, async (ctx) => {
         const p = await m.planChange(ctx, opts.env);
         const data = {
           environment: opts.env,
@@ -66,7 +70,7 @@ export function registerMigrate(program: Command): void {
           if (p.gate) for (const c of p.gate.checks) lines.push(`  gate ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
           return lines.join('\n');
         });
-        await ctx.audit({ action: 'migrate.plan', command: `prodguard migrate plan --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `${p.state.pending.length} pending, risk ${p.lint.risk}`, details: { changeHash: data.changeHash } });
+        return p;
       });
     });
 
@@ -212,11 +216,11 @@ export function registerMigrate(program: Command): void {
       if (!opts.github && !opts.gitlab) throw new UsageError('choose a CI system: --github or --gitlab');
       if (opts.github && opts.gitlab) throw new UsageError('choose one CI system: --github or --gitlab');
       const m = await import('../migrate/index.js');
-      await withContext(cmd, async (ctx) => {
+      await auditedAction(cmd, { action: 'migrate.ci', outcome: (file: string) => ({ reason: `wrote ${file}` }) }, async (ctx) => {
         const envs = { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') };
         const file = opts.gitlab ? m.writeGitlabPipeline(ctx.loaded, envs) : m.writeGithubWorkflow(ctx.loaded, envs);
-        await ctx.audit({ action: 'migrate.ci', command: `prodguard migrate ci --${opts.gitlab ? 'gitlab' : 'github'}`, target: '-', verdict: 'ok', reason: `wrote ${file}` });
         emit(opts, { file }, () => `wrote ${file}`);
+        return file;
       });
     });
 
@@ -238,7 +242,7 @@ export function registerMigrate(program: Command): void {
       const { findConfigFile } = await import('../config/load.js');
       if (globalOpts(cmd).config || findConfigFile()) {
         await withContext(cmd, (ctx) =>
-          ctx.audit({ action: 'keys.generate', command: `prodguard keys generate --name ${k.name}`, target: '-', verdict: 'ok', reason: `ed25519 key pair for ${k.name}; private key in ${k.privateKeyFile}`, details: { publicKey: k.publicKey } }),
+          audited(ctx, { action: 'keys.generate', outcome: () => ({ reason: `ed25519 key pair for ${k.name}; private key in ${k.privateKeyFile}`, details: { publicKey: k.publicKey } }) }, () => k),
         );
       }
       emit(opts, { name: k.name, keyFile: k.privateKeyFile, publicKey: k.publicKey }, () => `private key: ${k.privateKeyFile} (mode 0600; keep it secret, never commit it)\npublic key (put it in team[].publicKey for ${k.name}):\n${k.publicKey}`);

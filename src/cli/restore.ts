@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
+import { auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
 import { envOption, intOption, jsonOption, portOption } from './options.js';
@@ -162,11 +163,9 @@ function registerPitr(program: Command): void {
     .addOption(jsonOption())
     .action(async (opts: { env: string; from: string; json?: boolean }, cmd: Command) => {
       const { pullFromDestination } = await import('../restore/pitr/store.js');
-      await withContext(cmd, async (ctx) => {
-        const r = await pullFromDestination(ctx.loaded, opts.env, opts.from);
-        await ctx.audit({ action: 'pitr.pull', command: `prodguard pitr pull --env ${opts.env} --from ${opts.from}`, target: opts.env, verdict: 'ok', reason: `${r.copied} file(s) copied, ${r.skipped} already present` });
-        emit(opts, r, () => `copied ${r.copied} file(s) from ${opts.from}; ${r.skipped} were already present`);
-      });
+      const outcome = (r: { copied: number; skipped: number }) => ({ reason: `${r.copied} file(s) copied, ${r.skipped} already present` });
+      const r = await auditedAction(cmd, { action: 'pitr.pull', target: opts.env, outcome }, (ctx) => pullFromDestination(ctx.loaded, opts.env, opts.from));
+      emit(opts, r, () => `copied ${r.copied} file(s) from ${opts.from}; ${r.skipped} were already present`);
     });
 
   pitr
@@ -176,36 +175,40 @@ function registerPitr(program: Command): void {
     .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { pitrStatus } = await import('../restore/pitr/status.js');
-      await withContext(cmd, async (ctx) => {
-        const base = await pitrStatus(ctx.loaded, opts.env);
-        const { receiverState, pitrProblems } = await import('../restore/pitr/receiver-state.js');
-        const s = { ...base, receiver: await receiverState(ctx, base.environment) };
+      const { receiverState, pitrProblems } = await import('../restore/pitr/receiver-state.js');
+      type Status = Awaited<ReturnType<typeof pitrStatus>> & { receiver: Awaited<ReturnType<typeof receiverState>> };
+      const outcome = (s: Status) => {
         const problems = pitrProblems(s);
-        await ctx.audit({ action: 'pitr.status', command: `prodguard pitr status --env ${s.environment}`, target: s.environment, verdict: problems.length ? 'failed' : 'ok', reason: problems.length ? problems.join('; ') : `window ${s.earliest ?? '-'} → ${s.latest ?? '-'}` });
-        emit(opts, s, () => {
-          const rows: Array<[string, string]> = [
-            ['method', s.method],
-            ['archive', s.store],
-            ['base backups', String(s.baseBackups)],
-            ['WAL files', String(s.segments)],
-            ['earliest restorable', s.earliest ?? 'none (no base backup)'],
-            ['latest restorable', s.latest ?? 'none'],
-            ['archived up to', s.archivedUpToLsn ?? '-'],
-          ];
-          if (s.server?.reachable) {
-            rows.push(['server WAL position', s.server.currentLsn ?? '-']);
-            rows.push(['archiving lag', s.server.lagBytes === undefined ? '-' : `${s.server.lagBytes} bytes`]);
-            if (s.server.streaming) rows.push(['streaming receiver', `${s.server.streaming.active ? 'connected' : 'NOT connected'}, lag ${s.server.streaming.lagBytes ?? '-'} bytes`]);
-            if (s.server.failedCount) rows.push(['archive failures', `${s.server.failedCount} (last ${s.server.lastFailedWal})`]);
-          } else if (s.server) rows.push(['server', 'unreachable']);
-          if (s.spoolPartial) rows.push(['receiving', s.spoolPartial]);
-          rows.push(['gaps', s.gaps.length ? `${s.gaps.length} missing: ${s.gaps.slice(0, 10).join(', ')}${s.gaps.length > 10 ? ', …' : ''}` : 'none']);
-          if (s.missingHistory) rows.push(['timeline history', `MISSING ${s.missingHistory}`]);
-          if (s.receiver) rows.push(['receiver (pitr stream)', `${s.receiver.state} since ${s.receiver.since}${s.receiver.gaps.length ? `, ${s.receiver.gaps.length} disconnect(s), last from ${s.receiver.gaps[s.receiver.gaps.length - 1].from}` : ''}`]);
-          return table(['', ''], rows).split('\n').slice(1).join('\n');
-        });
-        // Anything that loses recoverability fails the command (exit 1), for scripts and monitors.
-        if (problems.length) throw new RefusedError(`PITR for ${s.environment} is not healthy: ${problems.join('; ')}`, 'pitr.unhealthy');
+        return { verdict: problems.length ? 'failed' : 'ok', reason: problems.length ? problems.join('; ') : `window ${s.earliest ?? '-'} → ${s.latest ?? '-'}` };
+      };
+      const s = await auditedAction(cmd, { action: 'pitr.status', target: (s: Status) => s.environment, outcome }, async (ctx): Promise<Status> => {
+        const base = await pitrStatus(ctx.loaded, opts.env);
+        return { ...base, receiver: await receiverState(ctx, base.environment) };
       });
+      const problems = pitrProblems(s);
+      emit(opts, s, () => {
+        const rows: Array<[string, string]> = [
+          ['method', s.method],
+          ['archive', s.store],
+          ['base backups', String(s.baseBackups)],
+          ['WAL files', String(s.segments)],
+          ['earliest restorable', s.earliest ?? 'none (no base backup)'],
+          ['latest restorable', s.latest ?? 'none'],
+          ['archived up to', s.archivedUpToLsn ?? '-'],
+        ];
+        if (s.server?.reachable) {
+          rows.push(['server WAL position', s.server.currentLsn ?? '-']);
+          rows.push(['archiving lag', s.server.lagBytes === undefined ? '-' : `${s.server.lagBytes} bytes`]);
+          if (s.server.streaming) rows.push(['streaming receiver', `${s.server.streaming.active ? 'connected' : 'NOT connected'}, lag ${s.server.streaming.lagBytes ?? '-'} bytes`]);
+          if (s.server.failedCount) rows.push(['archive failures', `${s.server.failedCount} (last ${s.server.lastFailedWal})`]);
+        } else if (s.server) rows.push(['server', 'unreachable']);
+        if (s.spoolPartial) rows.push(['receiving', s.spoolPartial]);
+        rows.push(['gaps', s.gaps.length ? `${s.gaps.length} missing: ${s.gaps.slice(0, 10).join(', ')}${s.gaps.length > 10 ? ', …' : ''}` : 'none']);
+        if (s.missingHistory) rows.push(['timeline history', `MISSING ${s.missingHistory}`]);
+        if (s.receiver) rows.push(['receiver (pitr stream)', `${s.receiver.state} since ${s.receiver.since}${s.receiver.gaps.length ? `, ${s.receiver.gaps.length} disconnect(s), last from ${s.receiver.gaps[s.receiver.gaps.length - 1].from}` : ''}`]);
+        return table(['', ''], rows).split('\n').slice(1).join('\n');
+      });
+      // Anything that loses recoverability fails the command (exit 1), for scripts and monitors.
+      if (problems.length) throw new RefusedError(`PITR for ${s.environment} is not healthy: ${problems.join('; ')}`, 'pitr.unhealthy');
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { withContext, cliContext } from './common.js';
+import { audited, auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
 import { forceOption, intOption, jsonOption, portOption } from './options.js';
@@ -34,8 +35,7 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', stop);
       });
       note('prodguard serve: stopping (waiting for running jobs)');
-      await h.stop();
-      await ctx.audit({ action: 'serve.stop', command: 'prodguard serve', target: '-', verdict: 'ok', reason: 'stopped by signal' });
+      await audited(ctx, { action: 'serve.stop', outcome: () => ({ reason: 'stopped by signal' }) }, () => h.stop());
       await ctx.close();
     });
 
@@ -94,15 +94,12 @@ export function registerServe(program: Command): void {
     .requiredOption('--github', 'GitHub Actions (the only CI supported so far)')
     .addOption(forceOption('workflow'))
     .addOption(jsonOption())
-    .action((opts: { force?: boolean; json?: boolean }, cmd: Command) => writeScheduleWorkflowCommand(opts, cmd, 'prodguard jobs workflow --github'));
+    .action((opts: { force?: boolean; json?: boolean }, cmd: Command) => writeScheduleWorkflowCommand(opts, cmd));
 }
 
 /** `jobs workflow --github` and `init ci --github` both land here: one generator, one audit record. */
-export async function writeScheduleWorkflowCommand(opts: { force?: boolean; json?: boolean }, cmd: Command, command: string): Promise<void> {
+export async function writeScheduleWorkflowCommand(opts: { force?: boolean; json?: boolean }, cmd: Command): Promise<void> {
   const { writeScheduleWorkflow } = await import('../server/ci-schedule.js');
-  await withContext(cmd, async (ctx) => {
-    const file = writeScheduleWorkflow(ctx.loaded, { force: opts.force });
-    await ctx.audit({ action: 'jobs.workflow', command: command + (opts.force ? ' --force' : ''), target: '-', verdict: 'ok', reason: `wrote ${file}` });
-    emit(opts, { file }, () => `wrote ${file}\nnext: add the listed secrets to the repository and set server.schedule: ci in prodguard.yaml`);
-  });
+  const file = await auditedAction(cmd, { action: 'jobs.workflow', outcome: (file: string) => ({ reason: `wrote ${file}` }) }, async (ctx) => writeScheduleWorkflow(ctx.loaded, { force: opts.force }));
+  emit(opts, { file }, () => `wrote ${file}\nnext: add the listed secrets to the repository and set server.schedule: ci in prodguard.yaml`);
 }
