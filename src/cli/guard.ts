@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { emit, note, table } from './output.js';
 import { globalOpts } from './common.js';
-import { EXIT, RefusedError, UsageError } from '../errors.js';
+import { EXIT, UsageError, errorMessage } from '../errors.js';
 import { dirOption, jsonOption } from './options.js';
 
 const EXIT_FOR = { allow: EXIT.ok, deny: EXIT.refused, 'backup-first': 3 } as const;
@@ -20,14 +20,10 @@ export function registerGuard(program: Command): void {
     .option('--explain', 'show the parse, the unwrapped commands, the target resolution and the rule that fired')
     .action(async (command: string, opts: { cwd?: string; json?: boolean; explain?: boolean }, cmd: Command) => {
       const { resolve } = await import('node:path');
-      const { decide } = await import('../guard/decide.js');
-      const { projectConfig, auditDecision } = await import('../guard/project.js');
-      const cwd = resolve(opts.cwd ?? process.cwd());
-      const { loaded, problem } = await projectConfig(cwd, globalOpts(cmd).config);
+      const { guardDecision } = await import('../guard/guarded-run.js');
+      const { auditDecision } = await import('../guard/project.js');
+      const { loaded, problem, decision: d } = await guardDecision(command, { cwd: resolve(opts.cwd ?? process.cwd()), configFile: globalOpts(cmd).config, explain: opts.explain });
       if (problem) note(`prodguard: config problem (${problem}); deciding without it`);
-      const { applyBreakGlassGrant } = await import('../guard/break-glass-grant.js');
-      const { currentActor } = await import('../audit/actor.js');
-      const d = await applyBreakGlassGrant(loaded, await decide({ command, cwd, env: process.env, config: loaded }, { explain: opts.explain }), currentActor());
       await auditDecision(loaded, 'guard.check', d, d.grantId ? { grant: d.grantId } : {});
       emit(opts, d, () => {
         const head = `${d.decision.toUpperCase()}${d.ruleId ? ` [${d.ruleId}]` : ''}: ${d.reason}`;
@@ -53,44 +49,10 @@ export function registerGuard(program: Command): void {
     .argument('<command...>', 'the command and its arguments, after --')
     .allowUnknownOption()
     .action(async (argv: string[], _opts: unknown, cmd: Command) => {
-      const { decide } = await import('../guard/decide.js');
-      const { projectConfig, auditDecision } = await import('../guard/project.js');
-      const { runCommand, ensureFreshVerifiedBackup } = await import('../guard/run.js');
-      const { shellQuote } = await import('../guard/unwrap.js');
       if (argv[0] === '--') argv = argv.slice(1);
       if (argv.length === 0) throw new UsageError('nothing to run: prodguard guard -- <command> [args…]');
-      const cwd = process.cwd();
-      const command = argv.length === 1 ? argv[0] : argv.map(shellQuote).join(' ');
-      const { loaded } = await projectConfig(cwd, globalOpts(cmd).config);
-      const { applyBreakGlassGrant } = await import('../guard/break-glass-grant.js');
-      const { currentActor } = await import('../audit/actor.js');
-      const d = await applyBreakGlassGrant(loaded, await decide({ command, cwd, env: process.env, config: loaded }), currentActor());
-      if (d.decision === 'deny') {
-        await auditDecision(loaded, 'guard.run', d, { ran: false });
-        if (loaded) {
-          const { notifyEvent } = await import('../notify/send.js');
-          const { contextFrom } = await import('../context.js');
-          const nctx = contextFrom(loaded);
-          await notifyEvent(nctx, { event: 'guard.blocked', environment: d.target.name, summary: `blocked for ${currentActor()}: ${d.reason}` }).finally(() => nctx.close());
-        }
-        throw new RefusedError(`refused: ${d.reason}`, 'guard.deny');
-      }
-      let backupId: string | undefined;
-      if (d.decision === 'backup-first') {
-        if (!loaded || !d.target.name) {
-          await auditDecision(loaded, 'guard.run', d, { ran: false });
-          throw new RefusedError(`refused: ${d.reason} — but no configured environment to back up`, 'guard.deny');
-        }
-        try {
-          backupId = (await ensureFreshVerifiedBackup(loaded, d.target.name, `before: ${command}`, note)).backupId;
-        } catch (err) {
-          await auditDecision(loaded, 'guard.run', { ...d, decision: 'deny', reason: `backup first failed: ${(err as Error).message}` }, { ran: false });
-          throw err instanceof RefusedError ? err : new RefusedError(`refused: the backup before this command failed: ${(err as Error).message}`, 'guard.backup');
-        }
-      }
-      await auditDecision(loaded, 'guard.run', d, { ran: true, backupId, ...(d.grantId ? { grant: d.grantId } : {}) });
-      const code = await runCommand(argv, cwd);
-      process.exitCode = code;
+      const { guardedRun } = await import('../guard/guarded-run.js');
+      process.exitCode = await guardedRun(argv, { cwd: process.cwd(), configFile: globalOpts(cmd).config, say: note });
     });
 
   const hook = program.command('hook').description('agent hooks that ask the guard before a tool call runs (never fail open)');
@@ -111,7 +73,7 @@ export function registerGuard(program: Command): void {
           out = await agentHook(agent, text, process.env, { onDecision: (v, loaded) => auditVerdict(v, loaded, agent).catch(() => {}) });
         } catch (err) {
           const { AGENTS } = await import('../guard/agents/index.js');
-          out = AGENTS[agent].answer({ decision: 'deny', reason: `prodguard hook failed (${(err as Error).message}); refusing to be safe.` });
+          out = AGENTS[agent].answer({ decision: 'deny', reason: `prodguard hook failed (${errorMessage(err)}); refusing to be safe.` });
         }
         if (out.stdout) process.stdout.write(out.stdout + '\n');
         if (out.stderr) process.stderr.write(out.stderr + '\n');
