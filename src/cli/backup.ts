@@ -18,20 +18,11 @@ export function registerBackup(program: Command): void {
     .addOption(jsonOption())
     .option('--quiet', 'no progress output')
     .action(async (opts: { env: string; reason?: string; json?: boolean; quiet?: boolean }, cmd: Command) => {
-      const { createBackup } = await import('../backup/create.js');
+      const { createBackupNotified, degradedBackupError } = await import('../backup/create-notified.js');
       const { progressReporter, formatBytes } = await import('../backup/progress.js');
       await withContext(cmd, async (ctx) => {
         const p = progressReporter({ label: `backup ${opts.env}`, quiet: opts.quiet });
-        let res;
-        try {
-          res = await createBackup(ctx, { env: opts.env, reason: opts.reason, onProgress: ({ bytes }) => p.bytes(bytes), onPhase: (ph) => p.phase(ph) });
-        } catch (err) {
-          const { notifyEvent } = await import('../notify/send.js');
-          await notifyEvent(ctx, { event: 'backup.failed', environment: opts.env, summary: `backup of ${opts.env} failed: ${(err as Error).message}` });
-          throw err;
-        } finally {
-          p.stop();
-        }
+        const res = await createBackupNotified(ctx, { env: opts.env, reason: opts.reason, onProgress: ({ bytes }) => p.bytes(bytes), onPhase: (ph) => p.phase(ph) }).finally(() => p.stop());
         const m = res.manifest;
         const bytes = m.objects.reduce((s, o) => s + o.bytes, 0);
         emit(opts, res, () =>
@@ -41,14 +32,7 @@ export function registerBackup(program: Command): void {
             m.globalsSkipped ? `  roles not dumped: ${m.globalsSkipped}` : '',
           ].filter(Boolean).join('\n'),
         );
-        if (res.degraded) {
-          const { notifyEvent } = await import('../notify/send.js');
-          await notifyEvent(ctx, { event: 'backup.degraded', environment: opts.env, summary: `backup ${m.id} is degraded: ${res.failedDestinations.map((f) => f.name).join(', ')} failed`, details: { backupId: m.id } });
-          throw new RefusedError(
-            `backup ${m.id} is DEGRADED: destination(s) failed: ${res.failedDestinations.map((f) => `${f.name} (${f.error})`).join('; ')}`,
-            'backup.degraded',
-          );
-        }
+        if (res.degraded) throw degradedBackupError(res);
       });
     });
 
@@ -204,19 +188,10 @@ export function registerBackup(program: Command): void {
     .requiredOption('--out <file>', 'where to write the identity (AGE-SECRET-KEY-1…); refused if the file exists')
     .addOption(jsonOption())
     .action(async (opts: { out: string; json?: boolean }) => {
-      const { writeFileSync } = await import('node:fs');
-      const { resolve } = await import('node:path');
-      const { generateKeyPair } = await import('../backup/encryption.js');
-      const file = resolve(opts.out);
-      const k = await generateKeyPair();
-      // The identity is never printed: it goes to a file only its owner can read (like age-keygen -o).
-      try {
-        writeFileSync(file, `# created: ${new Date().toISOString()}\n# public key: ${k.recipient}\n${k.identity}\n`, { mode: 0o600, flag: 'wx' });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new UsageError(code === 'EEXIST' ? `${file} already exists; refusing to overwrite a key` : `cannot write ${file}: ${code}`, 'backup.keygen');
-      }
-      emit(opts, { recipient: k.recipient, identityFile: file }, () =>
+      const { writeIdentityFile } = await import('../backup/keygen.js');
+      const k = await writeIdentityFile(opts.out);
+      const file = k.identityFile;
+      emit(opts, k, () =>
         [
           `public key (add to backup.encryption.recipients): ${k.recipient}`,
           `identity written to ${file} (mode 0600): keep a copy offline; point backup.encryption.identityFile at it or put its AGE-SECRET-KEY line in $PRODGUARD_AGE_IDENTITY where backups are verified and restored`,

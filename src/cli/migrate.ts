@@ -126,17 +126,11 @@ export function registerMigrate(program: Command): void {
     .description('list the approvals of a change and why any of them does not count')
     .addOption(jsonOption())
     .action(async (change: string, opts: { json?: boolean }, cmd: Command) => {
-      const m = await import('../migrate/index.js');
-      await withContext(cmd, async (ctx) => {
-        const c = await m.resolveChange(ctx, change);
-        const { approvalTermsInForce } = await import('../policy/terms.js');
-        const t = await approvalTermsInForce(ctx);
-        if (!t.terms) throw new RefusedError(t.problem!, 'policy.none');
-        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author, new Date(), [], t.terms);
-        emit(opts, s, () =>
-          [`change ${c.hash.slice(0, 12)}: ${s.validApprovers.length}/${s.required} valid approvals`, ...s.verdicts.map((v) => `  ${v.valid ? 'valid   ' : 'rejected'} ${v.approver ?? '?'}${v.reason ? `: ${v.reason}` : ''}`)].join('\n'),
-        );
-      });
+      const { approvalStatus } = await import('../migrate/approval-status.js');
+      const { hash, summary: s } = await withContext(cmd, (ctx) => approvalStatus(ctx, change));
+      emit(opts, s, () =>
+        [`change ${hash.slice(0, 12)}: ${s.validApprovers.length}/${s.required} valid approvals`, ...s.verdicts.map((v) => `  ${v.valid ? 'valid   ' : 'rejected'} ${v.approver ?? '?'}${v.reason ? `: ${v.reason}` : ''}`)].join('\n'),
+      );
     });
 
   migrate
@@ -148,26 +142,17 @@ export function registerMigrate(program: Command): void {
     .addOption(reasonOption('why a degraded backup is acceptable (with --allow-degraded-backup)'))
     .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean; wait: boolean; allowDegradedBackup?: boolean; reason?: string }, cmd: Command) => {
-      const m = await import('../migrate/index.js');
+      const { deployNotified, verificationFailedError } = await import('../migrate/deploy-notified.js');
       await withContext(cmd, async (ctx) => {
-        const { notifyEvent } = await import('../notify/send.js');
-        await notifyEvent(ctx, { event: 'deploy.started', environment: opts.env, summary: `deploy to ${opts.env} started` });
-        let r: Awaited<ReturnType<typeof m.deploy>>;
-        try {
-          r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p), noWait: !opts.wait, allowDegradedBackup: opts.allowDegradedBackup, degradedReason: opts.reason });
-        } catch (err) {
-          await notifyEvent(ctx, { event: 'deploy.failed', environment: opts.env, summary: `deploy to ${opts.env} failed: ${(err as Error).message}` });
-          throw err;
-        }
-        const verified = !r.verification || r.verification.ok;
-        await notifyEvent(ctx, { event: verified ? 'deploy.finished' : 'deploy.failed', environment: opts.env, summary: r.applied.length ? `deployed ${r.applied.map((a) => a.file).join(', ')}${verified ? '' : ' but post-deploy verification failed'} (pre-migration backup ${r.backupId})` : 'nothing pending', details: { backupId: r.backupId } });
+        const r = await deployNotified(ctx, opts.env, { onPhase: (p) => note(p), noWait: !opts.wait, allowDegradedBackup: opts.allowDegradedBackup, degradedReason: opts.reason });
         emit(opts, r, () => {
           if (!r.applied.length) return `${opts.env}: nothing pending`;
           const lines = [`${opts.env}: deployed ${r.applied.map((a) => a.file).join(', ')} (pre-migration backup ${r.backupId})`];
           if (r.verification) lines.push(r.verification.ok ? `verified: schema equals ${r.verification.staging}'s, health checks passed` : `VERIFICATION FAILED:\n  ${r.verification.lines.join('\n  ')}`);
           return lines.join('\n');
         });
-        if (r.verification && !r.verification.ok) throw new RefusedError(`deployed, but post-deploy verification failed (${r.verification.lines.length} problem(s)); pre-migration backup ${r.backupId}`, 'migrate.verify-failed');
+        const unverified = verificationFailedError(r);
+        if (unverified) throw unverified;
       });
     });
 
