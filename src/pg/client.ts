@@ -38,10 +38,11 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
   }
 }
 
-export function quoteIdent(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"';
-}
+/** An identifier quoted for SQL (node-postgres's own escapeIdentifier). */
+export const quoteIdent: (name: string) => string = pg.escapeIdentifier;
 
-export function quoteLiteral(s: string): string {
-  return "'" + s.replace(/'/g, "''") + "'";
-}
+/**
+ * A string literal for SQL (node-postgres's escapeLiteral): a value holding a backslash becomes an
+ * E'' literal, so it reads the same whatever standard_conforming_strings is.
+ */
+export const quoteLiteral: (s: string) => string = pg.escapeLiteral;
