@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Cron } from 'croner';
+import { errorMessage } from '../errors.js';
 
 const duration = z
   .string()
@@ -16,7 +17,7 @@ export function cronProblem(pattern: string, timezone?: string): string | null {
     new Cron(pattern, { paused: true, timezone });
     return null;
   } catch (err) {
-    return (err as Error).message.replace(/^CronPattern: /, '');
+    return errorMessage(err).replace(/^CronPattern: /, '');
   }
 }
 

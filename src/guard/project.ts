@@ -1,5 +1,6 @@
 /** Finding the project config for a directory without failing: the guard must decide even without one. */
 import type { LoadedConfig } from '../config/load.js';
+import { errorMessage } from '../errors.js';
 
 export async function projectConfig(cwd: string, file?: string): Promise<{ loaded: LoadedConfig | null; problem?: string }> {
   const { findConfigFile, loadConfig } = await import('../config/load.js');
@@ -8,7 +9,7 @@ export async function projectConfig(cwd: string, file?: string): Promise<{ loade
   try {
     return { loaded: loadConfig({ file: path }) };
   } catch (err) {
-    return { loaded: null, problem: `${path}: ${(err as Error).message.split('\n')[0]}` };
+    return { loaded: null, problem: `${path}: ${errorMessage(err).split('\n')[0]}` };
   }
 }
 

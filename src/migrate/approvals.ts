@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Member } from '../config/schema.js';
 import { durationMs } from '../config/schema.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { changeHash, type ChangeMigration } from './change.js';
 import { formatPublicKey, parsePublicKey } from './keys.js';
 import type { GitAuthor } from './git-authors.js';
@@ -113,7 +113,7 @@ function readApprovalFiles(loaded: LoadedConfig): Array<{ file: string; data: un
       try {
         return { file, data: JSON.parse(readFileSync(file, 'utf8')) as unknown };
       } catch (err) {
-        return { file, data: null, error: `not valid JSON (${(err as Error).message})` };
+        return { file, data: null, error: `not valid JSON (${errorMessage(err)})` };
       }
     });
 }
@@ -184,7 +184,7 @@ export function evaluateApprovals(
     try {
       pub = parsePublicKey(member.publicKey);
     } catch (err) {
-      reject(a.approver, `approver "${a.approver}" has an unusable publicKey in ${terms.source} (${(err as Error).message})`);
+      reject(a.approver, `approver "${a.approver}" has an unusable publicKey in ${terms.source} (${errorMessage(err)})`);
       continue;
     }
     let sigOk = false;

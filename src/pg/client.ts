@@ -3,7 +3,7 @@
  * ("cannot connect to 127.0.0.1:5432/app: password authentication failed for user …").
  */
 import pg from 'pg';
-import { ProdguardError } from '../errors.js';
+import { ProdguardError, errorMessage } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
 import { parseConnInfo } from './conninfo.js';
 
@@ -23,7 +23,7 @@ export async function connect(url: string, opts: { applicationName?: string } = 
     await client.connect();
   } catch (err) {
     await client.end().catch(() => {});
-    throw new ProdguardError(`cannot connect to ${describeTarget(url)}: ${maskSecrets((err as Error).message)}`, { code: 'pg.connect', cause: err });
+    throw new ProdguardError(`cannot connect to ${describeTarget(url)}: ${maskSecrets(errorMessage(err))}`, { code: 'pg.connect', cause: err });
   }
   return client;
 }

@@ -8,6 +8,7 @@
  */
 import { parsePlPgSQLSync } from 'libpg-query';
 import type { AstNode } from './parser.js';
+import { errorMessage } from '../errors.js';
 
 export type BodyStatements = { sql: string[] } | { unknown: string };
 
@@ -51,7 +52,7 @@ function plpgsqlStatements(createText: string): BodyStatements {
   try {
     tree = parsePlPgSQLSync(createText);
   } catch (e) {
-    return { unknown: `its PL/pgSQL body does not parse (${(e as Error).message.split('\n')[0]})` };
+    return { unknown: `its PL/pgSQL body does not parse (${errorMessage(e).split('\n')[0]})` };
   }
   const sql: string[] = [];
   let opaque: string | undefined;

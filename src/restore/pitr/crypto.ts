@@ -12,7 +12,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Decrypter, Encrypter } from 'age-encryption';
 import type { LoadedConfig } from '../../config/load.js';
 import { findIdentity } from '../../backup/encryption.js';
-import { UsageError, RefusedError } from '../../errors.js';
+import { UsageError, RefusedError, errorMessage } from '../../errors.js';
 
 export interface EncryptionSettings {
   recipients: string[];
@@ -100,7 +100,7 @@ export async function readProtected(src: string, dest: string, expect: WrittenFi
     const { rmSync } = await import('node:fs');
     rmSync(dest, { force: true });
     if (err instanceof UsageError) throw err;
-    throw new RefusedError(`${label}: cannot read or decrypt (${(err as Error).message})`, 'pitr.corrupt', err);
+    throw new RefusedError(`${label}: cannot read or decrypt (${errorMessage(err)})`, 'pitr.corrupt', err);
   }
   const storedSum = storedHash.digest('hex');
   const plainSum = plainHash.digest('hex');

@@ -1,6 +1,7 @@
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
+import { errorMessage } from '../../errors.js';
 
 const envsOf = (ctx: Context, kind: 'staging' | 'production') =>
   Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === kind).map(([n]) => n);
@@ -68,7 +69,7 @@ export const checks: StatusCheck[] = [
             worse('failing');
           }
         } catch (err) {
-          parts.push(`cannot read its migration history: ${(err as Error).message}`);
+          parts.push(`cannot read its migration history: ${errorMessage(err)}`);
           worse('failing');
         }
         if (!mirrorsBySchema) {
@@ -80,7 +81,7 @@ export const checks: StatusCheck[] = [
             else parts.push(`masking: ${cov.masked.length} masked, ${cov.kept.length} kept, ${cov.uncovered.length} uncovered of ${cov.detected.length} personal-data column(s)${cov.uncovered.length ? ` (${cov.uncovered.map((u) => `${u.schema}.${u.table}.${u.column}`).join(', ')}: add rules; prodguard staging plan)` : ''}`);
             if (!cov.ok) worse('failing');
           } catch (err) {
-            parts.push(`cannot check masking coverage: ${(err as Error).message}`);
+            parts.push(`cannot check masking coverage: ${errorMessage(err)}`);
             worse('failing');
           }
         }
