@@ -1,3 +1,4 @@
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit, table } from './output.js';
@@ -31,7 +32,6 @@ export function registerAudit(program: Command): void {
     .description('check the hash chain: finds any edited, deleted, inserted or reordered record')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { readFileSync, existsSync } = await import('node:fs');
       const { verifyAuditText } = await import('../audit/log.js');
       const { AUDIT_HEAD_KEY } = await import('../context.js');
       await withContext(cmd, async (ctx) => {
@@ -80,7 +80,7 @@ export function registerAudit(program: Command): void {
       await withContext(cmd, async (ctx) => {
         const recs = ctx.auditLog.read();
         const out = opts.format === 'csv' ? auditToCsv(recs) : recs.map((r) => JSON.stringify(r)).join('\n') + (recs.length ? '\n' : '');
-        if (opts.output) (await import('node:fs')).writeFileSync(opts.output, out);
+        if (opts.output) writeFileSync(opts.output, out);
         else process.stdout.write(out);
       });
     });

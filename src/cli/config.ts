@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { globalOpts } from './common.js';
 import { emit } from './output.js';
@@ -12,9 +14,7 @@ export function registerConfig(program: Command): void {
     .description('report every problem in prodguard.yaml with its line number')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { readFileSync } = await import('node:fs');
       const { checkConfigText, findConfigFile } = await import('../config/load.js');
-      const { resolve } = await import('node:path');
       const given = globalOpts(cmd).config;
       const file = given ? resolve(given) : findConfigFile();
       if (!file) throw new UsageError('no prodguard.yaml found in this directory or its parents; run `prodguard init` first', 'config.missing');

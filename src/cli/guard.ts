@@ -2,6 +2,7 @@
  * The command guard's entry points: check, guard --, hook claude-code, install, rules.
  * Thin: parse flags, lazy-import the layer, print. `hook claude-code` must never fail open.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { emit, note, table } from './output.js';
 import { globalOpts } from './common.js';
@@ -19,7 +20,6 @@ export function registerGuard(program: Command): void {
     .addOption(jsonOption())
     .option('--explain', 'show the parse, the unwrapped commands, the target resolution and the rule that fired')
     .action(async (command: string, opts: { cwd?: string; json?: boolean; explain?: boolean }, cmd: Command) => {
-      const { resolve } = await import('node:path');
       const { guardDecision } = await import('../guard/guarded-run.js');
       const { auditDecision } = await import('../guard/project.js');
       const { loaded, problem, decision: d } = await guardDecision(command, { cwd: resolve(opts.cwd ?? process.cwd()), configFile: globalOpts(cmd).config, explain: opts.explain });

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { UsageError, RefusedError } from '../errors.js';
 import { auditedAction } from './audited.js';
@@ -52,7 +53,6 @@ export function registerLint(program: Command): void {
         const result = await lintSources(readMigrationSources(targets), { ...(opts.transaction ? {} : { assumeInTransaction: false }), ...(runner ? { runner } : {}), ...(postgresMajor !== undefined ? { postgresMajor } : {}) });
         if (format === 'text') process.stdout.write(formatText(result) + '\n');
         else {
-          const { createRequire } = await import('node:module');
           const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
           process.stdout.write(JSON.stringify(format === 'json' ? formatJson(result) : formatSarif(result, version), null, 2) + '\n');
         }

@@ -5,7 +5,7 @@
  * PostgreSQL gets back are the bytes it archived, whatever the storage did.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -97,7 +97,6 @@ export async function readProtected(src: string, dest: string, expect: WrittenFi
       await pipeline(Readable.fromWeb(decrypted as unknown as WebReadableStream<Uint8Array>), hashing(plainHash, plain), out);
     }
   } catch (err) {
-    const { rmSync } = await import('node:fs');
     rmSync(dest, { force: true });
     if (err instanceof UsageError) throw err;
     throw new RefusedError(`${label}: cannot read or decrypt (${errorMessage(err)})`, 'pitr.corrupt', err);
@@ -105,7 +104,6 @@ export async function readProtected(src: string, dest: string, expect: WrittenFi
   const storedSum = storedHash.digest('hex');
   const plainSum = plainHash.digest('hex');
   if (storedSum !== expect.storedSha256 || plainSum !== expect.sha256) {
-    const { rmSync } = await import('node:fs');
     rmSync(dest, { force: true });
     throw new RefusedError(`${label}: checksum mismatch (stored ${storedSum.slice(0, 12)}… expected ${expect.storedSha256.slice(0, 12)}…); the archive copy is damaged`, 'pitr.checksum');
   }

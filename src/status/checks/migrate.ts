@@ -1,7 +1,10 @@
+import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
 import { errorMessage } from '../../errors.js';
+import { durationMs } from '../../config/duration.js';
 
 const envsOf = (ctx: Context, kind: 'staging' | 'production') =>
   Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === kind).map(([n]) => n);
@@ -21,7 +24,6 @@ export const checks: StatusCheck[] = [
       const staging = envsOf(ctx, 'staging');
       if (staging.length === 0) return { state: 'missing', reason: 'no environment with kind: staging (add one; production changes must pass staging first)' };
       const { tryConnectionUrl } = await import('../../config/connection.js');
-      const { durationMs } = await import('../../config/schema.js');
       const { STAGING_PASSES, STAGING_REFRESHES } = await import('../../migrate/records.js');
       const store = await ctx.store();
       const lines: string[] = [];
@@ -125,8 +127,6 @@ export const checks: StatusCheck[] = [
     id: 'migrate.ci',
     title: 'production deploys run from CI and were verified',
     run: safe(async (ctx) => {
-      const { existsSync, readFileSync } = await import('node:fs');
-      const { join } = await import('node:path');
       const { DEPLOYS } = await import('../../migrate/records.js');
       const gh = join(ctx.loaded.root, '.github/workflows/prodguard.yml');
       const gl = join(ctx.loaded.root, '.gitlab-ci.yml');

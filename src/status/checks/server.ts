@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StatusCheck } from '../types.js';
 import { safe } from './helpers.js';
+import { durationMs } from '../../config/duration.js';
 
 function ago(ms: number): string {
   const h = ms / 3600_000;
@@ -19,7 +20,6 @@ export const checks: StatusCheck[] = [
       const { SCHEDULE_WORKFLOW_PATH } = await import('../../server/ci-schedule.js');
       const { SCHEDULED_REASON } = await import('../../server/jobs.js');
       const { listBackups } = await import('../../backup/catalog.js');
-      const { durationMs } = await import('../../config/schema.js');
       const cfg = ctx.loaded.config;
       const expected = cfg.server.schedule;
       const workflow = join(ctx.loaded.root, SCHEDULE_WORKFLOW_PATH);
