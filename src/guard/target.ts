@@ -8,10 +8,12 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { resolveConnInfo, resolveEnvironment, type EnvironmentKind } from '../config/resolve-environment.js';
+import type { Env } from '../config/connection.js';
 import { isLocalHost, parseConnInfo, type ConnInfo } from '../pg/conninfo.js';
 import { parse as parseDotenvText } from 'dotenv';
 
-export type Env = Record<string, string | undefined>;
+/** The environment variables a command sees (one Env type: src/config/connection.ts). */
+export type { Env };
 
 const WORST: Record<'production' | 'unknown' | 'staging' | 'local', number> = { production: 3, unknown: 2, staging: 1, local: 0 };
 
