@@ -50,7 +50,3 @@ export function runCommand(argv: string[], cwd: string): Promise<number> {
     });
   });
 }
-
-export function describeDecision(d: GuardDecision): string {
-  return `${d.decision}${d.ruleId ? ` (${d.ruleId})` : ''}: ${d.reason}`;
-}

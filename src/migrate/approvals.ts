@@ -73,12 +73,6 @@ export function isSamePerson(member: Pick<Member, 'name'> & { email?: string | n
   return names.some((n) => a === n || a.startsWith(n + ' ') || a === `ci:${n}`);
 }
 
-/** The team member whose public key matches this private key. */
-export function memberForKey(loaded: LoadedConfig, key: KeyObject): Member | null {
-  const pub = formatPublicKey(createPublicKey(key));
-  return loaded.config.team.find((m) => m.publicKey?.trim() === pub) ?? null;
-}
-
 export function signApproval(
   key: KeyObject,
   p: { approver: string; environment: string; migrations: ChangeMigration[]; time?: Date },
@@ -234,8 +228,4 @@ export function evaluateApprovals(
   }
   const validApprovers = [...valid];
   return { changeHash: change.hash, required: cfg.required, validApprovers, verdicts, ok: validApprovers.length >= cfg.required };
-}
-
-export function requireMigrations(m: ChangeMigration[]): void {
-  if (m.length === 0) throw new UsageError('nothing to approve: no pending migrations for this environment', 'migrate.nothing');
 }

@@ -59,10 +59,6 @@ export async function loadSqlParser(): Promise<void> {
   return loaded;
 }
 
-export function parserReady(): boolean {
-  return ready;
-}
-
 /** Maps the parser's UTF-8 byte offsets to JavaScript string (UTF-16) offsets. */
 function byteToCharMapper(sql: string): (byte: number) => number {
   if (Buffer.byteLength(sql, 'utf8') === sql.length) return (b) => b;

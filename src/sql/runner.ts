@@ -84,8 +84,3 @@ export function detectRunner(root: string): { runner: MigrationRunner; evidence:
   }
   return undefined;
 }
-
-/** A runner named on the command line, or a clear error. */
-export function parseRunner(value: string): MigrationRunner | undefined {
-  return (MIGRATION_RUNNERS as readonly string[]).includes(value) ? (value as MigrationRunner) : undefined;
-}
