@@ -28,9 +28,6 @@ function supabaseConnectionAdvice(): string {
   return 'Supabase connection strings: use the session pooler (postgresql://postgres.<ref>:…@<region>.pooler.supabase.com:5432/postgres) — it works over IPv4 — or the direct host db.<ref>.supabase.co:5432 if this machine has IPv6 (or the IPv4 add-on); never the transaction pooler on port 6543 (dumps and migrations refuse it). See docs/supabase.md.';
 }
 
-const VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REF = /^[a-z0-9]{6,40}$/;
-
 export function registerInit(program: Command): void {
   program
     .command('init')
@@ -97,15 +94,8 @@ export function registerInit(program: Command): void {
         else answers.secondBucketEnv = (await ask('Variable holding the second bucket (a different provider or account)', answers.secondBucketEnv))!;
         rl.close();
       }
-      if (answers.secondPlace !== 's3' && answers.secondPlace !== 'dir') throw new UsageError(`--second-place: "${answers.secondPlace}" is not s3 or dir`);
-      for (const [flag, v] of [['--production-url-env', answers.productionUrlEnv], ['--staging-url-env', answers.stagingUrlEnv], ['--local-url-env', answers.localUrlEnv], ['--second-dir-env', answers.secondDirEnv ?? 'X'], ['--second-bucket-env', answers.secondBucketEnv ?? 'X']] as const) {
-        if (!VAR.test(v)) throw new UsageError(`${flag}: "${v}" is not an environment variable name (a URL never goes into prodguard.yaml)`);
-      }
-      const prodRefSource = flags.productionRef === undefined && answers.productionRef === layout.linkedRef ? 'supabase/.temp/project-ref (the linked project; pass --production-ref)' : '--production-ref';
-      for (const [flag, v] of [[prodRefSource, answers.productionRef], ['--staging-ref', answers.stagingRef]] as const) {
-        if (v && !REF.test(v)) throw new UsageError(`${flag}: "${v}" is not a Supabase project ref (lowercase letters and digits)`);
-      }
-      if (answers.productionRef && answers.productionRef === answers.stagingRef) throw new UsageError('production and staging cannot have the same Supabase project ref');
+      const { validateInitAnswers } = await import('../init/validate-answers.js');
+      validateInitAnswers(answers, flags.productionRef === undefined && answers.productionRef === layout.linkedRef ? 'supabase/.temp/project-ref (the linked project; pass --production-ref)' : '--production-ref');
       const text = buildConfigText(layout, answers);
       writeFileSync(file, text);
       writeFileSync(join(dir, 'prodguard.schema.json'), JSON.stringify(configJsonSchema(), null, 2) + '\n');

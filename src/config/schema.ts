@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { errorMessage } from '../errors.js';
+import { SUPABASE_REF } from './patterns.js';
 
 const duration = z
   .string()
@@ -40,7 +41,7 @@ export const environmentSchema = z
     urlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional()
       .describe('Name of the environment variable that holds the connection URL.'),
     urlFile: z.string().optional().describe('Path of a file (e.g. a mounted secret) whose content is the connection URL.'),
-    supabaseRef: z.string().regex(/^[a-z0-9]{6,40}$/, 'a Supabase project ref (lowercase letters and digits)').optional()
+    supabaseRef: z.string().regex(SUPABASE_REF, 'a Supabase project ref (lowercase letters and digits)').optional()
       .describe('Supabase project ref of this environment (what `supabase link` writes to supabase/.temp/project-ref).'),
     hosts: z.array(z.string()).default([]).describe('Extra host names or host:port pairs that identify this environment in connection strings.'),
     label: z.string().optional().describe('Human name shown in messages, e.g. "qwikker-prod".'),
