@@ -25,5 +25,5 @@ test('a URL where a variable name belongs, a bad ref, one project for both, a ba
 });
 
 test('the message names where the production ref came from', () => {
-  assert.throws(() => validateInitAnswers({ ...good, productionRef: 'BAD' }, 'supabase/.temp/project-ref'), /^supabase\/\.temp\/project-ref: "BAD" is not a Supabase project ref/);
+  assert.throws(() => validateInitAnswers({ ...good, productionRef: 'BAD' }, 'supabase/.temp/project-ref'), /^UsageError: supabase\/\.temp\/project-ref: "BAD" is not a Supabase project ref/);
 });
