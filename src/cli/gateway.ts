@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withContext, cliContext } from './common.js';
+import { withContext, cliContext, untilStopped } from './common.js';
 import { audited, auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { UsageError } from '../errors.js';
@@ -23,11 +23,7 @@ export function registerGateway(program: Command): void {
       const ctx = await cliContext(cmd);
       const started = await audited(ctx, { action: 'gateway.start', target: opts.env, outcome: (s) => ({ reason: `listening on ${s.host}:${s.port}` }) }, () => startGateway(ctx, { env: opts.env!, listen: opts.listen }));
       note(`prodguard gateway for ${opts.env} listening on ${started.host}:${started.port} (TLS certificate ${started.certificate}); Ctrl-C stops it`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await untilStopped();
       await audited(ctx, { action: 'gateway.stop', target: opts.env, outcome: () => ({ reason: `${started.gateway.statements} statements relayed` }) }, () => started.gateway.close());
       await ctx.close();
     });

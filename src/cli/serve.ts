@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withContext, cliContext } from './common.js';
+import { withContext, cliContext, untilStopped } from './common.js';
 import { audited, auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
@@ -29,11 +29,7 @@ export function registerServe(program: Command): void {
       const h = await startServe(ctx, { host: opts.host, port: opts.port, noScheduler: !opts.scheduler });
       note(`prodguard serve: dashboard at ${h.url}${h.tokenFile ? ` (access token in ${h.tokenFile})` : ''}`);
       note(`prodguard serve: ${h.scheduler ? `${h.scheduler.jobs.length} job(s) scheduled: ${h.scheduler.jobs.map((j) => j.id).join(', ') || 'none'}` : 'scheduler off'}`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await untilStopped();
       note('prodguard serve: stopping (waiting for running jobs)');
       await audited(ctx, { action: 'serve.stop', outcome: () => ({ reason: 'stopped by signal' }) }, () => h.stop());
       await ctx.close();
