@@ -12,7 +12,7 @@ import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Context } from '../context.js';
-import { RefusedError } from '../errors.js';
+import { RefusedError, errorMessage } from '../errors.js';
 import { canonicalJson } from '../policy/document.js';
 import { formatPublicKey, parsePublicKey } from '../migrate/keys.js';
 import type { AuditRecord } from './log.js';
@@ -115,7 +115,6 @@ export async function verifyAnchored(ctx: Context, local: AuditRecord[] = ctx.au
     const { policyInForce } = await import('../policy/chain.js');
     const key = (await policyInForce(ctx)).inForce?.policy.checkpointKey ?? null;
     const { openDestinations, closeDestinations } = await import('../backup/destinations/index.js');
-    const { errorMessage } = await import('../errors.js');
     let dests: Awaited<ReturnType<typeof openDestinations>> = [];
     try {
       dests = openDestinations(ctx.loaded);

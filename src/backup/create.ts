@@ -24,7 +24,7 @@ import { Readable } from 'node:stream';
 import type { Context } from '../context.js';
 import { connectionUrl, requireEnvironment } from '../config/connection.js';
 import { connect, quoteIdent } from '../pg/client.js';
-import { ProdguardError, RefusedError } from '../errors.js';
+import { ProdguardError, RefusedError, errorMessage } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
 import { assertSessionConnection, toolVersionWarning } from '../supabase/connection.js';
 import { openDestinations, closeDestinations, type Destination } from './destinations/index.js';
@@ -253,7 +253,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
         command: 'backup create',
         target: opts.env,
         verdict: 'failed',
-        reason: maskSecrets((err as Error).message ?? String(err)),
+        reason: maskSecrets(errorMessage(err) ?? String(err)),
         details: { id, failedDestinations: [...failed].map(([name, error]) => ({ name, error })) },
       })
       .catch(() => {});
@@ -278,7 +278,7 @@ async function removePartial(d: Destination, folder: string): Promise<void> {
 
 async function auditRefused(ctx: Context, opts: CreateBackupOptions, err: unknown): Promise<void> {
   await ctx
-    .audit({ action: 'backup.create', command: 'backup create', target: opts.env, verdict: 'refused', reason: maskSecrets((err as Error).message ?? String(err)) })
+    .audit({ action: 'backup.create', command: 'backup create', target: opts.env, verdict: 'refused', reason: maskSecrets(errorMessage(err) ?? String(err)) })
     .catch(() => {});
 }
 

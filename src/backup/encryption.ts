@@ -12,7 +12,7 @@ import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } fro
 import type { LoadedConfig } from '../config/load.js';
 import { AgeNativeError, nativeDecrypter, nativeEncrypter } from './age-native.js';
 import { configPath } from '../config/load.js';
-import { UsageError, RefusedError } from '../errors.js';
+import { UsageError, RefusedError, errorMessage } from '../errors.js';
 
 export interface EncryptionPlan {
   encrypted: boolean;
@@ -98,7 +98,7 @@ export async function decryptStream(input: Readable, identity: string, label: st
       input.destroy();
       native.stream.destroy();
       if (err instanceof AgeNativeError && err.wrongKey) throw new UsageError(`${label}: the age identity does not match any recipient of this backup (wrong key)`, 'backup.wrong-identity');
-      throw new RefusedError(`${label}: cannot decrypt (${(err as Error).message})`, 'backup.decrypt');
+      throw new RefusedError(`${label}: cannot decrypt (${errorMessage(err)})`, 'backup.decrypt');
     }
     // Later failures (a damaged chunk) surface as errors of the returned stream.
     return native.stream;
@@ -113,7 +113,7 @@ export async function decryptStream(input: Readable, identity: string, label: st
     const out = await d.decrypt(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>);
     return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>);
   } catch (err) {
-    const msg = (err as Error).message;
+    const msg = errorMessage(err);
     if (/no identity matched/i.test(msg)) {
       throw new UsageError(`${label}: the age identity does not match any recipient of this backup (wrong key)`, 'backup.wrong-identity');
     }

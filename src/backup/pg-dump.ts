@@ -28,11 +28,6 @@ export function dumpCommand(opts: DumpArgOptions): { args: string[]; env: Record
   return { args, env: db.env };
 }
 
-/** pg_dump's arguments only (password stripped); use dumpCommand to also get the environment. */
-export function dumpArgs(opts: DumpArgOptions): string[] {
-  return dumpCommand(opts).args;
-}
-
 export function spawnPgDump(args: string[], env: Record<string, string> = {}): DumpProcess {
   const child = spawn(pgBin('pg_dump'), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';

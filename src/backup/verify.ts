@@ -8,7 +8,7 @@
  * with one line and nothing is written anywhere (no catalog entry, no result, no files).
  */
 import type { Context } from '../context.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { createCluster, type Cluster } from '../pg/cluster.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { withDatabase } from '../pg/conninfo.js';
@@ -183,7 +183,7 @@ async function throwAwayCluster(create: () => Promise<Cluster>): Promise<Cluster
 /** A key problem says nothing about the backup: audited as refused, no result recorded. */
 async function auditKeyProblem(ctx: Context, m: BackupManifest, err: unknown): Promise<void> {
   await ctx
-    .audit({ action: 'backup.verify', command: 'backup verify', target: m.environment, verdict: 'refused', reason: (err as Error).message, details: { id: m.id } })
+    .audit({ action: 'backup.verify', command: 'backup verify', target: m.environment, verdict: 'refused', reason: errorMessage(err), details: { id: m.id } })
     .catch(() => {});
 }
 

@@ -1,7 +1,9 @@
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit, table } from './output.js';
 import { UsageError, RefusedError } from '../errors.js';
+import { choiceOption, envOption, intOption, jsonOption, keyOption } from './options.js';
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit log of every decision and operation');
@@ -9,13 +11,11 @@ export function registerAudit(program: Command): void {
   audit
     .command('tail')
     .description('show the newest audit records')
-    .option('-n, --lines <n>', 'how many records', '20')
-    .option('--json', 'output JSON')
-    .action(async (opts: { lines: string; json?: boolean }, cmd: Command) => {
-      const n = Number(opts.lines);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--lines must be a positive integer, got "${opts.lines}"`);
+    .addOption(intOption('-n, --lines <n>', 'how many records', { min: 1 }, 20))
+    .addOption(jsonOption())
+    .action(async (opts: { lines: number; json?: boolean }, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
-        const recs = ctx.auditLog.tail(n);
+        const recs = ctx.auditLog.tail(opts.lines);
         emit(opts, recs, () =>
           recs.length === 0
             ? 'the audit log is empty'
@@ -30,9 +30,8 @@ export function registerAudit(program: Command): void {
   audit
     .command('verify')
     .description('check the hash chain: finds any edited, deleted, inserted or reordered record')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { readFileSync, existsSync } = await import('node:fs');
       const { verifyAuditText } = await import('../audit/log.js');
       const { AUDIT_HEAD_KEY } = await import('../context.js');
       await withContext(cmd, async (ctx) => {
@@ -60,8 +59,8 @@ export function registerAudit(program: Command): void {
   audit
     .command('checkpoint')
     .description('sign the audit chain head with the CI/serve key (policy.checkpointKey) and write it to every backup destination')
-    .requiredOption('--key <file>', 'the checkpoint private key file')
-    .option('--json', 'output JSON')
+    .addOption(keyOption('the checkpoint private key file (policy.checkpointKey)'))
+    .addOption(jsonOption())
     .action(async (opts: { key: string; json?: boolean }, cmd: Command) => {
       const { writeCheckpoint } = await import('../audit/anchor.js');
       const { loadPrivateKey } = await import('../migrate/keys.js');
@@ -74,15 +73,14 @@ export function registerAudit(program: Command): void {
   audit
     .command('export')
     .description('export the audit log')
-    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .addOption(choiceOption('--format <format>', 'export format', ['jsonl', 'csv'] as const, 'jsonl'))
     .option('-o, --output <file>', 'write to a file instead of stdout')
-    .action(async (opts: { format: string; output?: string }, cmd: Command) => {
-      if (opts.format !== 'jsonl' && opts.format !== 'csv') throw new UsageError(`--format must be jsonl or csv, got "${opts.format}"`);
+    .action(async (opts: { format: 'jsonl' | 'csv'; output?: string }, cmd: Command) => {
       const { auditToCsv } = await import('../audit/export.js');
       await withContext(cmd, async (ctx) => {
         const recs = ctx.auditLog.read();
         const out = opts.format === 'csv' ? auditToCsv(recs) : recs.map((r) => JSON.stringify(r)).join('\n') + (recs.length ? '\n' : '');
-        if (opts.output) (await import('node:fs')).writeFileSync(opts.output, out);
+        if (opts.output) writeFileSync(opts.output, out);
         else process.stdout.write(out);
       });
     });
@@ -90,17 +88,15 @@ export function registerAudit(program: Command): void {
     .command('search')
     .description('records of the audit log and the gateway\'s per-statement log, filtered by person, environment, verdict, action')
     .option('--person <name>', 'actor (team member) — exact match')
-    .option('--env <name>', 'target environment')
+    .addOption(envOption('filter'))
     .option('--verdict <verdict>', 'allow, deny, ok, failed, …')
     .option('--action <prefix>', 'action prefix, e.g. gateway.statement')
-    .option('-n, --lines <n>', 'newest N matches', '50')
-    .option('--json', 'output JSON')
-    .action(async (opts: { person?: string; env?: string; verdict?: string; action?: string; lines: string; json?: boolean }, cmd: Command) => {
-      const n = Number(opts.lines);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--lines must be a positive integer, got "${opts.lines}"`);
+    .addOption(intOption('-n, --lines <n>', 'newest N matches', { min: 1 }, 50))
+    .addOption(jsonOption())
+    .action(async (opts: { person?: string; env?: string; verdict?: string; action?: string; lines: number; json?: boolean }, cmd: Command) => {
       const { searchAudit } = await import('../gateway/audit-search.js');
       await withContext(cmd, async (ctx) => {
-        const recs = await searchAudit(ctx, { person: opts.person, env: opts.env, verdict: opts.verdict, action: opts.action, limit: n });
+        const recs = await searchAudit(ctx, { person: opts.person, env: opts.env, verdict: opts.verdict, action: opts.action, limit: opts.lines });
         emit(opts, recs, () =>
           recs.length === 0
             ? 'no matching audit records'

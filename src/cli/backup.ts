@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
+import { auditedAction } from './audited.js';
+import type { BackupManifest } from '../backup/manifest.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { durationOption, envOption, jsonOption, reasonOption, yesOption } from './options.js';
 
 /** Registers the `backup` command group: create, list, show, verify, prune, sync-catalog, keygen. */
 export function registerBackup(program: Command): void {
@@ -10,25 +13,16 @@ export function registerBackup(program: Command): void {
   backup
     .command('create')
     .description('pg_dump from a consistent snapshot, encrypted, streamed to every destination; manifest written last')
-    .requiredOption('--env <env>', 'environment to back up')
-    .option('--reason <text>', 'why (recorded in the manifest and the audit log)')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any', { description: 'environment to back up' }))
+    .addOption(reasonOption('why (recorded in the manifest and the audit log)'))
+    .addOption(jsonOption())
     .option('--quiet', 'no progress output')
     .action(async (opts: { env: string; reason?: string; json?: boolean; quiet?: boolean }, cmd: Command) => {
-      const { createBackup } = await import('../backup/create.js');
+      const { createBackupNotified, degradedBackupError } = await import('../backup/create-notified.js');
       const { progressReporter, formatBytes } = await import('../backup/progress.js');
       await withContext(cmd, async (ctx) => {
         const p = progressReporter({ label: `backup ${opts.env}`, quiet: opts.quiet });
-        let res;
-        try {
-          res = await createBackup(ctx, { env: opts.env, reason: opts.reason, onProgress: ({ bytes }) => p.bytes(bytes), onPhase: (ph) => p.phase(ph) });
-        } catch (err) {
-          const { notifyEvent } = await import('../notify/send.js');
-          await notifyEvent(ctx, { event: 'backup.failed', environment: opts.env, summary: `backup of ${opts.env} failed: ${(err as Error).message}` });
-          throw err;
-        } finally {
-          p.stop();
-        }
+        const res = await createBackupNotified(ctx, { env: opts.env, reason: opts.reason, onProgress: ({ bytes }) => p.bytes(bytes), onPhase: (ph) => p.phase(ph) }).finally(() => p.stop());
         const m = res.manifest;
         const bytes = m.objects.reduce((s, o) => s + o.bytes, 0);
         emit(opts, res, () =>
@@ -38,23 +32,16 @@ export function registerBackup(program: Command): void {
             m.globalsSkipped ? `  roles not dumped: ${m.globalsSkipped}` : '',
           ].filter(Boolean).join('\n'),
         );
-        if (res.degraded) {
-          const { notifyEvent } = await import('../notify/send.js');
-          await notifyEvent(ctx, { event: 'backup.degraded', environment: opts.env, summary: `backup ${m.id} is degraded: ${res.failedDestinations.map((f) => f.name).join(', ')} failed`, details: { backupId: m.id } });
-          throw new RefusedError(
-            `backup ${m.id} is DEGRADED: destination(s) failed: ${res.failedDestinations.map((f) => `${f.name} (${f.error})`).join('; ')}`,
-            'backup.degraded',
-          );
-        }
+        if (res.degraded) throw degradedBackupError(res);
       });
     });
 
   backup
     .command('list')
     .description('complete backups in the catalog, newest first (--leftovers: what crashed runs left behind)')
-    .option('--env <env>', 'only this environment')
+    .addOption(envOption('filter'))
     .option('--leftovers', 'list leftovers instead: local working dirs of crashed runs, manifest-less folders and .tmp-* files on destinations')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; json?: boolean; leftovers?: boolean }, cmd: Command) => {
       const { listBackups } = await import('../backup/catalog.js');
       const { formatBytes } = await import('../backup/progress.js');
@@ -72,9 +59,8 @@ export function registerBackup(program: Command): void {
         });
         return;
       }
-      await withContext(cmd, async (ctx) => {
+      await auditedAction(cmd, { action: 'backup.list', target: opts.env, outcome: (list: unknown[]) => ({ reason: `${list.length} backup(s)` }) }, async (ctx) => {
         const list = await listBackups(ctx, { env: opts.env });
-        await ctx.audit({ action: 'backup.list', command: 'backup list', target: opts.env ?? '-', verdict: 'ok', reason: `${list.length} backup(s)` });
         emit(opts, list, () =>
           list.length === 0
             ? 'no backups in the catalog'
@@ -92,6 +78,7 @@ export function registerBackup(program: Command): void {
                 ]),
               ),
         );
+        return list;
       });
     });
 
@@ -99,14 +86,14 @@ export function registerBackup(program: Command): void {
     .command('show')
     .description('one backup\'s manifest')
     .argument('<id>', 'backup id or "latest"')
-    .option('--env <env>', 'with latest: newest of this environment')
-    .option('--json', 'output JSON')
+    .addOption(envOption('filter', { description: 'with latest: newest of this environment' }))
+    .addOption(jsonOption())
     .action(async (id: string, opts: { env?: string; json?: boolean }, cmd: Command) => {
       const { getBackup } = await import('../backup/catalog.js');
       const { formatBytes } = await import('../backup/progress.js');
-      await withContext(cmd, async (ctx) => {
+      const event = { action: 'backup.show', target: (m: BackupManifest) => m.environment, outcome: (m: BackupManifest) => ({ reason: m.id }) };
+      await auditedAction(cmd, event, async (ctx) => {
         const m = await getBackup(ctx, id, { env: opts.env });
-        await ctx.audit({ action: 'backup.show', command: `backup show ${id}`, target: m.environment, verdict: 'ok', reason: m.id });
         emit(opts, m, () =>
           [
             `backup ${m.id}`,
@@ -123,6 +110,7 @@ export function registerBackup(program: Command): void {
             ...Object.entries(m.rowCounts).map(([t, n]) => `    ${t}  ${n}`),
           ].filter(Boolean).join('\n'),
         );
+        return m;
       });
     });
 
@@ -130,9 +118,9 @@ export function registerBackup(program: Command): void {
     .command('verify')
     .description('prove a backup: check every copy\'s sha256, decrypt, restore into a throw-away cluster, compare row counts')
     .argument('<id>', 'backup id or "latest"')
-    .option('--env <env>', 'with latest: newest of this environment')
+    .addOption(envOption('filter', { description: 'with latest: newest of this environment' }))
     .option('--scratch-url <url>', 'restore into a temporary database on this server instead of a throw-away cluster')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (id: string, opts: { env?: string; scratchUrl?: string; json?: boolean }, cmd: Command) => {
       const { verifyBackup } = await import('../backup/verify.js');
       await withContext(cmd, async (ctx) => {
@@ -151,21 +139,14 @@ export function registerBackup(program: Command): void {
     .command('prune')
     .description('apply the retention policy (GFS) and remove incomplete leftovers')
     .option('--dry-run', 'show what would be removed, remove nothing')
-    .option('--yes', 'really delete (required unless --dry-run)')
-    .option('--grace <duration>', 'leave manifest-less leftovers younger than this alone', '24h')
-    .option('--json', 'output JSON')
-    .action(async (opts: { dryRun?: boolean; yes?: boolean; grace: string; json?: boolean }, cmd: Command) => {
+    .addOption(yesOption('really delete (required unless --dry-run)'))
+    .addOption(durationOption('--grace <duration>', 'leave manifest-less leftovers younger than this alone', '24h'))
+    .addOption(jsonOption())
+    .action(async (opts: { dryRun?: boolean; yes?: boolean; grace: number; json?: boolean }, cmd: Command) => {
       if (!opts.dryRun && !opts.yes) throw new UsageError('backup prune deletes backups: run with --dry-run to see what would go, then --yes to delete', 'backup.prune-confirm');
-      const { durationMs } = await import('../config/schema.js');
-      let graceMs: number;
-      try {
-        graceMs = durationMs(opts.grace);
-      } catch {
-        throw new UsageError(`--grace must be a duration like 30min, 24h or 7d, got "${opts.grace}"`);
-      }
       const { pruneBackups } = await import('../backup/prune.js');
       await withContext(cmd, async (ctx) => {
-        const r = await pruneBackups(ctx, { dryRun: opts.dryRun, graceMs });
+        const r = await pruneBackups(ctx, { dryRun: opts.dryRun, graceMs: opts.grace });
         const verb = r.dryRun ? 'would remove' : 'removed';
         emit(opts, r, () =>
           [
@@ -184,7 +165,7 @@ export function registerBackup(program: Command): void {
   backup
     .command('sync-catalog')
     .description('rebuild the catalog from the manifests on the destinations (after losing the state store)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { syncCatalog } = await import('../backup/sync-catalog.js');
       await withContext(cmd, async (ctx) => {
@@ -205,21 +186,12 @@ export function registerBackup(program: Command): void {
     .command('keygen')
     .description('make an age X25519 key pair: the identity goes to a new 0600 file, the public key is printed for backup.encryption.recipients')
     .requiredOption('--out <file>', 'where to write the identity (AGE-SECRET-KEY-1…); refused if the file exists')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { out: string; json?: boolean }) => {
-      const { writeFileSync } = await import('node:fs');
-      const { resolve } = await import('node:path');
-      const { generateKeyPair } = await import('../backup/encryption.js');
-      const file = resolve(opts.out);
-      const k = await generateKeyPair();
-      // The identity is never printed: it goes to a file only its owner can read (like age-keygen -o).
-      try {
-        writeFileSync(file, `# created: ${new Date().toISOString()}\n# public key: ${k.recipient}\n${k.identity}\n`, { mode: 0o600, flag: 'wx' });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new UsageError(code === 'EEXIST' ? `${file} already exists; refusing to overwrite a key` : `cannot write ${file}: ${code}`, 'backup.keygen');
-      }
-      emit(opts, { recipient: k.recipient, identityFile: file }, () =>
+      const { writeIdentityFile } = await import('../backup/keygen.js');
+      const k = await writeIdentityFile(opts.out);
+      const file = k.identityFile;
+      emit(opts, k, () =>
         [
           `public key (add to backup.encryption.recipients): ${k.recipient}`,
           `identity written to ${file} (mode 0600): keep a copy offline; point backup.encryption.identityFile at it or put its AGE-SECRET-KEY line in $PRODGUARD_AGE_IDENTITY where backups are verified and restored`,

@@ -35,3 +35,12 @@ export async function withContext<T>(cmd: Command, fn: (ctx: Context) => Promise
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** Resolves on Ctrl-C or SIGTERM: how the long-running commands (serve, gateway) wait to stop. */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,7 +1,10 @@
+import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { globalOpts } from './common.js';
 import { emit } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { jsonOption } from './options.js';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('validate prodguard.yaml and print its JSON Schema');
@@ -9,11 +12,9 @@ export function registerConfig(program: Command): void {
   config
     .command('check')
     .description('report every problem in prodguard.yaml with its line number')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { readFileSync } = await import('node:fs');
       const { checkConfigText, findConfigFile } = await import('../config/load.js');
-      const { resolve } = await import('node:path');
       const given = globalOpts(cmd).config;
       const file = given ? resolve(given) : findConfigFile();
       if (!file) throw new UsageError('no prodguard.yaml found in this directory or its parents; run `prodguard init` first', 'config.missing');
@@ -46,7 +47,7 @@ export function registerConfig(program: Command): void {
     .description('say which configured environment a name, connection string, PG* variables or Supabase ref points at')
     .argument('[target]', 'environment name or connection string (default: PG* variables / DATABASE_URL)')
     .option('--supabase-ref <ref>', 'a Supabase project ref')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (target: string | undefined, opts: { supabaseRef?: string; json?: boolean }, cmd: Command) => {
       const { loadConfig } = await import('../config/load.js');
       const { resolveEnvironment } = await import('../config/resolve-environment.js');

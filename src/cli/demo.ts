@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { collect } from './common.js';
 import { RefusedError } from '../errors.js';
+import { jsonOption } from './options.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -9,7 +10,7 @@ export function registerDemo(program: Command): void {
     .option('--keep', 'leave the clusters and the demo project in place and print how to connect')
     .option('--chapter <id>', 'run only this chapter (repeatable); ids: guard, backup, sql-lint, migrate, access, emergency, recovery, audit', collect, [])
     .option('--no-pause', 'do not wait for Enter between chapters (it only ever waits on a terminal)')
-    .option('--json', 'print the result as JSON on stdout (the story goes to stderr)')
+    .addOption(jsonOption('print the result as JSON on stdout (the story goes to stderr)'))
     .action(async (opts: { keep?: boolean; chapter: string[]; json?: boolean; pause: boolean }) => {
       const { runDemo } = await import('../demo/run.js');
       const write = opts.json ? (l: string) => process.stderr.write(l + '\n') : undefined;

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { choiceOption, envOption, jsonOption, keyOption, reasonOption } from './options.js';
 
 interface BreakGlassOpts {
   env?: string;
@@ -27,13 +28,13 @@ export function registerEmergency(program: Command): void {
   const bg = program
     .command('break-glass')
     .description('emergency write access for a senior: immediate verified backup, time-boxed grant, lockdown token, notifications')
-    .option('--env <name>', 'environment (e.g. production)')
-    .option('--reason <text>', 'what is broken (required to open)')
+    .addOption(envOption('any', { required: false }))
+    .addOption(reasonOption('what is broken (required to open)'))
     .option('--duration <d>', 'how long: 30m, 90min, 2h (at most 4h)', '30m')
-    .option('--key <file>', "the senior's ed25519 private key (prodguard keys generate)")
+    .addOption(keyOption("the senior's ed25519 private key (prodguard keys generate)", false))
     .option('--without-backup', 'open without the immediate backup (needs --second-key)')
     .option('--second-key <file>', "a second senior's key, required with --without-backup")
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: BreakGlassOpts, cmd: Command) => {
       if (!opts.env) throw new UsageError('break-glass needs --env <name>');
       if (!opts.reason) throw new UsageError('break-glass needs --reason "<what is broken>"');
@@ -64,7 +65,7 @@ export function registerEmergency(program: Command): void {
   bg.command('end')
     .description('close the open break-glass of an environment now (grant revoked, database token ended); audited and notified')
     .option('--grant <id>', 'only this grant')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (o: BreakGlassOpts, cmd: Command) => {
       const opts = merged(o, cmd);
       if (!opts.env) throw new UsageError('break-glass end needs --env <name>');
@@ -77,7 +78,7 @@ export function registerEmergency(program: Command): void {
 
   bg.command('list')
     .description('active and past break-glass grants')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (o: BreakGlassOpts, cmd: Command) => {
       const opts = merged(o, cmd);
       const { listBreakGlass } = await import('../emergency/break-glass.js');
@@ -94,7 +95,7 @@ export function registerEmergency(program: Command): void {
   const n = program.command('notify').description('notifications: generic JSON webhook and Slack-compatible channels');
   n.command('test')
     .description('send a test message to every configured channel (exit 1 if any channel fails)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { notifyEvent } = await import('../notify/send.js');
       await withContext(cmd, async (ctx) => {
@@ -111,10 +112,9 @@ export function registerRunbookAndIncident(program: Command): void {
   program
     .command('runbook')
     .description('generate the incident runbook from the config and live state (contacts, restore/rollback commands, keys, drill, communication plan)')
-    .option('--format <f>', 'md or html', 'md')
-    .option('--json', 'output JSON (the structured runbook)')
-    .action(async (opts: { format: string; json?: boolean }, cmd: Command) => {
-      if (opts.format !== 'md' && opts.format !== 'html') throw new UsageError(`--format must be md or html, got "${opts.format}"`);
+    .addOption(choiceOption('--format <format>', 'runbook format', ['md', 'html'] as const, 'md'))
+    .addOption(jsonOption('output JSON (the structured runbook)'))
+    .action(async (opts: { format: 'md' | 'html'; json?: boolean }, cmd: Command) => {
       const { buildRunbook } = await import('../emergency/runbook.js');
       const { runbookMarkdown, runbookHtml } = await import('../emergency/runbook-render.js');
       await withContext(cmd, async (ctx) => {
@@ -126,7 +126,7 @@ export function registerRunbookAndIncident(program: Command): void {
     });
 
   const inc = program.command('incident').description('incident timeline: notes merged with the audit records of the period, exported for the post-mortem');
-  inc.command('start').description('open an incident').argument('<title>').option('--json', 'output JSON')
+  inc.command('start').description('open an incident').argument('<title>').addOption(jsonOption())
     .action(async (title: string, opts: { json?: boolean }, cmd: Command) => {
       const { startIncident } = await import('../emergency/incident.js');
       await withContext(cmd, async (ctx) => {
@@ -134,7 +134,7 @@ export function registerRunbookAndIncident(program: Command): void {
         emit(opts, i, () => `incident ${i.id} started: ${i.title}`);
       });
     });
-  inc.command('note').description('add a note to the open incident').argument('<text>').option('--json', 'output JSON')
+  inc.command('note').description('add a note to the open incident').argument('<text>').addOption(jsonOption())
     .action(async (text: string, opts: { json?: boolean }, cmd: Command) => {
       const { noteIncident } = await import('../emergency/incident.js');
       await withContext(cmd, async (ctx) => {
@@ -142,7 +142,7 @@ export function registerRunbookAndIncident(program: Command): void {
         emit(opts, i.notes.at(-1), () => `noted (${i.notes.length} note(s) in ${i.id})`);
       });
     });
-  inc.command('close').description('close the open incident').option('--json', 'output JSON')
+  inc.command('close').description('close the open incident').addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { closeIncident } = await import('../emergency/incident.js');
       await withContext(cmd, async (ctx) => {
@@ -150,7 +150,7 @@ export function registerRunbookAndIncident(program: Command): void {
         emit(opts, i, () => `incident ${i.id} closed`);
       });
     });
-  inc.command('list').description('incidents, newest first').option('--json', 'output JSON')
+  inc.command('list').description('incidents, newest first').addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { listIncidents } = await import('../emergency/incident.js');
       await withContext(cmd, async (ctx) => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit } from './output.js';
+import { envOption, jsonOption } from './options.js';
 
 export function registerEnv(program: Command): void {
   const env = program.command('env').description('environment identities: which database an environment really is');
@@ -8,8 +9,8 @@ export function registerEnv(program: Command): void {
   env
     .command('enroll')
     .description("give the environment's database an identity (a random id in prodguard.environment_identity, plus its system_identifier and name) and propose it in prodguard.yaml's policy")
-    .requiredOption('--env <env>', 'the environment to enroll')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any', { description: 'the environment to enroll' }))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { enrollEnvironment } = await import('../policy/environment-identity.js');
       await withContext(cmd, async (ctx) => {

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { withContext, cliContext } from './common.js';
+import { withContext, cliContext, untilStopped } from './common.js';
+import { audited, auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { UsageError } from '../errors.js';
+import { envOption, jsonOption } from './options.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -13,22 +15,16 @@ export function registerGateway(program: Command): void {
   const gw = program
     .command('gateway')
     .description('read-only PostgreSQL gateway in front of an environment: per-person logins, every statement classified and audited')
-    .option('--env <name>', 'environment to serve (usually production)')
+    .addOption(envOption('production', { required: false, description: 'environment to serve (usually production)' }))
     .option('--listen <host:port>', 'address to listen on (default: gateway.listen, 127.0.0.1:6432)')
     .action(async (opts: { env?: string; listen?: string }, cmd: Command) => {
       if (!opts.env) throw new UsageError('gateway needs --env <name>');
       const { startGateway } = await import('../gateway/start.js');
       const ctx = await cliContext(cmd);
-      const started = await startGateway(ctx, { env: opts.env, listen: opts.listen });
-      await ctx.audit({ action: 'gateway.start', command: `gateway --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `listening on ${started.host}:${started.port}` });
+      const started = await audited(ctx, { action: 'gateway.start', target: opts.env, outcome: (s) => ({ reason: `listening on ${s.host}:${s.port}` }) }, () => startGateway(ctx, { env: opts.env!, listen: opts.listen }));
       note(`prodguard gateway for ${opts.env} listening on ${started.host}:${started.port} (TLS certificate ${started.certificate}); Ctrl-C stops it`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await started.gateway.close();
-      await ctx.audit({ action: 'gateway.stop', command: `gateway --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `${started.gateway.statements} statements relayed` });
+      await untilStopped();
+      await audited(ctx, { action: 'gateway.stop', target: opts.env, outcome: () => ({ reason: `${started.gateway.statements} statements relayed` }) }, () => started.gateway.close());
       await ctx.close();
     });
 
@@ -38,18 +34,19 @@ export function registerGateway(program: Command): void {
     .description('create a login; prints a generated password once (or reads one with --password-stdin)')
     .requiredOption('--member <name>', 'team member (prodguard.yaml team[].name) this login belongs to')
     .option('--password-stdin', 'read the password from stdin instead of generating one')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (name: string, opts: { member: string; passwordStdin?: boolean; json?: boolean }, cmd: Command) => {
       const { addUser, generatePassword } = await import('../gateway/users.js');
       const { currentActor } = await import('../audit/actor.js');
       const password = opts.passwordStdin ? await readStdin() : generatePassword();
-      await withContext(cmd, async (ctx) => {
+      const outcome = (u: { member: string }) => ({ reason: `login ${name} for ${u.member}` });
+      await auditedAction(cmd, { action: 'gateway.user.add', outcome }, async (ctx) => {
         const u = await addUser(await ctx.store(), ctx.loaded.config.team, { name, member: opts.member, password, createdBy: currentActor() });
-        await ctx.audit({ action: 'gateway.user.add', command: `gateway user add ${name} --member ${opts.member}`, target: '-', verdict: 'ok', reason: `login ${name} for ${u.member}` });
         const generated = !opts.passwordStdin;
         // The generated password is shown once, on stdout only, and never audited.
         if (opts.json) process.stdout.write(JSON.stringify({ name, member: u.member, ...(generated ? { password } : {}) }, null, 2) + '\n');
         else process.stdout.write(generated ? `gateway user ${name} (${u.member}) created; password (shown once): ${password}\n` : `gateway user ${name} (${u.member}) created\n`);
+        return u;
       });
     });
   user
@@ -57,16 +54,13 @@ export function registerGateway(program: Command): void {
     .description('delete a login (its open sessions end when they disconnect)')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { removeUser } = await import('../gateway/users.js');
-      await withContext(cmd, async (ctx) => {
-        await removeUser(await ctx.store(), name);
-        await ctx.audit({ action: 'gateway.user.remove', command: `gateway user remove ${name}`, target: '-', verdict: 'ok', reason: `login ${name} removed` });
-        process.stdout.write(`gateway user ${name} removed\n`);
-      });
+      await auditedAction(cmd, { action: 'gateway.user.remove', outcome: () => ({ reason: `login ${name} removed` }) }, async (ctx) => removeUser(await ctx.store(), name));
+      process.stdout.write(`gateway user ${name} removed\n`);
     });
   user
     .command('list')
     .description('list logins (names and members; never verifiers)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { listUsers } = await import('../gateway/users.js');
       await withContext(cmd, async (ctx) => {
@@ -80,9 +74,9 @@ export function registerGrants(program: Command): void {
   program
     .command('grants')
     .description('time-boxed write grants (deploy, break-glass) the gateway and lockdown honour')
-    .option('--env <name>', 'only this environment')
+    .addOption(envOption('filter'))
     .option('--active', 'only grants that are neither expired nor revoked')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; active?: boolean; json?: boolean }, cmd: Command) => {
       const { listGrants, grantIsActive } = await import('../grants/grants.js');
       await withContext(cmd, async (ctx) => {
@@ -100,7 +94,7 @@ export function registerMcp(program: Command): void {
   program
     .command('mcp')
     .description('MCP server (stdio) giving agents read-only access to an environment: query, describe, explain, status, request a change')
-    .requiredOption('--env <name>', 'environment (e.g. production)')
+    .addOption(envOption('any'))
     .action(async (opts: { env: string }, cmd: Command) => {
       const { serveMcpStdio } = await import('../mcp/server.js');
       await withContext(cmd, (ctx) => serveMcpStdio(ctx, { env: opts.env }));

@@ -2,10 +2,12 @@
  * The command guard's entry points: check, guard --, hook claude-code, install, rules.
  * Thin: parse flags, lazy-import the layer, print. `hook claude-code` must never fail open.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { emit, note, table } from './output.js';
 import { globalOpts } from './common.js';
-import { EXIT, RefusedError, UsageError } from '../errors.js';
+import { EXIT, UsageError, errorMessage } from '../errors.js';
+import { dirOption, jsonOption } from './options.js';
 
 const EXIT_FOR = { allow: EXIT.ok, deny: EXIT.refused, 'backup-first': 3 } as const;
 
@@ -15,18 +17,13 @@ export function registerGuard(program: Command): void {
     .description('decide whether a shell command may run (exit 0 allow, 1 deny, 3 backup-first)')
     .argument('<command>', 'the command line, quoted as one argument')
     .option('--cwd <dir>', 'directory the command would run in (default: here)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .option('--explain', 'show the parse, the unwrapped commands, the target resolution and the rule that fired')
     .action(async (command: string, opts: { cwd?: string; json?: boolean; explain?: boolean }, cmd: Command) => {
-      const { resolve } = await import('node:path');
-      const { decide } = await import('../guard/decide.js');
-      const { projectConfig, auditDecision } = await import('../guard/project.js');
-      const cwd = resolve(opts.cwd ?? process.cwd());
-      const { loaded, problem } = await projectConfig(cwd, globalOpts(cmd).config);
+      const { guardDecision } = await import('../guard/guarded-run.js');
+      const { auditDecision } = await import('../guard/project.js');
+      const { loaded, problem, decision: d } = await guardDecision(command, { cwd: resolve(opts.cwd ?? process.cwd()), configFile: globalOpts(cmd).config, explain: opts.explain });
       if (problem) note(`prodguard: config problem (${problem}); deciding without it`);
-      const { applyBreakGlassGrant } = await import('../guard/break-glass-grant.js');
-      const { currentActor } = await import('../audit/actor.js');
-      const d = await applyBreakGlassGrant(loaded, await decide({ command, cwd, env: process.env, config: loaded }, { explain: opts.explain }), currentActor());
       await auditDecision(loaded, 'guard.check', d, d.grantId ? { grant: d.grantId } : {});
       emit(opts, d, () => {
         const head = `${d.decision.toUpperCase()}${d.ruleId ? ` [${d.ruleId}]` : ''}: ${d.reason}`;
@@ -52,44 +49,10 @@ export function registerGuard(program: Command): void {
     .argument('<command...>', 'the command and its arguments, after --')
     .allowUnknownOption()
     .action(async (argv: string[], _opts: unknown, cmd: Command) => {
-      const { decide } = await import('../guard/decide.js');
-      const { projectConfig, auditDecision } = await import('../guard/project.js');
-      const { runCommand, ensureFreshVerifiedBackup } = await import('../guard/run.js');
-      const { shellQuote } = await import('../guard/unwrap.js');
       if (argv[0] === '--') argv = argv.slice(1);
       if (argv.length === 0) throw new UsageError('nothing to run: prodguard guard -- <command> [args…]');
-      const cwd = process.cwd();
-      const command = argv.length === 1 ? argv[0] : argv.map(shellQuote).join(' ');
-      const { loaded } = await projectConfig(cwd, globalOpts(cmd).config);
-      const { applyBreakGlassGrant } = await import('../guard/break-glass-grant.js');
-      const { currentActor } = await import('../audit/actor.js');
-      const d = await applyBreakGlassGrant(loaded, await decide({ command, cwd, env: process.env, config: loaded }), currentActor());
-      if (d.decision === 'deny') {
-        await auditDecision(loaded, 'guard.run', d, { ran: false });
-        if (loaded) {
-          const { notifyEvent } = await import('../notify/send.js');
-          const { contextFrom } = await import('../context.js');
-          const nctx = contextFrom(loaded);
-          await notifyEvent(nctx, { event: 'guard.blocked', environment: d.target.name, summary: `blocked for ${currentActor()}: ${d.reason}` }).finally(() => nctx.close());
-        }
-        throw new RefusedError(`refused: ${d.reason}`, 'guard.deny');
-      }
-      let backupId: string | undefined;
-      if (d.decision === 'backup-first') {
-        if (!loaded || !d.target.name) {
-          await auditDecision(loaded, 'guard.run', d, { ran: false });
-          throw new RefusedError(`refused: ${d.reason} — but no configured environment to back up`, 'guard.deny');
-        }
-        try {
-          backupId = (await ensureFreshVerifiedBackup(loaded, d.target.name, `before: ${command}`, note)).backupId;
-        } catch (err) {
-          await auditDecision(loaded, 'guard.run', { ...d, decision: 'deny', reason: `backup first failed: ${(err as Error).message}` }, { ran: false });
-          throw err instanceof RefusedError ? err : new RefusedError(`refused: the backup before this command failed: ${(err as Error).message}`, 'guard.backup');
-        }
-      }
-      await auditDecision(loaded, 'guard.run', d, { ran: true, backupId, ...(d.grantId ? { grant: d.grantId } : {}) });
-      const code = await runCommand(argv, cwd);
-      process.exitCode = code;
+      const { guardedRun } = await import('../guard/guarded-run.js');
+      process.exitCode = await guardedRun(argv, { cwd: process.cwd(), configFile: globalOpts(cmd).config, say: note });
     });
 
   const hook = program.command('hook').description('agent hooks that ask the guard before a tool call runs (never fail open)');
@@ -110,7 +73,7 @@ export function registerGuard(program: Command): void {
           out = await agentHook(agent, text, process.env, { onDecision: (v, loaded) => auditVerdict(v, loaded, agent).catch(() => {}) });
         } catch (err) {
           const { AGENTS } = await import('../guard/agents/index.js');
-          out = AGENTS[agent].answer({ decision: 'deny', reason: `prodguard hook failed (${(err as Error).message}); refusing to be safe.` });
+          out = AGENTS[agent].answer({ decision: 'deny', reason: `prodguard hook failed (${errorMessage(err)}); refusing to be safe.` });
         }
         if (out.stdout) process.stdout.write(out.stdout + '\n');
         if (out.stderr) process.stderr.write(out.stderr + '\n');
@@ -123,9 +86,9 @@ export function registerGuard(program: Command): void {
     install
       .command(agent)
       .description(`add prodguard's hook to ${file} by absolute path (shell, MCP and file-writing tools; keeps other settings; idempotent)`)
-      .option('--dir <dir>', 'project directory', '.')
+      .addOption(dirOption())
       .option('--command <cmd>', 'hook command to register (default: this node and prodguard\'s dist/guard/hook-main.js by absolute path)')
-      .option('--json', 'output JSON')
+      .addOption(jsonOption())
       .action(async (opts: { dir: string; command?: string; json?: boolean }) => {
         const { installAgent } = await import('../guard/install.js');
         const r = installAgent(agent, opts.dir, opts.command);
@@ -135,9 +98,9 @@ export function registerGuard(program: Command): void {
   install
     .command('shell')
     .description('write shims for database tools into .prodguard/shims (put it first on PATH, e.g. direnv: PATH_add .prodguard/shims)')
-    .option('--dir <dir>', 'project directory', '.')
+    .addOption(dirOption())
     .option('--prodguard <path>', 'prodguard executable the shims call', 'prodguard')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { dir: string; prodguard: string; json?: boolean }) => {
       const { installShell } = await import('../guard/install.js');
       const r = installShell(opts.dir, opts.prodguard);
@@ -146,9 +109,9 @@ export function registerGuard(program: Command): void {
   install
     .command('git-hooks')
     .description('add a pre-push hook that runs `prodguard lint` on changed migration files')
-    .option('--dir <dir>', 'repository directory', '.')
+    .addOption(dirOption('repository directory'))
     .option('--prodguard <path>', 'prodguard executable the hook calls', 'prodguard')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { dir: string; prodguard: string; json?: boolean }) => {
       const { installGitHooks } = await import('../guard/install.js');
       const r = installGitHooks(opts.dir, opts.prodguard);
@@ -158,7 +121,7 @@ export function registerGuard(program: Command): void {
   program
     .command('rules')
     .description('list the command guard rules')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }) => {
       const { guardRules } = await import('../guard/rules/index.js');
       const data = guardRules.map(({ check: _c, ...r }) => r);

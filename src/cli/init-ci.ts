@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { writeScheduleWorkflowCommand } from './serve.js';
+import { forceOption, jsonOption } from './options.js';
 
 export function registerInitCi(program: Command): void {
   const init = program.commands.find((c) => c.name() === 'init');
@@ -13,12 +14,12 @@ export function registerInitCi(program: Command): void {
     .command('ci')
     .description('write .github/workflows/prodguard-schedule.yml: the daily backup and its verification on GitHub Actions, for teams without `prodguard serve`')
     .requiredOption('--github', 'GitHub Actions (the only CI supported so far)')
-    .option('--force', 'overwrite an existing workflow')
-    .option('--json', 'output JSON')
+    .addOption(forceOption('workflow'))
+    .addOption(jsonOption())
     .addHelpText('after', '\nThe crons are schedules.backup and schedules.verify (GitHub runs them in UTC). Set server.schedule: ci in\nprodguard.yaml so `prodguard status` expects the workflow. Same as `prodguard jobs workflow --github`.')
     .action((opts: { force?: boolean; json?: boolean }, cmd: Command) => {
       // `init` itself has --force and --json: commander hands them to the parent when they follow `ci`.
       const parent = cmd.parent?.opts() as { force?: boolean; json?: boolean } | undefined;
-      return writeScheduleWorkflowCommand({ force: opts.force || parent?.force, json: opts.json || parent?.json }, cmd, 'prodguard init ci --github');
+      return writeScheduleWorkflowCommand({ force: opts.force || parent?.force, json: opts.json || parent?.json }, cmd);
     });
 }

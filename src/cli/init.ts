@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { collect } from './common.js';
+import { audited } from './audited.js';
 import { emit, note } from './output.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
+import { ENV_VAR_NAME, SUPABASE_REF } from '../config/patterns.js';
+import { dirOption, forceOption, jsonOption } from './options.js';
 
 interface InitFlags {
   yes?: boolean;
@@ -30,8 +33,8 @@ function supabaseConnectionAdvice(): string {
   return 'Supabase connection strings: use the session pooler (postgresql://postgres.<ref>:…@<region>.pooler.supabase.com:5432/postgres) — it works over IPv4 — or the direct host db.<ref>.supabase.co:5432 if this machine has IPv6 (or the IPv4 add-on); never the transaction pooler on port 6543 (dumps and migrations refuse it). See docs/supabase.md.';
 }
 
-const VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REF = /^[a-z0-9]{6,40}$/;
+const VAR = ENV_VAR_NAME;
+const REF = SUPABASE_REF;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Each answer's check, used when it is given (interactive: ask again) and for flags (one-line error). */
@@ -56,8 +59,8 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('detect the project layout (Supabase or plain migrations/) and write prodguard.yaml')
     .option('-y, --yes', 'non-interactive: accept defaults and the flags given')
-    .option('--force', 'overwrite an existing prodguard.yaml')
-    .option('--dir <dir>', 'project directory', '.')
+    .addOption(forceOption('prodguard.yaml'))
+    .addOption(dirOption())
     .option('--name <name>', 'project name')
     .option('--production-url-env <NAME>', 'variable holding the production URL', 'PRODUCTION_DATABASE_URL')
     .option('--staging-url-env <NAME>', 'variable holding the staging URL', 'STAGING_DATABASE_URL')
@@ -73,7 +76,7 @@ export function registerInit(program: Command): void {
     .option('--no-mcp', 'do not register the read-only `prodguard mcp` door in the agents\' MCP settings')
     .option('--ci <kind>', 'write the CI workflows: github or none (default: github when .github/ exists)')
     .option('--schedule <who>', 'who runs the daily backup: serve (a prodguard serve process) or ci (a scheduled workflow)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (flags: InitFlags) => {
       const { existsSync, writeFileSync } = await import('node:fs');
       const { resolve, join, basename } = await import('node:path');
@@ -156,15 +159,8 @@ export function registerInit(program: Command): void {
         if (problem) throw new UsageError(`${flag}: ${problem}`);
       }
       if (answers.schedule === 'ci' && answers.ci !== 'github') throw new UsageError('--schedule ci needs the scheduled workflow: add --ci github');
-      if (answers.secondPlace !== 's3' && answers.secondPlace !== 'dir') throw new UsageError(`--second-place: "${answers.secondPlace}" is not s3 or dir`);
-      for (const [flag, v] of [['--production-url-env', answers.productionUrlEnv], ['--staging-url-env', answers.stagingUrlEnv], ['--local-url-env', answers.localUrlEnv], ['--second-dir-env', answers.secondDirEnv ?? 'X'], ['--second-bucket-env', answers.secondBucketEnv ?? 'X']] as const) {
-        if (!VAR.test(v)) throw new UsageError(`${flag}: "${v}" is not an environment variable name (a URL never goes into prodguard.yaml)`);
-      }
-      const prodRefSource = flags.productionRef === undefined && answers.productionRef === layout.linkedRef ? 'supabase/.temp/project-ref (the linked project; pass --production-ref)' : '--production-ref';
-      for (const [flag, v] of [[prodRefSource, answers.productionRef], ['--staging-ref', answers.stagingRef]] as const) {
-        if (v && !REF.test(v)) throw new UsageError(`${flag}: "${v}" is not a Supabase project ref (lowercase letters and digits)`);
-      }
-      if (answers.productionRef && answers.productionRef === answers.stagingRef) throw new UsageError('production and staging cannot have the same Supabase project ref');
+      const { validateInitAnswers } = await import('../init/validate-answers.js');
+      validateInitAnswers({ ...answers, schedule: answers.schedule as 'serve' | 'ci' }, flags.productionRef === undefined && answers.productionRef === layout.linkedRef ? 'supabase/.temp/project-ref (the linked project; pass --production-ref)' : '--production-ref');
       const text = buildConfigText(layout, { ...answers, schedule: answers.schedule as 'serve' | 'ci' });
       writeFileSync(file, text);
       writeFileSync(join(dir, 'prodguard.schema.json'), JSON.stringify(configJsonSchema(), null, 2) + '\n');
@@ -193,13 +189,13 @@ export function registerInit(program: Command): void {
           try {
             wired.push(`${what}: ${fn().slice(dir.length + 1)}`);
           } catch (err) {
-            wired.push(`${what}: kept the existing file (${(err as Error).message.split(';')[0]})`);
+            wired.push(`${what}: kept the existing file (${errorMessage(err).split(';')[0]})`);
           }
         };
         attempt('CI pipeline (lint, staging, approvals, production deploy)', () => writeGithubWorkflow(ctx.loaded, { staging: 'staging', production: 'production' }));
         if (answers.schedule === 'ci') attempt('scheduled backup + verify', () => writeScheduleWorkflow(ctx.loaded));
       }
-      await ctx.audit({ action: 'init', command: 'prodguard init', target: '-', verdict: 'ok', reason: `wrote ${file} (${layout.layout} layout)${wired.length ? `; ${wired.join('; ')}` : ''}` });
+      await audited(ctx, { action: 'init', outcome: () => ({ reason: `wrote ${file} (${layout.layout} layout)${wired.length ? `; ${wired.join('; ')}` : ''}` }) }, () => file);
       await ctx.close();
       const next = [
         'npx prodguard backup keygen --out ~/.config/prodguard/backup.key   # then put the printed public key into backup.encryption.recipients',

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
+import { auditedAction } from './audited.js';
 import { emit } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
 import type { Context } from '../context.js';
+import { choiceOption, durationOption, envOption, jsonOption, reasonOption, yesOption } from './options.js';
 
 function settings(ctx: Context) {
   const l = ctx.loaded.config.lockdown;
@@ -11,7 +13,7 @@ function settings(ctx: Context) {
 
 export function registerLockdown(program: Command): void {
   const ld = program.command('lockdown').description('roles, revokes and DROP/ALTER/TRUNCATE guards installed inside the database itself');
-  const envOpt = (c: Command) => c.requiredOption('--env <name>', 'environment');
+  const envOpt = (c: Command) => c.addOption(envOption('any'));
 
   envOpt(ld.command('plan').description('print the SQL that apply would run (from src/lockdown/sql/*.sql)')).action(async (opts: { env: string }, cmd: Command) => {
     const { planLockdown } = await import('../lockdown/lockdown.js');
@@ -23,26 +25,21 @@ export function registerLockdown(program: Command): void {
   });
 
   envOpt(ld.command('apply').description('install (or repair) the lockdown in one transaction; audited'))
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { applyLockdown } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
       const { currentActor } = await import('../audit/actor.js');
-      await withContext(cmd, async (ctx) => {
-        const url = connectionUrl(ctx.loaded, opts.env);
-        try {
-          const rec = await applyLockdown(url, await ctx.store(), opts.env, settings(ctx), currentActor());
-          await ctx.audit({ action: 'lockdown.apply', command: `lockdown apply --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `lockdown installed (${Object.keys(rec.functions).length} functions recorded)` });
-          emit(opts, rec, () => `lockdown applied to ${opts.env}: DROP/ALTER/TRUNCATE now need a deploy or break-glass token`);
-        } catch (err) {
-          await ctx.audit({ action: 'lockdown.apply', command: `lockdown apply --env ${opts.env}`, target: opts.env, verdict: 'failed', reason: (err as Error).message });
-          throw err;
-        }
+      const outcome = (rec: { functions: Record<string, unknown> }) => ({ reason: `lockdown installed (${Object.keys(rec.functions).length} functions recorded)` });
+      await auditedAction(cmd, { action: 'lockdown.apply', target: opts.env, outcome, recordFailure: true }, async (ctx) => {
+        const rec = await applyLockdown(connectionUrl(ctx.loaded, opts.env), await ctx.store(), opts.env, settings(ctx), currentActor());
+        emit(opts, rec, () => `lockdown applied to ${opts.env}: DROP/ALTER/TRUNCATE now need a deploy or break-glass token`);
+        return rec;
       });
     });
 
   envOpt(ld.command('status').description('check the installed lockdown against the catalog: intact, tampered or absent (exit 1 unless intact)'))
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { lockdownStatus } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
@@ -55,41 +52,32 @@ export function registerLockdown(program: Command): void {
     });
 
   envOpt(ld.command('remove').description('take the lockdown out of the database (needs --yes; audited)'))
-    .option('--yes', 'really remove it')
+    .addOption(yesOption('really remove it'))
     .action(async (opts: { env: string; yes?: boolean }, cmd: Command) => {
       if (!opts.yes) throw new UsageError('lockdown remove takes away the database’s own protection; add --yes to confirm');
       const { removeLockdown } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
-      await withContext(cmd, async (ctx) => {
-        await removeLockdown(connectionUrl(ctx.loaded, opts.env), await ctx.store(), opts.env);
-        await ctx.audit({ action: 'lockdown.remove', command: `lockdown remove --env ${opts.env} --yes`, target: opts.env, verdict: 'ok', reason: 'lockdown removed' });
-        process.stdout.write(`lockdown removed from ${opts.env}\n`);
-      });
+      await auditedAction(cmd, { action: 'lockdown.remove', target: opts.env, outcome: () => ({ reason: 'lockdown removed' }) }, async (ctx) =>
+        removeLockdown(connectionUrl(ctx.loaded, opts.env), await ctx.store(), opts.env),
+      );
+      process.stdout.write(`lockdown removed from ${opts.env}\n`);
     });
 
   envOpt(ld.command('token').description('issue a time-boxed token in the database; a session that SETs prodguard.token to it may DROP/ALTER/TRUNCATE'))
-    .requiredOption('--kind <kind>', 'deploy or break-glass')
-    .requiredOption('--reason <text>', 'why')
-    .option('--ttl <duration>', 'lifetime, at most 4h', '15min')
-    .option('--json', 'output JSON')
-    .action(async (opts: { env: string; kind: string; reason: string; ttl: string; json?: boolean }, cmd: Command) => {
-      if (opts.kind !== 'deploy' && opts.kind !== 'break-glass') throw new UsageError(`--kind must be deploy or break-glass, got "${opts.kind}"`);
-      const { durationMs } = await import('../config/schema.js');
-      let ttlMs: number;
-      try {
-        ttlMs = durationMs(opts.ttl);
-      } catch {
-        throw new UsageError(`--ttl must be a duration like 15min or 1h, got "${opts.ttl}"`);
-      }
+    .addOption(choiceOption('--kind <kind>', 'what the token is for', ['deploy', 'break-glass'] as const).makeOptionMandatory())
+    .addOption(reasonOption('why', true))
+    .addOption(durationOption('--ttl <duration>', 'lifetime, at most 4h', '15min'))
+    .addOption(jsonOption())
+    .action(async (opts: { env: string; kind: 'deploy' | 'break-glass'; reason: string; ttl: number; json?: boolean }, cmd: Command) => {
       const { issueLockdownToken } = await import('../lockdown/lockdown.js');
       const { connectionUrl } = await import('../config/connection.js');
       const { currentActor } = await import('../audit/actor.js');
-      await withContext(cmd, async (ctx) => {
-        const t = await issueLockdownToken(connectionUrl(ctx.loaded, opts.env), { kind: opts.kind as 'deploy' | 'break-glass', ttlMs, person: currentActor(), reason: opts.reason });
-        await ctx.audit({ action: 'lockdown.token', command: `lockdown token --env ${opts.env} --kind ${opts.kind}`, target: opts.env, verdict: 'ok', reason: `${opts.kind} token until ${t.expiresAt}: ${opts.reason}` });
-        // The token is printed once, to stdout only; the audit log has its expiry, never its value.
-        if (opts.json) process.stdout.write(JSON.stringify({ token: t.token, expiresAt: t.expiresAt }) + '\n');
-        else process.stdout.write(`SET prodguard.token = '${t.token}';  -- valid until ${t.expiresAt}\n`);
-      });
+      const outcome = (t: { expiresAt: string }) => ({ reason: `${opts.kind} token until ${t.expiresAt}: ${opts.reason}` });
+      const t = await auditedAction(cmd, { action: 'lockdown.token', target: opts.env, outcome }, (ctx) =>
+        issueLockdownToken(connectionUrl(ctx.loaded, opts.env), { kind: opts.kind, ttlMs: opts.ttl, person: currentActor(), reason: opts.reason }),
+      );
+      // The token is printed once, to stdout only, after its record is written; the audit log has its expiry, never its value.
+      if (opts.json) process.stdout.write(JSON.stringify({ token: t.token, expiresAt: t.expiresAt }) + '\n');
+      else process.stdout.write(`SET prodguard.token = '${t.token}';  -- valid until ${t.expiresAt}\n`);
     });
 }

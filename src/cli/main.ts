@@ -3,33 +3,8 @@
  * The prodguard CLI. This file only wires commands; each group lives in its own file and
  * imports its layer lazily inside the action, so `prodguard hook claude-code` starts fast.
  */
-import type { Command } from 'commander';
-import { createRequire } from 'node:module';
 import { EXIT, ProdguardError } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
-
-const require = createRequire(import.meta.url);
-const { version } = require('../../package.json') as { version: string };
-
-// commander and the command tree are imported on use: `prodguard lint` (below) runs without them.
-export async function buildProgram(): Promise<Command> {
-  const { Command } = await import('commander');
-  const { commandGroups } = await import('./commands.js');
-  const program = new Command('prodguard')
-    .description('Makes it impossible to lose a production PostgreSQL / Supabase database.')
-    .version(version, '-V, --version')
-    .option('-c, --config <file>', 'path of prodguard.yaml (default: nearest in this or a parent directory)')
-    .option('--debug', 'show stack traces on errors')
-    .exitOverride()
-    .configureOutput({ outputError: () => {} });
-  for (const register of commandGroups) register(program);
-  program.commands.forEach(function cascade(c: Command) {
-    c.exitOverride();
-    c.configureOutput({ outputError: () => {} });
-    c.commands.forEach(cascade);
-  });
-  return program;
-}
 
 /** CommanderError and its subclasses (without importing commander): each has a `commander.*` code. */
 const isCommanderError = (err: unknown): err is Error & { code: string } =>
@@ -64,7 +39,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       fail(err, debug);
     }
   }
-  const program = await buildProgram();
+  // commander and the command tree are imported on use: `prodguard lint` (above) runs without them.
+  const { buildProgram } = await import('./program.js');
+  const program = buildProgram();
   if (argv.length <= 2) {
     program.outputHelp();
     process.exit(EXIT.usage);

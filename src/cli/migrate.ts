@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { withContext, globalOpts } from './common.js';
+import { audited, auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { envOption, forceOption, jsonOption, keyOption, reasonOption, yesOption } from './options.js';
 
 /** Registers `migrate …`, `keys generate` and `staging refresh` (the migration pipeline; docs/migrations.md). */
 export function registerMigrate(program: Command): void {
@@ -10,11 +12,12 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('status')
     .description('applied and pending migrations of an environment, and history drift')
-    .requiredOption('--env <env>', 'environment name')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
-      await withContext(cmd, async (ctx) => {
+      const outcome = (s: { applied: unknown[]; pending: unknown[]; drift: unknown[] }) => ({ reason: `${s.applied.length} applied, ${s.pending.length} pending, ${s.drift.length} drift` });
+      await auditedAction(cmd, { action: 'migrate.status', target: opts.env, outcome }, async (ctx) => {
         m.requireEnv(ctx.loaded, opts.env);
         const s = await m.envState(ctx.loaded, opts.env);
         const data = {
@@ -31,18 +34,20 @@ export function registerMigrate(program: Command): void {
             ...s.drift.map((d) => `  drift    ${d}`),
           ].join('\n'),
         );
-        await ctx.audit({ action: 'migrate.status', command: `prodguard migrate status --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `${s.applied.length} applied, ${s.pending.length} pending, ${s.drift.length} drift` });
+        return s;
       });
     });
 
   migrate
     .command('plan')
     .description('what would run on an environment: pending migrations, lint findings, risk, and (production) the deploy gate')
-    .requiredOption('--env <env>', 'environment name')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
-      await withContext(cmd, async (ctx) => {
+      type Plan = Awaited<ReturnType<typeof m.planChange>>;
+      const outcome = (p: Plan) => ({ reason: `${p.state.pending.length} pending, risk ${p.lint.risk}`, details: { changeHash: p.state.pending.length ? p.state.change.hash : null } });
+      await auditedAction(cmd, { action: 'migrate.plan', target: opts.env, outcome }, async (ctx) => {
         const p = await m.planChange(ctx, opts.env);
         const data = {
           environment: opts.env,
@@ -65,16 +70,16 @@ export function registerMigrate(program: Command): void {
           if (p.gate) for (const c of p.gate.checks) lines.push(`  gate ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
           return lines.join('\n');
         });
-        await ctx.audit({ action: 'migrate.plan', command: `prodguard migrate plan --env ${opts.env}`, target: opts.env, verdict: 'ok', reason: `${p.state.pending.length} pending, risk ${p.lint.risk}`, details: { changeHash: data.changeHash } });
+        return p;
       });
     });
 
   migrate
     .command('apply')
     .description('apply pending migrations to a staging environment and record that they passed there (production: use deploy)')
-    .requiredOption('--env <env>', 'a staging environment')
+    .addOption(envOption('staging'))
     .option('--no-wait', 'refuse at once when another migration run holds the lock (default: wait for it)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean; wait: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -88,9 +93,9 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('request')
     .description('open the pending change of a production environment for approval, signed with your key (you are its author)')
-    .requiredOption('--env <env>', 'a production environment')
-    .requiredOption('--key <file>', 'your private key file (a member of the policy in force)')
-    .option('--json', 'output JSON')
+    .addOption(envOption('production'))
+    .addOption(keyOption('your private key file (a member of the policy in force)'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; key: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -105,9 +110,9 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('approve <change>')
     .description('sign a requested change with your ed25519 key (written to the approvals directory)')
-    .requiredOption('--key <file>', 'your private key file (from prodguard keys generate)')
+    .addOption(keyOption('your private key file (from prodguard keys generate)'))
     .option('--as <name>', 'team member name (default: the member whose public key matches the key)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (change: string, opts: { key: string; as?: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -119,59 +124,44 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('approvals <change>')
     .description('list the approvals of a change and why any of them does not count')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (change: string, opts: { json?: boolean }, cmd: Command) => {
-      const m = await import('../migrate/index.js');
-      await withContext(cmd, async (ctx) => {
-        const c = await m.resolveChange(ctx, change);
-        const { approvalTermsInForce } = await import('../policy/terms.js');
-        const t = await approvalTermsInForce(ctx);
-        if (!t.terms) throw new RefusedError(t.problem!, 'policy.none');
-        const s = m.evaluateApprovals(ctx.loaded, { environment: c.environment, hash: c.hash, migrations: c.migrations }, c.author, new Date(), [], t.terms);
-        emit(opts, s, () =>
-          [`change ${c.hash.slice(0, 12)}: ${s.validApprovers.length}/${s.required} valid approvals`, ...s.verdicts.map((v) => `  ${v.valid ? 'valid   ' : 'rejected'} ${v.approver ?? '?'}${v.reason ? `: ${v.reason}` : ''}`)].join('\n'),
-        );
-      });
+      const { approvalStatus } = await import('../migrate/approval-status.js');
+      const { hash, summary: s } = await withContext(cmd, (ctx) => approvalStatus(ctx, change));
+      emit(opts, s, () =>
+        [`change ${hash.slice(0, 12)}: ${s.validApprovers.length}/${s.required} valid approvals`, ...s.verdicts.map((v) => `  ${v.valid ? 'valid   ' : 'rejected'} ${v.approver ?? '?'}${v.reason ? `: ${v.reason}` : ''}`)].join('\n'),
+      );
     });
 
   migrate
     .command('deploy')
     .description('deploy to production from CI: gate, fresh verified backup, transactional apply, verification')
-    .requiredOption('--env <env>', 'a production environment')
+    .addOption(envOption('production'))
     .option('--no-wait', 'refuse at once when another deploy holds the lock (default: wait for it)')
     .option('--allow-degraded-backup', 'deploy even if the pre-migration backup is missing on a destination (needs --reason; audited)')
-    .option('--reason <text>', 'why a degraded backup is acceptable (with --allow-degraded-backup)')
-    .option('--json', 'output JSON')
+    .addOption(reasonOption('why a degraded backup is acceptable (with --allow-degraded-backup)'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean; wait: boolean; allowDegradedBackup?: boolean; reason?: string }, cmd: Command) => {
-      const m = await import('../migrate/index.js');
+      const { deployNotified, verificationFailedError } = await import('../migrate/deploy-notified.js');
       await withContext(cmd, async (ctx) => {
-        const { notifyEvent } = await import('../notify/send.js');
-        await notifyEvent(ctx, { event: 'deploy.started', environment: opts.env, summary: `deploy to ${opts.env} started` });
-        let r: Awaited<ReturnType<typeof m.deploy>>;
-        try {
-          r = await m.deploy(ctx, opts.env, { onPhase: (p) => note(p), noWait: !opts.wait, allowDegradedBackup: opts.allowDegradedBackup, degradedReason: opts.reason });
-        } catch (err) {
-          await notifyEvent(ctx, { event: 'deploy.failed', environment: opts.env, summary: `deploy to ${opts.env} failed: ${(err as Error).message}` });
-          throw err;
-        }
-        const verified = !r.verification || r.verification.ok;
-        await notifyEvent(ctx, { event: verified ? 'deploy.finished' : 'deploy.failed', environment: opts.env, summary: r.applied.length ? `deployed ${r.applied.map((a) => a.file).join(', ')}${verified ? '' : ' but post-deploy verification failed'} (pre-migration backup ${r.backupId})` : 'nothing pending', details: { backupId: r.backupId } });
+        const r = await deployNotified(ctx, opts.env, { onPhase: (p) => note(p), noWait: !opts.wait, allowDegradedBackup: opts.allowDegradedBackup, degradedReason: opts.reason });
         emit(opts, r, () => {
           if (!r.applied.length) return `${opts.env}: nothing pending`;
           const lines = [`${opts.env}: deployed ${r.applied.map((a) => a.file).join(', ')} (pre-migration backup ${r.backupId})`];
           if (r.verification) lines.push(r.verification.ok ? `verified: schema equals ${r.verification.staging}'s, health checks passed` : `VERIFICATION FAILED:\n  ${r.verification.lines.join('\n  ')}`);
           return lines.join('\n');
         });
-        if (r.verification && !r.verification.ok) throw new RefusedError(`deployed, but post-deploy verification failed (${r.verification.lines.length} problem(s)); pre-migration backup ${r.backupId}`, 'migrate.verify-failed');
+        const unverified = verificationFailedError(r);
+        if (unverified) throw unverified;
       });
     });
 
   migrate
     .command('verify')
     .description("check production's schema equals staging's (differences listed) and run the health checks")
-    .requiredOption('--env <env>', 'a production environment')
+    .addOption(envOption('production'))
     .option('--staging <env>', 'the staging environment to compare with')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; staging?: string; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -184,8 +174,8 @@ export function registerMigrate(program: Command): void {
   migrate
     .command('drift')
     .description('replay the migrations in a throw-away cluster and compare with the live production and staging schemas')
-    .option('--env <env...>', 'environments to check (default: every production and staging one with a connection)')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any', { required: false, many: true, description: 'environments to check (default: every production and staging one with a connection)' }))
+    .addOption(jsonOption())
     .action(async (opts: { env?: string[]; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -205,17 +195,17 @@ export function registerMigrate(program: Command): void {
     .description('write the CI pipeline (lint on PRs without secrets, staging on merge, OIDC-proved production deploy job)')
     .option('--github', 'GitHub Actions (.github/workflows/prodguard.yml)')
     .option('--gitlab', 'GitLab CI (.gitlab-ci.yml)')
-    .option('--force', 'overwrite an existing workflow')
-    .option('--json', 'output JSON')
+    .addOption(forceOption('workflow'))
+    .addOption(jsonOption())
     .action(async (opts: { github?: boolean; gitlab?: boolean; force?: boolean; json?: boolean }, cmd: Command) => {
       if (!opts.github && !opts.gitlab) throw new UsageError('choose a CI system: --github or --gitlab');
       if (opts.github && opts.gitlab) throw new UsageError('choose one CI system: --github or --gitlab');
       const m = await import('../migrate/index.js');
-      await withContext(cmd, async (ctx) => {
+      await auditedAction(cmd, { action: 'migrate.ci', outcome: (file: string) => ({ reason: `wrote ${file}` }) }, async (ctx) => {
         const envs = { force: opts.force, staging: m.envOfKind(ctx.loaded, 'staging'), production: m.envOfKind(ctx.loaded, 'production') };
         const file = opts.gitlab ? m.writeGitlabPipeline(ctx.loaded, envs) : m.writeGithubWorkflow(ctx.loaded, envs);
-        await ctx.audit({ action: 'migrate.ci', command: `prodguard migrate ci --${opts.gitlab ? 'gitlab' : 'github'}`, target: '-', verdict: 'ok', reason: `wrote ${file}` });
         emit(opts, { file }, () => `wrote ${file}`);
+        return file;
       });
     });
 
@@ -225,7 +215,7 @@ export function registerMigrate(program: Command): void {
     .description('make an ed25519 key pair: the private key goes to a 0600 file, the public key is printed for team[].publicKey')
     .option('--name <name>', 'whose key (file name)', 'approver')
     .option('--out <dir>', 'directory for the private key file (default: $XDG_CONFIG_HOME/prodguard/keys, outside the repository)')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { name: string; out?: string; json?: boolean }, cmd: Command) => {
       const { generateKeys } = await import('../migrate/keys.js');
       const k = generateKeys({ name: opts.name, outDir: opts.out });
@@ -237,7 +227,7 @@ export function registerMigrate(program: Command): void {
       const { findConfigFile } = await import('../config/load.js');
       if (globalOpts(cmd).config || findConfigFile()) {
         await withContext(cmd, (ctx) =>
-          ctx.audit({ action: 'keys.generate', command: `prodguard keys generate --name ${k.name}`, target: '-', verdict: 'ok', reason: `ed25519 key pair for ${k.name}; private key in ${k.privateKeyFile}`, details: { publicKey: k.publicKey } }),
+          audited(ctx, { action: 'keys.generate', outcome: () => ({ reason: `ed25519 key pair for ${k.name}; private key in ${k.privateKeyFile}`, details: { publicKey: k.publicKey } }) }, () => k),
         );
       }
       emit(opts, { name: k.name, keyFile: k.privateKeyFile, publicKey: k.publicKey }, () => `private key: ${k.privateKeyFile} (mode 0600; keep it secret, never commit it)\npublic key (put it in team[].publicKey for ${k.name}):\n${k.publicKey}`);
@@ -247,10 +237,10 @@ export function registerMigrate(program: Command): void {
   staging
     .command('refresh')
     .description('replace staging with the latest verified production backup, masked per config.staging.masking')
-    .option('--env <env>', 'the staging environment')
+    .addOption(envOption('staging', { required: false }))
     .option('--from <env>', 'the production environment')
-    .option('--yes', 'confirm: everything in staging is replaced')
-    .option('--json', 'output JSON')
+    .addOption(yesOption('confirm: everything in staging is replaced'))
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; from?: string; yes?: boolean; json?: boolean }, cmd: Command) => {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
@@ -267,8 +257,8 @@ export function registerMigrate(program: Command): void {
   staging
     .command('plan')
     .description('masking coverage: columns that look like personal data and the rule covering each (a refresh refuses while one is uncovered)')
-    .option('--env <env>', 'the staging environment')
-    .option('--json', 'output JSON')
+    .addOption(envOption('staging', { required: false }))
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; json?: boolean }, cmd: Command) => {
       const { stagingCoverage, coverageLines } = await import('../migrate/staging-coverage.js');
       await withContext(cmd, async (ctx) => {

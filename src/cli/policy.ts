@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
 import { emit } from './output.js';
+import { jsonOption, keyOption } from './options.js';
 
 export function registerPolicy(program: Command): void {
   const policy = program.command('policy').description('the security policy in force: pinned once, changed only by senior signatures');
@@ -8,8 +9,8 @@ export function registerPolicy(program: Command): void {
   policy
     .command('init')
     .description("pin the first policy (the working tree's team, approvals, CI identity, environments), signed by one of its seniors")
-    .requiredOption('--key <file>', 'your private key file (a senior of the policy being pinned)')
-    .option('--json', 'output JSON')
+    .addOption(keyOption('your private key file (a senior of the policy being pinned)'))
+    .addOption(jsonOption())
     .action(async (opts: { key: string; json?: boolean }, cmd: Command) => {
       const { initPolicy } = await import('../policy/rotate.js');
       await withContext(cmd, async (ctx) => {
@@ -21,7 +22,7 @@ export function registerPolicy(program: Command): void {
   policy
     .command('propose')
     .description("write the working tree's policy as a proposal for the next version (not in force until signed)")
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { proposePolicy } = await import('../policy/rotate.js');
       await withContext(cmd, async (ctx) => {
@@ -33,8 +34,8 @@ export function registerPolicy(program: Command): void {
   policy
     .command('sign [file]')
     .description('sign a policy proposal (default: the working tree\'s) with your key; it takes effect when enough seniors of the policy in force signed')
-    .requiredOption('--key <file>', 'your private key file (a senior of the policy in force)')
-    .option('--json', 'output JSON')
+    .addOption(keyOption('your private key file (a senior of the policy in force)'))
+    .addOption(jsonOption())
     .action(async (file: string | undefined, opts: { key: string; json?: boolean }, cmd: Command) => {
       const { signPolicyProposal } = await import('../policy/rotate.js');
       await withContext(cmd, async (ctx) => {
@@ -50,7 +51,7 @@ export function registerPolicy(program: Command): void {
   policy
     .command('status')
     .description('the policy in force, whether the working tree differs, and pending proposals')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { policyStatus } = await import('../policy/rotate.js');
       await withContext(cmd, async (ctx) => {

@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { withContext } from './common.js';
+import { auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
-
-function requireEnv(opts: { env?: string }): string {
-  if (!opts.env) throw new UsageError('--env <environment> is required');
-  return opts.env;
-}
+import { envOption, intOption, jsonOption, portOption } from './options.js';
 
 /** Registers `restore`, `drill` and the `pitr` group (point-in-time recovery). */
 export function registerRestore(program: Command): void {
@@ -14,21 +11,19 @@ export function registerRestore(program: Command): void {
     .command('restore <backup>')
     .description('restore a backup (id or "latest") into a new database; never over production; verifies row counts')
     .requiredOption('--to <target>', 'target: an environment name or a connection string')
-    .option('--env <env>', 'environment whose backups to restore from (default: the production environment)')
+    .addOption(envOption('source'))
     .option('--new-database <name>', 'name of the database to create (default: <db>_restore_<time>)')
     .option('--replace', 'restore into an existing non-empty database (the target URL\'s, or --new-database); it is backed up first')
-    .option('--jobs <n>', 'parallel pg_restore jobs (default: backup.jobs)')
+    .addOption(intOption('--jobs <n>', 'parallel pg_restore jobs (default: backup.jobs)', { min: 1, max: 64 }))
     .option('--no-acl', 'skip GRANT/REVOKE (the target server lacks the source\'s roles)')
     .option('--key <file>', "over production only: the break-glass grant holder's ed25519 private key (proves who restores)")
-    .option('--json', 'output JSON')
-    .action(async (backup: string, opts: { to: string; env?: string; newDatabase?: string; replace?: boolean; jobs?: string; acl: boolean; key?: string; json?: boolean }, cmd: Command) => {
-      const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
-      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) throw new UsageError(`--jobs must be an integer 1–64, got "${opts.jobs}"`);
+    .addOption(jsonOption())
+    .action(async (backup: string, opts: { to: string; env?: string; newDatabase?: string; replace?: boolean; jobs?: number; acl: boolean; key?: string; json?: boolean }, cmd: Command) => {
       const { restoreBackup } = await import('../restore/restore.js');
       const { loadPrivateKey } = await import('../migrate/keys.js');
       const key = opts.key ? loadPrivateKey(opts.key) : undefined;
       await withContext(cmd, async (ctx) => {
-        const r = await restoreBackup(ctx, { backup, to: opts.to, sourceEnv: opts.env, newDatabase: opts.newDatabase, replace: opts.replace, key, jobs, noAcl: !opts.acl, onProgress: opts.json ? undefined : note });
+        const r = await restoreBackup(ctx, { backup, to: opts.to, sourceEnv: opts.env, newDatabase: opts.newDatabase, replace: opts.replace, key, jobs: opts.jobs, noAcl: !opts.acl, onProgress: opts.json ? undefined : note });
         emit(opts, r, () =>
           [
             `restored ${r.backupId} (${r.sourceEnvironment}) into ${r.target} database "${r.database}" in ${(r.durationMs / 1000).toFixed(1)} s`,
@@ -42,9 +37,9 @@ export function registerRestore(program: Command): void {
   program
     .command('drill')
     .description('restore drill: restore the latest backup into a throw-away cluster, verify, record RTO/RPO')
-    .option('--env <env>', 'environment whose latest backup to drill (default: the production environment)')
+    .addOption(envOption('source', { description: 'environment whose latest backup to drill (default: the production environment)' }))
     .option('--backup <id>', 'drill this backup instead of the latest')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env?: string; backup?: string; json?: boolean }, cmd: Command) => {
       const { runDrill, assertDrillOk } = await import('../restore/drill.js');
       await withContext(cmd, async (ctx) => {
@@ -71,8 +66,8 @@ function registerPitr(program: Command): void {
   pitr
     .command('enable')
     .description('turn on continuous WAL archiving (config.pitr.method: archive-command or streaming)')
-    .requiredOption('--env <env>', 'environment whose server to archive')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any', { description: 'environment whose server to archive' }))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { enablePitr } = await import('../restore/pitr/enable.js');
       await withContext(cmd, async (ctx) => {
@@ -93,7 +88,7 @@ function registerPitr(program: Command): void {
   pitr
     .command('archive-wal <path> <name>')
     .description('archive one WAL file (what archive_command runs: %p %f); not audited per segment')
-    .requiredOption('--env <env>', 'environment the WAL belongs to')
+    .addOption(envOption('any', { description: 'environment the WAL belongs to' }))
     .action(async (path: string, name: string, opts: { env: string }, cmd: Command) => {
       const { archiveWalFile } = await import('../restore/pitr/archive.js');
       const { encryptionSettings } = await import('../restore/pitr/crypto.js');
@@ -111,7 +106,7 @@ function registerPitr(program: Command): void {
   pitr
     .command('stream')
     .description('run pg_receivewal with a replication slot into a local spool and ship completed segments (runs until stopped)')
-    .requiredOption('--env <env>', 'environment to stream from')
+    .addOption(envOption('any', { description: 'environment to stream from' }))
     .action(async (opts: { env: string }, cmd: Command) => {
       const { streamWal } = await import('../restore/pitr/stream.js');
       await withContext(cmd, async (ctx) => {
@@ -122,8 +117,8 @@ function registerPitr(program: Command): void {
   pitr
     .command('base-backup')
     .description('take a pg_basebackup (tar, encrypted, checksummed) into the PITR archive')
-    .requiredOption('--env <env>', 'environment to back up')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any', { description: 'environment to back up' }))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { createBaseBackup } = await import('../restore/pitr/base-backup.js');
       await withContext(cmd, async (ctx) => {
@@ -135,22 +130,20 @@ function registerPitr(program: Command): void {
   pitr
     .command('restore')
     .description('build a NEW cluster recovered to a moment: --time, --lsn, --before-xid or --latest')
-    .requiredOption('--env <env>', 'environment whose archive to restore from')
+    .addOption(envOption('any', { description: 'environment whose archive to restore from' }))
     .option('--time <timestamp>', "recover up to this moment, inclusive, e.g. '2026-11-25 10:31:07+00'")
     .option('--lsn <lsn>', 'recover up to this WAL position, e.g. 0/3000060')
     .option('--before-xid <xid>', 'recover up to just before this transaction committed')
     .option('--latest', 'recover everything archived (up to the newest archived commit)')
     .requiredOption('--to <dir>', 'new data directory (must not exist or be empty)')
-    .option('--port <port>', 'port for the recovery server (default: a free port)')
+    .addOption(portOption('port for the recovery server (default: a free port)'))
     .option('--start', 'leave the recovered server running afterwards')
-    .option('--json', 'output JSON')
-    .action(async (opts: { env: string; time?: string; lsn?: string; beforeXid?: string; latest?: boolean; to: string; port?: string; start?: boolean; json?: boolean }, cmd: Command) => {
+    .addOption(jsonOption())
+    .action(async (opts: { env: string; time?: string; lsn?: string; beforeXid?: string; latest?: boolean; to: string; port?: number; start?: boolean; json?: boolean }, cmd: Command) => {
       const { pitrRestore, parseTarget, startDetached } = await import('../restore/pitr/restore.js');
       const target = parseTarget(opts);
-      const port = opts.port === undefined ? undefined : Number(opts.port);
-      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port must be a TCP port, got "${opts.port}"`);
       await withContext(cmd, async (ctx) => {
-        const r = await pitrRestore(ctx, { environment: opts.env, target, to: opts.to, port, onProgress: opts.json ? undefined : note });
+        const r = await pitrRestore(ctx, { environment: opts.env, target, to: opts.to, port: opts.port, onProgress: opts.json ? undefined : note });
         if (opts.start) await startDetached(r);
         const { cluster: _c, ...data } = r;
         emit(opts, { ...data, running: !!opts.start }, () =>
@@ -168,55 +161,57 @@ function registerPitr(program: Command): void {
   pitr
     .command('pull')
     .description('rebuild the local PITR archive of an environment from a backup destination (after losing this host)')
-    .requiredOption('--env <env>', 'environment')
+    .addOption(envOption('any'))
     .requiredOption('--from <destination>', 'name of a backup destination holding pitr/<env>/')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { env: string; from: string; json?: boolean }, cmd: Command) => {
       const { pullFromDestination } = await import('../restore/pitr/store.js');
-      await withContext(cmd, async (ctx) => {
-        const r = await pullFromDestination(ctx.loaded, opts.env, opts.from);
-        await ctx.audit({ action: 'pitr.pull', command: `prodguard pitr pull --env ${opts.env} --from ${opts.from}`, target: opts.env, verdict: 'ok', reason: `${r.copied} file(s) copied, ${r.skipped} already present` });
-        emit(opts, r, () => `copied ${r.copied} file(s) from ${opts.from}; ${r.skipped} were already present`);
-      });
+      const outcome = (r: { copied: number; skipped: number }) => ({ reason: `${r.copied} file(s) copied, ${r.skipped} already present` });
+      const r = await auditedAction(cmd, { action: 'pitr.pull', target: opts.env, outcome }, (ctx) => pullFromDestination(ctx.loaded, opts.env, opts.from));
+      emit(opts, r, () => `copied ${r.copied} file(s) from ${opts.from}; ${r.skipped} were already present`);
     });
 
   pitr
     .command('status')
     .description('recoverable window, archiving lag and missing WAL segments')
-    .requiredOption('--env <env>', 'environment')
-    .option('--json', 'output JSON')
+    .addOption(envOption('any'))
+    .addOption(jsonOption())
     .action(async (opts: { env: string; json?: boolean }, cmd: Command) => {
       const { pitrStatus } = await import('../restore/pitr/status.js');
-      await withContext(cmd, async (ctx) => {
-        const base = await pitrStatus(ctx.loaded, requireEnv(opts));
-        const { receiverState, pitrProblems } = await import('../restore/pitr/receiver-state.js');
-        const s = { ...base, receiver: await receiverState(ctx, base.environment) };
+      const { receiverState, pitrProblems } = await import('../restore/pitr/receiver-state.js');
+      type Status = Awaited<ReturnType<typeof pitrStatus>> & { receiver: Awaited<ReturnType<typeof receiverState>> };
+      const outcome = (s: Status) => {
         const problems = pitrProblems(s);
-        await ctx.audit({ action: 'pitr.status', command: `prodguard pitr status --env ${s.environment}`, target: s.environment, verdict: problems.length ? 'failed' : 'ok', reason: problems.length ? problems.join('; ') : `window ${s.earliest ?? '-'} → ${s.latest ?? '-'}` });
-        emit(opts, s, () => {
-          const rows: Array<[string, string]> = [
-            ['method', s.method],
-            ['archive', s.store],
-            ['base backups', String(s.baseBackups)],
-            ['WAL files', String(s.segments)],
-            ['earliest restorable', s.earliest ?? 'none (no base backup)'],
-            ['latest restorable', s.latest ?? 'none'],
-            ['archived up to', s.archivedUpToLsn ?? '-'],
-          ];
-          if (s.server?.reachable) {
-            rows.push(['server WAL position', s.server.currentLsn ?? '-']);
-            rows.push(['archiving lag', s.server.lagBytes === undefined ? '-' : `${s.server.lagBytes} bytes`]);
-            if (s.server.streaming) rows.push(['streaming receiver', `${s.server.streaming.active ? 'connected' : 'NOT connected'}, lag ${s.server.streaming.lagBytes ?? '-'} bytes`]);
-            if (s.server.failedCount) rows.push(['archive failures', `${s.server.failedCount} (last ${s.server.lastFailedWal})`]);
-          } else if (s.server) rows.push(['server', 'unreachable']);
-          if (s.spoolPartial) rows.push(['receiving', s.spoolPartial]);
-          rows.push(['gaps', s.gaps.length ? `${s.gaps.length} missing: ${s.gaps.slice(0, 10).join(', ')}${s.gaps.length > 10 ? ', …' : ''}` : 'none']);
-          if (s.missingHistory) rows.push(['timeline history', `MISSING ${s.missingHistory}`]);
-          if (s.receiver) rows.push(['receiver (pitr stream)', `${s.receiver.state} since ${s.receiver.since}${s.receiver.gaps.length ? `, ${s.receiver.gaps.length} disconnect(s), last from ${s.receiver.gaps[s.receiver.gaps.length - 1].from}` : ''}`]);
-          return table(['', ''], rows).split('\n').slice(1).join('\n');
-        });
-        // Anything that loses recoverability fails the command (exit 1), for scripts and monitors.
-        if (problems.length) throw new RefusedError(`PITR for ${s.environment} is not healthy: ${problems.join('; ')}`, 'pitr.unhealthy');
+        return { verdict: problems.length ? 'failed' : 'ok', reason: problems.length ? problems.join('; ') : `window ${s.earliest ?? '-'} → ${s.latest ?? '-'}` };
+      };
+      const s = await auditedAction(cmd, { action: 'pitr.status', target: (s: Status) => s.environment, outcome }, async (ctx): Promise<Status> => {
+        const base = await pitrStatus(ctx.loaded, opts.env);
+        return { ...base, receiver: await receiverState(ctx, base.environment) };
       });
+      const problems = pitrProblems(s);
+      emit(opts, s, () => {
+        const rows: Array<[string, string]> = [
+          ['method', s.method],
+          ['archive', s.store],
+          ['base backups', String(s.baseBackups)],
+          ['WAL files', String(s.segments)],
+          ['earliest restorable', s.earliest ?? 'none (no base backup)'],
+          ['latest restorable', s.latest ?? 'none'],
+          ['archived up to', s.archivedUpToLsn ?? '-'],
+        ];
+        if (s.server?.reachable) {
+          rows.push(['server WAL position', s.server.currentLsn ?? '-']);
+          rows.push(['archiving lag', s.server.lagBytes === undefined ? '-' : `${s.server.lagBytes} bytes`]);
+          if (s.server.streaming) rows.push(['streaming receiver', `${s.server.streaming.active ? 'connected' : 'NOT connected'}, lag ${s.server.streaming.lagBytes ?? '-'} bytes`]);
+          if (s.server.failedCount) rows.push(['archive failures', `${s.server.failedCount} (last ${s.server.lastFailedWal})`]);
+        } else if (s.server) rows.push(['server', 'unreachable']);
+        if (s.spoolPartial) rows.push(['receiving', s.spoolPartial]);
+        rows.push(['gaps', s.gaps.length ? `${s.gaps.length} missing: ${s.gaps.slice(0, 10).join(', ')}${s.gaps.length > 10 ? ', …' : ''}` : 'none']);
+        if (s.missingHistory) rows.push(['timeline history', `MISSING ${s.missingHistory}`]);
+        if (s.receiver) rows.push(['receiver (pitr stream)', `${s.receiver.state} since ${s.receiver.since}${s.receiver.gaps.length ? `, ${s.receiver.gaps.length} disconnect(s), last from ${s.receiver.gaps[s.receiver.gaps.length - 1].from}` : ''}`]);
+        return table(['', ''], rows).split('\n').slice(1).join('\n');
+      });
+      // Anything that loses recoverability fails the command (exit 1), for scripts and monitors.
+      if (problems.length) throw new RefusedError(`PITR for ${s.environment} is not healthy: ${problems.join('; ')}`, 'pitr.unhealthy');
     });
 }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { withContext, cliContext } from './common.js';
+import { withContext, cliContext, untilStopped } from './common.js';
+import { audited, auditedAction } from './audited.js';
 import { emit, note, table } from './output.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { forceOption, intOption, jsonOption, portOption } from './options.js';
 
 /** `prodguard serve` (scheduler + dashboard + metrics) and `prodguard jobs` (the same jobs by hand or from CI). */
 export function registerServe(program: Command): void {
@@ -9,10 +11,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the schedule (backups, verify, drills, retention, drift, PITR) and serve the dashboard, /metrics, /healthz')
     .option('--host <host>', 'address to bind (default: server.host, 127.0.0.1)')
-    .option('--port <port>', 'port (default: server.port, 7707; 0 picks a free one)', (v) => {
-      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`--port: "${v}" is not a port number`);
-      return Number(v);
-    })
+    .addOption(portOption('port (default: server.port, 7707; 0 picks a free one)', true))
     .option('--no-scheduler', 'dashboard only: run no jobs')
     .option('--hash-password', 'read a password on stdin, print its hash for server.auth.users, and exit')
     .action(async (opts: { host?: string; port?: number; scheduler: boolean; hashPassword?: boolean }, cmd: Command) => {
@@ -30,14 +29,9 @@ export function registerServe(program: Command): void {
       const h = await startServe(ctx, { host: opts.host, port: opts.port, noScheduler: !opts.scheduler });
       note(`prodguard serve: dashboard at ${h.url}${h.tokenFile ? ` (access token in ${h.tokenFile})` : ''}`);
       note(`prodguard serve: ${h.scheduler ? `${h.scheduler.jobs.length} job(s) scheduled: ${h.scheduler.jobs.map((j) => j.id).join(', ') || 'none'}` : 'scheduler off'}`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await untilStopped();
       note('prodguard serve: stopping (waiting for running jobs)');
-      await h.stop();
-      await ctx.audit({ action: 'serve.stop', command: 'prodguard serve', target: '-', verdict: 'ok', reason: 'stopped by signal' });
+      await audited(ctx, { action: 'serve.stop', outcome: () => ({ reason: 'stopped by signal' }) }, () => h.stop());
       await ctx.close();
     });
 
@@ -46,7 +40,7 @@ export function registerServe(program: Command): void {
   jobs
     .command('list')
     .description('the jobs the config schedules, with their next run')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { scheduledJobs } = await import('../server/jobs.js');
       const { Cron } = await import('croner');
@@ -61,7 +55,7 @@ export function registerServe(program: Command): void {
     .command('run')
     .description('run one scheduled job now, recorded and audited like a scheduled run (e.g. backup:production)')
     .argument('<job>', 'job id (see `prodguard jobs list`) or kind when unique')
-    .option('--json', 'output JSON')
+    .addOption(jsonOption())
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       const { scheduledJobs, findJob } = await import('../server/jobs.js');
       const { runJob, currentRunner } = await import('../server/run-job.js');
@@ -80,11 +74,8 @@ export function registerServe(program: Command): void {
     .command('runs')
     .description('recent job runs, newest first')
     .option('--job <id>', 'only this job')
-    .option('--limit <n>', 'how many', (v) => {
-      if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--limit: "${v}" is not a positive number`);
-      return Number(v);
-    }, 20)
-    .option('--json', 'output JSON')
+    .addOption(intOption('--limit <n>', 'how many', { min: 1 }, 20))
+    .addOption(jsonOption())
     .action(async (opts: { job?: string; limit: number; json?: boolean }, cmd: Command) => {
       const { listJobRuns } = await import('../server/run-job.js');
       await withContext(cmd, async (ctx) => {
@@ -97,17 +88,14 @@ export function registerServe(program: Command): void {
     .command('workflow')
     .description('write .github/workflows/prodguard-schedule.yml (same as `prodguard init ci --github`, the documented entry point)')
     .requiredOption('--github', 'GitHub Actions (the only CI supported so far)')
-    .option('--force', 'overwrite an existing workflow')
-    .option('--json', 'output JSON')
-    .action((opts: { force?: boolean; json?: boolean }, cmd: Command) => writeScheduleWorkflowCommand(opts, cmd, 'prodguard jobs workflow --github'));
+    .addOption(forceOption('workflow'))
+    .addOption(jsonOption())
+    .action((opts: { force?: boolean; json?: boolean }, cmd: Command) => writeScheduleWorkflowCommand(opts, cmd));
 }
 
 /** `jobs workflow --github` and `init ci --github` both land here: one generator, one audit record. */
-export async function writeScheduleWorkflowCommand(opts: { force?: boolean; json?: boolean }, cmd: Command, command: string): Promise<void> {
+export async function writeScheduleWorkflowCommand(opts: { force?: boolean; json?: boolean }, cmd: Command): Promise<void> {
   const { writeScheduleWorkflow } = await import('../server/ci-schedule.js');
-  await withContext(cmd, async (ctx) => {
-    const file = writeScheduleWorkflow(ctx.loaded, { force: opts.force });
-    await ctx.audit({ action: 'jobs.workflow', command: command + (opts.force ? ' --force' : ''), target: '-', verdict: 'ok', reason: `wrote ${file}` });
-    emit(opts, { file }, () => `wrote ${file}\nnext: add the listed secrets to the repository and set server.schedule: ci in prodguard.yaml`);
-  });
+  const file = await auditedAction(cmd, { action: 'jobs.workflow', outcome: (file: string) => ({ reason: `wrote ${file}` }) }, async (ctx) => writeScheduleWorkflow(ctx.loaded, { force: opts.force }));
+  emit(opts, { file }, () => `wrote ${file}\nnext: add the listed secrets to the repository and set server.schedule: ci in prodguard.yaml`);
 }

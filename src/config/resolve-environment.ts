@@ -6,7 +6,7 @@
 import type { Config, EnvironmentConfig } from './schema.js';
 import type { LoadedConfig } from './load.js';
 import { tryConnectionUrl, type Env } from './connection.js';
-import { connInfoFromPgEnv, parseConnInfo, isLocalHost, type ConnInfo } from '../pg/conninfo.js';
+import { connInfoFromPgEnv, parseConnInfo, isLocalHost, sameDatabase, type ConnInfo } from '../pg/conninfo.js';
 
 export type EnvironmentKind = EnvironmentConfig['kind'];
 
@@ -42,11 +42,6 @@ export function supabaseRefOf(c: ConnInfo): string | null {
   const prj = /^([a-z0-9]{20})\.supabase\.(co|com)$/i.exec(c.host);
   if (prj) return prj[1].toLowerCase();
   return null;
-}
-
-function sameServer(a: ConnInfo, b: ConnInfo): boolean {
-  const hostEq = a.host.toLowerCase() === b.host.toLowerCase() || (isLocalHost(a.host) && isLocalHost(b.host));
-  return hostEq && a.port === b.port && a.database === b.database;
 }
 
 function matchesHostList(c: ConnInfo, hosts: string[]): boolean {
@@ -93,7 +88,7 @@ export function resolveConnInfo(loaded: LoadedConfig, info: ConnInfo, env: Env =
   for (const [name, e] of entries) {
     const url = tryConnectionUrl(loaded, name, env);
     const c = url ? parseConnInfo(url) : null;
-    if (c && sameServer(c, info)) return found(name, e, `same server as ${name}'s connection (${where})`);
+    if (c && sameDatabase(c, info)) return found(name, e, `same server as ${name}'s connection (${where})`);
   }
   if (info.params.service) return UNKNOWN(`psql service "${info.params.service}" is not mapped to an environment`);
   return UNKNOWN(`${where} matches no configured environment`);

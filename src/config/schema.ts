@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { Cron } from 'croner';
+import { errorMessage } from '../errors.js';
+import { SUPABASE_REF } from './patterns.js';
 
 const duration = z
   .string()
@@ -16,7 +18,7 @@ export function cronProblem(pattern: string, timezone?: string): string | null {
     new Cron(pattern, { paused: true, timezone });
     return null;
   } catch (err) {
-    return (err as Error).message.replace(/^CronPattern: /, '');
+    return errorMessage(err).replace(/^CronPattern: /, '');
   }
 }
 
@@ -39,7 +41,7 @@ export const environmentSchema = z
     urlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional()
       .describe('Name of the environment variable that holds the connection URL.'),
     urlFile: z.string().optional().describe('Path of a file (e.g. a mounted secret) whose content is the connection URL.'),
-    supabaseRef: z.string().regex(/^[a-z0-9]{6,40}$/, 'a Supabase project ref (lowercase letters and digits)').optional()
+    supabaseRef: z.string().regex(SUPABASE_REF, 'a Supabase project ref (lowercase letters and digits)').optional()
       .describe('Supabase project ref of this environment (what `supabase link` writes to supabase/.temp/project-ref).'),
     hosts: z.array(z.string()).default([]).describe('Extra host names or host:port pairs that identify this environment in connection strings.'),
     label: z.string().optional().describe('Human name shown in messages, e.g. "qwikker-prod".'),
@@ -366,11 +368,5 @@ export function configJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
-/** Parses "5s", "2min", "7d" to milliseconds. */
-export function durationMs(d: string): number {
-  const m = /^(\d+)(ms|s|min|h|d)$/.exec(d);
-  if (!m) throw new Error(`bad duration ${d}`);
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'min' | 'h' | 'd'];
-  return n * unit;
-}
+/** Parses "5s", "2min", "7d" to milliseconds (src/config/duration.ts, re-exported for existing importers). */
+export { durationMs } from './duration.js';

@@ -19,7 +19,7 @@ import { DEMO_SEED_SQL } from './sql/seed.js';
 import { chapters as allChapters } from './chapters/index.js';
 import type { DemoChapter, DemoContext } from './types.js';
 import type { ScorecardResult } from '../status/scorecard.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 
 export const DEMO_PRODUCTION_REF = 'qwikkerprod';
 export const DEMO_STAGING_REF = 'qwikkerstaging';
@@ -247,7 +247,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
         result.chapters.push({ id: chapter.id, title: chapter.title, ok: true, ms: Date.now() - t0 });
       } catch (err) {
         result.ok = false;
-        const message = (err as Error).message;
+        const message = errorMessage(err);
         write(`✗ chapter "${chapter.id}" failed: ${message}`);
         result.chapters.push({ id: chapter.id, title: chapter.title, ok: false, error: message, ms: Date.now() - t0 });
       }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Context } from '../context.js';
 import { maskSecrets } from '../security/mask.js';
+import { errorMessage } from '../errors.js';
 
 const run = promisify(execFile);
 
@@ -56,7 +57,7 @@ export async function binaryChecks(): Promise<{ results: DoctorResult[]; pgDumpM
       if (p.program === 'pg_dump') pgDumpMajor = Number(/(\d+)(\.\d+)?/.exec(version)?.[1] ?? NaN) || null;
       results.push(r(`bin.${p.program}`, p.program, 'ok', `${version} (${bin})`));
     } catch (err) {
-      results.push(r(`bin.${p.program}`, p.program, p.required ? 'fail' : 'warn', `not found or not runnable (needed for ${p.why}): ${(err as Error).message.split('\n')[0]}`,
+      results.push(r(`bin.${p.program}`, p.program, p.required ? 'fail' : 'warn', `not found or not runnable (needed for ${p.why}): ${errorMessage(err).split('\n')[0]}`,
         'install the PostgreSQL client and server tools (Debian/Ubuntu: apt-get install postgresql postgresql-client) or set PG_BIN to their directory'));
     }
   }
@@ -101,7 +102,7 @@ export async function environmentChecks(ctx: Context, pgDumpMajor: number | null
       }
       out.push(r(id, title, state, `connected: PostgreSQL ${row.v.split(' ')[1]}; clock skew ${(skew / 1000).toFixed(2)} s${problems.length ? '; ' + problems.join('; ') : ''}`, fix));
     } catch (err) {
-      out.push(r(id, title, e.kind === 'local' ? 'warn' : 'fail', `cannot connect: ${(err as Error).message}`, 'check the URL, the network path and the credentials (the password in the URL variable)'));
+      out.push(r(id, title, e.kind === 'local' ? 'warn' : 'fail', `cannot connect: ${errorMessage(err)}`, 'check the URL, the network path and the credentials (the password in the URL variable)'));
     } finally {
       await client?.end().catch(() => {});
     }
@@ -123,7 +124,7 @@ export async function destinationChecks(ctx: Context, env: Record<string, string
     const { missingVariables, describeMissing } = await import('../config/missing-variables.js');
     const missing = missingVariables(ctx.loaded.config, env).filter((m) => m.for.startsWith('destination'));
     if (missing.length) return [r('dest', 'backup destinations', 'fail', `not set: ${describeMissing(missing)}`, `set ${missing.map((m) => m.name).join(', ')} where backups run`)];
-    return [r('dest', 'backup destinations', 'fail', (err as Error).message, 'fix backup.destinations in prodguard.yaml')];
+    return [r('dest', 'backup destinations', 'fail', errorMessage(err), 'fix backup.destinations in prodguard.yaml')];
   }
   const out: DoctorResult[] = [];
   try {
@@ -137,7 +138,7 @@ export async function destinationChecks(ctx: Context, env: Record<string, string
         if (!back || !back.equals(body)) throw new Error('the probe object read back differs from what was written');
         out.push(r(`dest.${d.name}`, `destination ${d.name} (${d.kind})`, 'ok', `writable, readable and deletable: ${d.location}`));
       } catch (err) {
-        out.push(r(`dest.${d.name}`, `destination ${d.name} (${d.kind})`, 'fail', `${d.location}: ${(err as Error).message}`,
+        out.push(r(`dest.${d.name}`, `destination ${d.name} (${d.kind})`, 'fail', `${d.location}: ${errorMessage(err)}`,
           d.kind === 's3' ? 'check the bucket, endpoint and the access key variables; the key needs put, get, list and delete' : 'check that the directory exists and this user can write to it'));
       }
     }
@@ -164,7 +165,7 @@ export async function keyChecks(ctx: Context, env: Record<string, string | undef
     }
     return [r('keys', 'backup encryption keys', 'ok', `identity from ${where} matches recipient ${recipient.slice(0, 16)}… (${enc.recipients.length} recipient(s))`)];
   } catch (err) {
-    return [r('keys', 'backup encryption keys', 'fail', `the identity in ${where} is not a valid age X25519 identity (${(err as Error).message})`, 'regenerate with `prodguard backup keygen`')];
+    return [r('keys', 'backup encryption keys', 'fail', `the identity in ${where} is not a valid age X25519 identity (${errorMessage(err)})`, 'regenerate with `prodguard backup keygen`')];
   }
 }
 
@@ -186,7 +187,7 @@ export async function stateChecks(ctx: Context): Promise<DoctorResult[]> {
     const store = await ctx.store();
     out.push(r('store', 'state store', 'ok', `${store.kind}: ${store.location}`));
   } catch (err) {
-    return [r('store', 'state store', 'fail', (err as Error).message, 'check state.path / state.urlEnv and permissions')];
+    return [r('store', 'state store', 'fail', errorMessage(err), 'check state.path / state.urlEnv and permissions')];
   }
   const { auditChainStatus } = await import('../server/http/pages.js');
   const chain = await auditChainStatus(ctx);

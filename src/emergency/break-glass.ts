@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Context } from '../context.js';
 import { connectionUrl, requireEnvironment } from '../config/connection.js';
-import { RefusedError, UsageError } from '../errors.js';
+import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { createGrant, grantIsActive, listGrants, revokeGrant, MAX_GRANT_MS, type Grant } from '../grants/grants.js';
 import { LOCKDOWN_COLLECTION } from '../lockdown/lockdown.js';
 import { notifyEvent } from '../notify/send.js';
@@ -92,7 +92,7 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
   const durationMs = o.durationMs ?? DEFAULT_BREAK_GLASS_MS;
   const command = `prodguard break-glass --env ${o.env} --reason ${JSON.stringify(o.reason)} --duration ${Math.round(durationMs / 1000)}s${o.withoutBackup ? ' --without-backup' : ''}`;
   const refuse = async (err: unknown, person: string | null): Promise<never> => {
-    await ctx.audit({ action: 'break-glass.open', command, target: o.env, verdict: 'refused', reason: (err as Error).message, ...(person ? { actor: person } : {}) });
+    await ctx.audit({ action: 'break-glass.open', command, target: o.env, verdict: 'refused', reason: errorMessage(err), ...(person ? { actor: person } : {}) });
     throw err;
   };
   if (!o.reason.trim()) throw new UsageError('break-glass needs --reason: say what is broken', 'break-glass.reason');
@@ -126,8 +126,8 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
     try {
       backup = await immediateVerifiedBackup(ctx, o.env, o.reason, say);
     } catch (err) {
-      const e = new RefusedError(`break-glass refused: the backup before opening failed, the glass stays closed (${(err as Error).message}). Fix the backup, or use --without-backup with a second senior's key`, 'break-glass.backup', err);
-      await notifyEvent(ctx, { event: 'backup.failed', environment: o.env, summary: `break-glass backup failed: ${(err as Error).message}` });
+      const e = new RefusedError(`break-glass refused: the backup before opening failed, the glass stays closed (${errorMessage(err)}). Fix the backup, or use --without-backup with a second senior's key`, 'break-glass.backup', err);
+      await notifyEvent(ctx, { event: 'backup.failed', environment: o.env, summary: `break-glass backup failed: ${errorMessage(err)}` });
       return refuse(e, senior);
     }
   }
@@ -144,7 +144,7 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
     } catch (err) {
       // A grant without its database half would be a half-open glass: close it again.
       await revokeGrant(await ctx.store(), grant.id);
-      return refuse(new RefusedError(`break-glass refused: the lockdown token could not be issued (${(err as Error).message}); grant ${grant.id} revoked`, 'break-glass.lockdown'), senior);
+      return refuse(new RefusedError(`break-glass refused: the lockdown token could not be issued (${errorMessage(err)}); grant ${grant.id} revoked`, 'break-glass.lockdown'), senior);
     }
   }
   const record: BreakGlassRecord = {
@@ -204,7 +204,7 @@ export async function endBreakGlass(ctx: Context, o: { env: string; grantId?: st
           await c.end();
         }
       } catch (err) {
-        tokenNote = ` (the database token could not be ended early: ${(err as Error).message}; it expires at ${r.lockdownTokenExpiresAt})`;
+        tokenNote = ` (the database token could not be ended early: ${errorMessage(err)}; it expires at ${r.lockdownTokenExpiresAt})`;
       }
     }
     const rec: BreakGlassRecord = { ...r, endedAt: new Date().toISOString(), endedBy: actor };

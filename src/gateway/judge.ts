@@ -9,6 +9,7 @@ import { classifyParsed, newClassifyContext, type ClassifyContext, type Statemen
 import { collectFacts, constantValue } from '../sql/facts.js';
 import { functionName } from '../sql/functions.js';
 import { parseStatements, type AstNode, type ParsedStatement } from '../sql/parser.js';
+import { errorMessage } from '../errors.js';
 
 export interface Judgement {
   /** The worst class of the statements, 'unparsed' when the parser refused the text. */
@@ -110,7 +111,7 @@ function judgeUncached(sql: string, session: ClassifyContext | undefined): Judge
   try {
     stmts = parseStatements(sql);
   } catch (err) {
-    return { class: 'unparsed', readOnlyOk: false, reason: `the SQL engine cannot parse it (${(err as Error).message}), so it cannot be proven read-only`, shapeOnly: false, cacheable: true };
+    return { class: 'unparsed', readOnlyOk: false, reason: `the SQL engine cannot parse it (${errorMessage(err)}), so it cannot be proven read-only`, shapeOnly: false, cacheable: true };
   }
   if (!stmts.length) return { class: 'empty', readOnlyOk: true, reason: 'empty query', shapeOnly: false, cacheable: true, statements: [] };
   let worst: Judgement = { class: 'empty', readOnlyOk: true, reason: 'empty query' };

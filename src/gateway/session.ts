@@ -27,6 +27,7 @@ import { grantIsActive } from '../grants/grants.js';
 import { maskSecrets } from '../security/mask.js';
 import { newClassifyContext, rememberStatement, type ClassifyContext, type StatementClass } from '../sql/classify.js';
 import type { ParsedStatement } from '../sql/parser.js';
+import { errorMessage } from '../errors.js';
 
 /** Startup parameters a client may pass on; everything else (options, GUCs, replication) is dropped or refused. */
 const PASSED_PARAMS = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'extra_float_digits', 'intervalstyle']);
@@ -112,7 +113,7 @@ export class ClientSession {
     this.client = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
-    this.startup(socket).catch((err) => this.fatal({ code: '08P01', message: `prodguard gateway: ${(err as Error).message}` }));
+    this.startup(socket).catch((err) => this.fatal({ code: '08P01', message: `prodguard gateway: ${errorMessage(err)}` }));
   }
 
   /** Reads untyped startup-phase packets until a StartupMessage, handling SSL/GSS/cancel requests. */
@@ -236,8 +237,8 @@ export class ClientSession {
     try {
       this.up = await openUpstream(this.gw.upstream, this.gw.upstreamOptions(this.writeGrant !== null), passed);
     } catch (err) {
-      this.gw.auditEvent(this, 'gateway.connect', 'failed', (err as Error).message);
-      return this.fatal({ code: (err as { code?: string }).code ?? '08006', message: `prodguard gateway cannot reach the database: ${(err as Error).message}` });
+      this.gw.auditEvent(this, 'gateway.connect', 'failed', errorMessage(err));
+      return this.fatal({ code: (err as { code?: string }).code ?? '08006', message: `prodguard gateway cannot reach the database: ${errorMessage(err)}` });
     }
     this.sock.write(Buffer.concat([authMessage(12, Buffer.from(serverFinal)), authMessage(0), ...this.up.parameters.map(([k, v]) => parameterStatus(k, v)), backendKeyData(this.keyPid, this.keySecret), readyForQuery('I')]));
     this.gw.auditEvent(this, 'gateway.connect', 'allow', this.writeGrant ? `write grant ${this.writeGrant.id} (${this.writeGrant.kind}) until ${this.writeGrant.expiresAt}` : 'read-only session');
@@ -404,7 +405,7 @@ export class ClientSession {
         out.push(b);
       }
     } catch (err) {
-      this.fatal({ code: '08P01', message: `prodguard gateway: protocol violation: ${(err as Error).message}` });
+      this.fatal({ code: '08P01', message: `prodguard gateway: protocol violation: ${errorMessage(err)}` });
       return;
     }
     if (this.closed || !out.length) return;
@@ -629,7 +630,7 @@ export class ClientSession {
         pos = end;
       }
     } catch (err) {
-      this.fatal({ code: '08P01', message: `prodguard gateway: bad message from the database: ${(err as Error).message}` });
+      this.fatal({ code: '08P01', message: `prodguard gateway: bad message from the database: ${errorMessage(err)}` });
       return;
     }
     const stop = this.upHeld ? n - this.upHeld.length : n;

@@ -5,7 +5,7 @@ import { configPath } from '../config/load.js';
 import { connectionUrl, requireEnvironment } from '../config/connection.js';
 import { durationMs } from '../config/schema.js';
 import { parseConnInfo } from '../pg/conninfo.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { activeGrant } from '../grants/grants.js';
 import { GatewayAuditSink } from './audit-sink.js';
 import { StoreAuditCopy } from './audit-store.js';
@@ -67,6 +67,6 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
     return { gateway, ...addr, certificate: tlsFiles.cert };
   } catch (err) {
     audit.close();
-    throw new UsageError(`gateway cannot listen on ${host}:${port}: ${(err as Error).message}`, 'gateway.listen');
+    throw new UsageError(`gateway cannot listen on ${host}:${port}: ${errorMessage(err)}`, 'gateway.listen');
   }
 }

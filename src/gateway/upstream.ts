@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { ConnInfo } from '../pg/conninfo.js';
 import { BodyReader, CANCEL_REQUEST, MessageReader, SSL_REQUEST, int32, message, packet, parseErrorFields, startupPacket, type Message } from './protocol.js';
 import { ScramClient } from './scram.js';
+import { errorMessage } from '../errors.js';
 
 export interface UpstreamSession {
   socket: Duplex;
@@ -186,7 +187,7 @@ export async function openUpstream(target: ConnInfo, options: Record<string, str
     }
   } catch (err) {
     s.destroy();
-    throw err instanceof UpstreamError ? err : new UpstreamError(`cannot reach upstream server: ${(err as Error).message}`);
+    throw err instanceof UpstreamError ? err : new UpstreamError(`cannot reach upstream server: ${errorMessage(err)}`);
   } finally {
     clearTimeout(timer);
   }

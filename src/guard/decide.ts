@@ -18,6 +18,7 @@ import { protectedFile } from './protected-files.js';
 import { DATA_ONLY, mentions } from './mentions.js';
 import { fastAllow } from './fast-path.js';
 import { UNKNOWN_CONTENT } from './shell.js';
+import { errorMessage } from '../errors.js';
 
 export type Decision = 'allow' | 'deny' | 'backup-first';
 
@@ -82,7 +83,7 @@ function loadProjectConfig(cwd: string, steps: string[]): Promise<LoadedConfig |
       steps.push(`config: ${file}`);
       return loaded;
     } catch (err) {
-      steps.push(`config: ${file} is invalid (${(err as Error).message.split('\n')[0]}); treating every non-local target as unknown`);
+      steps.push(`config: ${file} is invalid (${errorMessage(err).split('\n')[0]}); treating every non-local target as unknown`);
       return null;
     }
   })();
@@ -240,7 +241,7 @@ class Engine {
             try {
               f = await rule.check(inv, helpers);
             } catch (err) {
-              f = { risk: 'opaque', effect: `could not be analysed (${(err as Error).message}) — targets`, target: resolveTarget(inv.scope, { opaque: 'analysis failed' }) };
+              f = { risk: 'opaque', effect: `could not be analysed (${errorMessage(err)}) — targets`, target: resolveTarget(inv.scope, { opaque: 'analysis failed' }) };
             }
             if (f) {
               found = true;

@@ -8,6 +8,7 @@ import type { GuardDecision } from './decide.js';
 import { AGENTS, type AgentAdapter, type HookOutput } from './agents/index.js';
 import type { ToolCall, ToolVerdict } from './tool-call.js';
 import { fastAllow } from './fast-path.js';
+import { errorMessage } from '../errors.js';
 
 export interface HookAnswer {
   /** JSON to print on stdout, or '' to print nothing (allow). */
@@ -67,7 +68,7 @@ export async function agentHook(agentId: AgentAdapter['id'], stdinText: string, 
     if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('not a JSON object');
     call = agent.parse(input as Record<string, unknown>, opts.fallbackCwd ?? process.cwd());
   } catch (err) {
-    return refuse(agent, `prodguard could not read the hook input (${(err as Error).message}); refusing to be safe.`);
+    return refuse(agent, `prodguard could not read the hook input (${errorMessage(err)}); refusing to be safe.`);
   }
   if (opts.accept && !opts.accept(call)) return { stdout: '', code: 2, stderr: '', decision: null, verdict: null, stale: true };
   // A plain data-only command (`ls`, `git status`) is allowed before any config, parser or rule loads.
@@ -89,7 +90,7 @@ export async function agentHook(agentId: AgentAdapter['id'], stdinText: string, 
     const v = await Promise.race([work, timeout]);
     return { ...agent.answer(v), decision: v.guard ?? null, verdict: v };
   } catch (err) {
-    return refuse(agent, `prodguard could not decide (${(err as Error).message}); refusing to be safe.`);
+    return refuse(agent, `prodguard could not decide (${errorMessage(err)}); refusing to be safe.`);
   } finally {
     if (timer) clearTimeout(timer);
   }

@@ -6,7 +6,7 @@ import { MATCHER as CLAUDE_MATCHER } from './agents/claude-code.js';
 import { FILE_TOOLS as CURSOR_FILE_TOOLS } from './agents/cursor.js';
 import { MATCHER as GEMINI_MATCHER } from './agents/gemini.js';
 import { shellQuote } from './wrappers/words.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 
 /**
  * The hook command for an agent, resolving without PATH: the absolute path of this node and of
@@ -43,7 +43,7 @@ function readSettings(file: string): Record<string, unknown> {
   try {
     settings = text.trim() ? JSON.parse(text) : {};
   } catch (err) {
-    throw new UsageError(`${file} is not valid JSON (${(err as Error).message}); fix it first, prodguard will not overwrite it`);
+    throw new UsageError(`${file} is not valid JSON (${errorMessage(err)}); fix it first, prodguard will not overwrite it`);
   }
   if (!settings || typeof settings !== 'object' || Array.isArray(settings)) throw new UsageError(`${file} must hold a JSON object`);
   return settings as Record<string, unknown>;

@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Context } from '../context.js';
+import { errorMessage } from '../errors.js';
 
 export async function projectConfig(cwd: string, file?: string): Promise<{ loaded: LoadedConfig | null; problem?: string }> {
   const { findConfigFile, loadConfig } = await import('../config/load.js');
@@ -11,7 +12,7 @@ export async function projectConfig(cwd: string, file?: string): Promise<{ loade
   try {
     return { loaded: loadConfig({ file: path }) };
   } catch (err) {
-    return { loaded: null, problem: `${path}: ${(err as Error).message.split('\n')[0]}` };
+    return { loaded: null, problem: `${path}: ${errorMessage(err).split('\n')[0]}` };
   }
 }
 

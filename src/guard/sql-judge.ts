@@ -2,6 +2,7 @@
 import type { Finding } from './rules/types.js';
 import { unknownTarget, type Target } from './target.js';
 import { UNKNOWN_CONTENT } from './shell.js';
+import { errorMessage } from '../errors.js';
 
 const META_READ = /^\\(d\S*|l\+?|list|conninfo|x|timing|echo|qecho|pset|a|t|H|encoding|q|quit|\?|h|help|set|unset|sf\S*|sv\S*|z|dp|du|dn|dt\S*|dx|copyright|prompt|if|elif|else|endif|c|connect|g|gx|gdesc|p|r|w|o|cd|setenv|errverbose|watch|gset|crosstabview|gdesc|echo|warn|qecho)\b/;
 
@@ -54,7 +55,7 @@ export async function judgeSql(text: string | null, target: Target, source: stri
   try {
     stmts = await classify(sql);
   } catch (err) {
-    if (err instanceof SqlSyntaxError) return { risk: 'opaque', effect: `runs SQL that does not parse (${(err as Error).message.split('\n')[0]}) against`, target, alternative: 'Fix the SQL; unparseable SQL is refused against non-local targets.' };
+    if (err instanceof SqlSyntaxError) return { risk: 'opaque', effect: `runs SQL that does not parse (${errorMessage(err).split('\n')[0]}) against`, target, alternative: 'Fix the SQL; unparseable SQL is refused against non-local targets.' };
     throw err;
   }
   const worst = worstClass(stmts);

@@ -8,9 +8,12 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { resolveConnInfo, resolveEnvironment, type EnvironmentKind } from '../config/resolve-environment.js';
+import type { Env } from '../config/connection.js';
 import { isLocalHost, parseConnInfo, type ConnInfo } from '../pg/conninfo.js';
+import { parse as parseDotenvText } from 'dotenv';
 
-export type Env = Record<string, string | undefined>;
+/** The environment variables a command sees (one Env type: src/config/connection.ts). */
+export type { Env };
 
 const WORST: Record<'production' | 'unknown' | 'staging' | 'local', number> = { production: 3, unknown: 2, staging: 1, local: 0 };
 
@@ -86,18 +89,9 @@ function readScoped(scope: GuardScope, path: string): string | null {
   }
 }
 
-/** Parses a .env file (KEY=value, optional export, quotes, comments). */
+/** Parses a .env file the way the tools that load it do (dotenv: export, quotes, multi-line values, comments). */
 export function parseDotenv(text: string): Env {
-  const out: Env = {};
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/.exec(line);
-    if (!m) continue;
-    let v = m[2].trim();
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    else v = v.replace(/\s+#.*$/, '');
-    out[m[1]] = v;
-  }
-  return out;
+  return parseDotenvText(text);
 }
 
 export function loadDotenvFiles(scope: GuardScope, files: string[]): Array<{ file: string; vars: Env }> {

@@ -10,7 +10,7 @@
 import type { StateStore } from '../store/store.js';
 import { connect } from '../pg/client.js';
 import { installPlan, removePlan, readSqlFile, type LockdownSettings, type PlannedFile } from './sql-files.js';
-import { ProdguardError } from '../errors.js';
+import { ProdguardError, errorMessage } from '../errors.js';
 
 export const LOCKDOWN_COLLECTION = 'lockdown';
 const EVENT_TRIGGERS = ['prodguard_ddl_guard', 'prodguard_drop_guard', 'prodguard_protect_new_tables'];
@@ -62,7 +62,7 @@ export async function applyLockdown(url: string, store: StateStore, env: string,
       try {
         await c.query(f.sql);
       } catch (err) {
-        throw new ProdguardError(`lockdown ${f.file} failed: ${(err as Error).message}`, { code: 'lockdown.apply', cause: err });
+        throw new ProdguardError(`lockdown ${f.file} failed: ${errorMessage(err)}`, { code: 'lockdown.apply', cause: err });
       }
     }
     await c.query('COMMIT');
@@ -116,7 +116,7 @@ export async function removeLockdown(url: string, store: StateStore, env: string
     await c.query('COMMIT');
   } catch (err) {
     await c.query('ROLLBACK').catch(() => undefined);
-    throw new ProdguardError(`lockdown remove failed: ${(err as Error).message}`, { code: 'lockdown.remove', cause: err });
+    throw new ProdguardError(`lockdown remove failed: ${errorMessage(err)}`, { code: 'lockdown.remove', cause: err });
   } finally {
     await c.end();
   }
@@ -130,7 +130,7 @@ export async function issueLockdownToken(url: string, t: { kind: 'deploy' | 'bre
     const r = await c.query(`SELECT prodguard.issue_token($1, make_interval(secs => $2::double precision / 1000), $3, $4) AS token, clock_timestamp() + make_interval(secs => $2::double precision / 1000) AS expires`, [t.kind, t.ttlMs, t.person, t.reason]);
     return { token: r.rows[0].token as string, expiresAt: new Date(r.rows[0].expires as string).toISOString() };
   } catch (err) {
-    throw new ProdguardError(`cannot issue a lockdown token: ${(err as Error).message}`, { code: 'lockdown.token', cause: err });
+    throw new ProdguardError(`cannot issue a lockdown token: ${errorMessage(err)}`, { code: 'lockdown.token', cause: err });
   } finally {
     await c.end();
   }

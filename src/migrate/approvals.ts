@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Member } from '../config/schema.js';
 import { durationMs } from '../config/schema.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { changeHash, type ChangeMigration } from './change.js';
 import { formatPublicKey, parsePublicKey } from './keys.js';
 import type { GitAuthor } from './git-authors.js';
@@ -73,12 +73,6 @@ export function isSamePerson(member: Pick<Member, 'name'> & { email?: string | n
   return names.some((n) => a === n || a.startsWith(n + ' ') || a === `ci:${n}`);
 }
 
-/** The team member whose public key matches this private key. */
-export function memberForKey(loaded: LoadedConfig, key: KeyObject): Member | null {
-  const pub = formatPublicKey(createPublicKey(key));
-  return loaded.config.team.find((m) => m.publicKey?.trim() === pub) ?? null;
-}
-
 export function signApproval(
   key: KeyObject,
   p: { approver: string; environment: string; migrations: ChangeMigration[]; time?: Date },
@@ -113,7 +107,7 @@ function readApprovalFiles(loaded: LoadedConfig): Array<{ file: string; data: un
       try {
         return { file, data: JSON.parse(readFileSync(file, 'utf8')) as unknown };
       } catch (err) {
-        return { file, data: null, error: `not valid JSON (${(err as Error).message})` };
+        return { file, data: null, error: `not valid JSON (${errorMessage(err)})` };
       }
     });
 }
@@ -184,7 +178,7 @@ export function evaluateApprovals(
     try {
       pub = parsePublicKey(member.publicKey);
     } catch (err) {
-      reject(a.approver, `approver "${a.approver}" has an unusable publicKey in ${terms.source} (${(err as Error).message})`);
+      reject(a.approver, `approver "${a.approver}" has an unusable publicKey in ${terms.source} (${errorMessage(err)})`);
       continue;
     }
     let sigOk = false;
@@ -234,8 +228,4 @@ export function evaluateApprovals(
   }
   const validApprovers = [...valid];
   return { changeHash: change.hash, required: cfg.required, validApprovers, verdicts, ok: validApprovers.length >= cfg.required };
-}
-
-export function requireMigrations(m: ChangeMigration[]): void {
-  if (m.length === 0) throw new UsageError('nothing to approve: no pending migrations for this environment', 'migrate.nothing');
 }

@@ -4,7 +4,7 @@
  * migration of the change — or aiming it at another environment — voids them.
  */
 import type { LoadedConfig } from '../config/load.js';
-import { connectionUrl } from '../config/connection.js';
+import { connectionUrl, requireEnvironment } from '../config/connection.js';
 import { withClient } from '../pg/client.js';
 import { UsageError } from '../errors.js';
 import { readMigrations, sha256, type MigrationFile } from './files.js';
@@ -41,8 +41,7 @@ export function makeChange(environment: string, migrations: MigrationFile[]): Ch
 
 export function requireEnv(loaded: LoadedConfig, env: string | undefined, kind?: 'staging' | 'production'): string {
   if (!env) throw new UsageError('--env is required', 'usage');
-  const e = loaded.config.environments[env];
-  if (!e) throw new UsageError(`unknown environment "${env}" (configured: ${Object.keys(loaded.config.environments).join(', ')})`, 'env.unknown');
+  const e = requireEnvironment(loaded, env);
   if (kind && e.kind !== kind) throw new UsageError(`environment "${env}" has kind ${e.kind}, this needs a ${kind} environment`, 'env.kind');
   return env;
 }

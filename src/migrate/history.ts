@@ -43,11 +43,6 @@ export function historyTarget(loaded: LoadedConfig): HistoryTarget {
   return { kind: 'prodguard', schema: parts[0], table: parts[1], qualified: `${quoteIdent(parts[0])}.${quoteIdent(parts[1])}` };
 }
 
-/** The schemas holding history tables (left out of schema comparisons). */
-export function historySchemas(t: HistoryTarget): string[] {
-  return [t.schema];
-}
-
 export async function historyExists(c: pg.Client, t: HistoryTarget): Promise<boolean> {
   const r = await c.query(TABLE_EXISTS_SQL, [`${t.schema}.${t.table}`]);
   return r.rows[0].exists === true;

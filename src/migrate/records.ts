@@ -62,11 +62,3 @@ export async function findChange(ctx: Context, prefix: string): Promise<ChangeRe
   const all = await (await ctx.store()).list<ChangeRecord>(CHANGES);
   return all.map((d) => d.doc).filter((c) => c.hash.startsWith(prefix.toLowerCase()));
 }
-
-/** Every migration (file + sha256) that has passed on any staging environment. */
-export async function stagingPassed(ctx: Context): Promise<Map<string, StagingPass>> {
-  const passes = await (await ctx.store()).list<StagingPass>(STAGING_PASSES, { order: 'oldest' });
-  const out = new Map<string, StagingPass>();
-  for (const p of passes) for (const m of p.doc.migrations) out.set(`${m.file}@${m.sha256}`, p.doc);
-  return out;
-}

@@ -2,7 +2,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { tryConnectionUrl } from '../config/connection.js';
 import { resolveEnvironment } from '../config/resolve-environment.js';
-import { parseConnInfo, isLocalHost } from '../pg/conninfo.js';
+import { parseConnInfo, sameDatabase } from '../pg/conninfo.js';
 import { RefusedError } from '../errors.js';
 
 export function assertNotProduction(loaded: LoadedConfig, envName: string, url: string, what: string): void {
@@ -17,8 +17,7 @@ export function assertNotProduction(loaded: LoadedConfig, envName: string, url: 
     const pu = tryConnectionUrl(loaded, name);
     const p = pu ? parseConnInfo(pu) : null;
     if (!p) continue;
-    const sameHost = p.host.toLowerCase() === info.host.toLowerCase() || (isLocalHost(p.host) && isLocalHost(info.host));
-    if (sameHost && p.port === info.port && p.database === info.database) {
+    if (sameDatabase(p, info)) {
       throw new RefusedError(`${what}: "${envName}" points at the same database as production environment "${name}"; refusing`, 'migrate.production-target');
     }
   }

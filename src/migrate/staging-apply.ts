@@ -6,7 +6,7 @@
 import type { Context } from '../context.js';
 import { connectionUrl } from '../config/connection.js';
 import { currentActor } from '../audit/actor.js';
-import { RefusedError } from '../errors.js';
+import { RefusedError, errorMessage } from '../errors.js';
 import { envState, requireEnv } from './change.js';
 import { historyTarget } from './history.js';
 import { applyMigrations, MigrationFailedError, type AppliedResult } from './apply.js';
@@ -44,7 +44,7 @@ export async function applyToStaging(ctx: Context, env: string, opts: StagingApp
   try {
     assertNotProduction(loaded, env, url, 'migrate apply');
   } catch (err) {
-    await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'refused', reason: (err as Error).message });
+    await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: 'refused', reason: errorMessage(err) });
     throw err;
   }
   // The URL's spelling proves nothing: ask the database which environment it is (policy/environment-identity.ts).
@@ -79,7 +79,7 @@ async function applyLocked(ctx: Context, env: string, url: string, actor: string
     });
   } catch (err) {
     const refused = err instanceof MigrationRefusedError;
-    const reason = err instanceof MigrationFailedError || refused ? err.message : `migrate apply failed: ${(err as Error).message}`;
+    const reason = err instanceof MigrationFailedError || refused ? err.message : `migrate apply failed: ${errorMessage(err)}`;
     await ctx.audit({ action: 'migrate.apply', command, target: env, verdict: refused ? 'refused' : 'failed', reason, details: { changeHash: state.change.hash } });
     throw err;
   }

@@ -5,6 +5,7 @@
  */
 import { isAlarm, NOTIFY_EVENTS, type NotifyEvent } from './events.js';
 import { maskSecrets } from '../security/mask.js';
+import { errorMessage } from '../errors.js';
 
 export interface EmailChannel {
   name: string;
@@ -35,7 +36,7 @@ export async function sendEmailOnce(ch: EmailChannel, ev: NotifyEvent, env: Reco
     await transport.sendMail({ from: ch.from, to: ch.to, subject: emailSubject(ev), text: `${ev.summary}\n\nevent: ${ev.event}\nenvironment: ${ev.environment ?? '-'}\ntime: ${ev.at}${details}\n` });
     return null;
   } catch (err) {
-    return maskSecrets((err as Error).message.split('\n')[0]);
+    return maskSecrets(errorMessage(err).split('\n')[0]);
   } finally {
     transport.close();
   }

@@ -3,7 +3,7 @@
  * ("cannot connect to 127.0.0.1:5432/app: password authentication failed for user …").
  */
 import pg from 'pg';
-import { ProdguardError } from '../errors.js';
+import { ProdguardError, errorMessage } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
 import { parseConnInfo } from './conninfo.js';
 
@@ -23,7 +23,7 @@ export async function connect(url: string, opts: { applicationName?: string } = 
     await client.connect();
   } catch (err) {
     await client.end().catch(() => {});
-    throw new ProdguardError(`cannot connect to ${describeTarget(url)}: ${maskSecrets((err as Error).message)}`, { code: 'pg.connect', cause: err });
+    throw new ProdguardError(`cannot connect to ${describeTarget(url)}: ${maskSecrets(errorMessage(err))}`, { code: 'pg.connect', cause: err });
   }
   return client;
 }
@@ -38,10 +38,11 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
   }
 }
 
-export function quoteIdent(name: string): string {
-  return '"' + name.replace(/"/g, '""') + '"';
-}
+/** An identifier quoted for SQL (node-postgres's own escapeIdentifier). */
+export const quoteIdent: (name: string) => string = pg.escapeIdentifier;
 
-export function quoteLiteral(s: string): string {
-  return "'" + s.replace(/'/g, "''") + "'";
-}
+/**
+ * A string literal for SQL (node-postgres's escapeLiteral): a value holding a backslash becomes an
+ * E'' literal, so it reads the same whatever standard_conforming_strings is.
+ */
+export const quoteLiteral: (s: string) => string = pg.escapeLiteral;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pgBin } from './binaries.js';
 import { asUserCommand, runCommand } from './run-tool.js';
 import { buildUri } from './conninfo.js';
-import { ProdguardError } from '../errors.js';
+import { ProdguardError, errorMessage } from '../errors.js';
 
 export interface ClusterOptions {
   /** Prefix of the temp dir name, for humans looking at /tmp. */
@@ -149,7 +149,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
       asUser: osUser,
     }).catch((err) => {
       rmSync(baseDir, { recursive: true, force: true });
-      throw new ProdguardError(`initdb failed: ${(err as Error).message}`, { code: 'pg.initdb' });
+      throw new ProdguardError(`initdb failed: ${errorMessage(err)}`, { code: 'pg.initdb' });
     });
   }
   const settings: Record<string, string | number | boolean> = {
@@ -184,7 +184,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
     },
     async start() {
       await runCommand(pgBin('pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '120', 'start'], { asUser: osUser }).catch((err) => {
-        throw new ProdguardError(`cannot start PostgreSQL on port ${cluster.port}: ${(err as Error).message} (log: ${logFile})`, { code: 'pg.start' });
+        throw new ProdguardError(`cannot start PostgreSQL on port ${cluster.port}: ${errorMessage(err)} (log: ${logFile})`, { code: 'pg.start' });
       });
       cluster.running = true;
       live.add(cluster);

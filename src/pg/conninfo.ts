@@ -123,3 +123,9 @@ export function withDatabase(uri: string, database: string): string {
   const q = new URLSearchParams(rest).toString();
   return q ? `${u}?${q}` : u;
 }
+
+/** Whether two connections name the same database on the same server (localhost, 127.0.0.1 and ::1 are one host). */
+export function sameDatabase(a: ConnInfo, b: ConnInfo): boolean {
+  const hostEq = a.host.toLowerCase() === b.host.toLowerCase() || (isLocalHost(a.host) && isLocalHost(b.host));
+  return hostEq && a.port === b.port && a.database === b.database;
+}

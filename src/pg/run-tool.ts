@@ -54,9 +54,3 @@ export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): 
 export function runPgTool(program: PgProgram, args: string[], opts: RunOptions = {}): Promise<ToolResult> {
   return runCommand(pgBin(program, { ...process.env, ...opts.env }), args, opts);
 }
-
-/** Major version of a PostgreSQL program, e.g. 15. */
-export async function pgToolVersion(program: PgProgram): Promise<string> {
-  const { stdout } = await runPgTool(program, ['--version']);
-  return stdout.trim().replace(/^.*\)\s*/, '');
-}

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { parsePublicKey } from '../migrate/keys.js';
+import { errorMessage } from '../errors.js';
 
 export interface PolicyMember {
   name: string;
@@ -122,7 +123,7 @@ export function policyProblems(t: PolicyTerms): string[] {
       try {
         parsePublicKey(m.publicKey);
       } catch (err) {
-        out.push(`member "${m.name}" has an unusable publicKey (${(err as Error).message})`);
+        out.push(`member "${m.name}" has an unusable publicKey (${errorMessage(err)})`);
         continue;
       }
       const other = seen.key.get(m.publicKey);

@@ -12,6 +12,7 @@
  */
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { OidcPolicy } from './document.js';
+import { errorMessage } from '../errors.js';
 
 export interface CiIdentity {
   issuer: string;
@@ -108,7 +109,7 @@ export async function verifyCiToken(token: string, p: OidcPolicy): Promise<CiIde
   try {
     ({ payload } = await jwtVerify(token, jwks, { issuer: p.issuer, audience: p.audience, algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256'], clockTolerance: 60, requiredClaims: ['sub', 'exp', 'iat'] }));
   } catch (err) {
-    throw new CiIdentityError(`OIDC token rejected: ${(err as Error).message}`);
+    throw new CiIdentityError(`OIDC token rejected: ${errorMessage(err)}`);
   }
   const problems = claimProblems(payload, p);
   if (problems.length) throw new CiIdentityError(`OIDC token from ${p.issuer} is not the team's deploy job: ${problems.join('; ')}`);
@@ -131,7 +132,7 @@ export async function proveCiIdentity(p: OidcPolicy | null | undefined, env: Env
   try {
     token = await obtainCiToken(p.audience, env);
   } catch (err) {
-    return { ok: false, identity: null, detail: `not running in CI: ${(err as Error).message}` };
+    return { ok: false, identity: null, detail: `not running in CI: ${errorMessage(err)}` };
   }
   if (!token) {
     return { ok: false, identity: null, detail: 'not running in CI: no OIDC token from the CI platform (CI=true alone is not proof; the deploy job needs id-token: write, or PRODGUARD_OIDC_TOKEN from GitLab id_tokens)' };
@@ -140,6 +141,6 @@ export async function proveCiIdentity(p: OidcPolicy | null | undefined, env: Env
     const identity = await verifyCiToken(token, p);
     return { ok: true, identity, detail: `CI identity proved by ${p.issuer}: ${identity.subject}` };
   } catch (err) {
-    return { ok: false, identity: null, detail: err instanceof CiIdentityError ? err.message : `OIDC verification failed: ${(err as Error).message}` };
+    return { ok: false, identity: null, detail: err instanceof CiIdentityError ? err.message : `OIDC verification failed: ${errorMessage(err)}` };
   }
 }

@@ -8,7 +8,7 @@ import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Context } from '../context.js';
-import { RefusedError, UsageError } from '../errors.js';
+import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { formatPublicKey, loadPrivateKey } from '../migrate/keys.js';
 import { policyHash, policyProblems, sameTerms, termsFromConfig, termsOf, type PolicyDocument } from './document.js';
 import { appendToChain, checkSuccession, policyInForce, readPolicyChain, type PolicyInForce } from './chain.js';
@@ -32,7 +32,7 @@ function readProposal(file: string): SignedPolicy {
   try {
     s = JSON.parse(readFileSync(file, 'utf8')) as SignedPolicy;
   } catch (err) {
-    throw new UsageError(`cannot read policy proposal ${file}: ${(err as Error).message}`, 'policy.unreadable');
+    throw new UsageError(`cannot read policy proposal ${file}: ${errorMessage(err)}`, 'policy.unreadable');
   }
   if (!s?.policy || !Array.isArray(s.signatures)) throw new UsageError(`${file} is not a policy proposal`, 'policy.invalid');
   return s;

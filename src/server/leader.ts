@@ -9,6 +9,7 @@
  */
 import pg from 'pg';
 import { createHash } from 'node:crypto';
+import { errorMessage } from '../errors.js';
 
 export interface LeaderElectionOptions {
   url: string;
@@ -77,7 +78,7 @@ export class LeaderElection {
         const r = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [a, b]);
         this.setLeader(r.rows[0].ok);
       } catch (err) {
-        await this.drop(`leader election: ${(err as Error).message}`);
+        await this.drop(`leader election: ${errorMessage(err)}`);
       }
     });
     return this.busy;

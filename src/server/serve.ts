@@ -14,7 +14,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Context } from '../context.js';
 import { configPath } from '../config/load.js';
 import { durationMs } from '../config/schema.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
 import { createApp } from './http/app.js';
 import type { AuthSettings } from './http/auth.js';
@@ -105,7 +105,7 @@ export async function startServe(ctx: Context, opts: ServeOptions = {}): Promise
     scheduler = new Scheduler(ctx, jobs, {
       clock: opts.clock, timezone: ctx.loaded.config.schedules.timezone, runner: currentRunner('serve'), isLeader,
       onRun: (r) => log(`${r.job}: ${r.result}${r.catchUp ? ' (catch-up)' : ''} — ${r.summary}`),
-      onError: (err) => log(`scheduler: ${(err as Error).message}`),
+      onError: (err) => log(`scheduler: ${errorMessage(err)}`),
     });
   }
 
@@ -117,7 +117,7 @@ export async function startServe(ctx: Context, opts: ServeOptions = {}): Promise
       try {
         await (await ctx.store()).getMeta('serve.ready-probe');
       } catch (err) {
-        return { ok: false, reason: `state store unavailable: ${maskSecrets((err as Error).message)}` };
+        return { ok: false, reason: `state store unavailable: ${maskSecrets(errorMessage(err))}` };
       }
       if (leader && !leader.isLeader()) return { ok: true, reason: 'follower (another process runs the schedule)' };
       return { ok: true, reason: scheduler ? 'scheduler running' : 'dashboard only' };
@@ -187,7 +187,7 @@ class WalStreams {
           });
         } catch (err) {
           this.retryAt.set(p.env, Date.now() + 30_000);
-          this.log(`WAL streaming for ${p.env}: ${(err as Error).message}`);
+          this.log(`WAL streaming for ${p.env}: ${errorMessage(err)}`);
         }
       }
     } finally {

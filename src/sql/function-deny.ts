@@ -30,8 +30,3 @@ const DENY: Record<string, string> = {
 };
 
 export const CATALOGUE_DENY: ReadonlySet<string> = new Set(Object.keys(DENY));
-
-/** Why a catalogue function is denied (for reasons shown to users), if it is. */
-export function catalogueDenyReason(name: string): string | undefined {
-  return DENY[name];
-}

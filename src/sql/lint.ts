@@ -6,7 +6,7 @@
  * can audit it.
  */
 import { relationName } from './facts.js';
-import { loadSqlParser, parseStatements, type ParsedStatement } from './parser.js';
+import { lineColumn, loadSqlParser, parseStatements, type ParsedStatement } from './parser.js';
 import { lintRules } from './rules/index.js';
 import { runnerPlan, type MigrationRunner } from './runner.js';
 import { tableKey } from './rules/helpers.js';
@@ -73,12 +73,6 @@ function commentLinesAbove(sql: string, s: ParsedStatement): Array<{ text: strin
   return out;
 }
 
-function lineCol(sql: string, offset: number): { line: number; column: number } {
-  const before = sql.slice(0, offset);
-  const line = before.split('\n').length;
-  return { line, column: offset - before.lastIndexOf('\n') };
-}
-
 const knownRule = (id: string) => lintRules.some((r) => r.id === id);
 const ruleById = (id: string) => lintRules.find((r) => r.id === id) as LintRule;
 
@@ -109,7 +103,7 @@ export function lintStatements(sql: string, stmts: ParsedStatement[], opts: Lint
       if (!m) continue;
       const ids = m[1].split(/[\s,]+/).filter(Boolean);
       const reason = (m[2] ?? '').trim();
-      const pos = lineCol(sql, c.offset);
+      const pos = lineColumn(sql, c.offset);
       const problem = ids.length === 0 ? 'names no rule' : !reason ? `gives no reason (write "-- prodguard-ignore ${ids.join(', ')}: <why>")` : ids.filter((i) => !knownRule(i)).map((i) => `names unknown rule "${i}"`).join(', ');
       if (problem) findings.push({ ruleId: meta.id, severity: meta.severity, message: `suppression comment ${problem}`, file: opts.file, ...pos, statement: s.text });
       else suppressions.push({ ruleIds: ids, reason, ...pos });

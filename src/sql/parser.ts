@@ -4,7 +4,7 @@
  * each with its AST and its exact position in the input.
  */
 import { loadModule, parseSync } from 'libpg-query';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 
 /** A parse node as libpg-query's JSON gives it: `{ NodeType: { …fields } }` or a bare field object. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -57,10 +57,6 @@ export async function loadSqlParser(): Promise<void> {
     ready = true;
   });
   return loaded;
-}
-
-export function parserReady(): boolean {
-  return ready;
 }
 
 /** Maps the parser's UTF-8 byte offsets to JavaScript string (UTF-16) offsets. */
@@ -136,7 +132,7 @@ export function parseStatements(sql: string): ParsedStatement[] {
     const details = (err as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
     const pos = Math.max(0, Math.min(details?.cursorPosition ?? 0, sql.length));
     const { line, column } = lineColumn(sql, pos);
-    throw new SqlSyntaxError(details?.message ?? (err as Error).message, pos, line, column);
+    throw new SqlSyntaxError(details?.message ?? errorMessage(err), pos, line, column);
   }
   const toChar = byteToCharMapper(sql);
   const position = lineIndex(sql);

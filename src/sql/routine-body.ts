@@ -11,6 +11,7 @@
  */
 import { parsePlPgSQLSync } from 'libpg-query';
 import type { AstNode } from './parser.js';
+import { errorMessage } from '../errors.js';
 
 export type BodyStatements =
   | {
@@ -101,7 +102,7 @@ function plpgsqlStatements(createText: string, params: string[] | undefined, all
   try {
     tree = parsePlPgSQLSync(createText) as AstNode;
   } catch (e) {
-    return { unknown: `its PL/pgSQL body does not parse (${(e as Error).message.split('\n')[0]})` };
+    return { unknown: `its PL/pgSQL body does not parse (${errorMessage(e).split('\n')[0]})` };
   }
   const sql: string[] = [];
   const dynamic: string[] = [];

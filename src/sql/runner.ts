@@ -85,7 +85,7 @@ export function detectRunner(root: string): { runner: MigrationRunner; evidence:
   return undefined;
 }
 
-/** A runner named on the command line, or a clear error. */
+/** A runner named on the command line (the lean lint entry validates without commander), or undefined. */
 export function parseRunner(value: string): MigrationRunner | undefined {
   return (MIGRATION_RUNNERS as readonly string[]).includes(value) ? (value as MigrationRunner) : undefined;
 }

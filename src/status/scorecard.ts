@@ -6,6 +6,7 @@
 import type { Context } from '../context.js';
 import { allChecks } from './checks/index.js';
 import { RULES, type CheckResult, type CheckState, type RuleNumber, type StatusCheck } from './types.js';
+import { errorMessage } from '../errors.js';
 
 export interface RuleReport {
   rule: RuleNumber;
@@ -33,7 +34,7 @@ async function runCheck(check: StatusCheck, ctx: Context, timeoutMs: number): Pr
   try {
     return await Promise.race([check.run(ctx), timeout]);
   } catch (err) {
-    return { state: 'failing', reason: `check failed: ${(err as Error).message}` };
+    return { state: 'failing', reason: `check failed: ${errorMessage(err)}` };
   } finally {
     clearTimeout(timer);
   }

@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import type { ListOptions, StateStore, StoredDoc } from './store.js';
-import { ProdguardError } from '../errors.js';
+import { ProdguardError, errorMessage } from '../errors.js';
 import { describeTarget } from '../pg/client.js';
 import { maskSecrets } from '../security/mask.js';
 import { APPEND_AUDIT_SQL, CREATE_AUDIT_ANCHOR_SQL, READ_AUDIT_SQL } from '../audit/sql/anchor.js';
@@ -50,7 +50,7 @@ export class PostgresStore implements StateStore {
       await s.migrate();
     } catch (err) {
       await s.pool.end().catch(() => {});
-      throw new ProdguardError(`cannot open the team store ${s.location}: ${maskSecrets((err as Error).message)}`, { code: 'store.open', cause: err });
+      throw new ProdguardError(`cannot open the team store ${s.location}: ${maskSecrets(errorMessage(err))}`, { code: 'store.open', cause: err });
     }
     return s;
   }

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ListOptions, StateStore, StoredDoc } from './store.js';
-import { ProdguardError } from '../errors.js';
+import { ProdguardError, errorMessage } from '../errors.js';
 
 /** The store's own schema, versioned; each entry runs once, in order, inside a transaction. */
 export const SQLITE_MIGRATIONS: string[] = [
@@ -47,7 +47,7 @@ export class SqliteStore implements StateStore {
       this.db.pragma('foreign_keys = ON');
       this.migrate();
     } catch (err) {
-      throw new ProdguardError(`cannot open state store ${file}: ${(err as Error).message}`, { code: 'store.open', cause: err });
+      throw new ProdguardError(`cannot open state store ${file}: ${errorMessage(err)}`, { code: 'store.open', cause: err });
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import { maskSecrets } from '../security/mask.js';
+import { errorMessage } from '../errors.js';
 
 export interface SupabasePitr {
   /** 'api': read from the Management API; 'declared': from the config only; 'none': no PITR known. */
@@ -40,7 +41,7 @@ export async function supabasePitr(loaded: LoadedConfig, ref: string, opts: { ti
       }
       return { source: 'api', enabled: false, reason: `Supabase PITR add-on is not enabled on project ${ref} (Management API); enable it or run prodguard's own PITR on a self-hosted copy` };
     } catch (err) {
-      return { source: 'api', enabled: false, reason: `cannot read project ${ref}'s backups from the Supabase Management API: ${maskSecrets((err as Error).message)}` };
+      return { source: 'api', enabled: false, reason: `cannot read project ${ref}'s backups from the Supabase Management API: ${maskSecrets(errorMessage(err))}` };
     }
   }
   if (cfg.pitr === 'addon') return { source: 'declared', enabled: true, reason: `Supabase PITR add-on declared in prodguard.yaml (supabase.pitr: addon), not verified — set ${cfg.accessTokenEnv} to read it from the Management API` };

@@ -17,7 +17,7 @@
  */
 import { createCluster, type Cluster, type ClusterOptions } from '../pg/cluster.js';
 import { withClient } from '../pg/client.js';
-import { ProdguardError } from '../errors.js';
+import { ProdguardError, errorMessage } from '../errors.js';
 import { SUPABASE_INIT_SOURCE, SUPABASE_INIT_STEPS } from './init-sql.js';
 
 export { SUPABASE_INIT_SOURCE };
@@ -37,7 +37,7 @@ export const SUPABASE_PLATFORM_ROLES = [
 
 async function run(url: string, name: string, sql: string) {
   await withClient(url, (c) => c.query(sql)).catch((err) => {
-    throw new ProdguardError(`Supabase-like initialisation step "${name}" failed: ${(err as Error).message}`, { code: 'supabase.init' });
+    throw new ProdguardError(`Supabase-like initialisation step "${name}" failed: ${errorMessage(err)}`, { code: 'supabase.init' });
   });
 }
 

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DemoChapter, DemoContext } from '../types.js';
+import { errorMessage } from '../../errors.js';
 
 async function startLocalS3(demo: DemoContext): Promise<{ port: number } | null> {
   try {
@@ -23,7 +24,7 @@ async function startLocalS3(demo: DemoContext): Promise<{ port: number } | null>
     });
     return addr;
   } catch (err) {
-    demo.say(`(no local S3 server available: ${(err as Error).message}; backing up to the local folder only)`);
+    demo.say(`(no local S3 server available: ${errorMessage(err)}; backing up to the local folder only)`);
     return null;
   }
 }

@@ -8,6 +8,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DemoChapter, DemoContext } from '../types.js';
+import { errorMessage } from '../../errors.js';
 
 const MIGRATION = '20260301000000_orders_note.sql';
 const REPOSITORY = 'qwikker/app';
@@ -96,8 +97,8 @@ export const migrateChapter: DemoChapter = {
           await m.approveChange(demo.ctx, r.change.hash, { keyFile: keys.alice.privateKeyFile });
           throw new Error('self-approval was accepted');
         } catch (err) {
-          if ((err as Error).message === 'self-approval was accepted') throw err;
-          demo.say(`  refused: ${(err as Error).message}`);
+          if (errorMessage(err) === 'self-approval was accepted') throw err;
+          demo.say(`  refused: ${errorMessage(err)}`);
         }
         // The same branch edits prodguard.yaml: a second "senior" whose key alice also holds.
         // The working tree only proposes a policy; approvals count against the policy in force.
@@ -134,8 +135,8 @@ export const migrateChapter: DemoChapter = {
           await m.deploy(demo.ctx, 'production');
           throw new Error('a deploy from a laptop was accepted');
         } catch (err) {
-          if ((err as Error).message === 'a deploy from a laptop was accepted') throw err;
-          demo.say(`  refused: ${(err as Error).message}`);
+          if (errorMessage(err) === 'a deploy from a laptop was accepted') throw err;
+          demo.say(`  refused: ${errorMessage(err)}`);
         }
       });
 

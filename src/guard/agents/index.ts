@@ -5,5 +5,4 @@ import { cursor } from './cursor.js';
 import { gemini } from './gemini.js';
 
 export const AGENTS: Record<AgentAdapter['id'], AgentAdapter> = { 'claude-code': claudeCode, cursor, gemini };
-export const AGENT_IDS = Object.keys(AGENTS) as Array<AgentAdapter['id']>;
 export type { AgentAdapter, HookOutput } from './types.js';

@@ -10,6 +10,4 @@ export function toolName(word: string): string {
   return w;
 }
 
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote } from '../../os/shell-quote.js';

@@ -41,15 +41,6 @@ export function maskExpression(strategy: MaskStrategy, col: string): string {
   }
 }
 
-/** User schemas a refresh replaces (system and extension-owned schemas stay). */
-export const USER_SCHEMAS_SQL = `
-SELECT n.nspname AS name
-  FROM pg_namespace n
- WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-   AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
- ORDER BY 1`;
-
 /** Single-column foreign keys pointing at a column: (schema, table, column) of each referencing column. */
 export const REFERENCING_COLUMNS_SQL = `
 SELECT rn.nspname AS schema, rc.relname AS table, ra.attname AS column

@@ -5,14 +5,12 @@
  * PostgreSQL gets back are the bytes it archived, whatever the storage did.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { Readable, Transform, Writable } from 'node:stream';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Decrypter, Encrypter } from 'age-encryption';
 import type { LoadedConfig } from '../../config/load.js';
-import { findIdentity } from '../../backup/encryption.js';
-import { UsageError, RefusedError } from '../../errors.js';
+import { decryptStream, encryptStream, findIdentity } from '../../backup/encryption.js';
+import { UsageError, RefusedError, errorMessage } from '../../errors.js';
 
 export interface EncryptionSettings {
   recipients: string[];
@@ -67,10 +65,7 @@ export async function writeProtected(src: string, dest: string, settings: Encryp
   if (settings.plaintext) {
     await pipeline(input, hashing(storedHash, stored), createWriteStream(dest, { mode: 0o600 }));
   } else {
-    const e = new Encrypter();
-    for (const r of settings.recipients) e.addRecipient(r);
-    const encrypted = await e.encrypt(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>);
-    await pipeline(Readable.fromWeb(encrypted as unknown as WebReadableStream<Uint8Array>), hashing(storedHash, stored), createWriteStream(dest, { mode: 0o600 }));
+    await pipeline(await encryptStream(input, settings.recipients), hashing(storedHash, stored), createWriteStream(dest, { mode: 0o600 }));
   }
   return { sha256: plainHash.digest('hex'), size: plain.n, storedSha256: storedHash.digest('hex'), storedSize: stored.n, encrypted: !settings.plaintext };
 }
@@ -91,21 +86,17 @@ export async function readProtected(src: string, dest: string, expect: WrittenFi
       await pipeline(input, hashing(plainHash, plain), out);
     } else {
       if (!identity) throw new UsageError(`${label} is encrypted and no age identity was given`, 'pitr.no-identity');
-      const d = new Decrypter();
-      d.addIdentity(identity);
-      const decrypted = await d.decrypt(Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>);
-      await pipeline(Readable.fromWeb(decrypted as unknown as WebReadableStream<Uint8Array>), hashing(plainHash, plain), out);
+      // One age implementation for backups and PITR (backup/encryption.ts): a wrong key is the same usage error (exit 2) in both.
+      await pipeline(await decryptStream(input, identity, label), hashing(plainHash, plain), out);
     }
   } catch (err) {
-    const { rmSync } = await import('node:fs');
     rmSync(dest, { force: true });
     if (err instanceof UsageError) throw err;
-    throw new RefusedError(`${label}: cannot read or decrypt (${(err as Error).message})`, 'pitr.corrupt', err);
+    throw new RefusedError(`${label}: cannot read or decrypt (${errorMessage(err)})`, 'pitr.corrupt', err);
   }
   const storedSum = storedHash.digest('hex');
   const plainSum = plainHash.digest('hex');
   if (storedSum !== expect.storedSha256 || plainSum !== expect.sha256) {
-    const { rmSync } = await import('node:fs');
     rmSync(dest, { force: true });
     throw new RefusedError(`${label}: checksum mismatch (stored ${storedSum.slice(0, 12)}… expected ${expect.storedSha256.slice(0, 12)}…); the archive copy is damaged`, 'pitr.checksum');
   }

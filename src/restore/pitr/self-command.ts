@@ -19,7 +19,5 @@ export function prodguardCommand(env: Record<string, string | undefined> = proce
   return [process.execPath, built];
 }
 
-/** POSIX shell quoting (for commands PostgreSQL runs through /bin/sh). */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+/** POSIX shell quoting (for commands PostgreSQL runs through /bin/sh): src/os/shell-quote.ts. */
+export { shellQuote } from '../../os/shell-quote.js';

@@ -20,7 +20,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync
 import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Destination } from '../../backup/destinations/types.js';
-import { RefusedError } from '../../errors.js';
+import { RefusedError, errorMessage } from '../../errors.js';
 import type { LoadedConfig } from '../../config/load.js';
 import { configPath } from '../../config/load.js';
 import { requireEnvironment } from '../../config/connection.js';
@@ -97,7 +97,7 @@ export class LocalPitrStore implements PitrStore {
       try {
         await d.putStream(key, createReadStream(path));
       } catch (err) {
-        throw new RefusedError(`copying ${key} to destination ${d.name} failed: ${(err as Error).message}`, 'pitr.destination-failed', err);
+        throw new RefusedError(`copying ${key} to destination ${d.name} failed: ${errorMessage(err)}`, 'pitr.destination-failed', err);
       }
     }
   }

@@ -15,7 +15,7 @@ import { pgBin } from '../../pg/binaries.js';
 import { toolConn } from '../../pg/tool-conn.js';
 import { withClient } from '../../pg/client.js';
 import { maskSecrets } from '../../security/mask.js';
-import { RefusedError } from '../../errors.js';
+import { RefusedError, errorMessage } from '../../errors.js';
 import { encryptionSettings } from './crypto.js';
 import { openPitrStore, pitrStoreDir } from './store.js';
 import { archiveWalFile } from './archive.js';
@@ -173,7 +173,7 @@ export async function startStreaming(
     }));
   };
   const timer = setInterval(() => {
-    shipNow().catch((err) => opts.onError?.(maskSecrets((err as Error).message)));
+    shipNow().catch((err) => opts.onError?.(maskSecrets(errorMessage(err))));
   }, opts.intervalMs ?? 500);
 
   await ctx.audit({ action: 'pitr.stream', command: `prodguard pitr stream --env ${envName}`, target: envName, verdict: 'ok', reason: `pg_receivewal started with slot ${slot}, spool ${spool}` });

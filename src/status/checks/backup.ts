@@ -3,6 +3,7 @@ import { humanAge, humanDuration } from '../units.js';
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
+import { durationMs } from '../../config/duration.js';
 
 /** Production environments: the ones rule 2 is about. */
 function productionEnvs(ctx: Context): string[] {
@@ -20,7 +21,6 @@ export const checks: StatusCheck[] = [
     title: 'newest verified backup is recent',
     run: safe(async (ctx) => {
       const { listBackups } = await import('../../backup/catalog.js');
-      const { durationMs } = await import('../../config/schema.js');
       const maxAge = durationMs(ctx.loaded.config.backup.maxAge);
       const envs = productionEnvs(ctx);
       const lines: string[] = [];

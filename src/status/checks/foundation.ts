@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { StatusCheck } from '../types.js';
 import { AUDIT_HEAD_KEY } from '../../context.js';
 
@@ -19,7 +20,6 @@ export const checks: StatusCheck[] = [
     id: 'audit.intact',
     title: 'audit log is intact',
     async run(ctx) {
-      const { existsSync, readFileSync } = await import('node:fs');
       const { verifyAuditText } = await import('../../audit/log.js');
       const file = ctx.auditLog.file;
       const head = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);

@@ -3,6 +3,7 @@
  * Whether production is identifiable is already a foundation check (status/checks/foundation.ts).
  */
 import type { StatusCheck } from '../types.js';
+import { errorMessage } from '../../errors.js';
 
 export const checks: StatusCheck[] = [
   {
@@ -22,7 +23,7 @@ export const checks: StatusCheck[] = [
           found = installedHookCommands(agent, root);
         } catch (err) {
           failing = true;
-          lines.push(`${agent}: ${(err as Error).message}`);
+          lines.push(`${agent}: ${errorMessage(err)}`);
           continue;
         }
         if (!found) continue;

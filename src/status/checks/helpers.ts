@@ -1,5 +1,6 @@
 import type { CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
+import { errorMessage } from '../../errors.js';
 
 /**
  * Wraps a check so an internal error reads "cannot check: …" (the scorecard would otherwise say
@@ -10,7 +11,7 @@ export function safe(fn: (ctx: Context) => Promise<CheckResult>): (ctx: Context)
     try {
       return await fn(ctx);
     } catch (err) {
-      return { state: 'failing', reason: `cannot check: ${(err as Error).message}` };
+      return { state: 'failing', reason: `cannot check: ${errorMessage(err)}` };
     }
   };
 }

@@ -1,7 +1,11 @@
 import { humanDuration } from '../units.js';
+import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
+import { errorMessage } from '../../errors.js';
+import { durationMs } from '../../config/duration.js';
 
 const envsOf = (ctx: Context, kind: 'staging' | 'production') =>
   Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === kind).map(([n]) => n);
@@ -19,7 +23,6 @@ export const checks: StatusCheck[] = [
       const staging = envsOf(ctx, 'staging');
       if (staging.length === 0) return { state: 'missing', reason: 'no environment with kind: staging (add one; production changes must pass staging first)' };
       const { tryConnectionUrl } = await import('../../config/connection.js');
-      const { durationMs } = await import('../../config/schema.js');
       const { STAGING_PASSES, STAGING_REFRESHES } = await import('../../migrate/records.js');
       const store = await ctx.store();
       const lines: string[] = [];
@@ -87,7 +90,7 @@ export const checks: StatusCheck[] = [
             worse('failing');
           }
         } catch (err) {
-          parts.push(`cannot read its migration history: ${(err as Error).message}`);
+          parts.push(`cannot read its migration history: ${errorMessage(err)}`);
           worse('failing');
         }
         if (!mirrorsBySchema) {
@@ -99,7 +102,7 @@ export const checks: StatusCheck[] = [
             else parts.push(`masking: ${cov.masked.length} masked, ${cov.kept.length} kept, ${cov.uncovered.length} uncovered of ${cov.detected.length} personal-data column(s)${cov.uncovered.length ? ` (${cov.uncovered.map((u) => `${u.schema}.${u.table}.${u.column}`).join(', ')}: add rules; prodguard staging plan)` : ''}`);
             if (!cov.ok) worse('failing');
           } catch (err) {
-            parts.push(`cannot check masking coverage: ${(err as Error).message}`);
+            parts.push(`cannot check masking coverage: ${errorMessage(err)}`);
             worse('failing');
           }
         }
@@ -143,8 +146,6 @@ export const checks: StatusCheck[] = [
     id: 'migrate.ci',
     title: 'production deploys run from CI and were verified',
     run: safe(async (ctx) => {
-      const { existsSync, readFileSync } = await import('node:fs');
-      const { join } = await import('node:path');
       const { DEPLOYS } = await import('../../migrate/records.js');
       const gh = join(ctx.loaded.root, '.github/workflows/prodguard.yml');
       const gl = join(ctx.loaded.root, '.gitlab-ci.yml');

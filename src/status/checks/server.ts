@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { humanAge } from '../units.js';
 import type { StatusCheck } from '../types.js';
 import { safe } from './helpers.js';
+import { durationMs } from '../../config/duration.js';
 
 // Human durations everywhere (src/status/units.ts): "12 s ago", not "0.0 h ago".
 const ago = humanAge;
@@ -18,7 +19,6 @@ export const checks: StatusCheck[] = [
       const { SCHEDULE_WORKFLOW_PATH } = await import('../../server/ci-schedule.js');
       const { SCHEDULED_REASON } = await import('../../server/jobs.js');
       const { listBackups } = await import('../../backup/catalog.js');
-      const { durationMs } = await import('../../config/schema.js');
       const cfg = ctx.loaded.config;
       const expected = cfg.server.schedule;
       const workflow = join(ctx.loaded.root, SCHEDULE_WORKFLOW_PATH);

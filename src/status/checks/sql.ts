@@ -1,4 +1,5 @@
 import type { StatusCheck } from '../types.js';
+import { errorMessage } from '../../errors.js';
 
 /** Scorecard checks contributed by the sql layer. */
 export const checks: StatusCheck[] = [
@@ -17,7 +18,7 @@ export const checks: StatusCheck[] = [
         if (errors > 0) return { state: 'failing', reason: `${errors} unsuppressed lint error(s) in ${files} migration(s); run \`prodguard lint\``, details };
         return { state: 'ok', reason: `${files} migration(s) lint clean (${warnings} warning(s), ${suppressed} suppressed with a reason)`, details };
       } catch (err) {
-        return { state: 'failing', reason: `migrations cannot be linted: ${(err as Error).message}` };
+        return { state: 'failing', reason: `migrations cannot be linted: ${errorMessage(err)}` };
       }
     },
   },
