@@ -21,6 +21,13 @@ export interface LockdownRecord {
   appliedBy: string;
   functions: Record<string, string>;
   settings: LockdownSettings;
+  /**
+   * The settings of the roles lockdown names (ALTER ROLE … SET, per role and per database), as
+   * applied. A role may change its own settings without any token — event triggers do not fire
+   * for roles, which are shared objects — so `status` compares instead (red-team gw-204/205/363:
+   * `ALTER ROLE app_rw SET default_transaction_read_only = on` by the app role itself).
+   */
+  roleSettings?: Record<string, string>;
 }
 
 export interface LockdownStatus {
@@ -44,6 +51,22 @@ async function observe(url: string, s: LockdownSettings): Promise<Observed | nul
     const present = (await c.query(`SELECT to_regclass('prodguard.lockdown_meta') IS NOT NULL AS ok`)).rows[0].ok as boolean;
     if (!present) return null;
     return (await c.query(readSqlFile('status.sql'), [s.schemas, [s.readOnlyRole, s.deployerRole]])).rows[0] as Observed;
+  } finally {
+    await c.end();
+  }
+}
+
+const ROLE_SETTINGS_SQL = `SELECT r.rolname AS role,
+  concat_ws(', ', array_to_string(r.rolconfig, ', '),
+    (SELECT 'in this database: ' || array_to_string(d.setconfig, ', ') FROM pg_db_role_setting d
+     WHERE d.setrole = r.oid AND d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))) AS settings
+FROM pg_roles r WHERE r.rolname = ANY($1::text[]) ORDER BY 1`;
+
+async function roleSettings(url: string, s: LockdownSettings): Promise<Record<string, string>> {
+  const c = await connect(url);
+  try {
+    const rows = (await c.query<{ role: string; settings: string }>(ROLE_SETTINGS_SQL, [[...s.applicationRoles, s.readOnlyRole, s.deployerRole]])).rows;
+    return Object.fromEntries(rows.map((r) => [r.role, r.settings]));
   } finally {
     await c.end();
   }
@@ -73,7 +96,7 @@ export async function applyLockdown(url: string, store: StateStore, env: string,
     await c.end();
   }
   const seen = await observe(url, s);
-  const record: LockdownRecord = { env, appliedAt: new Date().toISOString(), appliedBy, functions: seen?.functions ?? {}, settings: s };
+  const record: LockdownRecord = { env, appliedAt: new Date().toISOString(), appliedBy, functions: seen?.functions ?? {}, settings: s, roleSettings: await roleSettings(url, s) };
   await store.put(LOCKDOWN_COLLECTION, env, record);
   return record;
 }
@@ -99,6 +122,12 @@ export async function lockdownStatus(url: string, store: StateStore, env: string
       const now = seen.functions?.[fn];
       if (!now) problems.push(`function prodguard.${fn} is missing`);
       else if (now !== hash) problems.push(`function prodguard.${fn} was changed since lockdown apply`);
+    }
+  }
+  if (record?.roleSettings) {
+    const now = await roleSettings(url, s);
+    for (const [role, was] of Object.entries(record.roleSettings)) {
+      if (now[role] !== undefined && now[role] !== was) problems.push(`role ${role}'s settings changed since lockdown apply (${was || 'none'} → ${now[role] || 'none'}): ALTER ROLE … SET needs no token, so it is checked here`);
     }
   }
   const unprotected = seen.unprotected_tables ?? [];

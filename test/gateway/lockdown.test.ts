@@ -72,6 +72,23 @@ describe('prodguard lockdown', () => {
     assert.ok((JSON.parse(tail.stdout) as Array<{ action: string; verdict: string }>).some((x) => x.action === 'lockdown.apply' && x.verdict === 'ok'));
   });
 
+  it('gw-204/205/363: an application role changing its own settings (ALTER ROLE … SET needs no token) shows as tampered', async () => {
+    const appUrl = prodUrl.replace('postgres@', 'lockdown_app@');
+    assert.notEqual(appUrl, prodUrl);
+    await sql(appUrl, 'ALTER ROLE lockdown_app SET default_transaction_read_only = on');
+    try {
+      const s = await runCli(['lockdown', 'status', '--env', 'production', '--json'], { cwd: project.dir, env });
+      assert.equal(s.code, 1);
+      const st = JSON.parse(s.stdout) as { state: string; problems: string[] };
+      assert.equal(st.state, 'tampered');
+      assert.ok(st.problems.some((p) => /role lockdown_app's settings changed since lockdown apply \(none → default_transaction_read_only=on\)/.test(p)), st.problems.join('; '));
+    } finally {
+      await sql(prodUrl, 'ALTER ROLE lockdown_app RESET ALL');
+    }
+    const again = await runCli(['lockdown', 'status', '--env', 'production', '--json'], { cwd: project.dir, env });
+    assert.equal(JSON.parse(again.stdout).state, 'intact');
+  });
+
   it('refuses DROP TABLE, TRUNCATE and ALTER TABLE … DROP COLUMN without a token, even for the superuser connection', async () => {
     for (const stmt of ['DROP TABLE victims', 'TRUNCATE victims', 'ALTER TABLE orders DROP COLUMN extra', 'DROP SCHEMA public CASCADE', 'DROP TRIGGER prodguard_no_truncate ON victims', 'ALTER TABLE victims DISABLE TRIGGER ALL']) {
       const e = await attempt(prodUrl, [stmt]);
