@@ -105,6 +105,30 @@ test('backup verify restores into a throw-away cluster and records the result in
   assert.equal(onDisk.verified?.ok, true, 'the manifest on the destination carries the verification too');
 });
 
+test('ap-077: status rule 2 notices a verified backup whose files were deleted from a destination afterwards', async () => {
+  const f = fx();
+  Object.assign(process.env, f.env);
+  const { renameSync } = await import('node:fs');
+  const { checks } = await import('../../src/status/checks/backup.js');
+  const folder = join(f.localPath, 'production', first.id);
+  renameSync(folder, folder + '.moved');
+  const ctx = openContext({ cwd: f.dir });
+  try {
+    const c = await checks.find((x) => x.id === 'backup.recent-verified')!.run(ctx);
+    assert.equal(c.state, 'failing', c.reason);
+    assert.match(c.reason, new RegExp(`newest verified backup ${first.id} is no longer complete: on \\S+: (\\d+) of \\1 files of backup ${first.id} are gone`));
+  } finally {
+    renameSync(folder + '.moved', folder);
+    await ctx.close();
+  }
+  const ctx2 = openContext({ cwd: f.dir });
+  try {
+    assert.equal((await checks.find((x) => x.id === 'backup.recent-verified')!.run(ctx2)).state, 'ok');
+  } finally {
+    await ctx2.close();
+  }
+});
+
 test('backup verify --scratch-url restores into a temporary database on a given server and drops it', async () => {
   const f = fx();
   const r = await f.cli(['backup', 'verify', first.id, '--scratch-url', f.cluster.url(), '--json']);

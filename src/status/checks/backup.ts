@@ -44,7 +44,13 @@ export const checks: StatusCheck[] = [
           worst = 'failing';
           lines.push(`${env}: newest verified backup ${verified.id} is from ${ago(age)}, older than maxAge ${ctx.loaded.config.backup.maxAge}`);
         } else {
-          lines.push(`${env}: ${verified.id} verified by restore (taken ${ago(age)}, restore took ${humanDuration(verified.verified!.durationMs)})`);
+          // The catalog says verified; the files must still be there (a deleted backup is no backup).
+          const { missingCopies } = await import('../../backup/presence.js');
+          const gone = await missingCopies(ctx.loaded, verified);
+          if (gone.length) {
+            worst = 'failing';
+            lines.push(`${env}: newest verified backup ${verified.id} is no longer complete: ${gone.join('; ')}`);
+          } else lines.push(`${env}: ${verified.id} verified by restore (taken ${ago(age)}, restore took ${humanDuration(verified.verified!.durationMs)})`);
         }
       }
       return { state: worst, reason: lines.join('; ') || 'no production environment', details };
