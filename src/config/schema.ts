@@ -107,7 +107,7 @@ export const backupSchema = z
 export const smokeTestSchema = z
   .object({
     name: z.string().min(1),
-    sql: z.string().min(1).describe('A read-only query returning one value.'),
+    sql: z.string().min(1).describe('One read-only statement returning one value; anything the SQL engine cannot prove read-only, or more than one statement, is refused. Runs in a READ ONLY transaction.'),
     expect: z.union([z.string(), z.number(), z.boolean()]).optional().describe('Expected value; without it the query must return at least one row.'),
     min: z.number().optional().describe('The value must be at least this.'),
   })
@@ -199,7 +199,7 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
-        deployIdentity: z.string().default('ci').describe('Actor name deploys run as; production deploys also need CI=true.'),
+        deployIdentity: z.string().default('ci').describe('Actor name deploys are recorded under besides the CI identity; production deploys need the CI platform\'s OIDC token (policy.oidc), never CI=true.'),
         historyTable: z.string().default('prodguard.schema_migrations'),
         healthChecks: z.array(smokeTestSchema).default([]),
       })
