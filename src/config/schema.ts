@@ -109,7 +109,7 @@ export const backupSchema = z
 export const smokeTestSchema = z
   .object({
     name: z.string().min(1),
-    sql: z.string().min(1).describe('A read-only query returning one value.'),
+    sql: z.string().min(1).describe('One read-only statement returning one value; anything the SQL engine cannot prove read-only, or more than one statement, is refused. Runs in a READ ONLY transaction.'),
     expect: z.union([z.string(), z.number(), z.boolean()]).optional().describe('Expected value; without it the query must return at least one row.'),
     min: z.number().optional().describe('The value must be at least this.'),
   })
@@ -201,7 +201,7 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
-        deployIdentity: z.string().default('ci').describe('Actor name deploys run as; production deploys also need CI=true.'),
+        deployIdentity: z.string().default('ci').describe('Actor name deploys are recorded under besides the CI identity; production deploys need the CI platform\'s OIDC token (policy.oidc), never CI=true.'),
         historyTable: z.string().default('prodguard.schema_migrations'),
         healthChecks: z.array(smokeTestSchema).default([]),
       })
@@ -332,12 +332,18 @@ export const configSchema = z
         oidc: z
           .object({
             provider: z.enum(['github', 'gitlab']),
-            issuer: z.string().url().describe('OIDC issuer, e.g. https://token.actions.githubusercontent.com or https://gitlab.com.'),
+            issuer: z
+              .string()
+              .url()
+              .refine((u) => /^https:\/\//.test(u) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(u), 'the issuer must use https (plain http only for a loopback test issuer)')
+              .describe('OIDC issuer, e.g. https://token.actions.githubusercontent.com or https://gitlab.com; https only (plain http only on loopback, for tests).'),
             audience: z.string().min(1).default('prodguard'),
             repository: z.string().min(1).describe('GitHub repository (owner/name) or GitLab project_path.'),
             ref: z.string().min(1).describe('The protected ref deploys run from, e.g. refs/heads/main (GitHub) or main (GitLab).'),
             environment: z.string().min(1).default('production').describe('The CI environment the deploy job runs in.'),
-            workflow: z.string().optional().describe('GitHub job_workflow_ref prefix, e.g. acme/app/.github/workflows/prodguard.yml.'),
+            workflow: z.string().optional().describe('GitHub workflow path, e.g. acme/app/.github/workflows/prodguard.yml; the token\'s job_workflow_ref must be this path @ `ref` (or exactly this value when it carries its own @ref).'),
+            repositoryId: z.string().regex(/^\d+$/).optional().describe('GitHub repository_id (immutable); when set, the token must carry it.'),
+            repositoryOwnerId: z.string().regex(/^\d+$/).optional().describe('GitHub repository_owner_id (immutable); when set, the token must carry it.'),
           })
           .strict()
           .optional()

@@ -27,6 +27,7 @@ import { UsageError } from '../errors.js';
 import { pinPolicyInProduction } from '../policy/production-pin.js';
 import { issueLockdownToken } from '../lockdown/lockdown.js';
 import { withClient } from '../pg/client.js';
+import { requireReadOnlyChecks } from '../restore/smoke.js';
 
 export interface DeployResult {
   environment: string;
@@ -52,6 +53,8 @@ export async function deploy(ctx: Context, env: string, opts: DeployOptions = {}
   const { loaded } = ctx;
   requireEnv(loaded, env, 'production');
   if (opts.allowDegradedBackup && !opts.degradedReason?.trim()) throw new UsageError('--allow-degraded-backup needs --reason "<why a backup missing on a destination is acceptable now>"', 'usage');
+  // The post-deploy health checks come from the unsigned config: refused before any migration is applied.
+  await requireReadOnlyChecks(loaded.config.migrations.healthChecks, 'health check');
   const url = connectionUrl(loaded, env);
   const lock = await acquireMigrationLock(url, { env, actor: currentActor(), noWait: opts.noWait, onWait: (m) => opts.onPhase?.(m) });
   try {

@@ -4,7 +4,7 @@
  */
 import type { Context } from '../context.js';
 import { connectionUrl } from '../config/connection.js';
-import { runSmokeTests } from '../restore/smoke.js';
+import { requireReadOnlyChecks, runSmokeTests } from '../restore/smoke.js';
 import { envOfKind, requireEnv } from './change.js';
 import { diffSnapshots, describeDifference, schemaSnapshot, type SchemaDifference } from './snapshot.js';
 import { DEPLOYS, type DeployRecord } from './records.js';
@@ -23,11 +23,13 @@ export interface VerifyDeployResult {
 export async function verifyDeploy(ctx: Context, env: string, opts: { staging?: string; audit?: boolean } = {}): Promise<VerifyDeployResult> {
   const { loaded } = ctx;
   requireEnv(loaded, env, 'production');
+  // The health checks come from the unsigned config: refused before anything touches production.
+  await requireReadOnlyChecks(loaded.config.migrations.healthChecks, 'health check');
   const staging = envOfKind(loaded, 'staging', opts.staging);
   const prodUrl = connectionUrl(loaded, env);
   const [prod, stag] = await Promise.all([schemaSnapshot(prodUrl), schemaSnapshot(connectionUrl(loaded, staging))]);
   const differences = diffSnapshots(stag, prod);
-  const health = await runSmokeTests(prodUrl, loaded.config.migrations.healthChecks);
+  const health = await runSmokeTests(prodUrl, loaded.config.migrations.healthChecks, 'health check');
   const lines = [
     ...differences.map((d) => describeDifference(d, { expected: staging, actual: env })),
     ...health.filter((h) => !h.ok).map((h) => `health check ${h.name} failed: ${h.error ?? `got ${h.value}, expected ${h.expected}`}`),

@@ -30,8 +30,11 @@ export interface OidcPolicy {
   /** e.g. refs/heads/main (GitHub) or main (GitLab, which must also be protected). */
   ref: string;
   environment: string;
-  /** GitHub `job_workflow_ref` prefix, e.g. acme/app/.github/workflows/prodguard.yml. */
+  /** GitHub workflow path, e.g. acme/app/.github/workflows/prodguard.yml; `job_workflow_ref` must be it @ `ref` (or exactly it when it carries its own @ref). */
   workflow?: string;
+  /** GitHub `repository_id` / `repository_owner_id` (immutable, unlike the names), checked when set. */
+  repositoryId?: string;
+  repositoryOwnerId?: string;
 }
 
 /** An enrolled database: what `env enroll` read from it. */

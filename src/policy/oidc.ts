@@ -90,9 +90,17 @@ export function claimProblems(c: JWTPayload, p: OidcPolicy): string[] {
     expect('environment', c.environment, p.environment);
     if (c.event_name === 'pull_request' || c.event_name === 'pull_request_target') out.push(`event_name is ${c.event_name}: pull-request runs never deploy`);
     if (p.workflow) {
+      // The workflow file's own ref is pinned too (red team ap-028): a prodguard.yml from a PR merge
+      // ref or an unprotected branch, called as a reusable workflow, is not the team's deploy job.
+      // A workflow pinned with its own @ref (a central reusable workflow) must match exactly.
+      const wanted = p.workflow.includes('@') ? p.workflow : `${p.workflow}@${p.ref}`;
       const w = str(c.job_workflow_ref);
-      if (!w || !w.startsWith(`${p.workflow}@`)) out.push(`job_workflow_ref is ${JSON.stringify(c.job_workflow_ref)}, the policy requires ${p.workflow}@…`);
+      if (w !== wanted) out.push(`job_workflow_ref is ${JSON.stringify(c.job_workflow_ref)}, the policy requires ${wanted}`);
     }
+    // The immutable ids GitHub recommends pinning (red team ap-075): a deleted and re-created
+    // (or renamed) repository of the same name carries new ids. Checked when the policy pins them.
+    if (p.repositoryId !== undefined) expect('repository_id', c.repository_id, p.repositoryId);
+    if (p.repositoryOwnerId !== undefined) expect('repository_owner_id', c.repository_owner_id, p.repositoryOwnerId);
   } else {
     expect('project_path', c.project_path, p.repository);
     expect('ref', c.ref, p.ref);

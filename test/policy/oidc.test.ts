@@ -75,3 +75,48 @@ test('an issuer over plain http is refused unless it is loopback; a policy witho
   assert.equal(r.ok, false);
   assert.match(r.detail, /the policy in force names no CI identity/);
 });
+
+test('ap-028: the pinned workflow must run from the pinned ref — prodguard.yml@refs/pull/7/merge or @refs/heads/dave is refused', async () => {
+  for (const ref of ['refs/pull/7/merge', 'refs/heads/dave', 'refs/heads/main-evil']) {
+    const r = await proveCiIdentity(policy, { PRODGUARD_OIDC_TOKEN: await issuer.token({ job_workflow_ref: `${REPO}/.github/workflows/prodguard.yml@${ref}` }) });
+    assert.equal(r.ok, false, `${ref} was accepted`);
+    assert.match(r.detail, new RegExp(`job_workflow_ref is ".*@${ref.replace(/\//g, '\\/')}", the policy requires acme\\/app\\/\\.github\\/workflows\\/prodguard\\.yml@refs\\/heads\\/main`));
+  }
+  // A central reusable workflow pinned with its own @ref must match exactly.
+  const central: OidcPolicy = { ...policy, workflow: 'acme/workflows/.github/workflows/deploy.yml@refs/heads/main' };
+  const ok = await proveCiIdentity(central, { PRODGUARD_OIDC_TOKEN: await issuer.token({ job_workflow_ref: 'acme/workflows/.github/workflows/deploy.yml@refs/heads/main' }) });
+  assert.equal(ok.ok, true, ok.detail);
+  const bad = await proveCiIdentity(central, { PRODGUARD_OIDC_TOKEN: await issuer.token({ job_workflow_ref: 'acme/workflows/.github/workflows/deploy.yml@refs/heads/other' }) });
+  assert.equal(bad.ok, false);
+});
+
+test('ap-075: when the policy pins repository_id / repository_owner_id, a token of a re-created acme/app with other ids is refused', async () => {
+  const pinned: OidcPolicy = { ...policy, repositoryId: '123456', repositoryOwnerId: '7890' };
+  const good = await proveCiIdentity(pinned, { PRODGUARD_OIDC_TOKEN: await issuer.token({ repository_id: '123456', repository_owner_id: '7890' }) });
+  assert.equal(good.ok, true, good.detail);
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ repository_id: '999999', repository_owner_id: '7890' }, /repository_id is "999999", the policy requires "123456"/],
+    [{ repository_id: '123456', repository_owner_id: '666' }, /repository_owner_id is "666", the policy requires "7890"/],
+    [{ repository_owner_id: '7890' }, /repository_id is missing/],
+  ];
+  for (const [claims, re] of cases) {
+    const r = await proveCiIdentity(pinned, { PRODGUARD_OIDC_TOKEN: await issuer.token(claims) });
+    assert.equal(r.ok, false, `${JSON.stringify(claims)} was accepted`);
+    assert.match(r.detail, re);
+  }
+});
+
+test('ap-076: config check refuses a plain-http issuer that is not loopback; https and loopback test issuers are accepted', async () => {
+  const { checkConfigText } = await import('../../src/config/load.js');
+  const { minimalConfig } = await import('../helpers/cli.js');
+  const yaml = (issuerUrl: string) => minimalConfig(`policy:\n  oidc:\n    provider: github\n    issuer: ${issuerUrl}\n    repository: acme/app\n    ref: refs/heads/main\n`);
+  const bad = checkConfigText(yaml('http://token.example.com'));
+  assert.equal(bad.config, null);
+  assert.match(bad.problems.map((p) => `${p.path}: ${p.message}`).join('\n'), /policy\.oidc\.issuer.*must use https/);
+  for (const ok of ['https://token.actions.githubusercontent.com', 'http://127.0.0.1:58081', 'http://localhost:8080', 'http://[::1]:9000']) {
+    const r = checkConfigText(yaml(ok));
+    assert.deepEqual(r.problems, [], ok);
+  }
+  // A look-alike host is not loopback.
+  assert.equal(checkConfigText(yaml('http://127.0.0.1.evil.example')).config, null);
+});
