@@ -107,12 +107,6 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
   let members: PolicyMember[];
   try {
     members = await membersInForce(ctx);
-    // Production remembers the policy it last deployed under (the deploy gate's check): a chain
-    // cut back, or a policy pinned in another store (--config with a local SQLite), is refused here too.
-    if (resolveEnvironment(ctx.loaded, { environment: o.env }).kind === 'production') {
-      const pinned = await productionPinRefusal(ctx, connectionUrl(ctx.loaded, o.env));
-      if (pinned) throw new RefusedError(`break-glass refused: ${pinned}`, 'break-glass.policy-pin');
-    }
     request = signBreakGlass(members, o.key, { env: o.env, reason: o.reason, durationMs }, o.now);
     senior = verifyBreakGlass(members, request).name;
   } catch (err) {
@@ -141,6 +135,13 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
     }
   }
 
+  // Production remembers the policy it last deployed under (the deploy gate's check): a chain cut
+  // back, or a policy pinned in another store (--config with a local SQLite), is refused here too.
+  // Checked after the backup so that an unreachable production reads as "the backup failed".
+  if (resolveEnvironment(ctx.loaded, { environment: o.env }).kind === 'production') {
+    const pinned = await productionPinRefusal(ctx, connectionUrl(ctx.loaded, o.env));
+    if (pinned) return refuse(new RefusedError(`break-glass refused: ${pinned}`, 'break-glass.policy-pin'), senior);
+  }
   const grant = await createGrant(await ctx.store(), { env: o.env, person: senior, reason: o.reason, kind: 'break-glass', durationMs, createdBy: senior, now: o.now });
   let lockdownToken: string | null = null;
   let tokenExpiresAt: string | null = null;

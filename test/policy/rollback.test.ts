@@ -114,7 +114,7 @@ test('ap-061, ap-062, ap-047: --config with a local SQLite store and a self-made
   await initPolicy(e, { keyFile: p.keys.dave });
   assert.equal((await policyInForce(e)).inForce?.policy.version, 1, 'a local store accepts any first pin (nothing to compare with)');
   await assert.rejects(
-    openBreakGlass(e, { env: 'production', reason: 'x', durationMs: 600_000, key: loadPrivateKey(p.keys.dave), withoutBackup: true, secondKey: loadPrivateKey(p.keys.dave) }),
+    openBreakGlass(e, { env: 'production', reason: 'x', durationMs: 600_000, key: loadPrivateKey(p.keys.dave) }),
     /break-glass refused: the policy in force in the state store \(version 1\) is older than the policy production last deployed under \(version 3/,
   );
   await assert.rejects(
@@ -122,6 +122,8 @@ test('ap-061, ap-062, ap-047: --config with a local SQLite store and a self-made
     /refusing to restore over production \(production\): the policy in force in the state store \(version 1\) is older than the policy production last deployed under \(version 3/,
   );
   assert.ok(e.auditLog.read().some((r) => r.action === 'break-glass.open' && r.verdict === 'refused' && /older than/.test(r.reason)), 'the refusal is audited');
+  const { listGrants } = await import('../../src/grants/grants.js');
+  assert.deepEqual(await listGrants(await e.store()), [], 'no grant was written');
   // The team's real policy still passes the same check.
   assert.equal(await pinProblem(ctx(), p.prodUrl), null);
 });
