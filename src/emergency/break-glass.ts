@@ -4,6 +4,7 @@
  * Order matters and every step fails closed:
  *  1. the request is signed by the key of a senior of the signed, pinned policy in force (a second
  *     senior's too with --without-backup); the working tree's prodguard.yaml team does not count;
+ *     for production, that policy must carry the one production last deployed under (its pin);
  *  2. an immediate backup of the environment is taken and verified by restoring it — if that
  *     fails the glass stays closed;
  *  3. a time-boxed `break-glass` grant is written (src/grants: the gateway and the guard honour
@@ -26,6 +27,8 @@ import { signBreakGlass, verifyBreakGlass, type SignedBreakGlass } from './signa
 import { membersInForce } from './seniors.js';
 import type { PolicyMember } from '../policy/document.js';
 import { END_TOKEN_SQL } from './sql/end-token.js';
+import { resolveEnvironment } from '../config/resolve-environment.js';
+import { productionPinRefusal } from '../policy/production-pin.js';
 
 export const BREAK_GLASS_COLLECTION = 'break-glass';
 export const DEFAULT_BREAK_GLASS_MS = 30 * 60_000;
@@ -132,6 +135,13 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
     }
   }
 
+  // Production remembers the policy it last deployed under (the deploy gate's check): a chain cut
+  // back, or a policy pinned in another store (--config with a local SQLite), is refused here too.
+  // Checked after the backup so that an unreachable production reads as "the backup failed".
+  if (resolveEnvironment(ctx.loaded, { environment: o.env }).kind === 'production') {
+    const pinned = await productionPinRefusal(ctx, connectionUrl(ctx.loaded, o.env));
+    if (pinned) return refuse(new RefusedError(`break-glass refused: ${pinned}`, 'break-glass.policy-pin'), senior);
+  }
   const grant = await createGrant(await ctx.store(), { env: o.env, person: senior, reason: o.reason, kind: 'break-glass', durationMs, createdBy: senior, now: o.now });
   let lockdownToken: string | null = null;
   let tokenExpiresAt: string | null = null;

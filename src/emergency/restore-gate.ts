@@ -6,7 +6,8 @@
  *
  * The person running the restore proves they are the grant's holder by possession of the holder's
  * private key (`--key`), matched against the public key the policy in force pins for that member —
- * a name (PRODGUARD_ACTOR, git identity) or a line in prodguard.yaml proves nothing.
+ * a name (PRODGUARD_ACTOR, git identity) or a line in prodguard.yaml proves nothing. And the
+ * policy in force must carry the one production's pin names (src/policy/production-pin.ts).
  */
 import type { Context } from '../context.js';
 import { RefusedError } from '../errors.js';
@@ -15,6 +16,7 @@ import { formatPublicKey } from '../migrate/keys.js';
 import { listGrants, grantIsActive } from '../grants/grants.js';
 import { refuseProduction, type RestoreTarget } from '../restore/target.js';
 import { policyInForce } from '../policy/chain.js';
+import { productionPinRefusal } from '../policy/production-pin.js';
 
 /** Returns the break-glass grant id that allows this production restore, null for non-production. */
 export async function productionRestoreGate(ctx: Context, target: RestoreTarget, replace: boolean, key?: KeyObject): Promise<string | null> {
@@ -24,6 +26,10 @@ export async function productionRestoreGate(ctx: Context, target: RestoreTarget,
   if (!replace) {
     throw new RefusedError(`refusing to restore over production (${target.label}): only \`--replace\` under an open break-glass grant (prodguard break-glass --env ${env} …) may write there; restore into a new database elsewhere and compare first`, 'restore.production');
   }
+  // The database about to be replaced remembers the policy it last deployed under: a grant issued
+  // under a rolled-back or self-pinned policy (another store, --config) does not count.
+  const pinned = await productionPinRefusal(ctx, target.url);
+  if (pinned) throw new RefusedError(`refusing to restore over production (${target.label}): ${pinned}`, 'restore.policy-pin');
   const grants = (await listGrants(await ctx.store(), { env: env! })).filter((g) => g.kind === 'break-glass' && grantIsActive(g));
   const open = `open one with prodguard break-glass --env ${env} --reason "…" --key <your key>`;
   if (grants.length === 0) {

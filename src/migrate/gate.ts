@@ -27,7 +27,7 @@ import { verifyRequest } from './request-signature.js';
 import { gitAuthors } from './git-authors.js';
 import { approvalTermsInForce } from '../policy/terms.js';
 import { nextFromWorkingTree } from '../policy/rotate.js';
-import { pinProblem } from '../policy/production-pin.js';
+import { productionPinRefusal } from '../policy/production-pin.js';
 import { proveCiIdentity, type CiIdentity } from '../policy/oidc.js';
 
 export interface GateCheck {
@@ -71,12 +71,7 @@ export async function evaluateGate(ctx: Context, state: EnvState): Promise<GateR
   const checks: GateCheck[] = [];
   const { terms: termsFound, inForce: inForceFound, problem: chainProblem } = await approvalTermsInForce(ctx);
   // Production remembers the policy it last deployed under; a replaced chain is no policy at all.
-  let pinMismatch: string | null = null;
-  try {
-    pinMismatch = inForceFound ? await pinProblem(ctx, connectionUrl(loaded, state.environment)) : null;
-  } catch (err) {
-    pinMismatch = `cannot read production's policy pin: ${errorMessage(err)}`;
-  }
+  const pinMismatch = inForceFound ? await productionPinRefusal(ctx, connectionUrl(loaded, state.environment)) : null;
   const inForce = pinMismatch ? null : inForceFound;
   const terms = pinMismatch ? null : termsFound;
   const problem = pinMismatch ?? chainProblem;

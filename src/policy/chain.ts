@@ -6,10 +6,14 @@
  * the store by hand that is not properly signed breaks the chain instead of taking effect.
  *
  * The chain lives in the state store, never in the working tree: a branch cannot change it.
+ * Deleting its newest links (or all of them) needs no signature, so with a team store the chain is
+ * also compared with the versions its append-only audit log records as having come into force
+ * (src/policy/anchor.ts): a rollback or rewrite is no policy at all.
  */
 import type { Context } from '../context.js';
 import { policyHash, policyProblems, type PolicyDocument } from './document.js';
 import { validSeniorSigners, type SignedPolicy } from './signatures.js';
+import { anchorProblem, recordedPolicies } from './anchor.js';
 
 export const POLICY_CHAIN = 'policy-chain';
 
@@ -45,15 +49,21 @@ export function checkSuccession(prev: PolicyDocument | null, next: SignedPolicy)
 export async function readPolicyChain(ctx: Context): Promise<ChainRead> {
   const store = await ctx.store();
   const links = (await store.list<SignedPolicy>(POLICY_CHAIN)).map((d) => ({ id: d.id, doc: d.doc })).sort((a, b) => a.id.localeCompare(b.id));
-  if (links.length === 0) return { ok: true, inForce: null };
   let prev: PolicyDocument | null = null;
   let inForce: PolicyInForce | null = null;
+  const verified: PolicyDocument[] = [];
   for (const l of links) {
     if (!l.doc?.policy || l.id !== chainId(l.doc.policy.version)) return { ok: false, problem: `policy chain entry ${l.id} is malformed` };
     const s = checkSuccession(prev, l.doc);
     if (!s.ok) return { ok: false, problem: `policy chain broken at version ${l.doc.policy.version}: ${s.problem}` };
     prev = l.doc.policy;
+    verified.push(prev);
     inForce = { policy: l.doc.policy, hash: policyHash(l.doc.policy), signers: s.signers };
+  }
+  // Only a team store has the append-only anchor; a read failure there fails closed.
+  if (store.readPolicyAnchors) {
+    const rolledBack = anchorProblem(recordedPolicies(await store.readPolicyAnchors()), verified, policyHash);
+    if (rolledBack) return { ok: false, problem: rolledBack };
   }
   return { ok: true, inForce };
 }

@@ -47,6 +47,8 @@ async function refuse(ctx: Context, action: string, command: string, reason: str
 export async function initPolicy(ctx: Context, opts: { keyFile: string }): Promise<PolicyInForce> {
   const command = 'prodguard policy init';
   const chain = await readPolicyChain(ctx);
+  // With a team store an emptied chain whose versions the append-only audit log records is a
+  // rollback (readPolicyChain): pinning a new version 1 over it would be a rewrite.
   if (!chain.ok) return refuse(ctx, 'policy.init', command, `${chain.problem}; the policy chain must be repaired, not re-pinned`, 'policy.broken');
   if (chain.inForce) {
     return refuse(ctx, 'policy.init', command, `a policy is already in force (version ${chain.inForce.policy.version}); change it with prodguard policy propose and sign`, 'policy.exists');
@@ -68,7 +70,7 @@ export async function initPolicy(ctx: Context, opts: { keyFile: string }): Promi
     target: '-',
     verdict: 'ok',
     reason: `policy version 1 pinned by ${signer.name} (${hash.slice(0, 12)}): ${policy.members.length} member(s), ${policy.approvals.required} approvals, threshold ${policy.threshold}`,
-    details: { policyHash: hash, signer: signer.name, signerKey: pub },
+    details: { policyHash: hash, version: 1, signer: signer.name, signerKey: pub },
   });
   return { policy, hash, signers: [signer.name] };
 }
@@ -149,7 +151,7 @@ export async function signPolicyProposal(ctx: Context, opts: { keyFile: string; 
       target: '-',
       verdict: 'ok',
       reason: `policy version ${p.version} (${short}) is in force, signed by ${s.signers.join(', ')} (${s.signers.length} of ${required} required by version ${inForce.policy.version})`,
-      details: { policyHash: policyHash(p), previous: inForce.hash, signers: s.signers, signerKey: pub },
+      details: { policyHash: policyHash(p), version: p.version, previous: inForce.hash, signers: s.signers, signerKey: pub },
     });
     return { file: file!, version: p.version, signers: s.signers, required, inForce: true };
   }

@@ -10,7 +10,7 @@ import type { ListOptions, StateStore, StoredDoc } from './store.js';
 import { ProdguardError, errorMessage } from '../errors.js';
 import { describeTarget } from '../pg/client.js';
 import { maskSecrets } from '../security/mask.js';
-import { APPEND_AUDIT_SQL, CREATE_AUDIT_ANCHOR_SQL, READ_AUDIT_SQL } from '../audit/sql/anchor.js';
+import { APPEND_AUDIT_SQL, CREATE_AUDIT_ANCHOR_SQL, READ_AUDIT_SQL, READ_POLICY_ANCHORS_SQL } from '../audit/sql/anchor.js';
 import type { AnchoredAudit } from './store.js';
 
 export const POSTGRES_MIGRATIONS: string[] = [
@@ -156,6 +156,10 @@ export class PostgresStore implements StateStore {
 
   async readAudit(origin: string): Promise<AnchoredAudit[]> {
     return (await this.pool.query(READ_AUDIT_SQL, [origin])).rows as AnchoredAudit[];
+  }
+
+  async readPolicyAnchors(): Promise<unknown[]> {
+    return (await this.pool.query(READ_POLICY_ANCHORS_SQL)).rows.map((row: { record: unknown }) => row.record);
   }
 
   async close(): Promise<void> {

@@ -41,6 +41,8 @@ export interface StateStore {
   appendAuditBatch?(origin: string, recs: Array<{ seq: number; hash: string; json: string }>): Promise<void>;
   /** Team stores only: records of every origin whose action starts with `actionPrefix`, filtered, newest `limit`. */
   searchAudit?(f: { actionPrefix: string; person?: string; env?: string; verdict?: string; limit: number }): Promise<unknown[]>;
+  /** Team stores only: every anchored record of a policy coming into force (src/policy/anchor.ts), any origin. */
+  readPolicyAnchors?(): Promise<unknown[]>;
 }
 
 export interface AnchoredAudit {

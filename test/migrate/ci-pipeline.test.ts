@@ -181,10 +181,13 @@ test('the generated workflow, run as separate clean runners against one team sto
   y.migrations.approvals = { required: 1 };
   writeFileSync(join(mallory, 'prodguard.yaml'), stringify(y));
   await sql(team, `DELETE FROM prodguard_state.documents WHERE collection = 'policy-chain'`);
+  // The team store's append-only audit log records version 1 as in force: re-pinning is a rewrite (ap-045).
   const repin = await runCli(['policy', 'init', '--key', k.dave.privateKeyFile], { cwd: mallory, env: laptopEnv });
-  assert.equal(repin.code, 0, repin.stderr);
+  assert.equal(repin.code, 1, repin.stderr);
+  assert.match(repin.stderr, /policy chain rolled back or rewritten: .*records policy version 1 .* but the chain is empty.*must be repaired, not re-pinned/);
   writeFileSync(join(repo, 'migrations/0003_more.sql'), 'ALTER TABLE items ADD COLUMN note text;\n');
   const after = await runJob(repo, wf.jobs['deploy-production'], 'deploy-after-repin', secrets);
   assert.notEqual(after[0].code, 0);
-  assert.match(after[0].out, /\[policy\] the policy chain in the state store does not contain the policy production last deployed under \(version 1/);
+  assert.match(after[0].out, /\[policy\] policy chain rolled back or rewritten/);
+  // The production pin check (src/policy/production-pin.ts) is exercised by test/policy/rollback.test.ts (ap-061).
 });

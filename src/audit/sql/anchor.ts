@@ -30,3 +30,7 @@ INSERT INTO prodguard_state.audit_log (origin, seq, hash, record) VALUES ($1, $2
 ON CONFLICT (origin, seq) DO NOTHING`;
 
 export const READ_AUDIT_SQL = `SELECT seq::int AS seq, hash, record FROM prodguard_state.audit_log WHERE origin = $1 ORDER BY seq`;
+
+/** Every policy version that came into force, from any machine's log (src/policy/anchor.ts). */
+export const READ_POLICY_ANCHORS_SQL = `SELECT record FROM prodguard_state.audit_log
+  WHERE record->>'action' IN ('policy.init', 'policy.change') AND record->>'verdict' = 'ok'`;

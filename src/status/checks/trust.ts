@@ -10,7 +10,7 @@ export const checks: StatusCheck[] = [
     run: safe(async (ctx) => {
       const { policyStatus } = await import('../../policy/rotate.js');
       const s = await policyStatus(ctx);
-      if (!s.inForce) return { state: /broken/.test(s.problem ?? '') ? 'failing' : 'missing', reason: s.problem ?? 'no policy in force' };
+      if (!s.inForce) return { state: /broken|rolled back/.test(s.problem ?? '') ? 'failing' : 'missing', reason: s.problem ?? 'no policy in force' };
       const p = s.inForce;
       return {
         state: 'ok',
