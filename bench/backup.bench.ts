@@ -24,6 +24,9 @@ import { createBackup } from '../src/backup/create.js';
 import { contextFrom } from '../src/context.js';
 import { loadConfig } from '../src/config/load.js';
 
+/** `npm run bench -- --quick` runs this bench at small sizes: bench/run.ts sets its size variables small (bench/quick.ts). */
+export const quickSupported = true;
+
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TSX = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 const CLI = join(REPO, 'src/cli/main.ts');

@@ -18,6 +18,9 @@ import { addUser } from '../src/gateway/users.js';
 import { startGateway } from '../src/gateway/start.js';
 import type { BenchResult, BenchRow } from './run.js';
 
+/** `npm run bench -- --quick` runs this bench at small sizes: bench/run.ts sets its size variables small (bench/quick.ts). */
+export const quickSupported = true;
+
 const CLIENTS = [1, 8, 32];
 const SECONDS = Number(process.env.PRODGUARD_BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.PRODGUARD_BENCH_ROUNDS ?? 5);

@@ -16,6 +16,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './run.js';
 import { fixtureEnv } from '../test/guard/env.js';
+import { quick } from './quick.js';
+
+/** `npm run bench -- --quick` runs this bench at small sizes (bench/quick.ts). */
+export const quickSupported = true;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -83,7 +87,7 @@ export async function run(): Promise<BenchResult> {
   const colds: string[] = [];
   const env = { ...fixtureEnv, PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_RUNTIME_DIR: runtime };
   const off = { ...env, PRODGUARD_GUARD_DAEMON: 'off' };
-  const n = 21;
+  const n = quick ? 5 : 21;
   const load0 = loadavg()[0];
   try {
     const cases: Array<{ label: string; cmd: string; deny: boolean }> = [
@@ -100,7 +104,7 @@ export async function run(): Promise<BenchResult> {
     for (let t = 0; t < 60_000 && !pidFile(); t += 100) await new Promise((r) => setTimeout(r, 100));
     if (!pidFile()) throw new Error('the decision daemon did not start within 60 s');
     // Warm the file cache.
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < (quick ? 1 : 3); i++) {
       once(['-e', '0'], '', env, null);
       for (const c of cases) once([hook, 'claude-code'], payload(c.cmd, dir), env, c.deny);
     }
@@ -118,11 +122,11 @@ export async function run(): Promise<BenchResult> {
         warm[j].push(once([hook, 'claude-code'], payload(c.cmd, dir), env, c.deny, `warm${j}`));
         daemonCpu[j] += cpuMs(daemonPid) - d0;
       });
-      if (i < 5) cases.forEach((c, j) => inproc[j].push(once([hook, 'claude-code'], payload(c.cmd, dir), off, c.deny)));
+      if (i < (quick ? 1 : 5)) cases.forEach((c, j) => inproc[j].push(once([hook, 'claude-code'], payload(c.cmd, dir), off, c.deny)));
     }
     // Cold: a runtime directory with no daemon each time; the daemon the call starts is stopped after it is up.
     const cold = { allow: [] as number[], deny: [] as number[] };
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < (quick ? 1 : 3); i++) {
       for (const [k, c] of [['allow', cases[1]], ['deny', cases[3]]] as const) {
         const rt = mkdtempSync(join(tmpdir(), 'pg-bench-cold-'));
         chmodSync(rt, 0o700);

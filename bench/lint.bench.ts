@@ -20,6 +20,10 @@ import { loadSqlParser } from '../src/sql/parser.js';
 import { lintSources } from '../src/sql/lint-files.js';
 import type { BenchResult } from './run.js';
 import { loadLintCorpus, writeCorpus } from './lint-corpus.js';
+import { quick } from './quick.js';
+
+/** `npm run bench -- --quick` runs this bench at small sizes (bench/quick.ts). */
+export const quickSupported = true;
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const squawkBin = join(repo, 'node_modules', '.bin', 'squawk');
@@ -66,7 +70,7 @@ export async function run(): Promise<BenchResult> {
   const files = pkgs.reduce((n, p) => n + p.files.length, 0);
   let statements = 0;
   for (const p of pkgs) statements += (await lintSources(p.files, { runner: p.runner })).summary.statements;
-  const rounds = 5;
+  const rounds = quick ? 2 : 5;
   const ours = await bestAsync(rounds, async () => {
     for (const p of pkgs) await lintSources(p.files, { runner: p.runner });
   });

@@ -19,6 +19,9 @@ import { readMigrations } from '../src/migrate/files.js';
 import { historyTarget } from '../src/migrate/history.js';
 import { applyMigrations } from '../src/migrate/apply.js';
 
+/** `npm run bench -- --quick` runs this bench at small sizes: bench/run.ts sets its size variables small (bench/quick.ts). */
+export const quickSupported = true;
+
 function migration(statements: number): string {
   const out: string[] = [];
   for (let t = 0; out.length < statements; t++) {

@@ -32,6 +32,9 @@ import { materializeBackup } from '../src/backup/materialize.js';
 import { restoreBackup } from '../src/restore/restore.js';
 import { backupJobs } from '../src/backup/jobs.js';
 
+/** `npm run bench -- --quick` runs this bench at small sizes: bench/run.ts sets its size variables small (bench/quick.ts). */
+export const quickSupported = true;
+
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t = process.hrtime.bigint();
   const r = await fn();

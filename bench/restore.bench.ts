@@ -25,6 +25,10 @@ import { createBaseBackup } from '../src/restore/pitr/base-backup.js';
 import { pitrRestore, parseTarget } from '../src/restore/pitr/restore.js';
 import { parseLsn } from '../src/restore/pitr/wal.js';
 import { writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { quick } from './quick.js';
+
+/** `npm run bench -- --quick` runs this bench at small sizes (bench/quick.ts). */
+export const quickSupported = true;
 
 const q = (url: string, text: string) => withClient(url, async (c) => (await c.query(text)).rows as any[]);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -52,7 +56,7 @@ pitr: { method: streaming, walDir: wal }
   const ctx = contextFrom(loadConfig({ cwd: dir }));
   try {
     // ---- 1. restore vs bare pg_restore -j
-    await runPgTool('pgbench', ['-i', '-s', '20', '-q', src.url()]);
+    await runPgTool('pgbench', ['-i', '-s', quick ? '2' : '20', '-q', src.url()]);
     const backup = await createBackup(ctx, { env: 'production', reason: 'bench' });
     const dumpDir = mkdtempSync(join(tmpdir(), 'bench-dump-'));
     const m = await materializeBackup(ctx, backup.id, dumpDir, { env: 'production' });
@@ -122,7 +126,7 @@ pitr: { method: streaming, walDir: wal }
       goal: 'prodguard restore ≤ 1.10× bare pg_restore -j; streaming archive lag < 1 s under write load',
       met: ratio <= 1.1 && maxLag < 1,
       rows,
-      setup: `pgbench scale 20 (~300 MB on disk, 2M rows in pgbench_accounts), custom-format dump encrypted with age into a local destination; restore and pg_restore with 2 jobs; two throw-away clusters on one machine`,
+      setup: `pgbench scale ${quick ? '2 (quick)' : '20 (~300 MB on disk, 2M rows in pgbench_accounts)'}, custom-format dump encrypted with age into a local destination; restore and pg_restore with 2 jobs; two throw-away clusters on one machine`,
     };
   } finally {
     await ctx.close();

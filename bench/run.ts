@@ -103,7 +103,12 @@ async function main() {
   }
   const quick = process.argv.includes('--quick');
   // Set before any bench module loads: bench/quick.ts reads it at import time.
-  if (quick) process.env.PRODGUARD_BENCH_QUICK = '1';
+  if (quick) {
+    process.env.PRODGUARD_BENCH_QUICK = '1';
+    // Small sizes for the benches whose size is a variable (an explicit value still wins).
+    const small: Record<string, string> = { BENCH_BACKUP_SCALE: '2', PRODGUARD_BENCH_SECONDS: '1', PRODGUARD_BENCH_ROUNDS: '1', BENCH_MIGRATE_STATEMENTS: '200', BENCH_SPEED_SCALE: '2', BENCH_SPEED_RUNS: '1' };
+    for (const [k, v] of Object.entries(small)) process.env[k] ??= v;
+  }
   const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const files = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort()
     .filter((f) => !filters.length || filters.some((x) => f.includes(x)));

@@ -22,6 +22,10 @@ import { loadConfig } from '../src/config/load.js';
 import { startStreaming } from '../src/restore/pitr/stream.js';
 import { enableShadow } from '../src/shadow/enable.js';
 import { shadowRestore } from '../src/shadow/restore.js';
+import { quick } from './quick.js';
+
+/** `npm run bench -- --quick` runs this bench at small sizes (bench/quick.ts). */
+export const quickSupported = true;
 
 const q = <T = any>(url: string, text: string, params: unknown[] = []) => withClient(url, async (c) => (await c.query(text, params)).rows as T[]);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
@@ -69,7 +73,7 @@ pitr: { method: streaming, walDir: wal }
       }
     })();
     let deadline = Infinity;
-    const until = Date.now() + 20_000;
+    const until = Date.now() + (quick ? 5_000 : 20_000);
     while (Date.now() < until) {
       const [r] = await q<{ id: string; xid: string }>(prod.url(), `insert into bench_orders (payload) values (repeat('x', 200)) returning id::text, pg_current_xact_id()::text as xid`);
       commits.push({ id: Number(r.id), xid: r.xid });

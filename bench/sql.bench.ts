@@ -8,6 +8,9 @@ import { classifySync, lint, loadSqlParser } from '../src/sql/index.js';
 import { loadCorpus } from '../test/sql/corpus.js';
 import type { BenchResult } from './run.js';
 
+/** `npm run bench -- --quick` runs this bench at small sizes: bench/run.ts sets its size variables small (bench/quick.ts). */
+export const quickSupported = true;
+
 function rate(statements: string[], fn: (sql: string) => unknown, rounds: number): number {
   let best = 0;
   for (let r = 0; r < rounds; r++) {
