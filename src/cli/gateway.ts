@@ -17,12 +17,16 @@ export function registerGateway(program: Command): void {
     .description('read-only PostgreSQL gateway in front of an environment: per-person logins, every statement classified and audited')
     .addOption(envOption('production', { required: false, description: 'environment to serve (usually production)' }))
     .option('--listen <host:port>', 'address to listen on (default: gateway.listen, 127.0.0.1:6432)')
-    .action(async (opts: { env?: string; listen?: string }, cmd: Command) => {
+    .option('--read-from <shadow>', "send reads to this environment, the recorded shadow of --env (default: gateway.readFrom); every write is refused")
+    .addOption(jsonOption())
+    .action(async (opts: { env?: string; listen?: string; readFrom?: string; json?: boolean }, cmd: Command) => {
       if (!opts.env) throw new UsageError('gateway needs --env <name>');
       const { startGateway } = await import('../gateway/start.js');
       const ctx = await cliContext(cmd);
-      const started = await audited(ctx, { action: 'gateway.start', target: opts.env, outcome: (s) => ({ reason: `listening on ${s.host}:${s.port}` }) }, () => startGateway(ctx, { env: opts.env!, listen: opts.listen }));
-      note(`prodguard gateway for ${opts.env} listening on ${started.host}:${started.port} (TLS certificate ${started.certificate}); Ctrl-C stops it`);
+      const started = await audited(ctx, { action: 'gateway.start', target: opts.env, outcome: (s) => ({ reason: `listening on ${s.host}:${s.port}${s.readFrom ? `, reads from the shadow ${s.readFrom}` : ''}` }) }, () => startGateway(ctx, { env: opts.env!, listen: opts.listen, readFrom: opts.readFrom }));
+      const where = started.readFrom ? `reads go to the shadow ${started.readFrom}, writes are refused` : `reads go to ${opts.env}`;
+      if (opts.json) process.stdout.write(JSON.stringify({ environment: opts.env, host: started.host, port: started.port, readsFrom: started.readFrom ?? opts.env, shadow: started.readFrom !== null, certificate: started.certificate }) + '\n');
+      note(`prodguard gateway for ${opts.env} listening on ${started.host}:${started.port} (TLS certificate ${started.certificate}); ${where}; Ctrl-C stops it`);
       await untilStopped();
       await audited(ctx, { action: 'gateway.stop', target: opts.env, outcome: () => ({ reason: `${started.gateway.statements} statements relayed` }) }, () => started.gateway.close());
       await ctx.close();
@@ -95,8 +99,9 @@ export function registerMcp(program: Command): void {
     .command('mcp')
     .description('MCP server (stdio) giving agents read-only access to an environment: query, describe, explain, status, request a change')
     .addOption(envOption('any'))
-    .action(async (opts: { env: string }, cmd: Command) => {
+    .option('--read-from <shadow>', 'run query/describe/explain on this environment, the recorded shadow of --env')
+    .action(async (opts: { env: string; readFrom?: string }, cmd: Command) => {
       const { serveMcpStdio } = await import('../mcp/server.js');
-      await withContext(cmd, (ctx) => serveMcpStdio(ctx, { env: opts.env }));
+      await withContext(cmd, (ctx) => serveMcpStdio(ctx, { env: opts.env, readFrom: opts.readFrom }));
     });
 }
