@@ -8,6 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -94,6 +95,26 @@ describe('--read-from the shadow', () => {
     const r = await runCli(['gateway', '--env', 'production', '--read-from', 'staging', '--listen', '127.0.0.1:0'], { cwd: project.dir, env: vars });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /^prodguard: --read-from staging: the recorded shadow of production is shadow, not staging\n$/);
+    // The started gateway says where reads go (--json on stdout, the note on stderr).
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'gateway', '--env', 'production', '--read-from', 'shadow', '--listen', '127.0.0.1:0', '--json'], { cwd: project.dir, env: { ...(process.env as Record<string, string>), ...vars }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.split('\n')[0]);
+      });
+      child.on('exit', () => reject(new Error(`gateway exited: ${err}`)));
+    });
+    const info = JSON.parse(line);
+    assert.equal(info.environment, 'production');
+    assert.equal(info.readsFrom, 'shadow');
+    assert.equal(info.shadow, true);
+    const exited = new Promise((r) => child.once('close', r));
+    child.kill('SIGTERM');
+    await exited;
+    assert.match(err, /reads go to the shadow shadow, writes are refused/);
     const none = await runCli(['gateway', '--env', 'shadow', '--read-from', 'production', '--listen', '127.0.0.1:0'], { cwd: project.dir, env: vars });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^prodguard: --read-from production: no shadow is set up for shadow/);
