@@ -40,6 +40,8 @@ export function registerGateway(program: Command): void {
     .option('--password-stdin', 'read the password from stdin instead of generating one')
     .addOption(jsonOption())
     .action(async (name: string, opts: { member: string; passwordStdin?: boolean; json?: boolean }, cmd: Command) => {
+      // Commander gives a trailing --json to `gateway` (its start has one too): read it from there as well.
+      opts.json ||= cmd.optsWithGlobals<{ json?: boolean }>().json;
       const { addUser, generatePassword } = await import('../gateway/users.js');
       const { currentActor } = await import('../audit/actor.js');
       const password = opts.passwordStdin ? await readStdin() : generatePassword();
@@ -66,6 +68,7 @@ export function registerGateway(program: Command): void {
     .description('list logins (names and members; never verifiers)')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      opts.json ||= cmd.optsWithGlobals<{ json?: boolean }>().json;
       const { listUsers } = await import('../gateway/users.js');
       await withContext(cmd, async (ctx) => {
         const users = (await listUsers(await ctx.store())).map((u) => ({ name: u.name, member: u.member, createdAt: u.createdAt, createdBy: u.createdBy }));
