@@ -25,8 +25,9 @@ export function registerGateway(program: Command): void {
       const ctx = await cliContext(cmd);
       const started = await audited(ctx, { action: 'gateway.start', target: opts.env, outcome: (s) => ({ reason: `listening on ${s.host}:${s.port}${s.readFrom ? `, reads from the shadow ${s.readFrom}` : ''}` }) }, () => startGateway(ctx, { env: opts.env!, listen: opts.listen, readFrom: opts.readFrom }));
       const where = started.readFrom ? `reads go to the shadow ${started.readFrom}, writes are refused` : `reads go to ${opts.env}`;
-      if (opts.json) process.stdout.write(JSON.stringify({ environment: opts.env, host: started.host, port: started.port, readsFrom: started.readFrom ?? opts.env, shadow: started.readFrom !== null, certificate: started.certificate }) + '\n');
+      // The note first: whoever reads the JSON line as "started" has the note too.
       note(`prodguard gateway for ${opts.env} listening on ${started.host}:${started.port} (TLS certificate ${started.certificate}); ${where}; Ctrl-C stops it`);
+      if (opts.json) process.stdout.write(JSON.stringify({ environment: opts.env, host: started.host, port: started.port, readsFrom: started.readFrom ?? opts.env, shadow: started.readFrom !== null, certificate: started.certificate }) + '\n');
       await untilStopped();
       await audited(ctx, { action: 'gateway.stop', target: opts.env, outcome: () => ({ reason: `${started.gateway.statements} statements relayed` }) }, () => started.gateway.close());
       await ctx.close();
