@@ -17,12 +17,17 @@ export function registerGateway(program: Command): void {
     .description('read-only PostgreSQL gateway in front of an environment: per-person logins, every statement classified and audited')
     .addOption(envOption('production', { required: false, description: 'environment to serve (usually production)' }))
     .option('--listen <host:port>', 'address to listen on (default: gateway.listen, 127.0.0.1:6432)')
-    .action(async (opts: { env?: string; listen?: string }, cmd: Command) => {
+    .option('--read-from <shadow>', "send reads to this environment, the recorded shadow of --env (default: gateway.readFrom); every write is refused")
+    .addOption(jsonOption())
+    .action(async (opts: { env?: string; listen?: string; readFrom?: string; json?: boolean }, cmd: Command) => {
       if (!opts.env) throw new UsageError('gateway needs --env <name>');
       const { startGateway } = await import('../gateway/start.js');
       const ctx = await cliContext(cmd);
-      const started = await audited(ctx, { action: 'gateway.start', target: opts.env, outcome: (s) => ({ reason: `listening on ${s.host}:${s.port}` }) }, () => startGateway(ctx, { env: opts.env!, listen: opts.listen }));
-      note(`prodguard gateway for ${opts.env} listening on ${started.host}:${started.port} (TLS certificate ${started.certificate}); Ctrl-C stops it`);
+      const started = await audited(ctx, { action: 'gateway.start', target: opts.env, outcome: (s) => ({ reason: `listening on ${s.host}:${s.port}${s.readFrom ? `, reads from the shadow ${s.readFrom}` : ''}` }) }, () => startGateway(ctx, { env: opts.env!, listen: opts.listen, readFrom: opts.readFrom }));
+      const where = started.readFrom ? `reads go to the shadow ${started.readFrom}, writes are refused` : `reads go to ${opts.env}`;
+      // The note first: whoever reads the JSON line as "started" has the note too.
+      note(`prodguard gateway for ${opts.env} listening on ${started.host}:${started.port} (TLS certificate ${started.certificate}); ${where}; Ctrl-C stops it`);
+      if (opts.json) process.stdout.write(JSON.stringify({ environment: opts.env, host: started.host, port: started.port, readsFrom: started.readFrom ?? opts.env, shadow: started.readFrom !== null, certificate: started.certificate }) + '\n');
       await untilStopped();
       await audited(ctx, { action: 'gateway.stop', target: opts.env, outcome: () => ({ reason: `${started.gateway.statements} statements relayed` }) }, () => started.gateway.close());
       await ctx.close();
@@ -36,6 +41,8 @@ export function registerGateway(program: Command): void {
     .option('--password-stdin', 'read the password from stdin instead of generating one')
     .addOption(jsonOption())
     .action(async (name: string, opts: { member: string; passwordStdin?: boolean; json?: boolean }, cmd: Command) => {
+      // Commander gives a trailing --json to `gateway` (its start has one too): read it from there as well.
+      opts.json ||= cmd.optsWithGlobals<{ json?: boolean }>().json;
       const { addUser, generatePassword } = await import('../gateway/users.js');
       const { currentActor } = await import('../audit/actor.js');
       const password = opts.passwordStdin ? await readStdin() : generatePassword();
@@ -62,6 +69,7 @@ export function registerGateway(program: Command): void {
     .description('list logins (names and members; never verifiers)')
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      opts.json ||= cmd.optsWithGlobals<{ json?: boolean }>().json;
       const { listUsers } = await import('../gateway/users.js');
       await withContext(cmd, async (ctx) => {
         const users = (await listUsers(await ctx.store())).map((u) => ({ name: u.name, member: u.member, createdAt: u.createdAt, createdBy: u.createdBy }));
@@ -95,8 +103,9 @@ export function registerMcp(program: Command): void {
     .command('mcp')
     .description('MCP server (stdio) giving agents read-only access to an environment: query, describe, explain, status, request a change')
     .addOption(envOption('any'))
-    .action(async (opts: { env: string }, cmd: Command) => {
+    .option('--read-from <shadow>', 'run query/describe/explain on this environment, the recorded shadow of --env')
+    .action(async (opts: { env: string; readFrom?: string }, cmd: Command) => {
       const { serveMcpStdio } = await import('../mcp/server.js');
-      await withContext(cmd, (ctx) => serveMcpStdio(ctx, { env: opts.env }));
+      await withContext(cmd, (ctx) => serveMcpStdio(ctx, { env: opts.env, readFrom: opts.readFrom }));
     });
 }

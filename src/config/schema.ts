@@ -313,6 +313,7 @@ export const configSchema = z
         idleTimeout: duration.default('30min').describe('A session idle longer is closed.'),
         maxConnectionsPerUser: z.number().int().min(1).default(10),
         maxConnections: z.number().int().min(1).default(200),
+        readFrom: z.string().optional().describe("Environment reads go to: must be the recorded shadow of the gateway's --env (`prodguard shadow enable`); no write grant is honoured then."),
       })
       .strict()
       .prefault({}),

@@ -36,6 +36,8 @@ export interface GatewayOptions {
   idleTimeoutMs: number;
   maxConnectionsPerUser: number;
   maxConnections: number;
+  /** Reads go to this environment (production's shadow); no write grant is honoured. */
+  readFrom?: string | null;
 }
 
 export class Gateway {
@@ -47,6 +49,8 @@ export class Gateway {
   readonly statementTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxConnectionsPerUser: number;
+  /** The shadow environment reads go to, or null when the gateway serves env itself. */
+  readonly readFrom: string | null;
   private server: Server | null = null;
   private sessions = new Set<ClientSession>();
   private admitted = new Map<string, number>();
@@ -64,6 +68,7 @@ export class Gateway {
     this.statementTimeoutMs = opts.statementTimeoutMs;
     this.idleTimeoutMs = opts.idleTimeoutMs;
     this.maxConnectionsPerUser = opts.maxConnectionsPerUser;
+    this.readFrom = opts.readFrom ?? null;
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -112,6 +117,8 @@ export class Gateway {
   }
 
   activeGrant(person: string): Promise<Grant | null> {
+    // Reading from the shadow: a write would land on the shadow, so no grant opens one.
+    if (this.readFrom) return Promise.resolve(null);
     return this.opts.activeGrant(person);
   }
 

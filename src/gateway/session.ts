@@ -329,7 +329,7 @@ export class ClientSession {
       judgement,
       refusal: {
         code: judgement.class === 'privilege' ? '42501' : '25006',
-        message: `prodguard gateway: ${judgement.class} statement refused for "${this.user}" (${expired ? `write grant expired at ${this.writeGrant!.expiresAt}` : 'read-only access'}): ${judgement.reason}`,
+        message: `prodguard gateway: ${judgement.class} statement refused for "${this.user}" (${this.gw.readFrom ? `this gateway reads from the shadow ${this.gw.readFrom}; no write runs through it` : expired ? `write grant expired at ${this.writeGrant!.expiresAt}` : 'read-only access'}): ${judgement.reason}`,
         hint: 'Write access needs a time-boxed grant: an approved change deployed by CI (prodguard migrate deploy) or an emergency break-glass grant; reconnect once it is granted.',
       },
     };

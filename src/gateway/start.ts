@@ -13,12 +13,15 @@ import { auditOrigin } from '../audit/anchor.js';
 import { ensureCertificate, secureContext } from './tls.js';
 import { getUser } from './users.js';
 import { Gateway } from './server.js';
+import { shadowReadUrl } from '../shadow/read-from.js';
 
 export interface StartOptions {
   env: string;
   listen?: string;
   /** Overrides gateway.requireTls (tests and benchmarks on loopback). */
   requireTls?: boolean;
+  /** Read from this environment, which must be the recorded shadow of `env` (overrides gateway.readFrom). */
+  readFrom?: string;
 }
 
 export function parseListen(s: string): { host: string; port: number } {
@@ -27,11 +30,15 @@ export function parseListen(s: string): { host: string; port: number } {
   return { host: m[1], port: Number(m[2]) };
 }
 
-export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ gateway: Gateway; host: string; port: number; certificate: string }> {
+export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ gateway: Gateway; host: string; port: number; certificate: string; readFrom: string | null }> {
   const cfg = ctx.loaded.config.gateway;
   requireEnvironment(ctx.loaded, opts.env);
-  const upstream = parseConnInfo(connectionUrl(ctx.loaded, opts.env));
-  if (!upstream) throw new UsageError(`environment "${opts.env}": its connection URL is not a PostgreSQL connection string`, 'gateway.upstream');
+  // With readFrom the gateway still judges, audits and names sessions as opts.env, but its
+  // upstream is the shadow — refused unless that is the shadow `shadow enable` recorded.
+  const readFrom = opts.readFrom ?? cfg.readFrom ?? null;
+  const upstreamUrl = readFrom ? await shadowReadUrl(ctx, opts.env, readFrom) : connectionUrl(ctx.loaded, opts.env);
+  const upstream = parseConnInfo(upstreamUrl);
+  if (!upstream) throw new UsageError(`environment "${readFrom ?? opts.env}": its connection URL is not a PostgreSQL connection string`, 'gateway.upstream');
   const { host, port } = parseListen(opts.listen ?? cfg.listen);
   const store = await ctx.store();
   const stateDir = dirname(configPath(ctx.loaded, ctx.loaded.config.state.path));
@@ -53,7 +60,9 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
     tls: secureContext(tlsFiles),
     requireTls: opts.requireTls ?? cfg.requireTls,
     lookupUser: (name) => getUser(store, name),
-    activeGrant: (person) => activeGrant(store, opts.env, person),
+    // Writes must never land on the shadow: in read-from mode no grant is ever honoured.
+    activeGrant: (person) => (readFrom ? Promise.resolve(null) : activeGrant(store, opts.env, person)),
+    readFrom,
     audit,
     auditCopy: copy,
     maskLiterals: cfg.maskLiterals,
@@ -64,7 +73,7 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
   });
   try {
     const addr = await gateway.listen();
-    return { gateway, ...addr, certificate: tlsFiles.cert };
+    return { gateway, ...addr, certificate: tlsFiles.cert, readFrom };
   } catch (err) {
     audit.close();
     throw new UsageError(`gateway cannot listen on ${host}:${port}: ${errorMessage(err)}`, 'gateway.listen');

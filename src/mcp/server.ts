@@ -15,7 +15,8 @@ import { z } from 'zod';
 import type { Context } from '../context.js';
 import { connect, type Client } from '../pg/client.js';
 import { connectionUrl, requireEnvironment } from '../config/connection.js';
-import { errorMessage } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
+import { shadowReadUrl } from '../shadow/read-from.js';
 import { backupStatus, deployStatus, describeSchema, describeTable, explainQuery, requestChange, runReadOnlyQuery, MAX_ROWS } from './tools.js';
 import { maskLiterals } from '../gateway/judge.js';
 
@@ -23,20 +24,26 @@ export interface McpOptions {
   env: string;
   /** Overrides the connection (default: PRODGUARD_GATEWAY_URL, else the environment's URL). */
   url?: string;
+  /**
+   * Run query/describe/explain on this environment, which must be the recorded shadow of env
+   * (read-only debugging that puts no load on production); backup/deploy status stay env's.
+   */
+  readFrom?: string;
 }
 
 type ToolResult = { content: Array<{ type: 'text'; text: string }>; isError?: boolean };
 
 export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpServer; close(): Promise<void> } {
   requireEnvironment(ctx.loaded, opts.env);
-  const server = new McpServer({ name: 'prodguard', version: '1' }, { instructions: `Read-only access to the ${opts.env} database through prodguard. Writes are refused; use request_change to propose a migration.` });
+  const where = opts.readFrom ? ` (read from its shadow ${opts.readFrom})` : '';
+  const server = new McpServer({ name: 'prodguard', version: '1' }, { instructions: `Read-only access to the ${opts.env} database${where} through prodguard. Writes are refused; use request_change to propose a migration.` });
   let client: Promise<Client> | null = null;
-  const db = () => (client ??= connect(opts.url ?? process.env.PRODGUARD_GATEWAY_URL ?? connectionUrl(ctx.loaded, opts.env), { applicationName: 'prodguard-mcp' }));
+  const db = () => (client ??= databaseUrl(ctx, opts).then((url) => connect(url, { applicationName: 'prodguard-mcp' })));
 
   async function call(tool: string, detail: string, fn: () => Promise<unknown>): Promise<ToolResult> {
     try {
       const out = await fn();
-      await ctx.audit({ action: `mcp.${tool}`, command: maskLiterals(detail), target: opts.env, verdict: 'allow', reason: `${tool} answered` });
+      await ctx.audit({ action: `mcp.${tool}`, command: maskLiterals(detail), target: opts.env, verdict: 'allow', reason: `${tool} answered${tool === 'query' || tool === 'explain' || tool.startsWith('describe') ? where : ''}` });
       return { content: [{ type: 'text', text: typeof out === 'string' ? out : JSON.stringify(out, null, 2) }] };
     } catch (err) {
       const message = errorMessage(err);
@@ -46,7 +53,7 @@ export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpSer
   }
 
   server.registerTool('query', {
-    description: `Run one read-only SQL statement on ${opts.env} (refused unless prodguard proves it read-only); returns at most "limit" rows (max ${MAX_ROWS}).`,
+    description: `Run one read-only SQL statement on ${opts.env}${where} (refused unless prodguard proves it read-only); returns at most "limit" rows (max ${MAX_ROWS}).`,
     inputSchema: { sql: z.string().min(1), limit: z.number().int().min(1).max(MAX_ROWS).optional() },
   }, async ({ sql, limit }) => call('query', sql, async () => runReadOnlyQuery(await db(), sql, limit ?? 100)));
 
@@ -89,8 +96,21 @@ export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpSer
   };
 }
 
+/** Where query/describe/explain connect: --url, else the shadow with readFrom, else the gateway or env's URL. */
+async function databaseUrl(ctx: Context, opts: McpOptions): Promise<string> {
+  if (opts.url) return opts.url;
+  if (opts.readFrom) {
+    // A gateway URL would decide for itself where reads go; refuse the ambiguity rather than guess.
+    if (process.env.PRODGUARD_GATEWAY_URL) throw new UsageError('--read-from connects to the shadow directly; unset PRODGUARD_GATEWAY_URL, or drop --read-from and start the gateway with --read-from', 'mcp.read-from');
+    return shadowReadUrl(ctx, opts.env, opts.readFrom);
+  }
+  return process.env.PRODGUARD_GATEWAY_URL ?? connectionUrl(ctx.loaded, opts.env);
+}
+
 /** Serves over stdio until the client closes stdin. */
 export async function serveMcpStdio(ctx: Context, opts: McpOptions): Promise<void> {
+  // A wrong --read-from fails at start, in one line, not on the agent's first query.
+  if (opts.readFrom) await databaseUrl(ctx, opts);
   const { server, close } = buildMcpServer(ctx, opts);
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
