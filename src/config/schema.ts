@@ -313,6 +313,11 @@ export const configSchema = z
         idleTimeout: duration.default('30min').describe('A session idle longer is closed.'),
         maxConnectionsPerUser: z.number().int().min(1).default(10),
         maxConnections: z.number().int().min(1).default(200),
+        maxStatementBytes: z.number().int().min(1024).default(1024 * 1024)
+          .describe('A Query or Parse whose SQL text is longer is refused (SQLSTATE 54000) before it is parsed: parsing a huge statement would stall every client.'),
+        authenticationTimeout: duration.default('10s').describe('A connection that has not finished logging in by then is closed (like PostgreSQL authentication_timeout).'),
+        maxUnauthenticatedConnections: z.number().int().min(1).default(32)
+          .describe('Connections still logging in beyond this are closed at once, so idle sockets cannot take every slot from real logins.'),
       })
       .strict()
       .prefault({}),

@@ -30,7 +30,8 @@ export function parseListen(s: string): { host: string; port: number } {
 export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ gateway: Gateway; host: string; port: number; certificate: string }> {
   const cfg = ctx.loaded.config.gateway;
   requireEnvironment(ctx.loaded, opts.env);
-  const upstream = parseConnInfo(connectionUrl(ctx.loaded, opts.env));
+  const upstreamUrl = connectionUrl(ctx.loaded, opts.env);
+  const upstream = parseConnInfo(upstreamUrl);
   if (!upstream) throw new UsageError(`environment "${opts.env}": its connection URL is not a PostgreSQL connection string`, 'gateway.upstream');
   const { host, port } = parseListen(opts.listen ?? cfg.listen);
   const store = await ctx.store();
@@ -61,6 +62,10 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
     idleTimeoutMs: durationMs(cfg.idleTimeout),
     maxConnectionsPerUser: cfg.maxConnectionsPerUser,
     maxConnections: cfg.maxConnections,
+    maxStatementBytes: cfg.maxStatementBytes,
+    authenticationTimeoutMs: durationMs(cfg.authenticationTimeout),
+    maxUnauthenticated: cfg.maxUnauthenticatedConnections,
+    upstreamUrl,
   });
   try {
     const addr = await gateway.listen();
