@@ -87,12 +87,19 @@ export class RawSession {
     return this.send(message('Q', Buffer.concat([b, Buffer.from([0])])));
   }
 
-  /** Parse (unnamed) + Bind + Execute + Sync of exact bytes. */
-  extended(text: Buffer | string): Promise<{ error?: string; message?: string; rows: number }> {
+  /** Parse (unnamed) + Bind (text parameters) + Execute + Sync of exact bytes. */
+  extended(text: Buffer | string, params: string[] = []): Promise<{ error?: string; message?: string; rows: number }> {
     const b = Buffer.isBuffer(text) ? text : Buffer.from(text);
+    const n = Buffer.alloc(2);
+    n.writeInt16BE(params.length);
+    const values = params.map((v) => {
+      const len = Buffer.alloc(4);
+      len.writeInt32BE(Buffer.byteLength(v));
+      return Buffer.concat([len, Buffer.from(v)]);
+    });
     return this.send(Buffer.concat([
       message('P', '', Buffer.concat([b, Buffer.from([0])]), Buffer.from([0, 0])),
-      message('B', '', '', Buffer.from([0, 0, 0, 0, 0, 0])),
+      message('B', '', '', Buffer.from([0, 0]), n, ...values, Buffer.from([0, 0])),
       message('E', '', 0),
       message('S'),
     ]));
