@@ -142,6 +142,39 @@ function liftsReadOnly(kind: string, node: AstNode): string | undefined {
   return undefined;
 }
 
+/** Settings a set_config() call may change through the gateway: they only label the session. */
+const HARMLESS_SET_CONFIG = new Set(['application_name']);
+
+/**
+ * The tree with every `set_config('application_name', <constant>, <constant>)` replaced by its
+ * second argument, or null when there is none. The classifier refuses set_config() wholesale
+ * (most settings it can reach lift a wall), but ORMs and poolers label sessions this way
+ * (red-team gw-300, over-blocking); the statement is judged as if the call were its value.
+ */
+function withoutHarmlessSetConfig(node: unknown): { node: unknown; replaced: boolean } {
+  let replaced = false;
+  const walk = (n: unknown): unknown => {
+    if (Array.isArray(n)) return n.map(walk);
+    if (n === null || typeof n !== 'object') return n;
+    const o = n as AstNode;
+    const fc = o.FuncCall as AstNode | undefined;
+    if (fc) {
+      const name = ((fc.funcname as AstNode[] | undefined) ?? []).map((x) => x.String?.sval).filter(Boolean);
+      const args = (fc.args as AstNode[] | undefined) ?? [];
+      const setting = constantValue(args[0]);
+      if (name.at(-1) === 'set_config' && (name.length === 1 || name[0] === 'pg_catalog') && args.length === 3 && typeof setting === 'string' && HARMLESS_SET_CONFIG.has(setting.toLowerCase()) && args[1]?.A_Const && args[2]?.A_Const && !fc.agg_filter && !fc.over) {
+        replaced = true;
+        return args[1];
+      }
+    }
+    const out: AstNode = {};
+    for (const k in o) out[k] = walk(o[k]);
+    return out;
+  };
+  const tree = walk(node);
+  return { node: tree, replaced };
+}
+
 /** Statement kinds whose class depends on cursors or prepared statements known to the context. */
 const CONTEXT_KINDS = new Set(['FetchStmt', 'ExecuteStmt', 'ExplainStmt']);
 
@@ -178,6 +211,13 @@ function judgeUncached(sql: string, session: ClassifyContext | undefined): Judge
     let reason: string;
     try {
       ({ class: cls, reason } = classifyParsed(s, ctx));
+      if (cls === 'privilege' && s.kind === 'SelectStmt') {
+        const { node, replaced } = withoutHarmlessSetConfig(s.node);
+        if (replaced) {
+          const again = classifyParsed({ ...s, node: node as AstNode }, seedContext(session));
+          if (again.class === 'read') ({ class: cls, reason } = { class: 'session', reason: 'set_config() of application_name only labels the session' });
+        }
+      }
     } catch {
       cls = 'write';
       reason = `${s.kind} could not be analysed, so it counts as a write`;

@@ -181,4 +181,14 @@ describe('gateway: red-team findings', () => {
     for (const s of ['SELECT pg_sleep(9)', 'SELECT pg_sleep(10)', 'SELECT pg_sleep(5.5)']) assert.equal(await outcome(c, s), '25006', s);
     await c.end();
   });
+
+  it('gw-300: set_config(\'application_name\', …) with constants is allowed; with anything else beside it, refused', async () => {
+    const c = await client(f);
+    assert.equal(await outcome(c, "SELECT set_config('application_name', 'x', false)"), 'ok');
+    assert.equal((await c.query('SHOW application_name')).rows[0].application_name, 'x');
+    assert.equal(await outcome(c, "SELECT set_config('application_name', 'x', false), set_config('default_transaction_read_only', 'off', false)"), '42501');
+    assert.equal(await outcome(c, "SELECT set_config('application_name', 'x', false), bump(1)"), '42501');
+    assert.equal(await outcome(c, "SELECT set_config('application_name', (SELECT 'x'), false)"), '42501');
+    await c.end();
+  });
 });
