@@ -86,7 +86,7 @@ export class Gateway {
     await loadSqlParser();
     await this.readRestrictedSettings();
     const server = createServer((socket) => {
-      if (this.sockets.size >= this.opts.maxConnections || this.unauthenticated.size >= (this.opts.maxUnauthenticated ?? 32)) {
+      if (this.sockets.size >= this.opts.maxConnections || this.unauthenticated.size >= (this.opts.maxUnauthenticated ?? 64)) {
         socket.destroy();
         return;
       }
