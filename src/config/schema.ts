@@ -314,6 +314,11 @@ export const configSchema = z
         maxConnectionsPerUser: z.number().int().min(1).default(10),
         maxConnections: z.number().int().min(1).default(200),
         readFrom: z.string().optional().describe("Environment reads go to: must be the recorded shadow of the gateway's --env (`prodguard shadow enable`); no write grant is honoured then."),
+        maxStatementBytes: z.number().int().min(1024).default(1024 * 1024)
+          .describe('A Query or Parse whose SQL text is longer is refused (SQLSTATE 54000) before it is parsed: parsing a huge statement would stall every client.'),
+        authenticationTimeout: duration.default('10s').describe('A connection that has not finished logging in by then is closed (like PostgreSQL authentication_timeout).'),
+        maxUnauthenticatedConnections: z.number().int().min(1).default(64)
+          .describe('Connections still logging in beyond this are closed at once, so idle sockets cannot take every slot from real logins.'),
       })
       .strict()
       .prefault({}),

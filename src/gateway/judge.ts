@@ -10,6 +10,7 @@ import { collectFacts, constantValue } from '../sql/facts.js';
 import { functionName } from '../sql/functions.js';
 import { parseStatements, type AstNode, type ParsedStatement } from '../sql/parser.js';
 import { errorMessage } from '../errors.js';
+import { maskTokenSetting } from '../security/mask.js';
 
 export interface Judgement {
   /** The worst class of the statements, 'unparsed' when the parser refused the text. */
@@ -60,6 +61,55 @@ function explicitlyOn(arg: AstNode | undefined): boolean {
 }
 
 /**
+ * Settings that change how the server's lexer reads the bytes of later statements. The gateway
+ * lexes as UTF-8 with standard_conforming_strings on; if the session could change either, the
+ * server would read statements the gateway never saw (red-team gw-024/025/027/192..194/292..294/
+ * 336/340/341/367: `'a\'` or an SJIS/GBK/BIG5 character ending in 0x5C hides `COMMIT; BEGIN READ
+ * WRITE; UPDATE …`). The upstream session starts with both pinned (upstream.ts); here any SET
+ * that moves them away is refused. RESET / SET … TO DEFAULT restore the pinned values: fine.
+ */
+function changesLexer(name: string, kind: string, arg: AstNode | undefined): string | undefined {
+  if (kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT') return undefined;
+  const v = constantValue(arg);
+  if (name === 'backslash_quote') return 'SET backslash_quote changes how the server reads quotes, so the gateway could no longer see the statements it judges';
+  if (name === 'standard_conforming_strings' && !(kind === 'VAR_SET_VALUE' && explicitlyOn(arg)))
+    return 'standard_conforming_strings other than on makes the server read backslashes differently from the gateway, so it could run statements the gateway never saw';
+  if (name === 'client_encoding' && !(kind === 'VAR_SET_VALUE' && typeof v === 'string' && isUtf8Name(v)))
+    return 'a client_encoding other than UTF8 makes the server read the bytes differently from the gateway, so it could run statements the gateway never saw';
+  return undefined;
+}
+
+const LEXER_SETTINGS = new Set(['backslash_quote', 'standard_conforming_strings', 'client_encoding']);
+
+/** UTF8 under any spelling PostgreSQL accepts (case, `-`/`_` ignored; `unicode` is an alias). */
+export function isUtf8Name(v: string): boolean {
+  const n = v.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return n === 'utf8' || n === 'unicode';
+}
+
+/**
+ * Settings whose context in PostgreSQL is not `user` (superuser-only, postmaster, …), read from
+ * the upstream's pg_settings when the gateway starts: a fact from the database. The gateway's
+ * upstream role may be a superuser, so the server would accept `SET log_statement = none` or
+ * `SET allow_system_table_mods = on` (red-team gw-075..080, gw-338); no gateway user may.
+ * null until read: then only the built-in list below is refused.
+ */
+let restrictedSettings: Set<string> | null = null;
+/** Known superuser-only settings, refused even when pg_settings could not be read. */
+const BUILTIN_RESTRICTED = ['log_statement', 'log_min_duration_statement', 'log_min_messages', 'log_min_error_statement', 'track_activities', 'track_counts', 'track_functions', 'track_io_timing', 'allow_system_table_mods', 'zero_damaged_pages', 'ignore_checksum_failure', 'dynamic_library_path', 'max_stack_depth', 'session_preload_libraries', 'lo_compat_privileges', 'session_replication_role', 'jit_debugging_support', 'ignore_system_indexes', 'log_parser_stats', 'log_planner_stats', 'log_executor_stats', 'log_statement_stats', 'wal_compression', 'commit_delay', 'temp_file_limit', 'update_process_title', 'compute_query_id'];
+
+/** Sets the names of non-`user`-context settings (from pg_settings); clears cached verdicts. */
+export function setRestrictedSettings(names: Iterable<string>): void {
+  restrictedSettings = new Set([...names].map((n) => n.toLowerCase()));
+  cache.clear();
+  shapes.clear();
+}
+
+function isRestrictedSetting(name: string): boolean {
+  return (restrictedSettings ?? new Set(BUILTIN_RESTRICTED)).has(name) || BUILTIN_RESTRICTED.includes(name);
+}
+
+/**
  * The gateway's own wall, independent of the classifier's classes: anything that could lift the
  * upstream session's read-only mode is refused. The classifier may rightly call `RESET ALL` a
  * plain session statement (it restores the session's starting settings, and ours start read-only
@@ -74,6 +124,10 @@ function liftsReadOnly(kind: string, node: AstNode): string | undefined {
     const k = String(node.kind ?? '');
     const name = String(node.name ?? '').toLowerCase();
     if (k === 'VAR_RESET_ALL') return 'RESET ALL could reset the gateway’s read-only session settings';
+    const lexer = changesLexer(name, k, (node.args as AstNode[] | undefined)?.[0]);
+    if (lexer) return lexer;
+    if ((k === 'VAR_SET_VALUE' || k === 'VAR_SET_CURRENT') && isRestrictedSetting(name))
+      return `SET ${name} is a superuser-only or server-level setting in PostgreSQL; a gateway session may change only settings of context "user"`;
     if (READ_ONLY_SETTINGS.has(name) && !(k === 'VAR_SET_VALUE' && explicitlyOn((node.args as AstNode[] | undefined)?.[0])))
       return `${k.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name} could lift the gateway’s read-only session`;
     return undefined;
@@ -83,8 +137,42 @@ function liftsReadOnly(kind: string, node: AstNode): string | undefined {
     if (functionName(f.functions[i]).name !== 'set_config') continue;
     const arg = f.firstArgs[i];
     if (typeof arg !== 'string' || READ_ONLY_SETTINGS.has(arg.toLowerCase())) return 'set_config() of a read-only setting could lift the gateway’s read-only session';
+    if (LEXER_SETTINGS.has(arg.toLowerCase()) || isRestrictedSetting(arg.toLowerCase())) return `set_config('${arg.toLowerCase()}', …) is refused: it changes how the server reads statements or is not a user-level setting`;
   }
   return undefined;
+}
+
+/** Settings a set_config() call may change through the gateway: they only label the session. */
+const HARMLESS_SET_CONFIG = new Set(['application_name']);
+
+/**
+ * The tree with every `set_config('application_name', <constant>, <constant>)` replaced by its
+ * second argument, or null when there is none. The classifier refuses set_config() wholesale
+ * (most settings it can reach lift a wall), but ORMs and poolers label sessions this way
+ * (red-team gw-300, over-blocking); the statement is judged as if the call were its value.
+ */
+function withoutHarmlessSetConfig(node: unknown): { node: unknown; replaced: boolean } {
+  let replaced = false;
+  const walk = (n: unknown): unknown => {
+    if (Array.isArray(n)) return n.map(walk);
+    if (n === null || typeof n !== 'object') return n;
+    const o = n as AstNode;
+    const fc = o.FuncCall as AstNode | undefined;
+    if (fc) {
+      const name = ((fc.funcname as AstNode[] | undefined) ?? []).map((x) => x.String?.sval).filter(Boolean);
+      const args = (fc.args as AstNode[] | undefined) ?? [];
+      const setting = constantValue(args[0]);
+      if (name.at(-1) === 'set_config' && (name.length === 1 || name[0] === 'pg_catalog') && args.length === 3 && typeof setting === 'string' && HARMLESS_SET_CONFIG.has(setting.toLowerCase()) && args[1]?.A_Const && args[2]?.A_Const && !fc.agg_filter && !fc.over) {
+        replaced = true;
+        return args[1];
+      }
+    }
+    const out: AstNode = {};
+    for (const k in o) out[k] = walk(o[k]);
+    return out;
+  };
+  const tree = walk(node);
+  return { node: tree, replaced };
 }
 
 /** Statement kinds whose class depends on cursors or prepared statements known to the context. */
@@ -123,6 +211,13 @@ function judgeUncached(sql: string, session: ClassifyContext | undefined): Judge
     let reason: string;
     try {
       ({ class: cls, reason } = classifyParsed(s, ctx));
+      if (cls === 'privilege' && s.kind === 'SelectStmt') {
+        const { node, replaced } = withoutHarmlessSetConfig(s.node);
+        if (replaced) {
+          const again = classifyParsed({ ...s, node: node as AstNode }, seedContext(session));
+          if (again.class === 'read') ({ class: cls, reason } = { class: 'session', reason: 'set_config() of application_name only labels the session' });
+        }
+      }
     } catch {
       cls = 'write';
       reason = `${s.kind} could not be analysed, so it counts as a write`;
@@ -269,11 +364,34 @@ export function judgeSql(sql: string, session?: ClassifyContext): Judgement {
 /**
  * Replaces literal values in SQL text with `?` for the audit log: quoted strings (including E''
  * and dollar-quoted ones) and numbers that are not part of an identifier. Identifiers and
- * keywords stay, so the record still says what was done to what.
+ * keywords stay, so the record still says what was done to what. Comment contents are dropped
+ * (`/* … *\/` and `-- …` markers stay): people write passwords in comments (red-team gw-259,
+ * gw-261). The value of the lockdown token setting is masked in every spelling (maskTokenSetting).
  */
 export function maskLiterals(sql: string): string {
-  return sql.replace(
-    /("(?:[^"]|"")*")|((?:[eEbBxXnN]|[uU]&)?'(?:[^'\\]|''|\\.)*')|(\$([A-Za-z_][A-Za-z0-9_]*)?\$[\s\S]*?\$\4\$)|((?<![A-Za-z0-9_$.])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z0-9_]))/g,
-    (m, ident: string | undefined) => (ident ? m : '?'),
-  );
+  const LIT = /("(?:[^"]|"")*")|((?:[eEbBxXnN]|[uU]&)?'(?:[^'\\]|''|\\.)*')|(\$([A-Za-z_][A-Za-z0-9_]*)?\$[\s\S]*?\$\4\$)|((?<![A-Za-z0-9_$.])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z0-9_]))|(--[^\n]*)|(\/\*)/g;
+  let out = '';
+  let at = 0;
+  let m: RegExpExecArray | null;
+  const masked = maskTokenSetting(sql);
+  while ((m = LIT.exec(masked))) {
+    out += masked.slice(at, m.index);
+    if (m[1]) out += m[1];
+    else if (m[6] !== undefined) out += '--';
+    else if (m[7]) {
+      // A block comment, nested as PostgreSQL nests them: skip to its matching end.
+      let depth = 1;
+      let i = m.index + 2;
+      while (i < masked.length && depth > 0) {
+        if (masked.startsWith('/*', i)) (depth++, (i += 2));
+        else if (masked.startsWith('*/', i)) (depth--, (i += 2));
+        else i++;
+      }
+      out += '/* … */';
+      LIT.lastIndex = i;
+    } else out += '?';
+    at = LIT.lastIndex;
+  }
+  return out + masked.slice(at);
 }
+

@@ -18,6 +18,8 @@ import { statementDetailsJson, type GatewayAuditSink, type StatementDetails } fr
 import { ClientSession } from './session.js';
 import { sendCancel } from './upstream.js';
 import { loadSqlParser } from '../sql/parser.js';
+import { setRestrictedSettings } from './judge.js';
+import { withClient } from '../pg/client.js';
 
 export interface GatewayOptions {
   env: string;
@@ -38,6 +40,14 @@ export interface GatewayOptions {
   maxConnections: number;
   /** Reads go to this environment (production's shadow); no write grant is honoured. */
   readFrom?: string | null;
+  /** Longest SQL text of one Query or Parse judged; longer is refused before parsing (0: no limit). */
+  maxStatementBytes?: number;
+  /** Time a connection has to finish logging in (0: no limit). */
+  authenticationTimeoutMs?: number;
+  /** Connections not yet logged in beyond this are closed at once. */
+  maxUnauthenticated?: number;
+  /** The upstream's connection URL, to read pg_settings once at start. */
+  upstreamUrl?: string;
 }
 
 export class Gateway {
@@ -51,6 +61,10 @@ export class Gateway {
   readonly maxConnectionsPerUser: number;
   /** The shadow environment reads go to, or null when the gateway serves env itself. */
   readonly readFrom: string | null;
+  readonly maxStatementBytes: number;
+  readonly authenticationTimeoutMs: number;
+  /** Sessions whose login has not finished (see maxUnauthenticated). */
+  readonly unauthenticated = new Set<ClientSession>();
   private server: Server | null = null;
   private sessions = new Set<ClientSession>();
   private admitted = new Map<string, number>();
@@ -69,12 +83,15 @@ export class Gateway {
     this.idleTimeoutMs = opts.idleTimeoutMs;
     this.maxConnectionsPerUser = opts.maxConnectionsPerUser;
     this.readFrom = opts.readFrom ?? null;
+    this.maxStatementBytes = opts.maxStatementBytes ?? 1024 * 1024;
+    this.authenticationTimeoutMs = opts.authenticationTimeoutMs ?? 10_000;
   }
 
   async listen(): Promise<{ host: string; port: number }> {
     await loadSqlParser();
+    await this.readRestrictedSettings();
     const server = createServer((socket) => {
-      if (this.sockets.size >= this.opts.maxConnections) {
+      if (this.sockets.size >= this.opts.maxConnections || this.unauthenticated.size >= (this.opts.maxUnauthenticated ?? 64)) {
         socket.destroy();
         return;
       }
@@ -101,6 +118,20 @@ export class Gateway {
     });
     const a = server.address();
     return { host: this.opts.host, port: typeof a === 'object' && a ? a.port : this.opts.port };
+  }
+
+  /**
+   * Reads which settings are not of context `user` from the upstream's pg_settings (a fact from
+   * the database, per server version); on failure the judge keeps its built-in list.
+   */
+  private async readRestrictedSettings(): Promise<void> {
+    if (!this.opts.upstreamUrl) return;
+    try {
+      const names = await withClient(this.opts.upstreamUrl, async (c) => (await c.query<{ name: string }>("SELECT name FROM pg_settings WHERE context <> 'user'")).rows.map((r) => r.name));
+      setRestrictedSettings(names);
+    } catch {
+      /* the upstream may be down at start; the built-in list of superuser-only settings applies */
+    }
   }
 
   async close(): Promise<void> {

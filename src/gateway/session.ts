@@ -20,7 +20,8 @@ import {
 } from './protocol.js';
 import { ScramServer } from './scram.js';
 import { openUpstream, sendCancel, type UpstreamSession } from './upstream.js';
-import { judgeSql, maskLiterals, type Judgement } from './judge.js';
+import { isUtf8Name, judgeSql, maskLiterals, type Judgement } from './judge.js';
+import { isUtf8 } from 'node:buffer';
 import type { Gateway } from './server.js';
 import type { Grant } from '../grants/grants.js';
 import { grantIsActive } from '../grants/grants.js';
@@ -113,6 +114,14 @@ export class ClientSession {
     this.client = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
+    // Until login finishes the session counts as unauthenticated and has authenticationTimeout to
+    // finish it: idle sockets that never log in must not hold slots (red-team gw-274..276).
+    gw.unauthenticated.add(this);
+    if (gw.authenticationTimeoutMs > 0) {
+      setTimeout(() => {
+        if (!this.relaying && !this.closed) this.fatal({ code: '08006', message: 'prodguard gateway: authentication timed out' });
+      }, gw.authenticationTimeoutMs).unref();
+    }
     this.startup(socket).catch((err) => this.fatal({ code: '08P01', message: `prodguard gateway: ${errorMessage(err)}` }));
   }
 
@@ -196,6 +205,13 @@ export class ClientSession {
     this.user = params.user ?? '';
     if (params.replication && params.replication !== 'false' && params.replication !== 'off') {
       return this.fatal({ code: '42501', message: 'replication connections are not allowed through the prodguard gateway' });
+    }
+    // The gateway reads SQL as UTF-8; a client encoding such as SJIS, GBK or BIG5 (whose characters
+    // can end in the byte of a backslash) would make the server read other statements than the
+    // gateway judged (red-team gw-027, gw-292, gw-293). libpq resolves `auto` before sending.
+    const enc = Object.entries(params).find(([k]) => k.toLowerCase() === 'client_encoding')?.[1];
+    if (enc !== undefined && !isUtf8Name(enc)) {
+      return this.fatal({ code: '22023', message: `prodguard gateway: client_encoding "${enc}" is not supported; the gateway accepts only UTF8 (unset PGCLIENTENCODING or set it to UTF8)` });
     }
     const db = params.database ?? this.user;
     if (db !== this.gw.upstream.database && db !== this.gw.env) {
@@ -296,6 +312,7 @@ export class ClientSession {
     this.sock.on('data', (d: Buffer) => this.fromClient(reader, d));
     this.lastActivity = Date.now();
     this.relaying = true;
+    this.gw.unauthenticated.delete(this);
     const rest = reader.pending();
     if (rest.length) this.fromClient(reader, Buffer.alloc(0));
     this.sock.resume();
@@ -423,15 +440,17 @@ export class ClientSession {
     }
     switch (m.type) {
       case 'Q': {
-        const text = new BodyReader(m.body).cstring();
-        const { judgement, refusal } = this.decide(text);
+        const bad = this.badText(m.body, 0);
+        const text = bad ? '<refused before parsing>' : new BodyReader(m.body).cstring();
+        const { judgement, refusal } = bad ? { judgement: { class: 'unparsed' as const, readOnlyOk: false, reason: bad.message }, refusal: bad } : this.decide(text);
         this.push({ texts: [text], protocol: 'simple', verdict: refusal ? 'deny' : 'allow', judgement, refusal, started: Date.now(), rows: 0, executed: true, effects: refusal ? [] : judgement.statements, epoch: this.nameEpoch });
         return refusal ? message('Q', this.marker(refusal)) : m.raw;
       }
       case 'P': {
         const r = new BodyReader(m.body);
         const name = r.cstring();
-        const text = r.cstring();
+        const bad = this.badText(m.body, r.pos);
+        const text = bad ? '<refused before parsing>' : r.cstring();
         const c = this.openCycle();
         // A named statement shares PREPARE's namespace: forget the old one now, learn the new one
         // when the batch succeeded (only then does the server surely hold it).
@@ -439,7 +458,7 @@ export class ClientSession {
           this.ctx.prepared.delete(name);
           this.nameEpoch++;
         }
-        const { judgement, refusal } = this.decide(text);
+        const { judgement, refusal } = bad ? { judgement: { class: 'unparsed' as const, readOnlyOk: false, reason: bad.message }, refusal: bad } : this.decide(text);
         if (name) this.prepared.set(name, text);
         // The protocol allows one statement per Parse, so the judgement's class is that statement's.
         const cls: StatementClass = judgement.class === 'unparsed' || judgement.class === 'empty' ? 'write' : judgement.class;
@@ -506,6 +525,25 @@ export class ClientSession {
         // Describe, Flush, CopyData/Done/Fail: nothing to judge.
         return m.raw;
     }
+  }
+
+  /**
+   * Why a statement's text (from byte `from` of a Query or Parse body up to its NUL) is refused
+   * before it is parsed: longer than gateway.maxStatementBytes (parsing runs on the event loop,
+   * so one 7 MB statement stalled every client for seconds: red-team gw-270..273), or not valid
+   * UTF-8 (the bytes must mean to the server what they meant to the gateway's lexer).
+   */
+  private badText(body: Buffer, from: number): PgError | undefined {
+    const end = body.indexOf(0, from);
+    const len = (end < 0 ? body.length : end) - from;
+    const max = this.gw.maxStatementBytes;
+    if (max > 0 && len > max) {
+      return { code: '54000', message: `prodguard gateway: statement of ${len} bytes refused: larger than gateway.maxStatementBytes (${max})`, hint: 'Split it into smaller statements, or use COPY for bulk data.' };
+    }
+    if (end < 0 || !isUtf8(body.subarray(from, end))) {
+      return { code: '22021', message: 'prodguard gateway: statement refused: its text is not valid UTF-8 (the gateway accepts only UTF8 client encoding)' };
+    }
+    return undefined;
   }
 
   private newPending(protocol: Pending['protocol']): Pending {
@@ -719,6 +757,7 @@ export class ClientSession {
       }
       setTimeout(() => this.up?.socket.destroy(), 1000).unref();
     }
+    this.gw.unauthenticated.delete(this);
     this.gw.release(this);
   }
 

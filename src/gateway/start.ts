@@ -70,6 +70,10 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
     idleTimeoutMs: durationMs(cfg.idleTimeout),
     maxConnectionsPerUser: cfg.maxConnectionsPerUser,
     maxConnections: cfg.maxConnections,
+    maxStatementBytes: cfg.maxStatementBytes,
+    authenticationTimeoutMs: durationMs(cfg.authenticationTimeout),
+    maxUnauthenticated: cfg.maxUnauthenticatedConnections,
+    upstreamUrl,
   });
   try {
     const addr = await gateway.listen();

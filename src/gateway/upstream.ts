@@ -137,7 +137,10 @@ export async function openUpstream(target: ConnInfo, options: Record<string, str
     await waitConnect(s);
     const sock = await maybeTls(s, target);
     const opt = Object.entries(options).map(([k, v]) => `-c ${k}=${v.replace(/([\\ ])/g, '\\$1')}`).join(' ');
-    sock.write(startupPacket({ ...params, user: target.user, database: target.database, ...(opt ? { options: opt } : {}) }));
+    // client_encoding UTF8 and standard_conforming_strings on are pinned: the gateway lexes SQL
+    // that way, and the server must read the same bytes the same way (RESET returns here too).
+    const pinned = `-c standard_conforming_strings=on -c backslash_quote=safe_encoding`;
+    sock.write(startupPacket({ ...params, client_encoding: 'UTF8', user: target.user, database: target.database, options: opt ? `${opt} ${pinned}` : pinned }));
     const msgs = messages(sock);
     const parameters: Array<[string, string]> = [];
     let pid = 0;

@@ -64,7 +64,7 @@ function maskUriPasswords(text: string): string {
 }
 
 export function maskSecrets(text: string): string {
-  return maskUriPasswords(text)
+  return maskUriPasswords(maskTokenSetting(text))
     .replace(QUERY_PASSWORD, `$1${MASK}`)
     .replace(KV_PASSWORD, `$1${MASK}`)
     .replace(SECRET_ASSIGNMENT, `$1${MASK}`)
@@ -90,4 +90,20 @@ export function maskDeep<T>(value: T): T {
     return out as T;
   }
   return value;
+}
+
+/** `prodguard.token` as a setting name in any quoting (`"prodguard".token`, `prodguard."token"`). */
+const TOKEN_NAME = String.raw`"?prodguard"?\s*\.\s*"?token"?`;
+const TOKEN_VALUE = String.raw`(?:"(?:[^"]|"")*"|[eE]?'(?:[^'\\]|''|\\.)*'|\$([A-Za-z_][A-Za-z0-9_]*)?\$[\s\S]*?\$\2\$|[^\s;,)]+)`;
+const TOKEN_SET = new RegExp(String.raw`(\b${TOKEN_NAME}\s*(?:=|\bto\b)\s*)${TOKEN_VALUE}`.replace('\\2', '\\2'), 'gi');
+const TOKEN_SET_CONFIG = new RegExp(String.raw`(set_config\s*\(\s*'${TOKEN_NAME}'\s*,\s*)${TOKEN_VALUE}`, 'gi');
+
+/**
+ * Masks the value given to the lockdown token setting — `SET prodguard.token = tok…` unquoted,
+ * single- or double-quoted, `TO`, and set_config('prodguard.token', …) — so a token never
+ * reaches the audit log (red-team gw-253, gw-257, gw-258, gw-260).
+ */
+export function maskTokenSetting(sql: string): string {
+  if (!/token/i.test(sql)) return sql;
+  return sql.replace(TOKEN_SET, '$1****').replace(TOKEN_SET_CONFIG, '$1****');
 }

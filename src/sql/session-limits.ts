@@ -40,24 +40,50 @@ export function memoryBytes(value: string | number, unitBytes: number): number |
   return u === undefined ? undefined : n * u;
 }
 
-/** A time value's magnitude without its unit ('0', '0ms', '0s' → 0), or undefined. */
-function timeNumber(value: string | number): number | undefined {
-  if (typeof value === 'number') return value;
-  const m = /^\s*(-?\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/i.exec(value);
-  return m ? Number(m[1]) : undefined;
+/** Milliseconds per unit of a time value (PostgreSQL's units; the timeouts' base unit is ms). */
+const TIME_UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A timeout in milliseconds as PostgreSQL will store it, or undefined when it cannot be read.
+ * PostgreSQL rounds a fractional value to the nearest whole base unit (ms), so `0.1`, `'0.4ms'`
+ * or `'400us'` become 0 — "no limit" (red-team gw-060..066, gw-333, gw-335).
+ */
+function timeoutMs(value: string | number): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.round(value) : undefined;
+  const m = /^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = m[2] ? TIME_UNIT_MS[m[2]] : 1;
+  if (unit === undefined) return undefined;
+  const ms = Number(m[1]) * unit;
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
 }
+
+/** A timeout above this is no limit in practice (2147483647 ms is 24 days). */
+export const MAX_TIMEOUT_MS = 24 * 3_600_000;
+
+/** Legacy names PostgreSQL still accepts for a setting (guc.c map_old_guc_names). */
+const ALIASES: Record<string, string> = { sort_mem: 'work_mem', vacuum_mem: 'maintenance_work_mem' };
+
+/** hash_mem_multiplier multiplies work_mem for hash tables; above this it defeats the memory cap. */
+const MAX_HASH_MEM_MULTIPLIER = 16;
 
 /**
  * Why setting `name` to `value` removes a safety limit, or undefined when it does not.
  * `value` undefined means SET … TO DEFAULT / RESET, which restores the configured limit: fine.
  */
 export function safetyLimitViolation(name: string, value: string | number | undefined, caps: SessionLimitCaps = DEFAULT_SESSION_LIMIT_CAPS): string | undefined {
-  const n = name.toLowerCase();
+  const lower = name.toLowerCase();
+  const n = ALIASES[lower] ?? lower;
   if (value === undefined) return undefined;
   if (TIMEOUTS.has(n)) {
-    const t = timeNumber(value);
+    const t = timeoutMs(value);
     if (t === undefined) return `${n} = ${JSON.stringify(value)} cannot be read, so it counts as removing the limit`;
-    return t <= 0 ? `${n} = ${value} removes the time limit, so one statement can hold locks and connections forever` : undefined;
+    if (t <= 0) return `${n} = ${value} removes the time limit (PostgreSQL rounds it to ${t} ms), so one statement can hold locks and connections forever`;
+    return t > MAX_TIMEOUT_MS ? `${n} = ${value} is above ${MAX_TIMEOUT_MS / 3_600_000} h, which is no limit in practice` : undefined;
+  }
+  if (n === 'hash_mem_multiplier') {
+    const x = typeof value === 'number' ? value : Number(value);
+    return !Number.isFinite(x) || x > MAX_HASH_MEM_MULTIPLIER ? `hash_mem_multiplier = ${value} multiplies work_mem past the memory cap (at most ${MAX_HASH_MEM_MULTIPLIER})` : undefined;
   }
   if (n === 'temp_file_limit') {
     const b = memoryBytes(value, 1024);
