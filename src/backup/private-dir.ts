@@ -92,6 +92,21 @@ function duBytes(p: string): number {
   return n;
 }
 
+/**
+ * A throw-away cluster of verify or drill lives in a directory of the same name (`createCluster`
+ * makes it with mkdtemp, without an owner file): while its server runs (postmaster.pid names a
+ * live process) it is in use by another prodguard process, not a leftover — removing it would
+ * pull the data directory from under a running verify.
+ */
+function serverRunning(dir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 && processAlive(pid);
+  } catch {
+    return false;
+  }
+}
+
 /** prodguard working directories in the temp dir (plaintext may be inside). */
 export function findLocalLeftovers(base: string = tmpdir()): LocalLeftover[] {
   let names: string[];
@@ -118,7 +133,8 @@ export function findLocalLeftovers(base: string = tmpdir()): LocalLeftover[] {
     } catch {
       continue;
     }
-    out.push({ path, bytes: duBytes(path), modified, ownerPid, running: ownerPid !== null && ownerPid !== process.pid ? processAlive(ownerPid) : ownerPid === process.pid });
+    const ownerRunning = ownerPid !== null && ownerPid !== process.pid ? processAlive(ownerPid) : ownerPid === process.pid;
+    out.push({ path, bytes: duBytes(path), modified, ownerPid, running: ownerRunning || serverRunning(path) });
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }

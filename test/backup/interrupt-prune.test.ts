@@ -136,3 +136,23 @@ test('the GFS policy keeps one backup per day, week and month, and everything yo
   const young = decideRetention(backups, { daily: 0, weekly: 0, monthly: 0, minAgeMs: 2 * 3600_000 }, new Date('2026-11-25T04:00:00Z'));
   assert.deepEqual(young.keep.map((k) => k.id).sort(), ['d1a', 'old']);
 });
+
+test("a running verify or drill cluster in the temp dir is another process's work in progress, never a leftover to prune", async () => {
+  const { createCluster } = await import('../../src/pg/cluster.js');
+  const { findLocalLeftovers, removeLocalLeftovers } = await import('../../src/backup/private-dir.js');
+  const { dirname } = await import('node:path');
+  const c = await createCluster({ name: 'prodguard-verify' });
+  try {
+    const mine = findLocalLeftovers(dirname(c.baseDir)).find((l) => l.path === c.baseDir);
+    assert.ok(mine, 'the cluster directory is seen');
+    assert.equal(mine.running, true);
+    assert.deepEqual(removeLocalLeftovers([mine], 0), []);
+    assert.ok(existsSync(join(c.baseDir, 'data')), 'still there');
+  } finally {
+    await c.stop('immediate');
+  }
+  const after = findLocalLeftovers(dirname(c.baseDir)).find((l) => l.path === c.baseDir)!;
+  assert.equal(after.running, false, 'once its server is gone it is a leftover (plaintext may be inside)');
+  assert.deepEqual(removeLocalLeftovers([after], 0), [c.baseDir]);
+  assert.equal(existsSync(c.baseDir), false);
+});
