@@ -25,6 +25,7 @@ import { acquireMigrationLock } from './deploy-lock.js';
 import { prepareMigrations } from './runnable.js';
 import { UsageError } from '../errors.js';
 import { pinPolicyInProduction } from '../policy/production-pin.js';
+import { claimCiToken } from '../policy/ci-token-use.js';
 import { issueLockdownToken } from '../lockdown/lockdown.js';
 import { withClient } from '../pg/client.js';
 import { requireReadOnlyChecks } from '../restore/smoke.js';
@@ -88,6 +89,15 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
     await ctx.audit({ action: 'migrate.deploy', command, target: env, verdict: 'refused', reason, details: { changeHash: state.change.hash, failing: failing.map((c) => c.name) } });
     await record({ outcome: 'refused', error: reason });
     throw new RefusedError(reason, 'migrate.gate');
+  }
+  if (gate.identity) {
+    const replay = await claimCiToken(url, gate.identity, state.change.hash);
+    if (replay) {
+      const reason = `deploy of change ${short} to ${env} refused: [ci] ${replay}`;
+      await ctx.audit({ action: 'migrate.deploy', command, target: env, verdict: 'refused', reason, details: { changeHash: state.change.hash, failing: ['ci'], runId: gate.identity.runId } });
+      await record({ outcome: 'refused', error: reason });
+      throw new RefusedError(reason, 'migrate.gate');
+    }
   }
   for (const s of gate.lint.suppressed) {
     await ctx.audit({

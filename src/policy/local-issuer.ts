@@ -1,11 +1,11 @@
 /**
  * A stand-in CI platform for the demo and the tests: a loopback OIDC issuer with its own RSA key
  * that serves /.well-known/openid-configuration and the JWKS, signs tokens like GitHub Actions
- * does, and answers GitHub's token request endpoint (ACTIONS_ID_TOKEN_REQUEST_URL). Binds
+ * does (each with its own `jti`), and answers GitHub's token request endpoint (ACTIONS_ID_TOKEN_REQUEST_URL). Binds
  * 127.0.0.1 only. Production never uses it: the policy pins the real issuer's URL.
  */
 import { createServer, type Server } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 
 export interface LocalIssuer {
@@ -39,7 +39,7 @@ export async function startLocalIssuer(defaults: JWTPayload = {}): Promise<Local
   const requestToken = randomBytes(16).toString('hex');
   let issuer = '';
   const sign = (claims: JWTPayload, key: CryptoKey, audience: string, expiresIn: string) =>
-    new SignJWT({ ...defaults, ...claims }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(issuer).setAudience(audience).setIssuedAt().setExpirationTime(expiresIn).sign(key);
+    new SignJWT({ ...defaults, ...claims }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(issuer).setAudience(audience).setIssuedAt().setJti(randomUUID()).setExpirationTime(expiresIn).sign(key);
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', issuer);

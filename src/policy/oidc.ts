@@ -10,6 +10,7 @@
  *   - GitHub's request endpoint (ACTIONS_ID_TOKEN_REQUEST_URL + ACTIONS_ID_TOKEN_REQUEST_TOKEN),
  *     asking for the policy's audience.
  */
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { OidcPolicy } from './document.js';
 import { errorMessage } from '../errors.js';
@@ -24,6 +25,12 @@ export interface CiIdentity {
   /** GitHub job_workflow_ref / GitLab pipeline source, for the audit. */
   workflow: string | null;
   runId: string | null;
+  /**
+   * What makes this token one token: its `jti` (GitHub and GitLab both set one), else a hash of the
+   * token itself. A deploy claims it in production (ci-token-use.ts), so a captured token cannot be
+   * replayed from a laptop for a second deploy while it is still valid (red team ap-067).
+   */
+  tokenId: string;
 }
 
 export class CiIdentityError extends Error {}
@@ -130,6 +137,7 @@ export async function verifyCiToken(token: string, p: OidcPolicy): Promise<CiIde
     environment: p.environment,
     workflow: str(payload.job_workflow_ref) ?? str(payload.pipeline_source),
     runId: str(payload.run_id) ?? str(payload.pipeline_id),
+    tokenId: str(payload.jti) ? `jti:${payload.jti}` : `sha256:${createHash('sha256').update(token).digest('hex')}`,
   };
 }
 

@@ -52,12 +52,12 @@ async function requestAndApprove(): Promise<string> {
   }
 }
 
-async function asCi<T>(fn: () => Promise<T>, actor = 'ci'): Promise<T> {
+async function asCi<T>(fn: () => Promise<T>, actor = 'ci', token?: string): Promise<T> {
   const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR, PRODGUARD_OIDC_TOKEN: process.env.PRODGUARD_OIDC_TOKEN };
   process.env.CI = 'true';
   process.env.PRODGUARD_ACTOR = actor;
   // The CI platform's signed token is what proves the CI run (policy.oidc in the pinned policy).
-  process.env.PRODGUARD_OIDC_TOKEN = await fx.ciToken();
+  process.env.PRODGUARD_OIDC_TOKEN = token ?? (await fx.ciToken());
   try {
     return await fn();
   } finally {
@@ -133,6 +133,27 @@ ALTER TABLE items ADD CONSTRAINT price_positive CHECK (price > 0);
   const audit = fx.ctx().auditLog.read();
   assert.ok(audit.some((a) => a.action === 'migrate.lint-suppressed' && /constraint-missing-not-valid.*validating is instant/.test(a.reason)));
   assert.equal(audit.filter((a) => a.action === 'migrate.deploy').at(-1)?.verdict, 'failed');
+});
+
+test('a CI token is good for one deploy: a captured, still-valid token replayed is refused before any backup (red team ap-067)', async () => {
+  await setup();
+  const token = await fx.ciToken();
+  const jti = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti as string;
+  // First use: the gate passes and production records the token (0003 then fails on production's data, as above).
+  await assert.rejects(asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }), 'ci', token), /price_positive/);
+  const used = await sql<{ token_id: string; subject: string }>(fx.prodUrl, 'SELECT token_id, subject FROM prodguard.ci_token_use');
+  assert.ok(used.some((u) => u.token_id === `jti:${jti}` && u.subject === 'repo:acme/app:environment:production'), JSON.stringify(used));
+  const backups = (await listBackups(fx.ctx())).length;
+  await assert.rejects(
+    asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }), 'ci', token),
+    /refused: \[ci\] this CI token was already used for a deploy at \d{4}-\d\d-\d\dT[^ ]+ for change [0-9a-f]{12}/,
+  );
+  assert.equal((await listBackups(fx.ctx())).length, backups, 'a replay takes no backup and applies nothing');
+  const last = fx.ctx().auditLog.read().filter((a) => a.action === 'migrate.deploy').at(-1);
+  assert.equal(last?.verdict, 'refused');
+  assert.doesNotMatch(JSON.stringify(last), new RegExp(token.split('.')[2].slice(0, 20)), 'the token itself is never audited');
+  // A token the platform issues for the next job is new, and passes the gate again.
+  await assert.rejects(asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })), /price_positive/);
 });
 
 test('a change with an unsuppressed lint error is refused, listing the rule', async () => {
