@@ -106,8 +106,12 @@ export async function verifyAnchored(ctx: Context, local: AuditRecord[] = ctx.au
       else if (l.hash !== row.hash) problems.push({ source: 'team store', seq: row.seq, problem: `record ${row.seq} was changed: the team store holds a different record (${(row.record as AuditRecord).action}: ${(row.record as AuditRecord).reason?.slice(0, 80)})` });
     }
     if (missing.length) problems.push({ source: 'team store', seq: missing[0], problem: `${missing.length} record(s) in the team store are missing from the local log (seq ${ranges(missing)}), e.g. ${describe(rows.find((r) => r.seq === missing[0])!.record as AuditRecord)}` });
-    const anchoredSeqs = new Set(rows.map((r) => r.seq));
-    const unanchored = local.filter((r) => !anchoredSeqs.has(r.seq)).map((r) => r.seq);
+    // A record is anchored when the store holds exactly it: under this origin, or displaced there
+    // because its seq was taken by a record the local log no longer has (ap-051).
+    const held = new Set(rows.map((r) => `${r.seq}:${r.hash}`));
+    const displaced = (await store.readDisplacedAudit?.(origin)) ?? [];
+    for (const row of displaced) held.add(`${row.seq}:${row.hash}`);
+    const unanchored = local.filter((r) => !held.has(`${r.seq}:${r.hash}`)).map((r) => r.seq);
     if (unanchored.length) problems.push({ source: 'team store', seq: unanchored[0], problem: `${unanchored.length} local record(s) are not in the team store (seq ${ranges(unanchored)}): written while it was unreachable, or inserted` });
   } else notes.push(`the state store is ${store.kind}: no team store to compare with (state.store: postgres)`);
   let checkpoints = 0;

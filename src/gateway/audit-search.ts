@@ -25,18 +25,16 @@ function readJsonl(file: string): AuditRecord[] {
 }
 
 /**
- * The main log and this machine's gateway log, plus — with a team store — the gateway records of
- * every gateway writing to it (other machines included). A record found twice (this machine's
- * file and its copy in the store) is listed once.
+ * The main log and this machine's gateway log, plus — with a team store — the records every
+ * machine and gateway anchored there (records of a deleted local log included: red team ap-051).
+ * A record found twice (this machine's file and its copy in the store) is listed once.
  */
 export async function searchAudit(ctx: Context, f: AuditFilter): Promise<AuditRecord[]> {
   const all = [...ctx.auditLog.read(), ...readJsonl(configPath(ctx.loaded, ctx.loaded.config.gateway.auditLog))];
   if (ctx.loaded.config.state.store === 'postgres') {
     const store = await ctx.store();
-    const wantsGateway = !f.action || f.action.startsWith('gateway') || 'gateway'.startsWith(f.action);
-    if (store.searchAudit && wantsGateway) {
-      const prefix = f.action && f.action.length > 'gateway.'.length ? f.action : 'gateway.';
-      all.push(...((await store.searchAudit({ actionPrefix: prefix, person: f.person, env: f.env, verdict: f.verdict, limit: f.limit ?? 10_000 })) as AuditRecord[]));
+    if (store.searchAudit) {
+      all.push(...((await store.searchAudit({ actionPrefix: f.action ?? '', person: f.person, env: f.env, verdict: f.verdict, limit: f.limit ?? 10_000 })) as AuditRecord[]));
     }
   }
   const seen = new Set<string>();

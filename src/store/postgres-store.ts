@@ -10,7 +10,7 @@ import type { ListOptions, StateStore, StoredDoc } from './store.js';
 import { ProdguardError, errorMessage } from '../errors.js';
 import { describeTarget } from '../pg/client.js';
 import { maskSecrets } from '../security/mask.js';
-import { APPEND_AUDIT_SQL, CREATE_AUDIT_ANCHOR_SQL, READ_AUDIT_SQL, READ_POLICY_ANCHORS_SQL } from '../audit/sql/anchor.js';
+import { APPEND_AUDIT_BATCH_SQL, APPEND_AUDIT_SQL, CREATE_AUDIT_ANCHOR_SQL, READ_AUDIT_SQL, READ_DISPLACED_AUDIT_SQL, READ_POLICY_ANCHORS_SQL } from '../audit/sql/anchor.js';
 import type { AnchoredAudit } from './store.js';
 
 export const POSTGRES_MIGRATIONS: string[] = [
@@ -134,9 +134,7 @@ export class PostgresStore implements StateStore {
   async appendAuditBatch(origin: string, recs: Array<{ seq: number; hash: string; json: string }>): Promise<void> {
     if (!recs.length) return;
     await this.pool.query(
-      `INSERT INTO prodguard_state.audit_log (origin, seq, hash, record)
-       SELECT $1, s, h, r::jsonb FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(s, h, r)
-       ON CONFLICT (origin, seq) DO NOTHING`,
+      APPEND_AUDIT_BATCH_SQL,
       [origin, recs.map((r) => r.seq), recs.map((r) => r.hash), recs.map((r) => r.json)],
     );
   }
@@ -156,6 +154,10 @@ export class PostgresStore implements StateStore {
 
   async readAudit(origin: string): Promise<AnchoredAudit[]> {
     return (await this.pool.query(READ_AUDIT_SQL, [origin])).rows as AnchoredAudit[];
+  }
+
+  async readDisplacedAudit(origin: string): Promise<AnchoredAudit[]> {
+    return (await this.pool.query(READ_DISPLACED_AUDIT_SQL, [origin])).rows as AnchoredAudit[];
   }
 
   async readPolicyAnchors(): Promise<unknown[]> {

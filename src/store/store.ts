@@ -37,6 +37,8 @@ export interface StateStore {
    */
   appendAudit?(origin: string, rec: { seq: number; hash: string }): Promise<void>;
   readAudit?(origin: string): Promise<AnchoredAudit[]>;
+  /** Records of `origin` anchored under a displaced origin because their (origin, seq) was taken (ap-051). */
+  readDisplacedAudit?(origin: string): Promise<AnchoredAudit[]>;
   /** Team stores only: many records of one origin in one statement (the gateway's per-statement log). */
   appendAuditBatch?(origin: string, recs: Array<{ seq: number; hash: string; json: string }>): Promise<void>;
   /** Team stores only: records of every origin whose action starts with `actionPrefix`, filtered, newest `limit`. */

@@ -114,6 +114,33 @@ test('attack: deleting the local audit log (team store) is detected, not read as
   assert.match(res.reason, /missing from the local log/);
 });
 
+test('attack: after deleting the local log, new records still reach the team store (displaced) and survive deleting the log again (red team ap-051)', async () => {
+  const url = await createDatabase(cluster(), 'anchor_team5');
+  const pr = await project('a5', url);
+  rmSync(pr.ctx().auditLog.file);
+  await pr.reopen();
+  // The restarted log begins again at seq 1, which the team store already holds for this origin.
+  const rec = await pr.ctx().audit({ action: 'emergency.break-glass', command: 'prodguard break-glass --env production', target: 'production', verdict: 'refused', reason: 'dave is not senior in the policy in force' });
+  assert.equal(rec.seq, 1);
+  const stored = await sql<{ origin: string; seq: number; hash: string }>(url, `SELECT origin, seq::int AS seq, hash FROM prodguard_state.audit_log WHERE record->>'action' = 'emergency.break-glass'`);
+  assert.equal(stored.length, 1, 'the refusal is in the append-only team store');
+  assert.equal(stored[0].hash, rec.hash);
+  assert.match(stored[0].origin, /^[0-9a-f]{16}#[0-9a-f]{16}$/, 'under the displaced origin');
+  // Appending the same record twice is still not an edit.
+  await (await pr.ctx().store()).appendAudit!(stored[0].origin.split('#')[0], rec);
+  assert.equal((await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM prodguard_state.audit_log WHERE record->>'action' = 'emergency.break-glass'`))[0].n, 1);
+  const r = await verifyAnchored(pr.ctx());
+  const text = r.problems.map((p) => p.problem).join('\n');
+  assert.match(text, /record 1 was changed/, 'the deletion is still flagged');
+  assert.doesNotMatch(text, /not in the team store/, 'the new record is anchored');
+  // Deleting the log again does not take the refusal out of the team's record.
+  rmSync(pr.ctx().auditLog.file);
+  await pr.reopen();
+  const search = await runCli(['audit', 'search', '--verdict', 'refused', '--json'], { cwd: pr.dir, env: pr.env });
+  assert.equal(search.code, 0, search.stderr);
+  assert.match(search.stdout, /dave is not senior in the policy in force/);
+});
+
 test('attack: deleting the local audit log and the state database (SQLite) is caught by the signed checkpoints on the backup destinations', async () => {
   const pr = await project('a4');
   // The checkpoint key is the CI identity's; a senior's key is refused.

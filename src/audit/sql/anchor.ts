@@ -24,12 +24,42 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON prodguard_state.audit_lo
   FOR EACH STATEMENT EXECUTE FUNCTION prodguard_state.audit_log_append_only();
 REVOKE UPDATE, DELETE, TRUNCATE ON prodguard_state.audit_log FROM PUBLIC;`;
 
-/** A record already anchored (same origin and seq) is left alone: appending twice is not an edit. */
+/**
+ * A record already anchored (same origin, seq and hash) is left alone: appending twice is not an
+ * edit. A *different* record under a taken (origin, seq) — the log was deleted and restarted at
+ * seq 1, or rewritten — is still anchored, under the displaced origin `<origin>#<hash16>` (red team
+ * ap-051): otherwise everything that machine does after deleting its log, refusals included,
+ * would exist only in the file its user controls. `audit verify` still names the mismatch.
+ */
 export const APPEND_AUDIT_SQL = `
-INSERT INTO prodguard_state.audit_log (origin, seq, hash, record) VALUES ($1, $2, $3, $4)
+WITH ins AS (
+  INSERT INTO prodguard_state.audit_log (origin, seq, hash, record) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (origin, seq) DO NOTHING RETURNING 1
+)
+INSERT INTO prodguard_state.audit_log (origin, seq, hash, record)
+SELECT $1 || '#' || left($3, 16), $2, $3, $4
+ WHERE NOT EXISTS (SELECT 1 FROM ins)
+   AND NOT EXISTS (SELECT 1 FROM prodguard_state.audit_log WHERE origin = $1 AND seq = $2 AND hash = $3)
+ON CONFLICT (origin, seq) DO NOTHING`;
+
+/** The batch form of APPEND_AUDIT_SQL (the gateway's per-statement records). */
+export const APPEND_AUDIT_BATCH_SQL = `
+WITH v AS (SELECT s, h, r FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(s, h, r)),
+ins AS (
+  INSERT INTO prodguard_state.audit_log (origin, seq, hash, record)
+  SELECT $1, s, h, r::jsonb FROM v
+  ON CONFLICT (origin, seq) DO NOTHING RETURNING seq
+)
+INSERT INTO prodguard_state.audit_log (origin, seq, hash, record)
+SELECT $1 || '#' || left(v.h, 16), v.s, v.h, v.r::jsonb FROM v
+ WHERE v.s NOT IN (SELECT seq FROM ins)
+   AND NOT EXISTS (SELECT 1 FROM prodguard_state.audit_log a WHERE a.origin = $1 AND a.seq = v.s AND a.hash = v.h)
 ON CONFLICT (origin, seq) DO NOTHING`;
 
 export const READ_AUDIT_SQL = `SELECT seq::int AS seq, hash, record FROM prodguard_state.audit_log WHERE origin = $1 ORDER BY seq`;
+
+/** Records of this origin that were anchored displaced (see APPEND_AUDIT_SQL). */
+export const READ_DISPLACED_AUDIT_SQL = `SELECT seq::int AS seq, hash, record FROM prodguard_state.audit_log WHERE starts_with(origin, $1 || '#') ORDER BY seq`;
 
 /** Every policy version that came into force, from any machine's log (src/policy/anchor.ts). */
 export const READ_POLICY_ANCHORS_SQL = `SELECT record FROM prodguard_state.audit_log
