@@ -3,6 +3,7 @@
  * parse tree. `read` is only returned when it is provable from the statement alone; anything not
  * understood is `write` (fail closed). See docs/sql.md for the classes and the reasoning.
  */
+import { secretRelation } from './secret-relations.js';
 import { collectFacts, constantValue, literalValue, relationName, stringParts, type Facts } from './facts.js';
 import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
 import { loadSqlParser, parseStatements, type AstNode, type ParsedStatement } from './parser.js';
@@ -307,6 +308,10 @@ function factsVerdict(f: Facts, what: string, ctx?: ClassifyContext): Verdict | 
     if (!w.hasWhere) up({ class: 'destructive', reason: `${verb} without WHERE on ${w.relation} (inside ${what})` });
     else up({ class: 'write', reason: `${what} contains a data-changing ${verb} on ${w.relation} (writable CTE)` });
   }
+  for (const r of f.relations) {
+    const secret = secretRelation(r);
+    if (secret) up({ class: 'privilege', reason: `${what} ${secret}` });
+  }
   if (f.selectInto) up({ class: 'write', reason: 'SELECT INTO creates a table' });
   if (f.locking) up({ class: 'write', reason: `${what} … FOR UPDATE/SHARE locks rows` });
   for (let i = 0; i < f.functions.length; i++) {
@@ -416,6 +421,8 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
         const v = classifyNode(innerKind, node.query[innerKind], undefined, ctx);
         return v.class === 'read' ? { class: 'read', reason: 'COPY (query) TO STDOUT only reads' } : { class: v.class, reason: `COPY runs a query: ${v.reason}` };
       }
+      const secret = node.relation ? secretRelation(rel) : null;
+      if (secret) return { class: 'privilege', reason: `COPY ${secret}` };
       return { class: 'read', reason: `COPY ${rel} TO STDOUT only reads` };
     }
     case 'DeclareCursorStmt':
