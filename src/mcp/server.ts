@@ -19,6 +19,7 @@ import { UsageError, errorMessage } from '../errors.js';
 import { shadowReadUrl } from '../shadow/read-from.js';
 import { backupStatus, deployStatus, describeSchema, describeTable, explainQuery, requestChange, runReadOnlyQuery, MAX_ROWS } from './tools.js';
 import { maskLiterals } from '../gateway/judge.js';
+import { auditedTransport } from './audited-transport.js';
 
 export interface McpOptions {
   env: string;
@@ -39,8 +40,30 @@ export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpSer
   const server = new McpServer({ name: 'prodguard', version: '1' }, { instructions: `Read-only access to the ${opts.env} database${where} through prodguard. Writes are refused; use request_change to propose a migration.` });
   let client: Promise<Client> | null = null;
   const db = () => (client ??= databaseUrl(ctx, opts).then((url) => connect(url, { applicationName: 'prodguard-mcp' })));
+  // One connection, one call at a time: agents send tool calls in parallel, and a transaction or
+  // cursor of one call must not be interleaved with another's (red team ag-010).
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  // Calls the SDK rejects before they reach a tool (unknown tool, bad arguments) are audited too.
+  const handled = new Set<string | number>();
+  const plainConnect = server.connect.bind(server);
+  server.connect = (t) =>
+    plainConnect(
+      auditedTransport(t, handled, async (r) => {
+        await ctx.audit({ action: `mcp.${/^[a-z_]+$/.test(r.tool) ? r.tool : 'call'}`, command: maskLiterals(`${r.tool} ${r.args}`), target: opts.env, verdict: 'deny', reason: `rejected before running: ${r.reason}`.slice(0, 500) });
+      }),
+    );
 
-  async function call(tool: string, detail: string, fn: () => Promise<unknown>): Promise<ToolResult> {
+  async function call(tool: string, detail: string, fn: () => Promise<unknown>, extra?: { requestId?: string | number }): Promise<ToolResult> {
+    if (extra?.requestId !== undefined) handled.add(extra.requestId);
+    return serial(() => callNow(tool, detail, fn));
+  }
+
+  async function callNow(tool: string, detail: string, fn: () => Promise<unknown>): Promise<ToolResult> {
     try {
       const out = await fn();
       await ctx.audit({ action: `mcp.${tool}`, command: maskLiterals(detail), target: opts.env, verdict: 'allow', reason: `${tool} answered${tool === 'query' || tool === 'explain' || tool.startsWith('describe') ? where : ''}` });
@@ -55,37 +78,37 @@ export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpSer
   server.registerTool('query', {
     description: `Run one read-only SQL statement on ${opts.env}${where} (refused unless prodguard proves it read-only); returns at most "limit" rows (max ${MAX_ROWS}).`,
     inputSchema: { sql: z.string().min(1), limit: z.number().int().min(1).max(MAX_ROWS).optional() },
-  }, async ({ sql, limit }) => call('query', sql, async () => runReadOnlyQuery(await db(), sql, limit ?? 100)));
+  }, async ({ sql, limit }, extra) => call('query', sql, async () => runReadOnlyQuery(await db(), sql, limit ?? 100), extra));
 
   server.registerTool('describe_schema', {
     description: 'List the tables, views and materialized views of a schema with column counts and estimated rows.',
     inputSchema: { schema: z.string().optional() },
-  }, async ({ schema }) => call('describe_schema', schema ?? 'public', async () => describeSchema(await db(), schema ?? 'public')));
+  }, async ({ schema }, extra) => call('describe_schema', schema ?? 'public', async () => describeSchema(await db(), schema ?? 'public'), extra));
 
   server.registerTool('describe_table', {
     description: 'Columns (type, nullability, default), indexes and constraints of a table ("schema.table" or "table").',
     inputSchema: { table: z.string().min(1) },
-  }, async ({ table }) => call('describe_table', table, async () => describeTable(await db(), table)));
+  }, async ({ table }, extra) => call('describe_table', table, async () => describeTable(await db(), table), extra));
 
   server.registerTool('explain', {
     description: 'Show the query plan of a read-only statement (EXPLAIN without ANALYZE: the statement is not run).',
     inputSchema: { sql: z.string().min(1) },
-  }, async ({ sql }) => call('explain', sql, async () => explainQuery(await db(), sql)));
+  }, async ({ sql }, extra) => call('explain', sql, async () => explainQuery(await db(), sql), extra));
 
   server.registerTool('backup_status', {
     description: `Backups of ${opts.env} known to prodguard: count, newest, newest verified (restored and checked).`,
     inputSchema: {},
-  }, async () => call('backup_status', '', () => backupStatus(ctx, opts.env)));
+  }, async (extra) => call('backup_status', '', () => backupStatus(ctx, opts.env), extra));
 
   server.registerTool('deploy_status', {
     description: 'Migrations in the repository and the state of the staging-first / approval / CI-deploy rules.',
     inputSchema: {},
-  }, async () => call('deploy_status', '', () => deployStatus(ctx)));
+  }, async (extra) => call('deploy_status', '', () => deployStatus(ctx), extra));
 
   server.registerTool('request_change', {
     description: 'Propose a schema or data change: writes a new migration file (linted) for review, staging and two approvals. Never applies anything.',
     inputSchema: { name: z.string().min(1).describe('short snake_case name, e.g. add_orders_index'), sql: z.string().min(1), reason: z.string().min(1) },
-  }, async ({ name, sql, reason }) => call('request_change', `${name}: ${reason}`, () => requestChange(ctx, { name, sql, reason })));
+  }, async ({ name, sql, reason }, extra) => call('request_change', `${name}: ${reason}`, () => requestChange(ctx, { name, sql, reason }), extra));
 
   return {
     server,

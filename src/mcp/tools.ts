@@ -5,7 +5,7 @@
  * status from the state store, and requesting a change — which writes a migration file for the
  * staging-first pipeline and never touches the database.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Client } from '../pg/client.js';
 import type { Context } from '../context.js';
@@ -14,6 +14,9 @@ import { parseStatements, loadSqlParser } from '../sql/parser.js';
 import { RefusedError, UsageError } from '../errors.js';
 
 export const MAX_ROWS = 1000;
+/** What one answer may carry: a single 300 MB value closed the agent's session (red team ag-009). */
+export const MAX_RESULT_CHARS = 1_000_000;
+export const MAX_VALUE_CHARS = 100_000;
 
 /** Refuses anything but exactly one statement the SQL engine proves read-only. */
 export async function requireReadOnly(sql: string): Promise<string> {
@@ -41,14 +44,40 @@ async function readOnly<T>(c: Client, fn: () => Promise<T>): Promise<T> {
 export interface QueryResult {
   columns: string[];
   rows: Array<Record<string, unknown>>;
+  /** More rows than the limit, or the rows cut at MAX_RESULT_CHARS. */
   truncated: boolean;
+  /** Why the answer is shorter than the result, when it was cut by size. */
+  note?: string;
+}
+
+/** Cuts values longer than MAX_VALUE_CHARS and stops adding rows past MAX_RESULT_CHARS. */
+export function capResult(r: QueryResult): QueryResult {
+  let total = 0;
+  let cutValues = 0;
+  const rows: Array<Record<string, unknown>> = [];
+  for (const row of r.rows) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row)) {
+      const text = typeof v === 'string' ? v : v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : undefined;
+      if (text !== undefined && text.length > MAX_VALUE_CHARS) {
+        out[k] = `${text.slice(0, MAX_VALUE_CHARS)}… [${text.length} characters, cut]`;
+        cutValues++;
+      } else out[k] = v;
+    }
+    total += JSON.stringify(out).length;
+    if (total > MAX_RESULT_CHARS && rows.length > 0) {
+      return { ...r, rows, truncated: true, note: `answer cut at ${rows.length} row(s): more than ${MAX_RESULT_CHARS} characters${cutValues ? `; ${cutValues} value(s) cut at ${MAX_VALUE_CHARS} characters` : ''}` };
+    }
+    rows.push(out);
+  }
+  return cutValues ? { ...r, rows, note: `${cutValues} value(s) cut at ${MAX_VALUE_CHARS} characters` } : { ...r, rows };
 }
 
 export async function runReadOnlyQuery(c: Client, sql: string, limit = 100): Promise<QueryResult> {
   const text = await requireReadOnly(sql);
   const n = Math.max(1, Math.min(MAX_ROWS, Math.floor(limit)));
   const isSelect = parseStatements(text)[0].kind === 'SelectStmt';
-  return readOnly(c, async () => {
+  return capResult(await readOnly(c, async () => {
     if (isSelect) {
       // A cursor fetches only limit+1 rows, however large the result would be.
       await c.query(`DECLARE prodguard_mcp NO SCROLL CURSOR FOR ${text}`);
@@ -58,7 +87,7 @@ export async function runReadOnlyQuery(c: Client, sql: string, limit = 100): Pro
     const r = await c.query(text);
     const rows = (r.rows ?? []) as Array<Record<string, unknown>>;
     return { columns: (r.fields ?? []).map((f) => f.name), rows: rows.slice(0, n), truncated: rows.length > n };
-  });
+  }));
 }
 
 export async function explainQuery(c: Client, sql: string): Promise<string> {
@@ -124,7 +153,13 @@ export async function requestChange(ctx: Context, req: { name: string; sql: stri
   parseStatements(req.sql); // a syntax error is reported now, not at review
   const { migrationLayout } = await import('../migrate/files.js');
   const { layout, dir } = migrationLayout(ctx.loaded);
-  const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  // Two requests in the same second must not share a version: `migrate` refuses a directory where
+  // two files do (red team ag-008). Calls are serialized, so the first free second is ours.
+  const taken = new Set(existsSync(dir) ? readdirSync(dir).map((f) => f.split('_')[0]) : []);
+  let at = now.getTime();
+  const stampAt = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  while (taken.has(stampAt(at))) at += 1000;
+  const stamp = stampAt(at);
   const file = join(dir, `${stamp}_${req.name}.sql`);
   if (existsSync(file)) throw new UsageError(`${relative(ctx.loaded.root, file)} already exists`, 'mcp.request');
   mkdirSync(dir, { recursive: true });

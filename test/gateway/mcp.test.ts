@@ -113,6 +113,51 @@ describe('prodguard mcp', () => {
     assert.match(audit, /"action":"mcp\.request_change"/);
     assert.ok(readdirSync(join(project.dir, 'migrations')).length === 2);
   });
+
+  it('red team ag-000/ag-001: catalogs holding credentials are refused even when the connection could read them', async () => {
+    for (const s of ['SELECT rolname, rolpassword FROM pg_authid', 'SELECT * FROM pg_shadow', 'SELECT subconninfo FROM pg_subscription', 'SELECT * FROM pg_file_settings']) {
+      const r = await call(client, 'query', { sql: s });
+      assert.equal(r.isError, true, s);
+      assert.match(r.content[0].text, /refused: privilege statement \(SELECT reads pg_\w+, which holds/, s);
+    }
+  });
+
+  it('red team ag-010: parallel tool calls on the one connection all answer', async () => {
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => call(client, 'query', { sql: `SELECT ${i} AS n, count(*)::int AS c FROM customers` })));
+    assert.deepEqual(rs.map((r) => (r.isError ? r.content[0].text : (JSON.parse(r.content[0].text) as { rows: Array<{ n: number }> }).rows[0].n)), Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('red team ag-009: a huge result is cut to size and the session stays usable', async () => {
+    const r = await call(client, 'query', { sql: "SELECT repeat('x', 20000000) AS big, 1 AS one" });
+    assert.ok(!r.isError, r.content[0].text.slice(0, 200));
+    const out = JSON.parse(r.content[0].text) as { rows: Array<{ big: string; one: number }>; note?: string };
+    assert.ok(out.rows[0].big.length < 200_000);
+    assert.match(out.rows[0].big, /… \[20000000 characters, cut\]$/);
+    assert.equal(out.rows[0].one, 1);
+    assert.match(out.note ?? '', /1 value\(s\) cut at 100000 characters/);
+    const many = JSON.parse((await call(client, 'query', { sql: "SELECT g, repeat('y', 90000) AS pad FROM generate_series(1, 1000) g", limit: 1000 })).content[0].text) as { rows: unknown[]; truncated: boolean; note?: string };
+    assert.ok(many.rows.length < 20 && many.rows.length > 0);
+    assert.equal(many.truncated, true);
+    assert.match(many.note ?? '', /answer cut at \d+ row\(s\): more than 1000000 characters/);
+    assert.ok(!(await call(client, 'query', { sql: 'SELECT 1 AS ok' })).isError);
+  });
+
+  it('red team ag-002: calls rejected before running (bad arguments, unknown tool) are audited', async () => {
+    const bad = await call(client, 'query', { sql: 'SELECT 1', limit: 5000 });
+    assert.equal(bad.isError, true);
+    const unknown = await client.callTool({ name: 'drop_everything', arguments: { really: 'yes' } }).catch((e: Error) => ({ isError: true, content: [{ type: 'text', text: e.message }] })) as TextResult;
+    assert.equal(unknown.isError, true);
+    const audit = readFileSync(join(project.dir, '.prodguard/audit.jsonl'), 'utf8');
+    assert.match(audit, /"action":"mcp\.query","command":"query \{\\"sql\\":\\"SELECT 1\\",\\"limit\\":\?\}".*"verdict":"deny","reason":"rejected before running: [^"]*Input validation error/);
+    assert.match(audit, /"action":"mcp\.drop_everything".*"verdict":"deny","reason":"rejected before running: [^"]*drop_everything not found/);
+  });
+
+  it('red team ag-008: two change requests in the same second get distinct versions', async () => {
+    const [a, b] = await Promise.all(['add_a', 'add_b'].map((name) => call(client, 'request_change', { name, sql: `CREATE INDEX CONCURRENTLY ${name}_idx ON customers (email);`, reason: 'parallel agent calls' })));
+    const files = [a, b].map((r) => (JSON.parse(r.content[0].text) as { file: string }).file);
+    const versions = files.map((f) => f.split('/')[1].split('_')[0]);
+    assert.notEqual(versions[0], versions[1], files.join(' '));
+  });
 });
 
 describe('prodguard mcp through the gateway', () => {
