@@ -77,7 +77,7 @@ export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpSer
 
   server.registerTool('query', {
     description: `Run one read-only SQL statement on ${opts.env}${where} (refused unless prodguard proves it read-only); returns at most "limit" rows (max ${MAX_ROWS}).`,
-    inputSchema: { sql: z.string().min(1), limit: z.number().int().min(1).max(MAX_ROWS).optional() },
+    inputSchema: { sql: z.string().min(1).max(100_000), limit: z.number().int().min(1).max(MAX_ROWS).optional() },
   }, async ({ sql, limit }, extra) => call('query', sql, async () => runReadOnlyQuery(await db(), sql, limit ?? 100), extra));
 
   server.registerTool('describe_schema', {
@@ -92,7 +92,7 @@ export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpSer
 
   server.registerTool('explain', {
     description: 'Show the query plan of a read-only statement (EXPLAIN without ANALYZE: the statement is not run).',
-    inputSchema: { sql: z.string().min(1) },
+    inputSchema: { sql: z.string().min(1).max(100_000) },
   }, async ({ sql }, extra) => call('explain', sql, async () => explainQuery(await db(), sql), extra));
 
   server.registerTool('backup_status', {
@@ -107,7 +107,7 @@ export function buildMcpServer(ctx: Context, opts: McpOptions): { server: McpSer
 
   server.registerTool('request_change', {
     description: 'Propose a schema or data change: writes a new migration file (linted) for review, staging and two approvals. Never applies anything.',
-    inputSchema: { name: z.string().min(1).describe('short snake_case name, e.g. add_orders_index'), sql: z.string().min(1), reason: z.string().min(1) },
+    inputSchema: { name: z.string().min(1).describe('short snake_case name, e.g. add_orders_index'), sql: z.string().min(1).max(1_000_000).describe('at most 1,000,000 characters'), reason: z.string().min(1).max(2000) },
   }, async ({ name, sql, reason }, extra) => call('request_change', `${name}: ${reason}`, () => requestChange(ctx, { name, sql, reason }), extra));
 
   return {

@@ -133,16 +133,21 @@ const SPACE_LIMITED = new Set<MaskStrategy>(['phone', 'name', 'text']);
 const UNIQUE_COLUMN_SQL = `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
   WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnatts = 1 AND a.attname = $2) AS unique`;
 
-/** Masks in the caller's transaction; a missing table or column throws (the caller fails closed). */
-export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string): Promise<number> {
+/**
+ * Masks in the caller's transaction; a missing table or column throws (the caller fails closed).
+ * Returns the rows changed and the tables they are in (which `scrubMaskedTables` then rewrites).
+ */
+export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string): Promise<{ rows: number; tables: string[] }> {
   if (!rules.length) throw new RefusedError('staging.masking is empty: a refresh would copy production as it is (add rules, or `strategy: keep` with a reason per column)', 'staging.no-masking');
   await c.query(`SET LOCAL session_replication_role = replica`);
   await createJsonMasker(c);
   const all = await expandRules(c, rules);
   let rows = 0;
+  const tables = new Set<string>();
   for (const r of all) {
     if (r.strategy === 'keep') continue;
     const t = `${quoteIdent(r.schema)}.${quoteIdent(r.table)}`;
+    tables.add(t);
     const col = quoteIdent(r.column);
     if (r.strategy === 'null') {
       // A large object outlives its oid being nulled: unlink it (it holds the document itself).
@@ -170,5 +175,17 @@ export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string
   for (const v of (await c.query<{ schema: string; name: string }>(MATVIEWS_SQL)).rows) {
     await c.query(`REFRESH MATERIALIZED VIEW ${quoteIdent(v.schema)}.${quoteIdent(v.name)}`);
   }
-  return rows;
+  return { rows, tables: [...tables] };
+}
+
+/**
+ * After the masking commits, before anyone can connect: masking is an UPDATE, so the original
+ * values stay in the table files as dead row versions, and the planner statistics (pg_stats'
+ * most_common_vals, histogram_bounds — readable by anyone who can read the table) were computed
+ * from the original rows (red team ag-005/ag-006). VACUUM FULL rewrites each masked table without
+ * the dead versions; ANALYZE then recomputes every statistic of the database from masked data.
+ */
+export async function scrubMaskedTables(c: pg.Client, tables: string[]): Promise<void> {
+  for (const t of tables) await c.query(`VACUUM (FULL) ${t}`);
+  await c.query('ANALYZE');
 }

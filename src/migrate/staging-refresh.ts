@@ -18,7 +18,7 @@ import { connect, withClient } from '../pg/client.js';
 import { withDatabase } from '../pg/conninfo.js';
 import { envOfKind } from './change.js';
 import { assertNotProduction } from './safety.js';
-import { applyMasking, maskingSalt, type MaskRule } from './masking.js';
+import { applyMasking, maskingSalt, scrubMaskedTables, type MaskRule } from './masking.js';
 import { coverage, uncoveredLine } from './pii-detect.js';
 import { checkReachedEnvironment, readFactsAt, stampIdentity, type ReachedFacts } from '../policy/environment-identity.js';
 import { policyInForce } from '../policy/chain.js';
@@ -162,14 +162,18 @@ export async function refreshStaging(
       opts.onPhase?.('masking (triggers off)');
       const salt = await maskingSalt(ctx);
       await c.query('BEGIN');
+      let masked: { rows: number; tables: string[] };
       try {
-        maskedRows = await applyMasking(c, rules, salt);
+        masked = await applyMasking(c, rules, salt);
+        maskedRows = masked.rows;
         await opts.hold?.('masking');
         await c.query('COMMIT');
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
       }
+      opts.onPhase?.(`rewriting ${masked.tables.length} masked table(s) and recomputing statistics (no original value left in dead rows or pg_stats)`);
+      await scrubMaskedTables(c, masked.tables);
     } finally {
       await c.end().catch(() => {});
     }

@@ -4,6 +4,7 @@
  * column, a materialized view, an audit trigger, tokens and password hashes). Real clusters,
  * real pg_dump/pg_restore, a real CLI process for the kill -9.
  */
+import { withDatabase } from '../../src/pg/conninfo.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -166,7 +167,15 @@ test('refresh: no original value anywhere in staging, a poller never sees one, n
       }
     }
   })();
-  const r = await refreshStaging(fx.ctx(), { yes: true });
+  // Autovacuum may ANALYZE the private copy before its masking commits (red team ag-005): do it here, for sure.
+  const analyzeOriginals = async (at: string) => {
+    if (at !== 'masking') return;
+    const priv = await sql<{ datname: string }>(fx.stagingUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`);
+    // The tables only: the masking transaction holds the materialized view it refreshed.
+    for (const d of priv) await sql(withDatabase(fx.stagingUrl, d.datname), 'ANALYZE auth.users, public.orders');
+    assert.ok(priv.length > 0, 'the private copy exists while masking');
+  };
+  const r = await refreshStaging(fx.ctx(), { yes: true, hold: analyzeOriginals });
   for (let i = 0; i < 100 && sawMasked === 0; i++) await new Promise((res) => setTimeout(res, 50)); // let it read the new staging too
   polling = false;
   await poller;
@@ -179,6 +188,15 @@ test('refresh: no original value anywhere in staging, a poller never sees one, n
   assert.deepEqual(leaked(dump), []);
   const los = await sql<{ n: string }>(fx.stagingUrl, 'SELECT count(*)::text AS n FROM pg_largeobject_metadata');
   assert.equal(los[0].n, '0', 'large objects were unlinked');
+  // Red team ag-005: planner statistics (readable by anyone who can read the table) hold masked values only.
+  const stats = await sql<{ t: string }>(fx.stagingUrl, `SELECT coalesce(most_common_vals::text, '') || ' ' || coalesce(histogram_bounds::text, '') AS t FROM pg_stats WHERE schemaname IN ('auth', 'public')`);
+  assert.ok(stats.length > 0, 'the new staging has statistics');
+  assert.deepEqual(leaked(stats.map((x) => x.t).join('\n')), [], 'pg_stats shows original values');
+  // Red team ag-006: no dead row version with an original value is left in a masked table's file.
+  const files = await sql<{ rel: string; bytes: string }>(fx.stagingUrl, `SELECT c.oid::regclass::text AS rel, encode(pg_read_binary_file(pg_relation_filepath(c.oid)), 'escape') AS bytes
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('auth', 'public') AND c.relkind IN ('r', 't', 'm') AND pg_relation_filepath(c.oid) IS NOT NULL`);
+  assert.ok(files.some((f) => f.rel === 'auth.users'));
+  assert.deepEqual(leaked(files.map((f) => f.bytes).join('\n')), [], 'a table file still holds an original value');
   // Triggers were off: the audit table gained no rows, updated_at kept.
   assert.deepEqual(await sql(fx.stagingUrl, 'SELECT count(*)::int AS n FROM public.audit_log'), [{ n: 0 }]);
   assert.deepEqual(await sql(fx.stagingUrl, `SELECT count(*)::int AS n FROM auth.users WHERE updated_at <> '2020-01-01'`), [{ n: 0 }]);
