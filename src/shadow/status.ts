@@ -121,12 +121,23 @@ export async function shadowStatus(ctx: Context, envName: string, opts: { env?: 
   } catch (err) {
     problems.push(`cannot read the shadow's WAL archive: ${maskSecrets(errorMessage(err))}`);
   }
-  const lagSeconds = production.lagBytes === 0 ? 0 : lastReplicatedCommit ? Math.max(0, (Date.now() - Date.parse(lastReplicatedCommit)) / 1000) : null;
 
   const { pitrStatus } = await import('../restore/pitr/status.js');
   const pitr = await pitrStatus(ctx.loaded, s.shadowEnv, env).catch(() => null);
   if (!pitr || pitr.baseBackups === 0) problems.push(`the shadow has no base backup: nothing is recoverable yet (prodguard pitr base-backup --env ${s.shadowEnv})`);
   if (pitr?.gaps.length) problems.push(`the shadow's WAL archive has gaps: ${pitr.gaps.join(', ')}`);
+  // Replication alone is not recovery: the window grows only while the shadow's WAL reaches its
+  // archive (red team ag-166: a dead receiver left status green, "lag 0 s", a frozen window).
+  const until = `the recoverable window stopped at ${lastReplicatedCommit ?? 'its last archived commit'} while replication goes on`;
+  let archiveStalled = false;
+  if (pitr?.server?.reachable && pitr.method === 'streaming' && !pitr.server.streaming?.active) {
+    archiveStalled = true;
+    problems.push(`the shadow's WAL receiver is not connected (prodguard pitr stream --env ${s.shadowEnv}): ${until}`);
+  } else if (pitr?.server?.reachable && pitr.method === 'archive-command' && pitr.server.archiverFailing) {
+    archiveStalled = true;
+    problems.push(`the shadow's archive_command is failing (last failed: ${pitr.server.lastFailedWal ?? '?'}): ${until}`);
+  }
+  const lagSeconds = production.lagBytes === 0 && !archiveStalled ? 0 : lastReplicatedCommit ? Math.max(0, (Date.now() - Date.parse(lastReplicatedCommit)) / 1000) : null;
 
   const drift: ShadowStatus['drift'] = { checked: false, inSync: true, differences: [] };
   if (opts.drift !== false && prodUrl && shadowUrl && production.reachable && subscription) {

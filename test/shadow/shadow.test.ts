@@ -314,8 +314,21 @@ create table public.refunds (id bigserial primary key, order_id bigint not null,
   assert.ok(ds.drift.differences.some((d: string) => /note/.test(d)), JSON.stringify(ds.drift.differences));
   assert.ok(notified.some((n) => n.event === 'drift.detected' && /note/.test(n.summary)), JSON.stringify(notified));
 
-  // Giving the shadow up leaves nothing on production that would keep WAL.
+  // Red team ag-166: the shadow's WAL receiver dies while replication goes on — the recoverable
+  // window stops growing, and status must say so (it used to read "lag 0 s", green).
   await stream.stop();
+  await sql(prod.url(), `insert into orders (customer, amount, status) values ('after-receiver-died', 1, 'paid')`);
+  for (let i = 0; i < 100; i++) {
+    if ((await sql(env.SHADOW_DATABASE_URL, `select 1 from orders where customer = 'after-receiver-died'`)).length) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const dead = await cli(['shadow', 'status', '--env', 'production', '--json']);
+  assert.notEqual(dead.code, 0, 'status fails while nothing archives the shadow');
+  const ds2 = JSON.parse(dead.stdout);
+  assert.ok(ds2.problems.some((p: string) => /WAL receiver is not connected \(prodguard pitr stream --env shadow\): the recoverable window stopped at/.test(p)), JSON.stringify(ds2.problems));
+  assert.ok(ds2.lagSeconds > 0, `lag ${ds2.lagSeconds}`);
+
+  // Giving the shadow up leaves nothing on production that would keep WAL.
   const dis = await cli(['shadow', 'disable', '--env', 'production', '--json']);
   assert.equal(dis.code, 0, dis.stderr);
   assert.equal((await sql(prod.url(), `select 1 from pg_replication_slots`)).length, 0, 'no slot left on production');
