@@ -21,7 +21,9 @@ import { deploy } from '../../src/migrate/deploy.js';
 import { createBackup, listBackups } from '../../src/backup/index.js';
 import { generateKeyPair } from '../../src/backup/encryption.js';
 import { proposePolicy, signPolicyProposal, policyStatus } from '../../src/policy/rotate.js';
-import { policyInForce, POLICY_CHAIN, chainId } from '../../src/policy/chain.js';
+import { policyInForce, POLICY_CHAIN, chainId, appendToChain } from '../../src/policy/chain.js';
+import { signPolicy } from '../../src/policy/signatures.js';
+import type { PolicyDocument } from '../../src/policy/document.js';
 import { pinPolicyInProduction } from '../../src/policy/production-pin.js';
 import { destinationIdentity, backupTermsDifference, backupTermsFromConfig } from '../../src/policy/backup-terms.js';
 import { checks as trustChecks } from '../../src/status/checks/trust.js';
@@ -225,4 +227,22 @@ test('ap-078: with the chain gone but production pinned to a policy, a backup of
     await sql(fx.prodUrl, 'DROP TABLE IF EXISTS prodguard.policy_pin');
   }
   assert.ok((await policyInForce(fx.ctx())).inForce);
+});
+
+test('ap-078: a policy signed before destinations were pinned authorises none: production backups are refused until the seniors sign them in', async () => {
+  await setup();
+  const { inForce } = await policyInForce(fx.ctx());
+  const { backup: _b, ...rest } = inForce!.policy;
+  const old: PolicyDocument = { ...rest, version: inForce!.policy.version + 1, previous: inForce!.hash };
+  const { loadPrivateKey } = await import('../../src/migrate/keys.js');
+  await appendToChain(fx.ctx(), { policy: old, signatures: [signPolicy(old, 'bob', loadPrivateKey(fx.keyFile('bob'))), signPolicy(old, 'carol', loadPrivateKey(fx.keyFile('carol')))] });
+  assert.equal((await policyInForce(fx.ctx())).inForce?.policy.version, old.version);
+  await assert.rejects(createBackup(fx.ctx(), { env: 'production' }), /the policy in force signs no backup destinations or recipients yet/);
+  assert.equal((await statusCheck()).state, 'failing');
+  // The ordinary two-signature change puts them in.
+  await proposePolicy(fx.ctx());
+  await signPolicyProposal(fx.ctx(), { keyFile: fx.keyFile('alice') });
+  assert.equal((await signPolicyProposal(fx.ctx(), { keyFile: fx.keyFile('bob') })).inForce, true);
+  const r = await createBackup(fx.ctx(), { env: 'production' });
+  assert.equal(r.manifest.destinationsAuthorisedBy?.version, old.version + 1);
 });
