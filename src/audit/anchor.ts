@@ -86,10 +86,12 @@ export interface AnchorReport {
   problems: AnchorProblem[];
   /** What could not be compared (no team store, no destinations, no key). */
   notes: string[];
+  /** With `otherOrigins`: other machines' team-store rows no signed checkpoint vouches for (unvouched.ts, ap-050). */
+  unvouched?: import('./unvouched.js').UnvouchedOrigin[];
 }
 
 /** Compares the local log with the team store's copy and the signed checkpoints. */
-export async function verifyAnchored(ctx: Context, local: AuditRecord[] = ctx.auditLog.read()): Promise<AnchorReport> {
+export async function verifyAnchored(ctx: Context, local: AuditRecord[] = ctx.auditLog.read(), opts: { otherOrigins?: boolean } = {}): Promise<AnchorReport> {
   const origin = auditOrigin(ctx.auditLog.file);
   const bySeq = new Map(local.map((r) => [r.seq, r]));
   const problems: AnchorProblem[] = [];
@@ -157,6 +159,16 @@ export async function verifyAnchored(ctx: Context, local: AuditRecord[] = ctx.au
       await closeDestinations(dests);
     }
   } else notes.push('no backup destinations: no checkpoints to compare with');
+  if (opts.otherOrigins && store.auditOrigins) {
+    // Reads every origin's summary: `audit verify` asks for it, status does not (the gateway's rows are many).
+    const { policyInForce } = await import('../policy/chain.js');
+    const key = (await policyInForce(ctx)).inForce?.policy.checkpointKey ?? null;
+    const { checkOtherOrigins } = await import('./unvouched.js');
+    const other = await checkOtherOrigins(ctx, origin, key);
+    problems.push(...other.problems);
+    notes.push(...other.notes);
+    return { origin, anchored, checkpoints, problems, notes, unvouched: other.unvouched };
+  }
   return { origin, anchored, checkpoints, problems, notes };
 }
 

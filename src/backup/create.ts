@@ -38,6 +38,7 @@ import { dumpCommand, dumpRoles, pgDumpVersion, spawnPgDump } from './pg-dump.js
 import { putCatalog } from './catalog.js';
 import { openPrivateDir, type PrivateDir } from './private-dir.js';
 import { dbPropertiesObjectName, readDatabaseProperties } from './db-properties.js';
+import { authoriseDestinations, type DestinationsAuthority } from './destination-policy.js';
 import {
   MANIFEST_NAME,
   backupFolder,
@@ -71,11 +72,14 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
   let enc: ReturnType<typeof encryptionPlan>;
   let url: string;
   let dests: Destination[];
+  let authorisedBy: DestinationsAuthority | null;
   try {
     requireEnvironment(loaded, opts.env);
     enc = encryptionPlan(loaded);
     url = opts.url ?? connectionUrl(loaded, opts.env);
     assertSessionConnection(url, 'pg_dump'); // Supabase hook (src/supabase): no transaction-mode pooler
+    // Production's data goes only where the signed policy says (ap-078): before any destination opens.
+    authorisedBy = await authoriseDestinations(ctx, opts.env, url);
     dests = openDestinations(loaded);
   } catch (err) {
     await auditRefused(ctx, opts, err);
@@ -220,6 +224,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       rowCounts,
       recipients: enc.recipients,
       destinations: alive().map((d) => d.name),
+      destinationsAuthorisedBy: authorisedBy,
       ...(opts.reason ? { reason: opts.reason } : {}),
       ...(globalsSkipped ? { globalsSkipped } : {}),
     };

@@ -41,6 +41,12 @@ export interface BackupManifest {
   verified?: BackupVerification;
   /** pg_control system identifier of the server the backup was taken from (restores compare it). */
   systemIdentifier?: string;
+  /**
+   * The policy version whose signed backup terms list exactly these destinations and recipients
+   * (src/backup/destination-policy.ts); null: no policy authorised them (unsigned). Absent in
+   * manifests written before destinations were signed.
+   */
+  destinationsAuthorisedBy?: { version: number; hash: string } | null;
   /** Why globals/roles are absent (e.g. not permitted on a managed service). */
   globalsSkipped?: string;
 }

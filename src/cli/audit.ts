@@ -40,7 +40,8 @@ export function registerAudit(program: Command): void {
         const headText = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);
         const result = verifyAuditText(text, headText ? (JSON.parse(headText) as { seq: number; hash: string }) : null);
         const { verifyAnchored } = await import('../audit/anchor.js');
-        const anchors = await verifyAnchored(ctx);
+        const anchors = await verifyAnchored(ctx, undefined, { otherOrigins: true });
+        const { unvouchedLine } = await import('../audit/unvouched.js');
         const ok = result.ok && anchors.problems.length === 0;
         emit(opts, { file, ...result, ok, anchors }, () =>
           [
@@ -49,6 +50,7 @@ export function registerAudit(program: Command): void {
               ? anchors.problems.map((p) => `${p.source}: ${p.problem}`).join('\n')
               : `anchors agree: ${anchors.anchored} record(s) in the team store, ${anchors.checkpoints} signed checkpoint(s)`,
             ...anchors.notes.map((n) => `note: ${n}`),
+            ...(anchors.unvouched ?? []).map(unvouchedLine),
           ].join('\n'),
         );
         if (!ok) await (await import('../notify/send.js')).notifyEvent(ctx, { event: 'audit.broken', environment: null, summary: `audit log hash chain broken: ${result.problems.length + anchors.problems.length} problem(s), first: ${result.problems[0]?.problem}` });

@@ -64,6 +64,7 @@ export function registerPolicy(program: Command): void {
             `  members: ${p.members.map((m) => `${m.name} (${m.role})`).join(', ')}`,
             `  ${p.approvalsRequired} approvals per production change; ${p.threshold} senior signature(s) change the policy`,
             `  CI identity: ${p.oidc ? 'OIDC claims pinned' : 'none (production deploys are refused)'}; enrolled environments: ${p.environments.join(', ') || 'none'}`,
+            `  backups of production: ${p.backup ? `${p.backup.destinations.join(', ') || 'no destination'}; ${p.backup.encrypted ? `${p.backup.recipients.length} age recipient(s)` : 'unencrypted'}` : 'no destinations signed (production backups are refused)'}`,
             `working tree's prodguard.yaml policy: ${s.workingTree}`,
             ...s.proposals.map((x) => `  proposal ${x.file}: ${x.signatures} of ${x.required} signature(s)`),
           ].join('\n');

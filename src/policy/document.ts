@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { parsePublicKey } from '../migrate/keys.js';
 import { errorMessage } from '../errors.js';
+import { backupTermsFromConfig, type BackupTerms } from './backup-terms.js';
 
 export interface PolicyMember {
   name: string;
@@ -59,6 +60,11 @@ export interface PolicyTerms {
   environments: Record<string, EnvironmentIdentity>;
   /** Public key that signs audit checkpoints (the CI/serve identity's). */
   checkpointKey: string | null;
+  /**
+   * Where production's backups may go and to whom they are encrypted (backup-terms.ts). Absent in
+   * policies signed before it existed: such a policy authorises no destination.
+   */
+  backup?: BackupTerms;
 }
 
 export interface PolicyDocument extends PolicyTerms {
@@ -92,6 +98,7 @@ export function termsFromConfig(config: Config): PolicyTerms {
     oidc: pol.oidc ?? null,
     environments: Object.fromEntries(Object.entries(pol.environments).map(([k, v]) => [k, { ...v }])),
     checkpointKey: pol.checkpointKey?.trim() ?? null,
+    backup: backupTermsFromConfig(config),
   };
 }
 

@@ -13,6 +13,7 @@ import { formatPublicKey, loadPrivateKey } from '../migrate/keys.js';
 import { policyHash, policyProblems, sameTerms, termsFromConfig, termsOf, type PolicyDocument } from './document.js';
 import { appendToChain, checkSuccession, policyInForce, readPolicyChain, type PolicyInForce } from './chain.js';
 import { signPolicy, validSeniorSigners, type SignedPolicy } from './signatures.js';
+import type { BackupTerms } from './backup-terms.js';
 
 export function policyDir(ctx: Context): string {
   return resolve(ctx.loaded.root, ctx.loaded.config.policy.dir);
@@ -168,7 +169,7 @@ export async function signPolicyProposal(ctx: Context, opts: { keyFile: string; 
 }
 
 export interface PolicyStatus {
-  inForce: { version: number; hash: string; signers: string[]; members: Array<{ name: string; role: string }>; approvalsRequired: number; threshold: number; oidc: boolean; environments: string[] } | null;
+  inForce: { version: number; hash: string; signers: string[]; members: Array<{ name: string; role: string }>; approvalsRequired: number; threshold: number; oidc: boolean; environments: string[]; backup: BackupTerms | null } | null;
   problem: string | null;
   /** "in force" when the working tree matches; else "proposed, not in force". */
   workingTree: 'in force' | 'proposed, not in force' | 'no policy in force';
@@ -201,6 +202,7 @@ export async function policyStatus(ctx: Context): Promise<PolicyStatus> {
           threshold: inForce.policy.threshold,
           oidc: !!inForce.policy.oidc,
           environments: Object.keys(inForce.policy.environments),
+          backup: inForce.policy.backup ?? null,
         }
       : null,
     problem,

@@ -10,8 +10,8 @@ import type { ListOptions, StateStore, StoredDoc } from './store.js';
 import { ProdguardError, errorMessage } from '../errors.js';
 import { describeTarget } from '../pg/client.js';
 import { maskSecrets } from '../security/mask.js';
-import { APPEND_AUDIT_BATCH_SQL, APPEND_AUDIT_SQL, CREATE_AUDIT_ANCHOR_SQL, READ_AUDIT_SQL, READ_DISPLACED_AUDIT_SQL, READ_POLICY_ANCHORS_SQL } from '../audit/sql/anchor.js';
-import type { AnchoredAudit } from './store.js';
+import { APPEND_AUDIT_BATCH_SQL, APPEND_AUDIT_SQL, CREATE_AUDIT_ANCHOR_SQL, READ_AUDIT_SQL, READ_DISPLACED_AUDIT_SQL, READ_POLICY_ANCHORS_SQL, AUDIT_ORIGINS_SQL, READ_AUDIT_ROW_SQL } from '../audit/sql/anchor.js';
+import type { AnchoredAudit, AuditOrigin } from './store.js';
 
 export const POSTGRES_MIGRATIONS: string[] = [
   `CREATE SCHEMA IF NOT EXISTS prodguard_state;
@@ -158,6 +158,15 @@ export class PostgresStore implements StateStore {
 
   async readDisplacedAudit(origin: string): Promise<AnchoredAudit[]> {
     return (await this.pool.query(READ_DISPLACED_AUDIT_SQL, [origin])).rows as AnchoredAudit[];
+  }
+
+  async auditOrigins(): Promise<AuditOrigin[]> {
+    const rows = (await this.pool.query(AUDIT_ORIGINS_SQL)).rows as Array<{ origin: string; rows: number; first_seq: number; last_seq: number; first_record: unknown }>;
+    return rows.map((r) => ({ origin: r.origin, rows: r.rows, firstSeq: r.first_seq, lastSeq: r.last_seq, firstRecord: r.first_record }));
+  }
+
+  async readAuditRow(origin: string, seq: number): Promise<AnchoredAudit | null> {
+    return ((await this.pool.query(READ_AUDIT_ROW_SQL, [origin, seq])).rows[0] as AnchoredAudit | undefined) ?? null;
   }
 
   async readPolicyAnchors(): Promise<unknown[]> {

@@ -45,6 +45,18 @@ export interface StateStore {
   searchAudit?(f: { actionPrefix: string; person?: string; env?: string; verdict?: string; limit: number }): Promise<unknown[]>;
   /** Team stores only: every anchored record of a policy coming into force (src/policy/anchor.ts), any origin. */
   readPolicyAnchors?(): Promise<unknown[]>;
+  /** Team stores only: every origin with its row count, seq range and first record (audit verify, ap-050). */
+  auditOrigins?(): Promise<AuditOrigin[]>;
+  /** Team stores only: one anchored record, or null. */
+  readAuditRow?(origin: string, seq: number): Promise<AnchoredAudit | null>;
+}
+
+export interface AuditOrigin {
+  origin: string;
+  rows: number;
+  firstSeq: number;
+  lastSeq: number;
+  firstRecord: unknown;
 }
 
 export interface AnchoredAudit {

@@ -17,6 +17,7 @@ import { approveChange } from '../../src/migrate/approve.js';
 import { deploy, type DeployResult } from '../../src/migrate/deploy.js';
 import { migrationLockKey } from '../../src/migrate/deploy-lock.js';
 import { connect } from '../../src/pg/client.js';
+import { proposePolicy, signPolicyProposal } from '../../src/policy/rotate.js';
 
 const cluster = sharedCluster({ name: 'prodguard-test-deploy-safety' });
 let fx: MigrateFixture;
@@ -32,6 +33,13 @@ const setup = () =>
 after(async () => {
   await fx?.cleanup();
 });
+
+/** Backup destinations are part of the signed policy (ap-078): bob and carol sign the working tree's. */
+async function signDestinations(): Promise<void> {
+  await proposePolicy(fx.ctx());
+  await signPolicyProposal(fx.ctx(), { keyFile: fx.keyFile('bob') });
+  assert.equal((await signPolicyProposal(fx.ctx(), { keyFile: fx.keyFile('carol') })).inForce, true);
+}
 
 async function stageAndApprove(): Promise<void> {
   await applyToStaging(fx.ctx(), 'staging');
@@ -104,6 +112,7 @@ test('a degraded pre-migration backup is refused; --allow-degraded-backup needs 
     // A destination that cannot be written: its path runs through a regular file.
     raw.backup.destinations.push({ name: 'offsite', type: 'local', path: join(fx.dir, 'prodguard.yaml', 'backups') });
   });
+  await signDestinations();
   try {
     fx.writeMigration('0003_note.sql', 'ALTER TABLE items ADD COLUMN note text;\n');
     await stageAndApprove();
@@ -126,6 +135,7 @@ test('a degraded pre-migration backup is refused; --allow-degraded-backup needs 
     await fx.updateConfig((raw) => {
       raw.backup.destinations.pop();
     });
+    await signDestinations();
   }
 });
 

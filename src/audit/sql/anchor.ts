@@ -64,3 +64,12 @@ export const READ_DISPLACED_AUDIT_SQL = `SELECT seq::int AS seq, hash, record FR
 /** Every policy version that came into force, from any machine's log (src/policy/anchor.ts). */
 export const READ_POLICY_ANCHORS_SQL = `SELECT record FROM prodguard_state.audit_log
   WHERE record->>'action' IN ('policy.init', 'policy.change') AND record->>'verdict' = 'ok'`;
+
+/** Every origin in the team store, with its seq range and first record (red team ap-050: rows of other machines). */
+export const AUDIT_ORIGINS_SQL = `SELECT o.origin, o.rows, o.first_seq, o.last_seq, f.record AS first_record
+  FROM (SELECT origin, count(*)::int AS rows, min(seq)::int AS first_seq, max(seq)::int AS last_seq
+          FROM prodguard_state.audit_log GROUP BY origin) o
+  JOIN prodguard_state.audit_log f ON f.origin = o.origin AND f.seq = o.first_seq
+  ORDER BY o.origin`;
+
+export const READ_AUDIT_ROW_SQL = `SELECT seq::int AS seq, hash, record FROM prodguard_state.audit_log WHERE origin = $1 AND seq = $2`;

@@ -20,6 +20,24 @@ export const checks: StatusCheck[] = [
   },
   {
     rule: 4,
+    id: 'policy.backup-destinations',
+    title: "production's backup destinations and recipients are signed",
+    run: safe(async (ctx) => {
+      const { readPolicyChain } = await import('../../policy/chain.js');
+      const { backupTermsDifference, backupTermsFromConfig } = await import('../../policy/backup-terms.js');
+      const chain = await readPolicyChain(ctx);
+      if (!chain.ok) return { state: 'failing', reason: `no policy in force (${chain.problem}): backups of production are refused` };
+      const actual = backupTermsFromConfig(ctx.loaded.config);
+      const what = `${actual.destinations.length} destination(s), ${actual.encrypted ? `${actual.recipients.length} recipient(s)` : 'unencrypted'}`;
+      if (!chain.inForce) return { state: 'missing', reason: `unsigned: ${what} from prodguard.yaml alone, no policy in force signs them (prodguard policy init pins them)` };
+      const p = chain.inForce.policy;
+      const diff = backupTermsDifference(p.backup, actual);
+      if (diff) return { state: 'failing', reason: `prodguard.yaml differs from policy version ${p.version}: ${diff}; backups of production are refused until seniors sign it (prodguard policy propose, policy sign)` };
+      return { state: 'ok', reason: `${what}, signed by policy version ${p.version}` };
+    }),
+  },
+  {
+    rule: 4,
     id: 'audit.anchored',
     title: 'the audit log agrees with its anchors off this machine',
     run: safe(async (ctx) => {

@@ -1,0 +1,87 @@
+/**
+ * Before a backup writes anything: are its destinations and recipients the ones the signed policy
+ * in force lists (red team ap-078)? prodguard.yaml's `backup:` section is working tree, so a
+ * developer could add their own bucket or age key there and let the next legitimate backup of
+ * production (the nightly one, a deploy's pre-migration one) deliver production's data to them.
+ *
+ * - The configured terms equal the policy's (src/policy/backup-terms.ts): authorised; the manifest
+ *   records that policy version.
+ * - They differ and the environment is production — by the config's kind, by the policy's
+ *   enrolled identities, or by what the database itself says it is (its identity row, its
+ *   server and name): refused, before any destination is opened.
+ * - The policy chain is broken or rolled back: production is refused too (a deleted chain must not
+ *   turn the check off).
+ * - No policy at all (the demo, local development): allowed and recorded as unsigned — unless the
+ *   database carries production's policy pin (it was deployed under a policy this store lacks).
+ * Other environments (staging, local) are not refused; their manifests say whether the policy
+ * authorised their destinations.
+ */
+import type { Context } from '../context.js';
+import { RefusedError } from '../errors.js';
+import { readPolicyChain } from '../policy/chain.js';
+import { backupTermsDifference, backupTermsFromConfig } from '../policy/backup-terms.js';
+import { readFactsAt, type ReachedFacts } from '../policy/environment-identity.js';
+import { readProductionPin } from '../policy/production-pin.js';
+import type { EnvironmentIdentity } from '../policy/document.js';
+
+/** The policy version whose signed terms list exactly this backup's destinations and recipients. */
+export interface DestinationsAuthority {
+  version: number;
+  hash: string;
+}
+
+function isPinnedProduction(f: ReachedFacts, pinned: Record<string, EnvironmentIdentity>): boolean {
+  if (f.enrolledAs?.kind === 'production') return true;
+  return Object.values(pinned).some(
+    (p) => p.kind === 'production' && (f.envId === p.envId || (f.systemIdentifier !== 'unreadable' && f.systemIdentifier === p.systemIdentifier && f.database === p.database)),
+  );
+}
+
+/** Is `env` production? Unreadable facts count as production (fail closed). */
+async function isProduction(ctx: Context, env: string, url: string, pinned: Record<string, EnvironmentIdentity>): Promise<boolean> {
+  if (ctx.loaded.config.environments[env]?.kind === 'production' || pinned[env]?.kind === 'production') return true;
+  try {
+    return isPinnedProduction(await readFactsAt(url), pinned);
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The policy that authorises this backup's destinations, null when none does (unsigned); throws a
+ * RefusedError (code backup.destinations-unsigned) when production's would go anywhere unsigned.
+ */
+export async function authoriseDestinations(ctx: Context, env: string, url: string): Promise<DestinationsAuthority | null> {
+  const actual = backupTermsFromConfig(ctx.loaded.config);
+  const chain = await readPolicyChain(ctx);
+  if (!chain.ok) {
+    if (await isProduction(ctx, env, url, {})) {
+      throw new RefusedError(`backup of ${env} refused: no policy in force to sign its destinations (${chain.problem})`, 'backup.destinations-unsigned');
+    }
+    return null;
+  }
+  const inForce = chain.inForce;
+  if (!inForce) {
+    let pin: { version: number } | null = null;
+    try {
+      pin = await readProductionPin(url);
+    } catch {
+      pin = null; // unreachable: the backup itself fails to connect
+    }
+    if (pin) {
+      throw new RefusedError(
+        `backup of ${env} refused: the database was deployed under policy version ${pin.version}, but this state store has no policy in force to sign its backup destinations`,
+        'backup.destinations-unsigned',
+      );
+    }
+    return null;
+  }
+  const diff = backupTermsDifference(inForce.policy.backup, actual);
+  if (!diff) return { version: inForce.policy.version, hash: inForce.hash };
+  if (!(await isProduction(ctx, env, url, inForce.policy.environments))) return null;
+  throw new RefusedError(
+    `backup of ${env} refused: prodguard.yaml's backup destinations/recipients are not the ones the policy in force (version ${inForce.policy.version}) signs — ${diff}; ` +
+      `put them into the policy with prodguard policy propose + ${inForce.policy.threshold} senior signature(s) (prodguard policy sign), or restore backup: in prodguard.yaml`,
+    'backup.destinations-unsigned',
+  );
+}
