@@ -39,6 +39,7 @@ import { rule as enumValueNotAtEnd } from './enum-value-not-at-end.js';
 import { rule as banAlterEnumAddValueInTransaction } from './ban-alter-enum-add-value-in-transaction.js';
 import { rule as preferIdentity } from './prefer-identity.js';
 import { rule as preferTextField } from './prefer-text-field.js';
+import { rule as banPrivilegeEscalation } from './ban-privilege-escalation.js';
 import type { LintRule } from './types.js';
 
 export const lintRules: readonly LintRule[] = [
@@ -82,6 +83,7 @@ export const lintRules: readonly LintRule[] = [
   banAlterEnumAddValueInTransaction,
   preferIdentity,
   preferTextField,
+  banPrivilegeEscalation,
 ];
 
 export type { LintRule, LintContext, Severity } from './types.js';
