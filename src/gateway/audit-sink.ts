@@ -74,10 +74,10 @@ export function flatCanonical(o: Record<string, unknown>): string {
 }
 
 /** One-shot SHA-256 (crypto.hash, Node ≥ 20.12) where available: half the cost of createHash for a short text. */
-const sha256hex: (text: string) => string =
+const sha256hex: (data: string | Uint8Array) => string =
   typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (text) => (crypto as unknown as { hash(alg: string, data: string, enc: string): string }).hash('sha256', text, 'hex')
-    : (text) => createHash('sha256').update(text).digest('hex');
+    ? (data) => (crypto as unknown as { hash(alg: string, data: string | Uint8Array, enc: string): string }).hash('sha256', data, 'hex')
+    : (data) => createHash('sha256').update(data).digest('hex');
 
 /** The fields of a gateway statement record's details, all primitive. */
 export interface StatementDetails {
@@ -152,9 +152,10 @@ export class GatewayAuditSink {
    * The batch waiting to be appended, as the UTF-8 bytes of its lines, in one buffer reused for
    * every batch: joining the lines into one string per batch and converting it for the write
    * allocated ~2 MB per batch, fresh memory the kernel had to fault in (~0.3 page faults per
-   * statement, a measurable share of the gateway's system CPU).
+   * statement, a measurable share of the gateway's system CPU). A full buffer is written out
+   * before the batch's time is up: 256 KiB stays in the CPU's cache while it is filled and copied.
    */
-  private readonly out = Buffer.allocUnsafe(2 * 1024 * 1024);
+  private readonly out = Buffer.allocUnsafe(256 * 1024);
   private outLen = 0;
   /** Records in `out`. */
   private count = 0;
@@ -216,25 +217,31 @@ export class GatewayAuditSink {
       (detailsJson !== undefined ? ',"details":' + detailsJson : '') +
       ',"prev":"' + this.head.hash + '","reason":' + reason + ',"seq":' + seq + ',"target":' + target +
       ',"time":"' + this.isoNow() + '","verdict":' + verdict + '}';
-    const hash = sha256hex(body);
-    this.head = { seq, hash };
-    // The line is the body with the hash added before its closing brace.
-    const tail = ',"hash":"' + hash + '"}\n';
-    if (this.onFlush) this.lines.push(body.slice(0, -1) + tail.slice(0, -1));
-    // At most 3 bytes of UTF-8 per UTF-16 code unit.
-    const room = body.length * 3 + tail.length;
+    // At most 3 bytes of UTF-8 per UTF-16 code unit, and the hash part after it.
+    const room = body.length * 3 + 80;
     if (this.outLen + room > this.out.length) {
       this.writeOut();
       if (room > this.out.length) {
         // A record larger than the whole buffer (a very long statement) is written on its own.
-        writeAll(this.fd, Buffer.from(body.slice(0, -1) + tail));
+        const hash = sha256hex(body);
+        this.head = { seq, hash };
+        const line = body.slice(0, -1) + ',"hash":"' + hash + '"}';
+        writeAll(this.fd, Buffer.from(line + '\n'));
         this.written++;
+        if (this.onFlush) this.lines.push(line);
         this.handOver();
         return;
       }
     }
-    this.outLen += this.out.write(body, this.outLen) - 1;
-    this.outLen += this.out.write(tail, this.outLen, 'latin1');
+    // The body is encoded once, into the batch buffer, and hashed there; the line is the body
+    // with the hash added before its closing brace.
+    const start = this.outLen;
+    const end = start + this.out.write(body, start);
+    const hash = sha256hex(this.out.subarray(start, end));
+    this.head = { seq, hash };
+    const tail = ',"hash":"' + hash + '"}\n';
+    this.outLen = end - 1 + this.out.write(tail, end - 1, 'latin1');
+    if (this.onFlush) this.lines.push(body.slice(0, -1) + tail.slice(0, -1));
     this.count++;
     if (now || this.count >= this.maxBuffered) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.flushMs);

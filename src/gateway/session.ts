@@ -409,9 +409,9 @@ export class ClientSession {
     // Outside a transaction block every cursor not declared WITH HOLD is gone (an implicit
     // transaction of a multi-statement message ends with it), whatever statements said so.
     if (status === 'I') {
-      for (const [name, c] of this.ctx.cursors) if (!c.hold) this.ctx.cursors.delete(name);
+      if (this.ctx.cursors.size) for (const [name, c] of this.ctx.cursors) if (!c.hold) this.ctx.cursors.delete(name);
       this.ctx.inTransactionBlock = false;
-      this.ctx.transactionTemps.clear();
+      if (this.ctx.transactionTemps.size) this.ctx.transactionTemps.clear();
     }
   }
 
