@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { createServer, connect as netConnect, type Server } from 'node:net';
 import { stringify } from 'yaml';
 import { createCluster } from '../src/pg/cluster.js';
 import { openContext } from '../src/context.js';
@@ -82,12 +82,33 @@ function pgbench(conn: string, clients: number, mode: string): Promise<{ tps: nu
   });
 }
 
+/**
+ * The floor for any relay written in Node: a socket relay that copies bytes both ways and does
+ * nothing else (no framing, no judging, no audit), in this same process. Its CPU per transaction
+ * is what the gateway's would be if everything the gateway adds cost nothing.
+ */
+function bareRelay(upstreamPort: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((c) => {
+    const u = netConnect({ host: '127.0.0.1', port: upstreamPort });
+    c.setNoDelay(true);
+    u.setNoDelay(true);
+    c.on('data', (d) => u.write(d));
+    u.on('data', (d) => c.write(d));
+    c.on('close', () => u.destroy());
+    u.on('close', () => c.destroy());
+    c.on('error', () => u.destroy());
+    u.on('error', () => c.destroy());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
+}
+
 export async function run(): Promise<BenchResult> {
   const bouncerBin = ensurePgbouncer();
   const cluster = await createCluster({ name: 'prodguard-bench-gw', settings: { max_connections: 200 } });
   const dir = mkdtempSync(join(tmpdir(), 'prodguard-bench-gw-'));
   let bouncer: ReturnType<typeof spawn> | null = null;
   let stopGateway: (() => Promise<void>) | null = null;
+  let relay: Server | null = null;
   try {
     const url = cluster.url();
     const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', url], { encoding: 'utf8' });
@@ -117,6 +138,8 @@ export async function run(): Promise<BenchResult> {
     bouncer = cluster.osUser ? spawn('runuser', ['-u', cluster.osUser, '--', bouncerBin, join(dir, 'pgbouncer.ini')], { stdio: 'ignore' }) : spawn(bouncerBin, [join(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 1000));
     const bouncerPid = bouncer.pid ? pgbouncerPid(bouncer.pid) : 0;
+    const bare = await bareRelay(cluster.port);
+    relay = bare.server;
     const load0 = loadavg()[0];
 
     const targets: Record<string, string> = {
@@ -130,17 +153,28 @@ export async function run(): Promise<BenchResult> {
     // CPU used per transaction by each relay, over every measured run: the number that decides
     // throughput on a machine whose cores are all busy (the relay competes with pgbench and PostgreSQL).
     const cpu: Record<string, { seconds: number; transactions: number }> = { gateway: { seconds: 0, transactions: 0 }, pgbouncer: { seconds: 0, transactions: 0 } };
+    // The same, per protocol at 8 clients, for the gateway, pgbouncer and the bare Node relay.
+    const cpu8: Record<string, { seconds: number; transactions: number }> = {};
     const measure = async (name: string, conn: string, c: number, mode: string) => {
       const g0 = process.cpuUsage();
       const b0 = name === 'pgbouncer' && bouncerPid ? processCpuSeconds(bouncerPid) : 0;
       const m = await pgbench(conn, c, mode);
-      if (name === 'gateway') {
+      let seconds = -1;
+      if (name === 'gateway' || name === 'relay') {
         const u = process.cpuUsage(g0);
-        cpu.gateway.seconds += (u.user + u.system) / 1e6;
-        cpu.gateway.transactions += m.transactions;
-      } else if (name === 'pgbouncer' && bouncerPid) {
-        cpu.pgbouncer.seconds += processCpuSeconds(bouncerPid) - b0;
-        cpu.pgbouncer.transactions += m.transactions;
+        seconds = (u.user + u.system) / 1e6;
+      } else if (name === 'pgbouncer' && bouncerPid) seconds = processCpuSeconds(bouncerPid) - b0;
+      if (seconds >= 0) {
+        if (cpu[name]) {
+          cpu[name].seconds += seconds;
+          cpu[name].transactions += m.transactions;
+        }
+        if (c === 8) {
+          const k = `${name}:${mode}`;
+          cpu8[k] ??= { seconds: 0, transactions: 0 };
+          cpu8[k].seconds += seconds;
+          cpu8[k].transactions += m.transactions;
+        }
       }
       loads.push(loadavg()[0]);
       return m;
@@ -154,6 +188,8 @@ export async function run(): Promise<BenchResult> {
         for (const conn of Object.values(targets)) await pgbench(conn, c, mode).catch(() => undefined);
         for (let round = 0; round < ROUNDS; round++) {
           for (const [name, conn] of Object.entries(targets)) (runs[name] ??= []).push(await measure(name, conn, c, mode));
+          // The bare relay only for its CPU per transaction at 8 clients (not a subject of the goal).
+          if (c === 8) await measure('relay', `host=127.0.0.1 port=${bare.port} dbname=postgres user=postgres sslmode=disable`, c, mode);
         }
         const r: Record<string, { tps: number; latencyMs: number }> = {};
         for (const name of Object.keys(targets)) r[name] = { tps: median(runs[name].map((x) => x.tps)), latencyMs: median(runs[name].map((x) => x.latencyMs)) };
@@ -176,17 +212,25 @@ export async function run(): Promise<BenchResult> {
     for (const name of ['gateway', 'pgbouncer'] as const) {
       if (cpu[name].transactions) rows.push({ subject: `${name} CPU per transaction (user + system, all measured runs)`, value: Number(((cpu[name].seconds / cpu[name].transactions) * 1e6).toFixed(1)), unit: 'µs', note: `${cpu[name].transactions} transactions` });
     }
+    const perTxn = (k: string) => (cpu8[k]?.transactions ? (cpu8[k].seconds / cpu8[k].transactions) * 1e6 : NaN);
+    for (const mode of ['simple', 'prepared']) {
+      for (const [name, label] of [['gateway', 'gateway'], ['pgbouncer', 'pgbouncer'], ['relay', 'bare Node socket relay (bytes both ways, nothing else; the floor for a relay in Node)']]) {
+        const v = perTxn(`${name}:${mode}`);
+        if (Number.isFinite(v)) rows.push({ subject: `${label} CPU per transaction, -M ${mode}, 8 clients`, value: Number(v.toFixed(1)), unit: 'µs', note: name === 'gateway' ? `bare relay ${perTxn(`relay:${mode}`).toFixed(1)} µs, pgbouncer ${perTxn(`pgbouncer:${mode}`).toFixed(1)} µs` : undefined });
+      }
+    }
     const loadNote = `load average (1 min) ${load0.toFixed(1)} at start, median ${median(loads).toFixed(1)} during the runs, on ${(await import('node:os')).cpus().length} cores`;
     return {
       name: 'gateway',
       title: 'pgbench -S through the gateway vs direct vs pgbouncer',
       goal: '≥ 0.8× direct at 8 clients and at least pgbouncer’s rate (simple protocol)',
       met: ratio8 >= 0.8 && vsBouncer8 >= 1,
-      setup: `pgbench scale 10, -S select-only, ${SECONDS} s per run after a warm-up run, median of ${ROUNDS} interleaved runs per target, -j min(clients, 2); PostgreSQL on loopback TCP; gateway in one Node process with per-statement audit (hash-chained, batched); pgbouncer session pooling; no TLS on any path. At 8 clients (simple): gateway ${ratio8.toFixed(2)}× direct, ${vsBouncer8.toFixed(2)}× pgbouncer. ${loadNote}.`,
+      setup: `pgbench scale 10, -S select-only, ${SECONDS} s per run after a warm-up run, median of ${ROUNDS} interleaved runs per target, -j min(clients, 2); PostgreSQL on loopback TCP; gateway in one Node process with per-statement audit (hash-chained, batched); pgbouncer session pooling; no TLS on any path; CPU per transaction (process user + system time / transactions) at 8 clients also for a bare Node socket relay in the gateway's process, the floor for any relay written in Node. At 8 clients (simple): gateway ${ratio8.toFixed(2)}× direct, ${vsBouncer8.toFixed(2)}× pgbouncer. ${loadNote}.`,
       rows,
     };
   } finally {
     bouncer?.kill('SIGTERM');
+    relay?.close();
     await stopGateway?.().catch(() => undefined);
     await cluster.destroy();
     rmSync(dir, { recursive: true, force: true });

@@ -74,10 +74,10 @@ export function flatCanonical(o: Record<string, unknown>): string {
 }
 
 /** One-shot SHA-256 (crypto.hash, Node ≥ 20.12) where available: half the cost of createHash for a short text. */
-const sha256hex: (text: string) => string =
+const sha256hex: (data: string | Uint8Array) => string =
   typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (text) => (crypto as unknown as { hash(alg: string, data: string, enc: string): string }).hash('sha256', text, 'hex')
-    : (text) => createHash('sha256').update(text).digest('hex');
+    ? (data) => (crypto as unknown as { hash(alg: string, data: string | Uint8Array, enc: string): string }).hash('sha256', data, 'hex')
+    : (data) => createHash('sha256').update(data).digest('hex');
 
 /** The fields of a gateway statement record's details, all primitive. */
 export interface StatementDetails {
@@ -109,13 +109,58 @@ export function statementDetailsJson(d: StatementDetails): string {
   );
 }
 
+/** The fragments of a statement record's details that are fixed for a session, as canonical JSON. */
+export interface SessionDetailsJson {
+  /** `,"client":…` */
+  client: string;
+  /** `,"session":…,"user":…}` */
+  tail: string;
+}
+
+export function sessionDetailsJson(user: string, client: string, session: string): SessionDetailsJson {
+  const q = JSON.stringify;
+  return { client: ',"client":' + q(client), tail: ',"session":' + q(session) + ',"user":' + q(user) + '}' };
+}
+
+/**
+ * statementDetailsJson() of a statement of a session, with the session's fragments serialised
+ * once per session rather than per statement. `classJson` is the class as JSON ('"read"', 'null');
+ * `protocol` one of the gateway's plain ASCII protocol names.
+ */
+export function sessionStatementDetailsJson(s: SessionDetailsJson, classJson: string, protocol: string, durationMs: number, rows: number, grant?: string, error?: string): string {
+  return (
+    '{"class":' + classJson + s.client + ',"durationMs":' + JSON.stringify(durationMs) +
+    (error !== undefined ? ',"error":' + JSON.stringify(error) : '') +
+    (grant !== undefined ? ',"grant":' + JSON.stringify(grant) : '') +
+    ',"protocol":"' + protocol + '","rows":' + JSON.stringify(rows) + s.tail
+  );
+}
+
 export interface SinkRecord extends AuditInput {
   actor: string;
 }
 
+/** writeSync until every byte is written (a regular file normally takes all at once). */
+function writeAll(fd: number, buf: Buffer): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
 export class GatewayAuditSink {
   private head: { seq: number; hash: string };
-  private buffer: string[] = [];
+  /**
+   * The batch waiting to be appended, as the UTF-8 bytes of its lines, in one buffer reused for
+   * every batch: joining the lines into one string per batch and converting it for the write
+   * allocated ~2 MB per batch, fresh memory the kernel had to fault in (~0.3 page faults per
+   * statement, a measurable share of the gateway's system CPU). A full buffer is written out
+   * before the batch's time is up: 256 KiB stays in the CPU's cache while it is filled and copied.
+   */
+  private readonly out = Buffer.allocUnsafe(256 * 1024);
+  private outLen = 0;
+  /** Records in `out`. */
+  private count = 0;
+  /** The same records as lines, kept only for onFlush. */
+  private lines: string[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly lock: string;
   private fd: number;
@@ -153,21 +198,52 @@ export class GatewayAuditSink {
 
   /** append() with the details already as canonical JSON (statementDetailsJson). */
   appendJson(input: Omit<SinkRecord, 'details'>, detailsJson: string | undefined, now = false): void {
+    const q = JSON.stringify;
+    this.appendCanonical(q(input.action), q(input.actor), q(input.command), detailsJson, q(input.reason), q(input.target), q(input.verdict), now);
+  }
+
+  /**
+   * append() with every field already as canonical JSON text (JSON.stringify of the string, the
+   * details as from statementDetailsJson): the gateway serialises what is fixed for a session or
+   * a cached verdict once, not per statement.
+   */
+  appendCanonical(action: string, actor: string, command: string, detailsJson: string | undefined, reason: string, target: string, verdict: string, now = false): void {
     if (this.closed) return;
     const seq = this.head.seq + 1;
     // The canonical text, written out in sorted key order (what canonical() of the record gives,
     // without sorting ten keys per statement); details go through flatCanonical.
-    const q = JSON.stringify;
     const body =
-      '{"action":' + q(input.action) + ',"actor":' + q(input.actor) + ',"command":' + q(input.command) +
+      '{"action":' + action + ',"actor":' + actor + ',"command":' + command +
       (detailsJson !== undefined ? ',"details":' + detailsJson : '') +
-      ',"prev":' + q(this.head.hash) + ',"reason":' + q(input.reason) + ',"seq":' + seq + ',"target":' + q(input.target) +
-      ',"time":"' + this.isoNow() + '","verdict":' + q(input.verdict) + '}';
-    const hash = sha256hex(body);
+      ',"prev":"' + this.head.hash + '","reason":' + reason + ',"seq":' + seq + ',"target":' + target +
+      ',"time":"' + this.isoNow() + '","verdict":' + verdict + '}';
+    // At most 3 bytes of UTF-8 per UTF-16 code unit, and the hash part after it.
+    const room = body.length * 3 + 80;
+    if (this.outLen + room > this.out.length) {
+      this.writeOut();
+      if (room > this.out.length) {
+        // A record larger than the whole buffer (a very long statement) is written on its own.
+        const hash = sha256hex(body);
+        this.head = { seq, hash };
+        const line = body.slice(0, -1) + ',"hash":"' + hash + '"}';
+        writeAll(this.fd, Buffer.from(line + '\n'));
+        this.written++;
+        if (this.onFlush) this.lines.push(line);
+        this.handOver();
+        return;
+      }
+    }
+    // The body is encoded once, into the batch buffer, and hashed there; the line is the body
+    // with the hash added before its closing brace.
+    const start = this.outLen;
+    const end = start + this.out.write(body, start);
+    const hash = sha256hex(this.out.subarray(start, end));
     this.head = { seq, hash };
-    const line = body.slice(0, -1) + ',"hash":"' + hash + '"}';
-    this.buffer.push(line);
-    if (now || this.buffer.length >= this.maxBuffered) this.flush();
+    const tail = ',"hash":"' + hash + '"}\n';
+    this.outLen = end - 1 + this.out.write(tail, end - 1, 'latin1');
+    if (this.onFlush) this.lines.push(body.slice(0, -1) + tail.slice(0, -1));
+    this.count++;
+    if (now || this.count >= this.maxBuffered) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.flushMs);
   }
 
@@ -186,11 +262,25 @@ export class GatewayAuditSink {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (!this.buffer.length || this.closed) return;
-    const lines = this.buffer;
-    this.written += lines.length;
-    this.buffer = [];
-    writeSync(this.fd, lines.join('\n') + '\n');
+    if (this.closed) return;
+    this.writeOut();
+    this.handOver();
+  }
+
+  /** Appends the waiting bytes to the file. */
+  private writeOut(): void {
+    if (!this.outLen) return;
+    writeAll(this.fd, this.out.subarray(0, this.outLen));
+    this.written += this.count;
+    this.outLen = 0;
+    this.count = 0;
+  }
+
+  /** Gives the lines written since the last call to onFlush. */
+  private handOver(): void {
+    if (!this.lines.length) return;
+    const lines = this.lines;
+    this.lines = [];
     this.onFlush?.(lines);
   }
 

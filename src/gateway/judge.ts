@@ -29,6 +29,10 @@ export interface Judgement {
    * the same for all of them and the audit need not run the masking regex per statement.
    */
   masked?: string;
+  /** On a cached verdict: the audit record's reason ("class: reason") as JSON, serialised once. */
+  reasonJson?: string;
+  /** On a shape-cache entry: `masked` as JSON, serialised once. */
+  maskedJson?: string;
 }
 
 const READ_ONLY_CLASSES = new Set<string>(['read', 'session', 'empty']);
@@ -356,8 +360,14 @@ export function judgeSql(sql: string, session?: ClassifyContext): Judgement {
   const byShape = key !== null ? shapes.get(key) : undefined;
   if (byShape) return byShape;
   const { shapeOnly, cacheable, ...j } = judgeUncached(sql, session);
-  if (cacheable) remember(cache, sql, j);
-  if (key !== null && shapeOnly && !numberInFunctionArgs(j.statements?.[0]?.parsed.node)) remember(shapes, key, { ...j, statements: [], masked: maskLiterals(sql) });
+  if (cacheable) {
+    j.reasonJson = JSON.stringify(`${j.class}: ${j.reason}`);
+    remember(cache, sql, j);
+  }
+  if (key !== null && shapeOnly && !numberInFunctionArgs(j.statements?.[0]?.parsed.node)) {
+    const masked = maskLiterals(sql);
+    remember(shapes, key, { ...j, statements: [], masked, maskedJson: JSON.stringify(masked) });
+  }
   return j;
 }
 

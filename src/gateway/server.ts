@@ -85,6 +85,7 @@ export class Gateway {
     this.readFrom = opts.readFrom ?? null;
     this.maxStatementBytes = opts.maxStatementBytes ?? 1024 * 1024;
     this.authenticationTimeoutMs = opts.authenticationTimeoutMs ?? 10_000;
+    this.targetJson = JSON.stringify(opts.env);
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -195,6 +196,18 @@ export class Gateway {
       statementDetailsJson({ user: s.user, client: s.clientAddress, session: s.id, ...r.details }),
       now,
     );
+  }
+
+  /** The environment as JSON, for statement records. */
+  private readonly targetJson: string;
+
+  /**
+   * A statement record whose fields are already canonical JSON (the per-statement path: the
+   * session serialises its own fields once, a cached verdict carries its reason's JSON).
+   */
+  auditStatementJson(actorJson: string, commandJson: string, verdict: 'allow' | 'deny', reasonJson: string, detailsJson: string, now: boolean): void {
+    this.statements++;
+    this.opts.audit?.appendCanonical('"gateway.statement"', actorJson, commandJson, detailsJson, reasonJson, this.targetJson, verdict === 'allow' ? '"allow"' : '"deny"', now);
   }
 
   auditEvent(s: ClientSession, action: string, verdict: string, reason: string): void {

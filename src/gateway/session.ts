@@ -16,9 +16,12 @@ import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import {
   BodyReader, CANCEL_REQUEST, GSSENC_REQUEST, MessageReader, PROTOCOL_V3, SSL_REQUEST, authMessage, backendKeyData, errorResponse,
-  message, parameterStatus, parseErrorFields, parseStartupParams, readyForQuery, rowsFromTag, type Message, type PgError,
+  message, parameterStatus, parseErrorFields, parseStartupParams, readyForQuery, type Message, type PgError,
 } from './protocol.js';
 import { ScramServer } from './scram.js';
+import { userBufferReads, type UserBufferReader } from './fast-read.js';
+import { maskedCommandJson } from './audit-text.js';
+import { sessionDetailsJson, sessionStatementDetailsJson, type SessionDetailsJson } from './audit-sink.js';
 import { openUpstream, sendCancel, type UpstreamSession } from './upstream.js';
 import { isUtf8Name, judgeSql, maskLiterals, type Judgement } from './judge.js';
 import { isUtf8 } from 'node:buffer';
@@ -92,6 +95,15 @@ export class ClientSession {
   /** Bytes of a passed-through server message that are still to come and go straight to the client. */
   private upSkip = 0;
   private txStatus = 'I';
+  /** Reads into a reused buffer (fast-read.ts), when the socket allows it; else 'data' events. */
+  private upReads: UserBufferReader | null = null;
+  private clientReads: UserBufferReader | null = null;
+  /** A client message not yet whole: its parts so far (copied), their length, and the length it needs. */
+  private inHeld: Buffer[] | null = null;
+  private inHeldLen = 0;
+  private inNeed = 0;
+  /** This session's fixed audit fields as JSON, serialised once (see finish). */
+  private auditKeys: { actor: string; details: SessionDetailsJson } | null = null;
   /**
    * What this session established that later messages may rely on: cursors DECLAREd and
    * statements PREPAREd (by SQL or as named protocol statements) with the class they were judged.
@@ -304,17 +316,21 @@ export class ClientSession {
 
   private relay(reader: MessageReader): void {
     const up = this.up!;
-    up.socket.on('data', (d: Buffer) => this.fromUpstream(d));
     up.socket.on('error', () => this.upstreamLost());
     up.socket.on('close', () => this.upstreamLost());
-    if (up.leftover.length) this.fromUpstream(up.leftover);
-    up.socket.resume();
-    this.sock.on('data', (d: Buffer) => this.fromClient(reader, d));
-    this.lastActivity = Date.now();
     this.relaying = true;
+    this.lastActivity = Date.now();
     this.gw.unauthenticated.delete(this);
+    // Bytes that arrived during startup go first, then what each socket's stream buffered, then
+    // reads: into one reused buffer per socket where the socket allows it (fast-read.ts).
+    if (up.leftover.length) this.fromUpstream(up.leftover, up.leftover.length, false);
+    this.upReads = userBufferReads(up.socket, (b, n) => this.fromUpstream(b, n, true));
+    if (!this.upReads) up.socket.on('data', (d: Buffer) => this.fromUpstream(d, d.length, false));
+    up.socket.resume();
     const rest = reader.pending();
-    if (rest.length) this.fromClient(reader, Buffer.alloc(0));
+    if (rest.length) this.fromClient(rest, rest.length, false);
+    this.clientReads = userBufferReads(this.sock, (b, n) => this.fromClient(b, n, true));
+    if (!this.clientReads) this.sock.on('data', (d: Buffer) => this.fromClient(d, d.length, false));
     this.sock.resume();
   }
 
@@ -393,9 +409,9 @@ export class ClientSession {
     // Outside a transaction block every cursor not declared WITH HOLD is gone (an implicit
     // transaction of a multi-statement message ends with it), whatever statements said so.
     if (status === 'I') {
-      for (const [name, c] of this.ctx.cursors) if (!c.hold) this.ctx.cursors.delete(name);
+      if (this.ctx.cursors.size) for (const [name, c] of this.ctx.cursors) if (!c.hold) this.ctx.cursors.delete(name);
       this.ctx.inTransactionBlock = false;
-      this.ctx.transactionTemps.clear();
+      if (this.ctx.transactionTemps.size) this.ctx.transactionTemps.clear();
     }
   }
 
@@ -405,51 +421,168 @@ export class ClientSession {
     return `SELECT pg_catalog.prodguard_refused_${MARKER_NONCE}_${n}()`;
   }
 
-  private fromClient(reader: MessageReader, d: Buffer): void {
+  /**
+   * Client → server. Messages are framed in place in the chunk as read (no object or slice per
+   * message); a chunk of whole messages, none rewritten, is forwarded as it came with one write.
+   * `reused`: the chunk is the socket's read buffer (fast-read.ts), overwritten by the next read,
+   * so what is kept is copied and a write still pending releases the buffer.
+   */
+  private fromClient(b: Buffer, n: number, reused: boolean): void {
     if (this.closed || !this.up) return;
     this.lastActivity = Date.now();
-    // A chunk that starts on a message boundary and holds only whole messages, none rewritten,
-    // is forwarded as it came: no copy.
-    const fresh = reader.pending().length === 0 && d.length > 0;
-    reader.push(d);
-    const out: Buffer[] = [];
-    let same = true;
-    let m: Message | null;
+    let data = b;
+    let end = n;
+    if (this.inHeld) {
+      // The rest of a message held from earlier chunks: its parts are joined once it is whole
+      // (joining on every chunk copied a 7 MB message ~100 times: red-team gw-270).
+      this.inHeldLen += n;
+      if (this.inHeldLen < this.inNeed) {
+        this.inHeld.push(Buffer.from(b.subarray(0, n)));
+        return;
+      }
+      this.inHeld.push(b.subarray(0, n));
+      data = Buffer.concat(this.inHeld, this.inHeldLen);
+      end = data.length;
+      this.inHeld = null;
+      reused = false;
+    }
+    let pos = 0;
+    let from = 0;
+    let out: Buffer[] | null = null;
     try {
-      while ((m = reader.next())) {
-        const b = this.clientMessage(m);
-        if (b !== m.raw) same = false;
-        out.push(b);
+      while (pos < end) {
+        if (end - pos < 5) {
+          this.holdIn(data, pos, end, 5);
+          break;
+        }
+        const len = data.readInt32BE(pos + 1);
+        if (len < 4 || len > CLIENT_MESSAGE_MAX) throw new Error(`invalid message length ${len}`);
+        const total = len + 1;
+        if (pos + total > end) {
+          this.holdIn(data, pos, end, total);
+          break;
+        }
+        const rep = this.clientMessage(data, pos, total);
+        if (this.closed) return;
+        if (rep !== undefined) {
+          (out ??= []).push(data.subarray(from, pos), rep);
+          from = pos + total;
+        }
+        pos += total;
       }
     } catch (err) {
       this.fatal({ code: '08P01', message: `prodguard gateway: protocol violation: ${errorMessage(err)}` });
       return;
     }
-    if (this.closed || !out.length) return;
-    if (fresh && same && reader.pending().length === 0) this.up.socket.write(d);
-    else this.up.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    const upSock = this.up.socket;
+    if (out) {
+      if (pos > from) out.push(data.subarray(from, pos));
+      upSock.write(Buffer.concat(out));
+    } else if (pos > 0) {
+      upSock.write(pos === data.length ? data : data.subarray(0, pos));
+      if (reused && upSock.writableLength > 0) this.clientReads?.release();
+    }
   }
 
-  private clientMessage(m: Message): Buffer {
+  /** Keeps bytes pos..end of a chunk (a message not yet whole, `need` bytes in all) for the next chunk. */
+  private holdIn(data: Buffer, pos: number, end: number, need: number): void {
+    this.inHeld = [Buffer.from(data.subarray(pos, end))];
+    this.inHeldLen = end - pos;
+    this.inNeed = need;
+  }
+
+  /**
+   * One client message (bytes pos..pos+total of data): what to send instead of it, or undefined
+   * to send it as it is. The messages of every statement (Query, Bind, Execute, Sync) are read
+   * in place; the rarer ones through a Message view (legacyMessage).
+   */
+  private clientMessage(data: Buffer, pos: number, total: number): Buffer | undefined {
+    const type = data[pos];
+    switch (type) {
+      case 0x51: // Query
+        return this.grantEnded() ? EMPTY : this.query(data, pos + 5, pos + total);
+      case 0x42: // Bind
+        this.bind(data, pos + 5, pos + total);
+        return undefined;
+      case 0x45: {
+        // Execute: the server runs it as soon as it arrives, Sync or not: write ahead now.
+        const c = this.openCycle();
+        c.executed = true;
+        this.writeAhead(c);
+        return undefined;
+      }
+      case 0x53: {
+        // Sync
+        const c = this.cycle ?? this.newPending('extended');
+        this.cycle = null;
+        c.epoch = this.nameEpoch;
+        this.push(c);
+        return undefined;
+      }
+      case 0x44: // Describe
+      case 0x48: // Flush
+      case 0x64: // CopyData
+      case 0x63: // CopyDone
+      case 0x66: // CopyFail
+        return undefined;
+      default: {
+        const raw = data.subarray(pos, pos + total);
+        const b = this.legacyMessage({ type: String.fromCharCode(type), body: raw.subarray(5), raw });
+        return b === raw ? undefined : b;
+      }
+    }
+  }
+
+  /** A read-write session whose grant has ended is closed before its next statement. */
+  private grantEnded(): boolean {
     // A read-write upstream session must not outlive its grant: the server's read-only wall is
     // off in it, so once the grant has expired or been revoked the session ends.
-    if (this.readWrite && (m.type === 'Q' || m.type === 'P' || m.type === 'F') && !this.grantValid()) {
-      this.gw.auditEvent(this, 'gateway.grant-ended', 'closed', 'write grant expired or revoked during the session');
-      this.fatal({ code: '25006', message: 'prodguard gateway: your write grant has expired or was revoked; reconnect for a read-only session' });
-      return Buffer.alloc(0);
+    if (!this.readWrite || this.grantValid()) return false;
+    this.gw.auditEvent(this, 'gateway.grant-ended', 'closed', 'write grant expired or revoked during the session');
+    this.fatal({ code: '25006', message: 'prodguard gateway: your write grant has expired or was revoked; reconnect for a read-only session' });
+    return true;
+  }
+
+  /** A simple-protocol Query (body bs..be): judged, and replaced by a refusal marker when refused. */
+  private query(data: Buffer, bs: number, be: number): Buffer | undefined {
+    const nul = data.indexOf(0, bs);
+    const bad = this.badTextAt(data, bs, nul < be ? nul : -1, be);
+    const text = bad ? '<refused before parsing>' : data.toString('utf8', bs, nul);
+    const { judgement, refusal } = bad ? { judgement: { class: 'unparsed' as const, readOnlyOk: false, reason: bad.message }, refusal: bad } : this.decide(text);
+    this.push({ texts: [text], protocol: 'simple', verdict: refusal ? 'deny' : 'allow', judgement, refusal, started: this.lastActivity, rows: 0, executed: true, effects: refusal ? [] : judgement.statements, epoch: this.nameEpoch });
+    return refusal ? message('Q', this.marker(refusal)) : undefined;
+  }
+
+  /** A Bind (body bs..be): a named portal makes what the session knew under that name stale. */
+  private bind(data: Buffer, bs: number, be: number): void {
+    let p = bs;
+    if (p >= be) throw new Error('unterminated string in message');
+    if (data[p] === 0) p++;
+    else {
+      const e = data.indexOf(0, p);
+      if (e < 0 || e >= be) throw new Error('unterminated string in message');
+      // A named portal is reachable by SQL FETCH: whatever this session knew under that name is stale.
+      this.ctx.cursors.delete(data.toString('utf8', p, e));
+      this.nameEpoch++;
+      p = e + 1;
     }
+    const c = this.openCycle();
+    if (data[p] === 0 && p < be) return;
+    const e = data.indexOf(0, p);
+    if (e < 0 || e >= be) throw new Error('unterminated string in message');
+    const text = this.prepared.get(data.toString('utf8', p, e));
+    if (text !== undefined && !c.texts.includes(text)) c.texts.push(text);
+  }
+
+  /** Parse, Close, FunctionCall, Terminate and anything unknown, read through a Message view. */
+  private legacyMessage(m: Message): Buffer {
+    if ((m.type === 'P' || m.type === 'F') && this.grantEnded()) return EMPTY;
     switch (m.type) {
-      case 'Q': {
-        const bad = this.badText(m.body, 0);
-        const text = bad ? '<refused before parsing>' : new BodyReader(m.body).cstring();
-        const { judgement, refusal } = bad ? { judgement: { class: 'unparsed' as const, readOnlyOk: false, reason: bad.message }, refusal: bad } : this.decide(text);
-        this.push({ texts: [text], protocol: 'simple', verdict: refusal ? 'deny' : 'allow', judgement, refusal, started: Date.now(), rows: 0, executed: true, effects: refusal ? [] : judgement.statements, epoch: this.nameEpoch });
-        return refusal ? message('Q', this.marker(refusal)) : m.raw;
-      }
       case 'P': {
         const r = new BodyReader(m.body);
         const name = r.cstring();
-        const bad = this.badText(m.body, r.pos);
+        const nul = m.body.indexOf(0, r.pos);
+        const bad = this.badTextAt(m.body, r.pos, nul, m.body.length);
         const text = bad ? '<refused before parsing>' : r.cstring();
         const c = this.openCycle();
         // A named statement shares PREPARE's namespace: forget the old one now, learn the new one
@@ -473,33 +606,6 @@ export class ClientSession {
         }
         return m.raw;
       }
-      case 'B': {
-        const r = new BodyReader(m.body);
-        // A named portal is reachable by SQL FETCH: whatever this session knew under that name is stale.
-        const portal = r.cstring();
-        if (portal) {
-          this.ctx.cursors.delete(portal);
-          this.nameEpoch++;
-        }
-        const stmt = r.cstring();
-        const c = this.openCycle();
-        if (stmt && this.prepared.has(stmt) && !c.texts.includes(this.prepared.get(stmt)!)) c.texts.push(this.prepared.get(stmt)!);
-        return m.raw;
-      }
-      case 'E': {
-        // The server runs an Execute as soon as it arrives, Sync or not: write ahead now.
-        const c = this.openCycle();
-        c.executed = true;
-        this.writeAhead(c);
-        return m.raw;
-      }
-      case 'S': {
-        const c = this.cycle ?? this.newPending('extended');
-        this.cycle = null;
-        c.epoch = this.nameEpoch;
-        this.push(c);
-        return m.raw;
-      }
       case 'C': {
         const r = new BodyReader(m.body);
         const what = String.fromCharCode(r.body[0]);
@@ -520,27 +626,26 @@ export class ClientSession {
       }
       case 'X':
         this.close();
-        return Buffer.alloc(0);
+        return EMPTY;
       default:
-        // Describe, Flush, CopyData/Done/Fail: nothing to judge.
         return m.raw;
     }
   }
 
   /**
-   * Why a statement's text (from byte `from` of a Query or Parse body up to its NUL) is refused
+   * Why a statement's text (bytes `from` up to its NUL at `nul`, -1 when the message `end`s
+   * without one, of a Query or Parse) is refused
    * before it is parsed: longer than gateway.maxStatementBytes (parsing runs on the event loop,
    * so one 7 MB statement stalled every client for seconds: red-team gw-270..273), or not valid
    * UTF-8 (the bytes must mean to the server what they meant to the gateway's lexer).
    */
-  private badText(body: Buffer, from: number): PgError | undefined {
-    const end = body.indexOf(0, from);
-    const len = (end < 0 ? body.length : end) - from;
+  private badTextAt(data: Buffer, from: number, nul: number, end: number): PgError | undefined {
+    const len = (nul < 0 ? end : nul) - from;
     const max = this.gw.maxStatementBytes;
     if (max > 0 && len > max) {
       return { code: '54000', message: `prodguard gateway: statement of ${len} bytes refused: larger than gateway.maxStatementBytes (${max})`, hint: 'Split it into smaller statements, or use COPY for bulk data.' };
     }
-    if (end < 0 || !isUtf8(body.subarray(from, end))) {
+    if (nul < 0 || !isUtf8Text(data, from, nul)) {
       return { code: '22021', message: 'prodguard gateway: statement refused: its text is not valid UTF-8 (the gateway accepts only UTF8 client encoding)' };
     }
     return undefined;
@@ -605,25 +710,28 @@ export class ClientSession {
    * Only those are held back until complete; everything else — data rows, COPY data — passes
    * through without being copied or framed into objects, however it is split across chunks.
    */
-  private fromUpstream(d: Buffer): void {
+  private fromUpstream(d: Buffer, dn: number, reused: boolean): void {
     if (this.closed) return;
     let data = d;
+    let n = dn;
     if (this.upHeld) {
-      data = Buffer.concat([this.upHeld, d]);
+      data = Buffer.concat([this.upHeld, d.subarray(0, dn)]);
+      n = data.length;
       this.upHeld = null;
+      reused = false;
     }
     let pos = 0;
     if (this.upSkip > 0) {
-      pos = Math.min(this.upSkip, data.length);
+      pos = Math.min(this.upSkip, n);
       this.upSkip -= pos;
     }
     let from = 0;
     let out: Buffer[] | null = null;
-    const n = data.length;
+    let held = -1;
     try {
       while (pos < n) {
         if (n - pos < 5) {
-          this.upHeld = data.subarray(pos);
+          held = pos;
           break;
         }
         const type = data[pos];
@@ -641,29 +749,27 @@ export class ClientSession {
           continue;
         }
         if (end > n) {
-          this.upHeld = data.subarray(pos);
+          held = pos;
           break;
         }
-        const body = data.subarray(pos + 5, end);
         if (type === 0x43) {
-          if (this.pending[0]) this.pending[0].rows += rowsFromTag(body.toString('latin1', 0, body.length - 1));
+          if (this.pending.length) this.pending[0].rows += rowsFromTagBytes(data, pos + 5, end - 1);
         } else if (type === 0x45) {
-          const f = parseErrorFields(body);
+          const f = parseErrorFields(data.subarray(pos + 5, end));
           const hit = f.C === '42883' ? MARKER_RE.exec(f.M ?? '') : null;
           const refusal = hit ? this.refusals.get(Number(hit[1])) : undefined;
           if (refusal) {
             this.refusals.delete(Number(hit![1]));
             (out ??= []).push(data.subarray(from, pos), errorResponse(refusal));
             from = end;
-          } else if (this.pending[0]) this.pending[0].error ??= `${f.C}: ${f.M}`;
+          } else if (this.pending.length) this.pending[0].error ??= `${f.C}: ${f.M}`;
         } else {
-          this.txStatus = String.fromCharCode(body[0]);
+          this.txStatus = String.fromCharCode(data[pos + 5]);
           const p = this.pending.shift();
-          if (p) this.recordEffects(p, this.txStatus);
-          else this.recordEffects(this.newPending('simple'), this.txStatus);
+          this.recordEffects(p ?? this.newPending('simple'), this.txStatus);
           if (p) this.finish(p);
           if (this.pending.length) this.startHead();
-          else this.refusals.clear();
+          else if (this.refusals.size) this.refusals.clear();
         }
         pos = end;
       }
@@ -671,14 +777,17 @@ export class ClientSession {
       this.fatal({ code: '08P01', message: `prodguard gateway: bad message from the database: ${errorMessage(err)}` });
       return;
     }
-    const stop = this.upHeld ? n - this.upHeld.length : n;
+    // A message the gateway reads whose end is still to come waits for it (copied: the chunk may
+    // be the socket's reused read buffer, or a large chunk that a few bytes must not keep alive).
+    const stop = held >= 0 ? held : n;
+    if (held >= 0) this.upHeld = Buffer.from(data.subarray(held, n));
     if (out) {
       if (stop > from) out.push(data.subarray(from, stop));
       this.toClient(Buffer.concat(out));
-    } else if (stop > from) this.toClient(from === 0 && stop === n ? data : data.subarray(from, stop));
-    // A held partial message is copied out of the chunk only when the chunk is large, so a big
-    // read buffer is not kept alive by a few bytes.
-    if (this.upHeld && data.length > 65536) this.upHeld = Buffer.from(this.upHeld);
+    } else if (stop > from) {
+      this.toClient(from === 0 && stop === data.length ? data : data.subarray(from, stop));
+      if (reused && this.sock.writableLength > 0) this.upReads?.release();
+    }
   }
 
   /**
@@ -708,17 +817,22 @@ export class ClientSession {
 
   private finish(p: Pending): void {
     if (!p.executed && p.verdict === 'allow' && !p.error) return;
-    const text = p.texts.join(';\n') || '<no statement>';
+    const j = p.judgement;
     // Refusals and statements that could change something are written at once; reads in batches.
-    const now = p.verdict !== 'allow' || p.protocol === 'fastpath' || (p.judgement !== undefined && !p.judgement.readOnlyOk);
+    const now = p.verdict !== 'allow' || p.protocol === 'fastpath' || (j !== undefined && !j.readOnlyOk);
+    const maskLit = this.gw.maskLiterals;
+    let command: string;
     // A simple-protocol statement judged from the shape cache carries its masked text already.
-    const masked = p.protocol === 'simple' && p.texts.length === 1 ? p.judgement?.masked : undefined;
-    this.gw.auditStatement(this, {
-      command: this.gw.maskLiterals ? (masked ?? maskLiterals(text)) : maskSecrets(text),
-      verdict: p.verdict,
-      reason: p.refusal ? p.refusal.message : `${p.judgement?.class ?? 'unknown'}: ${p.judgement?.reason ?? ''}`,
-      details: { class: p.judgement?.class ?? null, protocol: p.protocol, durationMs: Date.now() - p.started, rows: p.rows, ...(this.writeGrant ? { grant: this.writeGrant.id } : {}), ...(p.error && !p.refusal ? { error: this.gw.maskLiterals ? maskLiterals(p.error) : maskSecrets(p.error) } : {}) },
-    }, now);
+    if (maskLit && p.protocol === 'simple' && p.texts.length === 1 && j?.maskedJson !== undefined) command = j.maskedJson;
+    else {
+      const text = p.texts.join(';\n') || '<no statement>';
+      command = maskLit ? maskedCommandJson(text) : JSON.stringify(maskSecrets(text));
+    }
+    const reason = p.refusal ? JSON.stringify(p.refusal.message) : j ? (j.reasonJson ?? JSON.stringify(`${j.class}: ${j.reason}`)) : '"unknown: "';
+    const error = p.error && !p.refusal ? (maskLit ? maskLiterals(p.error) : maskSecrets(p.error)) : undefined;
+    this.auditKeys ??= { actor: JSON.stringify(this.person || this.user), details: sessionDetailsJson(this.user, this.client, this.id) };
+    const details = sessionStatementDetailsJson(this.auditKeys.details, j ? '"' + j.class + '"' : 'null', p.protocol, Date.now() - p.started, p.rows, this.writeGrant?.id, error);
+    this.gw.auditStatementJson(this.auditKeys.actor, command, p.verdict, reason, details, now);
   }
 
   private upstreamLost(): void {
@@ -777,3 +891,20 @@ export class ClientSession {
 
 const RANKS: Record<string, number> = { unparsed: 6, destructive: 5, privilege: 4, ddl: 3, write: 2, session: 1, read: 0, empty: -1 };
 const rank = (j: Judgement): number => RANKS[j.class] ?? 6;
+
+const EMPTY = Buffer.alloc(0);
+/** Longest client message after login (a larger length is a protocol violation, or an attack). */
+const CLIENT_MESSAGE_MAX = 256 * 1024 * 1024;
+
+/** Bytes from..end are valid UTF-8: checked in JavaScript while they are ASCII (short statements), natively after. */
+function isUtf8Text(data: Buffer, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) if (data[i] >= 0x80) return isUtf8(data.subarray(i, end));
+  return true;
+}
+
+/** Rows from a CommandComplete tag in bytes from..end ("SELECT 3", "INSERT 0 1"): its trailing number, read in place. */
+function rowsFromTagBytes(data: Buffer, from: number, end: number): number {
+  let i = end;
+  while (i > from && data[i - 1] >= 0x30 && data[i - 1] <= 0x39) i--;
+  return i < end ? Number(data.toString('latin1', i, end)) : 0;
+}

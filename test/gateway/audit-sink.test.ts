@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { GatewayAuditSink, canonical, flatCanonical, statementDetailsJson, type StatementDetails } from '../../src/gateway/audit-sink.js';
+import { GatewayAuditSink, canonical, flatCanonical, sessionDetailsJson, sessionStatementDetailsJson, statementDetailsJson, type StatementDetails } from '../../src/gateway/audit-sink.js';
 import { recordHash, verifyAuditText, type AuditRecord } from '../../src/audit/log.js';
 
 test('records chain as the main log hashes them, and a new sink continues the chain from the last line', () => {
@@ -81,6 +81,46 @@ test('records still buffered are written when the process exits, even on an unca
     assert.notEqual(r.status, 0);
     const text = readFileSync(file, 'utf8');
     assert.equal(verifyAuditText(text).records, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sessionStatementDetailsJson (session fields serialised once) gives the same canonical JSON as statementDetailsJson', () => {
+  const keys = sessionDetailsJson('dävé "x"', '127.0.0.1:5000', 'ab12');
+  for (const [cls, protocol, durationMs, rows, grant, error] of [
+    ['read', 'simple', 0, 0, undefined, undefined],
+    [null, 'extended', 12, 1e21, 'g-1', 'XX000: "quoted"\nline ✓'],
+    ['write', 'fastpath', 3, 7, undefined, 'e'],
+  ] as Array<[string | null, string, number, number, string | undefined, string | undefined]>) {
+    const d: StatementDetails = { user: 'dävé "x"', client: '127.0.0.1:5000', session: 'ab12', class: cls, protocol, durationMs, rows, ...(grant ? { grant } : {}), ...(error ? { error } : {}) };
+    assert.equal(sessionStatementDetailsJson(keys, JSON.stringify(cls), protocol, durationMs, rows, grant, error), canonical(d));
+  }
+});
+
+test('appendCanonical writes the same chained lines as append; a record larger than the batch buffer, and the team-store hand-over, keep order', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prodguard-sink-'));
+  try {
+    const file = join(dir, 'gw.jsonl');
+    const s = new GatewayAuditSink(file, 60_000, 10);
+    const handed: string[] = [];
+    s.onFlush = (lines) => handed.push(...lines);
+    const q = JSON.stringify;
+    const huge = 'SELECT ' + 'é'.repeat(1_500_000);
+    for (let i = 0; i < 25; i++) {
+      const command = i === 12 ? huge : `SELECT ${i} -- ✓`;
+      if (i % 2) s.append({ actor: 'dave', action: 'gateway.statement', command, target: 'production', verdict: 'allow', reason: 'read: ok' });
+      else s.appendCanonical(q('gateway.statement'), q('dave'), q(command), '{"class":"read"}', q('read: ok'), q('production'), q('allow'));
+    }
+    s.close();
+    const text = readFileSync(file, 'utf8');
+    const v = verifyAuditText(text);
+    assert.ok(v.ok, JSON.stringify(v.problems));
+    assert.equal(v.records, 25);
+    const lines = text.trim().split('\n');
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as AuditRecord).seq), Array.from({ length: 25 }, (_, i) => i + 1));
+    assert.equal((JSON.parse(lines[12]) as AuditRecord).command, huge);
+    assert.deepEqual(handed, lines, 'the team store gets exactly the lines of the file, in order');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
