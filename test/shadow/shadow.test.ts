@@ -277,6 +277,12 @@ test('hosted production + shadow: enable, status, workload, bad DELETE, exact re
   const rp = await cli(['shadow', 'restore', '--env', 'production', '--time', tIso(badAt), '--to', 'production', '--table', 'orders']);
   assert.equal(rp.code !== 0, true);
   assert.match(rp.stderr, /break-glass/);
+  // …and by any other spelling of its server (red team ag-170: an IPv4-mapped IPv6 address), by system identifier.
+  const mapped = prod.url().replace('127.0.0.1', '[::ffff:127.0.0.1]');
+  assert.notEqual(mapped, prod.url());
+  const rm = await cli(['shadow', 'restore', '--env', 'production', '--time', tIso(badAt), '--to', mapped]);
+  assert.notEqual(rm.code, 0);
+  assert.match(rm.stderr, /refusing to restore onto production's server: .* is the PostgreSQL server of environment "production" \(system identifier \d+/);
 
   // A migration through the pipeline: the shadow first, then production, then new tables published.
   mkdirSync(join(project.dir, 'migrations'), { recursive: true });
