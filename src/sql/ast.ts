@@ -30,11 +30,14 @@ export type {
   VariableSetStmt,
 } from 'libpg-query';
 
+/** Node type name → its fields, built in one pass over the Node union (cheap for the checker). */
+type NodeMap = { [U in Node as keyof U]: U[keyof U] };
+
 /** Every node type name (the key of a wrapped node): 'SelectStmt', 'RangeVar', 'A_Const', … */
-export type NodeKind = Node extends infer U ? (U extends unknown ? keyof U : never) : never;
+export type NodeKind = keyof NodeMap;
 
 /** The fields of a node type: `NodeOf<'DropStmt'>` is @pgsql/types' `DropStmt`. */
-export type NodeOf<K extends NodeKind> = K extends NodeKind ? Extract<Node, Record<K, unknown>>[K] : never;
+export type NodeOf<K extends NodeKind> = NodeMap[K];
 
 /** A node as its type name and fields, typed together: `if (t.kind === 'DropStmt') t.node.removeType`. */
 export type TaggedNode = { [K in NodeKind]: { kind: K; node: NodeOf<K> } }[NodeKind];

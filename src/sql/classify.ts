@@ -6,7 +6,7 @@
 import { collectFacts, constantValue, literalValue, relationName, stringParts, type Facts } from './facts.js';
 import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
 import { loadSqlParser, parseStatements, type ParsedStatement } from './parser.js';
-import { asNode, unwrap, type AlterTableType, type ExplainStmt, type Node, type RangeVar, type TaggedNode, type VariableSetStmt } from './ast.js';
+import { asNode, unwrap, type AlterTableType, type ExplainStmt, type Node, type NodeKind, type RangeVar, type TaggedNode, type VariableSetStmt } from './ast.js';
 import { dynamicSqlText, type ConstantArg } from './dynamic-sql.js';
 import { doBlockStatements, routineBodyStatements, type BodyStatements } from './routine-body.js';
 import { safetyLimitViolation } from './session-limits.js';
@@ -354,7 +354,7 @@ export function explainAnalyze(node: ExplainStmt): boolean {
  * The class of one statement node: its type name and its fields (a ParsedStatement's `kind` and
  * `node`, or an unwrapped Node's). Typed together from here on, so each case reads its own fields.
  */
-export function classifyNode(kindName: string, fields: object, known?: Facts, ctx?: ClassifyContext): Verdict {
+export function classifyNode(kindName: NodeKind, fields: TaggedNode['node'], known?: Facts, ctx?: ClassifyContext): Verdict {
   const { kind, node } = { kind: kindName, node: fields } as TaggedNode;
   const what = kind.replace(/Stmt$/, '').toUpperCase();
   let memo = known;
@@ -542,7 +542,7 @@ function relationField(node: object): RangeVar | undefined {
 }
 
 /** Never throws: a tree shape this code did not expect is a write (fail closed). */
-function safeClassify(kind: string, node: object, facts: Facts, ctx: ClassifyContext): Verdict {
+function safeClassify(kind: NodeKind, node: TaggedNode['node'], facts: Facts, ctx: ClassifyContext): Verdict {
   try {
     return classifyNode(kind, node, facts, ctx);
   } catch {
