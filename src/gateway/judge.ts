@@ -8,7 +8,8 @@
 import { classifyParsed, newClassifyContext, type ClassifyContext, type StatementClass } from '../sql/classify.js';
 import { collectFacts, constantValue } from '../sql/facts.js';
 import { functionName } from '../sql/functions.js';
-import { parseStatements, type AstNode, type ParsedStatement } from '../sql/parser.js';
+import { parseStatements, type ParsedStatement } from '../sql/parser.js';
+import { asNode, type JsonObject, type Node, type TaggedNode } from '../sql/ast.js';
 import { errorMessage } from '../errors.js';
 import { maskTokenSetting } from '../security/mask.js';
 
@@ -39,15 +40,17 @@ const READ_ONLY_CLASSES = new Set<string>(['read', 'session', 'empty']);
 const RANK: Record<string, number> = { unparsed: 6, destructive: 5, privilege: 4, ddl: 3, write: 2, session: 1, read: 0, empty: -1 };
 
 /** BEGIN / START TRANSACTION with READ WRITE (transaction_read_only = false) among its options. */
-function beginsReadWrite(kind: string, node: AstNode): boolean {
-  if (kind !== 'TransactionStmt') return false;
+function beginsReadWrite(s: TaggedNode): boolean {
+  if (s.kind !== 'TransactionStmt') return false;
+  const node = s.node;
   const k = String(node.kind);
   if (k !== 'TRANS_STMT_BEGIN' && k !== 'TRANS_STMT_START') return false;
-  for (const o of (node.options as AstNode[] | undefined) ?? []) {
-    const d = o.DefElem;
+  for (const o of node.options ?? []) {
+    const d = asNode(o, 'DefElem');
     if (d?.defname !== 'transaction_read_only') continue;
-    const c = d.arg?.A_Const ?? d.arg;
-    const v = c?.ival?.ival ?? c?.Integer?.ival ?? c?.boolval?.boolval ?? c?.Boolean?.boolval;
+    // The value is a constant (`{ A_Const: { ival | boolval } }`) or a bare Integer / Boolean node.
+    const c = asNode(d.arg, 'A_Const');
+    const v = c ? (c.ival?.ival ?? c.boolval?.boolval) : (asNode(d.arg, 'Integer')?.ival ?? asNode(d.arg, 'Boolean')?.boolval);
     if (!v) return true;
   }
   return false;
@@ -57,7 +60,7 @@ function beginsReadWrite(kind: string, node: AstNode): boolean {
 const READ_ONLY_SETTINGS = new Set(['default_transaction_read_only', 'transaction_read_only']);
 
 /** True when a SET value is explicitly "on" (on/true/yes/1 and their prefixes PostgreSQL accepts). */
-function explicitlyOn(arg: AstNode | undefined): boolean {
+function explicitlyOn(arg: Node | undefined): boolean {
   const v = constantValue(arg);
   if (typeof v === 'number') return v !== 0;
   if (typeof v !== 'string') return false;
@@ -72,7 +75,7 @@ function explicitlyOn(arg: AstNode | undefined): boolean {
  * WRITE; UPDATE …`). The upstream session starts with both pinned (upstream.ts); here any SET
  * that moves them away is refused. RESET / SET … TO DEFAULT restore the pinned values: fine.
  */
-function changesLexer(name: string, kind: string, arg: AstNode | undefined): string | undefined {
+function changesLexer(name: string, kind: string, arg: Node | undefined): string | undefined {
   if (kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT') return undefined;
   const v = constantValue(arg);
   if (name === 'backslash_quote') return 'SET backslash_quote changes how the server reads quotes, so the gateway could no longer see the statements it judges';
@@ -123,20 +126,21 @@ function isRestrictedSetting(name: string): boolean {
  * the read-only settings, any SET of them to a value other than an explicit "on", and
  * set_config() of them (or of a name that is not a constant) are refused here.
  */
-function liftsReadOnly(kind: string, node: AstNode): string | undefined {
-  if (kind === 'VariableSetStmt') {
+function liftsReadOnly(s: TaggedNode): string | undefined {
+  if (s.kind === 'VariableSetStmt') {
+    const node = s.node;
     const k = String(node.kind ?? '');
     const name = String(node.name ?? '').toLowerCase();
     if (k === 'VAR_RESET_ALL') return 'RESET ALL could reset the gateway’s read-only session settings';
-    const lexer = changesLexer(name, k, (node.args as AstNode[] | undefined)?.[0]);
+    const lexer = changesLexer(name, k, node.args?.[0]);
     if (lexer) return lexer;
     if ((k === 'VAR_SET_VALUE' || k === 'VAR_SET_CURRENT') && isRestrictedSetting(name))
       return `SET ${name} is a superuser-only or server-level setting in PostgreSQL; a gateway session may change only settings of context "user"`;
-    if (READ_ONLY_SETTINGS.has(name) && !(k === 'VAR_SET_VALUE' && explicitlyOn((node.args as AstNode[] | undefined)?.[0])))
+    if (READ_ONLY_SETTINGS.has(name) && !(k === 'VAR_SET_VALUE' && explicitlyOn(node.args?.[0])))
       return `${k.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name} could lift the gateway’s read-only session`;
     return undefined;
   }
-  const f = collectFacts(node);
+  const f = collectFacts(s.node);
   for (let i = 0; i < f.functions.length; i++) {
     if (functionName(f.functions[i]).name !== 'set_config') continue;
     const arg = f.firstArgs[i];
@@ -155,27 +159,29 @@ const HARMLESS_SET_CONFIG = new Set(['application_name']);
  * (most settings it can reach lift a wall), but ORMs and poolers label sessions this way
  * (red-team gw-300, over-blocking); the statement is judged as if the call were its value.
  */
-function withoutHarmlessSetConfig(node: unknown): { node: unknown; replaced: boolean } {
+function withoutHarmlessSetConfig<T extends object>(node: T): { node: T; replaced: boolean } {
   let replaced = false;
   const walk = (n: unknown): unknown => {
     if (Array.isArray(n)) return n.map(walk);
     if (n === null || typeof n !== 'object') return n;
-    const o = n as AstNode;
-    const fc = o.FuncCall as AstNode | undefined;
+    const o = n as JsonObject;
+    // Any object of the tree: a FuncCall key marks a wrapped FuncCall node.
+    const fc = asNode(n as Node, 'FuncCall');
     if (fc) {
-      const name = ((fc.funcname as AstNode[] | undefined) ?? []).map((x) => x.String?.sval).filter(Boolean);
-      const args = (fc.args as AstNode[] | undefined) ?? [];
+      const name = (fc.funcname ?? []).map((x) => asNode(x, 'String')?.sval).filter(Boolean);
+      const args = fc.args ?? [];
       const setting = constantValue(args[0]);
-      if (name.at(-1) === 'set_config' && (name.length === 1 || name[0] === 'pg_catalog') && args.length === 3 && typeof setting === 'string' && HARMLESS_SET_CONFIG.has(setting.toLowerCase()) && args[1]?.A_Const && args[2]?.A_Const && !fc.agg_filter && !fc.over) {
+      if (name.at(-1) === 'set_config' && (name.length === 1 || name[0] === 'pg_catalog') && args.length === 3 && typeof setting === 'string' && HARMLESS_SET_CONFIG.has(setting.toLowerCase()) && asNode(args[1], 'A_Const') && asNode(args[2], 'A_Const') && !fc.agg_filter && !fc.over) {
         replaced = true;
         return args[1];
       }
     }
-    const out: AstNode = {};
+    const out: Record<string, unknown> = {};
     for (const k in o) out[k] = walk(o[k]);
     return out;
   };
-  const tree = walk(node);
+  // The copy has the same shape: a wrapped FuncCall is replaced by another wrapped node.
+  const tree = walk(node) as T;
   return { node: tree, replaced };
 }
 
@@ -199,7 +205,7 @@ function seedContext(session: ClassifyContext | undefined): ClassifyContext {
 
 /** A judgement plus whether it may be cached by text and by shape (see judgeSql). */
 function judgeUncached(sql: string, session: ClassifyContext | undefined): Judgement & { shapeOnly: boolean; cacheable: boolean } {
-  let stmts;
+  let stmts: ParsedStatement[];
   try {
     stmts = parseStatements(sql);
   } catch (err) {
@@ -218,7 +224,7 @@ function judgeUncached(sql: string, session: ClassifyContext | undefined): Judge
       if (cls === 'privilege' && s.kind === 'SelectStmt') {
         const { node, replaced } = withoutHarmlessSetConfig(s.node);
         if (replaced) {
-          const again = classifyParsed({ ...s, node: node as AstNode }, seedContext(session));
+          const again = classifyParsed({ ...s, node }, seedContext(session));
           if (again.class === 'read') ({ class: cls, reason } = { class: 'session', reason: 'set_config() of application_name only labels the session' });
         }
       }
@@ -226,13 +232,13 @@ function judgeUncached(sql: string, session: ClassifyContext | undefined): Judge
       cls = 'write';
       reason = `${s.kind} could not be analysed, so it counts as a write`;
     }
-    if (beginsReadWrite(s.kind, s.node)) {
+    if (beginsReadWrite(s)) {
       cls = 'privilege';
       reason = 'BEGIN … READ WRITE would lift the gateway’s read-only session';
     }
     let lifts: string | undefined;
     try {
-      lifts = liftsReadOnly(s.kind, s.node);
+      lifts = liftsReadOnly(s);
     } catch {
       lifts = `${s.kind} could not be checked for lifting read-only mode`;
     }
@@ -328,14 +334,16 @@ export function shapeKey(sql: string): string | null {
 
 /** True when a numeric constant appears anywhere inside a function call's arguments. */
 function numberInFunctionArgs(node: unknown, inArgs = false): boolean {
-  if (Array.isArray(node)) return node.some((v) => numberInFunctionArgs(v, inArgs));
+  if (Array.isArray(node)) return (node as unknown[]).some((v) => numberInFunctionArgs(v, inArgs));
   if (node === null || typeof node !== 'object') return false;
-  const obj = node as AstNode;
-  if (inArgs && obj.A_Const && (obj.A_Const.ival !== undefined || obj.A_Const.fval !== undefined)) return true;
+  const obj = node as JsonObject;
+  // Any object of the tree: an A_Const or FuncCall key marks that wrapped node.
+  const c = asNode(node as Node, 'A_Const');
+  if (inArgs && c && (c.ival !== undefined || c.fval !== undefined)) return true;
   for (const key in obj) {
     const child = obj[key];
     if (child === null || typeof child !== 'object') continue;
-    if (key === 'FuncCall' && numberInFunctionArgs(child.args, true)) return true;
+    if (key === 'FuncCall' && numberInFunctionArgs(asNode(node as Node, 'FuncCall')?.args, true)) return true;
     if (numberInFunctionArgs(child, inArgs)) return true;
   }
   return false;

@@ -377,8 +377,8 @@ export class ClientSession {
     for (const { parsed } of j.statements ?? []) {
       if (!NAME_KINDS.has(parsed.kind)) continue;
       this.nameEpoch++;
-      const n = parsed.node;
-      switch (parsed.kind) {
+      const { kind, node: n } = parsed;
+      switch (kind) {
         case 'PrepareStmt':
           this.ctx.prepared.delete(String(n.name));
           break;

@@ -6,7 +6,8 @@
 import { secretRelation } from './secret-relations.js';
 import { collectFacts, constantValue, literalValue, relationName, stringParts, type Facts } from './facts.js';
 import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
-import { loadSqlParser, parseStatements, type AstNode, type ParsedStatement } from './parser.js';
+import { loadSqlParser, parseStatements, type ParsedStatement } from './parser.js';
+import { asNode, unwrap, type AlterTableType, type ExplainStmt, type Node, type NodeKind, type RangeVar, type TaggedNode, type VariableSetStmt } from './ast.js';
 import { dynamicSqlText, type ConstantArg } from './dynamic-sql.js';
 import { doBlockStatements, routineBodyStatements, type BodyStatements } from './routine-body.js';
 import { safetyLimitViolation } from './session-limits.js';
@@ -141,11 +142,11 @@ function bodyVerdict(body: BodyStatements, ctx: ClassifyContext | undefined, arg
 }
 
 /** True when a relation reference names a temp relation created earlier in this input. */
-function isTempRelation(rv: AstNode | undefined, ctx: ClassifyContext | undefined): boolean {
+function isTempRelation(rv: RangeVar | undefined, ctx: ClassifyContext | undefined): boolean {
   if (!ctx || !rv?.relname || rv.catalogname) return false;
   if (rv.schemaname && rv.schemaname !== 'pg_temp') return false;
   if (!rv.schemaname && ctx.searchPathChanged) return false;
-  return ctx.temps.has(rv.relname as string);
+  return ctx.temps.has(rv.relname);
 }
 
 /** DECLARE … WITH HOLD (CURSOR_OPT_HOLD in PostgreSQL's parsenodes.h). */
@@ -216,7 +217,7 @@ const DROP_KINDS: Record<string, string> = {
   DropUserMappingStmt: 'DROP USER MAPPING deletes stored remote credentials',
 };
 
-const DESTRUCTIVE_ALTER: Record<string, string> = {
+const DESTRUCTIVE_ALTER: Partial<Record<AlterTableType, string>> = {
   AT_DropColumn: 'drops a column and its data',
   AT_AlterColumnType: 'changes a column type (rewrites the table; may lose data, breaks apps)',
   AT_DropConstraint: 'drops a constraint',
@@ -226,23 +227,28 @@ const DESTRUCTIVE_ALTER: Record<string, string> = {
 const objectTypeName = (t: string | undefined): string => (t ?? 'OBJECT_UNKNOWN').replace(/^OBJECT_/, '').toLowerCase().replace(/_/g, ' ');
 
 /** Names of the objects a DROP/COMMENT-style `objects` list refers to. */
-function objectNames(objects: AstNode[] | undefined): string[] {
+function objectNames(objects: Node[] | undefined): string[] {
   return (objects ?? []).map((o) => {
-    if (o.List) return stringParts(o.List.items).join('.');
-    if (o.String) return o.String.sval as string;
-    if (o.ObjectWithArgs) return stringParts(o.ObjectWithArgs.objname).join('.');
-    if (o.TypeName) return stringParts(o.TypeName.names).join('.');
+    const list = asNode(o, 'List');
+    if (list) return stringParts(list.items).join('.');
+    const str = asNode(o, 'String');
+    // sval is absent for an empty string: the name is then undefined, as it always was here.
+    if (str) return str.sval as string;
+    const owa = asNode(o, 'ObjectWithArgs');
+    if (owa) return stringParts(owa.objname).join('.');
+    const type = asNode(o, 'TypeName');
+    if (type) return stringParts(type.names).join('.');
     return '?';
   });
 }
 
 /** The constant value of a SET's first argument (undefined for DEFAULT / no argument). */
-function settingValue(args: AstNode[] | undefined): string | number | undefined {
+function settingValue(args: Node[] | undefined): string | number | undefined {
   return constantValue(args?.[0]);
 }
 
-function settingValueIsOff(args: AstNode[] | undefined): boolean {
-  const c = args?.[0]?.A_Const ?? args?.[0]?.DefElem?.arg?.A_Const;
+function settingValueIsOff(args: Node[] | undefined): boolean {
+  const c = asNode(args?.[0], 'A_Const') ?? asNode(asNode(args?.[0], 'DefElem')?.arg, 'A_Const');
   if (!c) return false;
   if (c.ival !== undefined) return !c.ival.ival;
   if (c.boolval !== undefined) return !c.boolval.boolval;
@@ -251,7 +257,7 @@ function settingValueIsOff(args: AstNode[] | undefined): boolean {
 }
 
 /** SET ROLE / SESSION AUTHORIZATION (and their RESET): privilege unless it provably gains nothing. */
-function identitySwitch(name: string, kind: string, node: AstNode, ctx: ClassifyContext | undefined): Verdict {
+function identitySwitch(name: string, kind: string, node: VariableSetStmt, ctx: ClassifyContext | undefined): Verdict {
   const label = `${kind.startsWith('VAR_RESET') ? 'RESET' : 'SET'} ${name.toUpperCase()}`;
   const value = settingValue(node.args);
   // RESET / DEFAULT / NONE go back to the identity the connection started with (its login, or the
@@ -263,19 +269,19 @@ function identitySwitch(name: string, kind: string, node: AstNode, ctx: Classify
   return { class: 'privilege', reason: `${label} changes the identity whose privileges apply` };
 }
 
-function classifySet(node: AstNode, ctx?: ClassifyContext): Verdict {
+function classifySet(node: VariableSetStmt, ctx?: ClassifyContext): Verdict {
   const name = String(node.name ?? '').toLowerCase();
   const kind = String(node.kind ?? '');
   // RESET ALL leaves role and session authorization alone (GUC_NO_RESET_ALL) and restores the
   // read-only default the session started with (role, database, connection options).
   if (kind === 'VAR_RESET_ALL') return { class: 'session', reason: 'RESET ALL restores the session’s starting settings' };
   if (kind === 'VAR_SET_MULTI' && name === 'transaction') {
-    const ro = (node.args as AstNode[] | undefined)?.find((a) => a.DefElem?.defname === 'transaction_read_only');
+    const ro = node.args?.find((a) => asNode(a, 'DefElem')?.defname === 'transaction_read_only');
     if (ro && settingValueIsOff([ro])) return { class: 'privilege', reason: 'SET TRANSACTION READ WRITE lifts read-only mode' };
     return { class: 'session', reason: 'SET TRANSACTION changes this transaction’s mode' };
   }
   if (kind === 'VAR_SET_MULTI' && name === 'session characteristics') {
-    const ro = (node.args as AstNode[] | undefined)?.find((a) => a.DefElem?.defname === 'transaction_read_only');
+    const ro = node.args?.find((a) => asNode(a, 'DefElem')?.defname === 'transaction_read_only');
     if (ro && settingValueIsOff([ro])) return { class: 'privilege', reason: 'SET SESSION CHARACTERISTICS … READ WRITE lifts read-only mode' };
     return { class: 'session', reason: 'SET SESSION CHARACTERISTICS changes session defaults' };
   }
@@ -334,21 +340,27 @@ function factsVerdict(f: Facts, what: string, ctx?: ClassifyContext): Verdict | 
 const DEFERRED_BODY = new Set(['CreateFunctionStmt', 'ViewStmt', 'RuleStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'AlterPolicyStmt', 'CreateStmt', 'DefineStmt', 'CreateDomainStmt', 'CommentStmt']);
 
 /** True when EXPLAIN's options ask for ANALYZE (`ANALYZE`, `(ANALYZE)`, `(ANALYZE on|true|1)`). */
-export function explainAnalyze(node: AstNode): boolean {
-  for (const o of (node.options as AstNode[] | undefined) ?? []) {
-    const d = o.DefElem;
+export function explainAnalyze(node: ExplainStmt): boolean {
+  for (const o of node.options ?? []) {
+    const d = asNode(o, 'DefElem');
     if (d?.defname !== 'analyze') continue;
     if (!d.arg) return true;
-    if (d.arg.Integer) return Boolean(d.arg.Integer.ival);
-    if (d.arg.Boolean) return Boolean(d.arg.Boolean.boolval);
-    const s = String(d.arg.String?.sval ?? 'true').toLowerCase();
+    const int = asNode(d.arg, 'Integer');
+    if (int) return Boolean(int.ival);
+    const bool = asNode(d.arg, 'Boolean');
+    if (bool) return Boolean(bool.boolval);
+    const s = String(asNode(d.arg, 'String')?.sval ?? 'true').toLowerCase();
     return !['false', 'off', '0', 'no'].includes(s);
   }
   return false;
 }
 
-/** The class of one statement node (kind + fields). */
-export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: ClassifyContext): Verdict {
+/**
+ * The class of one statement node: its type name and its fields (a ParsedStatement's `kind` and
+ * `node`, or an unwrapped Node's). Typed together from here on, so each case reads its own fields.
+ */
+export function classifyNode(kindName: NodeKind, fields: TaggedNode['node'], known?: Facts, ctx?: ClassifyContext): Verdict {
+  const { kind, node } = { kind: kindName, node: fields } as TaggedNode;
   const what = kind.replace(/Stmt$/, '').toUpperCase();
   let memo = known;
   const facts = () => (memo ??= collectFacts(node));
@@ -395,16 +407,16 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       return worse(base, factsVerdict(facts(), verb, ctx));
     }
     case 'ExplainStmt': {
-      const inner = node.query as AstNode;
-      const innerKind = Object.keys(inner)[0];
+      const inner = node.query!;
+      const explained = unwrap(inner);
       if (explainAnalyze(node)) {
-        const v = classifyNode(innerKind, inner[innerKind], undefined, ctx);
+        const v = classifyNode(explained.kind, explained.node, undefined, ctx);
         return { class: v.class, reason: `EXPLAIN ANALYZE executes the statement: ${v.reason}` };
       }
-      if (innerKind === 'ExecuteStmt') {
-        const prepared = ctx?.prepared.get(String(inner.ExecuteStmt.name));
+      if (explained.kind === 'ExecuteStmt') {
+        const prepared = ctx?.prepared.get(String(explained.node.name));
         if (prepared === undefined) return { class: 'write', reason: 'EXPLAIN EXECUTE plans a prepared statement whose text is not visible here' };
-        if (prepared !== 'read') return { class: 'write', reason: `EXPLAIN EXECUTE plans ${inner.ExecuteStmt.name}, prepared in this input as ${prepared}` };
+        if (prepared !== 'read') return { class: 'write', reason: `EXPLAIN EXECUTE plans ${explained.node.name}, prepared in this input as ${prepared}` };
       }
       // Planning can evaluate functions (constant folding), so unknown functions still count.
       const f = collectFacts(inner);
@@ -417,8 +429,8 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       if (node.is_from) return { class: 'write', reason: `COPY FROM loads rows into ${rel}` };
       if (node.filename || node.is_program) return { class: 'write', reason: 'COPY TO a server file or program writes on the database server' };
       if (node.query) {
-        const innerKind = Object.keys(node.query)[0];
-        const v = classifyNode(innerKind, node.query[innerKind], undefined, ctx);
+        const inner = unwrap(node.query);
+        const v = classifyNode(inner.kind, inner.node, undefined, ctx);
         return v.class === 'read' ? { class: 'read', reason: 'COPY (query) TO STDOUT only reads' } : { class: v.class, reason: `COPY runs a query: ${v.reason}` };
       }
       const secret = node.relation ? secretRelation(rel) : null;
@@ -427,9 +439,8 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
     }
     case 'DeclareCursorStmt':
     case 'PrepareStmt': {
-      const inner = node.query as AstNode;
-      const innerKind = Object.keys(inner)[0];
-      const v = classifyNode(innerKind, inner[innerKind], undefined, ctx);
+      const inner = unwrap(node.query!);
+      const v = classifyNode(inner.kind, inner.node, undefined, ctx);
       if (kind === 'DeclareCursorStmt' && (Number(node.options ?? 0) & CURSOR_OPT_HOLD))
         return worse({ class: 'write', reason: 'DECLARE … WITH HOLD keeps the cursor’s result on the server after the transaction ends, until CLOSE' }, v);
       return { class: v.class, reason: `${kind === 'PrepareStmt' ? 'PREPARE' : 'DECLARE'} of a statement that is ${v.class}: ${v.reason}` };
@@ -442,9 +453,9 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       return { class: v.class, reason: 'DO block whose every statement only reads' };
     }
     case 'CallStmt': {
-      const call = node.funccall as AstNode | undefined;
+      const call = node.funccall;
       const parts = stringParts(call?.funcname);
-      if (!parts.length || !readOnlyCall(parts, ctx, ((call?.args as AstNode[] | undefined) ?? []).map(literalValue))) break;
+      if (!parts.length || !readOnlyCall(parts, ctx, (call?.args ?? []).map(literalValue))) break;
       return factsVerdict(facts(), 'CALL', ctx) ?? { class: 'read', reason: `CALL of procedure ${parts.join('.')}, created in this input with a body that only reads` };
     }
     case 'LockStmt':
@@ -468,7 +479,7 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       return { class: 'destructive', reason: `DROP ${type.toUpperCase()} ${objectNames(node.objects).join(', ')}${cascade}` };
     }
     case 'TruncateStmt': {
-      const rels = ((node.relations as AstNode[]) ?? []).map((r) => relationName(r.RangeVar)).join(', ');
+      const rels = (node.relations ?? []).map((r) => relationName(asNode(r, 'RangeVar'))).join(', ');
       return { class: 'destructive', reason: `TRUNCATE deletes every row of ${rels}${node.behavior === 'DROP_CASCADE' ? ' and of every table referencing it (CASCADE)' : ''}` };
     }
     case 'RenameStmt':
@@ -477,19 +488,21 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
       return { class: 'destructive', reason: 'moving an object to another schema breaks every application that uses the old name' };
     case 'AlterTableStmt': {
       const rel = relationName(node.relation);
-      for (const c of (node.cmds as AstNode[]) ?? []) {
-        const sub = c.AlterTableCmd?.subtype as string;
-        if (DESTRUCTIVE_ALTER[sub]) return { class: 'destructive', reason: `ALTER TABLE ${rel} ${DESTRUCTIVE_ALTER[sub]}${c.AlterTableCmd.name ? ` (${c.AlterTableCmd.name})` : ''}` };
+      for (const c of node.cmds ?? []) {
+        const cmd = asNode(c, 'AlterTableCmd');
+        const sub = cmd?.subtype;
+        if (sub && DESTRUCTIVE_ALTER[sub]) return { class: 'destructive', reason: `ALTER TABLE ${rel} ${DESTRUCTIVE_ALTER[sub]}${cmd.name ? ` (${cmd.name})` : ''}` };
       }
-      for (const c of (node.cmds as AstNode[]) ?? []) {
-        const sub = c.AlterTableCmd?.subtype as string;
+      for (const c of node.cmds ?? []) {
+        const sub = asNode(c, 'AlterTableCmd')?.subtype;
         if (sub === 'AT_ChangeOwner') return { class: 'privilege', reason: `ALTER TABLE ${rel} OWNER TO changes who owns the table` };
         if (sub === 'AT_DisableRowSecurity' || sub === 'AT_NoForceRowSecurity') return { class: 'privilege', reason: `ALTER TABLE ${rel} turns row-level security off, exposing every row to every role with access` };
       }
       return worse({ class: 'ddl', reason: `ALTER TABLE ${rel} changes the schema` }, destructiveOnly(factsVerdict(facts(), 'ALTER TABLE')));
     }
     case 'AlterDatabaseSetStmt': {
-      const v = classifySet(node.setstmt?.VariableSetStmt ?? node.setstmt ?? {});
+      // setstmt holds the VariableSetStmt's fields bare (checked against the parser's output).
+      const v = classifySet(node.setstmt ?? {});
       return v.class === 'privilege' ? v : { class: 'ddl', reason: 'ALTER DATABASE … SET changes database defaults' };
     }
   }
@@ -507,24 +520,36 @@ export function classifyNode(kind: string, node: AstNode, known?: Facts, ctx?: C
 const destructiveOnly = (v: Verdict | undefined): Verdict | undefined => (v && (v.class === 'destructive' || v.class === 'privilege') ? v : undefined);
 
 /** Objects a statement touches, for humans and audit records. */
-function objectsOf(kind: string, node: AstNode, f: Facts): string[] {
+function objectsOf(s: TaggedNode, f: Facts): string[] {
+  const { kind, node } = s;
   const out = new Set<string>();
   if (kind === 'DropStmt') for (const n of objectNames(node.objects)) out.add(`${objectTypeName(node.removeType)} ${n}`);
   if (kind === 'DropdbStmt' || kind === 'CreatedbStmt' || kind === 'AlterDatabaseStmt') out.add(`database ${node.dbname}`);
-  if (kind === 'DropRoleStmt') for (const r of (node.roles as AstNode[]) ?? []) out.add(`role ${r.RoleSpec?.rolename ?? '?'}`);
-  if (kind === 'CreateRoleStmt' || kind === 'AlterRoleStmt') out.add(`role ${typeof node.role === 'string' ? node.role : (node.role?.rolename ?? node.role?.RoleSpec?.rolename ?? '?')}`);
+  if (kind === 'DropRoleStmt') for (const r of node.roles ?? []) out.add(`role ${asNode(r, 'RoleSpec')?.rolename ?? '?'}`);
+  // CREATE ROLE names the role as a string, ALTER ROLE as a RoleSpec's fields (bare, as the parser gives them).
+  if (kind === 'CreateRoleStmt' || kind === 'AlterRoleStmt') out.add(`role ${typeof node.role === 'string' ? node.role : (node.role?.rolename ?? '?')}`);
   if (kind === 'IndexStmt' && node.idxname) out.add(`index ${node.idxname}`);
   if (kind === 'CreateFunctionStmt') out.add(`function ${stringParts(node.funcname).join('.')}`);
   if (kind === 'RenameStmt' && !node.relation && node.object) out.add(`${objectTypeName(node.renameType)} ${objectNames([node.object]).join('')}`);
-  if (node.relation?.relname) out.add(`table ${relationName(node.relation)}`);
+  const relation = relationField(node);
+  if (relation?.relname) out.add(`table ${relationName(relation)}`);
   for (const w of f.nestedWrites) out.add(`table ${w.relation}`);
   for (const r of f.relations) if (!f.cteNames.has(r)) out.add(`table ${r}`);
   for (const p of f.functions) out.add(`function ${p.join('.')}`);
   return [...out];
 }
 
+/**
+ * The `relation` of any statement that has one (CREATE/ALTER TABLE, INSERT, COPY, CREATE INDEX,
+ * …): in @pgsql/types every statement's `relation` is a RangeVar (only RangeTableSample, an
+ * expression, has a Node there), so the field is read across statement types at once.
+ */
+function relationField(node: object): RangeVar | undefined {
+  return (node as { relation?: RangeVar }).relation;
+}
+
 /** Never throws: a tree shape this code did not expect is a write (fail closed). */
-function safeClassify(kind: string, node: AstNode, facts: Facts, ctx: ClassifyContext): Verdict {
+function safeClassify(kind: NodeKind, node: TaggedNode['node'], facts: Facts, ctx: ClassifyContext): Verdict {
   try {
     return classifyNode(kind, node, facts, ctx);
   } catch {
@@ -541,7 +566,8 @@ function addRoutine(ctx: ClassifyContext, name: string, def: RoutineDef): void {
 }
 
 /** Records what a statement establishes for the statements after it in the same input. */
-function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext, text: string): void {
+function remember(s: TaggedNode, v: Verdict, ctx: ClassifyContext, text: string): void {
+  const { kind, node } = s;
   const addTemp = (name: string) => {
     ctx.temps.add(name);
     if (ctx.inTransactionBlock) ctx.transactionTemps.add(name);
@@ -560,9 +586,10 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext,
     case 'DefineStmt':
       // An aggregate runs its support functions: read-only when every one of them is.
       if (node.kind === 'OBJECT_AGGREGATE') {
-        const calls = ((node.definition as AstNode[] | undefined) ?? [])
-          .filter((d) => AGGREGATE_SUPPORT.has(String(d.DefElem?.defname)))
-          .map((d) => stringParts(d.DefElem.arg?.TypeName?.names ?? d.DefElem.arg?.List?.items));
+        const calls = (node.definition ?? [])
+          .map((d) => asNode(d, 'DefElem'))
+          .filter((d) => AGGREGATE_SUPPORT.has(String(d?.defname)))
+          .map((d) => stringParts(asNode(d?.arg, 'TypeName')?.names ?? asNode(d?.arg, 'List')?.items));
         addRoutine(ctx, stringParts(node.defnames).join('.'), { calls });
       }
       break;
@@ -570,8 +597,8 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext,
       // A range type's constructors are built-in C functions named after the type and its multirange.
       const name = stringParts(node.typeName).join('.').toLowerCase();
       if (!ctx.routines.has(name)) ctx.routines.set(name, [{ builtin: true }]);
-      const multi = ((node.params as AstNode[] | undefined) ?? []).find((p) => p.DefElem?.defname === 'multirange_type_name');
-      const mname = multi ? stringParts(multi.DefElem.arg?.TypeName?.names ?? multi.DefElem.arg?.List?.items).join('.').toLowerCase() : name.includes('range') ? name.replace(/range(?!.*range)/, 'multirange') : `${name}_multirange`;
+      const multi = (node.params ?? []).map((p) => asNode(p, 'DefElem')).find((d) => d?.defname === 'multirange_type_name');
+      const mname = multi ? stringParts(asNode(multi.arg, 'TypeName')?.names ?? asNode(multi.arg, 'List')?.items).join('.').toLowerCase() : name.includes('range') ? name.replace(/range(?!.*range)/, 'multirange') : `${name}_multirange`;
       if (mname && !ctx.routines.has(mname)) ctx.routines.set(mname, [{ builtin: true }]);
       break;
     }
@@ -579,7 +606,7 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext,
       if (node.role) ctx.roles.add(String(node.role));
       break;
     case 'DropRoleStmt':
-      for (const r of (node.roles as AstNode[] | undefined) ?? []) ctx.roles.delete(String(r.RoleSpec?.rolename ?? ''));
+      for (const r of node.roles ?? []) ctx.roles.delete(String(asNode(r, 'RoleSpec')?.rolename ?? ''));
       break;
     case 'RenameStmt':
       if (node.relation?.relname && isTempRelation(node.relation, ctx)) ctx.temps.delete(String(node.relation.relname));
@@ -619,15 +646,16 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext,
     case 'CreateStmt':
     case 'CreateSeqStmt':
     case 'CreateTableAsStmt': {
-      const rv = (kind === 'CreateStmt' ? node.relation : kind === 'CreateSeqStmt' ? node.sequence : node.into?.rel) as AstNode | undefined;
+      const rv = kind === 'CreateStmt' ? node.relation : kind === 'CreateSeqStmt' ? node.sequence : node.into?.rel;
       if (rv?.relpersistence === 't' && !rv.catalogname && (!rv.schemaname || rv.schemaname === 'pg_temp')) addTemp(String(rv.relname));
       // A permanent relation of the same name means this input lost track of which one a name resolves to.
       else if (rv?.relname) ctx.temps.delete(String(rv.relname));
       break;
     }
     case 'DropStmt':
-      for (const o of (node.objects as AstNode[] | undefined) ?? []) {
-        const parts = o.List ? stringParts(o.List.items) : [];
+      for (const o of node.objects ?? []) {
+        const list = asNode(o, 'List');
+        const parts = list ? stringParts(list.items) : [];
         if (parts.length) ctx.temps.delete(parts[parts.length - 1]);
       }
       break;
@@ -644,7 +672,7 @@ function remember(kind: string, node: AstNode, v: Verdict, ctx: ClassifyContext,
  */
 export function rememberStatement(s: ParsedStatement, cls: StatementClass, ctx: ClassifyContext): void {
   try {
-    remember(s.kind, s.node, { class: cls, reason: '' }, ctx, s.text);
+    remember(s, { class: cls, reason: '' }, ctx, s.text);
   } catch {
     // A shape remember() did not expect only means less context: later statements fail closed.
   }
@@ -658,7 +686,7 @@ export function classifyParsed(s: ParsedStatement, ctx: ClassifyContext = newCla
   if (opts.remember !== false) rememberStatement(s, v.class, ctx);
   let objects: string[];
   try {
-    objects = objectsOf(s.kind, s.node, facts);
+    objects = objectsOf(s, facts);
   } catch {
     objects = [];
   }

@@ -8,7 +8,7 @@
  * the tree is typed with @pgsql/types (re-exported by libpg-query), not as `any`.
  */
 import type { Node } from 'libpg-query';
-import { parseStatements, type AstNode } from './parser.js';
+import { parseStatements, type ParsedStatement } from './parser.js';
 
 /** The strings of a name list (typed: libpg-query's tree as @pgsql/types describes it). */
 const names = (list: Node[] | undefined): string[] => (list ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : '')).filter((x) => x !== '');
@@ -121,16 +121,17 @@ function evaluate(node: Node | undefined, params: string[], args: ConstantArg[])
  * known here. `expr` is the PL/pgSQL expression as written (`format('explain %s', $1)`).
  */
 export function dynamicSqlText(expr: string, params: string[], args: ConstantArg[]): string | undefined {
-  let stmts;
+  let stmts: ParsedStatement[];
   try {
     stmts = parseStatements(`SELECT ${expr}`);
   } catch {
     return undefined;
   }
   const s = stmts[0];
-  const targets = s?.node.targetList as AstNode[] | undefined;
-  if (stmts.length !== 1 || s.kind !== 'SelectStmt' || targets?.length !== 1 || s.node.fromClause || s.node.whereClause) return undefined;
-  const target = targets[0] as Node;
+  if (stmts.length !== 1 || s.kind !== 'SelectStmt') return undefined;
+  const targets = s.node.targetList;
+  if (targets?.length !== 1 || s.node.fromClause || s.node.whereClause) return undefined;
+  const target = targets[0];
   const v = evaluate('ResTarget' in target ? target.ResTarget.val : undefined, params, args);
   return typeof v === 'string' ? v : undefined;
 }

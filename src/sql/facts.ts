@@ -4,7 +4,7 @@
  * row-locking clauses and SELECT INTO. Node types are the keys of libpg-query's JSON
  * (`{ FuncCall: {…} }`), so nothing here looks at SQL text.
  */
-import type { AstNode } from './parser.js';
+import { asNode, type JsonObject, type Node, type RangeVar } from './ast.js';
 
 export interface NestedWrite {
   kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt' | 'MergeStmt';
@@ -28,18 +28,18 @@ export interface Facts {
   cteNames: Set<string>;
 }
 
-export function relationName(rv: AstNode | undefined): string {
+export function relationName(rv: RangeVar | undefined): string {
   if (!rv) return '?';
   return [rv.catalogname, rv.schemaname, rv.relname].filter(Boolean).join('.');
 }
 
-export function stringParts(list: AstNode[] | undefined): string[] {
-  return (list ?? []).map((n) => (n.String?.sval as string | undefined) ?? '').filter((s) => s !== '');
+export function stringParts(list: Node[] | undefined): string[] {
+  return (list ?? []).map((n) => asNode(n, 'String')?.sval ?? '').filter((s) => s !== '');
 }
 
 /** The value of a constant argument (`'x'`, `42`, `0.5`, `'x'::regclass`), else undefined. */
-export function constantValue(arg: AstNode | undefined): string | number | undefined {
-  const c = arg?.A_Const ?? arg?.TypeCast?.arg?.A_Const;
+export function constantValue(arg: Node | undefined): string | number | undefined {
+  const c = asNode(arg, 'A_Const') ?? asNode(asNode(arg, 'TypeCast')?.arg, 'A_Const');
   if (!c) return undefined;
   if (c.sval !== undefined) return String(c.sval.sval ?? '');
   if (c.ival !== undefined) return Number(c.ival.ival ?? 0);
@@ -52,17 +52,18 @@ export function constantValue(arg: AstNode | undefined): string | number | undef
  * text is what a routine receives; casts to other types (`'x'::regclass`) are left unknown since
  * their text form can differ from the literal.
  */
-export function literalValue(arg: AstNode | undefined): string | number | undefined {
-  if (arg?.A_Const) return constantValue(arg);
-  const names = stringParts(arg?.TypeCast?.typeName?.names);
+export function literalValue(arg: Node | undefined): string | number | undefined {
+  if (asNode(arg, 'A_Const')) return constantValue(arg);
+  const cast = asNode(arg, 'TypeCast');
+  const names = stringParts(cast?.typeName?.names);
   const type = names[names.length - 1];
-  const bits = arg?.TypeCast?.arg?.A_Const?.bsval?.bsval as string | undefined;
+  const bits = asNode(cast?.arg, 'A_Const')?.bsval?.bsval;
   // x'40000'::int, as large-object modes are often written.
   if (bits && ['int4', 'int8'].includes(type)) {
     const n = bits[0] === 'x' ? parseInt(bits.slice(1), 16) : bits[0] === 'b' ? parseInt(bits.slice(1), 2) : NaN;
     return Number.isSafeInteger(n) ? n : undefined;
   }
-  return arg?.TypeCast?.arg?.A_Const && ['text', 'varchar'].includes(type) ? constantValue(arg) : undefined;
+  return asNode(cast?.arg, 'A_Const') && ['text', 'varchar'].includes(type) ? constantValue(arg) : undefined;
 }
 
 const WRITE_KINDS = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
@@ -71,36 +72,43 @@ const WRITE_KINDS = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStm
  * Facts of trees already walked: the classifier and several lint rules ask about the same
  * statement, and a tree is never changed after parsing, so one walk per tree serves them all.
  */
-const walked = new WeakMap<AstNode, Facts>();
+const walked = new WeakMap<object, Facts>();
 
-/** Collects facts from `node` (a node's fields), once per tree. The result is shared: do not change it. */
-export function collectFacts(node: AstNode): Facts {
+/**
+ * Collects facts from `node` (a node's fields, a wrapped node or any part of a tree), once per
+ * tree. The result is shared: do not change it.
+ */
+export function collectFacts(node: unknown): Facts {
   if (node === null || typeof node !== 'object') return walk(node);
   let facts = walked.get(node);
   if (!facts) walked.set(node, (facts = walk(node)));
   return facts;
 }
 
-function walk(node: AstNode): Facts {
+function walk(node: unknown): Facts {
   const facts: Facts = { functions: [], firstArgs: [], args: [], relations: [], nestedWrites: [], locking: false, selectInto: false, cteNames: new Set() };
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) {
-      for (const v of value) visit(v);
+      for (const v of value as unknown[]) visit(v);
       return;
     }
     if (value === null || typeof value !== 'object') return;
-    const obj = value as AstNode;
+    const obj = value as JsonObject;
+    // A key that is a node type name is a wrapped node: `obj` is that Node.
+    const wrapped = obj as Node;
     for (const key in obj) {
       const child = obj[key];
       if (child === null || typeof child !== 'object') continue;
       switch (key) {
-        case 'FuncCall':
-          facts.functions.push(stringParts(child.funcname));
-          facts.firstArgs.push(constantValue(child.args?.[0]));
-          facts.args.push(((child.args as AstNode[] | undefined) ?? []).map(literalValue));
+        case 'FuncCall': {
+          const f = asNode(wrapped, 'FuncCall')!;
+          facts.functions.push(stringParts(f.funcname));
+          facts.firstArgs.push(constantValue(f.args?.[0]));
+          facts.args.push((f.args ?? []).map(literalValue));
           break;
+        }
         case 'RangeVar':
-          facts.relations.push(relationName(child));
+          facts.relations.push(relationName(asNode(wrapped, 'RangeVar')));
           break;
         case 'LockingClause':
           facts.locking = true;
@@ -108,15 +116,18 @@ function walk(node: AstNode): Facts {
         case 'intoClause':
           facts.selectInto = true;
           break;
-        case 'CommonTableExpr':
-          if (child.ctename) facts.cteNames.add(child.ctename as string);
+        case 'CommonTableExpr': {
+          const cte = asNode(wrapped, 'CommonTableExpr')!;
+          if (cte.ctename) facts.cteNames.add(cte.ctename);
           break;
+        }
         default:
           if (WRITE_KINDS.has(key)) {
+            const k = key as NestedWrite['kind'];
             facts.nestedWrites.push({
-              kind: key as NestedWrite['kind'],
-              relation: relationName(child.relation),
-              hasWhere: key === 'InsertStmt' || key === 'MergeStmt' || child.whereClause !== undefined,
+              kind: k,
+              relation: relationName(asNode(wrapped, k)!.relation),
+              hasWhere: k === 'InsertStmt' || k === 'MergeStmt' || asNode(wrapped, k)!.whereClause !== undefined,
             });
           }
       }

@@ -7,6 +7,7 @@
  */
 import { relationName } from './facts.js';
 import { lineColumn, loadSqlParser, parseStatements, type ParsedStatement } from './parser.js';
+import { asNode } from './ast.js';
 import { lintRules } from './rules/index.js';
 import { runnerPlan, type MigrationRunner } from './runner.js';
 import { tableKey } from './rules/helpers.js';
@@ -135,11 +136,11 @@ export function lintStatements(sql: string, stmts: ParsedStatement[], opts: Lint
 
 /** Updates what the migration has done so far, after the rules saw the statement. */
 function track(s: ParsedStatement, ctx: LintContext, assumed: boolean): void {
-  const n = s.node;
-  switch (s.kind) {
+  const { kind, node: n } = s;
+  switch (kind) {
     case 'CreateStmt':
     case 'CreateTableAsStmt':
-      ctx.createdTables.add(tableKey(n.relation ?? n.into?.rel));
+      ctx.createdTables.add(tableKey(kind === 'CreateStmt' ? n.relation : n.into?.rel));
       break;
     case 'IndexStmt':
       if (n.concurrent && n.idxname) ctx.concurrentIndexes.add(n.idxname);
@@ -158,8 +159,9 @@ function track(s: ParsedStatement, ctx: LintContext, assumed: boolean): void {
     }
     case 'AlterTableStmt':
       for (const c of n.cmds ?? []) {
-        const def = c.AlterTableCmd?.def?.Constraint;
-        if (c.AlterTableCmd?.subtype === 'AT_AddConstraint' && def?.skip_validation && def.conname) ctx.notValidConstraints.add(def.conname);
+        const cmd = asNode(c, 'AlterTableCmd');
+        const def = asNode(cmd?.def, 'Constraint');
+        if (cmd?.subtype === 'AT_AddConstraint' && def?.skip_validation && def.conname) ctx.notValidConstraints.add(def.conname);
       }
       break;
   }

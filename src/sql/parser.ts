@@ -5,16 +5,16 @@
  */
 import { loadModule, parseSync } from 'libpg-query';
 import { UsageError, errorMessage } from '../errors.js';
+import { unwrap, type ParseResult, type TaggedNode } from './ast.js';
 
-/** A parse node as libpg-query's JSON gives it: `{ NodeType: { …fields } }` or a bare field object. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AstNode = Record<string, any>;
+/**
+ * One statement: `kind`, its node type ('SelectStmt'), and `node`, that node's fields (the value
+ * under `kind`), typed together (src/sql/ast.ts) — `if (s.kind === 'DropStmt') s.node.removeType`.
+ */
+export type ParsedStatement = TaggedNode & StatementSource;
 
-export interface ParsedStatement {
-  /** The node type, e.g. 'SelectStmt'. */
-  kind: string;
-  /** The node's fields (the value under `kind`). */
-  node: AstNode;
+/** Where a statement is in the input. */
+export interface StatementSource {
   /** Source text, without leading comments/whitespace and without the trailing semicolon. */
   text: string;
   /** Character offsets in the input: [start, end). */
@@ -125,9 +125,9 @@ function skipTrivia(sql: string, from: number, to: number): number {
 export function parseStatements(sql: string): ParsedStatement[] {
   if (!ready) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
   if (sql.trim() === '') return []; // libpg-query refuses empty input; an empty file has no statements
-  let result: { stmts?: Array<{ stmt: AstNode; stmt_location?: number; stmt_len?: number }> };
+  let result: ParseResult;
   try {
-    result = parseSync(sql) as typeof result;
+    result = parseSync(sql);
   } catch (err) {
     const details = (err as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
     const pos = Math.max(0, Math.min(details?.cursorPosition ?? 0, sql.length));
@@ -139,7 +139,7 @@ export function parseStatements(sql: string): ParsedStatement[] {
   const out: ParsedStatement[] = [];
   let previousEnd = 0;
   for (const raw of result.stmts ?? []) {
-    const kind = Object.keys(raw.stmt)[0];
+    const tagged = unwrap(raw.stmt!);
     // The first statement's location already skips leading comments; the others start right
     // after the previous semicolon. Comments above a statement begin where the previous one ended.
     const leadingStart = Math.min(previousEnd, toChar(raw.stmt_location ?? 0));
@@ -151,8 +151,7 @@ export function parseStatements(sql: string): ParsedStatement[] {
     if (sql[end - 1] === ';') end--;
     const { line, column } = position(start);
     out.push({
-      kind,
-      node: raw.stmt[kind] as AstNode,
+      ...tagged,
       text: sql.slice(start, end),
       start,
       end,

@@ -10,7 +10,7 @@
  * body that does not parse is unknown (fail closed).
  */
 import { parsePlPgSQLSync } from 'libpg-query';
-import type { AstNode } from './parser.js';
+import { asNode, type CreateFunctionStmt, type DoStmt, type FunctionParameter, type JsonObject, type Node, type PlpgsqlDatum, type PlpgsqlExpr, type PlpgsqlExprFields, type PlpgsqlFunction, type PlpgsqlTree } from './ast.js';
 import { errorMessage } from '../errors.js';
 
 export type BodyStatements =
@@ -27,24 +27,24 @@ export type BodyStatements =
   | { unknown: string };
 
 /** The language and body text of a CREATE FUNCTION/PROCEDURE node. */
-function languageAndBody(node: AstNode): { language: string; body?: string; atomic?: AstNode; ownSearchPath: boolean } {
+function languageAndBody(node: CreateFunctionStmt): { language: string; body?: string; atomic?: Node; ownSearchPath: boolean } {
   let language = 'sql';
   let body: string | undefined;
   let ownSearchPath = false;
-  for (const o of (node.options as AstNode[] | undefined) ?? []) {
-    const d = o.DefElem;
+  for (const o of node.options ?? []) {
+    const d = asNode(o, 'DefElem');
     if (d?.defname === 'set') ownSearchPath = true;
-    if (d?.defname === 'language') language = String(d.arg?.String?.sval ?? '').toLowerCase();
+    if (d?.defname === 'language') language = String(asNode(d.arg, 'String')?.sval ?? '').toLowerCase();
     if (d?.defname === 'as') {
-      const items = (d.arg?.List?.items as AstNode[] | undefined) ?? (d.arg?.String ? [d.arg] : []);
-      body = items.length === 1 ? String(items[0].String?.sval ?? '') : undefined;
+      const items = asNode(d.arg, 'List')?.items ?? (asNode(d.arg, 'String') ? [d.arg] : []);
+      body = items.length === 1 ? String(asNode(items[0], 'String')?.sval ?? '') : undefined;
     }
   }
   return { language, body, atomic: node.sql_body, ownSearchPath };
 }
 
 /** The SQL text of a PL/pgSQL expression, as PostgreSQL parses it for its parse mode. */
-function exprSql(e: AstNode): string | undefined {
+function exprSql(e: PlpgsqlExpr): string | undefined {
   const q = String(e.query ?? '');
   const mode = Number(e.parseMode ?? 0);
   if (mode === 0) return q; // a whole statement
@@ -70,24 +70,24 @@ const DYNAMIC_PLPGSQL: Record<string, string> = { PLpgSQL_stmt_dynexecute: 'quer
  * DIAGNOSTICS, FOREACH, OPEN, an assignment written with `=`). libpg-query's tree omits a `varno` of 0, so
  * names, not numbers, are compared; statements that give only a number (FOREACH, OPEN) count as `*`.
  */
-function assignedNames(tree: AstNode, skipDatums: number): Set<string> {
+function assignedNames(tree: PlpgsqlTree, skipDatums: number): Set<string> {
   const out = new Set<string>();
-  const fn = ((tree.plpgsql_funcs as AstNode[] | undefined) ?? []).map((f) => f.PLpgSQL_function ?? {});
-  for (const f of fn) for (const d of ((f.datums as AstNode[] | undefined) ?? []).slice(skipDatums)) for (const v of Object.values(d)) if ((v as AstNode)?.refname) out.add(String((v as AstNode).refname).toLowerCase());
+  const fn = (tree.plpgsql_funcs ?? []).map((f): PlpgsqlFunction => f.PLpgSQL_function ?? {});
+  for (const f of fn) for (const d of (f.datums ?? []).slice(skipDatums)) for (const v of Object.values(d)) if (v?.refname) out.add(String(v.refname).toLowerCase());
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) return v.forEach(visit);
     if (!v || typeof v !== 'object') return;
-    for (const [k, child] of Object.entries(v as AstNode)) {
+    for (const [k, child] of Object.entries(v as JsonObject)) {
       // These name their target only by datum number (omitted when 0): they may assign anything.
       if (k === 'PLpgSQL_stmt_getdiag' || k === 'PLpgSQL_stmt_foreach_a' || k === 'PLpgSQL_stmt_open') out.add('*');
       if (k === 'PLpgSQL_stmt_assign') {
-        const q = String((child as AstNode)?.expr?.PLpgSQL_expr?.query ?? '');
+        const q = String((child as PlpgsqlExprFields | null)?.expr?.PLpgSQL_expr?.query ?? '');
         out.add(q.slice(0, Math.max(0, q.indexOf(':='))).trim().replace(/^"|"$/g, '').split(/[\s.[]/)[0].toLowerCase() || '*');
       }
       if ((k === 'target' || k === 'var') && child && typeof child === 'object') {
-        for (const t of Object.values(child as AstNode)) {
-          if ((t as AstNode)?.refname && !String((t as AstNode).refname).startsWith('(')) out.add(String((t as AstNode).refname).toLowerCase());
-          for (const field of ((t as AstNode)?.fields as AstNode[] | undefined) ?? []) out.add(String(field.name ?? '*').toLowerCase());
+        for (const t of Object.values(child as PlpgsqlDatum)) {
+          if (t?.refname && !String(t.refname).startsWith('(')) out.add(String(t.refname).toLowerCase());
+          for (const field of t?.fields ?? []) out.add(String(field.name ?? '*').toLowerCase());
         }
       }
       visit(child);
@@ -98,9 +98,9 @@ function assignedNames(tree: AstNode, skipDatums: number): Set<string> {
 }
 
 function plpgsqlStatements(createText: string, params: string[] | undefined, allParams: number, ownSearchPath: boolean): BodyStatements {
-  let tree: AstNode;
+  let tree: PlpgsqlTree;
   try {
-    tree = parsePlPgSQLSync(createText) as AstNode;
+    tree = parsePlPgSQLSync(createText) as PlpgsqlTree;
   } catch (e) {
     return { unknown: `its PL/pgSQL body does not parse (${errorMessage(e).split('\n')[0]})` };
   }
@@ -111,15 +111,15 @@ function plpgsqlStatements(createText: string, params: string[] | undefined, all
     if (opaque) return;
     if (Array.isArray(v)) return v.forEach(visit);
     if (!v || typeof v !== 'object') return;
-    for (const [k, child] of Object.entries(v as AstNode)) {
+    for (const [k, child] of Object.entries(v as JsonObject)) {
       if (OPAQUE_PLPGSQL[k]) {
         opaque = OPAQUE_PLPGSQL[k];
         return;
       }
-      const dyn = DYNAMIC_PLPGSQL[k] ? (child as AstNode)?.[DYNAMIC_PLPGSQL[k]]?.PLpgSQL_expr : undefined;
+      const dyn = DYNAMIC_PLPGSQL[k] ? (child as PlpgsqlExprFields | null)?.[DYNAMIC_PLPGSQL[k]]?.PLpgSQL_expr : undefined;
       if (dyn) dynamic.push(String(dyn.query ?? ''));
       if (k === 'PLpgSQL_expr') {
-        const s = exprSql(child as AstNode);
+        const s = exprSql(child as PlpgsqlExpr);
         if (s === undefined) {
           opaque = 'has an expression that cannot be read';
           return;
@@ -144,13 +144,13 @@ function plpgsqlStatements(createText: string, params: string[] | undefined, all
 }
 
 /** A DO block's statements (PL/pgSQL; other languages are unknown). */
-export function doBlockStatements(node: AstNode): BodyStatements {
+export function doBlockStatements(node: DoStmt): BodyStatements {
   let language = 'plpgsql';
   let body: string | undefined;
-  for (const o of (node.args as AstNode[] | undefined) ?? []) {
-    const d = o.DefElem;
-    if (d?.defname === 'language') language = String(d.arg?.String?.sval ?? '').toLowerCase();
-    if (d?.defname === 'as') body = d.arg?.String?.sval as string | undefined;
+  for (const o of node.args ?? []) {
+    const d = asNode(o, 'DefElem');
+    if (d?.defname === 'language') language = String(asNode(d.arg, 'String')?.sval ?? '').toLowerCase();
+    if (d?.defname === 'as') body = asNode(d.arg, 'String')?.sval;
   }
   if (language !== 'plpgsql') return { unknown: `it is written in ${language || 'an unknown language'}` };
   if (body === undefined) return { unknown: 'its body is not visible' };
@@ -164,7 +164,7 @@ export function doBlockStatements(node: AstNode): BodyStatements {
 const INPUT_MODES = new Set(['FUNC_PARAM_IN', 'FUNC_PARAM_INOUT', 'FUNC_PARAM_DEFAULT']);
 
 /** Statements a CREATE FUNCTION/PROCEDURE's body runs, given the statement's own source text. */
-export function routineBodyStatements(node: AstNode, createText: string): BodyStatements {
+export function routineBodyStatements(node: CreateFunctionStmt, createText: string): BodyStatements {
   const { language, body, atomic, ownSearchPath } = languageAndBody(node);
   if (language === 'sql') {
     if (atomic) return { unknown: 'BEGIN ATOMIC bodies are not read here' };
@@ -172,7 +172,7 @@ export function routineBodyStatements(node: AstNode, createText: string): BodySt
   }
   if (language === 'plpgsql') {
     // PL/pgSQL numbers its datums from the parameters, in declaration order (OUT and TABLE ones too).
-    const all = ((node.parameters as AstNode[] | undefined) ?? []).map((p) => p.FunctionParameter ?? {});
+    const all = (node.parameters ?? []).map((p): FunctionParameter => asNode(p, 'FunctionParameter') ?? {});
     const variadic = all.some((p) => p.mode === 'FUNC_PARAM_VARIADIC');
     const names = all.filter((p) => INPUT_MODES.has(p.mode ?? 'FUNC_PARAM_DEFAULT')).map((p) => String(p.name ?? '').toLowerCase());
     return plpgsqlStatements(createText, variadic ? undefined : names, all.length, ownSearchPath);

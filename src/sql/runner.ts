@@ -12,7 +12,8 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AstNode, ParsedStatement } from './parser.js';
+import type { ParsedStatement } from './parser.js';
+import { asNode, type TaggedNode } from './ast.js';
 
 export const MIGRATION_RUNNERS = ['prisma', 'supabase', 'prodguard', 'flyway', 'none'] as const;
 export type MigrationRunner = (typeof MIGRATION_RUNNERS)[number];
@@ -26,14 +27,14 @@ export interface RunnerPlan {
 }
 
 /** Statements PostgreSQL refuses inside a transaction block (PreventInTransactionBlock). */
-export function isNonTransactional(s: { kind: string; node: AstNode }): boolean {
-  const n = s.node;
-  switch (s.kind) {
+export function isNonTransactional(s: TaggedNode): boolean {
+  const { kind, node: n } = s;
+  switch (kind) {
     case 'IndexStmt':
     case 'DropStmt':
       return Boolean(n.concurrent);
     case 'ReindexStmt':
-      return ((n.params as AstNode[] | undefined) ?? []).some((p) => p.DefElem?.defname === 'concurrently') || n.kind === 'REINDEX_OBJECT_SYSTEM' || n.kind === 'REINDEX_OBJECT_DATABASE';
+      return (n.params ?? []).some((p) => asNode(p, 'DefElem')?.defname === 'concurrently') || n.kind === 'REINDEX_OBJECT_SYSTEM' || n.kind === 'REINDEX_OBJECT_DATABASE';
     case 'VacuumStmt':
       return Boolean(n.is_vacuumcmd);
     case 'CreatedbStmt':

@@ -1,5 +1,6 @@
 import { collectFacts } from '../facts.js';
 import { functionName, isReadOnlyFunction } from '../functions.js';
+import { asNode } from '../ast.js';
 import { alterCmds, columnConstraints, columnType, isExistingTable, relationName } from './helpers.js';
 import type { LintRule, RuleHit } from './types.js';
 
@@ -18,10 +19,10 @@ export const rule: LintRule = {
     good: ['ALTER TABLE users ADD COLUMN created_at timestamptz DEFAULT now();', 'ALTER TABLE users ADD COLUMN token uuid;\nALTER TABLE users ALTER COLUMN token SET DEFAULT gen_random_uuid();'],
   },
   check: (s, ctx) => {
-    if (!isExistingTable(s.node.relation, ctx)) return undefined;
+    if (s.kind !== 'AlterTableStmt' || !isExistingTable(s.node.relation, ctx)) return undefined;
     const out: RuleHit[] = [];
     for (const c of alterCmds(s).filter((x) => x.subtype === 'AT_AddColumn')) {
-      const col = c.def?.ColumnDef;
+      const col = asNode(c.def, 'ColumnDef');
       const where = `${relationName(s.node.relation)}.${col?.colname}`;
       if (SERIAL.has(columnType(col))) {
         out.push({ message: `adding ${columnType(col)} column ${where} fills it from a sequence row by row (table rewrite)`, location: col?.location });

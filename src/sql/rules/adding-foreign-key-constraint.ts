@@ -12,7 +12,7 @@ export const rule: LintRule = {
     good: ['ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;', 'CREATE TABLE orders (id bigint, user_id bigint);\nALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);'],
   },
   check: (s, ctx) =>
-    isExistingTable(s.node.relation, ctx)
+    s.kind === 'AlterTableStmt' && isExistingTable(s.node.relation, ctx)
       ? addedConstraints(s)
           .filter((k) => k.contype === 'CONSTR_FOREIGN' && !k.skip_validation)
           .map((k) => ({ message: `foreign key ${k.conname ?? ''}${k.conname ? ' ' : ''}on ${relationName(s.node.relation)} → ${relationName(k.pktable)} validates every row while blocking writes to both tables; add it NOT VALID and VALIDATE later`, location: k.location as number }))

@@ -12,7 +12,7 @@ export const rule: LintRule = {
     good: ['ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL) NOT VALID;', 'CREATE TABLE users (email text);\nALTER TABLE users ALTER COLUMN email SET NOT NULL;'],
   },
   check: (s, ctx) =>
-    isExistingTable(s.node.relation, ctx)
+    s.kind === 'AlterTableStmt' && isExistingTable(s.node.relation, ctx)
       ? alterCmds(s)
           .filter((c) => c.subtype === 'AT_SetNotNull')
           .map((c) => `SET NOT NULL on ${relationName(s.node.relation)}.${c.name} scans the table under an ACCESS EXCLUSIVE lock`)

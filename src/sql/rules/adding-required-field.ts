@@ -1,3 +1,4 @@
+import { asNode } from '../ast.js';
 import { alterCmds, columnConstraints, isExistingTable, relationName } from './helpers.js';
 import type { LintRule } from './types.js';
 
@@ -12,15 +13,16 @@ export const rule: LintRule = {
     good: ['ALTER TABLE users ADD COLUMN tenant_id bigint NOT NULL DEFAULT 0;', 'ALTER TABLE users ADD COLUMN tenant_id bigint;'],
   },
   check: (s, ctx) =>
-    isExistingTable(s.node.relation, ctx)
+    s.kind === 'AlterTableStmt' && isExistingTable(s.node.relation, ctx)
       ? alterCmds(s)
           .filter((c) => c.subtype === 'AT_AddColumn')
           .filter((c) => {
-            const cons = columnConstraints(c.def?.ColumnDef);
+            const cons = columnConstraints(asNode(c.def, 'ColumnDef'));
             const notNull = cons.some((k) => k.contype === 'CONSTR_NOTNULL' || k.contype === 'CONSTR_PRIMARY');
             const filled = cons.some((k) => k.contype === 'CONSTR_DEFAULT' || k.contype === 'CONSTR_GENERATED' || k.contype === 'CONSTR_IDENTITY');
             return notNull && !filled;
           })
-          .map((c) => ({ message: `adding NOT NULL column ${c.def.ColumnDef.colname} to ${relationName(s.node.relation)} without a DEFAULT fails on a table with rows`, location: c.def.ColumnDef.location as number }))
+          .map((c) => asNode(c.def, 'ColumnDef')!)
+          .map((col) => ({ message: `adding NOT NULL column ${col.colname} to ${relationName(s.node.relation)} without a DEFAULT fails on a table with rows`, location: col.location as number }))
       : undefined,
 };

@@ -1,13 +1,15 @@
 import { stringParts } from '../facts.js';
-import type { AstNode, LintRule } from './types.js';
+import { asNode, type JsonObject, type Node } from '../ast.js';
+import type { LintRule } from './types.js';
 
 /** True when `node` contains the string constant `value` anywhere. */
 function usesString(node: unknown, value: string): boolean {
-  if (Array.isArray(node)) return node.some((n) => usesString(n, value));
+  if (Array.isArray(node)) return (node as unknown[]).some((n) => usesString(n, value));
   if (!node || typeof node !== 'object') return false;
-  const c = (node as AstNode).A_Const;
+  // Any object of the tree: an A_Const key marks a wrapped constant.
+  const c = asNode(node as Node, 'A_Const');
   if (c?.sval && c.sval.sval === value) return true;
-  return Object.values(node as AstNode).some((v) => typeof v === 'object' && usesString(v, value));
+  return Object.values(node as JsonObject).some((v) => typeof v === 'object' && usesString(v, value));
 }
 
 export const rule: LintRule = {

@@ -13,6 +13,5 @@ export const rule: LintRule = {
   },
   check: (s, ctx) =>
     statementsWithin(s, ctx)
-      .filter(({ stmt }) => stmt.kind === 'AlterSystemStmt')
-      .map(({ stmt, where }) => `ALTER SYSTEM ${stmt.node.setstmt?.kind === 'VAR_RESET_ALL' ? 'RESET ALL' : `SET ${stmt.node.setstmt?.name ?? ''}`}${where ? ` in ${where}` : ''} changes the whole server’s configuration`),
+      .flatMap(({ stmt, where }) => (stmt.kind === 'AlterSystemStmt' ? [`ALTER SYSTEM ${stmt.node.setstmt?.kind === 'VAR_RESET_ALL' ? 'RESET ALL' : `SET ${stmt.node.setstmt?.name ?? ''}`}${where ? ` in ${where}` : ''} changes the whole server’s configuration`] : [])),
 };

@@ -3,7 +3,9 @@ import { isExistingTable } from './helpers.js';
 import type { LintRule, ParsedStatement } from './types.js';
 
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
-const isDataChange = (s: ParsedStatement) => DML.has(s.kind) || (s.kind === 'CopyStmt' && Boolean(s.node.is_from));
+/** The statements that change data: each has a `relation` (COPY's only with FROM a table). */
+type DataChange = Extract<ParsedStatement, { kind: 'InsertStmt' | 'UpdateStmt' | 'DeleteStmt' | 'MergeStmt' | 'CopyStmt' }>;
+const isDataChange = (s: ParsedStatement): s is DataChange => DML.has(s.kind) || (s.kind === 'CopyStmt' && Boolean(s.node.is_from));
 
 export const rule: LintRule = {
   id: 'ban-data-change-in-schema-migration',

@@ -2,6 +2,7 @@ import type { LintRule } from './types.js';
 import { RUNTIME_PLACEHOLDER, statementsWithin } from './routine-bodies.js';
 import { objectNamesOf } from './helpers.js';
 import { relationName } from '../facts.js';
+import { asNode } from '../ast.js';
 
 const DROPS = new Set(['OBJECT_TABLE', 'OBJECT_SCHEMA', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE']);
 
@@ -28,11 +29,11 @@ export const rule: LintRule = {
     const hits: string[] = [];
     for (const { stmt: e, where } of statementsWithin(s, ctx)) {
       if (!where) continue;
-      const n = e.node;
-      if (e.kind === 'DropStmt' && DROPS.has(String(n.removeType))) hits.push(`${where} drops ${String(n.removeType).replace('OBJECT_', '').toLowerCase().replace('_', ' ')} ${objectNamesOf(n).join(', ')}`);
-      else if (e.kind === 'DropdbStmt') hits.push(`${where} drops database ${n.dbname}`);
-      else if (e.kind === 'TruncateStmt') hits.push(`${where} truncates ${((n.relations as Array<{ RangeVar?: unknown }>) ?? []).map((r) => relationName(r.RangeVar as never)).join(', ')}`);
-      else if ((e.kind === 'DeleteStmt' || e.kind === 'UpdateStmt') && n.whereClause === undefined) hits.push(`${where} ${e.kind === 'DeleteStmt' ? 'deletes every row of' : 'updates every row of'} ${relationName(n.relation)}`);
+      const { kind, node: n } = e;
+      if (kind === 'DropStmt' && DROPS.has(String(n.removeType))) hits.push(`${where} drops ${String(n.removeType).replace('OBJECT_', '').toLowerCase().replace('_', ' ')} ${objectNamesOf(n).join(', ')}`);
+      else if (kind === 'DropdbStmt') hits.push(`${where} drops database ${n.dbname}`);
+      else if (kind === 'TruncateStmt') hits.push(`${where} truncates ${(n.relations ?? []).map((r) => relationName(asNode(r, 'RangeVar'))).join(', ')}`);
+      else if ((kind === 'DeleteStmt' || kind === 'UpdateStmt') && n.whereClause === undefined) hits.push(`${where} ${kind === 'DeleteStmt' ? 'deletes every row of' : 'updates every row of'} ${relationName(n.relation)}`);
     }
     return hits.map((h) => h.split(RUNTIME_PLACEHOLDER).join('<run-time value>'));
   },

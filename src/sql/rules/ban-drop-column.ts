@@ -9,7 +9,9 @@ export const rule: LintRule = {
     'DROP COLUMN deletes the column’s data, and every running application version that selects or inserts the column breaks the moment the migration commits. Stop reading and writing the column in the application first (deploy that), then drop it in a later migration, with a backup.',
   examples: { bad: ['ALTER TABLE users DROP COLUMN email;', 'ALTER TABLE users DROP COLUMN IF EXISTS email CASCADE;'], good: ['ALTER TABLE users ADD COLUMN nickname text;'] },
   check: (s) =>
-    alterCmds(s)
-      .filter((c) => c.subtype === 'AT_DropColumn')
-      .map((c) => `dropping column ${c.name} of ${relationName(s.node.relation)} deletes its data and breaks code that still uses it`),
+    s.kind !== 'AlterTableStmt'
+      ? undefined
+      : alterCmds(s)
+          .filter((c) => c.subtype === 'AT_DropColumn')
+          .map((c) => `dropping column ${c.name} of ${relationName(s.node.relation)} deletes its data and breaks code that still uses it`),
 };

@@ -9,7 +9,9 @@ export const rule: LintRule = {
     'Dropping NOT NULL lets NULLs in, and code written against the column (and clients generated from the schema) may assume it is never NULL. Make sure every reader handles NULL before relaxing the constraint; suppress with the reason once checked.',
   examples: { bad: ['ALTER TABLE users ALTER COLUMN email DROP NOT NULL;'], good: ['ALTER TABLE users ALTER COLUMN email SET DEFAULT \'\';'] },
   check: (s) =>
-    alterCmds(s)
-      .filter((c) => c.subtype === 'AT_DropNotNull')
-      .map((c) => `dropping NOT NULL on ${relationName(s.node.relation)}.${c.name} lets NULLs reach code that assumes none`),
+    s.kind !== 'AlterTableStmt'
+      ? undefined
+      : alterCmds(s)
+          .filter((c) => c.subtype === 'AT_DropNotNull')
+          .map((c) => `dropping NOT NULL on ${relationName(s.node.relation)}.${c.name} lets NULLs reach code that assumes none`),
 };

@@ -1,13 +1,13 @@
 import type { LintRule } from './types.js';
 import { statementsWithin } from './routine-bodies.js';
 import { collectFacts } from '../facts.js';
-import type { AstNode } from '../parser.js';
+import { asNode, type JsonObject, type Node } from '../ast.js';
 
 const ROLE_SETTINGS = new Set(['role', 'session_authorization']);
 
 /** The value a SET/set_config gives, for the message. */
-function argText(args: AstNode[] | undefined): string {
-  const a = args?.[0]?.A_Const;
+function argText(args: Node[] | undefined): string {
+  const a = asNode(args?.[0], 'A_Const');
   return a?.sval ? String(a.sval.sval) : a ? 'a value' : 'a value';
 }
 
@@ -29,13 +29,13 @@ export const rule: LintRule = {
     const hits: string[] = [];
     for (const { stmt: e, where } of statementsWithin(s, ctx)) {
       const at = where ? ` in ${where}` : '';
-      const n = e.node;
+      const { kind, node: n } = e;
       // SET ROLE NONE is RESET ROLE: back to the login role, not a switch.
-      if (e.kind === 'VariableSetStmt' && ROLE_SETTINGS.has(String(n.name)) && n.kind === 'VAR_SET_VALUE' && argText(n.args).toLowerCase() !== 'none') {
+      if (kind === 'VariableSetStmt' && ROLE_SETTINGS.has(String(n.name)) && n.kind === 'VAR_SET_VALUE' && argText(n.args).toLowerCase() !== 'none') {
         hits.push(`${settingName(String(n.name))} ${argText(n.args)}${at}: the statements after it run with that role’s privileges`);
       }
-      if ((e.kind === 'AlterRoleSetStmt' || e.kind === 'AlterDatabaseSetStmt') && ROLE_SETTINGS.has(String(n.setstmt?.name))) {
-        hits.push(`${e.kind === 'AlterRoleSetStmt' ? 'ALTER ROLE' : 'ALTER DATABASE'} … SET ${n.setstmt.name}${at}: every later session switches role`);
+      if ((kind === 'AlterRoleSetStmt' || kind === 'AlterDatabaseSetStmt') && ROLE_SETTINGS.has(String(n.setstmt?.name))) {
+        hits.push(`${kind === 'AlterRoleSetStmt' ? 'ALTER ROLE' : 'ALTER DATABASE'} … SET ${n.setstmt?.name}${at}: every later session switches role`);
       }
       for (const f of collectFacts(n).functions) {
         if (f.at(-1) !== 'set_config') continue;
@@ -48,14 +48,16 @@ export const rule: LintRule = {
 };
 
 /** The first argument of a set_config(...) call in the tree, if it is a literal. */
-export function findSetConfig(node: AstNode): string | null {
+export function findSetConfig(node: unknown): string | null {
   let found: string | null = null;
   const visit = (v: unknown): void => {
     if (found || v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) return v.forEach(visit);
-    const o = v as AstNode;
-    if (o.FuncCall && ((o.FuncCall.funcname as AstNode[]) ?? []).at(-1)?.String?.sval === 'set_config') {
-      const a = (o.FuncCall.args as AstNode[] | undefined)?.[0]?.A_Const?.sval?.sval;
+    const o = v as JsonObject;
+    // Any object of the tree: a FuncCall key marks a wrapped FuncCall node.
+    const call = asNode(v as Node, 'FuncCall');
+    if (call && asNode((call.funcname ?? []).at(-1), 'String')?.sval === 'set_config') {
+      const a = asNode(call.args?.[0], 'A_Const')?.sval?.sval;
       if (a) found = String(a).toLowerCase();
     }
     for (const k in o) visit(o[k]);

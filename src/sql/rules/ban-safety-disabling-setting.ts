@@ -2,7 +2,7 @@ import type { LintRule } from './types.js';
 import { statementsWithin } from './routine-bodies.js';
 import { alterCmds } from './helpers.js';
 import { findSetConfig } from './ban-role-switching.js';
-import type { AstNode } from '../parser.js';
+import { asNode, type Node } from '../ast.js';
 
 /** Settings whose non-default values switch a safety off, with the value that is safe. */
 const UNSAFE: Record<string, { safe: string; why: string }> = {
@@ -10,8 +10,8 @@ const UNSAFE: Record<string, { safe: string; why: string }> = {
   row_security: { safe: 'on', why: 'row-level security policies stop applying (or queries fail instead of filtering)' },
 };
 
-function value(args: AstNode[] | undefined): string {
-  const a = args?.[0]?.A_Const;
+function value(args: Node[] | undefined): string {
+  const a = asNode(args?.[0], 'A_Const');
   if (!a) return '?';
   return String(a.sval?.sval ?? a.boolval?.boolval ?? (a.ival ? a.ival.ival : '')).toLowerCase();
 }
@@ -36,16 +36,16 @@ export const rule: LintRule = {
     const hits: string[] = [];
     for (const { stmt: e, where } of statementsWithin(s, ctx)) {
       const at = where ? ` in ${where}` : '';
-      const n = e.node;
-      const set = e.kind === 'VariableSetStmt' ? n : e.kind === 'AlterRoleSetStmt' || e.kind === 'AlterDatabaseSetStmt' ? n.setstmt : null;
+      const { kind, node: n } = e;
+      const set = kind === 'VariableSetStmt' ? n : kind === 'AlterRoleSetStmt' || kind === 'AlterDatabaseSetStmt' ? n.setstmt : null;
       const name = String(set?.name ?? '');
       if (set && set.kind === 'VAR_SET_VALUE' && UNSAFE[name] && value(set.args) !== UNSAFE[name].safe && !(name === 'row_security' && ['true', 'yes', '1'].includes(value(set.args)))) {
-        hits.push(`${e.kind === 'VariableSetStmt' ? 'SET' : e.kind === 'AlterRoleSetStmt' ? 'ALTER ROLE … SET' : 'ALTER DATABASE … SET'} ${name} = ${value(set.args)}${at}: ${UNSAFE[name].why}`);
+        hits.push(`${kind === 'VariableSetStmt' ? 'SET' : kind === 'AlterRoleSetStmt' ? 'ALTER ROLE … SET' : 'ALTER DATABASE … SET'} ${name} = ${value(set.args)}${at}: ${UNSAFE[name].why}`);
       }
       const call = findSetConfig(n);
       if (call && UNSAFE[call]) hits.push(`set_config('${call}', …)${at}: ${UNSAFE[call].why}`);
-      if (e.kind === 'AlterTableStmt') {
-        for (const c of alterCmds(e as never)) {
+      if (kind === 'AlterTableStmt') {
+        for (const c of alterCmds(e)) {
           if (c.subtype === 'AT_DisableTrigAll') hits.push(`DISABLE TRIGGER ALL${at}: foreign keys of the table stop being enforced`);
         }
       }

@@ -1,7 +1,7 @@
 import type { LintRule } from './types.js';
 import { statementsWithin } from './routine-bodies.js';
 import { collectFacts } from '../facts.js';
-import type { AstNode } from '../parser.js';
+import { asNode } from '../ast.js';
 
 /** Functions that read or write the database server's file system. */
 const FILE_FUNCTIONS = new Set([
@@ -30,12 +30,12 @@ export const rule: LintRule = {
     const hits: string[] = [];
     for (const { stmt: e, where } of statementsWithin(s, ctx)) {
       const at = where ? ` in ${where}` : '';
-      const n = e.node as AstNode;
-      if (e.kind === 'CopyStmt' && n.is_program) hits.push(`COPY … ${n.is_from ? 'FROM' : 'TO'} PROGRAM${at} runs a shell command on the database server`);
-      else if (e.kind === 'CopyStmt' && n.filename) hits.push(`COPY … ${n.is_from ? 'FROM' : 'TO'} '${n.filename}'${at} ${n.is_from ? 'reads' : 'writes'} a file on the database server`);
-      if (e.kind === 'GrantRoleStmt' && n.is_grant !== false) {
-        for (const r of (n.granted_roles as AstNode[]) ?? []) {
-          const role = String(r.AccessPriv?.priv_name ?? r.RoleSpec?.rolename ?? '');
+      const { kind, node: n } = e;
+      if (kind === 'CopyStmt' && n.is_program) hits.push(`COPY … ${n.is_from ? 'FROM' : 'TO'} PROGRAM${at} runs a shell command on the database server`);
+      else if (kind === 'CopyStmt' && n.filename) hits.push(`COPY … ${n.is_from ? 'FROM' : 'TO'} '${n.filename}'${at} ${n.is_from ? 'reads' : 'writes'} a file on the database server`);
+      if (kind === 'GrantRoleStmt' && n.is_grant !== false) {
+        for (const r of n.granted_roles ?? []) {
+          const role = String(asNode(r, 'AccessPriv')?.priv_name ?? asNode(r, 'RoleSpec')?.rolename ?? '');
           if (FILE_ROLES.has(role)) hits.push(`GRANT ${role}${at} gives a role access to the server’s files or programs`);
         }
       }

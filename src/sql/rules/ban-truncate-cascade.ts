@@ -1,5 +1,6 @@
 import { relationName } from './helpers.js';
-import type { AstNode, LintRule } from './types.js';
+import { asNode } from '../ast.js';
+import type { LintRule } from './types.js';
 
 export const rule: LintRule = {
   id: 'ban-truncate-cascade',
@@ -10,6 +11,6 @@ export const rule: LintRule = {
   examples: { bad: ['TRUNCATE users CASCADE;'], good: ['DELETE FROM users WHERE id = 1;'] },
   check: (s) =>
     s.kind === 'TruncateStmt' && s.node.behavior === 'DROP_CASCADE'
-      ? `TRUNCATE ${((s.node.relations as AstNode[]) ?? []).map((r) => relationName(r.RangeVar)).join(', ')} CASCADE also empties every table that references them`
+      ? `TRUNCATE ${(s.node.relations ?? []).map((r) => relationName(asNode(r, 'RangeVar'))).join(', ')} CASCADE also empties every table that references them`
       : undefined,
 };

@@ -1,5 +1,6 @@
 import { relationName } from './helpers.js';
-import type { AstNode, LintRule } from './types.js';
+import { asNode } from '../ast.js';
+import type { LintRule } from './types.js';
 
 export const rule: LintRule = {
   id: 'ban-truncate',
@@ -10,6 +11,6 @@ export const rule: LintRule = {
   examples: { bad: ['TRUNCATE orders;', 'TRUNCATE TABLE orders, items RESTART IDENTITY;'], good: ['DELETE FROM orders WHERE created_at < now() - interval \'1 year\';'] },
   check: (s) =>
     s.kind === 'TruncateStmt' && s.node.behavior !== 'DROP_CASCADE'
-      ? `TRUNCATE deletes every row of ${((s.node.relations as AstNode[]) ?? []).map((r) => relationName(r.RangeVar)).join(', ')}`
+      ? `TRUNCATE deletes every row of ${(s.node.relations ?? []).map((r) => relationName(asNode(r, 'RangeVar'))).join(', ')}`
       : undefined,
 };

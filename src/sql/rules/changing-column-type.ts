@@ -12,7 +12,7 @@ export const rule: LintRule = {
     good: ['CREATE TABLE orders (total int);\nALTER TABLE orders ALTER COLUMN total TYPE bigint;', 'ALTER TABLE orders ADD COLUMN total_v2 numeric(12,2);'],
   },
   check: (s, ctx) =>
-    isExistingTable(s.node.relation, ctx)
+    s.kind === 'AlterTableStmt' && isExistingTable(s.node.relation, ctx)
       ? alterCmds(s)
           .filter((c) => c.subtype === 'AT_AlterColumnType')
           .map((c) => `changing the type of ${relationName(s.node.relation)}.${c.name} locks the table and usually rewrites it`)

@@ -12,11 +12,11 @@ export const rule: LintRule = {
     good: ['ALTER TABLE orders ADD CONSTRAINT total_positive CHECK (total > 0) NOT VALID;', 'ALTER TABLE orders VALIDATE CONSTRAINT total_positive;'],
   },
   check: (s, ctx) => {
-    if (!isExistingTable(s.node.relation, ctx)) return undefined;
+    if (s.kind !== 'AlterTableStmt' || !isExistingTable(s.node.relation, ctx)) return undefined;
     const out = addedConstraints(s)
       .filter((k) => k.contype === 'CONSTR_CHECK' && !k.skip_validation)
       .map((k): RuleHit => ({ message: `CHECK constraint ${k.conname ?? ''}${k.conname ? ' ' : ''}on ${relationName(s.node.relation)} scans the table under an ACCESS EXCLUSIVE lock; add it NOT VALID and VALIDATE later`, location: k.location as number }));
-    for (const c of alterCmds(s).filter((x) => x.subtype === 'AT_ValidateConstraint' && ctx.inTransaction && ctx.notValidConstraints.has(x.name)))
+    for (const c of alterCmds(s).filter((x) => x.subtype === 'AT_ValidateConstraint' && ctx.inTransaction && x.name !== undefined && ctx.notValidConstraints.has(x.name)))
       out.push(`constraint ${c.name} is validated in the same transaction that added it NOT VALID; validate it in a separate migration`);
     return out;
   },

@@ -12,7 +12,7 @@ export const rule: LintRule = {
     good: ['ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_idx;', 'CREATE TABLE users (id bigint, email text);\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);'],
   },
   check: (s, ctx) =>
-    isExistingTable(s.node.relation, ctx)
+    s.kind === 'AlterTableStmt' && isExistingTable(s.node.relation, ctx)
       ? addedConstraints(s)
           .filter((k) => (k.contype === 'CONSTR_UNIQUE' || k.contype === 'CONSTR_PRIMARY') && !k.indexname)
           .map((k) => ({ message: `${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} constraint on ${relationName(s.node.relation)} builds its index under an ACCESS EXCLUSIVE lock; create the index CONCURRENTLY and add the constraint USING INDEX`, location: k.location as number }))

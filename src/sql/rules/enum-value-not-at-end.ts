@@ -1,11 +1,12 @@
 import { stringParts } from '../facts.js';
-import type { AstNode, LintRule } from './types.js';
+import { asNode, type TaggedNode } from '../ast.js';
+import type { LintRule } from './types.js';
 
 /** The values of an enum created earlier in the same migration, if it was. */
-function valuesCreatedEarlier(all: { kind: string; node: AstNode }[], upTo: number, type: string): string[] | undefined {
+function valuesCreatedEarlier(all: TaggedNode[], upTo: number, type: string): string[] | undefined {
   let vals: string[] | undefined;
   for (const s of all.slice(0, upTo)) {
-    if (s.kind === 'CreateEnumStmt' && stringParts(s.node.typeName).join('.') === type) vals = ((s.node.vals as AstNode[]) ?? []).map((v) => String(v.String?.sval));
+    if (s.kind === 'CreateEnumStmt' && stringParts(s.node.typeName).join('.') === type) vals = (s.node.vals ?? []).map((v) => String(asNode(v, 'String')?.sval));
     if (s.kind === 'AlterEnumStmt' && vals && stringParts(s.node.typeName).join('.') === type && s.node.newVal) {
       const at = s.node.newValNeighbor ? vals.indexOf(s.node.newValNeighbor) + (s.node.newValIsAfter ? 1 : 0) : vals.length;
       vals.splice(at < 0 ? vals.length : at, 0, String(s.node.newVal));

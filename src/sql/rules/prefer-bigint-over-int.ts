@@ -1,17 +1,18 @@
 import { alterCmds, columnType } from './helpers.js';
-import type { AstNode, LintRule, ParsedStatement } from './types.js';
+import { asNode, nodesOf, type ColumnDef } from '../ast.js';
+import type { LintRule, ParsedStatement } from './types.js';
 
 const SMALL = new Set(['int4', 'int2', 'serial', 'serial4', 'smallserial', 'serial2']);
 
-function keyColumns(s: ParsedStatement): AstNode[] {
-  const defs: AstNode[] =
+function keyColumns(s: ParsedStatement): ColumnDef[] {
+  const defs: ColumnDef[] =
     s.kind === 'CreateStmt'
-      ? ((s.node.tableElts as AstNode[]) ?? []).map((e) => e.ColumnDef as AstNode).filter(Boolean)
-      : alterCmds(s).filter((c) => c.subtype === 'AT_AddColumn').map((c) => c.def?.ColumnDef as AstNode).filter(Boolean);
+      ? nodesOf(s.node.tableElts, 'ColumnDef')
+      : alterCmds(s).filter((c) => c.subtype === 'AT_AddColumn').map((c) => asNode(c.def, 'ColumnDef')).filter((d): d is ColumnDef => Boolean(d));
   // Only identifiers: primary keys, identity and serial columns — the ones that run out.
   return defs.filter((d) => {
     const t = columnType(d);
-    const cons = ((d.constraints as AstNode[]) ?? []).map((c) => c.Constraint?.contype);
+    const cons = (d.constraints ?? []).map((c) => asNode(c, 'Constraint')?.contype);
     return t.startsWith('serial') || t === 'smallserial' || cons.includes('CONSTR_PRIMARY') || cons.includes('CONSTR_IDENTITY');
   });
 }

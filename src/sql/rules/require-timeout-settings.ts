@@ -1,16 +1,17 @@
 import { columnConstraints, isExistingTable, tableKey } from './helpers.js';
-import type { AstNode, LintRule, ParsedStatement, LintContext } from './types.js';
+import { asNode, nodesOf, type CreateStmt } from '../ast.js';
+import type { LintRule, ParsedStatement, LintContext } from './types.js';
 
 /**
  * A new table whose foreign key references an existing table takes SHARE ROW EXCLUSIVE on that
  * table (blocking its writes while it waits), although the new table itself is empty.
  */
-function referencesExistingTable(s: ParsedStatement, ctx: LintContext): boolean {
-  const own = tableKey(s.node.relation);
-  const elts = ((s.node.tableElts as AstNode[] | undefined) ?? []);
+function referencesExistingTable(node: CreateStmt, ctx: LintContext): boolean {
+  const own = tableKey(node.relation);
+  const elts = node.tableElts ?? [];
   const constraints = [
-    ...elts.map((e) => e.Constraint as AstNode | undefined).filter((c): c is AstNode => Boolean(c)),
-    ...elts.flatMap((e) => columnConstraints(e.ColumnDef as AstNode | undefined)),
+    ...nodesOf(elts, 'Constraint'),
+    ...elts.flatMap((e) => columnConstraints(asNode(e, 'ColumnDef'))),
   ];
   return constraints.some((c) => c.contype === 'CONSTR_FOREIGN' && c.pktable && tableKey(c.pktable) !== own && isExistingTable(c.pktable, ctx));
 }
@@ -24,14 +25,16 @@ function takesLock(s: ParsedStatement, ctx: LintContext): boolean {
     case 'IndexStmt':
       return !s.node.concurrent && isExistingTable(s.node.relation, ctx);
     case 'CreateStmt':
-      return referencesExistingTable(s, ctx);
+      return referencesExistingTable(s.node, ctx);
     case 'DropStmt':
+    case 'RefreshMatViewStmt':
+      return !s.node.concurrent;
+    // No CONCURRENTLY form: always a strong lock.
     case 'TruncateStmt':
     case 'CreateTrigStmt':
     case 'LockStmt':
     case 'ClusterStmt':
-    case 'RefreshMatViewStmt':
-      return !s.node.concurrent;
+      return true;
     default:
       return false;
   }

@@ -12,15 +12,14 @@
  */
 import { parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { stringParts } from '../facts.js';
-import type { AstNode, LintContext, ParsedStatement } from './types.js';
+import { asNode, unwrap, type JsonObject, type Node, type ParseResult, type PlpgsqlExpr, type PlpgsqlExprFields, type TaggedNode } from '../ast.js';
+import type { LintContext, ParsedStatement } from './types.js';
 
-export interface EmbeddedStatement {
-  kind: string;
-  node: AstNode;
+export type EmbeddedStatement = TaggedNode & {
   text: string;
   /** Built at run time by EXECUTE (reconstructed from its literal parts). */
   dynamic: boolean;
-}
+};
 
 export interface RoutineSql {
   /** 'DO block', 'function public.f', 'procedure p'. */
@@ -33,21 +32,25 @@ export interface RoutineSql {
   opaque: boolean;
 }
 
-type Stmtish = Pick<ParsedStatement, 'kind' | 'node' | 'text'>;
+/** A statement's node and text: a ParsedStatement or an EmbeddedStatement. */
+type Stmtish = TaggedNode & { text: string };
 
-function defElems(list: AstNode[] | undefined): Map<string, AstNode> {
-  const m = new Map<string, AstNode>();
-  for (const o of list ?? []) if (o.DefElem?.defname) m.set(String(o.DefElem.defname), o.DefElem.arg);
+function defElems(list: Node[] | undefined): Map<string, Node | undefined> {
+  const m = new Map<string, Node | undefined>();
+  for (const o of list ?? []) {
+    const d = asNode(o, 'DefElem');
+    if (d?.defname) m.set(String(d.defname), d.arg);
+  }
   return m;
 }
 
 function parseSql(text: string, dynamic: boolean): EmbeddedStatement[] {
   try {
-    const r = parseSync(text) as { stmts?: Array<{ stmt: AstNode; stmt_location?: number; stmt_len?: number }> };
+    const r = parseSync(text);
     return (r.stmts ?? []).map((x) => {
-      const kind = Object.keys(x.stmt)[0];
+      const tagged = unwrap(x.stmt!);
       const start = x.stmt_location ?? 0;
-      return { kind, node: x.stmt[kind] as AstNode, text: (x.stmt_len ? text.slice(start, start + x.stmt_len) : text.slice(start)).trim(), dynamic };
+      return { ...tagged, text: (x.stmt_len ? text.slice(start, start + x.stmt_len) : text.slice(start)).trim(), dynamic };
     });
   } catch {
     return [];
@@ -58,22 +61,28 @@ function parseSql(text: string, dynamic: boolean): EmbeddedStatement[] {
 export const RUNTIME_PLACEHOLDER = 'prodguard_runtime_value';
 
 /** Rebuilds the SQL text an EXECUTE expression produces from its literal parts (a placeholder for the variable ones). */
-function reconstruct(node: AstNode | undefined): string {
+function reconstruct(node: Node | undefined): string {
   const x = RUNTIME_PLACEHOLDER;
   if (!node) return x;
-  if (node.A_Const?.sval) return String(node.A_Const.sval.sval ?? '');
-  if (node.A_Expr && stringParts(node.A_Expr.name).join('') === '||') return reconstruct(node.A_Expr.lexpr) + reconstruct(node.A_Expr.rexpr);
-  if (node.FuncCall && stringParts(node.FuncCall.funcname).at(-1) === 'format') {
-    const [first, ...rest] = (node.FuncCall.args as AstNode[] | undefined) ?? [];
+  const sval = asNode(node, 'A_Const')?.sval;
+  if (sval) return String(sval.sval ?? '');
+  const expr = asNode(node, 'A_Expr');
+  if (expr && stringParts(expr.name).join('') === '||') return reconstruct(expr.lexpr) + reconstruct(expr.rexpr);
+  const call = asNode(node, 'FuncCall');
+  if (call && stringParts(call.funcname).at(-1) === 'format') {
+    const [first, ...rest] = call.args ?? [];
     let i = 0;
     // %I/%s/%L take the next argument; a literal argument is known, anything else is a run-time value.
-    if (first?.A_Const?.sval) return String(first.A_Const.sval.sval).replace(/%(?:\d+\$)?[-]?[ILs]/g, (m) => {
+    const fmt = asNode(first, 'A_Const')?.sval;
+    if (fmt) return String(fmt.sval).replace(/%(?:\d+\$)?[-]?[ILs]/g, (m) => {
       const arg = /^%\d/.test(m) ? undefined : rest[i++];
-      const v = arg?.A_Const?.sval ? String(arg.A_Const.sval.sval) : x;
+      const argSval = asNode(arg, 'A_Const')?.sval;
+      const v = argSval ? String(argSval.sval) : x;
       return m.endsWith('L') ? `'${v.replace(/'/g, "''")}'` : v;
     });
   }
-  if (node.TypeCast) return reconstruct(node.TypeCast.arg);
+  const cast = asNode(node, 'TypeCast');
+  if (cast) return reconstruct(cast.arg);
   return x;
 }
 
@@ -97,9 +106,9 @@ function parseMany(texts: string[], dynamic: boolean): EmbeddedStatement[][] {
     ends.push(at);
     at += SEP.length;
   }
-  let r: { stmts?: Array<{ stmt: AstNode; stmt_location?: number; stmt_len?: number }> };
+  let r: ParseResult;
   try {
-    r = parseSync(combined) as typeof r;
+    r = parseSync(combined);
   } catch {
     return texts.map((t) => parseSql(t, dynamic));
   }
@@ -114,8 +123,7 @@ function parseMany(texts: string[], dynamic: boolean): EmbeddedStatement[][] {
       if (text === '') continue;
       return texts.map((t) => parseSql(t, dynamic));
     }
-    const kind = Object.keys(x.stmt)[0];
-    out[i].push({ kind, node: x.stmt[kind] as AstNode, text, dynamic });
+    out[i].push({ ...unwrap(x.stmt!), text, dynamic });
   }
   return out;
 }
@@ -126,26 +134,27 @@ function walkPlpgsql(tree: unknown, out: RoutineSql, depth: number): void {
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) return v.forEach(visit);
     if (v === null || typeof v !== 'object') return;
-    const o = v as AstNode;
+    const o = v as JsonObject;
     for (const key in o) {
       const child = o[key];
       if (child === null || typeof child !== 'object') continue;
       if (key === 'PLpgSQL_stmt_dynexecute' || key === 'PLpgSQL_stmt_dynfors') {
-        const q = String(child.query?.PLpgSQL_expr?.query ?? '');
+        const q = String((child as PlpgsqlExprFields).query?.PLpgSQL_expr?.query ?? '');
         out.dynamic.push(q);
         items.push({ dyn: q });
       } else if (key === 'dynquery') {
-        const q = String(child.PLpgSQL_expr?.query ?? '');
+        const q = String((child as { PLpgSQL_expr?: PlpgsqlExpr }).PLpgSQL_expr?.query ?? '');
         out.dynamic.push(q);
         items.push({ dyn: q });
         continue;
-      } else if (key === 'PLpgSQL_expr' && child.query !== undefined) {
-        const q = String(child.query);
+      } else if (key === 'PLpgSQL_expr' && (child as PlpgsqlExpr).query !== undefined) {
+        const e = child as PlpgsqlExpr;
+        const q = String(e.query);
         // An expression without a parenthesis calls no function and holds no subquery (PostgreSQL's
         // grammar needs one for both): nothing in it for a rule to find, so it is not parsed.
-        if (child.parseMode !== 0 && !q.includes('(')) continue;
+        if (e.parseMode !== 0 && !q.includes('(')) continue;
         // parseMode 0: a whole SQL statement; otherwise an expression (`n > 1`) or an assignment (`x := f()`).
-        items.push({ sql: child.parseMode === 0 ? q : `SELECT ${q.replace(/^\s*[\w.]+(?:\[[^\]]*\])?\s*:=/, '')}` });
+        items.push({ sql: e.parseMode === 0 ? q : `SELECT ${q.replace(/^\s*[\w.]+(?:\[[^\]]*\])?\s*:=/, '')}` });
         continue;
       }
       visit(child);
@@ -156,7 +165,9 @@ function walkPlpgsql(tree: unknown, out: RoutineSql, depth: number): void {
   const rebuilt: string[] = [];
   const rebuiltAt = new Map<number, number>();
   items.forEach((it, i) => {
-    const target = 'dyn' in it ? (first[i][0]?.node.targetList as AstNode[] | undefined)?.[0]?.ResTarget?.val : undefined;
+    // `SELECT <expression>` parses to one SelectStmt (or to nothing when it does not parse).
+    const select = first[i][0];
+    const target = 'dyn' in it && select?.kind === 'SelectStmt' ? asNode(select.node.targetList?.[0], 'ResTarget')?.val : undefined;
     if (target) {
       rebuiltAt.set(i, rebuilt.length);
       rebuilt.push(reconstruct(target));
@@ -186,27 +197,33 @@ function inspect(s: Stmtish, depth: number): RoutineSql | null {
   let where: string;
   let language: string;
   let body: string | null;
-  let sqlBody: AstNode | undefined;
+  let sqlBody: Node | undefined;
   if (s.kind === 'DoStmt') {
     const d = defElems(s.node.args);
     where = 'DO block';
-    language = String(d.get('language')?.String?.sval ?? 'plpgsql').toLowerCase();
-    body = d.get('as')?.String?.sval ?? null;
+    language = String(asNode(d.get('language'), 'String')?.sval ?? 'plpgsql').toLowerCase();
+    body = asNode(d.get('as'), 'String')?.sval ?? null;
   } else if (s.kind === 'CreateFunctionStmt') {
     const d = defElems(s.node.options);
     where = `${s.node.is_procedure ? 'procedure' : 'function'} ${stringParts(s.node.funcname).join('.')}`;
-    language = String(d.get('language')?.String?.sval ?? 'sql').toLowerCase();
+    language = String(asNode(d.get('language'), 'String')?.sval ?? 'sql').toLowerCase();
     const as = d.get('as');
-    body = as?.List ? String((as.List.items as AstNode[])[0]?.String?.sval ?? '') : (as?.String?.sval ?? null);
+    const asList = asNode(as, 'List');
+    body = asList ? String(asNode(asList.items![0], 'String')?.sval ?? '') : (asNode(as, 'String')?.sval ?? null);
     sqlBody = s.node.sql_body;
   } else return null;
   const out: RoutineSql = { where, language, statements: [], dynamic: [], opaque: false };
   if (sqlBody) {
     // BEGIN ATOMIC … END: already parsed by the main parser.
-    const items = (sqlBody.List?.items as AstNode[] | undefined) ?? [];
-    for (const it of items.flatMap((i) => (i.List ? ((i.List.items as AstNode[]) ?? []) : [i]))) {
-      const kind = Object.keys(it)[0];
-      if (kind) out.statements.push({ kind, node: it[kind], text: s.text, dynamic: false });
+    const items = asNode(sqlBody, 'List')?.items ?? [];
+    const flat = items.flatMap((i) => {
+      const list = asNode(i, 'List');
+      return list ? (list.items ?? []) : [i];
+    });
+    for (const it of flat) {
+      const tagged = unwrap(it);
+      // An empty node (`{}`) has no type name: nothing to read.
+      if (tagged.kind) out.statements.push({ ...tagged, text: s.text, dynamic: false });
     }
   } else if (language === 'plpgsql') {
     try {

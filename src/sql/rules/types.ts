@@ -1,5 +1,5 @@
 /** The shape of a lint rule: one file per rule in this folder, named by its id (squawk-style). */
-import type { AstNode, ParsedStatement } from '../parser.js';
+import type { ParsedStatement } from '../parser.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -44,4 +44,4 @@ export interface LintRule {
 
 export type RuleHit = string | { message: string; location?: number };
 
-export type { AstNode, ParsedStatement };
+export type { ParsedStatement };
