@@ -1,22 +1,21 @@
 import type { LintRule } from './types.js';
 import { statementsWithin } from './routine-bodies.js';
-import type { AstNode } from '../parser.js';
+import { asNode, type Node, type NodeOf } from '../ast.js';
 
 /** Role attributes that put a role above the database's own checks (row security, grants, replication). */
 const POWERFUL = new Set(['superuser', 'createrole', 'replication', 'bypassrls']);
 /** Privileges that change data or schema; granted to PUBLIC they reach every role, present and future. */
 const WRITE_PRIVILEGES = new Set(['insert', 'update', 'delete', 'truncate', 'create', 'references', 'trigger', 'usage']);
 
-const roleName = (r: AstNode | undefined): string => (r?.roletype === 'ROLESPEC_PUBLIC' ? 'PUBLIC' : String(r?.rolename ?? r?.roletype ?? '?').replace(/^ROLESPEC_/, '').toLowerCase());
+type RoleSpec = NodeOf<'RoleSpec'>;
+const roleName = (r: RoleSpec | undefined): string => (r?.roletype === 'ROLESPEC_PUBLIC' ? 'PUBLIC' : String(r?.rolename ?? r?.roletype ?? '?').replace(/^ROLESPEC_/, '').toLowerCase());
 
-function roleOptions(kind: string, n: AstNode, at: string): string[] {
+function roleOptions(verb: 'CREATE ROLE' | 'ALTER ROLE', name: string, options: Node[] | undefined, at: string): string[] {
   const hits: string[] = [];
-  const verb = kind === 'CreateRoleStmt' ? 'CREATE ROLE' : 'ALTER ROLE';
-  const name = kind === 'CreateRoleStmt' ? String(n.role) : roleName(n.role);
-  for (const o of (n.options as AstNode[] | undefined) ?? []) {
-    const d = o.DefElem;
-    if (!d) continue;
-    if (POWERFUL.has(d.defname) && d.arg?.Boolean?.boolval) hits.push(`${verb} ${name} ${String(d.defname).toUpperCase()}${at}: the role bypasses the database's own restrictions`);
+  for (const o of options ?? []) {
+    const d = asNode(o, 'DefElem');
+    if (!d?.defname) continue;
+    if (POWERFUL.has(d.defname) && asNode(d.arg, 'Boolean')?.boolval) hits.push(`${verb} ${name} ${d.defname.toUpperCase()}${at}: the role bypasses the database's own restrictions`);
     if (d.defname === 'password' && d.arg) hits.push(`${verb} ${name} … PASSWORD${at}: the password lands in the repository, the migration history and every backup`);
   }
   return hits;
@@ -43,22 +42,22 @@ export const rule: LintRule = {
     const hits: string[] = [];
     for (const { stmt: e, where } of statementsWithin(s, ctx)) {
       const at = where ? ` in ${where}` : '';
-      const n = e.node;
-      if (e.kind === 'CreateRoleStmt' || e.kind === 'AlterRoleStmt') hits.push(...roleOptions(e.kind, n, at));
-      if (e.kind === 'GrantRoleStmt' && n.is_grant) {
-        const roles = ((n.granted_roles as AstNode[] | undefined) ?? []).map((r) => String(r.AccessPriv?.priv_name ?? '?'));
-        const to = ((n.grantee_roles as AstNode[] | undefined) ?? []).map((r) => roleName(r.RoleSpec)).join(', ');
+      if (e.kind === 'CreateRoleStmt') hits.push(...roleOptions('CREATE ROLE', String(e.node.role), e.node.options, at));
+      if (e.kind === 'AlterRoleStmt') hits.push(...roleOptions('ALTER ROLE', roleName(e.node.role), e.node.options, at));
+      if (e.kind === 'GrantRoleStmt' && e.node.is_grant) {
+        const roles = (e.node.granted_roles ?? []).map((r) => String(asNode(r, 'AccessPriv')?.priv_name ?? '?'));
+        const to = (e.node.grantee_roles ?? []).map((r) => roleName(asNode(r, 'RoleSpec'))).join(', ');
         hits.push(`GRANT ${roles.join(', ')} TO ${to}${at}: membership gives every privilege of ${roles.length > 1 ? 'those roles' : 'that role'}`);
       }
-      if (e.kind === 'GrantStmt' && n.is_grant && ((n.grantees as AstNode[] | undefined) ?? []).some((g) => g.RoleSpec?.roletype === 'ROLESPEC_PUBLIC')) {
-        const privs = ((n.privileges as AstNode[] | undefined) ?? []).map((p) => String(p.AccessPriv?.priv_name ?? '').toLowerCase());
+      if (e.kind === 'GrantStmt' && e.node.is_grant && (e.node.grantees ?? []).some((g) => asNode(g, 'RoleSpec')?.roletype === 'ROLESPEC_PUBLIC')) {
+        const privs = (e.node.privileges ?? []).map((p) => String(asNode(p, 'AccessPriv')?.priv_name ?? '').toLowerCase());
         const all = privs.length === 0;
         const writes = privs.filter((p) => WRITE_PRIVILEGES.has(p) || p === 'all');
         if (all || writes.length) hits.push(`GRANT ${all ? 'ALL' : writes.map((p) => p.toUpperCase()).join(', ')} … TO PUBLIC${at}: every role, present and future, gets it`);
       }
-      const rel = n.relation as AstNode | undefined;
-      if ((e.kind === 'InsertStmt' || e.kind === 'UpdateStmt' || e.kind === 'DeleteStmt' || e.kind === 'MergeStmt') && rel?.schemaname === 'prodguard') {
-        hits.push(`${e.kind.replace('Stmt', '').toUpperCase()} on prodguard.${rel.relname}${at}: writes prodguard's own records (migration history, policy pin, tokens) that the deploy gate and status trust`);
+      if (e.kind === 'InsertStmt' || e.kind === 'UpdateStmt' || e.kind === 'DeleteStmt' || e.kind === 'MergeStmt') {
+        const rel = e.node.relation;
+        if (rel?.schemaname === 'prodguard') hits.push(`${e.kind.replace('Stmt', '').toUpperCase()} on prodguard.${rel.relname}${at}: writes prodguard's own records (migration history, policy pin, tokens) that the deploy gate and status trust`);
       }
     }
     return [...new Set(hits)];
