@@ -157,16 +157,16 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       // Plaintext until each file is encrypted: a 0700 dir removed on every exit path, kill -9 included.
       tmpDir = openPrivateDir('prodguard-dump-');
       const outDir = join(tmpDir.path, 'dump');
-      // pg_dump writes plain files; they are gzipped here at the configured level while rows are
-      // counted on the plaintext (dir-dump.ts): no second decompression just to count.
-      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression: 0, jobs: backupJobs(cfg.jobs), outDir });
+      // pg_dump compresses in its own workers (as bare pg_dump -Fd -j N does); rows are counted on
+      // an inflated copy in a worker thread while the compressed bytes are encrypted and stored (dir-dump.ts).
+      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression, jobs: backupJobs(cfg.jobs), outDir });
       const dump = spawnPgDump(cmd.args, cmd.env);
       const tables = (await client.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows;
       // Files go out (encrypted, to every destination) as pg_dump finishes them, rows counted on
       // the way: no second pass over the dump, no count(*) scan beside it.
       let up: Awaited<ReturnType<typeof uploadWhileDumping>>;
       try {
-        up = await uploadWhileDumping(dump, outDir, (file, body) => store(dumpObjectName('directory', enc.encrypted, file), body, file.endsWith('.gz')), { compress: compression });
+        up = await uploadWhileDumping(dump, outDir, (file, body) => store(dumpObjectName('directory', enc.encrypted, file), body, file.endsWith('.gz')));
       } catch (err) {
         dump.child.kill('SIGKILL');
         await dump.finished.catch(() => {});
