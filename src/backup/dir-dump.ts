@@ -85,6 +85,12 @@ function openFiles(pids: number[], dir: string): Set<string> | null {
   return open;
 }
 
+export interface UploadOptions {
+  pollMs?: number;
+  /** Run while toc.dat (written last, still on disk) is being stored, e.g. `pg_restore -l`. */
+  alongsideToc?: () => Promise<void>;
+}
+
 export interface DirUploadResult {
   /** Rows per data file (dumpId.dat[.gz] → rows), null where the content was not recognisable. */
   rowsByFile: Map<string, number | null>;
@@ -96,7 +102,7 @@ export interface DirUploadResult {
  * ahead by less than a batch, it waits for more rather than reading a few kilobytes at a time:
  * every chunk costs a trip through the encrypter, the hash, the inflater and the destinations.
  */
-function followFile(path: string, closed: () => boolean): Readable {
+function followFile(path: string, closed: () => boolean, exited: Promise<unknown>): Readable {
   const BATCH = 1 << 20;
   let fh: FileHandle | null = null;
   let pos = 0;
@@ -122,7 +128,8 @@ function followFile(path: string, closed: () => boolean): Readable {
             this.push(null);
             return;
           }
-          await new Promise((r) => setTimeout(r, 25));
+          // The writer's exit ends the wait at once: its files are complete then.
+          await Promise.race([new Promise((r) => setTimeout(r, 25)), exited]);
         }
       } catch (err) {
         this.destroy(err as Error);
@@ -146,7 +153,7 @@ export async function uploadWhileDumping(
   dump: DumpProcess,
   outDir: string,
   upload: (file: string, body: Readable) => Promise<void>,
-  opts: { pollMs?: number } = {},
+  opts: UploadOptions = {},
 ): Promise<DirUploadResult> {
   const counter = new RowCountWorker();
   try {
@@ -160,7 +167,7 @@ async function followDump(
   dump: DumpProcess,
   outDir: string,
   upload: (file: string, body: Readable) => Promise<void>,
-  opts: { pollMs?: number },
+  opts: UploadOptions,
   counter: RowCountWorker,
 ): Promise<DirUploadResult> {
   const rowsByFile = new Map<string, number | null>();
@@ -171,13 +178,13 @@ async function followDump(
   let openNow: Set<string> | null = new Set();
   let exited = false;
   let failure: unknown = null;
-  dump.finished.then(() => (exited = true), (err) => { exited = true; failure = err; });
+  const exitedP = dump.finished.then(() => (exited = true), (err) => { exited = true; failure = err; });
   const closed = (file: string) => exited || (openNow !== null && generation > (firstSeen.get(file) ?? Infinity) && !openNow.has(file));
 
   const send = async (file: string) => {
     const path = join(outDir, file);
     const isData = /^\d+\.dat(\.gz)?$/.test(file);
-    const source = file === 'toc.dat' ? createReadStream(path) : followFile(path, () => closed(file));
+    const source = file === 'toc.dat' ? createReadStream(path) : followFile(path, () => closed(file), exitedP);
     if (isData) {
       // The stored bytes go to upload as pg_dump wrote them; a copy goes to the row-count worker
       // (inflated and counted there: row-count-worker.ts).
@@ -206,7 +213,8 @@ async function followDump(
 
   const pid = dump.child.pid;
   while (!exited && pid !== undefined && errors.length === 0) {
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
+    // Woken early when pg_dump exits: its last files are then complete.
+    await Promise.race([new Promise((r) => setTimeout(r, opts.pollMs ?? 50)), dump.finished.catch(() => {})]);
     let names: string[];
     try {
       names = readdirSync(outDir);
@@ -231,7 +239,8 @@ async function followDump(
   await Promise.all(started.values());
   if (errors.length) throw errors[0];
   // toc.dat stays on disk until pg_restore -l has read it (tableOfFiles); the caller's private dir goes after.
-  if (readdirSync(outDir).includes('toc.dat')) await send('toc.dat');
+  const hasToc = readdirSync(outDir).includes('toc.dat');
+  await Promise.all([hasToc ? send('toc.dat') : null, opts.alongsideToc?.()]);
   return { rowsByFile };
 }
 
