@@ -61,9 +61,16 @@ test('a file far larger than the in-flight limit is counted exactly (flow contro
     assert.ok(big.length > 24 << 20);
     assert.equal(await countWith(w, big, false, 1 << 20), 400_000);
     assert.equal(await countWith(w, gzipSync(big, { level: 1 }), true, 64 << 10), 400_000);
-    const damaged = gzipSync(copyText(1000, '\\.\n'));
-    damaged[damaged.length - 6] ^= 0xff; // CRC/length trailer
-    await assert.rejects(countWith(w, damaged, true, 4096), /row count/);
+    const good = gzipSync(copyText(1000, '\\.\n'));
+    const badLength = Buffer.from(good);
+    badLength[badLength.length - 2] ^= 0xff; // the trailer's length field
+    await assert.rejects(countWith(w, badLength, true, 4096), /row count: gzip length field/);
+    await assert.rejects(countWith(w, good.subarray(0, good.length - 3), true, 4096), /row count/); // truncated trailer
+    await assert.rejects(countWith(w, good.subarray(0, good.length >> 1), true, 4096), /row count/); // truncated data
+    await assert.rejects(countWith(w, Buffer.concat([good, good]), true, 4096), /row count: gzip data is not one complete member/);
+    const body = Buffer.from(good);
+    body[40] ^= 0xff; // inside the deflate data
+    await assert.rejects(countWith(w, body, true, 4096), /row count/);
     // The worker carries on after one file's error.
     assert.equal(await countWith(w, gzipSync(copyText(3, '\\.\n')), true, 2), 3);
   } finally {
