@@ -106,7 +106,8 @@ export class RowCountWorker {
   private start(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.unref();
+    // Not unref'd: while a count is awaited the worker may be the only thing keeping the process
+    // alive; uploadWhileDumping terminates it on every exit path.
     w.on('message', (m: { id: number; ack?: number; rows?: number | null; error?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
