@@ -98,6 +98,9 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
   };
   const phase = (p: string) => opts.onPhase?.(p);
 
+  // Asked while we connect rather than after: every step before pg_dump starts adds to the backup's time.
+  const dumpVersionAsked = pgDumpVersion();
+  dumpVersionAsked.catch(() => {});
   let client: Awaited<ReturnType<typeof connect>>;
   try {
     client = await connect(url, { applicationName: 'prodguard backup' });
@@ -112,18 +115,22 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     await client.query(BEGIN_SNAPSHOT_SQL);
     const snapshot = (await client.query<{ snapshot: string }>(EXPORT_SNAPSHOT_SQL)).rows[0].snapshot;
     const facts = (await client.query<{ server_version: string; database: string; lsn: string }>(SERVER_FACTS_SQL)).rows[0];
-    const dumpVersion = await pgDumpVersion();
+    const dumpVersion = await dumpVersionAsked;
     const tooOld = toolVersionWarning('pg_dump', dumpVersion, facts.server_version); // Supabase hook: clear message, not pg_dump's
     if (tooOld) throw new RefusedError(`backup failed: ${tooOld}`, 'backup.pg-dump-too-old');
     // Which server this is (restores refuse to write onto it); managed services may hide it.
     let systemIdentifier: string | undefined;
-    await client.query('SAVEPOINT sysid');
-    try {
-      systemIdentifier = (await client.query<{ s: string }>('SELECT system_identifier::text AS s FROM pg_control_system()')).rows[0]?.s;
-      await client.query('RELEASE SAVEPOINT sysid');
-    } catch {
-      await client.query('ROLLBACK TO SAVEPOINT sysid');
-    }
+    const readSystemIdentifier = async () => {
+      await client.query('SAVEPOINT sysid');
+      try {
+        systemIdentifier = (await client.query<{ s: string }>('SELECT system_identifier::text AS s FROM pg_control_system()')).rows[0]?.s;
+        await client.query('RELEASE SAVEPOINT sysid');
+      } catch {
+        await client.query('ROLLBACK TO SAVEPOINT sysid');
+      }
+    };
+    // Database/role settings, database grants and comment, and the roles — read in the same snapshot.
+    let dbProps: Awaited<ReturnType<typeof readDatabaseProperties>> | undefined;
 
     const store = async (key: string, source: Readable, compressed: boolean) => {
       const targets = alive();
@@ -142,6 +149,8 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
     let rowCounts: Record<string, number>;
     const compression = cfg.compression;
     if (cfg.format === 'custom') {
+      // Before pg_dump: the row counts below share this client, and a refused query would abort them.
+      await readSystemIdentifier();
       const cmd = dumpCommand({ url, snapshot, format: 'custom', compression, jobs: 1 });
       const dump = spawnPgDump(cmd.args, cmd.env);
       // Count rows in the snapshot while pg_dump runs (it has imported the snapshot by then or
@@ -161,23 +170,36 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       // Plaintext until each file is encrypted: a 0700 dir removed on every exit path, kill -9 included.
       tmpDir = openPrivateDir('prodguard-dump-');
       const outDir = join(tmpDir.path, 'dump');
-      // pg_dump writes plain files; they are gzipped here at the configured level while rows are
-      // counted on the plaintext (dir-dump.ts): no second decompression just to count.
-      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression: 0, jobs: backupJobs(cfg.jobs), outDir });
+      // pg_dump compresses in its own workers (as bare pg_dump -Fd -j N does); rows are counted on
+      // an inflated copy in a worker thread while the compressed bytes are encrypted and stored (dir-dump.ts).
+      const cmd = dumpCommand({ url, snapshot, format: 'directory', compression, jobs: backupJobs(cfg.jobs), outDir });
       const dump = spawnPgDump(cmd.args, cmd.env);
-      const tables = (await client.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows;
+      // The snapshot client is idle while pg_dump runs: everything else it has to read, now.
+      const alongside = (async () => {
+        const tables = (await client.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows;
+        await readSystemIdentifier();
+        dbProps = await readDatabaseProperties(client);
+        return tables;
+      })();
+      alongside.catch(() => {});
       // Files go out (encrypted, to every destination) as pg_dump finishes them, rows counted on
       // the way: no second pass over the dump, no count(*) scan beside it.
       let up: Awaited<ReturnType<typeof uploadWhileDumping>>;
+      let fileTable = new Map<string, string>();
       try {
-        up = await uploadWhileDumping(dump, outDir, (file, body) => store(dumpObjectName('directory', enc.encrypted, file), body, file.endsWith('.gz')), { compress: compression });
+        up = await uploadWhileDumping(dump, outDir, (file, body) => store(dumpObjectName('directory', enc.encrypted, file), body, file.endsWith('.gz')), {
+          // pg_restore -l reads toc.dat while toc.dat is being stored.
+          alongsideToc: async () => {
+            fileTable = await tableOfFiles(outDir, await alongside);
+          },
+        });
       } catch (err) {
         dump.child.kill('SIGKILL');
         await dump.finished.catch(() => {});
         throw err;
       }
       phase('row counts');
-      const fileTable = await tableOfFiles(outDir, tables);
+      const tables = await alongside;
       rowCounts = {};
       const uncounted: typeof tables = [];
       for (const t of tables) {
@@ -196,8 +218,7 @@ export async function createBackup(ctx: Context, opts: CreateBackupOptions): Pro
       // Deterministic manifest order whatever order the files finished in.
       objects.sort((a, b) => a.name.localeCompare(b.name));
     }
-    // Database/role settings, database grants and comment, and the roles — read in the same snapshot.
-    const dbProps = await readDatabaseProperties(client);
+    dbProps ??= await readDatabaseProperties(client);
     await client.query('COMMIT');
 
     phase('globals');

@@ -9,18 +9,20 @@
  *   row ending with the `\.` terminator, so counting lines while the file is uploaded gives the
  *   exact count in pg_dump's own snapshot — no count(*) scan competing with the dump. Files map
  *   to tables through `pg_restore -l`;
- * - compression: pg_dump writes the data files uncompressed (`--compress=0`) and we gzip them
- *   here, on the way to the encrypter, counting rows on the plaintext. The CPU spent compressing
- *   is the same as pg_dump's own (zlib, same level, one stream per file), but counting no longer
- *   needs a second decompression of everything (which made a backup ~1.5× bare pg_dump). The
- *   stored files are named `N.dat.gz` exactly as pg_dump would name them; pg_restore finds a
- *   data file by that suffix whatever level toc.dat records.
+ * - compression: pg_dump compresses each data file itself (`--compress`, zlib in C, in its N
+ *   worker processes, exactly as a bare `pg_dump -Fd -j N` does), so Node encrypts and hashes only
+ *   the compressed bytes. Rows are counted on a decompressed copy: inflating is several times
+ *   cheaper than deflating, runs in the libuv threadpool (one stream per file, files in
+ *   parallel) with large output chunks, and the count is a memchr-speed `indexOf` per row. This
+ *   replaced "pg_dump writes plain files, Node gzips them" (Node's deflate plus re-reading every
+ *   plaintext byte from the work dir cost more than pg_dump's own compression; it also left the
+ *   whole plaintext of a table in the work dir while it was read).
  */
 import { readdirSync, readlinkSync, readFileSync, rmSync, createReadStream } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
+import { RowCountWorker } from './row-count-worker.js';
 import { runPgTool } from '../pg/run-tool.js';
 import type { DumpProcess } from './pg-dump.js';
 
@@ -28,15 +30,15 @@ import type { DumpProcess } from './pg-dump.js';
 export class CopyRowCounter extends Transform {
   newlines = 0;
   private tail = '';
-  /** passThrough: forward every chunk (count on the way); otherwise a counting sink. */
-  constructor(private readonly passThrough = false) {
+  constructor() {
     super({ highWaterMark: 1 << 20 });
   }
   _transform(chunk: Buffer, _e: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) this.newlines++;
+    let n = this.newlines;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+    this.newlines = n;
     this.tail = (this.tail + chunk.subarray(Math.max(0, chunk.length - 8)).toString('latin1')).slice(-8);
-    if (this.passThrough) cb(null, chunk);
-    else cb();
+    cb();
   }
   /** Rows, or null when the data does not end the way pg_dump ends COPY data. */
   get rows(): number | null {
@@ -83,6 +85,12 @@ function openFiles(pids: number[], dir: string): Set<string> | null {
   return open;
 }
 
+export interface UploadOptions {
+  pollMs?: number;
+  /** Run while toc.dat (written last, still on disk) is being stored, e.g. `pg_restore -l`. */
+  alongsideToc?: () => Promise<void>;
+}
+
 export interface DirUploadResult {
   /** Rows per data file (dumpId.dat[.gz] → rows), null where the content was not recognisable. */
   rowsByFile: Map<string, number | null>;
@@ -90,31 +98,28 @@ export interface DirUploadResult {
 
 /**
  * Reads a file while pg_dump is still writing it ("tail -f"), ending once `closed()` says no
- * pg_dump process holds it any more and everything up to then has been read.
+ * pg_dump process holds it any more and everything up to then has been read. While the writer is
+ * ahead by less than a batch, it waits for more rather than reading a few kilobytes at a time:
+ * every chunk costs a trip through the encrypter, the hash, the inflater and the destinations.
  */
-function followFile(path: string, closed: () => boolean): Readable {
+function followFile(path: string, closed: () => boolean, exited: Promise<unknown>): Readable {
+  const BATCH = 1 << 20;
   let fh: FileHandle | null = null;
   let pos = 0;
-  let spare: Buffer | null = null;
   return new Readable({
-    highWaterMark: 1 << 20,
+    highWaterMark: 2 << 20,
     async read() {
       try {
         fh ??= await openFile(path, 'r');
         for (;;) {
-          // Ask before reading: if it was closed before this read, the read sees all of it.
+          // Ask before looking: if it was closed before this look, the read sees all of it.
           const done = closed();
-          spare ??= Buffer.allocUnsafe(1 << 20);
-          const { bytesRead } = await fh.read(spare, 0, spare.length, pos);
-          if (bytesRead > 0) {
+          const available = (await fh.stat()).size - pos;
+          if (available >= BATCH || (done && available > 0)) {
+            const buf = Buffer.allocUnsafeSlow(Math.min(available, 4 * BATCH));
+            const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
             pos += bytesRead;
-            // A short read (catching up with the writer) is copied out and the buffer kept: no
-            // megabyte allocated per few kilobytes read.
-            if (bytesRead < spare.length >> 2) this.push(Buffer.from(spare.subarray(0, bytesRead)));
-            else {
-              this.push(spare.subarray(0, bytesRead));
-              spare = null;
-            }
+            this.push(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
             return;
           }
           if (done) {
@@ -123,7 +128,8 @@ function followFile(path: string, closed: () => boolean): Readable {
             this.push(null);
             return;
           }
-          await new Promise((r) => setTimeout(r, 20));
+          // The writer's exit ends the wait at once: its files are complete then.
+          await Promise.race([new Promise((r) => setTimeout(r, 25)), exited]);
         }
       } catch (err) {
         this.destroy(err as Error);
@@ -147,7 +153,22 @@ export async function uploadWhileDumping(
   dump: DumpProcess,
   outDir: string,
   upload: (file: string, body: Readable) => Promise<void>,
-  opts: { pollMs?: number; /** gzip level for files pg_dump wrote uncompressed (--compress=0); 0: store as written. */ compress?: number } = {},
+  opts: UploadOptions = {},
+): Promise<DirUploadResult> {
+  const counter = new RowCountWorker();
+  try {
+    return await followDump(dump, outDir, upload, opts, counter);
+  } finally {
+    await counter.close();
+  }
+}
+
+async function followDump(
+  dump: DumpProcess,
+  outDir: string,
+  upload: (file: string, body: Readable) => Promise<void>,
+  opts: UploadOptions,
+  counter: RowCountWorker,
 ): Promise<DirUploadResult> {
   const rowsByFile = new Map<string, number | null>();
   const started = new Map<string, Promise<void>>();
@@ -157,36 +178,26 @@ export async function uploadWhileDumping(
   let openNow: Set<string> | null = new Set();
   let exited = false;
   let failure: unknown = null;
-  dump.finished.then(() => (exited = true), (err) => { exited = true; failure = err; });
+  const exitedP = dump.finished.then(() => (exited = true), (err) => { exited = true; failure = err; });
   const closed = (file: string) => exited || (openNow !== null && generation > (firstSeen.get(file) ?? Infinity) && !openNow.has(file));
 
   const send = async (file: string) => {
     const path = join(outDir, file);
     const isData = /^\d+\.dat(\.gz)?$/.test(file);
-    const source = file === 'toc.dat' ? createReadStream(path) : followFile(path, () => closed(file));
-    if (opts.compress && /^(\d+|blob_\d+)\.dat$/.test(file)) {
-      // Plain COPY text (or large-object bytes) from pg_dump: count rows and gzip on the way.
-      const counter = new CopyRowCounter(true);
-      const gz = createGzip({ level: opts.compress, chunkSize: 1 << 18 });
-      source.on('error', (e: Error) => counter.destroy(e));
-      counter.on('error', (e: Error) => gz.destroy(e));
-      source.pipe(counter).pipe(gz);
-      await upload(`${file}.gz`, gz);
-      if (isData) rowsByFile.set(file, counter.rows);
-    } else if (isData) {
-      // Tee: the stored bytes go to upload unchanged; a decompressed copy is only counted.
-      const counter = new CopyRowCounter();
-      const tee = new PassThrough();
-      source.pipe(tee);
-      source.on('error', (e: Error) => tee.destroy(e));
-      const count = new Promise<void>((resolve, reject) => {
-        const plain = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
-        plain.on('error', reject);
-        plain.pipe(counter).on('finish', resolve).on('error', reject);
-        counter.resume();
+    const source = file === 'toc.dat' ? createReadStream(path) : followFile(path, () => closed(file), exitedP);
+    if (isData) {
+      // The stored bytes go to upload as pg_dump wrote them; a copy goes to the row-count worker
+      // (inflated and counted there: row-count-worker.ts).
+      const body = new PassThrough({ highWaterMark: 2 << 20 });
+      const counting = counter.count(file.endsWith('.gz'));
+      source.pipe(body);
+      source.pipe(counting.sink);
+      source.on('error', (e: Error) => {
+        body.destroy(e);
+        counting.sink.destroy(e);
       });
-      await Promise.all([upload(file, tee), count]);
-      rowsByFile.set(file, counter.rows);
+      const [, rows] = await Promise.all([upload(file, body), counting.rows]);
+      rowsByFile.set(file, rows);
     } else {
       await upload(file, source);
     }
@@ -202,7 +213,8 @@ export async function uploadWhileDumping(
 
   const pid = dump.child.pid;
   while (!exited && pid !== undefined && errors.length === 0) {
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
+    // Woken early when pg_dump exits: its last files are then complete.
+    await Promise.race([new Promise((r) => setTimeout(r, opts.pollMs ?? 50)), dump.finished.catch(() => {})]);
     let names: string[];
     try {
       names = readdirSync(outDir);
@@ -227,7 +239,8 @@ export async function uploadWhileDumping(
   await Promise.all(started.values());
   if (errors.length) throw errors[0];
   // toc.dat stays on disk until pg_restore -l has read it (tableOfFiles); the caller's private dir goes after.
-  if (readdirSync(outDir).includes('toc.dat')) await send('toc.dat');
+  const hasToc = readdirSync(outDir).includes('toc.dat');
+  await Promise.all([hasToc ? send('toc.dat') : null, opts.alongsideToc?.()]);
   return { rowsByFile };
 }
 

@@ -82,7 +82,7 @@ export const backupSchema = z
   .object({
     format: z.enum(['custom', 'directory']).default('directory').describe('directory: parallel pg_dump -Fd -j (the default; files encrypted and uploaded as they finish); custom: one pg_dump -Fc stream.'),
     jobs: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default('auto').describe('Parallel pg_dump/pg_restore jobs (directory format); auto = the cores available, at most 4.'),
-    compression: z.number().int().min(0).max(9).default(6),
+    compression: z.number().int().min(0).max(9).default(1).describe('gzip level pg_dump compresses with (0–9). 1 (the default) keeps a backup within 1.10× of bare pg_dump -Fd -j N; 6 is pg_dump\'s own default: smaller on most data, slower (see docs/backup.md).'),
     encryption: z
       .object({
         recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/, 'an age X25519 public key (age1…)')).default([]),
