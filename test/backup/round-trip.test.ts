@@ -9,7 +9,13 @@ import { openContext } from '../../src/context.js';
 import { materializeBackup, restoreDump, countRows, getBackup, listBackups } from '../../src/backup/index.js';
 import type { BackupManifest } from '../../src/backup/index.js';
 
-const fx = backupFixture('roundtrip');
+// An inheritance parent whose rows all live in its child (red team ag-093: verify counted the
+// parent with its children and reported a mismatch against the dump's own-rows count).
+const fx = backupFixture('roundtrip', {
+  extraSql: `CREATE TABLE parent_people (id int, name text);
+    CREATE TABLE child_people (extra text) INHERITS (parent_people);
+    INSERT INTO child_people (id, name, extra) SELECT g, 'p' || g, 'x' FROM generate_series(1, 300) g;`,
+});
 
 /** md5 of every table's rows in a fixed order: equal digests mean equal contents. */
 async function tableDigests(url: string): Promise<Record<string, string>> {
@@ -34,7 +40,8 @@ test('backup create writes data objects and a manifest to both destinations and 
   assert.equal(res.degraded, false);
   assert.deepEqual(first.destinations, ['local', 's3']);
   assert.equal(first.reason, 'round trip test');
-  assert.deepEqual(first.rowCounts, { 'public.Mixed Case': 2, 'public.events': 500, 'shop.customers': 300, 'shop.orders': 2000 });
+  // Each table's own rows, as its COPY holds them: the parent none, its child 300.
+  assert.deepEqual(first.rowCounts, { 'public.Mixed Case': 2, 'public.child_people': 300, 'public.events': 500, 'public.parent_people': 0, 'shop.customers': 300, 'shop.orders': 2000 });
   assert.deepEqual(first.objects.map((o) => o.name), ['dump.pgcustom.age', 'database.json.age', 'globals.sql.age']);
   assert.ok(first.objects.every((o) => o.encrypted && /^[0-9a-f]{64}$/.test(o.sha256) && o.bytes > 0));
   assert.match(first.lsn, /^[0-9A-F]+\/[0-9A-F]+$/);

@@ -36,5 +36,7 @@ SELECT n.nspname AS schema, c.relname AS table
 
 /** Exact count of one table (identifiers quoted by the caller). */
 export function countTableSql(quotedSchema: string, quotedTable: string): string {
-  return `SELECT count(*)::bigint AS n FROM ${quotedSchema}.${quotedTable}`;
+  // ONLY: a table's own rows, as its COPY in the dump holds them (an inheritance parent's count
+  // must not include its children's rows: red team ag-093).
+  return `SELECT count(*)::bigint AS n FROM ONLY ${quotedSchema}.${quotedTable}`;
 }
