@@ -5,6 +5,8 @@ import { emit, note } from './output.js';
 import { UsageError, errorMessage } from '../errors.js';
 import { answerChecks as check, validateInitAnswers } from '../init/validate-answers.js';
 import { dirOption, forceOption, jsonOption } from './options.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 
 interface InitFlags {
   yes?: boolean;
@@ -57,8 +59,6 @@ export function registerInit(program: Command): void {
     .option('--schedule <who>', 'who runs the daily backup: serve (a prodguard serve process) or ci (a scheduled workflow)')
     .addOption(jsonOption())
     .action(async (flags: InitFlags) => {
-      const { existsSync, writeFileSync } = await import('node:fs');
-      const { resolve, join, basename } = await import('node:path');
       const { detectLayout } = await import('../init/detect.js');
       const { buildConfigText } = await import('../init/build-config.js');
       const { configJsonSchema } = await import('../config/schema.js');
@@ -92,6 +92,7 @@ export function registerInit(program: Command): void {
         schedule: flags.schedule ?? 'serve',
       };
       if (interactive) {
+        // readline only for the dialogue: not loaded on every CLI start (`prodguard --help`).
         const { createInterface } = await import('node:readline');
         const rl = createInterface({ input: process.stdin, output: process.stderr });
         // Lines are read through the iterator, which buffers them: answers typed ahead or pasted

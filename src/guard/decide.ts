@@ -19,6 +19,10 @@ import { DATA_ONLY, mentions } from './mentions.js';
 import { fastAllow } from './fast-path.js';
 import { UNKNOWN_CONTENT } from './shell.js';
 import { errorMessage } from '../errors.js';
+import { findConfigFile, loadConfig } from '../config/load.js';
+import { parseShell } from './shell.js';
+import { rulesForTool } from './rules/index.js';
+import { judgeSql } from './sql-judge.js';
 
 export type Decision = 'allow' | 'deny' | 'backup-first';
 
@@ -72,7 +76,6 @@ const EXTRA_NAMES = ['manage.py', 'django-admin', 'sequelize-cli', 'supabase-cli
 
 function loadProjectConfig(cwd: string, steps: string[]): Promise<LoadedConfig | null> {
   return (async () => {
-    const { findConfigFile, loadConfig } = await import('../config/load.js');
     const file = findConfigFile(cwd);
     if (!file) {
       steps.push('config: no prodguard.yaml found; every non-local target is unknown');
@@ -130,7 +133,6 @@ class Engine {
       this.opaque(`nesting deeper than ${MAX_DEPTH} levels`, scope, label);
       return;
     }
-    const { parseShell } = await import('./shell.js');
     const parsed = await parseShell(text, { ...scope.env });
     for (const [k, v] of parsed.files) scope.files.set(k, v);
     this.steps.push(`${'  '.repeat(depth)}parse ${label}: ${parsed.commands.length} command(s)${parsed.errors.length ? `, syntax errors: ${parsed.errors.join('; ')}` : ''}`);
@@ -204,7 +206,6 @@ class Engine {
               u.scope.files.set(files[files.length - 1], text ?? UNKNOWN_CONTENT);
             }
           }
-          const { rulesForTool } = await import('./rules/index.js');
           const rules = u.tool === 'docker-volume-rm' || u.tool === 'kubectl-delete' ? [] : rulesForTool(u.tool);
           if (u.tool === 'kubectl-delete') {
             const [kind, ...names] = u.args.filter((a) => !a.startsWith('-'));
@@ -294,7 +295,6 @@ class Engine {
     return {
       target: (spec) => resolveTarget(scope, spec),
       sql: async (text, target, source) => {
-        const { judgeSql } = await import('./sql-judge.js');
         return judgeSql(text, target, source);
       },
       readFile: (p) => readScoped(p, scope),
