@@ -17,7 +17,8 @@ const DISGUISES = [
   'echo --linked | xargs supabase db reset',
 ];
 
-function mcpPayload(demo: DemoContext, tool: string, input: Record<string, unknown>): string {
+/** A Claude Code PreToolUse payload from the demo agent's session. */
+function hookPayload(demo: DemoContext, tool: string, input: Record<string, unknown>, toolUseId: string): string {
   return JSON.stringify({
     session_id: 'demo-agent',
     transcript_path: '/tmp/demo-transcript.jsonl',
@@ -26,21 +27,16 @@ function mcpPayload(demo: DemoContext, tool: string, input: Record<string, unkno
     hook_event_name: 'PreToolUse',
     tool_name: tool,
     tool_input: input,
-    tool_use_id: 'toolu_demo_mcp',
+    tool_use_id: toolUseId,
   });
 }
 
+function mcpPayload(demo: DemoContext, tool: string, input: Record<string, unknown>): string {
+  return hookPayload(demo, tool, input, 'toolu_demo_mcp');
+}
+
 function payload(demo: DemoContext, command: string): string {
-  return JSON.stringify({
-    session_id: 'demo-agent',
-    transcript_path: '/tmp/demo-transcript.jsonl',
-    cwd: demo.projectDir,
-    permission_mode: 'default',
-    hook_event_name: 'PreToolUse',
-    tool_name: 'Bash',
-    tool_input: { command, description: 'Agent command' },
-    tool_use_id: 'toolu_demo',
-  });
+  return hookPayload(demo, 'Bash', { command, description: 'Agent command' }, 'toolu_demo');
 }
 
 export const guardChapter: DemoChapter = {
