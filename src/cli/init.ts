@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { collect } from './common.js';
 import { audited } from './audited.js';
 import { emit, note } from './output.js';
-import { UsageError, errorMessage } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { answerChecks as check, validateInitAnswers } from '../init/validate-answers.js';
 import { dirOption, forceOption, jsonOption } from './options.js';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -144,31 +144,9 @@ export function registerInit(program: Command): void {
       const { openContext } = await import('../context.js');
       const ctx = openContext({ configFile: file });
       // Wire what the project uses: the guard and the read-only MCP door into each agent, the CI workflows.
-      const { installAgent } = await import('../guard/install.js');
-      const { installMcpDoor } = await import('../init/agents.js');
-      const agents = answers.agents.split(',').map((s) => s.trim()).filter((s) => s && s !== 'none') as Array<'claude-code' | 'cursor' | 'gemini'>;
-      const wired: string[] = [];
-      for (const agent of agents) {
-        const hook = installAgent(agent, dir);
-        wired.push(`${agent}: guard hook in ${hook.file.slice(dir.length + 1)}`);
-        if (flags.mcp !== false) {
-          const door = installMcpDoor(agent, dir, 'production', ['npx', '--no-install', 'prodguard']);
-          wired.push(`${agent}: read-only MCP server "prodguard" in ${door.file.slice(dir.length + 1)} (through the gateway: set PRODGUARD_GATEWAY_URL to a gateway login)`);
-        }
-      }
-      if (answers.ci === 'github') {
-        const { writeGithubWorkflow } = await import('../migrate/ci-workflow.js');
-        const { writeScheduleWorkflow } = await import('../server/ci-schedule.js');
-        const attempt = (what: string, fn: () => string) => {
-          try {
-            wired.push(`${what}: ${fn().slice(dir.length + 1)}`);
-          } catch (err) {
-            wired.push(`${what}: kept the existing file (${errorMessage(err).split(';')[0]})`);
-          }
-        };
-        attempt('CI pipeline (lint, staging, approvals, production deploy)', () => writeGithubWorkflow(ctx.loaded, { staging: 'staging', production: 'production' }));
-        if (answers.schedule === 'ci') attempt('scheduled backup + verify', () => writeScheduleWorkflow(ctx.loaded));
-      }
+      const { chosenAgents, wireProject } = await import('../init/wire.js');
+      const agents = chosenAgents(answers.agents);
+      const wired = wireProject(dir, ctx.loaded, { agents, mcp: flags.mcp !== false, ci: answers.ci, schedule: answers.schedule });
       await audited(ctx, { action: 'init', outcome: () => ({ reason: `wrote ${file} (${layout.layout} layout)${wired.length ? `; ${wired.join('; ')}` : ''}` }) }, () => file);
       await ctx.close();
       const next = [
