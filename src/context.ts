@@ -6,6 +6,7 @@ import { loadConfig, configPath, type LoadedConfig } from './config/load.js';
 import { openStore } from './store/open.js';
 import type { StateStore } from './store/store.js';
 import { AuditLog, type AuditInput, type AuditRecord } from './audit/log.js';
+import { auditOrigin } from './audit/anchor.js';
 
 export const AUDIT_HEAD_KEY = 'audit.head';
 
@@ -47,7 +48,6 @@ export function contextFrom(loaded: LoadedConfig): Context {
       // A team store keeps an append-only copy (src/audit/anchor.ts): the local file alone can be rewritten.
       const s = await storeForAudit();
       if (s?.appendAudit) {
-        const { auditOrigin } = await import('./audit/anchor.js');
         await s.appendAudit(auditOrigin(auditLog.file), rec);
       }
       return rec;

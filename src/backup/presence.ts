@@ -7,12 +7,14 @@
  */
 import { openDestinations, closeDestinations } from './destinations/index.js';
 import { backupFolder, MANIFEST_NAME, type BackupManifest } from './manifest.js';
+import { manifestDestinations } from './materialize.js';
 import type { LoadedConfig } from '../config/load.js';
 import { errorMessage } from '../errors.js';
 
 /** Problem lines ("on <destination>: <n> of <m> objects missing"), empty when every copy is complete. */
 export async function missingCopies(loaded: LoadedConfig, m: BackupManifest): Promise<string[]> {
-  const dests = openDestinations(loaded).filter((d) => m.destinations.includes(d.name));
+  const all = openDestinations(loaded);
+  const dests = manifestDestinations(all, m);
   const folder = backupFolder(m.environment, m.id);
   const keys = [MANIFEST_NAME, ...m.objects.map((o) => o.name)].map((n) => `${folder}/${n}`);
   const problems: string[] = [];
@@ -30,7 +32,8 @@ export async function missingCopies(loaded: LoadedConfig, m: BackupManifest): Pr
       }
     }
   } finally {
-    await closeDestinations(dests);
+    // Close every destination opened, not only the manifest's ones.
+    await closeDestinations(all);
   }
   return problems;
 }

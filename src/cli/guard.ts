@@ -69,8 +69,9 @@ export function registerGuard(program: Command): void {
         let out: { stdout: string; stderr: string; code: number };
         try {
           const text = await readStdin(10_000);
-          const { agentHook, auditVerdict } = await import('../guard/hook.js');
-          out = await agentHook(agent, text, process.env, { onDecision: (v, loaded) => auditVerdict(v, loaded, agent).catch(() => {}) });
+          // The same entry as the installed hook (hook-main.ts): one decision path, so they cannot diverge.
+          const { answerHook } = await import('../guard/hook-entry.js');
+          out = await answerHook(agent, text, process.env, process.cwd());
         } catch (err) {
           const { AGENTS } = await import('../guard/agents/index.js');
           out = AGENTS[agent].answer({ decision: 'deny', reason: `prodguard hook failed (${errorMessage(err)}); refusing to be safe.` });

@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { collect } from './common.js';
 import { audited } from './audited.js';
 import { emit, note } from './output.js';
-import { UsageError, errorMessage } from '../errors.js';
-import { ENV_VAR_NAME, SUPABASE_REF } from '../config/patterns.js';
+import { UsageError } from '../errors.js';
+import { answerChecks as check, validateInitAnswers } from '../init/validate-answers.js';
 import { dirOption, forceOption, jsonOption } from './options.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 
 interface InitFlags {
   yes?: boolean;
@@ -33,27 +35,6 @@ function supabaseConnectionAdvice(): string {
   return 'Supabase connection strings: use the session pooler (postgresql://postgres.<ref>:…@<region>.pooler.supabase.com:5432/postgres) — it works over IPv4 — or the direct host db.<ref>.supabase.co:5432 if this machine has IPv6 (or the IPv4 add-on); never the transaction pooler on port 6543 (dumps and migrations refuse it). See docs/supabase.md.';
 }
 
-const VAR = ENV_VAR_NAME;
-const REF = SUPABASE_REF;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** Each answer's check, used when it is given (interactive: ask again) and for flags (one-line error). */
-const validators = {
-  variable: (v: string) => (VAR.test(v) ? null : `"${v}" is not an environment variable name (a URL never goes into prodguard.yaml)`),
-  ref: (v: string) => (!v || REF.test(v) ? null : `"${v}" is not a Supabase project ref (lowercase letters and digits)`),
-  seniors: (v: string) => {
-    const bad = v.split(',').map((s) => s.trim()).filter((s) => s && !NAME.test(s));
-    return bad.length ? `not a name: ${bad.join(', ')} (letters, digits, . _ -)` : null;
-  },
-  place: (v: string) => (v === 's3' || v === 'dir' ? null : `"${v}" is not s3 or dir`),
-  schedule: (v: string) => (v === 'serve' || v === 'ci' ? null : `"${v}" is not serve or ci`),
-  ci: (v: string) => (v === 'github' || v === 'none' ? null : `"${v}" is not github or none`),
-  agents: (v: string) => {
-    const bad = v.split(',').map((s) => s.trim()).filter((s) => s && s !== 'none' && !['claude-code', 'cursor', 'gemini'].includes(s));
-    return bad.length ? `unknown agent(s): ${bad.join(', ')} (claude-code, cursor, gemini, or none)` : null;
-  },
-};
-
 export function registerInit(program: Command): void {
   program
     .command('init')
@@ -78,8 +59,6 @@ export function registerInit(program: Command): void {
     .option('--schedule <who>', 'who runs the daily backup: serve (a prodguard serve process) or ci (a scheduled workflow)')
     .addOption(jsonOption())
     .action(async (flags: InitFlags) => {
-      const { existsSync, writeFileSync } = await import('node:fs');
-      const { resolve, join, basename } = await import('node:path');
       const { detectLayout } = await import('../init/detect.js');
       const { buildConfigText } = await import('../init/build-config.js');
       const { configJsonSchema } = await import('../config/schema.js');
@@ -113,6 +92,7 @@ export function registerInit(program: Command): void {
         schedule: flags.schedule ?? 'serve',
       };
       if (interactive) {
+        // readline only for the dialogue: not loaded on every CLI start (`prodguard --help`).
         const { createInterface } = await import('node:readline');
         const rl = createInterface({ input: process.stdin, output: process.stderr });
         // Lines are read through the iterator, which buffers them: answers typed ahead or pasted
@@ -135,32 +115,26 @@ export function registerInit(program: Command): void {
         if (found.length) note(`Connection variables in your .env files (values not shown): ${found.map((f) => `${f.name} (${f.file})`).join(', ')}`);
         else note('No connection variable found in .env* files; name the variables your deploy environment will set.');
         if (detected.length) note(`Agents detected: ${detected.map((d) => `${d.agent} (${d.sign})`).join(', ')}`);
-        answers.name = (await ask('Project name', answers.name, (v) => (NAME.test(v) ? null : `"${v}" is not a project name (letters, digits, . _ -)`)))!;
-        answers.productionUrlEnv = (await ask('Variable holding the PRODUCTION connection URL', answers.productionUrlEnv, validators.variable))!;
-        answers.stagingUrlEnv = (await ask('Variable holding the STAGING connection URL', answers.stagingUrlEnv, (v) => validators.variable(v) ?? (v === answers.productionUrlEnv ? 'staging cannot use the production variable' : null)))!;
+        answers.name = (await ask('Project name', answers.name, check.name))!;
+        answers.productionUrlEnv = (await ask('Variable holding the PRODUCTION connection URL', answers.productionUrlEnv, check.variable))!;
+        answers.stagingUrlEnv = (await ask('Variable holding the STAGING connection URL', answers.stagingUrlEnv, check.stagingVariable(answers.productionUrlEnv)))!;
         if (layout.layout === 'supabase') {
-          answers.productionRef = await ask('Supabase project ref of production', answers.productionRef, validators.ref);
-          answers.stagingRef = await ask('Supabase project ref of staging', answers.stagingRef, (v) => validators.ref(v) ?? (v && v === answers.productionRef ? 'staging cannot have production\'s project ref' : null));
+          answers.productionRef = await ask('Supabase project ref of production', answers.productionRef, check.ref);
+          answers.stagingRef = await ask('Supabase project ref of staging', answers.stagingRef, check.stagingRef(answers.productionRef));
         }
-        const seniors = await ask('Senior team members who approve production changes (comma-separated)', answers.seniors.join(','), validators.seniors);
+        const seniors = await ask('Senior team members who approve production changes (comma-separated)', answers.seniors.join(','), check.seniors);
         answers.seniors = (seniors ?? '').split(',').map((s) => s.trim()).filter(Boolean);
         if (layout.layout === 'supabase') note(supabaseConnectionAdvice());
         answers.s3Bucket = await ask('S3-compatible bucket for the off-site copy (empty: read it from PRODGUARD_BACKUP_BUCKET)', answers.s3Bucket);
-        answers.secondPlace = ((await ask('Second, independent place: another S3-compatible provider (s3) or a directory on another disk (dir)', answers.secondPlace, validators.place)) ?? 's3') as 's3' | 'dir';
-        if (answers.secondPlace === 'dir') answers.secondDirEnv = (await ask('Variable holding that directory (not inside this project, not on the same disk)', answers.secondDirEnv, validators.variable))!;
-        else answers.secondBucketEnv = (await ask('Variable holding the second bucket (a different provider or account)', answers.secondBucketEnv, validators.variable))!;
-        answers.agents = (await ask('Agents to put the guard in front of (claude-code,cursor,gemini or none)', answers.agents, validators.agents))!;
-        answers.ci = (await ask('CI workflows to write (github or none)', answers.ci, validators.ci))!;
-        answers.schedule = (await ask('Who runs the daily backup: a prodguard serve process (serve) or a scheduled CI workflow (ci)', answers.ci === 'github' && !flags.schedule ? 'ci' : answers.schedule, validators.schedule))!;
+        answers.secondPlace = ((await ask('Second, independent place: another S3-compatible provider (s3) or a directory on another disk (dir)', answers.secondPlace, check.place)) ?? 's3') as 's3' | 'dir';
+        if (answers.secondPlace === 'dir') answers.secondDirEnv = (await ask('Variable holding that directory (not inside this project, not on the same disk)', answers.secondDirEnv, check.variable))!;
+        else answers.secondBucketEnv = (await ask('Variable holding the second bucket (a different provider or account)', answers.secondBucketEnv, check.variable))!;
+        answers.agents = (await ask('Agents to put the guard in front of (claude-code,cursor,gemini or none)', answers.agents, check.agents))!;
+        answers.ci = (await ask('CI workflows to write (github or none)', answers.ci, check.ci))!;
+        answers.schedule = (await ask('Who runs the daily backup: a prodguard serve process (serve) or a scheduled CI workflow (ci)', answers.ci === 'github' && !flags.schedule ? 'ci' : answers.schedule, check.schedule))!;
         rl.close();
       }
-      for (const [flag, check, v] of [['--agents', validators.agents, answers.agents], ['--ci', validators.ci, answers.ci], ['--schedule', validators.schedule, answers.schedule], ['--senior', validators.seniors, answers.seniors.join(',')]] as const) {
-        const problem = check(v);
-        if (problem) throw new UsageError(`${flag}: ${problem}`);
-      }
-      if (answers.schedule === 'ci' && answers.ci !== 'github') throw new UsageError('--schedule ci needs the scheduled workflow: add --ci github');
-      const { validateInitAnswers } = await import('../init/validate-answers.js');
-      validateInitAnswers({ ...answers, schedule: answers.schedule as 'serve' | 'ci' }, flags.productionRef === undefined && answers.productionRef === layout.linkedRef ? 'supabase/.temp/project-ref (the linked project; pass --production-ref)' : '--production-ref');
+      validateInitAnswers(answers, flags.productionRef === undefined && answers.productionRef === layout.linkedRef ? 'supabase/.temp/project-ref (the linked project; pass --production-ref)' : '--production-ref');
       const text = buildConfigText(layout, { ...answers, schedule: answers.schedule as 'serve' | 'ci' });
       writeFileSync(file, text);
       writeFileSync(join(dir, 'prodguard.schema.json'), JSON.stringify(configJsonSchema(), null, 2) + '\n');
@@ -170,31 +144,9 @@ export function registerInit(program: Command): void {
       const { openContext } = await import('../context.js');
       const ctx = openContext({ configFile: file });
       // Wire what the project uses: the guard and the read-only MCP door into each agent, the CI workflows.
-      const { installAgent } = await import('../guard/install.js');
-      const { installMcpDoor } = await import('../init/agents.js');
-      const agents = answers.agents.split(',').map((s) => s.trim()).filter((s) => s && s !== 'none') as Array<'claude-code' | 'cursor' | 'gemini'>;
-      const wired: string[] = [];
-      for (const agent of agents) {
-        const hook = installAgent(agent, dir);
-        wired.push(`${agent}: guard hook in ${hook.file.slice(dir.length + 1)}`);
-        if (flags.mcp !== false) {
-          const door = installMcpDoor(agent, dir, 'production', ['npx', '--no-install', 'prodguard']);
-          wired.push(`${agent}: read-only MCP server "prodguard" in ${door.file.slice(dir.length + 1)} (through the gateway: set PRODGUARD_GATEWAY_URL to a gateway login)`);
-        }
-      }
-      if (answers.ci === 'github') {
-        const { writeGithubWorkflow } = await import('../migrate/ci-workflow.js');
-        const { writeScheduleWorkflow } = await import('../server/ci-schedule.js');
-        const attempt = (what: string, fn: () => string) => {
-          try {
-            wired.push(`${what}: ${fn().slice(dir.length + 1)}`);
-          } catch (err) {
-            wired.push(`${what}: kept the existing file (${errorMessage(err).split(';')[0]})`);
-          }
-        };
-        attempt('CI pipeline (lint, staging, approvals, production deploy)', () => writeGithubWorkflow(ctx.loaded, { staging: 'staging', production: 'production' }));
-        if (answers.schedule === 'ci') attempt('scheduled backup + verify', () => writeScheduleWorkflow(ctx.loaded));
-      }
+      const { chosenAgents, wireProject } = await import('../init/wire.js');
+      const agents = chosenAgents(answers.agents);
+      const wired = wireProject(dir, ctx.loaded, { agents, mcp: flags.mcp !== false, ci: answers.ci, schedule: answers.schedule });
       await audited(ctx, { action: 'init', outcome: () => ({ reason: `wrote ${file} (${layout.layout} layout)${wired.length ? `; ${wired.join('; ')}` : ''}` }) }, () => file);
       await ctx.close();
       const next = [

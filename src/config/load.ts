@@ -2,13 +2,15 @@
  * Finding, reading and validating prodguard.yaml. Every problem is reported with the line of
  * the file it is on, so `prodguard config check` can list them all at once.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { UsageError } from '../errors.js';
+import { CONFIG_FILE, findConfigFile } from './find.js';
 
-export const CONFIG_FILE = 'prodguard.yaml';
+// Finding the file is config/find.ts's (no YAML, no schema); re-exported for existing callers.
+export { CONFIG_FILE, findConfigFile };
 
 export interface ConfigProblem {
   line: number;
@@ -23,18 +25,6 @@ export interface LoadedConfig {
   file: string;
   /** Directory holding prodguard.yaml; relative paths in the config are relative to it. */
   root: string;
-}
-
-/** Walks up from `cwd` to the nearest prodguard.yaml (like git finds .git). */
-export function findConfigFile(cwd: string = process.cwd()): string | null {
-  let dir = resolve(cwd);
-  for (;;) {
-    const candidate = join(dir, CONFIG_FILE);
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
 }
 
 /** Validates YAML text; returns the config or every problem with its line. */

@@ -20,6 +20,8 @@ import { chapters as allChapters } from './chapters/index.js';
 import type { DemoChapter, DemoContext } from './types.js';
 import type { ScorecardResult } from '../status/scorecard.js';
 import { UsageError, errorMessage } from '../errors.js';
+import { ensureCertificate } from '../gateway/tls.js';
+import { formatScorecard, runScorecard } from '../status/scorecard.js';
 
 export const DEMO_PRODUCTION_REF = 'qwikkerprod';
 export const DEMO_STAGING_REF = 'qwikkerstaging';
@@ -198,7 +200,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     write(`  production  ${production.host}:${production.port}/qwikker — seeded: ${counts.b} businesses, ${counts.c} customers, ${counts.o} orders`);
     write(`  staging     ${staging.host}:${staging.port}/qwikker — same schema, no customer data (a replica of production's schema)`);
 
-    const { ensureCertificate } = await import('../gateway/tls.js');
     ensureCertificate(serverDir);
     writeProject(projectDir, serverDir);
     const env: Record<string, string> = {
@@ -255,7 +256,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
     await pause('the scorecard');
     write('\n━━ Scorecard: prodguard status ━━');
-    const { runScorecard, formatScorecard } = await import('../status/scorecard.js');
     result.scorecard = await runScorecard(demo.ctx);
     write(formatScorecard(result.scorecard));
     const age = Date.now() - started;

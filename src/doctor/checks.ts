@@ -12,6 +12,13 @@ import { promisify } from 'node:util';
 import type { Context } from '../context.js';
 import { maskSecrets } from '../security/mask.js';
 import { errorMessage } from '../errors.js';
+import { pgBin } from '../pg/binaries.js';
+import { tryConnectionUrl } from '../config/connection.js';
+import { connect } from '../pg/client.js';
+import { describeMissing, missingVariables } from '../config/missing-variables.js';
+import { findIdentity } from '../backup/encryption.js';
+import { identityToRecipient } from 'age-encryption';
+import { auditChainStatus } from '../server/http/pages.js';
 
 const run = promisify(execFile);
 
@@ -46,7 +53,6 @@ const PROGRAMS: Array<{ program: import('../pg/binaries.js').PgProgram; why: str
 ];
 
 export async function binaryChecks(): Promise<{ results: DoctorResult[]; pgDumpMajor: number | null }> {
-  const { pgBin } = await import('../pg/binaries.js');
   const results: DoctorResult[] = [];
   let pgDumpMajor: number | null = null;
   for (const p of PROGRAMS) {
@@ -66,8 +72,6 @@ export async function binaryChecks(): Promise<{ results: DoctorResult[]; pgDumpM
 
 /** Connects to every environment with its configured URL; compares versions and clocks. */
 export async function environmentChecks(ctx: Context, pgDumpMajor: number | null, env: Record<string, string | undefined> = process.env): Promise<DoctorResult[]> {
-  const { tryConnectionUrl } = await import('../config/connection.js');
-  const { connect } = await import('../pg/client.js');
   const out: DoctorResult[] = [];
   for (const [name, e] of Object.entries(ctx.loaded.config.environments)) {
     const id = `env.${name}`;
@@ -121,7 +125,6 @@ export async function destinationChecks(ctx: Context, env: Record<string, string
     dests = openDestinations(ctx.loaded, env);
   } catch (err) {
     // Name every unset variable of every destination at once, not only the first one that failed.
-    const { missingVariables, describeMissing } = await import('../config/missing-variables.js');
     const missing = missingVariables(ctx.loaded.config, env).filter((m) => m.for.startsWith('destination'));
     if (missing.length) return [r('dest', 'backup destinations', 'fail', `not set: ${describeMissing(missing)}`, `set ${missing.map((m) => m.name).join(', ')} where backups run`)];
     return [r('dest', 'backup destinations', 'fail', errorMessage(err), 'fix backup.destinations in prodguard.yaml')];
@@ -153,12 +156,10 @@ export async function keyChecks(ctx: Context, env: Record<string, string | undef
   const enc = ctx.loaded.config.backup.encryption;
   if (enc.noEncrypt) return [r('keys', 'backup encryption keys', 'warn', 'backups are not encrypted (backup.encryption.noEncrypt)', 'make a key pair with `prodguard backup keygen` and list the public key in backup.encryption.recipients')];
   if (!enc.recipients.length) return [r('keys', 'backup encryption keys', 'fail', 'no recipients in backup.encryption.recipients', 'make a key pair with `prodguard backup keygen` and add the public key')];
-  const { findIdentity } = await import('../backup/encryption.js');
   const id = findIdentity(ctx.loaded, env);
   const where = enc.identityFile ? `$${enc.identityEnv} or ${enc.identityFile}` : `$${enc.identityEnv}`;
   if (!id) return [r('keys', 'backup encryption keys', 'fail', `no age identity readable from ${where}: backups cannot be verified or restored here`, `provide the identity in ${where} (keep it off the machines that only write backups if you prefer, but then run verify elsewhere)`)];
   try {
-    const { identityToRecipient } = await import('age-encryption');
     const recipient = await identityToRecipient(id);
     if (!enc.recipients.includes(recipient)) {
       return [r('keys', 'backup encryption keys', 'fail', `the identity in ${where} belongs to ${recipient.slice(0, 16)}…, which is not among backup.encryption.recipients`, 'use the identity of a listed recipient, or add its public key to the recipients')];
@@ -189,7 +190,6 @@ export async function stateChecks(ctx: Context): Promise<DoctorResult[]> {
   } catch (err) {
     return [r('store', 'state store', 'fail', errorMessage(err), 'check state.path / state.urlEnv and permissions')];
   }
-  const { auditChainStatus } = await import('../server/http/pages.js');
   const chain = await auditChainStatus(ctx);
   out.push(chain.ok ? r('audit', 'audit log', 'ok', `${chain.records} records, hash chain intact`) : r('audit', 'audit log', 'fail', `tampered: ${chain.problems[0]}`, 'run `prodguard audit verify` and investigate before anything else'));
   return out;

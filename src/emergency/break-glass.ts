@@ -29,6 +29,8 @@ import type { PolicyMember } from '../policy/document.js';
 import { END_TOKEN_SQL } from './sql/end-token.js';
 import { resolveEnvironment } from '../config/resolve-environment.js';
 import { productionPinRefusal } from '../policy/production-pin.js';
+import { issueLockdownToken } from '../lockdown/lockdown.js';
+import { connect } from '../pg/client.js';
 
 export const BREAK_GLASS_COLLECTION = 'break-glass';
 export const DEFAULT_BREAK_GLASS_MS = 30 * 60_000;
@@ -147,7 +149,6 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
   let tokenExpiresAt: string | null = null;
   if (await (await ctx.store()).get(LOCKDOWN_COLLECTION, o.env)) {
     try {
-      const { issueLockdownToken } = await import('../lockdown/lockdown.js');
       const t = await issueLockdownToken(connectionUrl(ctx.loaded, o.env), { kind: 'break-glass', ttlMs: Date.parse(grant.expiresAt) - Date.now(), person: senior, reason: `${grant.id}: ${o.reason}` });
       lockdownToken = t.token;
       tokenExpiresAt = t.expiresAt;
@@ -206,7 +207,6 @@ export async function endBreakGlass(ctx: Context, o: { env: string; grantId?: st
     let tokenNote = '';
     if (r.lockdownTokenSha256) {
       try {
-        const { connect } = await import('../pg/client.js');
         const c = await connect(connectionUrl(ctx.loaded, o.env));
         try {
           await c.query(END_TOKEN_SQL, [r.lockdownTokenSha256]);

@@ -10,6 +10,7 @@ import type { Context } from '../context.js';
 import { durationMs } from '../config/schema.js';
 import { DRILLS_COLLECTION, type DrillRecord } from '../restore/drill-record.js';
 import type { BackupManifest } from '../backup/manifest.js';
+import { listBackups } from '../backup/catalog.js';
 
 export interface RunbookProcedure {
   title: string;
@@ -52,7 +53,6 @@ export async function buildRunbook(ctx: Context, now = new Date()): Promise<Runb
   const production = envs.find(([, e]) => e.kind === 'production')?.[0] ?? null;
   const scratchTarget = envs.find(([, e]) => e.kind === 'staging')?.[0] ?? envs.find(([, e]) => e.kind !== 'production')?.[0] ?? null;
   const store = await ctx.store();
-  const { listBackups } = await import('../backup/catalog.js');
   let latest: BackupManifest | undefined;
   let preMigration: BackupManifest | undefined;
   if (production) {

@@ -10,6 +10,8 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import type { GuardDecision, JudgedFinding } from './decide.js';
+import { contextFrom } from '../context.js';
+import { grantIsActive, listGrants } from '../grants/grants.js';
 
 const INCIDENT_FUNCTIONS = /\bpg_(cancel|terminate)_backend\s*\(/i;
 const NEVER_UNDER_GRANT = /\b(DROP|TRUNCATE|ALTER|GRANT|REVOKE|CREATE|COPY|VACUUM|REINDEX|CLUSTER|DO|CALL|SET\s+ROLE|RESET)\b/i;
@@ -27,8 +29,6 @@ export async function applyBreakGlassGrant(loaded: LoadedConfig | null, d: Guard
   if (!loaded || d.decision !== 'deny' || !d.target.name) return d;
   const denied = d.findings.filter((f) => f.decision === 'deny');
   if (denied.length === 0 || !denied.every((f) => f.target.name === d.target.name && liftable(f))) return d;
-  const { contextFrom } = await import('../context.js');
-  const { listGrants, grantIsActive } = await import('../grants/grants.js');
   const { isSamePerson } = await import('../migrate/approvals.js');
   const ctx = contextFrom(loaded);
   try {

@@ -2,13 +2,11 @@
  * The decision engine: a command line, its directory and environment in; allow / deny /
  * backup-first out, with the rule that fired, the target and one human sentence.
  */
-import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { environmentPolicy } from '../config/resolve-environment.js';
 import type { Finding, Invocation, RuleHelpers } from './rules/types.js';
 import { OPAQUE_ARG } from './rules/types.js';
-import { ambientTarget, describeTarget, parseDotenv, resolveTarget, URL_VARS, type Env, type GuardScope, type Target } from './target.js';
+import { ambientTarget, describeTarget, parseDotenv, readScoped, resolveTarget, URL_VARS, type Env, type GuardScope, type Target } from './target.js';
 import type { SimpleCommand } from './shell.js';
 import { unwrap, toolName, shellQuote, type UnwrapDeps, type Step } from './unwrap.js';
 import { makeRecipe } from './make.js';
@@ -19,6 +17,10 @@ import { DATA_ONLY, mentions } from './mentions.js';
 import { fastAllow } from './fast-path.js';
 import { UNKNOWN_CONTENT } from './shell.js';
 import { errorMessage } from '../errors.js';
+import { findConfigFile, loadConfig } from '../config/load.js';
+import { parseShell } from './shell.js';
+import { rulesForTool } from './rules/index.js';
+import { judgeSql } from './sql-judge.js';
 
 export type Decision = 'allow' | 'deny' | 'backup-first';
 
@@ -72,7 +74,6 @@ const EXTRA_NAMES = ['manage.py', 'django-admin', 'sequelize-cli', 'supabase-cli
 
 function loadProjectConfig(cwd: string, steps: string[]): Promise<LoadedConfig | null> {
   return (async () => {
-    const { findConfigFile, loadConfig } = await import('../config/load.js');
     const file = findConfigFile(cwd);
     if (!file) {
       steps.push('config: no prodguard.yaml found; every non-local target is unknown');
@@ -109,9 +110,9 @@ class Engine {
   constructor(private loaded: LoadedConfig | null, private steps: string[], private originPath?: string) {}
 
   deps: UnwrapDeps = {
-    readFile: (p, scope) => readScoped(p, scope),
+    readFile: (p, scope) => readScoped(scope, p),
     scripts: (scope) => {
-      const t = readScoped('package.json', scope);
+      const t = readScoped(scope, 'package.json');
       if (t === null) return null;
       try {
         return (JSON.parse(t) as { scripts?: Record<string, string> }).scripts ?? {};
@@ -120,7 +121,7 @@ class Engine {
       }
     },
     makeRecipe: (scope, target, makefile) => {
-      const t = makefile ? readScoped(makefile, scope) : readScoped('GNUmakefile', scope) ?? readScoped('makefile', scope) ?? readScoped('Makefile', scope);
+      const t = makefile ? readScoped(scope, makefile) : readScoped(scope, 'GNUmakefile') ?? readScoped(scope, 'makefile') ?? readScoped(scope, 'Makefile');
       return t === null ? null : makeRecipe(t, target, scope.env);
     },
   };
@@ -130,7 +131,6 @@ class Engine {
       this.opaque(`nesting deeper than ${MAX_DEPTH} levels`, scope, label);
       return;
     }
-    const { parseShell } = await import('./shell.js');
     const parsed = await parseShell(text, { ...scope.env });
     for (const [k, v] of parsed.files) scope.files.set(k, v);
     this.steps.push(`${'  '.repeat(depth)}parse ${label}: ${parsed.commands.length} command(s)${parsed.errors.length ? `, syntax errors: ${parsed.errors.join('; ')}` : ''}`);
@@ -148,7 +148,7 @@ class Engine {
       if (!EXEC_VARS.has(a.name)) continue;
       if (a.value === null) this.opaque(`$${a.name} is set to a command the guard cannot see`, scope, cmd.text);
       else if (a.name === 'BASH_ENV' || a.name === 'ENV' || a.name === 'PYTHONSTARTUP') {
-        const text = readScoped(a.value, scope);
+        const text = readScoped(scope, a.value);
         if (text === null) this.opaque(`$${a.name} names ${a.value}, which cannot be read`, scope, cmd.text);
         else await this.analyseText(text, scope, depth + 1, `$${a.name} ${a.value}`, explain);
       } else await this.analyseText(a.value, scope, depth + 1, `$${a.name}`, explain);
@@ -166,7 +166,7 @@ class Engine {
         if (v === undefined || v === scope.env[k] || cmd.assigns.some((a) => a.name === k)) continue;
         if (v.includes(OPAQUE_ARG)) this.opaque(`$${k} is set to a command the guard cannot see`, u.scope, cmd.text);
         else if (k === 'BASH_ENV' || k === 'ENV' || k === 'PYTHONSTARTUP') {
-          const text = readScoped(v, u.scope);
+          const text = readScoped(u.scope, v);
           if (text === null) this.opaque(`$${k} names ${v}, which cannot be read`, u.scope, cmd.text);
           else await this.analyseText(text, u.scope, depth + 1, `$${k} ${v}`, explain);
         } else await this.analyseText(v, u.scope, depth + 1, `$${k}`, explain);
@@ -200,11 +200,10 @@ class Engine {
             // Copies and links made on this line are what later commands read and run.
             if ((u.tool === 'cp' || u.tool === 'ln' || u.tool === 'mv' || u.tool === 'install') && files.length >= 2) {
               const src = files[files.length - 2];
-              const text = src.includes(OPAQUE_ARG) ? null : readScoped(src, u.scope);
+              const text = src.includes(OPAQUE_ARG) ? null : readScoped(u.scope, src);
               u.scope.files.set(files[files.length - 1], text ?? UNKNOWN_CONTENT);
             }
           }
-          const { rulesForTool } = await import('./rules/index.js');
           const rules = u.tool === 'docker-volume-rm' || u.tool === 'kubectl-delete' ? [] : rulesForTool(u.tool);
           if (u.tool === 'kubectl-delete') {
             const [kind, ...names] = u.args.filter((a) => !a.startsWith('-'));
@@ -294,10 +293,9 @@ class Engine {
     return {
       target: (spec) => resolveTarget(scope, spec),
       sql: async (text, target, source) => {
-        const { judgeSql } = await import('./sql-judge.js');
         return judgeSql(text, target, source);
       },
-      readFile: (p) => readScoped(p, scope),
+      readFile: (p) => readScoped(scope, p),
     };
   }
 
@@ -381,22 +379,6 @@ function pick(t: Target): JudgedFinding['target'] {
   return { name: t.name, kind: t.kind, via: t.via, label: t.label };
 }
 
-function readScoped(p: string, scope: GuardScope): string | null {
-  if (scope.files.has(p)) return scope.files.get(p)!;
-  // A file written on this line under another spelling (`/tmp/p/package.json` read as package.json in /tmp/p).
-  const abs = isAbsolute(p) ? p : resolve(scope.cwd, p);
-  for (const [k, v] of scope.files) if ((isAbsolute(k) ? k : resolve(scope.cwd, k)) === abs) return v;
-  if (scope.remote) return null;
-  // /dev/stdin, /dev/fd/N, /proc/self/…: what the command would read there is not what this
-  // process reads (its own stdin, already consumed; a daemon's /dev/null) — unknown, not empty.
-  if (abs === '/dev/null') return '';
-  if (/^\/(dev|proc)\//.test(abs)) return null;
-  try {
-    return readFileSync(abs, 'utf8');
-  } catch {
-    return null;
-  }
-}
 
 /** Variables assigned on the line that differ from the environment (assignments before a command apply to it). */
 function exportedVars(vars: Env, env: Env): Env {

@@ -10,6 +10,8 @@ import { shellQuote } from './wrappers/words.js';
 import { applyBreakGlassGrant, type GrantedDecision } from './break-glass-grant.js';
 import { currentActor } from '../audit/actor.js';
 import { RefusedError, errorMessage } from '../errors.js';
+import { notifyEvent } from '../notify/send.js';
+import { contextFrom } from '../context.js';
 
 export interface GuardedRunOptions {
   cwd: string;
@@ -54,9 +56,6 @@ export async function guardedRun(argv: string[], opts: GuardedRunOptions): Promi
 
 async function notifyBlocked(loaded: Awaited<ReturnType<typeof projectConfig>>['loaded'], d: GrantedDecision): Promise<void> {
   if (!loaded) return;
-  // Notifications load the mailer and HTTP clients: only a refusal pays for them.
-  const { notifyEvent } = await import('../notify/send.js');
-  const { contextFrom } = await import('../context.js');
   const ctx = contextFrom(loaded);
   await notifyEvent(ctx, { event: 'guard.blocked', environment: d.target.name, summary: `blocked for ${currentActor()}: ${d.reason}` }).finally(() => ctx.close());
 }

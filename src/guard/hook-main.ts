@@ -5,15 +5,11 @@
  * `prodguard install <agent>` registers it by absolute path: `<node> <…>/dist/guard/hook-main.js <agent>`.
  * Never fails open: a crash or timeout prints a deny and exits 2.
  *
- * Its static imports are small: the agent adapters with the fast path (`git status` is answered
- * without a config or parser) and the resident-process client (node built-ins): a live decision process
- * for this project and config answers in a few milliseconds (daemon/server.ts); otherwise one is
- * started in the background for the next call and this call is decided in-process, as before.
+ * The decision itself is hook-entry.ts's `answerHook`, the same one `prodguard hook` calls: the fast
+ * path, then a live decision process for this project (daemon/server.ts), else in-process.
  */
-import { viaDaemon } from './daemon/client.js';
-import { fastAnswer } from './hook.js';
-type AgentId = 'claude-code' | 'cursor' | 'gemini';
-const agentId = (process.argv[2] ?? 'claude-code') as AgentId;
+import { answerHook, type HookAgentId } from './hook-entry.js';
+const agentId = (process.argv[2] ?? 'claude-code') as HookAgentId;
 
 function deny(reason: string): never {
   // Exit 2 blocks in all three agents; Claude Code also reads the JSON.
@@ -28,18 +24,7 @@ async function main(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  const fromDaemon = fastAnswer(agentId, text, process.cwd()) ?? (await viaDaemon(agentId, text, process.env, process.cwd()));
-  if (fromDaemon) {
-    if (fromDaemon.stdout) process.stdout.write(fromDaemon.stdout + '\n');
-    if (fromDaemon.stderr) process.stderr.write(fromDaemon.stderr + '\n');
-    process.exitCode = fromDaemon.code;
-    return;
-  }
-  const { agentHook, auditVerdict } = await import('./hook.js');
-  const ans = await agentHook(agentId, text, process.env, {
-    timeoutMs: 18_000,
-    onDecision: (v, loaded) => auditVerdict(v, loaded, agentId).catch(() => {}),
-  });
+  const ans = await answerHook(agentId, text, process.env, process.cwd());
   if (ans.stdout) process.stdout.write(ans.stdout + '\n');
   if (ans.stderr) process.stderr.write(ans.stderr + '\n');
   process.exitCode = ans.code;

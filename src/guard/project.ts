@@ -4,9 +4,10 @@ import { resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { Context } from '../context.js';
 import { errorMessage } from '../errors.js';
+import { findConfigFile, loadConfig } from '../config/load.js';
+import { contextFrom } from '../context.js';
 
 export async function projectConfig(cwd: string, file?: string): Promise<{ loaded: LoadedConfig | null; problem?: string }> {
-  const { findConfigFile, loadConfig } = await import('../config/load.js');
   const path = file ?? findConfigFile(cwd);
   if (!path) return { loaded: null };
   try {
@@ -28,7 +29,6 @@ export async function auditDecision(
   held?: Context,
 ): Promise<void> {
   if (!loaded) return;
-  const { contextFrom } = await import('../context.js');
   const ctx = held ?? contextFrom(loaded);
   try {
     await ctx.audit({

@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { RefusedError } from '../errors.js';
 import type { GuardDecision } from './decide.js';
 import { durationMs } from '../config/duration.js';
+import { contextFrom } from '../context.js';
 
 export interface BackupFirstResult {
   backupId: string;
@@ -16,7 +17,6 @@ export interface BackupFirstResult {
 
 /** A verified backup of `env` no older than guard.backupMaxAge: reuse one, or take one and verify it. */
 export async function ensureFreshVerifiedBackup(loaded: LoadedConfig, env: string, reason: string, say: (s: string) => void): Promise<BackupFirstResult> {
-  const { contextFrom } = await import('../context.js');
   const { latestVerifiedBackup, createBackup, verifyBackup } = await import('../backup/index.js');
   const ctx = contextFrom(loaded);
   try {

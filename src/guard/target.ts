@@ -74,12 +74,17 @@ function fromResolved(r: { name: string | null; kind: Target['kind']; via: strin
   return { name: r.name, kind: r.kind, label: r.label, via: r.via };
 }
 
-function readScoped(scope: GuardScope, path: string): string | null {
+/**
+ * A file as the command would read it (one home: decide.ts and target resolution): what this
+ * command line wrote, under any spelling (`/tmp/p/package.json` read as package.json in /tmp/p);
+ * inside a container or on another host nothing else (this machine's files are not what the tool
+ * reads); /dev/stdin, /dev/fd/N, /proc/self/… unknown (this process's, not the command's).
+ */
+export function readScoped(scope: GuardScope, path: string): string | null {
   if (scope.files.has(path)) return scope.files.get(path)!;
-  // Inside a container or on another host, this machine's files are not what the tool reads.
-  if (scope.remote) return null;
   const abs = isAbsolute(path) ? path : resolve(scope.cwd, path);
-  // /dev/stdin, /dev/fd/N, /proc/self/…: this process's, not the command's (see decide.ts readScoped).
+  for (const [k, v] of scope.files) if ((isAbsolute(k) ? k : resolve(scope.cwd, k)) === abs) return v;
+  if (scope.remote) return null;
   if (abs === '/dev/null') return '';
   if (/^\/(dev|proc)\//.test(abs)) return null;
   try {

@@ -6,6 +6,9 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { GuardDecision } from './decide.js';
 import type { Env } from './target.js';
+import { decide } from './decide.js';
+import { decideMcp } from './mcp/decide-mcp.js';
+import { protectedFile } from './protected-files.js';
 
 export type ToolCall =
   | { kind: 'shell'; command: string; cwd: string }
@@ -29,18 +32,15 @@ export async function decideToolCall(call: ToolCall, env: Env, loaded: LoadedCon
   const none = { name: null, kind: 'none', via: '' };
   switch (call.kind) {
     case 'shell': {
-      const { decide } = await import('./decide.js');
       const d = await decide({ command: call.command, cwd: call.cwd, env, config: loaded });
       const reason = d.decision === 'backup-first' ? `${d.reason} Run it through prodguard so the backup is taken and verified first: prodguard guard -- ${call.command}` : d.decision === 'deny' ? `${d.reason} (prodguard rule ${d.ruleId})` : d.reason;
       return { decision: d.decision === 'allow' ? 'allow' : 'deny', backupFirst: d.decision === 'backup-first', ruleId: d.ruleId, reason, command: call.command, target: d.target, guard: d };
     }
     case 'mcp': {
-      const { decideMcp } = await import('./mcp/decide-mcp.js');
       const v = await decideMcp(call, { cwd: call.cwd, env, loaded });
       return { decision: v.decision, ruleId: v.ruleId, reason: v.decision === 'allow' ? v.reason : `${v.reason} (prodguard rule ${v.ruleId})`, command: `mcp ${call.tool} ${JSON.stringify(call.input).slice(0, 500)}`, target: v.target ?? none };
     }
     case 'file': {
-      const { protectedFile } = await import('./protected-files.js');
       for (const p of call.paths) {
         const what = protectedFile(p, call.cwd);
         if (what) return { decision: 'deny', ruleId: 'protected-file', reason: `${call.tool} of ${p} is refused: it is ${what}. Change it yourself, outside the agent (prodguard rule protected-file).`, command: `${call.tool} ${p}`, target: none };

@@ -42,31 +42,16 @@ interface Observed {
   functions: Record<string, string> | null;
   unprotected_tables: string[] | null;
   roles: string[] | null;
-  version: string | null;
+  /** Per role lockdown names, its ALTER ROLE … SET settings ('' when none). */
+  role_settings: Record<string, string> | null;
 }
 
+/** What is installed now, role settings included: one connection, one statement (status.sql). Null when lockdown is absent. */
 async function observe(url: string, s: LockdownSettings): Promise<Observed | null> {
   const c = await connect(url);
   try {
-    const present = (await c.query(`SELECT to_regclass('prodguard.lockdown_meta') IS NOT NULL AS ok`)).rows[0].ok as boolean;
-    if (!present) return null;
-    return (await c.query(readSqlFile('status.sql'), [s.schemas, [s.readOnlyRole, s.deployerRole]])).rows[0] as Observed;
-  } finally {
-    await c.end();
-  }
-}
-
-const ROLE_SETTINGS_SQL = `SELECT r.rolname AS role,
-  concat_ws(', ', array_to_string(r.rolconfig, ', '),
-    (SELECT 'in this database: ' || array_to_string(d.setconfig, ', ') FROM pg_db_role_setting d
-     WHERE d.setrole = r.oid AND d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))) AS settings
-FROM pg_roles r WHERE r.rolname = ANY($1::text[]) ORDER BY 1`;
-
-async function roleSettings(url: string, s: LockdownSettings): Promise<Record<string, string>> {
-  const c = await connect(url);
-  try {
-    const rows = (await c.query<{ role: string; settings: string }>(ROLE_SETTINGS_SQL, [[...s.applicationRoles, s.readOnlyRole, s.deployerRole]])).rows;
-    return Object.fromEntries(rows.map((r) => [r.role, r.settings]));
+    const row = (await c.query(readSqlFile('status.sql'), [s.schemas, [s.readOnlyRole, s.deployerRole], [...s.applicationRoles, s.readOnlyRole, s.deployerRole]])).rows[0] as Observed & { present: boolean };
+    return row.present ? row : null;
   } finally {
     await c.end();
   }
@@ -96,7 +81,7 @@ export async function applyLockdown(url: string, store: StateStore, env: string,
     await c.end();
   }
   const seen = await observe(url, s);
-  const record: LockdownRecord = { env, appliedAt: new Date().toISOString(), appliedBy, functions: seen?.functions ?? {}, settings: s, roleSettings: await roleSettings(url, s) };
+  const record: LockdownRecord = { env, appliedAt: new Date().toISOString(), appliedBy, functions: seen?.functions ?? {}, settings: s, roleSettings: seen?.role_settings ?? {} };
   await store.put(LOCKDOWN_COLLECTION, env, record);
   return record;
 }
@@ -125,7 +110,7 @@ export async function lockdownStatus(url: string, store: StateStore, env: string
     }
   }
   if (record?.roleSettings) {
-    const now = await roleSettings(url, s);
+    const now = seen.role_settings ?? {};
     for (const [role, was] of Object.entries(record.roleSettings)) {
       if (now[role] !== undefined && now[role] !== was) problems.push(`role ${role}'s settings changed since lockdown apply (${was || 'none'} → ${now[role] || 'none'}): ALTER ROLE … SET needs no token, so it is checked here`);
     }

@@ -12,6 +12,9 @@ import type { Context } from '../context.js';
 import { judgeSql } from '../gateway/judge.js';
 import { parseStatements, loadSqlParser } from '../sql/parser.js';
 import { RefusedError, UsageError } from '../errors.js';
+import { listBackups } from '../backup/catalog.js';
+import { migrationLayout, readMigrations } from '../migrate/files.js';
+import * as scorecard from '../status/scorecard.js';
 
 export const MAX_ROWS = 1000;
 /** What one answer may carry: a single 300 MB value closed the agent's session (red team ag-009). */
@@ -129,7 +132,6 @@ export async function describeTable(c: Client, table: string): Promise<{ table: 
 }
 
 export async function backupStatus(ctx: Context, env: string): Promise<Record<string, unknown>> {
-  const { listBackups } = await import('../backup/catalog.js');
   const all = await listBackups(ctx, { env });
   const verified = all.find((m) => m.verified?.ok);
   const brief = (m: (typeof all)[number] | undefined) => (m ? { id: m.id, finishedAt: m.finishedAt, destinations: m.destinations, verified: m.verified?.ok ?? false } : null);
@@ -137,9 +139,7 @@ export async function backupStatus(ctx: Context, env: string): Promise<Record<st
 }
 
 export async function deployStatus(ctx: Context): Promise<Record<string, unknown>> {
-  const { readMigrations } = await import('../migrate/files.js');
   const m = readMigrations(ctx.loaded);
-  const scorecard = await import('../status/scorecard.js');
   const card = await scorecard.runScorecard(ctx);
   const rules = card.rules.filter((r) => r.rule === 3 || r.rule === 5).map((r) => ({ rule: r.rule, title: r.title, state: r.state, reason: r.reason }));
   return { migrationsDir: relative(ctx.loaded.root, m.dir) || '.', migrations: m.files.map((f) => f.file), rules };
@@ -151,7 +151,6 @@ export async function requestChange(ctx: Context, req: { name: string; sql: stri
   if (!req.reason.trim()) throw new UsageError('a change request needs a reason', 'mcp.request');
   await loadSqlParser();
   parseStatements(req.sql); // a syntax error is reported now, not at review
-  const { migrationLayout } = await import('../migrate/files.js');
   const { layout, dir } = migrationLayout(ctx.loaded);
   // Two requests in the same second must not share a version: `migrate` refuses a directory where
   // two files do (red team ag-008). Calls are serialized, so the first free second is ours.

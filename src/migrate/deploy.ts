@@ -29,6 +29,7 @@ import { claimCiToken } from '../policy/ci-token-use.js';
 import { issueLockdownToken } from '../lockdown/lockdown.js';
 import { withClient } from '../pg/client.js';
 import { requireReadOnlyChecks } from '../restore/smoke.js';
+import { migrateShadowFirst, publishNewTables } from '../shadow/migrate.js';
 
 export interface DeployResult {
   environment: string;
@@ -159,7 +160,7 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
   try {
     await opts.ensureLocked();
     // A production with a shadow (src/shadow) gets the migrations there first: replication carries rows, not DDL.
-    await (await import('../shadow/migrate.js')).migrateShadowFirst(ctx, env, state.pending, opts.onPhase);
+    await migrateShadowFirst(ctx, env, state.pending, opts.onPhase);
     // Production under lockdown refuses DDL from sessions without a token: only now, after the
     // gate passed and the backup was verified, issue a short-lived deploy token for the runner.
     // The token itself is never printed nor audited; only its expiry is.
@@ -187,7 +188,7 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
   }
   await record({ outcome: 'deployed', backupId, approvers: gate.approvals.validApprovers });
   // New tables join the shadow's publication once production has them; a failure here shows in `shadow status`.
-  await (await import('../shadow/migrate.js')).publishNewTables(ctx, env).catch((err) => opts.onPhase?.(`shadow: new tables not published yet: ${errorMessage(err)}`));
+  await publishNewTables(ctx, env).catch((err) => opts.onPhase?.(`shadow: new tables not published yet: ${errorMessage(err)}`));
   if (gate.policy) await pinPolicyInProduction(url, gate.policy); // production remembers the policy it was judged by
   await ctx.audit({
     action: 'migrate.deploy',

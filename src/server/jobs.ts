@@ -6,6 +6,11 @@
 import type { Context } from '../context.js';
 import { RefusedError } from '../errors.js';
 import type { JobSpec, Runner } from './job-types.js';
+import { createBaseBackup } from '../restore/pitr/base-backup.js';
+import { STATE_COLLECTION } from '../restore/pitr/enable.js';
+import { tryConnectionUrl } from '../config/connection.js';
+import { readMigrations } from '../migrate/files.js';
+import { shadowJobs } from '../shadow/jobs.js';
 
 export const SCHEDULED_REASON = 'scheduled backup';
 
@@ -90,7 +95,6 @@ export function pitrBaseJob(env: string, cron: string): JobSpec {
   return {
     id: `pitr-base:${env}`, kind: 'pitr-base', env, cron,
     async run(ctx) {
-      const { createBaseBackup } = await import('../restore/pitr/base-backup.js');
       const m = await createBaseBackup(ctx, env);
       return `PITR base backup ${m.id} of ${env} (${m.startLsn} – ${m.stopLsn})`;
     },
@@ -99,7 +103,6 @@ export function pitrBaseJob(env: string, cron: string): JobSpec {
 
 /** Environments with PITR enabled (`pitr enable` records them in the store). */
 export async function pitrEnvironments(ctx: Context): Promise<Array<{ env: string; method: string }>> {
-  const { STATE_COLLECTION } = await import('../restore/pitr/enable.js');
   const docs = await (await ctx.store()).list<{ environment: string; method: string }>(STATE_COLLECTION);
   return docs.map((d) => ({ env: d.doc.environment, method: d.doc.method })).filter((d) => d.env in ctx.loaded.config.environments);
 }
@@ -112,16 +115,14 @@ export async function scheduledJobs(ctx: Context): Promise<JobSpec[]> {
     jobs.push(backupJob(env, s.backup), verifyJob(env, s.verify), drillJob(env, s.drill));
   }
   jobs.push(pruneJob(s.prune));
-  const { tryConnectionUrl } = await import('../config/connection.js');
   const driftEnvs = Object.entries(ctx.loaded.config.environments)
     .filter(([n, e]) => (e.kind === 'production' || e.kind === 'staging') && tryConnectionUrl(ctx.loaded, n))
     .map(([n]) => n);
   // Drift compares environments with what the migrations produce: without migrations every
   // table would be "drift" and the job would fail every hour for nothing.
-  const { readMigrations } = await import('../migrate/files.js');
   if (driftEnvs.length && readMigrations(ctx.loaded).files.length) jobs.push(driftJob(s.drift, driftEnvs));
   for (const p of await pitrEnvironments(ctx)) jobs.push(pitrBaseJob(p.env, ctx.loaded.config.pitr.baseBackupSchedule));
-  jobs.push(...(await (await import('../shadow/jobs.js')).shadowJobs(ctx))); // sequence sync + health of each shadow (src/shadow)
+  jobs.push(...(await shadowJobs(ctx))); // sequence sync + health of each shadow (src/shadow)
   return jobs;
 }
 

@@ -9,6 +9,7 @@ import type { Context } from '../context.js';
 import { listJobRuns } from './run-job.js';
 import { auditChainStatus } from './http/pages.js';
 import { grantIsActive, listGrants } from '../grants/grants.js';
+import { DRILLS_COLLECTION } from '../restore/drill-record.js';
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -37,7 +38,6 @@ export class ServerMetrics {
 
   private async refresh(ctx: Context): Promise<void> {
     const { listBackups } = await import('../backup/index.js');
-    const { DRILLS_COLLECTION } = await import('../restore/drill-record.js');
     const all = await listBackups(ctx);
     for (const g of [this.lastBackup, this.lastVerified, this.size, this.duration, this.verifyOk, this.backups, this.drillOk, this.rto, this.lastDrill, this.blocked, this.jobFailures, this.jobLastOk, this.jobLastResult, this.breakGlass]) g.reset();
     const envs = Object.keys(ctx.loaded.config.environments).filter((e) => ctx.loaded.config.environments[e].kind !== 'local');

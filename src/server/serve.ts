@@ -26,6 +26,7 @@ import { currentRunner } from './run-job.js';
 import { acquireScheduleLock } from './schedule-lock.js';
 import type { JobSpec } from './job-types.js';
 import type { Clock } from './clock.js';
+import { startStreaming } from '../restore/pitr/stream.js';
 
 export interface ServeOptions {
   host?: string;
@@ -173,7 +174,6 @@ class WalStreams {
     this.busy = true;
     try {
       if (!leader) return void (await this.stopAll());
-      const { startStreaming } = await import('../restore/pitr/stream.js');
       for (const p of await pitrEnvironments(this.ctx)) {
         if (p.method !== 'streaming' || this.handles.has(p.env) || (this.retryAt.get(p.env) ?? 0) > Date.now()) continue;
         try {

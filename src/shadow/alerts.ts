@@ -5,10 +5,13 @@
  */
 import type { Context } from '../context.js';
 import type { ShadowStatus } from './status.js';
+import { notifyEvent } from '../notify/send.js';
+import { requireShadowState, writeShadowState } from './state.js';
+import { connectionUrl } from '../config/connection.js';
+import { syncSequences } from './sequences.js';
 
 export async function alertShadowProblems(ctx: Context, s: ShadowStatus): Promise<number> {
   if (s.problems.length === 0) return 0;
-  const { notifyEvent } = await import('../notify/send.js');
   const drift = s.problems.filter((p) => p.startsWith('schema drift'));
   const other = s.problems.filter((p) => !p.startsWith('schema drift'));
   if (drift.length) await notifyEvent(ctx, { event: 'drift.detected', environment: s.environment, summary: `shadow of ${s.environment}: ${drift.join('; ')}` });
@@ -19,9 +22,6 @@ export async function alertShadowProblems(ctx: Context, s: ShadowStatus): Promis
 
 /** `shadow sync-sequences`: production's sequence values copied to the shadow, time recorded. */
 export async function syncShadowSequences(ctx: Context, envName: string, env: Record<string, string | undefined> = process.env) {
-  const { requireShadowState, writeShadowState } = await import('./state.js');
-  const { connectionUrl } = await import('../config/connection.js');
-  const { syncSequences } = await import('./sequences.js');
   const s = await requireShadowState(ctx, envName);
   const values = await syncSequences(connectionUrl(ctx.loaded, envName, env), connectionUrl(ctx.loaded, s.shadowEnv, env), s.schemas);
   await writeShadowState(ctx, { ...s, sequencesSyncedAt: new Date().toISOString() });

@@ -13,6 +13,9 @@ import { errorMessage } from '../errors.js';
 import { requireShadowState } from './state.js';
 import { shadowStatus } from './status.js';
 import { shadowRestore, type ShadowRestoreResult } from './restore.js';
+import { isSupabaseDatabase } from '../supabase/restore.js';
+import { DRILLS_COLLECTION } from '../restore/drill-record.js';
+import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
 
 export interface ShadowDrillResult {
   id: string;
@@ -38,9 +41,8 @@ export async function shadowDrill(ctx: Context, envName: string, opts: { env?: R
   let error: string | undefined;
   const t0 = Date.now();
   try {
-    const { isSupabaseDatabase } = await import('../supabase/restore.js');
     const supabase = await isSupabaseDatabase(connectionUrl(ctx.loaded, envName, env)).catch(() => false);
-    cluster = supabase ? await (await import('../supabase/scratch-cluster.js')).createSupabaseCluster({ name: 'prodguard-shadow-drill' }) : await createCluster({ name: 'prodguard-shadow-drill' });
+    cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-shadow-drill' }) : await createCluster({ name: 'prodguard-shadow-drill' });
     restored = await shadowRestore(ctx, { environment: envName, time: new Date().toISOString().replace('T', ' ').replace('Z', '+00'), to: cluster.url(), toEnd: true, env, onProgress: opts.onProgress });
   } catch (err) {
     error = errorMessage(err);
@@ -49,7 +51,6 @@ export async function shadowDrill(ctx: Context, envName: string, opts: { env?: R
   }
   const rtoMs = Date.now() - t0;
   const result: ShadowDrillResult = { id, environment: envName, ok: !error, rpoMs, rtoMs, lastRestoredCommit: restored?.lastRestoredCommit ?? null, tablesChecked: restored?.counts.length ?? 0, ...(error ? { error } : {}) };
-  const { DRILLS_COLLECTION } = await import('../restore/drill-record.js');
   const record: import('../restore/drill-record.js').DrillRecord = {
     id, environment: envName, backupId: restored ? `shadow:${restored.baseBackup}` : null, startedAt: started.toISOString(), finishedAt: new Date().toISOString(),
     ok: result.ok, rtoMs, rpoMs, tablesChecked: result.tablesChecked, rowCountMismatches: [], smoke: [], ...(error ? { error } : {}),

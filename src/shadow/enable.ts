@@ -29,6 +29,8 @@ import { assertProductionPrivileges, productionFacts, publishableTables } from '
 import { publicationName, subscriptionName, writeShadowState, readShadowState, type ShadowState } from './state.js';
 import { syncSequences } from './sequences.js';
 import { schemaFingerprints } from './drift.js';
+import { enablePitr } from '../restore/pitr/enable.js';
+import { createBaseBackup } from '../restore/pitr/base-backup.js';
 
 export interface EnableShadowOptions {
   environment: string;
@@ -188,8 +190,6 @@ export async function enableShadow(ctx: Context, opts: EnableShadowOptions): Pro
     // 5. PITR on the shadow (the part production cannot give).
     let pitr: EnableShadowResult['pitr'] = null;
     if (!opts.skipPitr) {
-      const { enablePitr } = await import('../restore/pitr/enable.js');
-      const { createBaseBackup } = await import('../restore/pitr/base-backup.js');
       const en = await enablePitr(ctx, opts.shadowEnv, env);
       const base = en.restartRequired ? null : await createBaseBackup(ctx, opts.shadowEnv, env);
       pitr = { method: en.method, baseBackup: base?.id ?? null, restartRequired: en.restartRequired };

@@ -11,6 +11,8 @@ import type { Context } from '../context.js';
 import { RefusedError } from '../errors.js';
 import type { JobSpec } from '../server/job-types.js';
 import { SHADOW_COLLECTION, type ShadowState } from './state.js';
+import { alertShadowProblems, syncShadowSequences } from './alerts.js';
+import { shadowStatus } from './status.js';
 
 export const SHADOW_CRON = '*/5 * * * *';
 
@@ -18,8 +20,6 @@ export function shadowJob(env: string, cron = SHADOW_CRON): JobSpec {
   return {
     id: `shadow:${env}`, kind: 'shadow', env, cron,
     async run(ctx, log) {
-      const { syncShadowSequences, alertShadowProblems } = await import('./alerts.js');
-      const { shadowStatus } = await import('./status.js');
       const seq = await syncShadowSequences(ctx, env);
       log(`${seq.length} sequence(s) copied to the shadow`);
       const s = await shadowStatus(ctx, env);

@@ -20,6 +20,7 @@ import { RefusedError, errorMessage } from '../errors.js';
 import { readShadowState, writeShadowState } from './state.js';
 import { publishableTables } from './production.js';
 import type { MigrationFile } from '../migrate/files.js';
+import { readMigrations } from '../migrate/files.js';
 
 export interface ShadowMigrateResult {
   shadow: string | null;
@@ -50,7 +51,6 @@ export async function migrateShadowFirst(ctx: Context, envName: string, files: M
 
 /** The files production has not applied yet (what the next deploy will apply). */
 export async function pendingOnProduction(ctx: Context, envName: string, env: Record<string, string | undefined> = process.env): Promise<MigrationFile[]> {
-  const { readMigrations } = await import('../migrate/files.js');
   const { historyTarget, readApplied } = await import('../migrate/history.js');
   const applied = new Set((await withClient(connectionUrl(ctx.loaded, envName, env), (c) => readApplied(c, historyTarget(ctx.loaded)))).map((a) => a.version));
   return readMigrations(ctx.loaded).files.filter((f) => !applied.has(f.version));

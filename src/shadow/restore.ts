@@ -33,6 +33,7 @@ import { describeTarget } from '../restore/pitr/plan.js';
 import { requireShadowState } from './state.js';
 import { findCut } from './find-cut.js';
 import { advanceSequencesPastMax, type SequenceValue } from './sequences.js';
+import { productionRestoreGate } from '../emergency/restore-gate.js';
 
 export interface ShadowRestoreOptions {
   environment: string;
@@ -116,7 +117,6 @@ export async function shadowRestore(ctx: Context, opts: ShadowRestoreOptions): P
     let grantId: string | null = null;
     if (target.resolved.kind === 'production') {
       if (!table) throw new RefusedError(`refusing to restore a whole database over production (${target.label}); restore into a new database, or repair rows with --table/--where under break-glass`, 'shadow.production-whole');
-      const { productionRestoreGate } = await import('../emergency/restore-gate.js');
       grantId = await productionRestoreGate(ctx, target, true, opts.key);
     }
     if (target.resolved.name === state.shadowEnv) throw new RefusedError('--to is the shadow itself; restore into another database', 'shadow.target-is-shadow');

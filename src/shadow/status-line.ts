@@ -5,6 +5,7 @@
  */
 import type { Context } from '../context.js';
 import { readShadowState } from './state.js';
+import { shadowStatus } from './status.js';
 
 export interface ShadowLine {
   state: 'ok' | 'failing';
@@ -14,7 +15,6 @@ export interface ShadowLine {
 
 export async function shadowPitrLine(ctx: Context, envName: string): Promise<ShadowLine | null> {
   if (!(await readShadowState(ctx, envName))) return null;
-  const { shadowStatus } = await import('./status.js');
   const s = await shadowStatus(ctx, envName, { drift: false });
   const lag = s.lagSeconds === null ? 'lag unknown' : `lag ${s.lagSeconds.toFixed(1)} s`;
   const details = { shadow: s.shadow, lagSeconds: s.lagSeconds, lagBytes: s.production.lagBytes, earliest: s.window.earliest, latest: s.window.latest };

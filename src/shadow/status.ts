@@ -13,6 +13,7 @@ import { requireShadowState, type ShadowState } from './state.js';
 import { largeObjectCount, publishableTables } from './production.js';
 import { newestOriginCommit } from './find-cut.js';
 import { schemaFingerprints } from './drift.js';
+import { pitrStatus } from '../restore/pitr/status.js';
 
 export interface ShadowStatus {
   environment: string;
@@ -122,7 +123,6 @@ export async function shadowStatus(ctx: Context, envName: string, opts: { env?: 
     problems.push(`cannot read the shadow's WAL archive: ${maskSecrets(errorMessage(err))}`);
   }
 
-  const { pitrStatus } = await import('../restore/pitr/status.js');
   const pitr = await pitrStatus(ctx.loaded, s.shadowEnv, env).catch(() => null);
   if (!pitr || pitr.baseBackups === 0) problems.push(`the shadow has no base backup: nothing is recoverable yet (prodguard pitr base-backup --env ${s.shadowEnv})`);
   if (pitr?.gaps.length) problems.push(`the shadow's WAL archive has gaps: ${pitr.gaps.join(', ')}`);

@@ -9,6 +9,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { tryConnectionUrl } from '../config/connection.js';
 import { ALWAYS_EXCLUDED, describeDifference, diffSnapshots, schemaSnapshot, type SchemaDifference } from '../migrate/snapshot.js';
+import { anySupabase, supabaseSnapshotExclusions } from '../supabase/drift.js';
 
 export interface StagingSchemaComparison {
   production: string;
@@ -27,7 +28,6 @@ export async function compareStagingSchema(loaded: LoadedConfig, staging: string
   const pUrl = tryConnectionUrl(loaded, prod);
   if (!sUrl) throw new Error(`no connection to ${staging} configured here`);
   if (!pUrl) throw new Error(`no connection to ${prod} available here to compare with`);
-  const { anySupabase, supabaseSnapshotExclusions } = await import('../supabase/drift.js');
   const exclude = (await anySupabase([sUrl, pUrl])) ? supabaseSnapshotExclusions() : ALWAYS_EXCLUDED;
   const [s, p] = await Promise.all([schemaSnapshot(sUrl, exclude), schemaSnapshot(pUrl, exclude)]);
   const differences = diffSnapshots(p, s);

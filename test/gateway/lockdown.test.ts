@@ -12,6 +12,9 @@ import { stringify } from 'yaml';
 import { sharedCluster, sql, createDatabase } from '../helpers/pg.js';
 import { makeProject, runCli } from '../helpers/cli.js';
 import { connect } from '../../src/pg/client.js';
+import { createServer, connect as netConnect, type AddressInfo } from 'node:net';
+import { lockdownStatus } from '../../src/lockdown/lockdown.js';
+import { openContext } from '../../src/context.js';
 
 const SETUP = `CREATE ROLE lockdown_app LOGIN;
 CREATE TABLE orders (id int PRIMARY KEY, note text, extra text); INSERT INTO orders SELECT i, 'n' || i, 'x' FROM generate_series(1, 10) i;
@@ -87,6 +90,55 @@ describe('prodguard lockdown', () => {
     }
     const again = await runCli(['lockdown', 'status', '--env', 'production', '--json'], { cwd: project.dir, env });
     assert.equal(JSON.parse(again.stdout).state, 'intact');
+  });
+
+  it('status reads everything, role settings included, over one connection in one round trip', async () => {
+    // A loopback pass-through in front of the database counts connections and the client's
+    // round trips (a simple Query, or a Sync closing an extended-protocol batch).
+    const u = new URL(prodUrl);
+    let connections = 0;
+    let roundTrips = 0;
+    const proxy = createServer((client) => {
+      connections++;
+      const server = netConnect(Number(u.port || 5432), u.hostname === 'localhost' ? '127.0.0.1' : u.hostname);
+      let buf = Buffer.alloc(0);
+      let started = false;
+      client.on('data', (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        for (;;) {
+          if (!started) {
+            if (buf.length < 4 || buf.length < buf.readInt32BE(0)) break;
+            const len = buf.readInt32BE(0);
+            // An SSLRequest (refused by the server with 'N') is followed by the real startup packet.
+            if (!(len === 8 && buf.readInt32BE(4) === 80877103)) started = true;
+            buf = buf.subarray(len);
+          } else {
+            if (buf.length < 5 || buf.length < 1 + buf.readInt32BE(1)) break;
+            const type = String.fromCharCode(buf[0]);
+            if (type === 'Q' || type === 'S') roundTrips++;
+            buf = buf.subarray(1 + buf.readInt32BE(1));
+          }
+        }
+      });
+      client.pipe(server).pipe(client);
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const ctx = openContext({ configFile: join(project.dir, 'prodguard.yaml') });
+    try {
+      const viaProxy = new URL(prodUrl);
+      viaProxy.hostname = '127.0.0.1';
+      viaProxy.port = String((proxy.address() as AddressInfo).port);
+      const settings = { schemas: ['public'], applicationRoles: ['lockdown_app'], readOnlyRole: 'prodguard_readonly', deployerRole: 'prodguard_deployer' };
+      const st = await lockdownStatus(viaProxy.toString(), await ctx.store(), 'production', settings);
+      assert.equal(st.state, 'intact', st.problems.join('; '));
+      assert.equal(connections, 1, 'one connection');
+      assert.equal(roundTrips, 1, 'one round trip');
+    } finally {
+      await ctx.close();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('refuses DROP TABLE, TRUNCATE and ALTER TABLE … DROP COLUMN without a token, even for the superuser connection', async () => {

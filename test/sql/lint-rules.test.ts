@@ -1,10 +1,18 @@
 /**
- * Generated from the rule objects: every rule's bad examples must trigger it (unsuppressed) and
- * its good examples must not. Docs, `prodguard lint --rules` and these tests share the objects.
+ * Generated from the rule objects: every rule's bad examples must trigger it (unsuppressed) with
+ * exactly its pinned messages (rule-messages.ts) and its good examples must not. Docs,
+ * `prodguard lint --rules` and these tests share the objects. Each example is linted here only.
  */
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { lint, lintRules } from '../../src/sql/index.js';
+import { messageLine, pinnedMessages, writePinnedMessages, UPDATE_SNAPSHOT, type PinnedMessages } from './rule-messages.js';
+
+const pinned = pinnedMessages();
+const seen: PinnedMessages = {};
+after(() => {
+  if (UPDATE_SNAPSHOT) writePinnedMessages(seen);
+});
 
 describe('every lint rule fires on its bad examples and not on its good ones', () => {
   for (const rule of lintRules) {
@@ -24,6 +32,12 @@ describe('every lint rule fires on its bad examples and not on its good ones', (
             assert.ok(h.line >= 1 && h.column >= 1);
             assert.ok(h.message.length > 10);
           }
+          // The exact messages, pinned snapshot-style.
+          const messages = hits.map(messageLine);
+          (seen[rule.id] ??= {})[bad] = messages;
+          if (UPDATE_SNAPSHOT) return;
+          assert.ok(pinned[rule.id], `rule ${rule.id} has no pinned messages yet`);
+          assert.deepEqual(messages, pinned[rule.id][bad], `${rule.id} on ${bad.replace(/\n/g, ' ⏎ ')}`);
         });
       }
       for (const good of rule.examples.good) {

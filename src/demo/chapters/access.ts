@@ -8,17 +8,17 @@ import pg from 'pg';
 import type { DemoChapter } from '../types.js';
 import { connectionUrl } from '../../config/connection.js';
 import { connect } from '../../pg/client.js';
+import { addUser, generatePassword } from '../../gateway/users.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { applyLockdown } from '../../lockdown/lockdown.js';
 
 export const accessChapter: DemoChapter = {
   id: 'access',
   title: 'Safe production access: gateway, MCP for agents, lockdown in the database',
   async run(demo) {
-    const { addUser, generatePassword } = await import('../../gateway/users.js');
     const { startGateway } = await import('../../gateway/start.js');
     const { buildMcpServer } = await import('../../mcp/server.js');
-    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
-    const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
-    const { applyLockdown } = await import('../../lockdown/lockdown.js');
     const ctx = demo.ctx;
     const store = await ctx.store();
 

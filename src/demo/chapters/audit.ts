@@ -7,20 +7,20 @@
  */
 import { readFileSync } from 'node:fs';
 import type { DemoChapter } from '../types.js';
+import { verifyAuditText } from '../../audit/log.js';
+import { AUDIT_HEAD_KEY } from '../../context.js';
+import { verifyAnchored, writeCheckpoint } from '../../audit/anchor.js';
+import { loadPrivateKey } from '../../migrate/keys.js';
+import { closeIncident, exportIncident } from '../../emergency/incident.js';
 
 export const auditChapter: DemoChapter = {
   id: 'audit',
   title: 'The record: the audit log verified against its anchor off this machine, and the incident timeline',
   async run(demo) {
     const ctx = demo.ctx;
-    const { verifyAuditText } = await import('../../audit/log.js');
-    const { AUDIT_HEAD_KEY } = await import('../../context.js');
-    const { verifyAnchored } = await import('../../audit/anchor.js');
 
     const keyFile = demo.state?.checkpointKeyFile as string | undefined;
     if (keyFile && ctx.loaded.config.backup.destinations.length) {
-      const { writeCheckpoint } = await import('../../audit/anchor.js');
-      const { loadPrivateKey } = await import('../../migrate/keys.js');
       demo.showCommand('prodguard audit checkpoint --key ~/.config/prodguard/keys/ci-checkpoint.ed25519.key   # the scheduled job does this');
       const c = await writeCheckpoint(ctx, loadPrivateKey(keyFile));
       demo.say(`  head of the chain, record ${c.checkpoint.seq} (${c.checkpoint.hash.slice(0, 12)}), signed with the key the policy in force names and written to ${c.destinations.join(' and ')}`);
@@ -49,7 +49,6 @@ export const auditChapter: DemoChapter = {
     }
 
     if (demo.state?.incident) {
-      const { closeIncident, exportIncident } = await import('../../emergency/incident.js');
       demo.showCommand('prodguard incident close && prodguard incident export');
       const inc = await closeIncident(ctx);
       const md = await exportIncident(ctx, inc.id);

@@ -9,10 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DemoChapter, DemoContext } from '../types.js';
 import { errorMessage } from '../../errors.js';
+import { createRequire } from 'node:module';
+import { generateKeyPair } from '../../backup/encryption.js';
+import { formatBytes } from '../../backup/progress.js';
+import { humanDuration } from '../../status/units.js';
+import { currentRunner, runJob } from '../../server/run-job.js';
+import { backupJob } from '../../server/jobs.js';
 
 async function startLocalS3(demo: DemoContext): Promise<{ port: number } | null> {
   try {
-    const { createRequire } = await import('node:module');
     const require = createRequire(import.meta.url);
     const S3rver = require('s3rver') as new (o: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void> };
     const dir = mkdtempSync(join(tmpdir(), 'prodguard-demo-s3-'));
@@ -34,9 +39,6 @@ export const backupChapter: DemoChapter = {
   title: 'Backups that are proven: scheduled, encrypted, in two places, verified by restore, drilled',
   async run(demo: DemoContext) {
     const { verifyBackup, listBackups } = await import('../../backup/index.js');
-    const { generateKeyPair } = await import('../../backup/encryption.js');
-    const { formatBytes } = await import('../../backup/progress.js');
-    const { humanDuration } = await import('../../status/units.js');
     const cfg = demo.ctx.loaded.config;
     const env = Object.entries(cfg.environments).find(([, e]) => e.kind === 'production')?.[0] ?? 'production';
 
@@ -81,8 +83,6 @@ export const backupChapter: DemoChapter = {
 
     // The daily backup is a scheduled job: `prodguard serve` runs it at schedules.backup, or the
     // scheduled CI workflow does (prodguard init ci --github). Here the same job runs once, now.
-    const { runJob, currentRunner } = await import('../../server/run-job.js');
-    const { backupJob } = await import('../../server/jobs.js');
     const cron = demo.ctx.loaded.config.schedules.backup;
     demo.showCommand(`prodguard jobs run backup:${env}   # what prodguard serve runs at "${cron}" (cron) every day`);
     const run = await runJob(demo.ctx, backupJob(env, cron), { slot: new Date(), runner: currentRunner('cli') });

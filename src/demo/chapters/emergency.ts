@@ -12,17 +12,21 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { DemoChapter } from '../types.js';
 import { connectionUrl } from '../../config/connection.js';
+import { generateKeys, loadPrivateKey } from '../../migrate/keys.js';
+import { openBreakGlass } from '../../emergency/break-glass.js';
+import { buildRunbook } from '../../emergency/runbook.js';
+import { runbookMarkdown } from '../../emergency/runbook-render.js';
+import { addUser, generatePassword } from '../../gateway/users.js';
+import { policyInForce } from '../../policy/chain.js';
+import { initPolicy, signPolicyProposal } from '../../policy/rotate.js';
+import { ensurePitr } from './recovery.js';
+import { startIncident } from '../../emergency/incident.js';
 
 
 export const emergencyChapter: DemoChapter = {
   id: 'emergency',
   title: 'Emergencies: an incident, break-glass with a verified backup first, a fix through the gateway, notification, runbook',
   async run(demo) {
-    const { generateKeys, loadPrivateKey } = await import('../../migrate/keys.js');
-    const { openBreakGlass } = await import('../../emergency/break-glass.js');
-    const { buildRunbook } = await import('../../emergency/runbook.js');
-    const { runbookMarkdown } = await import('../../emergency/runbook-render.js');
-    const { addUser, generatePassword } = await import('../../gateway/users.js');
     const { startGateway } = await import('../../gateway/start.js');
 
     // The team's chat channel, played by a local webhook receiver.
@@ -55,8 +59,6 @@ export const emergencyChapter: DemoChapter = {
 
     // Break-glass trusts only the signed, pinned policy in force, not prodguard.yaml: sam becomes
     // senior by a policy change the seniors in force sign (or, alone, by pinning the first policy).
-    const { policyInForce } = await import('../../policy/chain.js');
-    const { initPolicy, signPolicyProposal } = await import('../../policy/rotate.js');
     const current = (await policyInForce(ctx)).inForce;
     if (!current) {
       demo.showCommand('prodguard policy init --key ~/.config/prodguard/keys/sam.ed25519.key');
@@ -75,11 +77,9 @@ export const emergencyChapter: DemoChapter = {
 
     // Point-in-time recovery has been on since day one in a real project; the demo switches it on
     // here, after the last edit of prodguard.yaml, because the WAL stream keeps its context.
-    const { ensurePitr } = await import('./recovery.js');
     await ensurePitr(demo);
 
     demo.say('\n03:07 — an order has a wrong note that breaks the invoice run. Sam is on call and senior.');
-    const { startIncident } = await import('../../emergency/incident.js');
     demo.showCommand('prodguard incident start "invoice run blocked"');
     const incident = await startIncident(ctx, 'invoice run blocked');
     demo.state ??= {};

@@ -4,6 +4,9 @@
  * by the real hook logic; the audit record is shown. Read-only debugging and local resets pass.
  */
 import type { DemoChapter, DemoContext } from '../types.js';
+import { agentHook, auditVerdict, claudeCodeHook } from '../../guard/hook.js';
+import { auditDecision } from '../../guard/project.js';
+import { installClaudeCode } from '../../guard/install.js';
 
 /** Five ways an agent has disguised the same command (each must be denied). */
 const DISGUISES = [
@@ -14,7 +17,8 @@ const DISGUISES = [
   'echo --linked | xargs supabase db reset',
 ];
 
-function mcpPayload(demo: DemoContext, tool: string, input: Record<string, unknown>): string {
+/** A Claude Code PreToolUse payload from the demo agent's session. */
+function hookPayload(demo: DemoContext, tool: string, input: Record<string, unknown>, toolUseId: string): string {
   return JSON.stringify({
     session_id: 'demo-agent',
     transcript_path: '/tmp/demo-transcript.jsonl',
@@ -23,29 +27,22 @@ function mcpPayload(demo: DemoContext, tool: string, input: Record<string, unkno
     hook_event_name: 'PreToolUse',
     tool_name: tool,
     tool_input: input,
-    tool_use_id: 'toolu_demo_mcp',
+    tool_use_id: toolUseId,
   });
 }
 
+function mcpPayload(demo: DemoContext, tool: string, input: Record<string, unknown>): string {
+  return hookPayload(demo, tool, input, 'toolu_demo_mcp');
+}
+
 function payload(demo: DemoContext, command: string): string {
-  return JSON.stringify({
-    session_id: 'demo-agent',
-    transcript_path: '/tmp/demo-transcript.jsonl',
-    cwd: demo.projectDir,
-    permission_mode: 'default',
-    hook_event_name: 'PreToolUse',
-    tool_name: 'Bash',
-    tool_input: { command, description: 'Agent command' },
-    tool_use_id: 'toolu_demo',
-  });
+  return hookPayload(demo, 'Bash', { command, description: 'Agent command' }, 'toolu_demo');
 }
 
 export const guardChapter: DemoChapter = {
   id: 'guard',
   title: 'An AI agent runs `supabase db reset --linked` against production — and is stopped',
   async run(demo: DemoContext) {
-    const { claudeCodeHook } = await import('../../guard/hook.js');
-    const { auditDecision } = await import('../../guard/project.js');
     const env = { ...process.env, ...demo.env };
     const ask = async (command: string) => {
       demo.showCommand(command);
@@ -59,7 +56,6 @@ export const guardChapter: DemoChapter = {
       return ans;
     };
 
-    const { installClaudeCode } = await import('../../guard/install.js');
     demo.showCommand('prodguard install claude-code');
     const installed = installClaudeCode(demo.projectDir);
     demo.say(`  PreToolUse hook for Bash added to ${installed.file.replace(demo.projectDir + '/', '')} (other settings kept).`);
@@ -80,7 +76,6 @@ export const guardChapter: DemoChapter = {
     const PRODUCTION_REF = Object.values(demo.ctx.loaded.config.environments).find((e) => e.kind === 'production')?.supabaseRef ?? 'qwikkerprod';
     demo.say('Most agents reach Supabase through its MCP server rather than a shell. Claude Code sends MCP tool calls to the same hook:');
     demo.showCommand(`(agent → supabase MCP) execute_sql {"project_id": "${PRODUCTION_REF}", "query": "DROP TABLE businesses"}`);
-    const { agentHook, auditVerdict } = await import('../../guard/hook.js');
     const mcp = await agentHook('claude-code', mcpPayload(demo, 'mcp__supabase__execute_sql', { project_id: PRODUCTION_REF, query: 'DROP TABLE businesses' }), env, {
       onDecision: (v) => auditVerdict(v, demo.ctx.loaded, 'claude-code'),
     });

@@ -9,6 +9,12 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DemoChapter, DemoContext } from '../types.js';
 import { errorMessage } from '../../errors.js';
+import { migrationLayout } from '../../migrate/files.js';
+import { githubDeployClaims, startLocalIssuer } from '../../policy/local-issuer.js';
+import { enrollEnvironment } from '../../policy/environment-identity.js';
+import { initPolicy } from '../../policy/rotate.js';
+import { withClient } from '../../pg/client.js';
+import { connectionUrl } from '../../config/connection.js';
 
 const MIGRATION = '20260301000000_orders_note.sql';
 const REPOSITORY = 'qwikker/app';
@@ -33,7 +39,6 @@ export const migrateChapter: DemoChapter = {
   title: 'A migration from laptop to production: lint, staging first, two signed approvals, an OIDC-verified CI deploy, verified',
   async run(demo: DemoContext) {
     const m = await import('../../migrate/index.js');
-    const { migrationLayout } = await import('../../migrate/files.js');
 
     // The backup chapter normally configured destinations; alone, this chapter keeps backups on local disk.
     if (demo.ctx.loaded.config.backup.destinations.length === 0) {
@@ -56,7 +61,6 @@ export const migrateChapter: DemoChapter = {
     const staged = await m.applyToStaging(demo.ctx, 'staging');
     demo.say(`  applied to staging: ${staged.applied.map((a) => a.file).join(', ')}; recorded as passed (staging schema ${staged.schemaFingerprint?.slice(0, 12)})`);
 
-    const { startLocalIssuer, githubDeployClaims } = await import('../../policy/local-issuer.js');
     const issuer = await startLocalIssuer(githubDeployClaims(REPOSITORY));
     try {
       demo.showCommand('prodguard keys generate --name bob   # and alice, carol: each on their own machine');
@@ -76,7 +80,6 @@ export const migrateChapter: DemoChapter = {
       await demo.updateConfig((raw) => {
         raw.policy = { ...(raw.policy ?? {}), checkpointKey: keys['ci-checkpoint'].publicKey, oidc: { provider: 'github', issuer: issuer.issuer, audience: 'prodguard', repository: REPOSITORY, ref: 'refs/heads/main', environment: 'production' } };
       });
-      const { enrollEnvironment } = await import('../../policy/environment-identity.js');
       for (const env of ['staging', 'production']) {
         demo.showCommand(`prodguard env enroll --env ${env}`);
         const e = await enrollEnvironment(demo.ctx, env);
@@ -84,7 +87,6 @@ export const migrateChapter: DemoChapter = {
       }
       await demo.updateConfig(() => {}); // enrol wrote prodguard.yaml
       demo.showCommand('prodguard policy init --key ~/.config/prodguard/keys/alice.ed25519.key   # pins the team policy; later changes need two seniors\' signatures');
-      const { initPolicy } = await import('../../policy/rotate.js');
       const pinned = await initPolicy(demo.ctx, { keyFile: keys.alice.privateKeyFile });
       demo.say(`  policy version 1 in force (${pinned.hash.slice(0, 12)}); editing prodguard.yaml now only proposes a change`);
 
@@ -174,8 +176,6 @@ export const migrateChapter: DemoChapter = {
         });
         demo.say(`  alice adds a scrub rule for ${cov.uncovered.map((u) => `${u.table}.${u.column}`).join(', ')} to staging.masking: the next refresh masks it (a refresh refuses while a column is uncovered)`);
       }
-      const { withClient } = await import('../../pg/client.js');
-      const { connectionUrl } = await import('../../config/connection.js');
       const first = (url: string) => withClient(url, async (c) => (await c.query('SELECT email FROM customers ORDER BY id LIMIT 1')).rows[0]?.email as string | undefined);
       const [prodEmail, stagingEmail] = await Promise.all([first(connectionUrl(demo.ctx.loaded, 'production')), first(connectionUrl(demo.ctx.loaded, 'staging'))]);
       if (prodEmail && stagingEmail) {

@@ -13,6 +13,14 @@ import { withClient } from '../../pg/client.js';
 import { makeServerDir } from '../../pg/cluster.js';
 import { parseConnInfo } from '../../pg/conninfo.js';
 import { humanDuration } from '../../status/units.js';
+import { enablePitr } from '../../restore/pitr/enable.js';
+import { startStreaming } from '../../restore/pitr/stream.js';
+import { createBaseBackup } from '../../restore/pitr/base-backup.js';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { parseTarget, pitrRestore } from '../../restore/pitr/restore.js';
+import { connectionUrl } from '../../config/connection.js';
+import { noteIncident } from '../../emergency/incident.js';
+import { endBreakGlass } from '../../emergency/break-glass.js';
 
 async function q<T = Record<string, unknown>>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
   return withClient(url, async (c) => (await c.query(text, params)).rows as T[]);
@@ -43,10 +51,6 @@ interface PitrState {
 export async function ensurePitr(demo: DemoContext): Promise<PitrState> {
   demo.state ??= {};
   if (demo.state.pitr) return demo.state.pitr as PitrState;
-  const { enablePitr } = await import('../../restore/pitr/enable.js');
-  const { startStreaming } = await import('../../restore/pitr/stream.js');
-  const { createBaseBackup } = await import('../../restore/pitr/base-backup.js');
-  const { generateIdentity, identityToRecipient } = await import('age-encryption');
   const enc = demo.ctx.loaded.config.backup.encryption;
   const needKey = !enc.noEncrypt && enc.recipients.length === 0;
   const identity = needKey ? await generateIdentity() : null;
@@ -84,8 +88,6 @@ export const recoveryChapter: DemoChapter = {
   id: 'recovery',
   title: 'A real disaster anyway: a bad DELETE under break-glass, undone by point-in-time recovery',
   async run(demo: DemoContext) {
-    const { pitrRestore, parseTarget } = await import('../../restore/pitr/restore.js');
-    const { connectionUrl } = await import('../../config/connection.js');
     const prod = connectionUrl(demo.ctx.loaded, 'production');
     await ensureShopTables(prod);
     const stream = await ensurePitr(demo);
@@ -113,7 +115,6 @@ export const recoveryChapter: DemoChapter = {
     const after = await orderCount(prod);
     demo.say(`orders in production now: ${after}. Guards cannot stop a write the person is allowed to make; recovery has to be there.`);
     if (demo.state?.incident) {
-      const { noteIncident } = await import('../../emergency/incident.js');
       await noteIncident(ctx, `${before - after} orders deleted by a DELETE under break-glass; starting point-in-time recovery to ${second} UTC`);
       demo.showCommand(`prodguard incident note "${before - after} orders deleted by a bad DELETE; PITR to ${second} UTC"`);
     }
@@ -153,12 +154,10 @@ export const recoveryChapter: DemoChapter = {
     demo.say(`  measured: from the DELETE to the last row back ${humanDuration(recoveredMs)} (point-in-time restore ${humanDuration(r.durationMs)}); orders lost: none.`);
     await ctx.audit({ action: 'demo.recovered', command: 'copy back from the PITR cluster', target: 'production', verdict: 'ok', reason: `${inserted} orders restored from PITR to ${target} in ${humanDuration(recoveredMs)}` });
     if (demo.state?.incident) {
-      const { noteIncident } = await import('../../emergency/incident.js');
       await noteIncident(ctx, `all ${before} orders back in production (${inserted} copied from the PITR cluster); recovery took ${humanDuration(recoveredMs)}`);
     }
 
     if (gw) {
-      const { endBreakGlass } = await import('../../emergency/break-glass.js');
       demo.showCommand('prodguard break-glass end --env production   # (it would also have expired by itself)');
       await endBreakGlass(ctx, { env: 'production', grantId: gw.grantId });
       demo.say('  grant revoked, lockdown token withdrawn; the webhook was told.');

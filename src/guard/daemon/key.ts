@@ -7,27 +7,19 @@
  * daemon started under the old one is never asked again; it also re-checks its key per request.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { findConfigFile } from '../../config/find.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 /** The modules whose change must retire a running daemon (tsc rewrites them all on a build). */
 const BUILD_FILES = ['server', 'key', '../decide', '../hook', '../tool-call', '../rules/index', '../shell', '../target'].map((f) => join(here, f + ext));
 
-/** The nearest prodguard.yaml from `cwd` up (the same walk as config/load.ts findConfigFile). */
-export function configFileFrom(cwd: string): string | null {
-  let dir = resolve(cwd);
-  for (;;) {
-    const candidate = join(dir, 'prodguard.yaml');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
-}
+/** The nearest prodguard.yaml from `cwd` up (config/find.ts: no YAML, no schema loaded). */
+export const configFileFrom = findConfigFile;
 
 function buildId(): string {
   return BUILD_FILES.map((f) => {

@@ -21,6 +21,9 @@ import type { DaemonRequest } from './client.js';
 import type { Context } from '../../context.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { ToolVerdict } from '../tool-call.js';
+import { agentHook, auditVerdict } from '../hook.js';
+import { currentActor } from '../../audit/actor.js';
+import { contextFrom } from '../../context.js';
 
 const key = process.argv[2] ?? '';
 const home = process.argv[3] ?? process.cwd();
@@ -36,9 +39,6 @@ const marker = sock.replace(/\.sock$/, '.starting');
 const pidFile = sock.replace(/\.sock$/, '.pid');
 
 // Load everything a decision needs before listening: the first answer is already warm.
-const { agentHook, auditVerdict } = await import('../hook.js');
-const { currentActor } = await import('../../audit/actor.js');
-const { contextFrom } = await import('../../context.js');
 await warmUp();
 
 let idle: NodeJS.Timeout | undefined;

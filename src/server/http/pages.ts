@@ -11,13 +11,16 @@ import { listJobRuns } from '../run-job.js';
 import { grantIsActive, listGrants, type Grant } from '../../grants/grants.js';
 import { lineChart } from './chart.js';
 import { ago, bytes, esc, pill, seconds, tableOf, when } from './html.js';
+import { runScorecard } from '../../status/scorecard.js';
+import { DRILLS_COLLECTION } from '../../restore/drill-record.js';
+import { BREAK_GLASS_COLLECTION } from '../../emergency/break-glass.js';
+import * as rec from '../../migrate/records.js';
 
 type Page = { title: string; body: string };
 
 const STATE_TEXT: Record<string, string> = { ok: 'green', missing: 'amber', failing: 'red' };
 
 export async function scorecardPage(ctx: Context): Promise<Page> {
-  const { runScorecard } = await import('../../status/scorecard.js');
   const card = await runScorecard(ctx);
   const bad = card.rules.filter((r) => r.state !== 'ok').length;
   const banner = card.ok
@@ -59,7 +62,6 @@ export async function backupsPage(ctx: Context): Promise<Page> {
 }
 
 export async function drillsPage(ctx: Context): Promise<Page> {
-  const { DRILLS_COLLECTION } = await import('../../restore/drill-record.js');
   type Drill = import('../../restore/drill-record.js').DrillRecord;
   const drills = (await (await ctx.store()).list<Drill>(DRILLS_COLLECTION)).map((d) => d.doc);
   const chart = lineChart('restore time (RTO) per drill', { label: 'RTO', color: '#1a7f4b', format: (v) => seconds(v), points: drills.filter((d) => d.ok).map((d) => ({ t: Date.parse(d.startedAt), v: d.rtoMs })) }, 'no successful drills yet');
@@ -71,7 +73,6 @@ export async function drillsPage(ctx: Context): Promise<Page> {
 }
 
 export async function changesPage(ctx: Context): Promise<Page> {
-  const rec = await import('../../migrate/records.js');
   const { evaluateApprovals } = await import('../../migrate/approvals.js');
   const store = await ctx.store();
   const changes = (await store.list<import('../../migrate/records.js').ChangeRecord>(rec.CHANGES)).map((d) => d.doc);
@@ -182,7 +183,6 @@ export async function jobsPage(ctx: Context, schedule: Array<{ id: string; cron:
  * data, so a grant whose time has passed shows as expired without anything having run.
  */
 export async function grantsPage(ctx: Context, now: Date = new Date()): Promise<Page> {
-  const { BREAK_GLASS_COLLECTION } = await import('../../emergency/break-glass.js');
   type BreakGlass = import('../../emergency/break-glass.js').BreakGlassRecord;
   const store = await ctx.store();
   const glass = new Map((await store.list<BreakGlass>(BREAK_GLASS_COLLECTION)).map((d) => [d.doc.grantId, d.doc]));

@@ -4,6 +4,7 @@ import type { StatusCheck, CheckResult } from '../types.js';
 import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
 import { durationMs } from '../../config/duration.js';
+import { listBackups } from '../../backup/catalog.js';
 
 /** Production environments: the ones rule 2 is about. */
 function productionEnvs(ctx: Context): string[] {
@@ -20,7 +21,6 @@ export const checks: StatusCheck[] = [
     id: 'backup.recent-verified',
     title: 'newest verified backup is recent',
     run: safe(async (ctx) => {
-      const { listBackups } = await import('../../backup/catalog.js');
       const maxAge = durationMs(ctx.loaded.config.backup.maxAge);
       const envs = productionEnvs(ctx);
       const lines: string[] = [];
@@ -77,7 +77,6 @@ export const checks: StatusCheck[] = [
     id: 'backup.last-not-degraded',
     title: 'last backup reached every destination',
     run: safe(async (ctx) => {
-      const { listBackups } = await import('../../backup/catalog.js');
       const lines: string[] = [];
       let state: CheckResult['state'] = 'ok';
       for (const env of productionEnvs(ctx)) {

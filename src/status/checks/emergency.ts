@@ -1,5 +1,7 @@
 import type { StatusCheck } from '../types.js';
 import { safe } from './helpers.js';
+import { buildRunbook, runbookProblems } from '../../emergency/runbook.js';
+import { listNotifyFailures } from '../../notify/failures.js';
 
 /** Rule 6: a complete runbook (contacts reachable 24/7, a communication plan) and no lost alarms. */
 export const checks: StatusCheck[] = [
@@ -8,9 +10,7 @@ export const checks: StatusCheck[] = [
     id: 'emergency.runbook',
     title: 'runbook has 24/7 contacts and a communication plan',
     run: safe(async (ctx) => {
-      const { buildRunbook } = await import('../../emergency/runbook.js');
       const rb = await buildRunbook(ctx);
-      const { runbookProblems } = await import('../../emergency/runbook.js');
       const problems = runbookProblems(rb);
       if (problems.length) return { state: rb.contacts.length === 0 && !rb.communication.configured ? 'missing' : 'failing', reason: `${problems.join('; ')}; see prodguard runbook` };
       return { state: 'ok', reason: `${rb.contacts.length} contact(s) in order, communication plan present` };
@@ -23,7 +23,6 @@ export const checks: StatusCheck[] = [
     run: safe(async (ctx) => {
       const hooks = [...ctx.loaded.config.notifications.webhooks, ...(ctx.loaded.config.notifications.email ? [ctx.loaded.config.notifications.email] : [])];
       if (hooks.length === 0) return { state: 'missing', reason: 'no notification channel configured (notifications.webhooks): failures show only in exit codes' };
-      const { listNotifyFailures } = await import('../../notify/failures.js');
       const failed = await listNotifyFailures(await ctx.store(), { since: new Date(Date.now() - 7 * 86_400_000) });
       if (failed.length) {
         const f = failed[0];

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { StatusCheck } from '../types.js';
 import { AUDIT_HEAD_KEY } from '../../context.js';
+import { verifyAuditText } from '../../audit/log.js';
 
 /** Scorecard checks contributed by the foundation: configuration and the audit log. */
 export const checks: StatusCheck[] = [
@@ -20,7 +21,6 @@ export const checks: StatusCheck[] = [
     id: 'audit.intact',
     title: 'audit log is intact',
     async run(ctx) {
-      const { verifyAuditText } = await import('../../audit/log.js');
       const file = ctx.auditLog.file;
       const head = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);
       const r = verifyAuditText(existsSync(file) ? readFileSync(file, 'utf8') : '', head ? JSON.parse(head) : null);

@@ -4,6 +4,9 @@
  */
 import type { StatusCheck } from '../types.js';
 import { errorMessage } from '../../errors.js';
+import { AGENT_SETTINGS, installedHookCommands } from '../../guard/install.js';
+import { probeHook } from '../../guard/probe-hook.js';
+import { productionExposures } from '../../guard/exposure.js';
 
 export const checks: StatusCheck[] = [
   {
@@ -11,8 +14,6 @@ export const checks: StatusCheck[] = [
     id: 'guard.claude-code-hook',
     title: 'Agent hooks installed and denying (Claude Code, Cursor, Gemini CLI)',
     async run(ctx) {
-      const { AGENT_SETTINGS, installedHookCommands } = await import('../../guard/install.js');
-      const { probeHook } = await import('../../guard/probe-hook.js');
       const root = ctx.loaded.root;
       const lines: string[] = [];
       let failing = false;
@@ -58,7 +59,6 @@ export const checks: StatusCheck[] = [
     id: 'guard.production-credentials',
     title: 'No production write credential within an agent\'s reach (env files, MCP servers, environment)',
     async run(ctx) {
-      const { productionExposures } = await import('../../guard/exposure.js');
       const found = productionExposures(ctx.loaded);
       if (found.length === 0) return { state: 'ok', reason: 'no production connection string, service-role key or writable production MCP server in the workspace' };
       return {

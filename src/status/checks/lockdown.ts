@@ -1,5 +1,7 @@
 import type { StatusCheck } from '../types.js';
 import { safe } from './helpers.js';
+import { tryConnectionUrl } from '../../config/connection.js';
+import { lockdownStatus } from '../../lockdown/lockdown.js';
 
 /** Rule 4: the lockdown inside every production database is installed and untouched. */
 export const checks: StatusCheck[] = [
@@ -8,8 +10,6 @@ export const checks: StatusCheck[] = [
     id: 'lockdown.production',
     title: 'lockdown installed and intact in production',
     run: safe(async (ctx) => {
-      const { tryConnectionUrl } = await import('../../config/connection.js');
-      const { lockdownStatus } = await import('../../lockdown/lockdown.js');
       const l = ctx.loaded.config.lockdown;
       const prods = Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === 'production').map(([n]) => n);
       const results: string[] = [];

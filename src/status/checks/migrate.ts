@@ -6,6 +6,12 @@ import type { Context } from '../../context.js';
 import { safe } from './helpers.js';
 import { errorMessage } from '../../errors.js';
 import { durationMs } from '../../config/duration.js';
+import { tryConnectionUrl } from '../../config/connection.js';
+import { DEPLOYS, STAGING_PASSES, STAGING_REFRESHES } from '../../migrate/records.js';
+import { compareStagingSchema, stagingSchemaLine } from '../staging-schema.js';
+import { supabaseStagingMirror } from '../../supabase/staging.js';
+import { parsePublicKey } from '../../migrate/keys.js';
+import { policyInForce } from '../../policy/chain.js';
 
 const envsOf = (ctx: Context, kind: 'staging' | 'production') =>
   Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === kind).map(([n]) => n);
@@ -22,8 +28,6 @@ export const checks: StatusCheck[] = [
     run: safe(async (ctx) => {
       const staging = envsOf(ctx, 'staging');
       if (staging.length === 0) return { state: 'missing', reason: 'no environment with kind: staging (add one; production changes must pass staging first)' };
-      const { tryConnectionUrl } = await import('../../config/connection.js');
-      const { STAGING_PASSES, STAGING_REFRESHES } = await import('../../migrate/records.js');
       const store = await ctx.store();
       const lines: string[] = [];
       let state: CheckResult['state'] = 'ok';
@@ -44,7 +48,6 @@ export const checks: StatusCheck[] = [
         // data, so masking coverage does not apply to it (it applies once data is refreshed in).
         let mirrorsBySchema = false;
         // Staging's schema against production's, both read from the databases (src/status/staging-schema.ts).
-        const { compareStagingSchema, stagingSchemaLine } = await import('../staging-schema.js');
         let cmp: Awaited<ReturnType<typeof compareStagingSchema>>;
         let cmpError: string | undefined;
         try {
@@ -59,7 +62,6 @@ export const checks: StatusCheck[] = [
           if (age > max) worse('failing');
         } else {
           // Supabase hook (src/supabase/staging.ts): a hosted staging project proves it mirrors production by its schema.
-          const { supabaseStagingMirror } = await import('../../supabase/staging.js');
           const mirror = supabaseStagingMirror(ctx.loaded, env, cmp, cmpError);
           if (mirror) {
             mirrorsBySchema = true;
@@ -116,9 +118,7 @@ export const checks: StatusCheck[] = [
     id: 'migrate.approvers',
     title: 'enough senior approvers with public keys',
     run: safe(async (ctx) => {
-      const { parsePublicKey } = await import('../../migrate/keys.js');
       // The policy in force decides who approves; the working tree's team only until one is pinned.
-      const { policyInForce } = await import('../../policy/chain.js');
       const { inForce } = await policyInForce(ctx);
       const team = inForce ? inForce.policy.members : ctx.loaded.config.team;
       const approvalsRequired = inForce ? inForce.policy.approvals.required : ctx.loaded.config.migrations.approvals.required;
@@ -146,7 +146,6 @@ export const checks: StatusCheck[] = [
     id: 'migrate.ci',
     title: 'production deploys run from CI and were verified',
     run: safe(async (ctx) => {
-      const { DEPLOYS } = await import('../../migrate/records.js');
       const gh = join(ctx.loaded.root, '.github/workflows/prodguard.yml');
       const gl = join(ctx.loaded.root, '.gitlab-ci.yml');
       const hasCi = existsSync(gh) || (existsSync(gl) && readFileSync(gl, 'utf8').includes('prodguard migrate deploy'));

@@ -2,6 +2,9 @@ import { supabasePitr } from '../../supabase/pitr.js';
 import { humanBytes, humanDuration } from '../units.js';
 import type { StatusCheck } from '../types.js';
 import { durationMs } from '../../config/schema.js';
+import { DRILLS_COLLECTION } from '../../restore/drill-record.js';
+import { pitrStatus } from '../../restore/pitr/status.js';
+import { shadowPitrLine } from '../../shadow/status-line.js';
 
 // Human durations and sizes everywhere (src/status/units.ts): "5 s", not "0.0 h"; "16.0 MiB", not raw bytes.
 const hours = humanDuration;
@@ -13,7 +16,6 @@ export const checks: StatusCheck[] = [
     id: 'recovery.drill-recent',
     title: 'A restore drill succeeded recently',
     async run(ctx) {
-      const { DRILLS_COLLECTION } = await import('../../restore/drill-record.js');
       type DrillRecord = import('../../restore/drill-record.js').DrillRecord;
       const interval = durationMs(ctx.loaded.config.drills.interval);
       const store = await ctx.store();
@@ -46,13 +48,12 @@ export const checks: StatusCheck[] = [
         if (state === 'failing') return;
         state = s;
       };
-      const { pitrStatus } = await import('../../restore/pitr/status.js');
       for (const [name, e] of prods) {
         const s = await pitrStatus(ctx.loaded, name).catch(() => null);
         // A Supabase ref means hosted, unless prodguard's own PITR archive proves WAL access (self-hosted Supabase).
         if (e.supabaseRef && (!s || s.baseBackups === 0)) {
           // A shadow (src/shadow/) gives a hosted production prodguard's own PITR through a logical replica.
-          const sh = await (await import('../../shadow/status-line.js')).shadowPitrLine(ctx, name).catch(() => null);
+          const sh = await shadowPitrLine(ctx, name).catch(() => null);
           if (sh) {
             lines.push(sh.line);
             details[name] = { hosted: true, pitr: 'shadow', ...sh.details };

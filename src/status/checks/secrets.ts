@@ -1,5 +1,6 @@
 import type { StatusCheck } from '../types.js';
 import { safe } from './helpers.js';
+import { findSecretsInRepo } from '../secrets-in-repo.js';
 
 const HOW: Record<string, string> = {
   tracked: 'is tracked by git',
@@ -15,7 +16,6 @@ export const checks: StatusCheck[] = [
     id: 'secrets.outside-repo',
     title: 'private keys and production URLs are kept outside the repository',
     run: safe(async (ctx) => {
-      const { findSecretsInRepo } = await import('../secrets-in-repo.js');
       const r = findSecretsInRepo(ctx.loaded);
       if (r.findings.length === 0) return { state: 'ok', reason: `no private key or production URL found in ${r.root}` };
       const exposed = r.findings.some((f) => f.exposure === 'tracked' || f.exposure === 'unignored');

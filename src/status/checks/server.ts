@@ -4,6 +4,10 @@ import { humanAge } from '../units.js';
 import type { StatusCheck } from '../types.js';
 import { safe } from './helpers.js';
 import { durationMs } from '../../config/duration.js';
+import { listJobRuns } from '../../server/run-job.js';
+import { SCHEDULE_WORKFLOW_PATH } from '../../server/ci-schedule.js';
+import { SCHEDULED_REASON } from '../../server/jobs.js';
+import { listBackups } from '../../backup/catalog.js';
 
 // Human durations everywhere (src/status/units.ts): "12 s ago", not "0.0 h ago".
 const ago = humanAge;
@@ -15,10 +19,6 @@ export const checks: StatusCheck[] = [
     id: 'server.schedule-runs',
     title: 'backups run on a schedule',
     run: safe(async (ctx) => {
-      const { listJobRuns } = await import('../../server/run-job.js');
-      const { SCHEDULE_WORKFLOW_PATH } = await import('../../server/ci-schedule.js');
-      const { SCHEDULED_REASON } = await import('../../server/jobs.js');
-      const { listBackups } = await import('../../backup/catalog.js');
       const cfg = ctx.loaded.config;
       const expected = cfg.server.schedule;
       const workflow = join(ctx.loaded.root, SCHEDULE_WORKFLOW_PATH);

@@ -1,4 +1,5 @@
 import type { StatusCheck } from '../types.js';
+import { shadowPitrLine } from '../../shadow/status-line.js';
 
 /** Scorecard checks contributed by the shadow layer (PITR for hosted production through a logical replica). */
 export const checks: StatusCheck[] = [
@@ -7,7 +8,6 @@ export const checks: StatusCheck[] = [
     id: 'shadow.pitr',
     title: 'Shadow PITR of hosted production (replication lag, recoverable window)',
     async run(ctx) {
-      const { shadowPitrLine } = await import('../../shadow/status-line.js');
       const prods = Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === 'production');
       const lines: string[] = [];
       const details: Record<string, unknown> = {};

@@ -1,5 +1,7 @@
 import type { StatusCheck } from '../types.js';
 import { safe } from './helpers.js';
+import { policyStatus } from '../../policy/rotate.js';
+import { verifyAnchored } from '../../audit/anchor.js';
 
 /** Scorecard checks of the trust anchors: the policy in force and the anchored audit log. */
 export const checks: StatusCheck[] = [
@@ -8,7 +10,6 @@ export const checks: StatusCheck[] = [
     id: 'policy.in-force',
     title: 'a signed team policy is in force',
     run: safe(async (ctx) => {
-      const { policyStatus } = await import('../../policy/rotate.js');
       const s = await policyStatus(ctx);
       if (!s.inForce) return { state: /broken|rolled back/.test(s.problem ?? '') ? 'failing' : 'missing', reason: s.problem ?? 'no policy in force' };
       const p = s.inForce;
@@ -41,7 +42,6 @@ export const checks: StatusCheck[] = [
     id: 'audit.anchored',
     title: 'the audit log agrees with its anchors off this machine',
     run: safe(async (ctx) => {
-      const { verifyAnchored } = await import('../../audit/anchor.js');
       const r = await verifyAnchored(ctx);
       if (r.problems.length) return { state: 'failing', reason: `${r.problems.length} problem(s), first: ${r.problems[0].problem}` };
       if (r.anchored === 0 && r.checkpoints === 0) return { state: 'missing', reason: `no anchors: use state.store: postgres and/or prodguard audit checkpoint${r.notes.length ? ` (${r.notes.join('; ')})` : ''}` };
