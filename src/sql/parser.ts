@@ -3,8 +3,19 @@
  * compiled to WASM). Everything else in src/sql works on the statements this file returns:
  * each with its AST and its exact position in the input.
  */
-import { loadModule, parseSync } from 'libpg-query';
+import { createRequire } from 'node:module';
+import type * as LibpgQuery from 'libpg-query';
 import { UsageError, errorMessage } from '../errors.js';
+
+/**
+ * libpg-query is a CommonJS package: loaded with require, not `import`. An ESM import of it runs
+ * Node's CommonJS export lexer over the package (and the types it re-exports) on every start,
+ * a measurable part of a short `prodguard lint` run. Every module of src/sql takes the parser's
+ * functions from here, so the package is loaded once and one way.
+ */
+const libpgQuery = createRequire(import.meta.url)('libpg-query') as typeof LibpgQuery;
+export const { parseSync, parsePlPgSQLSync, scanSync } = libpgQuery;
+const { loadModule } = libpgQuery;
 
 /** A parse node as libpg-query's JSON gives it: `{ NodeType: { …fields } }` or a bare field object. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

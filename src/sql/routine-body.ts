@@ -9,8 +9,7 @@
  * body must never assign), else the body is unknown. Any other language, a C function, or a
  * body that does not parse is unknown (fail closed).
  */
-import { parsePlPgSQLSync } from 'libpg-query';
-import type { AstNode } from './parser.js';
+import { parsePlPgSQLSync, type AstNode } from './parser.js';
 import { errorMessage } from '../errors.js';
 
 export type BodyStatements =
