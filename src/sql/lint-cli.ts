@@ -52,6 +52,16 @@ function inputBytes(paths: string[]): number {
 }
 
 /**
+ * Writes to standard output and resolves once all of it is handed to the operating system. A
+ * pipe takes 64 KiB at a time; the rest waits in Node's queue, and the error exit that follows a
+ * failed lint (process.exit in src/cli/main.ts) would drop it: `prodguard lint --format json | jq`
+ * got a cut JSON document. A closed reader (EPIPE) resolves too: nobody is left to read.
+ */
+function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
+}
+
+/**
  * Runs `prodguard lint <argv>`; false when the full CLI must handle these arguments. Throws the
  * CLI's errors (UsageError, RefusedError) for src/cli/main.ts to report.
  */
@@ -100,11 +110,13 @@ export async function lintCommand(argv: string[]): Promise<boolean> {
     if (inputBytes(targets) <= BASELINE_ONLY_MAX_BYTES) setFlagsFromString('--liftoff-only');
     const { readMigrationSources, lintSources, formatText, formatJson, formatSarif } = await import('./lint-files.js');
     const result = await lintSources(readMigrationSources(targets), { ...(v['no-transaction'] ? { assumeInTransaction: false } : {}), ...(runner ? { runner } : {}), ...(postgresMajor !== undefined ? { postgresMajor } : {}) });
-    if (format === 'text') process.stdout.write(formatText(result) + '\n');
+    let out: string;
+    if (format === 'text') out = formatText(result) + '\n';
     else {
       const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
-      process.stdout.write(JSON.stringify(format === 'json' ? formatJson(result) : formatSarif(result, version), null, 2) + '\n');
+      out = JSON.stringify(format === 'json' ? formatJson(result) : formatSarif(result, version), null, 2) + '\n';
     }
+    await writeStdout(out);
     return result;
   };
 

@@ -1,11 +1,12 @@
 /** `prodguard lint` as a user runs it: default folder, formats, exit codes, schemas, audit. */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import Ajv from 'ajv';
-import { makeProject, minimalConfig, runCli, REPO } from '../helpers/cli.js';
+import { CLI, makeProject, minimalConfig, runCli, REPO, TSX } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 
@@ -119,6 +120,39 @@ describe('prodguard lint', () => {
     const r = await runCli(['lint', '-'], { cwd: project.dir, input: "SET lock_timeout = '1s';\nDELETE FROM sessions;\n" });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^<stdin>:2:1: error ban-delete-without-where: DELETE without WHERE deletes every row of sessions\n  DELETE FROM sessions;\n  \^\n/);
+  });
+
+  it('writes its whole report into a pipe that is read slowly, also when it then exits 1', async () => {
+    // ~1,500 findings: a JSON report far larger than a pipe's 64 KiB buffer. The reader waits
+    // before reading, so the CLI's first write cannot take it all; before the fix, the error exit
+    // dropped what was still queued and the reader got a cut document.
+    const n = 1500;
+    const sql = Array.from({ length: n }, (_v, i) => `ALTER TABLE orders ADD COLUMN c${i} text NOT NULL;`).join('\n') + '\n';
+    const p = makeProject({ 'migrations/001.sql': sql });
+    try {
+      const child = spawn(process.execPath, ['--import', TSX, CLI, 'lint', '--runner', 'none', '--format', 'json', 'migrations'], { cwd: p.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      child.stdout.pause();
+      let stdout = '';
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+      // Start reading only once the report has filled the pipe (or after 20 s at the latest).
+      const started = Date.now();
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (child.stdout.readableLength > 0 || Date.now() - started > 20_000) (clearInterval(poll), resolve());
+        }, 50);
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      for await (const chunk of child.stdout.setEncoding('utf8')) stdout += chunk;
+      const code = await closed;
+      assert.equal(code, 1, stderr);
+      assert.ok(stdout.length > 256 * 1024, `report of ${stdout.length} bytes`);
+      const report = JSON.parse(stdout);
+      assert.equal(report.findings.filter((f: { ruleId: string }) => f.ruleId === 'adding-required-field').length, n);
+    } finally {
+      p.cleanup();
+    }
   });
 
   it('--rules lists every rule, as text and JSON', async () => {
