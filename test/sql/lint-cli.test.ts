@@ -2,8 +2,9 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import Ajv from 'ajv';
 import { CLI, makeProject, minimalConfig, runCli, REPO, TSX } from '../helpers/cli.js';
@@ -150,6 +151,30 @@ describe('prodguard lint', () => {
       assert.ok(stdout.length > 256 * 1024, `report of ${stdout.length} bytes`);
       const report = JSON.parse(stdout);
       assert.equal(report.findings.filter((f: { ruleId: string }) => f.ruleId === 'adding-required-field').length, n);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it('the bundled lean path of the build (dist/sql/lint-cli.bundle.js) reports exactly what the modules do', async (t) => {
+    const bundle = join(REPO, 'dist/sql/lint-cli.bundle.js');
+    if (!existsSync(bundle)) return t.skip('no build: npm ci / npm run build makes it');
+    const p = makeProject({ ...MIGRATIONS, 'supabase/migrations/20240301000000_fn.sql': "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DROP TABLE ' || quote_ident('x'); SET ROLE admin; END $$;\n" });
+    // Both from the same build: the bundle through the CLI, the modules it was made from called directly.
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, args, { cwd: p.dir, stdio: ['ignore', 'pipe', 'ignore'] });
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+        child.on('close', (code) => resolve({ code, stdout }));
+      });
+    try {
+      const bundled = await run([join(REPO, 'dist/cli/main.js'), 'lint', '--format', 'json']);
+      const modules = await run(['--input-type=module', '-e', `const { lintCommand } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist/sql/lint-cli.js')).href)}); await lintCommand(['--format', 'json']).catch(() => (process.exitCode = 1));`]);
+      assert.equal(bundled.code, 1);
+      assert.equal(modules.code, 1);
+      assert.equal(bundled.stdout, modules.stdout);
+      assert.ok(JSON.parse(bundled.stdout).findings.some((f: { ruleId: string }) => f.ruleId === 'ban-role-switching'));
     } finally {
       p.cleanup();
     }
