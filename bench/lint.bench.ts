@@ -6,7 +6,8 @@
  * wraps each file), one process per package for the CLI and squawk. Times are CPU seconds (user + system), not wall clock: the machine is shared and
  * wall time mostly measures waiting for a core. The goal is judged on one process over the whole
  * corpus for each tool (prodguard `--runner none`, squawk defaults: the same 92 files, the same
- * work for both), start-up included: Node, loading the WASM parser. Also measured: one process
+ * work for both), start-up included: Node, loading the WASM parser. The CLI is dist/cli/main.js as
+ * `npm run build` leaves it (with the bundled lean lint path, scripts/bundle-lint.mjs). Also measured: one process
  * per package (each with its runner), and `lintSources` in a warm process (steady-state throughput).
  * Without squawk installed the comparison falls back to the bare parse rate.
  */
@@ -15,8 +16,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseSync } from 'libpg-query';
-import { loadSqlParser } from '../src/sql/parser.js';
+import { loadSqlParser, parseSync } from '../src/sql/parser.js';
 import { lintSources } from '../src/sql/lint-files.js';
 import type { BenchResult } from './run.js';
 import { loadLintCorpus, writeCorpus } from './lint-corpus.js';

@@ -3,8 +3,24 @@
  * The prodguard CLI. This file only wires commands; each group lives in its own file and
  * imports its layer lazily inside the action, so `prodguard hook claude-code` starts fast.
  */
+import { statSync } from 'node:fs';
 import { EXIT, ProdguardError } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
+
+/**
+ * The lean lint path as one file when `npm run build` bundled it (scripts/bundle-lint.mjs) and
+ * the bundle is not older than the modules it was made from; else the modules themselves (tsx in
+ * the tests, or a bare `tsc` after an edit).
+ */
+function lintEntry(): string {
+  try {
+    const bundle = statSync(new URL('../sql/lint-cli.bundle.js', import.meta.url));
+    if (bundle.mtimeMs >= statSync(new URL('../sql/lint-cli.js', import.meta.url)).mtimeMs) return '../sql/lint-cli.bundle.js';
+  } catch {
+    // no bundle (or no build at all): the modules
+  }
+  return '../sql/lint-cli.js';
+}
 
 /** CommanderError and its subclasses (without importing commander): each has a `commander.*` code. */
 const isCommanderError = (err: unknown): err is Error & { code: string } =>
@@ -33,7 +49,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   // back anything it does not handle itself (--help, --rules, a bad flag) to the full CLI.
   if (argv[2] === 'lint') {
     try {
-      const { lintCommand } = await import('../sql/lint-cli.js');
+      const { lintCommand } = (await import(lintEntry())) as typeof import('../sql/lint-cli.js');
       if (await lintCommand(argv.slice(3))) return;
     } catch (err) {
       fail(err, debug);

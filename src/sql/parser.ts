@@ -3,9 +3,138 @@
  * compiled to WASM). Everything else in src/sql works on the statements this file returns:
  * each with its AST and its exact position in the input.
  */
-import { loadModule, parseSync } from 'libpg-query';
+import { createRequire } from 'node:module';
+import type { ScanResult } from 'libpg-query';
 import { UsageError, errorMessage } from '../errors.js';
 import { unwrap, type ParseResult, type TaggedNode } from './ast.js';
+
+/**
+ * The compiled parser as libpg-query's Emscripten build exposes it: the C entry points and the
+ * WebAssembly memory. libpg-query's own wrapper (wasm/index.cjs) copies every query into that
+ * memory and every JSON tree out of it one character at a time in JavaScript; here the copies
+ * are TextEncoder.encodeInto and TextDecoder over the same bytes (native code), which takes a
+ * third off parsing a migration folder in a short run. The wrapper is not loaded at all: it
+ * would instantiate the WebAssembly a second time. Calls, result layout and error messages are
+ * the wrapper's (libpg-query 18, pinned by package-lock.json; test/sql covers every path).
+ */
+interface PgQueryWasm {
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  _wasm_parse_query_raw(ptr: number): number;
+  _wasm_free_parse_result(ptr: number): void;
+  _wasm_parse_plpgsql(ptr: number): number;
+  _wasm_scan(ptr: number): number;
+  _wasm_free_string(ptr: number): void;
+  getValue(ptr: number, type: 'i32'): number;
+}
+
+let wasm: PgQueryWasm | undefined;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function instance(): PgQueryWasm {
+  if (!wasm) throw new Error('WASM module not initialized. Call loadModule() first.');
+  return wasm;
+}
+
+/** Copies a query into the parser's memory, NUL-terminated; the caller frees it. */
+function toWasm(m: PgQueryWasm, query: string): number {
+  if (typeof query !== 'string') throw new TypeError(`Expected a string, got ${typeof query}`);
+  const max = query.length * 3 + 1; // a UTF-16 code unit is at most 3 UTF-8 bytes
+  const ptr = m._malloc(max);
+  const { written } = encoder.encodeInto(query, m.HEAPU8.subarray(ptr, ptr + max - 1));
+  m.HEAPU8[ptr + written] = 0;
+  return ptr;
+}
+
+/** The NUL-terminated UTF-8 string at ptr. */
+function fromWasm(m: PgQueryWasm, ptr: number): string {
+  if (!ptr) return '';
+  const heap = m.HEAPU8;
+  return decoder.decode(heap.subarray(ptr, heap.indexOf(0, ptr)));
+}
+
+/** libpg-query's error, with the position where the parser stopped. */
+class PgQuerySqlError extends Error {
+  sqlDetails: { message: string; cursorPosition: number; fileName?: string; functionName?: string; lineNumber?: number };
+  constructor(message: string, details: PgQuerySqlError['sqlDetails']) {
+    super(message);
+    this.name = 'SqlError';
+    this.sqlDetails = details;
+  }
+}
+
+/** PostgreSQL's parse tree of one or many statements (libpg-query's parseSync). */
+export function parseSync(query: string): ParseResult {
+  const m = instance();
+  if (query === null || query === undefined) throw new Error('Query cannot be null or undefined');
+  if (query === '') throw new Error('Query cannot be empty');
+  const queryPtr = toWasm(m, query);
+  let resultPtr = 0;
+  try {
+    resultPtr = m._wasm_parse_query_raw(queryPtr);
+    if (!resultPtr) throw new Error('Failed to parse query: memory allocation failed');
+    const treePtr = m.getValue(resultPtr, 'i32');
+    const errorPtr = m.getValue(resultPtr + 8, 'i32');
+    if (errorPtr) {
+      const messagePtr = m.getValue(errorPtr, 'i32');
+      const funcnamePtr = m.getValue(errorPtr + 4, 'i32');
+      const filenamePtr = m.getValue(errorPtr + 8, 'i32');
+      const lineno = m.getValue(errorPtr + 12, 'i32');
+      const cursorpos = m.getValue(errorPtr + 16, 'i32');
+      const message = messagePtr ? fromWasm(m, messagePtr) : 'Unknown error';
+      throw new PgQuerySqlError(message, {
+        message,
+        cursorPosition: cursorpos > 0 ? cursorpos - 1 : 0,
+        fileName: filenamePtr ? fromWasm(m, filenamePtr) : undefined,
+        functionName: funcnamePtr ? fromWasm(m, funcnamePtr) : undefined,
+        lineNumber: lineno > 0 ? lineno : undefined,
+      });
+    }
+    if (!treePtr) throw new Error('No parse tree generated');
+    return JSON.parse(fromWasm(m, treePtr)) as ParseResult;
+  } finally {
+    m._free(queryPtr);
+    if (resultPtr) m._wasm_free_parse_result(resultPtr);
+  }
+}
+
+/** A string-returning entry point: JSON on success, anything else is the error message. */
+function stringCall(entry: (m: PgQueryWasm, ptr: number) => number, query: string, failed: (text: string) => boolean): unknown {
+  const m = instance();
+  const queryPtr = toWasm(m, query);
+  let resultPtr = 0;
+  try {
+    resultPtr = entry(m, queryPtr);
+    const text = fromWasm(m, resultPtr);
+    if (failed(text)) throw new Error(text);
+    return JSON.parse(text);
+  } finally {
+    m._free(queryPtr);
+    if (resultPtr) m._wasm_free_string(resultPtr);
+  }
+}
+
+/** PostgreSQL's PL/pgSQL parse of a CREATE FUNCTION statement (libpg-query's parsePlPgSQLSync). */
+export function parsePlPgSQLSync(query: string): ParseResult {
+  return stringCall((m, p) => m._wasm_parse_plpgsql(p), query, (t) => !t.startsWith('{')) as ParseResult;
+}
+
+/** PostgreSQL's scanner tokens (libpg-query's scanSync). */
+export function scanSync(query: string): ScanResult {
+  return stringCall((m, p) => m._wasm_scan(p), query, (t) => t.startsWith('syntax error') || t.startsWith('deparse error') || t.startsWith('ERROR')) as ScanResult;
+}
+
+/**
+ * Loaded with require (libpg-query is CommonJS; an ESM import ran Node's CommonJS export lexer
+ * over it on every start). Requiring it starts compiling the WebAssembly.
+ */
+const instantiate = createRequire(import.meta.url)('libpg-query/wasm/libpg-query.js') as () => Promise<PgQueryWasm>;
+const loadModule = (): Promise<void> =>
+  instantiate().then((m) => {
+    wasm = m;
+  });
 
 /**
  * One statement: `kind`, its node type ('SelectStmt'), and `node`, that node's fields (the value

@@ -9,7 +9,7 @@
  * body must never assign), else the body is unknown. Any other language, a C function, or a
  * body that does not parse is unknown (fail closed).
  */
-import { parsePlPgSQLSync } from 'libpg-query';
+import { parsePlPgSQLSync } from './parser.js';
 import { asNode, type CreateFunctionStmt, type DoStmt, type FunctionParameter, type JsonObject, type Node, type PlpgsqlDatum, type PlpgsqlExpr, type PlpgsqlExprFields, type PlpgsqlFunction, type PlpgsqlTree } from './ast.js';
 import { errorMessage } from '../errors.js';
 

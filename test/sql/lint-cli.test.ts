@@ -1,11 +1,13 @@
 /** `prodguard lint` as a user runs it: default folder, formats, exit codes, schemas, audit. */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import Ajv from 'ajv';
-import { makeProject, minimalConfig, runCli, REPO } from '../helpers/cli.js';
+import { CLI, makeProject, minimalConfig, runCli, REPO, TSX } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 
@@ -119,6 +121,63 @@ describe('prodguard lint', () => {
     const r = await runCli(['lint', '-'], { cwd: project.dir, input: "SET lock_timeout = '1s';\nDELETE FROM sessions;\n" });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^<stdin>:2:1: error ban-delete-without-where: DELETE without WHERE deletes every row of sessions\n  DELETE FROM sessions;\n  \^\n/);
+  });
+
+  it('writes its whole report into a pipe that is read slowly, also when it then exits 1', async () => {
+    // ~1,500 findings: a JSON report far larger than a pipe's 64 KiB buffer. The reader waits
+    // before reading, so the CLI's first write cannot take it all; before the fix, the error exit
+    // dropped what was still queued and the reader got a cut document.
+    const n = 1500;
+    const sql = Array.from({ length: n }, (_v, i) => `ALTER TABLE orders ADD COLUMN c${i} text NOT NULL;`).join('\n') + '\n';
+    const p = makeProject({ 'migrations/001.sql': sql });
+    try {
+      const child = spawn(process.execPath, ['--import', TSX, CLI, 'lint', '--runner', 'none', '--format', 'json', 'migrations'], { cwd: p.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      child.stdout.pause();
+      let stdout = '';
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+      // Start reading only once the report has filled the pipe (or after 20 s at the latest).
+      const started = Date.now();
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (child.stdout.readableLength > 0 || Date.now() - started > 20_000) (clearInterval(poll), resolve());
+        }, 50);
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      for await (const chunk of child.stdout.setEncoding('utf8')) stdout += chunk;
+      const code = await closed;
+      assert.equal(code, 1, stderr);
+      assert.ok(stdout.length > 256 * 1024, `report of ${stdout.length} bytes`);
+      const report = JSON.parse(stdout);
+      assert.equal(report.findings.filter((f: { ruleId: string }) => f.ruleId === 'adding-required-field').length, n);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it('the bundled lean path of the build (dist/sql/lint-cli.bundle.js) reports exactly what the modules do', async (t) => {
+    const bundle = join(REPO, 'dist/sql/lint-cli.bundle.js');
+    if (!existsSync(bundle)) return t.skip('no build: npm ci / npm run build makes it');
+    const p = makeProject({ ...MIGRATIONS, 'supabase/migrations/20240301000000_fn.sql': "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DROP TABLE ' || quote_ident('x'); SET ROLE admin; END $$;\n" });
+    // Both from the same build: the bundle through the CLI, the modules it was made from called directly.
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, args, { cwd: p.dir, stdio: ['ignore', 'pipe', 'ignore'] });
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+        child.on('close', (code) => resolve({ code, stdout }));
+      });
+    try {
+      const bundled = await run([join(REPO, 'dist/cli/main.js'), 'lint', '--format', 'json']);
+      const modules = await run(['--input-type=module', '-e', `const { lintCommand } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist/sql/lint-cli.js')).href)}); await lintCommand(['--format', 'json']).catch(() => (process.exitCode = 1));`]);
+      assert.equal(bundled.code, 1);
+      assert.equal(modules.code, 1);
+      assert.equal(bundled.stdout, modules.stdout);
+      assert.ok(JSON.parse(bundled.stdout).findings.some((f: { ruleId: string }) => f.ruleId === 'ban-role-switching'));
+    } finally {
+      p.cleanup();
+    }
   });
 
   it('--rules lists every rule, as text and JSON', async () => {

@@ -1,4 +1,4 @@
-import { scanSync } from 'libpg-query';
+import { scanSync } from '../parser.js';
 import type { LintRule } from './types.js';
 
 /** NAMEDATALEN - 1: PostgreSQL keeps the first 63 bytes of an identifier and drops the rest with only a NOTICE. */

@@ -10,7 +10,7 @@
  *   - opaque bodies (other languages, unparseable PL/pgSQL) that nothing can inspect.
  * Memoised per statement in the lint context.
  */
-import { parsePlPgSQLSync, parseSync } from 'libpg-query';
+import { parsePlPgSQLSync, parseSync } from '../parser.js';
 import { stringParts } from '../facts.js';
 import { asNode, unwrap, type JsonObject, type Node, type ParseResult, type PlpgsqlExpr, type PlpgsqlExprFields, type TaggedNode } from '../ast.js';
 import type { LintContext, ParsedStatement } from './types.js';
