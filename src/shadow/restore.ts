@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import type { Context } from '../context.js';
 import { connectionUrl } from '../config/connection.js';
 import { makeServerDir } from '../pg/cluster.js';
+import { watchDirectory } from '../backup/private-dir.js';
 import { withClient, quoteIdent } from '../pg/client.js';
 import { parseConnInfo } from '../pg/conninfo.js';
 import { runPgTool } from '../pg/run-tool.js';
@@ -110,6 +111,7 @@ export async function shadowRestore(ctx: Context, opts: ShadowRestoreOptions): P
   if (opts.where && !opts.table) throw new UsageError('--where needs --table', 'shadow.where-without-table');
   const table = opts.table ? qualified(opts.table) : null;
   let dataRoot: string | null = null;
+  let stopWatch: (() => void) | null = null;
   let cluster: import('../pg/cluster.js').Cluster | undefined;
   try {
     const state = await requireShadowState(ctx, opts.environment);
@@ -132,6 +134,8 @@ export async function shadowRestore(ctx: Context, opts: ShadowRestoreOptions): P
     progress(`cut: last production commit before T ${cut.lastBefore?.originTime ?? '(none since the base backup)'}, first at/after T ${cut.firstAfter?.originTime ?? '(none yet)'}; recovering the shadow to ${describeTarget(cut.target)}`);
 
     dataRoot = makeServerDir('prodguard-shadow-restore');
+    // A plaintext copy of production: removed on every exit path, kill -9 included (red team ag-177).
+    stopWatch = watchDirectory(dataRoot);
     const r = await pitrRestore(ctx, {
       environment: state.shadowEnv,
       target: cut.target,
@@ -228,5 +232,6 @@ export async function shadowRestore(ctx: Context, opts: ShadowRestoreOptions): P
     await cluster?.destroy();
     if (cluster) rmSync(cluster.baseDir, { recursive: true, force: true });
     if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
+    stopWatch?.();
   }
 }

@@ -6,9 +6,8 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePlPgSQLSync } from 'libpg-query';
 import { asNode, nodeKind, nodesOf, unwrap, type Node, type PlpgsqlTree } from '../../src/sql/ast.js';
-import { loadSqlParser, parseStatements, type ParsedStatement } from '../../src/sql/parser.js';
+import { loadSqlParser, parsePlPgSQLSync, parseStatements, type ParsedStatement } from '../../src/sql/parser.js';
 
 before(loadSqlParser);
 

@@ -24,6 +24,7 @@ import { openPitrStore, pitrStoreDir } from './store.js';
 import { snapshotPartial, withPartial, type PartialSegment } from './partial.js';
 import { loadIndex, planRecovery, describeTarget, PlanError, type RecoveryTarget } from './plan.js';
 import { parseLsn, parseTimestampMicros, microsToIso } from './wal.js';
+import { watchDirectory } from '../../backup/private-dir.js';
 import { fatalWithContext, readControlSettings, recoveryServerSettings } from './control-settings.js';
 
 export interface PitrRestoreOptions {
@@ -112,6 +113,27 @@ function writeRecoveryConf(dataDir: string, settings: Record<string, string>) {
   writeFileSync(join(dataDir, 'recovery.signal'), '');
 }
 
+/**
+ * The source's pg_hba.conf asks for passwords prodguard does not hold (any real server: SCRAM), so
+ * the recovering server would refuse prodguard's own checks (red team ag-167: a drill waited 30 min
+ * on a refused login). While prodguard recovers and checks it, the cluster — listening on loopback
+ * and its private socket directory only — trusts local connections; the source's file is put back
+ * (same inode, same owner) when the restore ends, and the `hba_file` setting points at this one
+ * only for this start.
+ */
+function loopbackOnlyHba(dataDir: string): () => void {
+  const file = join(dataDir, 'pg_hba.conf');
+  const original = existsSync(file) ? readFileSync(file) : null;
+  writeFileSync(file, '# prodguard pitr restore: loopback and the private socket only, while prodguard recovers and checks this cluster\nlocal all all trust\nhost all all 127.0.0.1/32 trust\n');
+  return () => {
+    try {
+      if (original) writeFileSync(file, original);
+    } catch {
+      /* the data directory is gone (a throw-away cluster) */
+    }
+  };
+}
+
 /** As root the server runs as postgres: every parent of the data directory must let it through. */
 function assertServerCanEnter(dir: string) {
   const user = serverOsUser();
@@ -126,13 +148,21 @@ function assertEmptyTarget(dir: string) {
   }
 }
 
+/** SQLSTATEs that waiting cannot cure: wrong password or method, no such role or database. */
+const CANNOT_CONNECT = new Set(['28P01', '28000', '3D000']);
+
 async function waitForRecoveryEnd(url: string, timeoutMs: number, logFile: string): Promise<{ lastReplay: string | null }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = await withClient(url, async (c) =>
       (await c.query<{ rec: boolean; ts: string | null; paused: boolean }>(`SELECT pg_is_in_recovery() AS rec, to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts,
         pg_is_in_recovery() AND pg_get_wal_replay_pause_state() = 'paused' AS paused`)).rows[0],
-    ).catch(() => null);
+    ).catch((err: { code?: string; cause?: { code?: string } }) => {
+      // "Starting up" passes with time; an authentication refusal never does (it hung the drill for 30 min: red team ag-167).
+      const code = err.code ?? err.cause?.code;
+      if (code && CANNOT_CONNECT.has(code)) throw new RefusedError(`cannot connect to the recovering server: ${errorMessage(err)}`, 'pitr.cannot-connect', err);
+      return null;
+    });
     if (row && !row.rec) return { lastReplay: row.ts };
     // PostgreSQL pauses (rather than stops) when replayed WAL raises a setting above ours: say why, don't wait 30 min.
     if (row?.paused) {
@@ -197,6 +227,9 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
 
     mkdirSync(to, { recursive: true, mode: 0o700 });
     const spool = makeServerDir('prodguard-pitr-wal');
+    // Decrypted WAL: removed on every exit path, kill -9 included (red team ag-177).
+    const stopSpoolWatch = watchDirectory(spool);
+    let restoreHba = () => {};
     let cluster: Cluster | undefined;
     try {
       for (const f of plan.base.files) {
@@ -220,12 +253,13 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       // The primary's max_connections & co. (from the base backup's pg_control): recovery needs at least those.
       const serverSettings = recoveryServerSettings(await readControlSettings(to));
       writeRecoveryConf(to, recoverySettings(opts.target, spool, !!plan.toEnd));
+      restoreHba = loopbackOnlyHba(to);
       chownForServer(to);
       chownForServer(spool);
       assertServerCanEnter(to);
       const replayStarted = Date.now();
       try {
-        cluster = await createCluster({ name: 'prodguard-pitr', dataDir: to, port: opts.port, keep: true, durable: true, settings: { ...serverSettings, ...opts.settings } });
+        cluster = await createCluster({ name: 'prodguard-pitr', dataDir: to, port: opts.port, keep: true, durable: true, settings: { ...serverSettings, hba_file: join(to, 'pg_hba.conf'), ...opts.settings } });
       } catch (err) {
         // pg_ctl gave up: the server stopped during recovery. Its log says why (with DETAIL and HINT).
         const log = /\(log: ([^)]+)\)/.exec(errorMessage(err))?.[1];
@@ -281,6 +315,8 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
       throw err;
     } finally {
       rmSync(spool, { recursive: true, force: true });
+      stopSpoolWatch();
+      restoreHba();
       partial?.cleanup();
     }
   } catch (err) {
