@@ -160,7 +160,7 @@ async function waitForRecoveryEnd(url: string, timeoutMs: number, logFile: strin
     ).catch((err: { code?: string; cause?: { code?: string } }) => {
       // "Starting up" passes with time; an authentication refusal never does (it hung the drill for 30 min: red team ag-167).
       const code = err.code ?? err.cause?.code;
-      if (code && CANNOT_CONNECT.has(code)) throw new RefusedError(`cannot connect to the recovering server: ${errorMessage(err)}`, 'pitr.cannot-connect', err);
+      if ((code && CANNOT_CONNECT.has(code)) || /password|SASL/i.test(errorMessage(err))) throw new RefusedError(`cannot connect to the recovering server: ${errorMessage(err)}`, 'pitr.cannot-connect', err);
       return null;
     });
     if (row && !row.rec) return { lastReplay: row.ts };
