@@ -33,7 +33,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { from as copyFrom } from 'pg-copy-streams';
-import { Readable, Transform, type Writable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Context } from '../context.js';
 import { ProdguardError, RefusedError } from '../errors.js';
@@ -345,7 +345,6 @@ async function restoreDirectory(dumpDir: string, targetUrl: string, data: Map<st
         } else {
           await c.query('BEGIN');
           let offset = 0;
-          const { Writable } = await import('node:stream');
           const sink = new Writable({
             highWaterMark: 1 << 20,
             write(chunk: Buffer, _e, cb) {

@@ -1,4 +1,7 @@
 /** Row counts after a restore against the backup manifest's: every table, exact. */
+import { withClient, quoteIdent } from '../pg/client.js';
+import { LIST_TABLES_SQL, countTableSql } from '../backup/sql/row-counts.js';
+
 export interface CountMismatch {
   table: string;
   expected: number;
@@ -19,8 +22,6 @@ export function compareRowCounts(expected: Record<string, number>, actual: Recor
  * tables first), so verification after a parallel restore does not become the slow part.
  */
 export async function countRowsParallel(url: string, jobs: number): Promise<Record<string, number>> {
-  const { withClient, quoteIdent } = await import('../pg/client.js');
-  const { LIST_TABLES_SQL, countTableSql } = await import('../backup/sql/row-counts.js');
   const tables = await withClient(url, async (c) => {
     const list = (await c.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows;
     const sizes = new Map((await c.query<{ k: string; b: string }>(`SELECT n.nspname || '.' || c.relname AS k, pg_relation_size(c.oid)::text AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'`)).rows.map((r) => [r.k, Number(r.b)]));
@@ -47,8 +48,6 @@ export async function countRowsParallel(url: string, jobs: number): Promise<Reco
  * of the restored database that no COPY filled is counted exactly with count(*).
  */
 export async function completeRowCounts(url: string, copied: Record<string, number>, jobs: number): Promise<Record<string, number>> {
-  const { withClient, quoteIdent } = await import('../pg/client.js');
-  const { LIST_TABLES_SQL, countTableSql } = await import('../backup/sql/row-counts.js');
   const tables = await withClient(url, async (c) => (await c.query<{ schema: string; table: string }>(LIST_TABLES_SQL)).rows);
   const counts: Record<string, number> = {};
   const exact = tables.filter((t) => {

@@ -17,6 +17,7 @@ import type { Context } from '../../context.js';
 import { spawnSync } from 'node:child_process';
 import { createCluster, chownForServer, makeServerDir, serverOsUser, type Cluster } from '../../pg/cluster.js';
 import { runCommand } from '../../pg/run-tool.js';
+import { pgBin } from '../../pg/binaries.js';
 import { withClient } from '../../pg/client.js';
 import { RefusedError, UsageError, errorMessage } from '../../errors.js';
 import { decryptionIdentity } from './crypto.js';
@@ -328,7 +329,5 @@ export async function pitrRestore(ctx: Context, opts: PitrRestoreOptions): Promi
 
 /** Starts a restored data directory as a normal background server (outlives this process). */
 export async function startDetached(r: PitrRestoreResult): Promise<void> {
-  const { pgBin } = await import('../../pg/binaries.js');
-  const { serverOsUser } = await import('../../pg/cluster.js');
   await runCommand(pgBin('pg_ctl'), ['-D', r.dataDir, '-l', r.logFile, '-w', 'start'], { asUser: serverOsUser() });
 }
