@@ -40,6 +40,7 @@ import { rule as banAlterEnumAddValueInTransaction } from './ban-alter-enum-add-
 import { rule as preferIdentity } from './prefer-identity.js';
 import { rule as preferTextField } from './prefer-text-field.js';
 import { rule as banPrivilegeEscalation } from './ban-privilege-escalation.js';
+import { rule as securityDefinerWithoutSearchPath } from './security-definer-without-search-path.js';
 import type { LintRule } from './types.js';
 
 export const lintRules: readonly LintRule[] = [
@@ -84,6 +85,7 @@ export const lintRules: readonly LintRule[] = [
   preferIdentity,
   preferTextField,
   banPrivilegeEscalation,
+  securityDefinerWithoutSearchPath,
 ];
 
 export type { LintRule, LintContext, Severity } from './types.js';
