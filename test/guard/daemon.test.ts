@@ -54,9 +54,12 @@ async function startDaemon(cwd: string, env: Record<string, string>): Promise<{ 
   child.unref();
   started.push(child.pid!);
   const pidFile = sock.replace(/\.sock$/, '.pid');
-  for (let i = 0; i < 600 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(existsSync(pidFile), 'the daemon came up within 60 s');
-  return { sock, key, pid: Number(readFileSync(pidFile, 'utf8')) };
+  const pidOf = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0);
+  for (let i = 0; i < 600 && !(pidOf() > 0); i++) await new Promise((r) => setTimeout(r, 100));
+  const pid = pidOf();
+  // Never 0 or negative: process.kill(0, …) would signal this test runner's whole process group.
+  assert.ok(Number.isInteger(pid) && pid > 0, `the daemon came up within 60 s (pid file: ${pid})`);
+  return { sock, key, pid };
 }
 
 const alive = (pid: number) => {
@@ -104,7 +107,7 @@ test('the daemon decides every red-team corpus case exactly as the in-process ho
     const audit = readFileSync(join(dir, '.prodguard/audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; verdict: string });
     assert.equal(audit.filter((r) => r.action === 'guard.hook' && r.verdict !== 'allow').length, denied - unreadable, 'one audit record per refusal');
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 });
 
@@ -140,7 +143,16 @@ test('the installed hook answers through a warm daemon exactly as in-process, fo
     // The daemon really answered: it answers a direct request for this project.
     assert.ok(await viaDaemon('claude-code', claudeBash(dir, 'npm test'), env, dir, { start: false }));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // The daemons still hold this project's state database open: stop them before removing it
+    // (CI saw ENOTEMPTY when one wrote into .prodguard/ during the removal).
+    for (const pid of started) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 });
 
@@ -166,7 +178,7 @@ test('a daemon started under an older config is never asked, and leaves; the new
     const r = spawnSync(process.execPath, ['--import', TSX, HOOK, 'claude-code'], { input: claudeBash(dir, cmd), env, cwd: dir, encoding: 'utf8' });
     assert.match(r.stdout, /"permissionDecision":"deny".*tidy wipes the shared data/);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 });
 
@@ -195,6 +207,6 @@ test('a killed daemon, or a socket directory others can write, leaves the hook d
       rmSync(open, { recursive: true, force: true });
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 });

@@ -31,7 +31,8 @@ after(() => {
   const sockDir = privateDir(false, { XDG_RUNTIME_DIR: runtime });
   for (const f of sockDir && existsSync(sockDir) ? readdirSync(sockDir).filter((n) => n.endsWith('.pid')) : []) {
     try {
-      process.kill(Number(readFileSync(join(sockDir!, f), 'utf8')), 'SIGTERM');
+      const pid = Number(readFileSync(join(sockDir!, f), 'utf8'));
+      if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGTERM'); // never 0: that is this runner's process group
     } catch {
       /* already gone */
     }

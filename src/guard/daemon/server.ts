@@ -15,7 +15,7 @@
  * record is fsynced first — a refusal the agent hears is on disk.
  */
 import { createServer, connect, type Socket } from 'node:net';
-import { chmodSync, lstatSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { decisionKey, privateDir, socketPath } from './key.js';
 import type { DaemonRequest } from './client.js';
 import type { Context } from '../../context.js';
@@ -164,7 +164,10 @@ function listen(retry: boolean): void {
   server.listen(sock, () => {
     chmodSync(sock, 0o600);
     ino = lstatSync(sock).ino;
-    writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+    // Written whole, then renamed: a reader never sees an empty pid file (a pid of 0 signals the
+    // reader's whole process group).
+    writeFileSync(`${pidFile}.tmp`, `${process.pid}\n`, { mode: 0o600 });
+    renameSync(`${pidFile}.tmp`, pidFile);
     try {
       unlinkSync(marker);
     } catch {
