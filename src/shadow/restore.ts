@@ -29,6 +29,7 @@ import { forExistingSchemas } from './dump-sql.js';
 import { maskSecrets } from '../security/mask.js';
 import { RefusedError, UsageError, errorMessage } from '../errors.js';
 import { resolveRestoreTarget } from '../restore/target.js';
+import { refuseProductionServer } from '../restore/server-identity.js';
 import { parseTarget, pitrRestore } from '../restore/pitr/restore.js';
 import { describeTarget } from '../restore/pitr/plan.js';
 import { requireShadowState } from './state.js';
@@ -124,10 +125,7 @@ export async function shadowRestore(ctx: Context, opts: ShadowRestoreOptions): P
     if (target.resolved.name === state.shadowEnv) throw new RefusedError('--to is the shadow itself; restore into another database', 'shadow.target-is-shadow');
     // Production by any other spelling (an IPv4-mapped IPv6 address, a socket, another host name):
     // recognised by the server's system identifier, as every other restore path does (red team ag-170).
-    if (!grantId) {
-      const { refuseProductionServer } = await import('../restore/server-identity.js');
-      await refuseProductionServer(ctx, target.url, target.label, env);
-    }
+    if (!grantId) await refuseProductionServer(ctx, target.url, target.label, env);
 
     progress(`reading production commit times from the shadow's WAL (${state.shadowEnv})`);
     const cut = await findCut(ctx, state.shadowEnv, t.micros, state.originId, env, opts.toEnd);
