@@ -32,7 +32,10 @@ function open(key: Buffer, nonce: Buffer, data: Buffer): Buffer | null {
   const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG });
   d.setAuthTag(data.subarray(data.length - TAG));
   try {
-    return Buffer.concat([d.update(data.subarray(0, data.length - TAG)), d.final()]);
+    const plain = d.update(data.subarray(0, data.length - TAG));
+    // ChaCha20 is a stream cipher: final() only checks the tag and returns nothing to append.
+    const rest = d.final();
+    return rest.length ? Buffer.concat([plain, rest]) : plain;
   } catch {
     return null;
   }
@@ -190,11 +193,21 @@ export function nativeDecrypter(identity: string): { stream: Transform; headerCh
   };
   const stream = new Transform({
     transform(chunk: Buffer, _e, cb) {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       if (!streamKey) {
+        buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
         const h = parseHeader();
         if (h instanceof AgeNativeError) return fail(cb, h);
         if (!h) return cb();
+      } else if (buf.length && buf.length + chunk.length > CHUNK + TAG) {
+        // Complete the pending block from the head of this chunk (one block copied, not the
+        // whole chunk), then take whole blocks straight out of the chunk.
+        const need = CHUNK + TAG - buf.length;
+        const plain = open(streamKey, streamNonce(counter++, false), Buffer.concat([buf, chunk.subarray(0, need)]));
+        if (!plain) return fail(cb, new AgeNativeError('age payload damaged (authentication failed)'));
+        this.push(plain);
+        buf = chunk.subarray(need);
+      } else {
+        buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       }
       while (buf.length > CHUNK + TAG) {
         const plain = open(streamKey!, streamNonce(counter++, false), buf.subarray(0, CHUNK + TAG));

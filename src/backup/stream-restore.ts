@@ -12,7 +12,9 @@
  * 3. data, over N connections at once, largest first: every TABLE DATA object is streamed from
  *    its destination through sha256, the age decrypter and gunzip into the very `COPY … FROM
  *    stdin` statement pg_restore would run (read from the dump's TOC), with pg_restore's session
- *    settings; the server's COPY row count is the table's exact row count. Large objects are
+ *    settings (gunzip and COPY run in a worker thread per connection, copy-worker.ts, which
+ *    keeps the inflated bytes off the main thread's heap); the server's COPY row count is the
+ *    table's exact row count. Large objects are
  *    written with lo_put; other data entries (sequence values) by `pg_restore --section=data`;
  * 4. `pg_restore --section=post-data -j N` (indexes, constraints, triggers, policies, ACLs).
  *
@@ -32,7 +34,6 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { from as copyFrom } from 'pg-copy-streams';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Context } from '../context.js';
@@ -45,7 +46,8 @@ import { dbPropertiesObjectName } from './db-properties.js';
 import { backupFolder, globalsObjectName, type BackupManifest, type BackupObject } from './manifest.js';
 import { startRestoreDump, type RestoreDumpOptions } from './restore-dump.js';
 import { pgBin } from '../pg/binaries.js';
-import { connect, quoteLiteral, withClient } from '../pg/client.js';
+import { connect, quoteLiteral, withClient, type Client as PgClient } from '../pg/client.js';
+import { CopySession } from './copy-worker.js';
 import { maskSecrets } from '../security/mask.js';
 import { LIST_TABLES_SQL } from './sql/row-counts.js';
 
@@ -214,10 +216,10 @@ export async function openBackupStream(ctx: Context, idOrLatest: string, dir: st
         for (const [name, buf] of small) if (name.startsWith('dump.d/')) writeFileSync(join(dir, name), buf, { mode: 0o600 });
         const dataObjects = new Map<string, BackupObject>();
         for (const o of m.objects) if (!isSmall(m, o)) dataObjects.set(plainName(o).slice('dump.d/'.length), o);
-        return restoreDirectory(dumpDir, targetUrl, dataObjects, small.get('dump.d/blobs.toc')?.toString('utf8') ?? null, ropts, async (o, sink) => {
+        return restoreDirectory(dumpDir, targetUrl, dataObjects, small.get('dump.d/blobs.toc')?.toString('utf8') ?? null, ropts, async (o, sink, inflate) => {
           const d = source.get(o.name)![0];
           const { plain, check } = await open(o, d);
-          const body = /\.gz$/.test(plainName(o)) ? plain.pipe(gunzipOf(plain)) : plain;
+          const body = inflate && isGzipped(o) ? plain.pipe(gunzipOf(plain)) : plain;
           try {
             await pipeline(body, sink);
           } catch (err) {
@@ -249,7 +251,10 @@ function gunzipOf(input: Readable): Transform {
   return g;
 }
 
-type Feed = (o: BackupObject, sink: Writable) => Promise<void>;
+/** Streams one data object's plaintext into `sink`, inflated first when `inflate` (else as stored); rejects on damage. */
+type Feed = (o: BackupObject, sink: Writable, inflate: boolean) => Promise<void>;
+
+const isGzipped = (o: BackupObject) => /\.gz$/.test(plainName(o));
 
 interface TocEntry {
   id: string;
@@ -329,37 +334,46 @@ async function restoreDirectory(dumpDir: string, targetUrl: string, data: Map<st
   let next = 0;
   let failed: unknown = null;
   const worker = async () => {
-    const c = await connect(targetUrl, { applicationName: 'prodguard restore' });
+    // Table data goes through a COPY worker (copy-worker.ts: inflated and sent off the main
+    // thread); large objects through a connection of this thread, opened only when there are any.
+    let copier: CopySession | null = null;
+    let c: PgClient | null = null;
     try {
-      await c.query(sessionSettings(encoding));
       for (let i = next++; i < jobs.length && failed === null; i = next++) {
         const j = jobs[i];
         const o = data.get(j.file)!;
         await ropts.onFeed?.(o.name);
         if (j.kind === 'copy') {
           progress?.(`restoring data of ${j.entry.line.replace(/^\d+; \d+ \d+ TABLE DATA /, '')}`);
-          const sink = c.query(copyFrom(copyStmt.get(j.entry.id)!));
-          await feed(o, sink);
+          copier ??= await CopySession.open(targetUrl, sessionSettings(encoding));
+          const { sink, rows: copied } = copier.copy(copyStmt.get(j.entry.id)!, isGzipped(o));
+          await feed(o, sink, false);
           const key = byText.get(/ TABLE DATA (.*) \S+$/.exec(j.entry.line)?.[1] ?? '');
-          if (key) rows[key] = (rows[key] ?? 0) + sink.rowCount;
+          if (key) rows[key] = (rows[key] ?? 0) + copied();
         } else {
-          await c.query('BEGIN');
+          if (!c) {
+            c = await connect(targetUrl, { applicationName: 'prodguard restore' });
+            await c.query(sessionSettings(encoding));
+          }
+          const lo = c;
+          await lo.query('BEGIN');
           let offset = 0;
           const sink = new Writable({
             highWaterMark: 1 << 20,
             write(chunk: Buffer, _e, cb) {
-              c.query('SELECT pg_catalog.lo_put($1::oid, $2::bigint, $3::bytea)', [j.oid, offset, chunk]).then(() => cb(), cb);
+              lo.query('SELECT pg_catalog.lo_put($1::oid, $2::bigint, $3::bytea)', [j.oid, offset, chunk]).then(() => cb(), cb);
               offset += chunk.length;
             },
           });
-          await feed(o, sink);
-          await c.query('COMMIT');
+          await feed(o, sink, true);
+          await lo.query('COMMIT');
         }
       }
     } catch (err) {
       failed ??= err;
     } finally {
-      await c.end().catch(() => {});
+      await copier?.close().catch(() => {});
+      await c?.end().catch(() => {});
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ropts.jobs ?? 1, jobs.length || 1)) }, worker));

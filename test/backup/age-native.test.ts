@@ -42,3 +42,33 @@ test('native age and the age-encryption library read each other, and damage is r
   await assert.rejects(collect(Readable.from([ct.subarray(0, ct.length - 70_000)]).pipe(nativeDecrypter(id)!.stream)), /damaged|truncated/);
   assert.equal(nativeEncrypter(['age1pq1notsupported']), null, 'other recipient types fall back to the library');
 });
+
+/** `buf` cut into pieces of `size` bytes (the last one shorter). */
+function pieces(buf: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
+  return out;
+}
+
+test('the native decrypter reads a file however its bytes arrive: any piece size, blocks split across reads', async () => {
+  const id = await generateIdentity();
+  const r = await identityToRecipient(id);
+  // 4 full 64 KiB blocks and a partial one; and exactly 3 full blocks (the last one full and final).
+  for (const size of [300_000, 3 * 65536]) {
+    const plain = randomBytes(size);
+    const ct = await collect(Readable.from([plain]).pipe(nativeEncrypter([r])!));
+    // 65552 = one block with its tag: reads aligned with blocks, one byte short and one over.
+    for (const piece of [1, 7, 1000, 65535, 65551, 65552, 65553, 131104, 200_000, 1 << 20]) {
+      const got = await collect(Readable.from(pieces(ct, piece)).pipe(nativeDecrypter(id)!.stream));
+      assert.ok(got.equals(plain), `${size} bytes read in pieces of ${piece}`);
+    }
+    // A flipped byte in the second block and a file cut at a block boundary are refused however they arrive.
+    const damaged = Buffer.from(ct);
+    damaged[ct.length - (size % 65536 ? 100 : 70_000)] ^= 1;
+    const header = ct.length - Math.ceil(size / 65536) * 65552 + (size % 65536 ? 65536 - (size % 65536) : 0);
+    for (const piece of [1000, 65552, 65553]) {
+      await assert.rejects(collect(Readable.from(pieces(damaged, piece)).pipe(nativeDecrypter(id)!.stream)), /damaged/);
+      await assert.rejects(collect(Readable.from(pieces(ct.subarray(0, header + 2 * 65552), piece)).pipe(nativeDecrypter(id)!.stream)), /damaged|truncated/);
+    }
+  }
+});

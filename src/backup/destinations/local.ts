@@ -46,7 +46,8 @@ export function localDestination(name: string, root: string): Destination {
       } catch {
         return null;
       }
-      return createReadStream(path);
+      // 1 MiB reads: a table streams through hashing and decryption in fewer, larger pieces.
+      return createReadStream(path, { highWaterMark: 1 << 20 });
     },
     async getBytes(key) {
       try {
