@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { maskDeep } from '../security/mask.js';
 import { currentActor } from './actor.js';
 import { lastLineOf } from './last-line.js';
+import { requireRegularFile } from '../security/private-file.js';
 
 export interface AuditInput {
   /** The operation, e.g. "guard.check", "backup.create", "migrate.deploy". */
@@ -108,6 +109,7 @@ export class AuditLog {
   ) {}
 
   async append(input: AuditInput): Promise<AuditRecord> {
+    requireRegularFile(this.file, 'the audit log (state.auditLog)');
     mkdirSync(dirname(this.file), { recursive: true });
     const rec = withLock(this.file, () => {
       const last = lastRecord(this.file);

@@ -9,6 +9,7 @@ import { classifyParsed, newClassifyContext, type ClassifyContext, type Statemen
 import { collectFacts, constantValue } from '../sql/facts.js';
 import { functionName } from '../sql/functions.js';
 import { parseStatements, type ParsedStatement } from '../sql/parser.js';
+import { readPathSecret } from '../sql/read-path-secrets.js';
 import { asNode, type JsonObject, type Node, type TaggedNode } from '../sql/ast.js';
 import { errorMessage } from '../errors.js';
 import { maskTokenSetting } from '../security/mask.js';
@@ -245,6 +246,14 @@ function judgeUncached(sql: string, session: ClassifyContext | undefined): Judge
     if (lifts) {
       cls = 'privilege';
       reason = lifts;
+    }
+    // Reads that are monitoring for whoever holds the URL, but secrets through the gateway's credentials.
+    if (READ_ONLY_CLASSES.has(cls)) {
+      const secret = readPathSecret(s);
+      if (secret) {
+        cls = 'privilege';
+        reason = secret;
+      }
     }
     statements.push({ parsed: s, class: cls });
     if (RANK[cls] > RANK[worst.class]) worst = { class: cls, readOnlyOk: READ_ONLY_CLASSES.has(cls), reason };

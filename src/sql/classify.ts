@@ -3,7 +3,7 @@
  * parse tree. `read` is only returned when it is provable from the statement alone; anything not
  * understood is `write` (fail closed). See docs/sql.md for the classes and the reasoning.
  */
-import { secretRelation } from './secret-relations.js';
+import { secretFunction, secretRelation } from './secret-relations.js';
 import { collectFacts, constantValue, literalValue, relationName, stringParts, type Facts } from './facts.js';
 import { functionName, isDestructiveFunction, isReadOnlyFunction, PRIVILEGE_SETTINGS } from './functions.js';
 import { loadSqlParser, parseStatements, type ParsedStatement } from './parser.js';
@@ -329,6 +329,11 @@ function factsVerdict(f: Facts, what: string, ctx?: ClassifyContext): Verdict | 
     if (builtin && (name === 'nextval' || name === 'setval') && typeof arg === 'string' && ctx && !ctx.searchPathChanged && ctx.temps.has(arg.replace(/^pg_temp\./, ''))) continue;
     // A short constant sleep reads nothing and writes nothing; a long one holds a snapshot.
     if (builtin && name === 'pg_sleep' && typeof arg === 'number' && arg <= 1) continue;
+    const secret = secretFunction(schema, name);
+    if (secret) {
+      up({ class: 'privilege', reason: `${what} calls ${secret}` });
+      continue;
+    }
     if (isDestructiveFunction(parts)) up({ class: 'destructive', reason: `${name}() is an administrative function that kills sessions or destroys server state` });
     else if (name === 'set_config') up({ class: 'privilege', reason: 'set_config() changes settings (possibly role or read-only mode)' });
     else if (!readOnlyCall(parts, ctx, f.args[i])) up({ class: 'write', reason: `${parts.join('.')}() is not a known read-only function` });

@@ -8,6 +8,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ListOptions, StateStore, StoredDoc } from './store.js';
 import { ProdguardError, errorMessage } from '../errors.js';
+import { requireRegularFile } from '../security/private-file.js';
 
 /** The store's own schema, versioned; each entry runs once, in order, inside a transaction. */
 export const SQLITE_MIGRATIONS: string[] = [
@@ -33,6 +34,7 @@ export class SqliteStore implements StateStore {
   constructor(file: string) {
     this.location = file;
     if (file !== ':memory:') {
+      requireRegularFile(file, 'the state store (state.path)');
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       // Owner-only: the state holds change records, grants and the backup catalog. Created 0600
       // before SQLite opens it (SQLite would use the umask), the -wal/-shm files fixed after.

@@ -113,3 +113,39 @@ test('FETCH and EXECUTE are judged by the session’s own DECLARE/PREPARE, and n
 test('maskLiterals replaces strings and numbers, keeps identifiers, parameters and quoted names', () => {
   assert.equal(maskLiterals(`SELECT "t1".a2 FROM t1 WHERE x = 'o''k' AND y = 42 AND z = -1.5e3 AND w = $1 AND v = E'\\'s' AND d = $$dollar$$`), `SELECT "t1".a2 FROM t1 WHERE x = ? AND y = ? AND z = ? AND w = $1 AND v = ? AND d = ?`);
 });
+
+test('red team w5d: reads that hand out what the gateway’s credentials see are refused here, though the command guard allows them', () => {
+  const refused = [
+    "SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid()",
+    'SELECT * FROM pg_catalog.pg_stat_activity',
+    'SELECT pid, query FROM pg_stat_get_activity(NULL)',
+    'SELECT pg_stat_get_backend_activity(1)',
+    'SELECT query FROM pg_stat_statements',
+    'SELECT query FROM extensions.pg_stat_statements',
+    'SELECT * FROM pg_stat_statements(true)',
+    "SELECT name, setting FROM pg_settings WHERE name = 'primary_conninfo'",
+    'SELECT * FROM pg_show_all_settings()',
+    'SELECT setconfig FROM pg_db_role_setting',
+    "SELECT histogram_bounds::text FROM pg_stats WHERE tablename = 'pg_authid'",
+    'SELECT * FROM pg_stats_ext',
+    'SHOW ALL',
+    'SHOW primary_conninfo',
+    'SHOW "app.settings.jwt_secret"',
+    'SHOW prodguard.token',
+    "SELECT current_setting('primary_conninfo')",
+    "SELECT current_setting('app.settings.jwt_secret', true)",
+    "SELECT current_setting('PRODGUARD.TOKEN')",
+    'SELECT current_setting(name) FROM (VALUES (1)) v(name)',
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_stat_activity)",
+    "WITH a AS (SELECT query FROM pg_stat_activity) SELECT * FROM a",
+  ];
+  for (const s of refused) {
+    const j = judgeSql(s);
+    assert.equal(j.readOnlyOk, false, s);
+    // pg_stat_statements() is not a built-in: refused as an unknown function already.
+    assert.equal(j.class, s.includes('pg_stat_statements(') ? 'write' : 'privilege', s);
+  }
+  for (const s of ['SHOW search_path', 'SHOW work_mem', "SELECT current_setting('server_version_num')", "SELECT current_setting('search_path')", 'SELECT count(*) FROM pg_locks', 'SELECT relname FROM pg_class', 'SELECT * FROM pg_stat_user_tables']) {
+    assert.equal(judgeSql(s).readOnlyOk, true, s);
+  }
+});

@@ -120,6 +120,13 @@ describe('prodguard mcp', () => {
       assert.equal(r.isError, true, s);
       assert.match(r.content[0].text, /refused: privilege statement \(SELECT reads pg_\w+, which holds/, s);
     }
+    // Red team w5d: the same catalogs by another spelling, and what the connection's role sees of other sessions and settings.
+    for (const s of ["SELECT table_to_xml('pg_authid', true, false, '')", 'SELECT table_to_xml(1260, true, false, \'\')', 'SELECT * FROM information_schema.user_mapping_options', "SELECT query FROM pg_stat_activity", 'SHOW ALL', "SELECT name, setting FROM pg_settings", "SELECT current_setting('app.settings.jwt_secret', true)"]) {
+      const r = await call(client, 'query', { sql: s });
+      assert.equal(r.isError, true, s);
+      assert.match(r.content[0].text, /refused: privilege statement/, s);
+    }
+    assert.ok(!(await call(client, 'query', { sql: 'SHOW search_path' })).isError, 'a named harmless setting stays readable');
   });
 
   it('red team ag-010: parallel tool calls on the one connection all answer', async () => {

@@ -18,6 +18,11 @@ interface Case { id: string; protocol: 'simple' | 'extended'; sql: string; expec
 /** Cases the red team saw allowed only through a bug since fixed: they must now be refused. */
 const NOW_REFUSED: Record<string, string> = {
   'gw-101': 'SELECT pg_sleep(2) borrowed pg_sleep(1)’s read verdict from the shape cache (gw-235..239); over 1 s is a write',
+  // A later red team (wave 5, w5d) read secrets through these with the gateway's credentials: a
+  // lockdown token in another session's statement text, primary_conninfo and app.settings.* values.
+  'gw-084': 'pg_stat_activity hands out other sessions’ statement text (a lockdown token SET in a deploy session)',
+  'gw-095': 'SHOW ALL lists primary_conninfo and secrets kept in custom settings',
+  'gw-319': 'pg_stat_get_backend_activity() returns another session’s statement text',
 };
 
 const cases: Case[] = readFileSync(new URL('./corpus/redteam.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
