@@ -85,6 +85,7 @@ export function lintStatements(sql: string, stmts: ParsedStatement[], opts: Lint
   const assumed = opts.assumeInTransaction === false ? false : plan ? plan.inTransaction : noTransaction ? false : (opts.assumeInTransaction ?? true);
   const ctx: LintContext = {
     inTransaction: assumed,
+    noTransactionMarker: noTransaction,
     ...(plan ? { runner: plan } : {}),
     ...(opts.postgresMajor !== undefined ? { postgresMajor: opts.postgresMajor } : {}),
     createdTables: new Set(),

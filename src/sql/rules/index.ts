@@ -41,6 +41,7 @@ import { rule as preferIdentity } from './prefer-identity.js';
 import { rule as preferTextField } from './prefer-text-field.js';
 import { rule as banPrivilegeEscalation } from './ban-privilege-escalation.js';
 import { rule as securityDefinerWithoutSearchPath } from './security-definer-without-search-path.js';
+import { rule as noTransactionWithoutNeed } from './no-transaction-without-need.js';
 import type { LintRule } from './types.js';
 
 export const lintRules: readonly LintRule[] = [
@@ -86,6 +87,7 @@ export const lintRules: readonly LintRule[] = [
   preferTextField,
   banPrivilegeEscalation,
   securityDefinerWithoutSearchPath,
+  noTransactionWithoutNeed,
 ];
 
 export type { LintRule, LintContext, Severity } from './types.js';

@@ -7,6 +7,8 @@ export type Severity = 'error' | 'warning';
 export interface LintContext {
   /** True while statements run inside a transaction (explicit BEGIN, or assumed for the file). */
   inTransaction: boolean;
+  /** The file carries prodguard's `-- prodguard: no-transaction` marker before its first statement. */
+  noTransactionMarker?: boolean;
   /** Tables created earlier in this migration ('schema.name', schema defaulting to public): new and empty, so locking rules do not apply. */
   createdTables: Set<string>;
   /** Indexes created CONCURRENTLY earlier in this migration (by name). */
