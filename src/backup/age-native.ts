@@ -109,7 +109,15 @@ export function nativeEncrypter(recipients: string[]): Transform | null {
         this.push(Buffer.from(`${header} ${b64(mac)}\n`));
         this.push(nonce);
       }
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      if (pending.length && pending.length + chunk.length > CHUNK) {
+        // Complete the pending block from the head of this chunk (one block copied, not the whole
+        // chunk), then seal whole blocks straight out of the chunk.
+        const need = CHUNK - pending.length;
+        this.push(seal(streamKey, streamNonce(counter++, false), Buffer.concat([pending, chunk.subarray(0, need)])));
+        pending = chunk.subarray(need);
+      } else {
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      }
       // Keep at least one byte back: the last chunk is sealed with the "last" flag at flush.
       while (pending.length > CHUNK) {
         this.push(seal(streamKey, streamNonce(counter++, false), pending.subarray(0, CHUNK)));

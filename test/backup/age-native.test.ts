@@ -50,13 +50,20 @@ function pieces(buf: Buffer, size: number): Buffer[] {
   return out;
 }
 
-test('the native decrypter reads a file however its bytes arrive: any piece size, blocks split across reads', async () => {
+test('native age reads and writes a file however its bytes arrive: any piece size, blocks split across reads', async () => {
   const id = await generateIdentity();
   const r = await identityToRecipient(id);
   // 4 full 64 KiB blocks and a partial one; and exactly 3 full blocks (the last one full and final).
   for (const size of [300_000, 3 * 65536]) {
     const plain = randomBytes(size);
     const ct = await collect(Readable.from([plain]).pipe(nativeEncrypter([r])!));
+    // The encrypter too takes its input in any pieces: the library reads what it writes.
+    for (const piece of [1, 1000, 65535, 65536, 65537, 200_000]) {
+      const again = await collect(Readable.from(pieces(plain, piece)).pipe(nativeEncrypter([r])!));
+      const d = new Decrypter();
+      d.addIdentity(id);
+      assert.ok(Buffer.from(await d.decrypt(new Uint8Array(again))).equals(plain), `${size} bytes encrypted in pieces of ${piece}`);
+    }
     // 65552 = one block with its tag: reads aligned with blocks, one byte short and one over.
     for (const piece of [1, 7, 1000, 65535, 65551, 65552, 65553, 131104, 200_000, 1 << 20]) {
       const got = await collect(Readable.from(pieces(ct, piece)).pipe(nativeDecrypter(id)!.stream));
