@@ -26,6 +26,7 @@ import { describeTarget } from '../pg/client.js';
 import { maskSecrets } from '../security/mask.js';
 
 const FLOW_LIMIT = 8 << 20;
+const BATCH = 1 << 20;
 const resolve = createRequire(import.meta.url).resolve;
 
 const WORKER_SOURCE = `
@@ -51,7 +52,7 @@ parentPort.on('message', (m) => {
       parentPort.postMessage({ id: m.id, op: 'error', error: errorOf(e, inflating) });
     };
     if (m.gzip) {
-      const g = zlib.createGunzip({ chunkSize: 1 << 18 });
+      const g = zlib.createGunzip({ chunkSize: 1 << 20 });
       g.on('error', (e) => { fail(e, true); copy.destroy(e); });
       g.pipe(copy);
       c.input = g;
@@ -165,24 +166,35 @@ export class CopySession {
     if (this.current) throw new Error('CopySession.copy: one COPY at a time');
     const id = this.next++;
     const c: Copying = { id, sink: null as unknown as Writable, behind: 0, wake: null, finished: null, rows: 0 };
+    // Pieces (the decrypter's are 64 KiB) are gathered into one message of about BATCH bytes:
+    // every message is a wake-up of the other thread, and those cost more than the copy.
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const post = () => {
+      if (batched === 0) return;
+      const data = batch.length === 1 && batch[0].byteOffset === 0 && batch[0].byteLength === batch[0].buffer.byteLength ? batch[0] : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
+      try {
+        this.worker.postMessage({ op: 'data', id, chunk: data }, [data.buffer as ArrayBuffer]);
+      } catch {
+        // A buffer Node will not let go of (its pool): a copy goes instead.
+        const copy = new Uint8Array(data);
+        this.worker.postMessage({ op: 'data', id, chunk: copy }, [copy.buffer]);
+      }
+    };
     c.sink = new Writable({
       highWaterMark: 1 << 20,
       write: (chunk: Buffer, _e, cb) => {
         c.behind += chunk.length;
-        // The bytes are handed over, not copied, when the chunk owns its memory; else a copy is.
-        const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-        const data = owned ? chunk : new Uint8Array(chunk);
-        try {
-          this.worker.postMessage({ op: 'data', id, chunk: data }, [data.buffer as ArrayBuffer]);
-        } catch {
-          // A buffer Node will not let go of (its pool): a copy goes instead.
-          const copy = new Uint8Array(chunk);
-          this.worker.postMessage({ op: 'data', id, chunk: copy }, [copy.buffer]);
-        }
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= BATCH) post();
         if (c.behind < FLOW_LIMIT) cb();
         else c.wake = () => cb();
       },
       final: (cb) => {
+        post();
         c.finished = () => cb();
         this.worker.postMessage({ op: 'end', id });
       },
