@@ -9,6 +9,7 @@ import { runPgTool } from '../pg/run-tool.js';
 import { maskSecrets } from '../security/mask.js';
 import { dbnameArg } from '../pg/tool-conn.js';
 import { ProdguardError } from '../errors.js';
+import { toolEnv } from '../pg/tool-env.js';
 
 export interface DumpProcess {
   child: ChildProcess;
@@ -29,7 +30,7 @@ export function dumpCommand(opts: DumpArgOptions): { args: string[]; env: Record
 }
 
 export function spawnPgDump(args: string[], env: Record<string, string> = {}): DumpProcess {
-  const child = spawn(pgBin('pg_dump'), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(pgBin('pg_dump'), args, { stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv(env) });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   const finished = new Promise<void>((resolve, reject) => {

@@ -10,6 +10,7 @@ import { pgBin } from '../pg/binaries.js';
 import { maskSecrets } from '../security/mask.js';
 import { dbnameArg } from '../pg/tool-conn.js';
 import { ProdguardError } from '../errors.js';
+import { toolEnv } from '../pg/tool-env.js';
 
 export interface RestoreDumpOptions {
   jobs?: number;
@@ -38,7 +39,7 @@ export function startRestoreDump(dumpPath: string | null, targetUrl: string, opt
   if (opts.jobs && opts.jobs > 1 && !opts.stdin) args.push(`--jobs=${opts.jobs}`);
   if (opts.onProgress) args.push('--verbose');
   if (dumpPath !== null) args.push(dumpPath);
-  const child = spawn(pgBin('pg_restore'), args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: { ...process.env, ...db.env } });
+  const child = spawn(pgBin('pg_restore'), args, { stdio: [opts.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'], env: toolEnv(db.env) });
   if (opts.stdin) {
     // pg_restore stopping early (an error) closes the pipe: that is its failure to report, not ours.
     child.stdin!.on('error', () => {});

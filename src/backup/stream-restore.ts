@@ -50,6 +50,7 @@ import { connect, quoteLiteral, withClient, type Client as PgClient } from '../p
 import { CopySession } from './copy-worker.js';
 import { maskSecrets } from '../security/mask.js';
 import { LIST_TABLES_SQL } from './sql/row-counts.js';
+import { toolEnv } from '../pg/tool-env.js';
 
 export interface StreamRestoreOptions extends RestoreDumpOptions {
   /** Test hook: awaited before each data object is streamed into the database. */
@@ -262,7 +263,7 @@ interface TocEntry {
 }
 
 function pgRestoreText(args: string[], env: Record<string, string>): string {
-  const r = spawnSync(pgBin('pg_restore'), args, { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, ...env } });
+  const r = spawnSync(pgBin('pg_restore'), args, { encoding: 'utf8', maxBuffer: 1 << 30, env: toolEnv(env) });
   if (r.status !== 0) throw new ProdguardError(`pg_restore failed: ${maskSecrets((r.stderr || r.error?.message || `exit code ${r.status}`).trim().split('\n').pop() ?? '')}`, { code: 'restore.pg-restore' });
   return r.stdout;
 }

@@ -6,6 +6,7 @@ import { spawn, type SpawnOptions } from 'node:child_process';
 import { pgBin, type PgProgram } from './binaries.js';
 import { ProdguardError } from '../errors.js';
 import { maskSecrets } from '../security/mask.js';
+import { toolEnv } from './tool-env.js';
 
 export interface ToolResult {
   code: number;
@@ -32,7 +33,7 @@ export function asUserCommand(cmd: string, args: string[], user?: string): [stri
 export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): Promise<ToolResult> {
   const [c, a] = asUserCommand(cmd, args, opts.asUser);
   return new Promise((resolve, reject) => {
-    const so: SpawnOptions = { cwd: opts.cwd, env: { ...process.env, ...opts.env } as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] };
+    const so: SpawnOptions = { cwd: opts.cwd, env: toolEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] };
     const child = spawn(c, a, so);
     let stdout = '';
     let stderr = '';

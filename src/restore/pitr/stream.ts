@@ -21,6 +21,7 @@ import { openPitrStore, pitrStoreDir } from './store.js';
 import { archiveWalFile } from './archive.js';
 import { slotName } from './enable.js';
 import { HISTORY_RE, SEGMENT_RE } from './wal.js';
+import { toolEnv } from '../../pg/tool-env.js';
 
 /** A time the receiver was not connected: from its disconnect until it was receiving again. */
 export interface StreamGap {
@@ -93,7 +94,7 @@ export async function startStreaming(
   const runOnce = () =>
     new Promise<{ code: number; last: string }>((resolve) => {
       let stderr = '';
-      const c = spawn(pgBin('pg_receivewal'), ['-d', tc.conn, '-D', spool, '--slot', slot, '--synchronous', '--no-loop', '-n'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...tc.env } });
+      const c = spawn(pgBin('pg_receivewal'), ['-d', tc.conn, '-D', spool, '--slot', slot, '--synchronous', '--no-loop', '-n'], { stdio: ['ignore', 'ignore', 'pipe'], env: toolEnv(tc.env) });
       child = c;
       c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
       c.on('error', (err) => resolve({ code: 1, last: err.message }));
