@@ -172,7 +172,11 @@ function withoutHarmlessSetConfig<T extends object>(node: T): { node: T; replace
       const name = (fc.funcname ?? []).map((x) => asNode(x, 'String')?.sval).filter(Boolean);
       const args = fc.args ?? [];
       const setting = constantValue(args[0]);
-      if (name.at(-1) === 'set_config' && (name.length === 1 || name[0] === 'pg_catalog') && args.length === 3 && typeof setting === 'string' && HARMLESS_SET_CONFIG.has(setting.toLowerCase()) && asNode(args[1], 'A_Const') && asNode(args[2], 'A_Const') && !fc.agg_filter && !fc.over) {
+      const value = constantValue(args[1]);
+      // pg_dump's first statement, `set_config('search_path', '', false)`, narrows name lookup to
+      // pg_catalog: harmless (red team w5d: pg_dump --schema-only through the gateway was refused).
+      const harmless = typeof setting === 'string' && (HARMLESS_SET_CONFIG.has(setting.toLowerCase()) || (setting.toLowerCase() === 'search_path' && (value === '' || value === 'pg_catalog')));
+      if (name.at(-1) === 'set_config' && (name.length === 1 || name[0] === 'pg_catalog') && args.length === 3 && harmless && asNode(args[1], 'A_Const') && asNode(args[2], 'A_Const') && !fc.agg_filter && !fc.over) {
         replaced = true;
         return args[1];
       }
@@ -226,7 +230,7 @@ function judgeUncached(sql: string, session: ClassifyContext | undefined): Judge
         const { node, replaced } = withoutHarmlessSetConfig(s.node);
         if (replaced) {
           const again = classifyParsed({ ...s, node }, seedContext(session));
-          if (again.class === 'read') ({ class: cls, reason } = { class: 'session', reason: 'set_config() of application_name only labels the session' });
+          if (again.class === 'read') ({ class: cls, reason } = { class: 'session', reason: 'set_config() of application_name only labels the session; of search_path to pg_catalog only narrows name lookup' });
         }
       }
     } catch {

@@ -149,3 +149,10 @@ test('red team w5d: reads that hand out what the gateway’s credentials see are
     assert.equal(judgeSql(s).readOnlyOk, true, s);
   }
 });
+
+test('red team w5d (over-blocking): pg_dump’s set_config(search_path, empty) passes; any other search_path does not', () => {
+  assert.equal(judgeSql("SELECT pg_catalog.set_config('search_path', '', false);").readOnlyOk, true);
+  assert.equal(judgeSql("SELECT set_config('search_path', 'pg_catalog', false)").readOnlyOk, true);
+  assert.equal(judgeSql("SELECT set_config('search_path', 'evil, pg_catalog', false)").readOnlyOk, false);
+  assert.equal(judgeSql("SELECT set_config('search_path', current_user, false)").readOnlyOk, false);
+});
