@@ -64,6 +64,21 @@ async function shadowSide(url: string, s: ShadowState): Promise<ShadowStatus['su
   });
 }
 
+/** How far behind production the shadow may fall before status says so: the Supabase PITR add-on ships WAL every 2 minutes. */
+export const SHADOW_MAX_LAG_SECONDS = 120;
+
+/**
+ * The lag as a problem, or null. Production still holds WAL the shadow has not confirmed and the
+ * newest commit the shadow archived is older than SHADOW_MAX_LAG_SECONDS: a hung receiver or an
+ * apply worker retrying a failing transaction (red team w5d: status green at 65 s, a hung
+ * receiver, apply errors counted). An idle production (nothing unconfirmed) is not behind.
+ */
+export function lagProblem(lagBytes: number | null, lagSeconds: number | null, applyErrors: number): string | null {
+  if (!lagBytes || lagSeconds === null || lagSeconds <= SHADOW_MAX_LAG_SECONDS) return null;
+  const errors = applyErrors > 0 ? `; the subscription counted ${applyErrors} apply error(s), so a failing transaction is being retried (the shadow's log says which)` : '';
+  return `the shadow is ${Math.round(lagSeconds)} s behind production (over ${SHADOW_MAX_LAG_SECONDS} s, ${lagBytes} bytes of WAL unconfirmed): what happened since is not recoverable yet${errors}`;
+}
+
 export async function shadowStatus(ctx: Context, envName: string, opts: { env?: Record<string, string | undefined>; drift?: boolean } = {}): Promise<ShadowStatus> {
   const env = opts.env ?? process.env;
   const s = await requireShadowState(ctx, envName);
@@ -138,6 +153,8 @@ export async function shadowStatus(ctx: Context, envName: string, opts: { env?: 
     problems.push(`the shadow's archive_command is failing (last failed: ${pitr.server.lastFailedWal ?? '?'}): ${until}`);
   }
   const lagSeconds = production.lagBytes === 0 && !archiveStalled ? 0 : lastReplicatedCommit ? Math.max(0, (Date.now() - Date.parse(lastReplicatedCommit)) / 1000) : null;
+  const behind = lagProblem(production.lagBytes, lagSeconds, subscription?.applyErrors ?? 0);
+  if (behind) problems.push(behind);
 
   const drift: ShadowStatus['drift'] = { checked: false, inSync: true, differences: [] };
   if (opts.drift !== false && prodUrl && shadowUrl && production.reachable && subscription) {
