@@ -27,7 +27,8 @@ export function missingVariables(config: Config, env: Record<string, string | un
       need(d.secretAccessKeyEnv, `destination "${d.name}" secret key`);
     }
   }
-  if (!config.backup.encryption.noEncrypt) need(config.backup.encryption.identityEnv, 'the age identity backup verify and restore decrypt with');
+  // An identity file, when configured, is the other place the identity may come from (red team w5d).
+  if (!config.backup.encryption.noEncrypt && !config.backup.encryption.identityFile) need(config.backup.encryption.identityEnv, 'the age identity backup verify and restore decrypt with');
   return out;
 }
 
