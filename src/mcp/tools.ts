@@ -76,6 +76,21 @@ export function capResult(r: QueryResult): QueryResult {
   return cutValues ? { ...r, rows, note: `${cutValues} value(s) cut at ${MAX_VALUE_CHARS} characters` } : { ...r, rows };
 }
 
+/**
+ * Rows as objects keyed by column name, a repeated name numbered (`a`, `a (2)`): node-postgres's
+ * own objects keep only the last of two columns named alike (red team w5d: `SELECT 1 AS a, 2 AS a`
+ * showed one column).
+ */
+function namedRows(fields: Array<{ name: string }>, arrays: unknown[][]): { columns: string[]; rows: Array<Record<string, unknown>> } {
+  const seen = new Map<string, number>();
+  const columns = fields.map((f) => {
+    const n = (seen.get(f.name) ?? 0) + 1;
+    seen.set(f.name, n);
+    return n === 1 ? f.name : `${f.name} (${n})`;
+  });
+  return { columns, rows: arrays.map((a) => Object.fromEntries(columns.map((col, i) => [col, a[i]]))) };
+}
+
 export async function runReadOnlyQuery(c: Client, sql: string, limit = 100): Promise<QueryResult> {
   const text = await requireReadOnly(sql);
   const n = Math.max(1, Math.min(MAX_ROWS, Math.floor(limit)));
@@ -84,12 +99,12 @@ export async function runReadOnlyQuery(c: Client, sql: string, limit = 100): Pro
     if (isSelect) {
       // A cursor fetches only limit+1 rows, however large the result would be.
       await c.query(`DECLARE prodguard_mcp NO SCROLL CURSOR FOR ${text}`);
-      const r = await c.query(`FETCH ${n + 1} FROM prodguard_mcp`);
-      return { columns: r.fields.map((f) => f.name), rows: r.rows.slice(0, n), truncated: r.rows.length > n };
+      const r = await c.query<unknown[]>({ text: `FETCH ${n + 1} FROM prodguard_mcp`, rowMode: 'array' });
+      return { ...namedRows(r.fields, r.rows.slice(0, n)), truncated: r.rows.length > n };
     }
-    const r = await c.query(text);
-    const rows = (r.rows ?? []) as Array<Record<string, unknown>>;
-    return { columns: (r.fields ?? []).map((f) => f.name), rows: rows.slice(0, n), truncated: rows.length > n };
+    const r = await c.query<unknown[]>({ text, rowMode: 'array' });
+    const arrays = (r.rows ?? []) as unknown[][];
+    return { ...namedRows(r.fields ?? [], arrays.slice(0, n)), truncated: arrays.length > n };
   }));
 }
 

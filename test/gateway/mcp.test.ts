@@ -129,6 +129,14 @@ describe('prodguard mcp', () => {
     assert.ok(!(await call(client, 'query', { sql: 'SHOW search_path' })).isError, 'a named harmless setting stays readable');
   });
 
+  it('red team w5d: two columns with one name both answer', async () => {
+    const r = await call(client, 'query', { sql: 'SELECT 1 AS a, 2 AS a, 3 AS b' });
+    assert.ok(!r.isError, r.content[0].text);
+    const out = JSON.parse(r.content[0].text) as { columns: string[]; rows: Array<Record<string, number>> };
+    assert.deepEqual(out.columns, ['a', 'a (2)', 'b']);
+    assert.deepEqual(out.rows, [{ a: 1, 'a (2)': 2, b: 3 }]);
+  });
+
   it('red team ag-010: parallel tool calls on the one connection all answer', async () => {
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => call(client, 'query', { sql: `SELECT ${i} AS n, count(*)::int AS c FROM customers` })));
     assert.deepEqual(rs.map((r) => (r.isError ? r.content[0].text : (JSON.parse(r.content[0].text) as { rows: Array<{ n: number }> }).rows[0].n)), Array.from({ length: 20 }, (_, i) => i));
