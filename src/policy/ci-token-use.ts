@@ -20,3 +20,36 @@ export async function claimCiToken(url: string, identity: CiIdentity, changeHash
     return `this CI token was already used for a deploy${when}: a token is good for one deploy (a replayed token is refused; the CI platform issues a new one per job)`;
   });
 }
+
+interface TokenUse {
+  token_id: string;
+  issuer: string;
+  subject: string;
+  run_id: string | null;
+  change_hash: string;
+  used_at: Date;
+}
+
+/** Every token production has accepted (none when it never had a CI deploy). */
+export async function readCiTokenUse(url: string): Promise<TokenUse[]> {
+  return withClient(url, async (c) => {
+    const exists = (await c.query(`SELECT to_regclass('prodguard.ci_token_use') IS NOT NULL AS e`)).rows[0].e as boolean;
+    if (!exists) return [];
+    return (await c.query<TokenUse>('SELECT token_id, issuer, subject, run_id, change_hash, used_at FROM prodguard.ci_token_use')).rows;
+  });
+}
+
+/**
+ * Puts the tokens used before a restore back after it (red team w5c-048): the record lives in
+ * production's own data, so restoring production to an earlier backup would forget every token
+ * used since, and a captured, still-valid token would deploy again.
+ */
+export async function restoreCiTokenUse(url: string, rows: TokenUse[]): Promise<void> {
+  if (rows.length === 0) return;
+  await withClient(url, async (c) => {
+    await c.query(CREATE_CI_TOKEN_USE_SQL);
+    for (const r of rows) {
+      await c.query('INSERT INTO prodguard.ci_token_use (token_id, issuer, subject, run_id, change_hash, used_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (token_id) DO NOTHING', [r.token_id, r.issuer, r.subject, r.run_id, r.change_hash, r.used_at]);
+    }
+  });
+}

@@ -22,6 +22,7 @@ import { COUNT_USER_TABLES } from './sql/user-tables.js';
 import { applyDatabaseProperties, dropRoles, ensureRoles, parseDatabaseProperties } from './roles.js';
 import type { BackupStream } from '../backup/stream-restore.js';
 import { compareRowCounts, completeRowCounts, countRowsParallel, type CountMismatch } from './verify-counts.js';
+import { readCiTokenUse, restoreCiTokenUse } from '../policy/ci-token-use.js';
 
 export interface RestoreOptions {
   backup: string;
@@ -127,6 +128,7 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
     let createdRoles: string[] = [];
     let warnings: string[] = [];
     let stream: BackupStream | null = null;
+    let tokensUsed: Awaited<ReturnType<typeof readCiTokenUse>> = [];
     try {
       // Key, copies and small objects first: a wrong key or a missing object fails before the target
       // is touched; replacing existing data also checks every object's sha256 first. The dump
@@ -140,6 +142,8 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
         const safety = await backup.createBackup(ctx, { env: target.resolved.name!, reason: `before restore of ${manifest.id} into ${database}`, url: dbUrl });
         safetyBackupId = safety.id;
         progress(`backup of the target: ${safety.id}`);
+        // Deploy tokens already used stay used whatever the backup remembers (w5c-048).
+        tokensUsed = await readCiTokenUse(dbUrl);
         // Recreate the database empty (same owner): exact, and nothing of the old content can mix in.
         await withClient(withDatabase(target.url, 'postgres'), async (c) => {
           const owner = (await c.query<{ o: string }>('SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1', [database])).rows[0].o;
@@ -167,6 +171,8 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
         if (mismatches.length) {
           throw new RefusedError(`restored, but row counts differ from the backup manifest in ${mismatches.length} table(s): ${mismatches.slice(0, 3).map((x) => `${x.table} ${x.actual ?? 'missing'} ≠ ${x.expected}`).join(', ')}`, 'restore.count-mismatch');
         }
+        // After the counts (they are the backup's): tokens used since the backup stay used.
+        await restoreCiTokenUse(dbUrl, tokensUsed);
       } catch (err) {
         // Leave nothing half-restored that would block a retry: drop what we created.
         if (createdDatabase) await withClient(target.url, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`)).catch(() => {});

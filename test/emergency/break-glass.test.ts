@@ -27,6 +27,7 @@ import { startGateway } from '../../src/gateway/start.js';
 import { connect } from '../../src/pg/client.js';
 import { decide } from '../../src/guard/decide.js';
 import { applyBreakGlassGrant } from '../../src/guard/break-glass-grant.js';
+import { CREATE_CI_TOKEN_USE_SQL } from '../../src/policy/sql/ci-token-use.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -196,10 +197,13 @@ describe('prodguard break-glass', () => {
     const dave = await cli(['restore', 'latest', '--to', 'production', '--replace', '--key', p.keys.dave], 'bob');
     assert.equal(dave.code, 1);
     assert.match(dave.stderr, /held by the owner of this key \(dave\)/);
+    // w5c-048: a deploy token production accepted after the backup was taken stays used after the restore.
+    await sql(p.prodUrl, `${CREATE_CI_TOKEN_USE_SQL}; INSERT INTO prodguard.ci_token_use (token_id, issuer, subject, change_hash) VALUES ('jti-after-backup', 'https://token.actions.githubusercontent.com', 'repo:acme/shop:ref:refs/heads/main', 'abc')`);
     const r = await cli(['restore', 'latest', '--to', 'production', '--replace', '--key', p.keys.bob, '--json'], 'dave');
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout);
     assert.match(res.safetyBackupId, /./);
+    assert.deepEqual(await sql(p.prodUrl, `SELECT token_id FROM prodguard.ci_token_use`), [{ token_id: 'jti-after-backup' }]);
     const rec = ctx.auditLog.read().filter((x) => x.action === 'restore').at(-1)!;
     assert.equal(rec.verdict, 'ok');
     assert.equal(rec.details?.grant, grantId);
