@@ -39,7 +39,8 @@ export async function startLocalIssuer(defaults: JWTPayload = {}): Promise<Local
   const requestToken = randomBytes(16).toString('hex');
   let issuer = '';
   const sign = (claims: JWTPayload, key: CryptoKey, audience: string, expiresIn: string) =>
-    new SignJWT({ ...defaults, ...claims }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(issuer).setAudience(audience).setIssuedAt().setJti(randomUUID()).setExpirationTime(expiresIn).sign(key);
+    // An `iat` the caller gives is kept (tests of clock tricks); else the time of signing.
+    new SignJWT({ ...defaults, ...claims }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(issuer).setAudience(audience).setIssuedAt(claims.iat ?? Math.floor(Date.now() / 1000)).setJti(randomUUID()).setExpirationTime(expiresIn).sign(key);
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', issuer);

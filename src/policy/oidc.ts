@@ -122,7 +122,8 @@ export async function verifyCiToken(token: string, p: OidcPolicy): Promise<CiIde
   const jwks = await jwksFor(p.issuer);
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, jwks, { issuer: p.issuer, audience: p.audience, algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256'], clockTolerance: 60, requiredClaims: ['sub', 'exp', 'iat'] }));
+    // maxTokenAge also makes jose refuse an `iat` in the future (red team w5c-068: a token dated 2100 was accepted).
+    ({ payload } = await jwtVerify(token, jwks, { issuer: p.issuer, audience: p.audience, algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256'], clockTolerance: 60, maxTokenAge: 86_400, requiredClaims: ['sub', 'exp', 'iat'] }));
   } catch (err) {
     throw new CiIdentityError(`OIDC token rejected: ${errorMessage(err)}`);
   }

@@ -52,6 +52,9 @@ test('a token for another repository, branch, environment, workflow, a pull requ
     [[{ event_name: 'pull_request' }], /pull-request runs never deploy/],
     [[{}, { audience: 'someone-else' }], /OIDC token rejected: unexpected "aud" claim value/],
     [[{ iat: Math.floor(Date.now() / 1000) - 7200 }, { expiresIn: '-1h' }], /OIDC token rejected: "exp" claim timestamp check failed/],
+    // w5c-068: issued in the year 2100 (a clock trick), or over a day ago though not expired.
+    [[{ iat: 4102444800 }], /OIDC token rejected: "iat" claim timestamp check failed \(it should be in the past\)/],
+    [[{ iat: Math.floor(Date.now() / 1000) - 90_000 }, { expiresIn: '1h' }], /OIDC token rejected: "iat" claim timestamp check failed \(too far in the past\)/],
   ];
   for (const [args, re] of cases) {
     const r = await proveCiIdentity(policy, { PRODGUARD_OIDC_TOKEN: await issuer.token(...args) });
