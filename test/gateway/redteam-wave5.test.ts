@@ -18,6 +18,7 @@ const DECIDED: Record<string, { refused: boolean; why: string }> = {
   'w5d-005': { refused: false, why: 'data_directory and hba_file are paths, not credentials' },
   'w5d-009': { refused: true, why: 'clean only because no user mapping existed yet: w5d-014 read a password through it' },
   'w5d-235': { refused: true, why: 'extended statistics hold sample values of their columns, as pg_stats does (w5d-012)' },
+  'w5d-145': { refused: true, why: 'custom settings are refused whole (app.settings.jwt_secret, prodguard.token): clean here only because this session had not set it' },
   'w5d-024': { refused: false, why: 'pg_roles.rolconfig is readable by every role in PostgreSQL itself (documented in docs/gateway.md)' },
   'w5d-252': { refused: true, why: 'SHOW ALL lists primary_conninfo and custom settings (the red team later read secrets this way)' },
   'w5d-258': { refused: true, why: 'SELECT … FOR UPDATE locks rows: a write to the gateway' },
