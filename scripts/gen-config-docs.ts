@@ -15,7 +15,11 @@ function typeOf(s: S, root: S): string {
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.enum) return s.enum.map((v: unknown) => JSON.stringify(v)).join(' \\| ');
   if (s.anyOf || s.oneOf) return (s.anyOf ?? s.oneOf).map((x: S) => typeOf(x, root)).join(' \\| ');
-  if (s.type === 'array') return `list of ${s.items ? typeOf(s.items, root) : 'any'}`;
+  if (s.type === 'array') {
+    // "list of (object | object)": without the parentheses it read as "a list, or an object" (red team w5c-007).
+    const item = s.items ? typeOf(s.items, root) : 'any';
+    return `list of ${item.includes('\\|') ? `(${item})` : item}`;
+  }
   if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties) return 'map of name → object';
   if (s.pattern && s.type === 'string') return 'string';
   return Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'any');
