@@ -75,6 +75,9 @@ function commentLinesAbove(sql: string, s: ParsedStatement): Array<{ text: strin
 }
 
 const knownRule = (id: string) => lintRules.some((r) => r.id === id);
+
+/** Rules whose finding the runner enforces itself: a suppression would only hide that the file will be refused (red team w5c-098). */
+const UNSUPPRESSIBLE = new Set(['transaction-nesting']);
 const ruleById = (id: string) => lintRules.find((r) => r.id === id) as LintRule;
 
 /** Lints already-parsed statements. */
@@ -106,7 +109,12 @@ export function lintStatements(sql: string, stmts: ParsedStatement[], opts: Lint
       const ids = m[1].split(/[\s,]+/).filter(Boolean);
       const reason = (m[2] ?? '').trim();
       const pos = lineColumn(sql, c.offset);
-      const problem = ids.length === 0 ? 'names no rule' : !reason ? `gives no reason (write "-- prodguard-ignore ${ids.join(', ')}: <why>")` : ids.filter((i) => !knownRule(i)).map((i) => `names unknown rule "${i}"`).join(', ');
+      const problem =
+        ids.length === 0
+          ? 'names no rule'
+          : !reason
+            ? `gives no reason (write "-- prodguard-ignore ${ids.join(', ')}: <why>")`
+            : [...ids.filter((i) => !knownRule(i)).map((i) => `names unknown rule "${i}"`), ...ids.filter((i) => UNSUPPRESSIBLE.has(i)).map((i) => `names ${i}, which cannot be suppressed (the runner refuses such a file whatever the comment says)`)].join(', ');
       if (problem) findings.push({ ruleId: meta.id, severity: meta.severity, message: `suppression comment ${problem}`, file: opts.file, ...pos, statement: s.text });
       else suppressions.push({ ruleIds: ids, reason, ...pos });
     }

@@ -52,6 +52,13 @@ describe('lint', () => {
     assert.match(f[0].message, /unknown rule "ban-everything"/);
   });
 
+  it('red team w5c-098: transaction-nesting cannot be suppressed (the runner refuses the file anyway)', async () => {
+    const f = await lint('-- prodguard-ignore transaction-nesting: I know what I am doing\nCOMMIT;');
+    assert.deepEqual(ids(f).sort(), ['suppression-needs-reason', 'transaction-nesting']);
+    assert.match(f.find((x) => x.ruleId === 'suppression-needs-reason')!.message, /names transaction-nesting, which cannot be suppressed/);
+    assert.ok(!f.some((x) => x.suppressed));
+  });
+
   it('a suppression separated from the statement by a blank line does not apply', async () => {
     const f = await lint('SET lock_timeout = \'1s\';\n-- prodguard-ignore ban-drop-table: old\n\nDROP TABLE orders;');
     assert.deepEqual(ids(f), ['ban-drop-table']);
