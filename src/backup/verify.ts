@@ -132,7 +132,7 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
         serverUrl = opts.scratchUrl;
       } else {
         supabase = await isSupabaseDump(mat.dumpPath); // Supabase hook (src/supabase): Supabase-like scratch cluster
-        cluster = await throwAwayCluster(() => (supabase ? createSupabaseCluster({ name: 'prodguard-verify' }) : createCluster({ name: 'prodguard-verify' })));
+        cluster = await throwAwayCluster(() => (supabase ? createSupabaseCluster({ name: 'prodguard-verify', private: true }) : createCluster({ name: 'prodguard-verify', private: true })));
         if (m.database !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(m.database)} TEMPLATE template0`));
         // On a Supabase-like scratch the superuser restores; `postgres` there is not superuser.
         target = supabase ? cluster.url(m.database, 'supabase_admin') : cluster.url(m.database);

@@ -51,7 +51,7 @@ export function registerBackup(program: Command): void {
           const l = await findLeftovers(ctx);
           emit(opts, l, () => {
             const lines: string[] = [];
-            for (const x of l.local) lines.push(`local       ${x.path}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${x.running ? `in use by running pid ${x.ownerPid}` : 'LEFTOVER (owner gone; may hold plaintext) — backup prune removes it'}`);
+            for (const x of l.local) lines.push(`local       ${x.path}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${localLeftoverState(x)}`);
             for (const x of l.destinations) lines.push(`${x.destination.padEnd(11)} ${x.key}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${x.kind === 'temp-file' ? 'partial object' : 'no manifest'}${x.recent ? ' (recent: a backup may be running)' : ''}`);
             for (const e of l.errors) lines.push(`destination ${e.destination} unreachable: ${e.error}`);
             return lines.length ? lines.join('\n') : 'no leftovers';
@@ -198,4 +198,11 @@ export function registerBackup(program: Command): void {
         ].join('\n'),
       );
     });
+}
+
+/** One line's state of a local working dir or throw-away cluster directory. */
+function localLeftoverState(x: { running: boolean; ownerPid: number | null; serverPid: number | null }): string {
+  if (x.running) return x.ownerPid !== null ? `in use by running pid ${x.ownerPid}` : `in use by a running PostgreSQL server (pid ${x.serverPid}), owner not recorded`;
+  if (x.serverPid !== null) return `LEFTOVER: throw-away PostgreSQL server pid ${x.serverPid} still RUNNING on restored data (owner pid ${x.ownerPid ?? '?'} gone) — backup prune stops and removes it`;
+  return 'LEFTOVER (owner gone; may hold plaintext) — backup prune removes it';
 }

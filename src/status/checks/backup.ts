@@ -114,6 +114,8 @@ export const checks: StatusCheck[] = [
       const local = l.local.filter((x) => !x.running);
       const remote = l.destinations.filter((x) => !x.recent);
       const details = { local: local.map((x) => x.path), destinations: remote.map((x) => `${x.destination}:${x.key}`) };
+      const servers = local.filter((x) => x.serverPid !== null);
+      if (servers.length) return { state: 'failing', reason: `${servers.length} throw-away PostgreSQL server(s) of killed verify/drill runs still running on restored data (${servers[0].path}, pid ${servers[0].serverPid}); run \`prodguard backup prune\``, details };
       if (local.length) return { state: 'failing', reason: `${local.length} working dir(s) of crashed runs in the temp dir may hold plaintext (${local[0].path}); run \`prodguard backup prune\``, details };
       if (remote.length) return { state: 'failing', reason: `${remote.length} leftover object(s) of killed backups on destinations (${remote[0].destination}:${remote[0].key}); run \`prodguard backup prune\``, details };
       return { state: 'ok', reason: 'none (see `prodguard backup list --leftovers`)', details };
