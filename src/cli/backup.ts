@@ -53,7 +53,8 @@ export function registerBackup(program: Command): void {
             const lines: string[] = [];
             for (const x of l.local) lines.push(`local       ${x.path}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${localLeftoverState(x)}`);
             for (const x of l.destinations) lines.push(`${x.destination.padEnd(11)} ${x.key}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${x.kind === 'temp-file' ? 'partial object' : 'no manifest'}${x.recent ? ' (recent: a backup may be running)' : ''}`);
-            for (const e of l.errors) lines.push(`destination ${e.destination} unreachable: ${e.error}`);
+            for (const x of l.databases) lines.push(`database    ${x.environment}:${x.database}  LEFTOVER of a killed staging refresh (${x.kind === 'private-copy' ? 'private copy: may hold UNMASKED production rows' : 'old staging renamed aside'}) — backup prune --yes or the next staging refresh drops it`);
+            for (const e of l.errors) lines.push(`${e.destination.startsWith('staging environment') ? '' : 'destination '}${e.destination} unreachable: ${e.error}`);
             return lines.length ? lines.join('\n') : 'no leftovers';
           });
         });
@@ -155,6 +156,8 @@ export function registerBackup(program: Command): void {
             ...r.keep.map((b) => `  keep ${b.environment} ${b.id} (${b.why.join(', ')})`),
             ...r.leftovers.map((l) => `  leftover ${l.destination}:${l.key}`),
             ...r.localLeftovers.map((l) => `  ${verb} local leftover ${l}`),
+            ...r.databaseLeftovers.map((d) => `  ${r.dryRun ? 'would drop' : 'dropped'} database of a killed staging refresh ${d}`),
+            ...r.databaseErrors.map((e) => `  staging environment ${e.environment} not checked for refresh leftovers: ${e.error}`),
             ...r.errors.map((e) => `  error on ${e.destination}: ${e.error}`),
           ].join('\n'),
         );

@@ -489,3 +489,66 @@ test('kill -9 while the backup is fetched or streamed into the private copy: no 
   assert.deepEqual(await sql(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), []);
   assert.deepEqual(leaked(dumpStaging()), []);
 });
+
+test('a private copy left by a refresh killed during restore is reported by status and backup list --leftovers, and backup prune --yes drops it', async () => {
+  await setup();
+  const tmp = join(fx.dir, 'tmp-leftover-report');
+  spawnSync('mkdir', ['-p', tmp]);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'refresh-child.ts'), fx.dir, 'restoring'], {
+    env: { ...process.env, ...fx.env, TMPDIR: tmp },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await new Promise<void>((res, rej) => {
+    const t = setInterval(() => {
+      if (out.includes('HOLD restoring')) {
+        clearInterval(t);
+        child.kill('SIGKILL');
+        res();
+      }
+      if (child.exitCode !== null) {
+        clearInterval(t);
+        rej(new Error(`child ended early: ${out}`));
+      }
+    }, 20);
+  });
+  await new Promise((r) => child.once('close', r));
+  // The killed refresh's session ends on the server a moment after its process.
+  for (let i = 0; i < 50; i++) {
+    const n = await sql<{ n: string }>(fx.prodUrl, `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'prodguard staging refresh'`);
+    if (Number(n[0].n) === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const left = await sql<{ datname: string }>(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_new\\_%'`);
+  assert.equal(left.length, 1, 'the killed run left its private copy');
+  const name = left[0].datname;
+  const list = await runCli(['backup', 'list', '--leftovers'], { cwd: fx.dir, env: fx.env });
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`database +staging:${name} +LEFTOVER of a killed staging refresh \\(private copy: may hold UNMASKED production rows\\)`));
+  assert.doesNotMatch(list.stdout, /^no leftovers$/m);
+  const st = await runCli(['status', '--json'], { cwd: fx.dir, env: fx.env });
+  const checks = (JSON.parse(st.stdout) as { rules: Array<{ checks: Array<{ id: string; state: string; reason: string }> }> }).rules.flatMap((x) => x.checks);
+  const check = checks.find((x) => x.id === 'backup.leftovers');
+  assert.equal(check?.state, 'failing', JSON.stringify(check));
+  assert.match(check!.reason, new RegExp(`private database\\(s\\) of killed staging refreshes may hold UNMASKED production rows .*staging:${name}`));
+  const dry = await runCli(['backup', 'prune', '--dry-run', '--json'], { cwd: fx.dir, env: fx.env });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(JSON.parse(dry.stdout).databaseLeftovers, [`staging:${name}`]);
+  const pr = await runCli(['backup', 'prune', '--yes', '--json'], { cwd: fx.dir, env: fx.env });
+  assert.equal(pr.code, 0, pr.stderr);
+  assert.deepEqual(JSON.parse(pr.stdout).databaseLeftovers, [`staging:${name}`]);
+  assert.deepEqual(await sql(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), []);
+  // A live refresh's private copy is never reported: checked while one is held mid-restore.
+  const { findRefreshLeftovers } = await import('../../src/migrate/refresh-leftovers.js');
+  let seen: unknown[] | null = null;
+  await refreshStaging(fx.ctx(), {
+    yes: true,
+    hold: async (phase) => {
+      if (phase === 'restoring') seen = (await findRefreshLeftovers(fx.ctx().loaded)).databases;
+    },
+  });
+  assert.deepEqual(seen, [], 'the running refresh\'s own private copy is not a leftover');
+  assert.deepEqual(leaked(dumpStaging()), []);
+});
