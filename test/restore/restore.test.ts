@@ -50,8 +50,25 @@ test('restore, its safety rules, and drills', async (t) => {
   t.after(s.p.cleanup);
   const cli = (args: string[]) => runCli(args, { cwd: s.p.dir, env: s.env });
 
+  await t.test('restoring production into a staging environment without --unmasked is refused (new database and --replace), naming staging refresh', async () => {
+    for (const extra of [[], ['--replace'], ['--new-database', 'copy_refused']]) {
+      const r = await cli(['restore', 'latest', '--to', 'staging', ...extra]);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('prodguard:'));
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /refusing to restore production's backup into staging \(kind staging\): it would put production's data there UNMASKED — use `prodguard staging refresh --env staging --yes` \(masked copy\), or pass --unmasked/);
+    }
+    // By connection string too: the URL resolves to the staging environment.
+    const byUrl = await cli(['restore', 'latest', '--to', s.staging, '--replace']);
+    assert.equal(byUrl.code, 1, byUrl.stderr);
+    assert.match(byUrl.stderr, /UNMASKED/);
+    assert.deepEqual(await sql(s.staging, 'SELECT id FROM precious'), [{ id: 42 }], 'staging untouched');
+    const [{ n }] = await sql<{ n: number }>(s.sc.url('postgres'), `SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'shop_restore_%' OR datname = 'copy_refused'`);
+    assert.equal(n, 0, 'no database was created on staging\'s server');
+  });
+
   await t.test('restores into a new database by default and verifies row counts', async () => {
-    const r = await cli(['restore', 'latest', '--to', 'staging', '--json']);
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--json', '--unmasked']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.backupId, s.backup.id);
@@ -77,14 +94,14 @@ test('restore, its safety rules, and drills', async (t) => {
   });
 
   await t.test('a non-empty target without --replace is refused and left alone', async () => {
-    const r = await cli(['restore', 'latest', '--to', 'staging', '--new-database', 'staging_db']);
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--new-database', 'staging_db', '--unmasked']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /target database "staging_db" .* is not empty; pass --replace/);
     assert.deepEqual(await sql(s.staging, 'SELECT id FROM precious'), [{ id: 42 }]);
   });
 
   await t.test('with --replace the non-empty target is backed up first, then replaced', async () => {
-    const r = await cli(['restore', 'latest', '--to', 'staging', '--replace', '--json']);
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--replace', '--json', '--unmasked']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.database, 'staging_db');
@@ -99,6 +116,22 @@ test('restore, its safety rules, and drills', async (t) => {
     }
     assert.equal((await sql(s.staging, `SELECT to_regclass('precious') AS t`))[0].t, null);
     assert.equal((await sql<{ n: number }>(s.staging, 'SELECT count(*)::int AS n FROM customers'))[0].n, 300);
+  });
+
+  await t.test('after an --unmasked restore into staging, status reports staging as UNMASKED (not masked)', async () => {
+    const st = await cli(['status', '--json']);
+    const checks = (JSON.parse(st.stdout) as { rules: Array<{ checks: Array<{ id: string; state: string; reason: string }> }> }).rules.flatMap((x) => x.checks);
+    const c = checks.find((x) => x.id === 'migrate.staging');
+    assert.equal(c?.state, 'failing', JSON.stringify(c));
+    assert.match(c!.reason, /staging: .*UNMASKED: production's backup \S+ was restored into "staging_db" with --unmasked .* masking does not hold until `prodguard staging refresh --env staging --yes`/);
+    assert.doesNotMatch(c!.reason, /masking: \d+ masked/);
+    const ctx = contextFrom(loadConfig({ cwd: s.p.dir }));
+    try {
+      const rec = ctx.auditLog.read().filter((x) => x.action === 'restore' && x.verdict === 'ok').at(-1)!;
+      assert.match(rec.command ?? '', /--unmasked/);
+    } finally {
+      await ctx.close();
+    }
   });
 
   await t.test('a drill records RTO and RPO, and status rule 6 sees it', async () => {
@@ -143,7 +176,7 @@ test('restore, its safety rules, and drills', async (t) => {
     flipped[flipped.length - 40] ^= 0xff;
     writeFileSync(path, flipped);
     try {
-      const r = await cli(['restore', s.backup.id, '--to', 'staging', '--new-database', 'damaged_copy']);
+      const r = await cli(['restore', s.backup.id, '--to', 'staging', '--new-database', 'damaged_copy', '--unmasked']);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, new RegExp(`object dump\\.d/${biggest.replace(/\./g, '\\.')} cannot be read back`), r.stderr);
       assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('prodguard:')).length, 1, r.stderr);
