@@ -173,7 +173,7 @@ export async function refreshStaging(
         throw err;
       }
       opts.onPhase?.(`rewriting ${masked.tables.length} masked table(s) and recomputing statistics (no original value left in dead rows or pg_stats)`);
-      await scrubMaskedTables(c, masked.tables);
+      for (const w of await scrubMaskedTables(c, masked.tables)) opts.onPhase?.(`warning: ${w}`);
     } finally {
       await c.end().catch(() => {});
     }

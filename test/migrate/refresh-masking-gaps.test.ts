@@ -1,0 +1,95 @@
+/**
+ * Red team w5data claim 2 (staging refresh masking gaps), against a real cluster and real
+ * pg_dump/pg_restore: a tsvector column a trigger fills from a masked column, personal data after
+ * thousands of harmless rows, a masking UPDATE failing a CHECK (its DETAIL would log the unmasked
+ * row), and an unlinked large object whose pages stayed in pg_largeobject's file.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedCluster, sql } from '../helpers/pg.js';
+import { migrateFixture, type MigrateFixture } from './fixture.js';
+import { refreshStaging } from '../../src/migrate/staging-refresh.js';
+import { createBackup, verifyBackup } from '../../src/backup/index.js';
+
+const cluster = sharedCluster({ name: 'prodguard-test-maskgaps' });
+let fx: MigrateFixture;
+
+const PROD_SQL = `
+CREATE TABLE t_tsv (id int PRIMARY KEY, body text, search tsvector);
+CREATE FUNCTION tsv_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.search := to_tsvector('simple', coalesce(NEW.body, '')); RETURN NEW; END $$;
+CREATE TRIGGER tsv_trg BEFORE INSERT OR UPDATE ON t_tsv FOR EACH ROW EXECUTE FUNCTION tsv_fn();
+INSERT INTO t_tsv (id, body) VALUES (1, 'write to kate1@realcorp.com about the order');
+CREATE TABLE x_late (c text);
+INSERT INTO x_late SELECT 'row ' || g FROM generate_series(1, 4997) g;
+INSERT INTO x_late VALUES ('late1@realcorp.com'), ('late2@realcorp.com'), ('late3@realcorp.com');
+CREATE TABLE chk (id int PRIMARY KEY, email text CHECK (email LIKE '%@realcorp.com'), ssn_note text);
+INSERT INTO chk VALUES (1, 'rita@realcorp.com', 'SSN 901-11-2222 rita');
+CREATE TABLE blobs (id int PRIMARY KEY, scan oid);
+INSERT INTO blobs VALUES (1, lo_from_bytea(0, convert_to(repeat('grace@realcorp.com passport scan ', 40), 'UTF8')));
+`;
+
+const BASE_RULES = [
+  { table: 't_tsv', column: 'body', strategy: 'scrub' },
+  { table: 'chk', column: 'email', strategy: 'keep', reason: 'company addresses only' },
+  { table: 'chk', column: 'ssn_note', strategy: 'scrub' },
+  { table: 'blobs', column: 'scan', strategy: 'null' },
+];
+const FULL_RULES = [...BASE_RULES, { table: 'x_late', column: 'c', strategy: 'scrub' }, { table: 't_tsv', column: 'search', strategy: 'scrub' }];
+
+let ready: Promise<void> | undefined;
+const setup = () =>
+  (ready ??= (async () => {
+    fx = await migrateFixture(cluster(), 'rmg', { mutateConfig: (raw) => (raw.staging.masking = BASE_RULES) });
+    await sql(fx.prodUrl, PROD_SQL);
+    const b = await createBackup(fx.ctx(), { env: 'production' });
+    await verifyBackup(fx.ctx(), b.manifest.id, { env: 'production' });
+  })());
+
+after(async () => {
+  await fx?.cleanup();
+});
+
+const useRules = (rules: unknown[]) => fx.updateConfig((raw) => (raw.staging.masking = rules));
+
+test('refresh refuses a tsvector column and personal data after 4997 harmless rows until they have rules', async () => {
+  await setup();
+  await useRules(BASE_RULES);
+  await assert.rejects(refreshStaging(fx.ctx(), { yes: true }), (err: Error) => {
+    assert.match(err.message, /personal data without a masking rule: .*public\.t_tsv\.search \(type tsvector holds the words of the text it indexes/);
+    assert.match(err.message, /public\.x_late\.c \(content holds e-mail addresses\)/);
+    return true;
+  });
+  assert.deepEqual(await sql(fx.stagingUrl, `SELECT to_regclass('x_late') AS t`), [{ t: null }], 'staging unchanged');
+});
+
+test('a masking UPDATE that fails a CHECK logs no row value in the server log, and the error names only the constraint', async () => {
+  await setup();
+  await useRules([...FULL_RULES.filter((r) => !(r.table === 'chk' && r.column === 'email')), { table: 'chk', column: 'email', strategy: 'email' }]);
+  const log = cluster().logFile;
+  const from = statSync(log).size;
+  await assert.rejects(refreshStaging(fx.ctx(), { yes: true }), (err: Error) => {
+    assert.match(err.message, /masking public\.chk\.email failed: SQLSTATE 23514, constraint chk_email_check \(row values withheld/);
+    assert.doesNotMatch(err.message, /rita|901-11-2222/);
+    return true;
+  });
+  const added = readFileSync(log).subarray(from).toString('utf8');
+  assert.match(added, /masking public\.chk\.email failed/, 'the failure itself is logged');
+  assert.doesNotMatch(added, /rita@realcorp\.com|901-11-2222|Failing row contains/, `staging's server log holds production values:\n${added}`);
+  assert.deepEqual(await sql(fx.stagingUrl, `SELECT to_regclass('chk') AS t`), [{ t: null }], 'staging unchanged');
+});
+
+test('after a refresh: the tsvector holds no original lexeme, late rows are masked, and no unlinked large object is left in pg_largeobject on disk', async () => {
+  await setup();
+  await useRules(FULL_RULES);
+  await refreshStaging(fx.ctx(), { yes: true });
+  const [tsv] = await sql<{ s: string }>(fx.stagingUrl, `SELECT search::text AS s FROM t_tsv`);
+  assert.doesNotMatch(tsv.s ?? '', /kate1|realcorp/);
+  assert.deepEqual(await sql(fx.stagingUrl, `SELECT c FROM x_late WHERE c LIKE '%realcorp%'`), []);
+  assert.deepEqual(await sql(fx.stagingUrl, `SELECT count(*)::int AS n FROM pg_largeobject_metadata`), [{ n: 0 }]);
+  await sql(fx.stagingUrl, 'CHECKPOINT');
+  const [{ p }] = await sql<{ p: string }>(fx.stagingUrl, `SELECT pg_relation_filepath('pg_largeobject') AS p`);
+  const file = readFileSync(join(cluster().dataDir, p));
+  assert.equal(file.includes('grace@realcorp'), false, `pg_largeobject's file ${p} still holds the unlinked document`);
+});
