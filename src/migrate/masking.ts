@@ -227,5 +227,9 @@ export async function scrubMaskedTables(c: pg.Client, tables: string[]): Promise
     else warnings.push('pg_largeobject could not be rewritten (VACUUM FULL needs a superuser or its owner): the pages of unlinked large objects stay in its file until the server reuses them');
   }
   await c.query('ANALYZE');
+  // Statistics computed before masking (autovacuum may ANALYZE the private copy while the restore
+  // runs) leave dead pg_statistic rows holding original values in its file: rewrite it too.
+  if (lo.may) await c.query('VACUUM (FULL) pg_catalog.pg_statistic');
+  else warnings.push('pg_statistic could not be rewritten (VACUUM FULL needs a superuser or its owner): statistics computed before masking may remain in its file as dead rows');
   return warnings;
 }

@@ -28,6 +28,8 @@ CREATE TABLE chk (id int PRIMARY KEY, email text CHECK (email LIKE '%@realcorp.c
 INSERT INTO chk VALUES (1, 'rita@realcorp.com', 'SSN 901-11-2222 rita');
 CREATE TABLE blobs (id int PRIMARY KEY, scan oid);
 INSERT INTO blobs VALUES (1, lo_from_bytea(0, convert_to(repeat('grace@realcorp.com passport scan ', 40), 'UTF8')));
+CREATE TABLE stat_src (email text);
+INSERT INTO stat_src SELECT 'stat' || (g % 5) || '@realcorp.com' FROM generate_series(1, 500) g;
 `;
 
 const BASE_RULES = [
@@ -35,6 +37,7 @@ const BASE_RULES = [
   { table: 'chk', column: 'email', strategy: 'keep', reason: 'company addresses only' },
   { table: 'chk', column: 'ssn_note', strategy: 'scrub' },
   { table: 'blobs', column: 'scan', strategy: 'null' },
+  { table: 'stat_src', column: 'email', strategy: 'email' },
 ];
 const FULL_RULES = [...BASE_RULES, { table: 'x_late', column: 'c', strategy: 'scrub' }, { table: 't_tsv', column: 'search', strategy: 'scrub' }];
 
@@ -92,4 +95,24 @@ test('after a refresh: the tsvector holds no original lexeme, late rows are mask
   const [{ p }] = await sql<{ p: string }>(fx.stagingUrl, `SELECT pg_relation_filepath('pg_largeobject') AS p`);
   const file = readFileSync(join(cluster().dataDir, p));
   assert.equal(file.includes('grace@realcorp'), false, `pg_largeobject's file ${p} still holds the unlinked document`);
+});
+
+test('statistics computed from the unmasked private copy (autovacuum during the restore) leave no dead rows in pg_statistic\'s file', async () => {
+  await setup();
+  await useRules(FULL_RULES);
+  await refreshStaging(fx.ctx(), {
+    yes: true,
+    hold: async (at) => {
+      if (at !== 'masking') return;
+      // What autovacuum does on its own while a long restore runs: ANALYZE the still-unmasked copy.
+      const [{ d }] = await sql<{ d: string }>(cluster().url('postgres'), `SELECT datname AS d FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_new\\_%'`);
+      await sql(cluster().url(d), 'ANALYZE stat_src');
+      const mcv = await sql<{ v: string }>(cluster().url(d), `SELECT most_common_vals::text AS v FROM pg_stats WHERE tablename = 'stat_src'`);
+      assert.match(mcv[0].v, /stat1@realcorp\.com/, 'the emulated autovacuum saw the original values');
+    },
+  });
+  await sql(fx.stagingUrl, 'CHECKPOINT');
+  const [{ p }] = await sql<{ p: string }>(fx.stagingUrl, `SELECT pg_relation_filepath('pg_statistic') AS p`);
+  const file = readFileSync(join(cluster().dataDir, p));
+  assert.equal(file.includes('stat1@realcorp'), false, `pg_statistic's file ${p} still holds original values`);
 });
