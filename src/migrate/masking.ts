@@ -98,10 +98,10 @@ async function createJsonMasker(c: pg.Client): Promise<void> {
  * again names the column, the SQLSTATE and the constraint only, never a value.
  */
 async function createSafeRunner(c: pg.Client): Promise<void> {
-  await c.query(`CREATE OR REPLACE FUNCTION pg_temp.prodguard_run_masking(q text, salt text, what text) RETURNS bigint LANGUAGE plpgsql AS $f$
+  await c.query(`CREATE OR REPLACE FUNCTION pg_temp.prodguard_run_masking(q text, what text) RETURNS bigint LANGUAGE plpgsql AS $f$
     DECLARE n bigint; st text; cn text;
     BEGIN
-      EXECUTE q USING salt;
+      EXECUTE q;
       GET DIAGNOSTICS n = ROW_COUNT;
       RETURN n;
     EXCEPTION WHEN OTHERS THEN
@@ -111,9 +111,31 @@ async function createSafeRunner(c: pg.Client): Promise<void> {
     END $f$`);
 }
 
-async function runWithoutRowValues(c: pg.Client, sqlText: string, salt: string, what: string): Promise<number> {
-  const res = await c.query<{ n: string }>(`SELECT pg_temp.prodguard_run_masking($1, $2, $3) AS n`, [sqlText, salt, what]);
+async function runWithoutRowValues(c: pg.Client, sqlText: string, what: string): Promise<number> {
+  // The salt is read from the session's temp table once per statement (an InitPlan), never a parameter.
+  const q = sqlText.replace(/\$1::text/g, `(SELECT s FROM pg_temp.${SALT_TABLE})`);
+  const res = await c.query<{ n: string }>(`SELECT pg_temp.prodguard_run_masking($1, $2) AS n`, [q, what]);
   return Number(res.rows[0].n);
+}
+
+const SALT_TABLE = 'prodguard_masking_salt';
+
+/**
+ * The salt reaches the server as COPY data, which no log setting records: sent as a bind
+ * parameter it appeared in staging's log under log_statement=all or log_min_duration_statement=0
+ * (`parameters: $1 = '…'`), and with it every masked value could be re-identified by dictionary
+ * (red team w5data). The temp table is dropped at the masking transaction's end.
+ */
+async function loadSalt(c: pg.Client, salt: string): Promise<void> {
+  if (!/^[0-9A-Za-z]+$/.test(salt)) throw new RefusedError('the masking salt in the state store is damaged (expected hex)', 'staging.masking-salt');
+  await c.query(`CREATE TEMP TABLE ${SALT_TABLE} (s text NOT NULL) ON COMMIT DROP`);
+  const { from } = await import('pg-copy-streams');
+  await new Promise<void>((resolve, reject) => {
+    const stream = c.query(from(`COPY pg_temp.${SALT_TABLE} (s) FROM STDIN`));
+    stream.on('error', reject);
+    stream.on('finish', () => resolve());
+    stream.end(`${salt}\n`);
+  });
 }
 
 export interface ColumnRef {
@@ -170,6 +192,7 @@ export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string
   await c.query(`SET LOCAL session_replication_role = replica`);
   await createJsonMasker(c);
   await createSafeRunner(c);
+  await loadSalt(c, salt);
   const all = await expandRules(c, rules);
   let rows = 0;
   const tables = new Set<string>();
@@ -197,7 +220,7 @@ export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string
              FROM (SELECT ctid AS id, ${col} AS o, ${expr} AS m, row_number() OVER (PARTITION BY ${expr} ORDER BY ${col}) AS rn FROM ${t} WHERE ${col} IS NOT NULL) a
          ) s WHERE ${t}.ctid = s.id`
       : `UPDATE ${t} SET ${col} = ${expr} WHERE ${col} IS NOT NULL`;
-    rows += await runWithoutRowValues(c, sqlText, salt, `${r.schema}.${r.table}.${r.column}`);
+    rows += await runWithoutRowValues(c, sqlText, `${r.schema}.${r.table}.${r.column}`);
   }
   // Materialized views were filled from the unmasked tables by the restore: rebuild them now.
   for (const v of (await c.query<{ schema: string; name: string }>(MATVIEWS_SQL)).rows) {

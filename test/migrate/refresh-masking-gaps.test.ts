@@ -116,3 +116,28 @@ test('statistics computed from the unmasked private copy (autovacuum during the 
   const file = readFileSync(join(cluster().dataDir, p));
   assert.equal(file.includes('stat1@realcorp'), false, `pg_statistic's file ${p} still holds original values`);
 });
+
+test('the masking salt never reaches staging\'s server log, even with every statement and its parameters logged', async () => {
+  await setup();
+  await useRules(FULL_RULES);
+  const { maskingSalt } = await import('../../src/migrate/masking.js');
+  const salt = await maskingSalt(fx.ctx());
+  const admin = cluster().url('postgres');
+  await sql(admin, `ALTER SYSTEM SET log_min_duration_statement = 0`);
+  await sql(admin, `ALTER SYSTEM SET log_statement = 'all'`);
+  await sql(admin, 'SELECT pg_reload_conf()');
+  const log = cluster().logFile;
+  const from = statSync(log).size;
+  try {
+    await refreshStaging(fx.ctx(), { yes: true });
+  } finally {
+    await sql(admin, `ALTER SYSTEM RESET log_min_duration_statement`);
+    await sql(admin, `ALTER SYSTEM RESET log_statement`);
+    await sql(admin, 'SELECT pg_reload_conf()');
+  }
+  const added = readFileSync(log).subarray(from).toString('utf8');
+  assert.match(added, /prodguard_run_masking/, 'the masking statements were logged');
+  assert.equal(added.includes(salt), false, 'the salt is in the server log: masked values can be re-identified by dictionary');
+  const [{ e }] = await sql<{ e: string }>(fx.stagingUrl, `SELECT email AS e FROM stat_src LIMIT 1`);
+  assert.match(e, /^user_[0-9a-f]{16}@example\.invalid$/, 'masking still used the salt');
+});
