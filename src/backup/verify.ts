@@ -20,6 +20,7 @@ import { getBackup, putCatalog } from './catalog.js';
 import { checkBackupIdentity, hashObject, manifestDestinations, materializeBackup, objectProblem } from './materialize.js';
 import { restoreDump } from './restore-dump.js';
 import { openPrivateDir } from './private-dir.js';
+import { markOwner } from '../migrate/refresh-leftovers.js';
 import { backupJobs } from './jobs.js';
 import { createSupabaseCluster } from '../supabase/scratch-cluster.js';
 import { isSupabaseDump, restoreSupabaseDump } from '../supabase/restore.js';
@@ -127,6 +128,10 @@ export async function verifyBackup(ctx: Context, idOrLatest: string, opts: Verif
         await withClient(opts.scratchUrl, async (c) => {
           await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratchDb!)}`);
           await c.query(`CREATE DATABASE ${quoteIdent(scratchDb!)} TEMPLATE template0`);
+          // It will hold production's rows: nobody else connects, and a killed verify's copy is
+          // recognised (status, backup list --leftovers) and dropped by backup prune.
+          await c.query(`REVOKE ALL ON DATABASE ${quoteIdent(scratchDb!)} FROM PUBLIC`);
+          await markOwner(c, scratchDb!, 'backup verify');
         });
         target = withDatabase(opts.scratchUrl, scratchDb);
         serverUrl = opts.scratchUrl;

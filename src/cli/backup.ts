@@ -53,7 +53,7 @@ export function registerBackup(program: Command): void {
             const lines: string[] = [];
             for (const x of l.local) lines.push(`local       ${x.path}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${localLeftoverState(x)}`);
             for (const x of l.destinations) lines.push(`${x.destination.padEnd(11)} ${x.key}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${x.kind === 'temp-file' ? 'partial object' : 'no manifest'}${x.recent ? ' (recent: a backup may be running)' : ''}`);
-            for (const x of l.databases) lines.push(`database    ${x.environment}:${x.database}  LEFTOVER of a killed staging refresh (${x.kind === 'private-copy' ? 'private copy: may hold UNMASKED production rows' : 'old staging renamed aside'}) — backup prune --yes or the next staging refresh drops it`);
+            for (const x of l.databases) lines.push(`database    ${x.environment}:${x.database}  LEFTOVER of a killed ${DB_LEFTOVER[x.kind]} — backup prune --yes${x.kind === 'private-copy' || x.kind === 'old-staging' ? ' or the next staging refresh' : ''} drops it`);
             for (const e of l.errors) lines.push(`${e.destination.startsWith('staging environment') ? '' : 'destination '}${e.destination} unreachable: ${e.error}`);
             return lines.length ? lines.join('\n') : 'no leftovers';
           });
@@ -209,3 +209,10 @@ function localLeftoverState(x: { running: boolean; ownerPid: number | null; serv
   if (x.serverPid !== null) return `LEFTOVER: throw-away PostgreSQL server pid ${x.serverPid} still RUNNING on restored data (owner pid ${x.ownerPid ?? '?'} gone) — backup prune stops and removes it`;
   return 'LEFTOVER (owner gone; may hold plaintext) — backup prune removes it';
 }
+
+const DB_LEFTOVER = {
+  'private-copy': 'staging refresh (private copy: may hold UNMASKED production rows)',
+  'old-staging': 'staging refresh (old staging renamed aside)',
+  'verify-scratch': 'backup verify --scratch-url (restored backup: UNMASKED rows)',
+  'partial-restore': 'restore (partly restored backup: UNMASKED rows)',
+} as const;

@@ -1,7 +1,9 @@
 /**
  * Databases a killed staging refresh left on staging's server: its private copy
  * (`<db>__pgref_new_<hex>`, production's rows restored but not yet — or only partly — masked) and an
- * old staging renamed aside (`<db>__pgref_old_<hex>`). Each side database carries a comment naming
+ * old staging renamed aside (`<db>__pgref_old_<hex>`); and on the same server the scratch database
+ * of a killed `backup verify --scratch-url` or a database a killed `restore` was filling (both
+ * marked by the same kind of comment). Each side database carries a comment naming
  * the refresh that made it (pid and host); it is a leftover once that process is gone (same host),
  * or — no comment, another host — once no refresh session is connected to the server. Listed by
  * `backup list --leftovers` and `status`, dropped by `backup prune --yes` and by the next refresh.
@@ -18,22 +20,27 @@ import { OLD_MARK, PRIVATE_MARK, REFRESH_APP, connectMaintenance, stagingDatabas
 export interface RefreshDatabaseLeftover {
   environment: string;
   database: string;
-  /** new: the private copy (production rows, masking not committed); old: staging renamed aside. */
-  kind: 'private-copy' | 'old-staging';
+  /**
+   * private-copy: a refresh's private copy (production rows, masking not committed); old-staging:
+   * staging renamed aside; verify-scratch: `backup verify --scratch-url`'s database; partial-restore:
+   * a database `restore` created and was killed filling. All but old-staging hold unmasked rows.
+   */
+  kind: 'private-copy' | 'old-staging' | 'verify-scratch' | 'partial-restore';
   /** The refresh that made it, when recorded. */
   ownerPid: number | null;
   ownerHost: string | null;
 }
 
-const COMMENT_RE = /^prodguard staging refresh: pid (\d+) on (\S+)/;
+const COMMENT_RE = /^prodguard (staging refresh|backup verify|restore): pid (\d+) on (\S+)/;
+type Maker = 'staging refresh' | 'backup verify' | 'restore';
 
-/** The comment a refresh puts on a side database it creates (read back by `isAbandoned`). */
-export function ownerComment(): string {
-  return `prodguard staging refresh: pid ${process.pid} on ${hostname()} since ${new Date().toISOString()}`;
+/** The comment a run puts on a database it creates and may be killed filling (read back below). */
+export function ownerComment(maker: Maker = 'staging refresh'): string {
+  return `prodguard ${maker}: pid ${process.pid} on ${hostname()} since ${new Date().toISOString()}`;
 }
 
-export async function markOwner(m: pg.Client, database: string): Promise<void> {
-  await m.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(ownerComment())}`);
+export async function markOwner(m: pg.Client, database: string, maker: Maker = 'staging refresh'): Promise<void> {
+  await m.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(ownerComment(maker))}`);
 }
 
 function sideKind(db: string, name: string): RefreshDatabaseLeftover['kind'] | null {
@@ -56,11 +63,11 @@ export async function abandonedSideDatabases(m: pg.Client, environment: string, 
   )).rows[0].n);
   const out: RefreshDatabaseLeftover[] = [];
   for (const r of rows) {
-    const kind = sideKind(db, r.datname);
-    if (!kind) continue;
     const mm = COMMENT_RE.exec(r.comment ?? '');
-    const ownerPid = mm ? Number(mm[1]) : null;
-    const ownerHost = mm ? mm[2] : null;
+    const kind = sideKind(db, r.datname) ?? (mm?.[1] === 'backup verify' ? 'verify-scratch' : mm?.[1] === 'restore' ? 'partial-restore' : null);
+    if (!kind) continue;
+    const ownerPid = mm ? Number(mm[2]) : null;
+    const ownerHost = mm ? mm[3] : null;
     const gone = ownerPid !== null && ownerHost === hostname() ? ownerPid !== process.pid && !processAlive(ownerPid) : refreshSessions === 0;
     if (gone) out.push({ environment, database: r.datname, kind, ownerPid, ownerHost });
   }

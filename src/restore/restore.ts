@@ -8,6 +8,7 @@
  * - Row counts are compared with the manifest afterwards; any mismatch fails the restore.
  */
 import { recordUnmaskedRestore, stagingRestoreGate } from './staging-gate.js';
+import { markOwner } from '../migrate/refresh-leftovers.js';
 import type { KeyObject } from 'node:crypto';
 import type { Context } from '../context.js';
 import { withClient, quoteIdent } from '../pg/client.js';
@@ -150,9 +151,14 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
           const owner = (await c.query<{ o: string }>('SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1', [database])).rows[0].o;
           await c.query(`DROP DATABASE ${quoteIdent(database)} WITH (FORCE)`);
           await c.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(owner)}`);
+          await markOwner(c, database, 'restore').catch(() => {}); // only its owner or a superuser may comment
         });
       } else if (!exists) {
-        await withClient(target.url, (c) => c.query(`CREATE DATABASE ${quoteIdent(database)}`));
+        await withClient(target.url, async (c) => {
+          await c.query(`CREATE DATABASE ${quoteIdent(database)}`);
+          // A kill while it fills leaves a recognisable, reported leftover (migrate/refresh-leftovers.ts).
+          await markOwner(c, database, 'restore');
+        });
         createdDatabase = true;
       }
       try {
@@ -162,6 +168,8 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
         if (createdRoles.length) progress(`created ${createdRoles.length} missing role(s) NOLOGIN without password: ${createdRoles.join(', ')}`);
         progress(`restoring into ${target.label}/${database} with ${jobs} job(s)`);
         const copied = await stream.restore(dbUrl, { jobs, onProgress: opts.onProgress, noAcl: opts.noAcl });
+        // Filled: no longer a killed run's leftover (the backup's own comment, if any, follows).
+        await withClient(target.url, (c) => c.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS NULL`)).catch(() => {});
         warnings.push(...(await applyDatabaseProperties(target.url, database, opts.noAcl ? null : props)));
         for (const w of warnings) progress(`warning: ${w}`);
         // Directory format: the server's COPY counts (no second scan); anything else counted exactly.

@@ -532,7 +532,7 @@ test('a private copy left by a refresh killed during restore is reported by stat
   const checks = (JSON.parse(st.stdout) as { rules: Array<{ checks: Array<{ id: string; state: string; reason: string }> }> }).rules.flatMap((x) => x.checks);
   const check = checks.find((x) => x.id === 'backup.leftovers');
   assert.equal(check?.state, 'failing', JSON.stringify(check));
-  assert.match(check!.reason, new RegExp(`private database\\(s\\) of killed staging refreshes may hold UNMASKED production rows .*staging:${name}`));
+  assert.match(check!.reason, new RegExp(`private database\\(s\\) of killed staging refreshes, verifies or restores may hold UNMASKED production rows .*staging:${name}`));
   const dry = await runCli(['backup', 'prune', '--dry-run', '--json'], { cwd: fx.dir, env: fx.env });
   assert.equal(dry.code, 0, dry.stderr);
   assert.deepEqual(JSON.parse(dry.stdout).databaseLeftovers, [`staging:${name}`]);
@@ -551,4 +551,33 @@ test('a private copy left by a refresh killed during restore is reported by stat
   });
   assert.deepEqual(seen, [], 'the running refresh\'s own private copy is not a leftover');
   assert.deepEqual(leaked(dumpStaging()), []);
+});
+
+test('kill -9 of backup verify --scratch-url: its scratch database on staging\'s server is closed to PUBLIC, reported as a leftover, and dropped by prune', async () => {
+  await setup();
+  const { CLI, TSX } = await import('../helpers/cli.js');
+  const scratch = withDatabase(fx.stagingUrl, 'postgres');
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'backup', 'verify', 'latest', '--env', 'production', '--scratch-url', scratch], {
+    cwd: fx.dir,
+    env: { ...process.env, ...fx.env },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  let name: string | null = null;
+  for (let i = 0; i < 1500 && !name && child.exitCode === null; i++) {
+    const rows = await sql<{ d: string }>(scratch, `SELECT datname AS d FROM pg_database WHERE datname LIKE 'prodguard\\_verify\\_%' AND shobj_description(oid, 'pg_database') LIKE 'prodguard backup verify: pid %'`);
+    if (rows.length) name = rows[0].d;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(name, 'the verify created its scratch database before it was killed');
+  await sql(fx.prodUrl, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rfr_reader') THEN CREATE ROLE rfr_reader LOGIN; END IF; END $$`);
+  assert.deepEqual(await sql(scratch, `SELECT has_database_privilege('rfr_reader', $1, 'CONNECT') AS can`, [name]), [{ can: false }], 'PUBLIC may not connect to the scratch copy');
+  const list = await runCli(['backup', 'list', '--leftovers'], { cwd: fx.dir, env: fx.env });
+  assert.match(list.stdout, new RegExp(`database +staging:${name} +LEFTOVER of a killed backup verify --scratch-url \\(restored backup: UNMASKED rows\\)`), list.stdout + list.stderr);
+  const pr = await runCli(['backup', 'prune', '--yes', '--json'], { cwd: fx.dir, env: fx.env });
+  assert.equal(pr.code, 0, pr.stderr);
+  assert.ok((JSON.parse(pr.stdout).databaseLeftovers as string[]).includes(`staging:${name}`), pr.stdout);
+  assert.deepEqual(await sql(scratch, `SELECT datname FROM pg_database WHERE datname = $1`, [name]), []);
 });

@@ -114,8 +114,8 @@ export const checks: StatusCheck[] = [
       const local = l.local.filter((x) => !x.running);
       const remote = l.destinations.filter((x) => !x.recent);
       const details = { local: local.map((x) => x.path), destinations: remote.map((x) => `${x.destination}:${x.key}`), databases: l.databases.map((x) => `${x.environment}:${x.database}`) };
-      const copies = l.databases.filter((x) => x.kind === 'private-copy');
-      if (copies.length) return { state: 'failing', reason: `${copies.length} private database(s) of killed staging refreshes may hold UNMASKED production rows on staging's server (${copies[0].environment}:${copies[0].database}); run \`prodguard backup prune --yes\``, details };
+      const copies = l.databases.filter((x) => x.kind !== 'old-staging');
+      if (copies.length) return { state: 'failing', reason: `${copies.length} private database(s) of killed staging refreshes, verifies or restores may hold UNMASKED production rows on staging's server (${copies[0].environment}:${copies[0].database}); run \`prodguard backup prune --yes\``, details };
       const servers = local.filter((x) => x.serverPid !== null);
       if (servers.length) return { state: 'failing', reason: `${servers.length} throw-away PostgreSQL server(s) of killed verify/drill runs still running on restored data (${servers[0].path}, pid ${servers[0].serverPid}); run \`prodguard backup prune\``, details };
       if (local.length) return { state: 'failing', reason: `${local.length} working dir(s) of crashed runs in the temp dir may hold plaintext (${local[0].path}); run \`prodguard backup prune\``, details };
