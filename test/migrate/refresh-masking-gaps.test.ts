@@ -141,3 +141,16 @@ test('the masking salt never reaches staging\'s server log, even with every stat
   const [{ e }] = await sql<{ e: string }>(fx.stagingUrl, `SELECT email AS e FROM stat_src LIMIT 1`);
   assert.match(e, /^user_[0-9a-f]{16}@example\.invalid$/, 'masking still used the salt');
 });
+
+test('scrub removes spelled-out e-mails, IBANs, AWS key ids, labelled passwords and IP addresses from free text', async () => {
+  await setup();
+  const { maskExpression } = await import('../../src/migrate/sql/masking.js');
+  const memo = 'uma1 at realcorp dot com; iban GB82WEST12345698765432; aws AKIAIOSFODNN7EXAMP01; password: hunter1; ip 203.0.113.1; also uma2(at)realcorp(dot)com, API_KEY=abc123def and call +44 7700 900123';
+  const [{ v }] = await sql<{ v: string }>(fx.prodUrl, `SELECT ${maskExpression('scrub', '$1::text')} AS v`, [memo]);
+  for (const secret of ['uma1', 'realcorp', 'GB82WEST', 'AKIAIOSFODNN7EXAMP01', 'hunter1', '203.0.113.1', 'uma2', 'abc123def', '7700']) {
+    assert.equal(v.includes(secret), false, `"${secret}" survived scrub: ${v}`);
+  }
+  assert.match(v, /password: \[secret\]/);
+  assert.match(v, /\[iban\]/);
+  assert.match(v, /\[ip\]/);
+});
