@@ -185,4 +185,32 @@ test('restore, its safety rules, and drills', async (t) => {
       writeFileSync(path, bytes);
     }
   });
+  await t.test('kill -9 of a restore into staging mid-way: the half-filled database is reported by backup list --leftovers and dropped by prune', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI, TSX } = await import('../helpers/cli.js');
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'restore', 'latest', '--to', 'staging', '--new-database', 'killed_copy', '--unmasked'], {
+      cwd: s.p.dir,
+      env: { ...process.env, ...s.env },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    let seen = false;
+    for (let i = 0; i < 3000 && !seen && child.exitCode === null; i++) {
+      const rows = await sql(s.sc.url('postgres'), `SELECT 1 FROM pg_database WHERE datname = 'killed_copy' AND shobj_description(oid, 'pg_database') LIKE 'prodguard restore: pid %'`);
+      if (rows.length) seen = true;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(seen, 'the restore created its database before it was killed');
+    const list = await cli(['backup', 'list', '--leftovers']);
+    assert.match(list.stdout, /database +staging:killed_copy +LEFTOVER of a killed restore \(partly restored backup: UNMASKED rows\)/, list.stdout + list.stderr);
+    const pr = await cli(['backup', 'prune', '--yes', '--json']);
+    assert.equal(pr.code, 0, pr.stderr);
+    assert.ok((JSON.parse(pr.stdout).databaseLeftovers as string[]).includes('staging:killed_copy'), pr.stdout);
+    assert.deepEqual(await sql(s.sc.url('postgres'), `SELECT datname FROM pg_database WHERE datname = 'killed_copy'`), []);
+    // A restore that completed is not a leftover: its databases are never listed.
+    const again = await cli(['backup', 'list', '--leftovers']);
+    assert.doesNotMatch(again.stdout, /LEFTOVER of a killed restore/);
+  });
 });
