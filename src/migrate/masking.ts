@@ -84,6 +84,10 @@ async function createJsonMasker(c: pg.Client): Promise<void> {
           RETURN j;
         WHEN 'number' THEN
           IF path ~ re AND strategy <> 'scrub' THEN RETURN to_jsonb(pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy)); END IF;
+          -- scrub: a whole number of 7+ digits (a phone, card or identity number: 4155550101) becomes its placeholder; amounts and counts stay numbers.
+          IF path ~ re AND strategy = 'scrub' AND (j #>> '{}') ~ '^[0-9]{7,}$' AND pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy) <> j #>> '{}' THEN
+            RETURN to_jsonb(pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy));
+          END IF;
           RETURN j;
         ELSE RETURN j;
       END CASE;

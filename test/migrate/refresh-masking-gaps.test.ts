@@ -28,6 +28,8 @@ CREATE TABLE chk (id int PRIMARY KEY, email text CHECK (email LIKE '%@realcorp.c
 INSERT INTO chk VALUES (1, 'rita@realcorp.com', 'SSN 901-11-2222 rita');
 CREATE TABLE blobs (id int PRIMARY KEY, scan oid);
 INSERT INTO blobs VALUES (1, lo_from_bytea(0, convert_to(repeat('grace@realcorp.com passport scan ', 40), 'UTF8')));
+CREATE TABLE j2 (id int PRIMARY KEY, doc jsonb);
+INSERT INTO j2 VALUES (1, '{"phone": 4155550101, "ssn": 123450001, "total": 1234.56, "items": 3, "email": "ivy@realcorp.com"}');
 CREATE TABLE stat_src (email text);
 INSERT INTO stat_src SELECT 'stat' || (g % 5) || '@realcorp.com' FROM generate_series(1, 500) g;
 `;
@@ -38,6 +40,7 @@ const BASE_RULES = [
   { table: 'chk', column: 'ssn_note', strategy: 'scrub' },
   { table: 'blobs', column: 'scan', strategy: 'null' },
   { table: 'stat_src', column: 'email', strategy: 'email' },
+  { table: 'j2', column: 'doc', strategy: 'scrub' },
 ];
 const FULL_RULES = [...BASE_RULES, { table: 'x_late', column: 'c', strategy: 'scrub' }, { table: 't_tsv', column: 'search', strategy: 'scrub' }];
 
@@ -90,6 +93,9 @@ test('after a refresh: the tsvector holds no original lexeme, late rows are mask
   const [tsv] = await sql<{ s: string }>(fx.stagingUrl, `SELECT search::text AS s FROM t_tsv`);
   assert.doesNotMatch(tsv.s ?? '', /kate1|realcorp/);
   assert.deepEqual(await sql(fx.stagingUrl, `SELECT c FROM x_late WHERE c LIKE '%realcorp%'`), []);
+  // scrub on a document: phone and identity numbers stored as JSON numbers go too; amounts and counts stay numbers.
+  const [{ doc }] = await sql<{ doc: Record<string, unknown> }>(fx.stagingUrl, `SELECT doc FROM j2`);
+  assert.deepEqual(doc, { phone: '[phone]', ssn: '[phone]', total: 1234.56, items: 3, email: 'redacted@example.invalid' });
   assert.deepEqual(await sql(fx.stagingUrl, `SELECT count(*)::int AS n FROM pg_largeobject_metadata`), [{ n: 0 }]);
   await sql(fx.stagingUrl, 'CHECKPOINT');
   const [{ p }] = await sql<{ p: string }>(fx.stagingUrl, `SELECT pg_relation_filepath('pg_largeobject') AS p`);
