@@ -157,6 +157,11 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
   const dataDir = opts.dataDir ?? join(baseDir, 'data');
   const logFile = join(baseDir, 'postgres.log');
   let stopWatchdog: (() => void) | undefined;
+  // A Unix socket path is limited to 107 bytes: say so instead of a server that cannot start.
+  if (opts.private && Buffer.byteLength(join(baseDir, `.s.PGSQL.${port}`)) > 107) {
+    rmSync(baseDir, { recursive: true, force: true });
+    throw new ProdguardError(`the temp directory path is too long for a throw-away cluster's Unix socket (${baseDir}); set TMPDIR to a shorter directory`, { code: 'pg.socket-path' });
+  }
   if (opts.private) {
     // Owner first, watchdog next, before initdb: a kill at any later moment is covered.
     writeFileSync(join(baseDir, CLUSTER_OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
