@@ -119,3 +119,54 @@ test('a throw-away cluster still running after its owner died is reported by bac
     await c.destroy();
   }
 });
+
+test('backup verify of a directory-format backup streams it: no decrypted table data is ever a file in the temp dir', async () => {
+  const f = fx();
+  const { chmodSync, mkdtempSync, rmSync, statSync } = await import('node:fs');
+  f.config({ format: 'directory' });
+  const privateTmp = mkdtempSync(join(tmpdir(), 'pg-verify-stream-'));
+  chmodSync(privateTmp, 0o755); // like /tmp: the throw-away cluster's OS user (postgres, as root) reaches its own directory
+  try {
+    const r = await f.cli(['backup', 'create', '--env', 'production', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = (JSON.parse(r.stdout) as { id: string }).id;
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'backup', 'verify', id, '--json'], { cwd: f.dir, env: { ...process.env, ...f.env, TMPDIR: privateTmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const code = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    const plaintext = new Set<string>();
+    let polls = 0;
+    const walk = (dir: string) => {
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const n of names) {
+        const p = join(dir, n);
+        try {
+          const st = statSync(p);
+          if (st.isDirectory()) walk(p);
+          // The streamed restore's stand-ins for pg_restore's list ("@@prodguard-entry N@@") carry no row.
+          else if (st.isFile() && /^\d+\.dat(\.gz|\.lz4|\.zst)?$/.test(n) && st.size > 0 && !readFileSync(p, 'utf8').startsWith('@@prodguard-entry ')) plaintext.add(p);
+        } catch {
+          /* vanished */
+        }
+      }
+    };
+    const timer = setInterval(() => {
+      polls++;
+      walk(privateTmp);
+    }, 5);
+    const c = await code;
+    clearInterval(timer);
+    assert.equal(c, 0, out);
+    assert.equal(JSON.parse(out).ok, true, out);
+    assert.ok(polls > 10, 'the temp dir was watched while verify ran');
+    assert.deepEqual([...plaintext], [], 'decrypted table data was written to the temp dir');
+  } finally {
+    f.config();
+    rmSync(privateTmp, { recursive: true, force: true });
+  }
+});
