@@ -1,7 +1,8 @@
 /**
  * What crashed or killed runs left behind: prodguard working directories in the local temp dir
  * (they may hold a plaintext dump — see private-dir.ts) and, on every destination, folders
- * without a manifest and `.tmp-*` partial objects. Listed by `backup list --leftovers` and by
+ * without a manifest and `.tmp-*` partial objects, and on staging's server the side databases of a
+ * killed staging refresh (its private copy holds unmasked production rows). Listed by `backup list --leftovers` and by
  * `status`; removed by `backup prune` (destination leftovers after the grace period).
  */
 import type { Context } from '../context.js';
@@ -11,6 +12,7 @@ import { listBackups } from './catalog.js';
 import { MANIFEST_NAME } from './manifest.js';
 import { DEFAULT_LEFTOVER_GRACE_MS } from './prune.js';
 import { findLocalLeftovers, type LocalLeftover } from './private-dir.js';
+import type { RefreshDatabaseLeftover } from '../migrate/refresh-leftovers.js';
 
 export interface DestinationLeftover {
   destination: string;
@@ -25,6 +27,8 @@ export interface DestinationLeftover {
 export interface Leftovers {
   local: LocalLeftover[];
   destinations: DestinationLeftover[];
+  /** Side databases of killed staging refreshes on staging's server (a private copy holds unmasked production rows). */
+  databases: RefreshDatabaseLeftover[];
   errors: Array<{ destination: string; error: string }>;
 }
 
@@ -32,7 +36,12 @@ export async function findLeftovers(ctx: Context, opts: { graceMs?: number; now?
   const now = (opts.now ?? new Date()).getTime();
   const grace = opts.graceMs ?? DEFAULT_LEFTOVER_GRACE_MS;
   const catalogIds = new Set((await listBackups(ctx)).map((b) => b.id));
-  const out: Leftovers = { local: findLocalLeftovers(), destinations: [], errors: [] };
+  const out: Leftovers = { local: findLocalLeftovers(), destinations: [], databases: [], errors: [] };
+  // Staging refresh leftovers (migrate/refresh-leftovers.ts), loaded lazily: pg and the staging URLs only when asked.
+  const { findRefreshLeftovers } = await import('../migrate/refresh-leftovers.js');
+  const refresh = await findRefreshLeftovers(ctx.loaded);
+  out.databases = refresh.databases;
+  for (const e of refresh.errors) out.errors.push({ destination: `staging environment ${e.environment}`, error: e.error });
   const dests = openDestinations(ctx.loaded);
   try {
     for (const d of dests) {

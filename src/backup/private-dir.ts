@@ -11,6 +11,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processAlive } from '../os/process-alive.js';
+import { runningServerPid, stopAndRemoveClusterSync } from '../pg/cluster-watchdog.js';
 
 export const PRIVATE_DIR_PREFIXES = ['prodguard-dump-', 'prodguard-restore-', 'prodguard-verify-', 'prodguard-drill-'] as const;
 const OWNER_FILE = '.prodguard-owner';
@@ -77,6 +78,11 @@ export interface LocalLeftover {
   ownerPid: number | null;
   /** The owner is still running: not a leftover yet, listed for information. */
   running: boolean;
+  /**
+   * A throw-away PostgreSQL server (verify, drill) still runs on this directory's restored data:
+   * with its owner gone, a left-behind server that `backup prune` stops before removing the files.
+   */
+  serverPid: number | null;
 }
 
 
@@ -94,17 +100,11 @@ function duBytes(p: string): number {
 
 /**
  * A throw-away cluster of verify or drill lives in a directory of the same name (`createCluster`
- * makes it with mkdtemp, without an owner file): while its server runs (postmaster.pid names a
- * live process) it is in use by another prodguard process, not a leftover — removing it would
- * pull the data directory from under a running verify.
+ * with `private`, which writes the same owner file). Its server may outlive a killed owner when the
+ * watchdog could not stop it: reported with its pid, never as "in use" once the owner is gone.
  */
-function serverRunning(dir: string): boolean {
-  try {
-    const pid = Number(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 && processAlive(pid);
-  } catch {
-    return false;
-  }
+function serverPidOf(dir: string): number | null {
+  return runningServerPid(join(dir, 'data'));
 }
 
 /** prodguard working directories in the temp dir (plaintext may be inside). */
@@ -134,7 +134,9 @@ export function findLocalLeftovers(base: string = tmpdir()): LocalLeftover[] {
       continue;
     }
     const ownerRunning = ownerPid !== null && ownerPid !== process.pid ? processAlive(ownerPid) : ownerPid === process.pid;
-    out.push({ path, bytes: duBytes(path), modified, ownerPid, running: ownerRunning || serverRunning(path) });
+    const serverPid = serverPidOf(path);
+    // No owner recorded (an older version's cluster): a running server is taken as in use.
+    out.push({ path, bytes: duBytes(path), modified, ownerPid, running: ownerRunning || (ownerPid === null && serverPid !== null), serverPid });
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
@@ -145,7 +147,10 @@ export function removeLocalLeftovers(leftovers: LocalLeftover[], graceMs: number
   for (const l of leftovers) {
     if (l.running) continue;
     if (l.ownerPid === null && now - Date.parse(l.modified) < graceMs) continue;
-    if (existsSync(l.path)) rmSync(l.path, { recursive: true, force: true });
+    // A left-behind server is stopped first: removing files under a running server would not end it.
+    if (l.serverPid !== null) {
+      if (!stopAndRemoveClusterSync(join(l.path, 'data'), l.path)) continue;
+    } else if (existsSync(l.path)) rmSync(l.path, { recursive: true, force: true });
     removed.push(l.path);
   }
   return removed;

@@ -29,6 +29,10 @@ export interface PruneResult {
   leftovers: Array<{ destination: string; key: string }>;
   /** prodguard working directories of crashed runs in the local temp dir (may have held plaintext). */
   localLeftovers: string[];
+  /** Side databases of killed staging refreshes dropped on staging's server (`env:database`). */
+  databaseLeftovers: string[];
+  /** Staging servers that could not be checked for refresh leftovers. */
+  databaseErrors: Array<{ environment: string; error: string }>;
   errors: Array<{ destination: string; error: string }>;
 }
 
@@ -100,13 +104,19 @@ export async function pruneBackups(ctx: Context, opts: PruneOptions = {}): Promi
   // 3. Local working directories whose prodguard process is gone.
   const local = findLocalLeftovers();
   const localLeftovers = opts.dryRun ? local.filter((l) => !l.running).map((l) => l.path) : removeLocalLeftovers(local, grace, now.getTime());
+  // 4. Databases of killed staging refreshes (a private copy may hold unmasked production rows).
+  const { findRefreshLeftovers } = await import('../migrate/refresh-leftovers.js');
+  const refresh = await findRefreshLeftovers(ctx.loaded, { drop: !opts.dryRun });
+  const databaseLeftovers = opts.dryRun ? refresh.databases.map((d) => `${d.environment}:${d.database}`) : refresh.dropped;
+  // A staging server that is down does not make pruning backups fail: its leftovers wait for the next prune or refresh.
+  const databaseErrors = refresh.errors;
   await ctx.audit({
     action: 'backup.prune',
     command: `backup prune${opts.dryRun ? ' --dry-run' : ''}`,
     target: '-',
     verdict: opts.dryRun ? 'dry-run' : errors.length ? 'degraded' : 'ok',
     reason: `${decision.remove.length} backups ${opts.dryRun ? 'would be' : ''} removed, ${decision.keep.length} kept, ${leftovers.length} leftover objects`,
-    details: { removed: decision.remove.map((b) => b.id), leftovers: leftovers.length, localLeftovers, errors },
+    details: { removed: decision.remove.map((b) => b.id), leftovers: leftovers.length, localLeftovers, databaseLeftovers, databaseErrors, errors },
   });
-  return { dryRun: !!opts.dryRun, keep: decision.keep, removed: decision.remove, leftovers, localLeftovers, errors };
+  return { dryRun: !!opts.dryRun, keep: decision.keep, removed: decision.remove, leftovers, localLeftovers, databaseLeftovers, databaseErrors, errors };
 }

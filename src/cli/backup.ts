@@ -51,9 +51,10 @@ export function registerBackup(program: Command): void {
           const l = await findLeftovers(ctx);
           emit(opts, l, () => {
             const lines: string[] = [];
-            for (const x of l.local) lines.push(`local       ${x.path}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${x.running ? `in use by running pid ${x.ownerPid}` : 'LEFTOVER (owner gone; may hold plaintext) — backup prune removes it'}`);
+            for (const x of l.local) lines.push(`local       ${x.path}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${localLeftoverState(x)}`);
             for (const x of l.destinations) lines.push(`${x.destination.padEnd(11)} ${x.key}  ${formatBytes(x.bytes)}  ${x.modified.replace('T', ' ').slice(0, 19)}  ${x.kind === 'temp-file' ? 'partial object' : 'no manifest'}${x.recent ? ' (recent: a backup may be running)' : ''}`);
-            for (const e of l.errors) lines.push(`destination ${e.destination} unreachable: ${e.error}`);
+            for (const x of l.databases) lines.push(`database    ${x.environment}:${x.database}  LEFTOVER of a killed ${DB_LEFTOVER[x.kind]} — backup prune --yes${x.kind === 'private-copy' || x.kind === 'old-staging' ? ' or the next staging refresh' : ''} drops it`);
+            for (const e of l.errors) lines.push(`${e.destination.startsWith('staging environment') ? '' : 'destination '}${e.destination} unreachable: ${e.error}`);
             return lines.length ? lines.join('\n') : 'no leftovers';
           });
         });
@@ -155,6 +156,8 @@ export function registerBackup(program: Command): void {
             ...r.keep.map((b) => `  keep ${b.environment} ${b.id} (${b.why.join(', ')})`),
             ...r.leftovers.map((l) => `  leftover ${l.destination}:${l.key}`),
             ...r.localLeftovers.map((l) => `  ${verb} local leftover ${l}`),
+            ...r.databaseLeftovers.map((d) => `  ${r.dryRun ? 'would drop' : 'dropped'} database of a killed staging refresh ${d}`),
+            ...r.databaseErrors.map((e) => `  staging environment ${e.environment} not checked for refresh leftovers: ${e.error}`),
             ...r.errors.map((e) => `  error on ${e.destination}: ${e.error}`),
           ].join('\n'),
         );
@@ -199,3 +202,17 @@ export function registerBackup(program: Command): void {
       );
     });
 }
+
+/** One line's state of a local working dir or throw-away cluster directory. */
+function localLeftoverState(x: { running: boolean; ownerPid: number | null; serverPid: number | null }): string {
+  if (x.running) return x.ownerPid !== null ? `in use by running pid ${x.ownerPid}` : `in use by a running PostgreSQL server (pid ${x.serverPid}), owner not recorded`;
+  if (x.serverPid !== null) return `LEFTOVER: throw-away PostgreSQL server pid ${x.serverPid} still RUNNING on restored data (owner pid ${x.ownerPid ?? '?'} gone) — backup prune stops and removes it`;
+  return 'LEFTOVER (owner gone; may hold plaintext) — backup prune removes it';
+}
+
+const DB_LEFTOVER = {
+  'private-copy': 'staging refresh (private copy: may hold UNMASKED production rows)',
+  'old-staging': 'staging refresh (old staging renamed aside)',
+  'verify-scratch': 'backup verify --scratch-url (restored backup: UNMASKED rows)',
+  'partial-restore': 'restore (partly restored backup: UNMASKED rows)',
+} as const;

@@ -17,13 +17,14 @@ export function registerRestore(program: Command): void {
     .addOption(intOption('--jobs <n>', 'parallel pg_restore jobs (default: backup.jobs)', { min: 1, max: 64 }))
     .option('--no-acl', 'skip GRANT/REVOKE (the target server lacks the source\'s roles)')
     .option('--key <file>', "over production only: the break-glass grant holder's ed25519 private key (proves who restores)")
+    .option('--unmasked', 'into a staging environment: restore the data as it is, NOT masked (refused without it; `staging refresh` is the masked way; audited)')
     .addOption(jsonOption())
-    .action(async (backup: string, opts: { to: string; env?: string; newDatabase?: string; replace?: boolean; jobs?: number; acl: boolean; key?: string; json?: boolean }, cmd: Command) => {
+    .action(async (backup: string, opts: { to: string; env?: string; newDatabase?: string; replace?: boolean; jobs?: number; acl: boolean; key?: string; unmasked?: boolean; json?: boolean }, cmd: Command) => {
       const { restoreBackup } = await import('../restore/restore.js');
       const { loadPrivateKey } = await import('../migrate/keys.js');
       const key = opts.key ? loadPrivateKey(opts.key) : undefined;
       await withContext(cmd, async (ctx) => {
-        const r = await restoreBackup(ctx, { backup, to: opts.to, sourceEnv: opts.env, newDatabase: opts.newDatabase, replace: opts.replace, key, jobs: opts.jobs, noAcl: !opts.acl, onProgress: opts.json ? undefined : note });
+        const r = await restoreBackup(ctx, { backup, to: opts.to, sourceEnv: opts.env, newDatabase: opts.newDatabase, replace: opts.replace, key, jobs: opts.jobs, noAcl: !opts.acl, unmasked: opts.unmasked, onProgress: opts.json ? undefined : note });
         emit(opts, r, () =>
           [
             `restored ${r.backupId} (${r.sourceEnvironment}) into ${r.target} database "${r.database}" in ${(r.durationMs / 1000).toFixed(1)} s`,

@@ -66,12 +66,14 @@ export async function buildRunbook(ctx: Context, now = new Date()): Promise<Runb
   const procedures: RunbookProcedure[] = [];
   if (production) {
     const to = scratchTarget ?? '<a scratch server URL>';
+    // A staging scratch target refuses production's data unless --unmasked says so (restore/staging-gate.ts).
+    const unmasked = scratchTarget && cfg.environments[scratchTarget]?.kind === 'staging' ? ' --unmasked' : '';
     procedures.push({
       title: 'Restore the latest backup',
       why: 'First into a new database on a non-production server and compare; then, only under break-glass, over production (production is backed up first). The backup id is pinned: break-glass takes a fresh backup of the damaged state, which then becomes "latest".',
       commands: [
         latest ? `BACKUP=${latest.id}  # the latest backup when this runbook was generated; newer ones: prodguard backup list` : 'BACKUP="$(prodguard backup list --json | node -e \'process.stdout.write(JSON.parse(require("fs").readFileSync(0))[0].id)\')"',
-        `prodguard restore "$BACKUP" --env ${production} --to ${to} --new-database ${production}_check --json`,
+        `prodguard restore "$BACKUP" --env ${production} --to ${to} --new-database ${production}_check --json${unmasked}`,
         `prodguard break-glass --env ${production} --reason "$INCIDENT" --duration 30m --key "$PRODGUARD_KEY"`,
         `prodguard restore "$BACKUP" --env ${production} --to ${production} --replace --key "$PRODGUARD_KEY"`,
         `prodguard break-glass end --env ${production}`,
@@ -92,7 +94,7 @@ export async function buildRunbook(ctx: Context, now = new Date()): Promise<Runb
         ? `The last deploy's pre-migration backup is ${preMigration.id} (${preMigration.reason}). Restore it into a new database, compare with production, then switch over under break-glass.`
         : 'No pre-migration backup in the catalog yet; `prodguard backup list` shows them (reason "pre-migration backup …").',
       commands: [
-        `prodguard restore ${id} --env ${production} --to ${to} --new-database ${production}_before_migration --json`,
+        `prodguard restore ${id} --env ${production} --to ${to} --new-database ${production}_before_migration --json${unmasked}`,
         `prodguard migrate drift --env ${production}`,
         `prodguard break-glass --env ${production} --reason "$INCIDENT" --duration 30m --key "$PRODGUARD_KEY"`,
         `prodguard restore ${id} --env ${production} --to ${production} --replace --key "$PRODGUARD_KEY"`,

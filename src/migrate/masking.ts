@@ -48,6 +48,8 @@ export function pathRegex(paths: string[]): string {
 /** The expression that masks one column of type `typ`, element-wise for arrays, leaf-wise for jsonb. */
 function columnExpression(r: MaskRule | (ColumnRef & { strategy: MaskStrategy; paths?: string[] }), col: string, typ: string): string {
   if (r.strategy === 'null') return 'NULL';
+  // A tsvector's lexemes are words of the original text (a trigger built it; triggers are off here): emptied.
+  if (typ === 'tsvector') return `''::tsvector`;
   if (typ === 'jsonb' || typ === 'json') {
     const re = r.paths?.length ? pathRegex(r.paths) : '.*';
     return `pg_temp.prodguard_mask_json(${col}::jsonb, '$', $1::text, ${quoteLiteral(r.strategy)}, ${quoteLiteral(re)})::${typ}`;
@@ -82,10 +84,62 @@ async function createJsonMasker(c: pg.Client): Promise<void> {
           RETURN j;
         WHEN 'number' THEN
           IF path ~ re AND strategy <> 'scrub' THEN RETURN to_jsonb(pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy)); END IF;
+          -- scrub: a whole number of 7+ digits (a phone, card or identity number: 4155550101) becomes its placeholder; amounts and counts stay numbers.
+          IF path ~ re AND strategy = 'scrub' AND (j #>> '{}') ~ '^[0-9]{7,}$' AND pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy) <> j #>> '{}' THEN
+            RETURN to_jsonb(pg_temp.prodguard_mask_leaf(j #>> '{}', salt, strategy));
+          END IF;
           RETURN j;
         ELSE RETURN j;
       END CASE;
     END $f$`);
+}
+
+/**
+ * A masking UPDATE that fails (a CHECK the masked value violates, a unique collision) would make
+ * the server log the error with its DETAIL — `Failing row contains (…)`, `Key (email)=(…)` — i.e.
+ * production's unmasked values in staging's server log (red team w5data). Each UPDATE runs inside
+ * a PL/pgSQL exception block instead: an error caught there is never logged, and what is raised
+ * again names the column, the SQLSTATE and the constraint only, never a value.
+ */
+async function createSafeRunner(c: pg.Client): Promise<void> {
+  await c.query(`CREATE OR REPLACE FUNCTION pg_temp.prodguard_run_masking(q text, what text) RETURNS bigint LANGUAGE plpgsql AS $f$
+    DECLARE n bigint; st text; cn text;
+    BEGIN
+      EXECUTE q;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      RETURN n;
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, cn = CONSTRAINT_NAME;
+      RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = format('masking %s failed: SQLSTATE %s%s (row values withheld from the log and from this message)',
+        what, st, CASE WHEN coalesce(cn, '') <> '' THEN format(', constraint %I', cn) ELSE '' END);
+    END $f$`);
+}
+
+async function runWithoutRowValues(c: pg.Client, sqlText: string, what: string): Promise<number> {
+  // The salt is read from the session's temp table once per statement (an InitPlan), never a parameter.
+  const q = sqlText.replace(/\$1::text/g, `(SELECT s FROM pg_temp.${SALT_TABLE})`);
+  const res = await c.query<{ n: string }>(`SELECT pg_temp.prodguard_run_masking($1, $2) AS n`, [q, what]);
+  return Number(res.rows[0].n);
+}
+
+const SALT_TABLE = 'prodguard_masking_salt';
+
+/**
+ * The salt reaches the server as COPY data, which no log setting records: sent as a bind
+ * parameter it appeared in staging's log under log_statement=all or log_min_duration_statement=0
+ * (`parameters: $1 = '…'`), and with it every masked value could be re-identified by dictionary
+ * (red team w5data). The temp table is dropped at the masking transaction's end.
+ */
+async function loadSalt(c: pg.Client, salt: string): Promise<void> {
+  if (!/^[0-9A-Za-z]+$/.test(salt)) throw new RefusedError('the masking salt in the state store is damaged (expected hex)', 'staging.masking-salt');
+  await c.query(`CREATE TEMP TABLE ${SALT_TABLE} (s text NOT NULL) ON COMMIT DROP`);
+  const { from } = await import('pg-copy-streams');
+  await new Promise<void>((resolve, reject) => {
+    const stream = c.query(from(`COPY pg_temp.${SALT_TABLE} (s) FROM STDIN`));
+    stream.on('error', reject);
+    stream.on('finish', () => resolve());
+    stream.end(`${salt}\n`);
+  });
 }
 
 export interface ColumnRef {
@@ -141,6 +195,8 @@ export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string
   if (!rules.length) throw new RefusedError('staging.masking is empty: a refresh would copy production as it is (add rules, or `strategy: keep` with a reason per column)', 'staging.no-masking');
   await c.query(`SET LOCAL session_replication_role = replica`);
   await createJsonMasker(c);
+  await createSafeRunner(c);
+  await loadSalt(c, salt);
   const all = await expandRules(c, rules);
   let rows = 0;
   const tables = new Set<string>();
@@ -168,8 +224,7 @@ export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string
              FROM (SELECT ctid AS id, ${col} AS o, ${expr} AS m, row_number() OVER (PARTITION BY ${expr} ORDER BY ${col}) AS rn FROM ${t} WHERE ${col} IS NOT NULL) a
          ) s WHERE ${t}.ctid = s.id`
       : `UPDATE ${t} SET ${col} = ${expr} WHERE ${col} IS NOT NULL`;
-    const res = await c.query(sqlText, expr.includes('$1') ? [salt] : []);
-    rows += res.rowCount ?? 0;
+    rows += await runWithoutRowValues(c, sqlText, `${r.schema}.${r.table}.${r.column}`);
   }
   // Materialized views were filled from the unmasked tables by the restore: rebuild them now.
   for (const v of (await c.query<{ schema: string; name: string }>(MATVIEWS_SQL)).rows) {
@@ -185,7 +240,23 @@ export async function applyMasking(c: pg.Client, rules: MaskRule[], salt: string
  * from the original rows (red team ag-005/ag-006). VACUUM FULL rewrites each masked table without
  * the dead versions; ANALYZE then recomputes every statistic of the database from masked data.
  */
-export async function scrubMaskedTables(c: pg.Client, tables: string[]): Promise<void> {
+export async function scrubMaskedTables(c: pg.Client, tables: string[]): Promise<string[]> {
+  const warnings: string[] = [];
   for (const t of tables) await c.query(`VACUUM (FULL) ${t}`);
+  // lo_unlink (a `null` rule on an oid column) deletes the large object's rows, but its pages stay
+  // in pg_largeobject's file as dead tuples — the document readable on disk (red team w5data).
+  const lo = (await c.query<{ dead: boolean; may: boolean }>(
+    `SELECT pg_relation_size('pg_catalog.pg_largeobject') > 0 AS dead,
+            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'pg_catalog.pg_largeobject'::regclass), 'MEMBER') AS may`,
+  )).rows[0];
+  if (lo.dead) {
+    if (lo.may) await c.query('VACUUM (FULL) pg_catalog.pg_largeobject');
+    else warnings.push('pg_largeobject could not be rewritten (VACUUM FULL needs a superuser or its owner): the pages of unlinked large objects stay in its file until the server reuses them');
+  }
   await c.query('ANALYZE');
+  // Statistics computed before masking (autovacuum may ANALYZE the private copy while the restore
+  // runs) leave dead pg_statistic rows holding original values in its file: rewrite it too.
+  if (lo.may) await c.query('VACUUM (FULL) pg_catalog.pg_statistic');
+  else warnings.push('pg_statistic could not be rewritten (VACUUM FULL needs a superuser or its owner): statistics computed before masking may remain in its file as dead rows');
+  return warnings;
 }

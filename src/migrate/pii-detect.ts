@@ -34,6 +34,14 @@ const NO_TEXT_TYPE = /^(smallint|integer|bigint|numeric|real|double precision|bo
 
 const UUID_RE = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 
+/**
+ * CONTENT_PATTERNS in PostgreSQL's regex dialect (ARE: the same lookaheads and classes; `\y` for
+ * JavaScript's `\b`), evaluated by the server over EVERY row of a column — a sample of the first
+ * rows missed personal data placed after thousands of harmless ones (red team w5data).
+ */
+const SQL_CONTENT_PATTERNS: string[] = CONTENT_PATTERNS.map(([re]) => re.source.replace(/\\b/g, '\\y'));
+const SQL_UUID = UUID_RE.source.replace(/\\b/g, '\\y');
+
 export interface Detected extends ColumnRef {
   type: string;
   reasons: string[];
@@ -58,6 +66,8 @@ export async function detectPii(c: pg.Client, sampleRows = 200): Promise<Detecte
     if (!moment) for (const [re, why] of NAME_PATTERNS) if (re.test(col.column)) reasons.push(why);
     if (col.type === 'inet' || col.type === 'cidr') reasons.push('type is a network address');
     if (col.type === 'bytea' || col.type === 'oid') reasons.push(`type ${col.type} may hold documents`);
+    // Its lexemes are the words of the text it indexes (a trigger fills it from a masked column with triggers off).
+    if (col.type === 'tsvector') reasons.push('type tsvector holds the words of the text it indexes (mask it: any strategy empties it, null clears it)');
     // Every type that can carry text is sampled: composite types, domains, hstore, xml… (red team
     // ag-100: an e-mail inside a composite column went unnoticed); only types that cannot are skipped.
     if (!NO_TEXT_TYPE.test(col.type)) {
@@ -65,7 +75,17 @@ export async function detectPii(c: pg.Client, sampleRows = 200): Promise<Detecte
       const sample = (await c.query(`SELECT ${quoteIdent(col.column)}::text AS v FROM ${t} WHERE ${quoteIdent(col.column)} IS NOT NULL LIMIT ${Number(sampleRows)}`)).rows as Array<{ v: string }>;
       // UUIDs in text columns (auth.identities.provider_id) are ids: their all-digit groups are no phone numbers.
       const values = sample.map((r) => r.v.replace(UUID_RE, ''));
-      for (const [re, why] of CONTENT_PATTERNS) if (values.some((v) => re.test(v))) reasons.push(why);
+      const found = CONTENT_PATTERNS.map(([re]) => values.some((v) => re.test(v)));
+      // Beyond the first rows: the whole column, each pattern once, by the server (no value leaves it).
+      if (found.some((f) => !f)) {
+        const v = `regexp_replace(${quoteIdent(col.column)}::text, $1, '', 'gi')`;
+        const row = (await c.query(
+          `SELECT ${SQL_CONTENT_PATTERNS.map((_, i) => `coalesce(bool_or(${v} ~ $${i + 2}), false) AS p${i}`).join(', ')} FROM ${t} WHERE ${quoteIdent(col.column)} IS NOT NULL`,
+          [SQL_UUID, ...SQL_CONTENT_PATTERNS],
+        )).rows[0] as Record<string, boolean>;
+        SQL_CONTENT_PATTERNS.forEach((_, i) => (found[i] ||= row[`p${i}`] === true));
+      }
+      CONTENT_PATTERNS.forEach(([, why], i) => found[i] && reasons.push(why));
     }
     if (reasons.length) out.push({ schema: col.schema, table: col.table, column: col.column, type: col.type, reasons });
   }

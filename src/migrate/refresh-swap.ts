@@ -12,8 +12,11 @@ import type pg from 'pg';
 import { connect, quoteIdent, quoteLiteral } from '../pg/client.js';
 import { parseConnInfo, withDatabase } from '../pg/conninfo.js';
 import { RefusedError } from '../errors.js';
+import { markOwner } from './refresh-leftovers.js';
 
-const APP = 'prodguard staging refresh';
+/** application_name of every refresh session (refresh-leftovers.ts tells a live refresh by it). */
+export const REFRESH_APP = 'prodguard staging refresh';
+const APP = REFRESH_APP;
 
 /** Suffixes of the side databases (kept short: database names are limited to 63 bytes). */
 export const PRIVATE_MARK = '__pgref_new_';
@@ -26,13 +29,13 @@ export function stagingDatabaseName(url: string): string {
 }
 
 /** A connection to the same server, to a database other than staging (CREATE/RENAME/DROP run from there). */
-export async function connectMaintenance(url: string): Promise<pg.Client> {
+export async function connectMaintenance(url: string, applicationName: string = APP): Promise<pg.Client> {
   const db = stagingDatabaseName(url);
   let lastErr: unknown;
   for (const m of ['postgres', 'template1']) {
     if (m === db) continue;
     try {
-      return await connect(withDatabase(url, m), { applicationName: APP });
+      return await connect(withDatabase(url, m), { applicationName });
     } catch (err) {
       lastErr = err;
     }
@@ -85,6 +88,8 @@ export async function createPrivateDatabase(m: pg.Client, db: string): Promise<s
   const opts = enc ? ` ENCODING ${quoteLiteral(enc.enc)} LC_COLLATE ${quoteLiteral(enc.collate)} LC_CTYPE ${quoteLiteral(enc.ctype)}` : '';
   await m.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0${opts}`);
   await m.query(`REVOKE ALL ON DATABASE ${quoteIdent(name)} FROM PUBLIC`);
+  // Who made it: a killed refresh's copy is then reported (status, backup list --leftovers) and dropped.
+  await markOwner(m, name);
   return name;
 }
 
@@ -146,6 +151,8 @@ export async function swapIn(
       await m.query(`SET LOCAL lock_timeout = ${quoteLiteral(opts.lockTimeout)}`);
       await m.query(`ALTER DATABASE ${quoteIdent(db)} RENAME TO ${quoteIdent(oldName)}`);
       await m.query(`ALTER DATABASE ${quoteIdent(privateDb)} RENAME TO ${quoteIdent(db)}`);
+      await m.query(`COMMENT ON DATABASE ${quoteIdent(db)} IS NULL`);
+      await markOwner(m, oldName);
       await m.query(`ALTER DATABASE ${quoteIdent(db)} OWNER TO ${quoteIdent(owner)}`);
       for (const g of grants) await m.query(g.replace('%DB%', quoteIdent(db)));
       await m.query('COMMIT');

@@ -136,7 +136,9 @@ export async function refreshStaging(
     // Grants come along: the roles production's backup records (database.json; older backups:
     // the roles its grants and policies name) are created first where missing (NOLOGIN, no password).
     const props = parseDatabaseProperties({ properties: stream.propertiesText, globals: stream.globalsText }) ?? (stream.tocDir ? rolesOnlyProperties(rolesNamedInDump(stream.tocDir, work.path)) : null);
-    rolesCreated = (await ensureRoles(url, props)).created;
+    // Roles only, without production's role-level settings (ALTER ROLE … SET app.api_key = …
+    // carries secrets; red team w5data): staging's roles get staging's settings, not production's.
+    rolesCreated = (await ensureRoles(url, props && { ...props, roles: props.roles.map((r) => ({ ...r, settings: [] })) })).created;
     if (rolesCreated.length) opts.onPhase?.(`created ${rolesCreated.length} role(s) production's grants name: ${rolesCreated.join(', ')} (NOLOGIN, no password)`);
     // Supabase to Supabase: entries only the platform's superuser can make are left out and named
     // (src/supabase/refresh-list.ts), read from the directory dump's toc.dat (schema only, no rows).
@@ -173,7 +175,7 @@ export async function refreshStaging(
         throw err;
       }
       opts.onPhase?.(`rewriting ${masked.tables.length} masked table(s) and recomputing statistics (no original value left in dead rows or pg_stats)`);
-      await scrubMaskedTables(c, masked.tables);
+      for (const w of await scrubMaskedTables(c, masked.tables)) opts.onPhase?.(`warning: ${w}`);
     } finally {
       await c.end().catch(() => {});
     }

@@ -8,7 +8,7 @@
  * OS user (its directory is chowned to it); as a normal user they run directly.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,10 @@ import { pgBin } from './binaries.js';
 import { asUserCommand, runCommand } from './run-tool.js';
 import { buildUri } from './conninfo.js';
 import { ProdguardError, errorMessage } from '../errors.js';
+import { watchCluster } from './cluster-watchdog.js';
+
+/** The file naming the pid of the process a private cluster belongs to (read by leftovers). */
+export const CLUSTER_OWNER_FILE = '.prodguard-owner';
 
 export interface ClusterOptions {
   /** Prefix of the temp dir name, for humans looking at /tmp. */
@@ -34,6 +38,13 @@ export interface ClusterOptions {
   durable?: boolean;
   /** initdb's bootstrap superuser (default `postgres`); Supabase-like clusters use `supabase_admin`. */
   bootstrapUser?: string;
+  /**
+   * The cluster will hold restored production data (backup verify, drills): no TCP listener, only
+   * a Unix socket in its 0700 directory (owned by the server's OS user), pg_hba `local` lines only,
+   * an owner file naming this process, and a detached watchdog that stops the server and removes the
+   * directory when this process dies — kill -9 included. Other local OS users cannot connect.
+   */
+  private?: boolean;
 }
 
 export interface Cluster {
@@ -79,7 +90,8 @@ export function stopLiveClustersSync(): void {
   live.clear();
 }
 
-function stopSync(c: Cluster & { keepDir?: boolean }) {
+function stopSync(c: Cluster & { keepDir?: boolean; stopWatchdog?: () => void }) {
+  c.stopWatchdog?.();
   if (c.running) {
     const [cmd, args] = asUserCommand(pgBin('pg_ctl'), ['-D', c.dataDir, 'stop', '-m', 'immediate', '-w'], c.osUser);
     spawnSync(cmd, args, { stdio: 'ignore' });
@@ -139,23 +151,37 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
   const initdb = opts.dataDir ? undefined : pgBin('initdb');
   pgBin('pg_ctl');
   let port = opts.port ?? opts.firstPort ?? (await freePort());
-  const host = '127.0.0.1';
   const baseDir = makeServerDir(opts.name ?? 'prodguard-pg');
+  // A private cluster is reached through its socket directory only (see ClusterOptions.private).
+  const host = opts.private ? baseDir : '127.0.0.1';
   const dataDir = opts.dataDir ?? join(baseDir, 'data');
   const logFile = join(baseDir, 'postgres.log');
+  let stopWatchdog: (() => void) | undefined;
+  // A Unix socket path is limited to 107 bytes: say so instead of a server that cannot start.
+  if (opts.private && Buffer.byteLength(join(baseDir, `.s.PGSQL.${port}`)) > 107) {
+    rmSync(baseDir, { recursive: true, force: true });
+    throw new ProdguardError(`the temp directory path is too long for a throw-away cluster's Unix socket (${baseDir}); set TMPDIR to a shorter directory`, { code: 'pg.socket-path' });
+  }
+  if (opts.private) {
+    // Owner first, watchdog next, before initdb: a kill at any later moment is covered.
+    writeFileSync(join(baseDir, CLUSTER_OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
+    stopWatchdog = watchCluster(dataDir, baseDir);
+  }
 
   if (initdb) {
     await runCommand(initdb, ['-D', dataDir, '-A', 'trust', '-U', opts.bootstrapUser ?? 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], {
       asUser: osUser,
     }).catch((err) => {
+      stopWatchdog?.();
       rmSync(baseDir, { recursive: true, force: true });
       throw new ProdguardError(`initdb failed: ${errorMessage(err)}`, { code: 'pg.initdb' });
     });
   }
   const settings: Record<string, string | number | boolean> = {
-    listen_addresses: host,
+    listen_addresses: opts.private ? '' : host,
     port,
     unix_socket_directories: baseDir,
+    ...(opts.private ? { unix_socket_permissions: '0700' } : {}),
     fsync: opts.durable ?? false,
     full_page_writes: true,
     synchronous_commit: opts.durable ? true : false,
@@ -167,10 +193,12 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
   const conf = Object.entries(settings).map(([k, v]) => `${k} = ${confValue(v)}`).join('\n');
   const confFile = join(dataDir, 'postgresql.conf');
   if (existsSync(confFile)) appendFileSync(confFile, `\n# prodguard throw-away cluster\n${conf}\n`);
+  // initdb -A trust wrote `host` lines too; a private cluster accepts its own socket only.
+  if (opts.private && existsSync(join(dataDir, 'pg_hba.conf'))) writeFileSync(join(dataDir, 'pg_hba.conf'), 'local all all trust\n');
   // postgres must be able to write the log next to its data dir.
   if (osUser) spawnSync('chown', ['-R', 'postgres:postgres', baseDir]);
 
-  const cluster: Cluster & { keepDir?: boolean } = {
+  const cluster: Cluster & { keepDir?: boolean; stopWatchdog?: () => void } = {
     dataDir,
     baseDir,
     port,
@@ -179,7 +207,12 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
     logFile,
     running: false,
     keepDir: opts.keep,
+    stopWatchdog,
     url(database = 'postgres', user = 'postgres') {
+      if (opts.private) {
+        const q = new URLSearchParams({ host, port: String(cluster.port) }).toString();
+        return `postgresql://${encodeURIComponent(user)}@/${encodeURIComponent(database)}?${q}`;
+      }
       return buildUri({ host, port: cluster.port, database, user });
     },
     async start() {
@@ -198,6 +231,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
       await cluster.stop('immediate');
       live.delete(cluster);
       if (!cluster.keepDir) rmSync(baseDir, { recursive: true, force: true });
+      stopWatchdog?.();
     },
   };
   // The port was free when picked, but initdb took a while: another process (a parallel test file)
@@ -215,6 +249,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
         continue;
       }
       if (!opts.keep) rmSync(baseDir, { recursive: true, force: true });
+      stopWatchdog?.();
       throw err;
     }
   }

@@ -46,7 +46,7 @@ export async function runDrill(ctx: Context, opts: DrillOptions = {}): Promise<D
     const t0 = Date.now();
     const m = await backup.materializeBackup(ctx, manifest.id, work, { env: environment });
     const supabase = await isSupabaseDump(m.dumpPath); // Supabase hook (src/supabase): Supabase-like scratch cluster
-    cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-drill' }) : await createCluster({ name: 'prodguard-drill' });
+    cluster = supabase ? await createSupabaseCluster({ name: 'prodguard-drill', private: true }) : await createCluster({ name: 'prodguard-drill', private: true });
     const dbName = manifest.database || 'restored';
     if (dbName !== 'postgres') await withClient(cluster.url(), (c) => c.query(`CREATE DATABASE ${quoteIdent(dbName)}`));
     // On a Supabase-like scratch the superuser restores; `postgres` there is not superuser.

@@ -7,6 +7,8 @@
  *   the target is dropped and recreated only after that backup succeeded.
  * - Row counts are compared with the manifest afterwards; any mismatch fails the restore.
  */
+import { recordUnmaskedRestore, stagingRestoreGate } from './staging-gate.js';
+import { markOwner } from '../migrate/refresh-leftovers.js';
 import type { KeyObject } from 'node:crypto';
 import type { Context } from '../context.js';
 import { withClient, quoteIdent } from '../pg/client.js';
@@ -37,6 +39,8 @@ export interface RestoreOptions {
   jobs?: number;
   /** Skip GRANT/REVOKE (a target server without the source's roles). */
   noAcl?: boolean;
+  /** Into a staging environment: restore production's data as it is, unmasked (refused without it; see staging-gate.ts). */
+  unmasked?: boolean;
   env?: Record<string, string | undefined>;
   onProgress?: (line: string) => void;
 }
@@ -83,13 +87,15 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
   const jobs = opts.jobs ?? backupJobs(ctx.loaded.config.backup.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`--jobs must be 1–64, got ${opts.jobs}`);
   const target = resolveRestoreTarget(ctx.loaded, opts.to, opts.env);
-  const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}`, target: target.resolved.name ?? target.label };
+  const audit = { action: 'restore', command: `prodguard restore ${opts.backup} --to ${target.label}${opts.replace ? ' --replace' : ''}${opts.unmasked ? ' --unmasked' : ''}`, target: target.resolved.name ?? target.label };
   try {
     assertSessionConnection(target.url, 'pg_restore'); // Supabase hook (src/supabase): no transaction-mode pooler, before anything connects
     // Production only as --replace under an open break-glass grant (src/emergency/restore-gate.ts).
     const grantId = await productionRestoreGate(ctx, target, !!opts.replace, opts.key);
     // By server identity, not by URL spelling: any other database on production's server is refused.
     if (!grantId) await refuseProductionServer(ctx, target.url, target.label, opts.env);
+    // Staging gets production's data masked (staging refresh), never as it is without --unmasked.
+    const unmaskedIntoStaging = stagingRestoreGate(ctx, target, sourceEnv, !!opts.unmasked);
     const backup = await import('./backup-api.js');
     const entry = await backup.getBackup(ctx, opts.backup, { env: sourceEnv });
     const manifest = entry;
@@ -149,9 +155,14 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
           const owner = (await c.query<{ o: string }>('SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = $1', [database])).rows[0].o;
           await c.query(`DROP DATABASE ${quoteIdent(database)} WITH (FORCE)`);
           await c.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(owner)}`);
+          await markOwner(c, database, 'restore').catch(() => {}); // only its owner or a superuser may comment
         });
       } else if (!exists) {
-        await withClient(target.url, (c) => c.query(`CREATE DATABASE ${quoteIdent(database)}`));
+        await withClient(target.url, async (c) => {
+          await c.query(`CREATE DATABASE ${quoteIdent(database)}`);
+          // A kill while it fills leaves a recognisable, reported leftover (migrate/refresh-leftovers.ts).
+          await markOwner(c, database, 'restore');
+        });
         createdDatabase = true;
       }
       try {
@@ -161,6 +172,8 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
         if (createdRoles.length) progress(`created ${createdRoles.length} missing role(s) NOLOGIN without password: ${createdRoles.join(', ')}`);
         progress(`restoring into ${target.label}/${database} with ${jobs} job(s)`);
         const copied = await stream.restore(dbUrl, { jobs, onProgress: opts.onProgress, noAcl: opts.noAcl });
+        // Filled: no longer a killed run's leftover (the backup's own comment, if any, follows).
+        await withClient(target.url, (c) => c.query(`COMMENT ON DATABASE ${quoteIdent(database)} IS NULL`)).catch(() => {});
         warnings.push(...(await applyDatabaseProperties(target.url, database, opts.noAcl ? null : props)));
         for (const w of warnings) progress(`warning: ${w}`);
         // Directory format: the server's COPY counts (no second scan); anything else counted exactly.
@@ -183,8 +196,12 @@ export async function restoreBackup(ctx: Context, opts: RestoreOptions): Promise
       await stream?.close();
       workDir.dispose();
     }
+    if (unmaskedIntoStaging) {
+      await recordUnmaskedRestore(ctx, { environment: target.resolved.name ?? target.label, sourceEnvironment: sourceEnv, backupId: manifest.id, database });
+      progress(`${target.label} now holds ${sourceEnv}'s data UNMASKED in "${database}" (--unmasked); status reports it until the next staging refresh`);
+    }
     const result: RestoreResult = { backupId: manifest.id, sourceEnvironment: sourceEnv, target: target.label, database, createdDatabase, safetyBackupId, tables, rows, mismatches, durationMs: Date.now() - started, createdRoles, warnings };
-    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs, createdRoles, warnings, ...(grantId ? { grant: grantId } : {}) } });
+    await ctx.audit({ ...audit, verdict: 'ok', reason: `restored ${manifest.id} into ${database} (${tables} tables, ${rows} rows, counts verified)`, details: { backupId: manifest.id, database, safetyBackupId, durationMs: result.durationMs, createdRoles, warnings, ...(grantId ? { grant: grantId } : {}), ...(unmaskedIntoStaging ? { unmasked: true } : {}) } });
     return result;
   } catch (err) {
     await ctx.audit({ ...audit, verdict: err instanceof RefusedError ? 'refused' : 'failed', reason: errorMessage(err) });

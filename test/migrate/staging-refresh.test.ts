@@ -489,3 +489,95 @@ test('kill -9 while the backup is fetched or streamed into the private copy: no 
   assert.deepEqual(await sql(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), []);
   assert.deepEqual(leaked(dumpStaging()), []);
 });
+
+test('a private copy left by a refresh killed during restore is reported by status and backup list --leftovers, and backup prune --yes drops it', async () => {
+  await setup();
+  const tmp = join(fx.dir, 'tmp-leftover-report');
+  spawnSync('mkdir', ['-p', tmp]);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'refresh-child.ts'), fx.dir, 'restoring'], {
+    env: { ...process.env, ...fx.env, TMPDIR: tmp },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await new Promise<void>((res, rej) => {
+    const t = setInterval(() => {
+      if (out.includes('HOLD restoring')) {
+        clearInterval(t);
+        child.kill('SIGKILL');
+        res();
+      }
+      if (child.exitCode !== null) {
+        clearInterval(t);
+        rej(new Error(`child ended early: ${out}`));
+      }
+    }, 20);
+  });
+  await new Promise((r) => child.once('close', r));
+  // The killed refresh's session ends on the server a moment after its process.
+  for (let i = 0; i < 50; i++) {
+    const n = await sql<{ n: string }>(fx.prodUrl, `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'prodguard staging refresh'`);
+    if (Number(n[0].n) === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const left = await sql<{ datname: string }>(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_new\\_%'`);
+  assert.equal(left.length, 1, 'the killed run left its private copy');
+  const name = left[0].datname;
+  const list = await runCli(['backup', 'list', '--leftovers'], { cwd: fx.dir, env: fx.env });
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`database +staging:${name} +LEFTOVER of a killed staging refresh \\(private copy: may hold UNMASKED production rows\\)`));
+  assert.doesNotMatch(list.stdout, /^no leftovers$/m);
+  const st = await runCli(['status', '--json'], { cwd: fx.dir, env: fx.env });
+  const checks = (JSON.parse(st.stdout) as { rules: Array<{ checks: Array<{ id: string; state: string; reason: string }> }> }).rules.flatMap((x) => x.checks);
+  const check = checks.find((x) => x.id === 'backup.leftovers');
+  assert.equal(check?.state, 'failing', JSON.stringify(check));
+  assert.match(check!.reason, new RegExp(`private database\\(s\\) of killed staging refreshes, verifies or restores may hold UNMASKED production rows .*staging:${name}`));
+  const dry = await runCli(['backup', 'prune', '--dry-run', '--json'], { cwd: fx.dir, env: fx.env });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(JSON.parse(dry.stdout).databaseLeftovers, [`staging:${name}`]);
+  const pr = await runCli(['backup', 'prune', '--yes', '--json'], { cwd: fx.dir, env: fx.env });
+  assert.equal(pr.code, 0, pr.stderr);
+  assert.deepEqual(JSON.parse(pr.stdout).databaseLeftovers, [`staging:${name}`]);
+  assert.deepEqual(await sql(fx.prodUrl, `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), []);
+  // A live refresh's private copy is never reported: checked while one is held mid-restore.
+  const { findRefreshLeftovers } = await import('../../src/migrate/refresh-leftovers.js');
+  let seen: unknown[] | null = null;
+  await refreshStaging(fx.ctx(), {
+    yes: true,
+    hold: async (phase) => {
+      if (phase === 'restoring') seen = (await findRefreshLeftovers(fx.ctx().loaded)).databases;
+    },
+  });
+  assert.deepEqual(seen, [], 'the running refresh\'s own private copy is not a leftover');
+  assert.deepEqual(leaked(dumpStaging()), []);
+});
+
+test('kill -9 of backup verify --scratch-url: its scratch database on staging\'s server is closed to PUBLIC, reported as a leftover, and dropped by prune', async () => {
+  await setup();
+  const { CLI, TSX } = await import('../helpers/cli.js');
+  const scratch = withDatabase(fx.stagingUrl, 'postgres');
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'backup', 'verify', 'latest', '--env', 'production', '--scratch-url', scratch], {
+    cwd: fx.dir,
+    env: { ...process.env, ...fx.env },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  let name: string | null = null;
+  for (let i = 0; i < 1500 && !name && child.exitCode === null; i++) {
+    const rows = await sql<{ d: string }>(scratch, `SELECT datname AS d FROM pg_database WHERE datname LIKE 'prodguard\\_verify\\_%' AND shobj_description(oid, 'pg_database') LIKE 'prodguard backup verify: pid %'`);
+    if (rows.length) name = rows[0].d;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(name, 'the verify created its scratch database before it was killed');
+  await sql(fx.prodUrl, `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rfr_reader') THEN CREATE ROLE rfr_reader LOGIN; END IF; END $$`);
+  assert.deepEqual(await sql(scratch, `SELECT has_database_privilege('rfr_reader', $1, 'CONNECT') AS can`, [name]), [{ can: false }], 'PUBLIC may not connect to the scratch copy');
+  const list = await runCli(['backup', 'list', '--leftovers'], { cwd: fx.dir, env: fx.env });
+  assert.match(list.stdout, new RegExp(`database +staging:${name} +LEFTOVER of a killed backup verify --scratch-url \\(restored backup: UNMASKED rows\\)`), list.stdout + list.stderr);
+  const pr = await runCli(['backup', 'prune', '--yes', '--json'], { cwd: fx.dir, env: fx.env });
+  assert.equal(pr.code, 0, pr.stderr);
+  assert.ok((JSON.parse(pr.stdout).databaseLeftovers as string[]).includes(`staging:${name}`), pr.stdout);
+  assert.deepEqual(await sql(scratch, `SELECT datname FROM pg_database WHERE datname = $1`, [name]), []);
+});

@@ -77,7 +77,7 @@ test('every pg tool prodguard runs gets the password through its environment, ne
     for (const args of [
       ['backup', 'create', '--env', 'production'],
       ['backup', 'verify', 'latest', '--env', 'production'],
-      ['restore', 'latest', '--to', 'staging', '--new-database', 'copy1'],
+      ['restore', 'latest', '--to', 'staging', '--new-database', 'copy1', '--unmasked'],
       ['pitr', 'enable', '--env', 'production'],
       ['pitr', 'base-backup', '--env', 'production'],
     ]) {

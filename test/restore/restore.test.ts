@@ -50,8 +50,25 @@ test('restore, its safety rules, and drills', async (t) => {
   t.after(s.p.cleanup);
   const cli = (args: string[]) => runCli(args, { cwd: s.p.dir, env: s.env });
 
+  await t.test('restoring production into a staging environment without --unmasked is refused (new database and --replace), naming staging refresh', async () => {
+    for (const extra of [[], ['--replace'], ['--new-database', 'copy_refused']]) {
+      const r = await cli(['restore', 'latest', '--to', 'staging', ...extra]);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('prodguard:'));
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /refusing to restore production's backup into staging \(kind staging\): it would put production's data there UNMASKED — use `prodguard staging refresh --env staging --yes` \(masked copy\), or pass --unmasked/);
+    }
+    // By connection string too: the URL resolves to the staging environment.
+    const byUrl = await cli(['restore', 'latest', '--to', s.staging, '--replace']);
+    assert.equal(byUrl.code, 1, byUrl.stderr);
+    assert.match(byUrl.stderr, /UNMASKED/);
+    assert.deepEqual(await sql(s.staging, 'SELECT id FROM precious'), [{ id: 42 }], 'staging untouched');
+    const [{ n }] = await sql<{ n: number }>(s.sc.url('postgres'), `SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'shop_restore_%' OR datname = 'copy_refused'`);
+    assert.equal(n, 0, 'no database was created on staging\'s server');
+  });
+
   await t.test('restores into a new database by default and verifies row counts', async () => {
-    const r = await cli(['restore', 'latest', '--to', 'staging', '--json']);
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--json', '--unmasked']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.backupId, s.backup.id);
@@ -77,14 +94,14 @@ test('restore, its safety rules, and drills', async (t) => {
   });
 
   await t.test('a non-empty target without --replace is refused and left alone', async () => {
-    const r = await cli(['restore', 'latest', '--to', 'staging', '--new-database', 'staging_db']);
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--new-database', 'staging_db', '--unmasked']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /target database "staging_db" .* is not empty; pass --replace/);
     assert.deepEqual(await sql(s.staging, 'SELECT id FROM precious'), [{ id: 42 }]);
   });
 
   await t.test('with --replace the non-empty target is backed up first, then replaced', async () => {
-    const r = await cli(['restore', 'latest', '--to', 'staging', '--replace', '--json']);
+    const r = await cli(['restore', 'latest', '--to', 'staging', '--replace', '--json', '--unmasked']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.database, 'staging_db');
@@ -99,6 +116,22 @@ test('restore, its safety rules, and drills', async (t) => {
     }
     assert.equal((await sql(s.staging, `SELECT to_regclass('precious') AS t`))[0].t, null);
     assert.equal((await sql<{ n: number }>(s.staging, 'SELECT count(*)::int AS n FROM customers'))[0].n, 300);
+  });
+
+  await t.test('after an --unmasked restore into staging, status reports staging as UNMASKED (not masked)', async () => {
+    const st = await cli(['status', '--json']);
+    const checks = (JSON.parse(st.stdout) as { rules: Array<{ checks: Array<{ id: string; state: string; reason: string }> }> }).rules.flatMap((x) => x.checks);
+    const c = checks.find((x) => x.id === 'migrate.staging');
+    assert.equal(c?.state, 'failing', JSON.stringify(c));
+    assert.match(c!.reason, /staging: .*UNMASKED: production's backup \S+ was restored into "staging_db" with --unmasked .* masking does not hold until `prodguard staging refresh --env staging --yes`/);
+    assert.doesNotMatch(c!.reason, /masking: \d+ masked/);
+    const ctx = contextFrom(loadConfig({ cwd: s.p.dir }));
+    try {
+      const rec = ctx.auditLog.read().filter((x) => x.action === 'restore' && x.verdict === 'ok').at(-1)!;
+      assert.match(rec.command ?? '', /--unmasked/);
+    } finally {
+      await ctx.close();
+    }
   });
 
   await t.test('a drill records RTO and RPO, and status rule 6 sees it', async () => {
@@ -143,7 +176,7 @@ test('restore, its safety rules, and drills', async (t) => {
     flipped[flipped.length - 40] ^= 0xff;
     writeFileSync(path, flipped);
     try {
-      const r = await cli(['restore', s.backup.id, '--to', 'staging', '--new-database', 'damaged_copy']);
+      const r = await cli(['restore', s.backup.id, '--to', 'staging', '--new-database', 'damaged_copy', '--unmasked']);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, new RegExp(`object dump\\.d/${biggest.replace(/\./g, '\\.')} cannot be read back`), r.stderr);
       assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('prodguard:')).length, 1, r.stderr);
@@ -151,5 +184,33 @@ test('restore, its safety rules, and drills', async (t) => {
     } finally {
       writeFileSync(path, bytes);
     }
+  });
+  await t.test('kill -9 of a restore into staging mid-way: the half-filled database is reported by backup list --leftovers and dropped by prune', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI, TSX } = await import('../helpers/cli.js');
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'restore', 'latest', '--to', 'staging', '--new-database', 'killed_copy', '--unmasked'], {
+      cwd: s.p.dir,
+      env: { ...process.env, ...s.env },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    let seen = false;
+    for (let i = 0; i < 3000 && !seen && child.exitCode === null; i++) {
+      const rows = await sql(s.sc.url('postgres'), `SELECT 1 FROM pg_database WHERE datname = 'killed_copy' AND shobj_description(oid, 'pg_database') LIKE 'prodguard restore: pid %'`);
+      if (rows.length) seen = true;
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(seen, 'the restore created its database before it was killed');
+    const list = await cli(['backup', 'list', '--leftovers']);
+    assert.match(list.stdout, /database +staging:killed_copy +LEFTOVER of a killed restore \(partly restored backup: UNMASKED rows\)/, list.stdout + list.stderr);
+    const pr = await cli(['backup', 'prune', '--yes', '--json']);
+    assert.equal(pr.code, 0, pr.stderr);
+    assert.ok((JSON.parse(pr.stdout).databaseLeftovers as string[]).includes('staging:killed_copy'), pr.stdout);
+    assert.deepEqual(await sql(s.sc.url('postgres'), `SELECT datname FROM pg_database WHERE datname = 'killed_copy'`), []);
+    // A restore that completed is not a leftover: its databases are never listed.
+    const again = await cli(['backup', 'list', '--leftovers']);
+    assert.doesNotMatch(again.stdout, /LEFTOVER of a killed restore/);
   });
 });

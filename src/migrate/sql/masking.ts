@@ -8,8 +8,16 @@
 export type MaskStrategy = 'email' | 'name' | 'phone' | 'hash' | 'null' | 'text' | 'scrub' | 'keep';
 
 /** Patterns scrubbed inside free text (`scrub`), replaced by fixed placeholders. */
-export const SCRUB_PATTERNS: Array<{ re: string; with: string }> = [
+export const SCRUB_PATTERNS: Array<{ re: string; with: string; flags?: string }> = [
+  // A value after a credential label ("password: hunter1", "api_key=…"): the label stays, the value goes.
+  { re: '\\m(password|passwd|pwd|passphrase|secret|api[_ -]?key|access[_ -]?key|token|pin)(\\s*[:=]\\s*|\\s+is\\s+)[^\\s,;]+', with: '\\1\\2[secret]', flags: 'i' },
   { re: '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}', with: 'redacted@example.invalid' },
+  // Spelled-out addresses: "uma1 at realcorp dot com", "uma1(at)realcorp(dot)com".
+  { re: '\\m[A-Za-z0-9._%+-]+\\s*(\\(at\\)|\\[at\\]|\\sat\\s)\\s*[A-Za-z0-9-]+(\\s*(\\(dot\\)|\\[dot\\]|\\sdot\\s)\\s*[A-Za-z0-9-]+)+', with: 'redacted@example.invalid', flags: 'i' },
+  // Cloud access key ids (AWS AKIA…/ASIA…) and IBANs (country, check digits, 11–30 alphanumerics, spaces allowed).
+  { re: '\\m(AKIA|ASIA)[0-9A-Z]{16}\\M', with: '[token]' },
+  { re: '\\m[A-Z]{2}[0-9]{2}( ?[A-Z0-9]{4}){2,7}( ?[A-Z0-9]{1,4})?\\M', with: '[iban]' },
+  { re: '\\m[0-9]{1,3}(\\.[0-9]{1,3}){3}\\M', with: '[ip]' },
   { re: '\\m(sk|pk|rk)_(live|test)_[A-Za-z0-9]{8,}|\\mgh[pousr]_[A-Za-z0-9]{20,}|\\meyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}', with: '[token]' },
   { re: '\\m(\\d[ -]?){13,19}\\M', with: '[number]' },
   { re: '(\\+\\d{1,3}[ .-]?)?\\m\\(?\\d{2,5}\\)?([ .-]\\d{2,5}){1,4}\\M|\\+?\\m\\d{9,15}\\M', with: '[phone]' },
@@ -33,7 +41,7 @@ export function maskExpression(strategy: MaskStrategy, col: string): string {
       return `CASE WHEN ${col} IS NULL THEN NULL ELSE 'masked-' || substr(${h}, 1, 12) END`;
     case 'scrub': {
       let e = `${col}::text`;
-      for (const p of SCRUB_PATTERNS) e = `regexp_replace(${e}, '${p.re.replace(/'/g, "''")}', '${p.with}', 'g')`;
+      for (const p of SCRUB_PATTERNS) e = `regexp_replace(${e}, '${p.re.replace(/'/g, "''")}', '${p.with}', '${p.flags ?? ''}g')`;
       return e;
     }
     case 'keep':

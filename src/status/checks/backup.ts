@@ -113,8 +113,13 @@ export const checks: StatusCheck[] = [
       const l = await findLeftovers(ctx);
       const local = l.local.filter((x) => !x.running);
       const remote = l.destinations.filter((x) => !x.recent);
-      const details = { local: local.map((x) => x.path), destinations: remote.map((x) => `${x.destination}:${x.key}`) };
+      const details = { local: local.map((x) => x.path), destinations: remote.map((x) => `${x.destination}:${x.key}`), databases: l.databases.map((x) => `${x.environment}:${x.database}`) };
+      const copies = l.databases.filter((x) => x.kind !== 'old-staging');
+      if (copies.length) return { state: 'failing', reason: `${copies.length} private database(s) of killed staging refreshes, verifies or restores may hold UNMASKED production rows on staging's server (${copies[0].environment}:${copies[0].database}); run \`prodguard backup prune --yes\``, details };
+      const servers = local.filter((x) => x.serverPid !== null);
+      if (servers.length) return { state: 'failing', reason: `${servers.length} throw-away PostgreSQL server(s) of killed verify/drill runs still running on restored data (${servers[0].path}, pid ${servers[0].serverPid}); run \`prodguard backup prune\``, details };
       if (local.length) return { state: 'failing', reason: `${local.length} working dir(s) of crashed runs in the temp dir may hold plaintext (${local[0].path}); run \`prodguard backup prune\``, details };
+      if (l.databases.length) return { state: 'failing', reason: `${l.databases.length} database(s) left by killed staging refreshes (${l.databases[0].environment}:${l.databases[0].database}); run \`prodguard backup prune --yes\``, details };
       if (remote.length) return { state: 'failing', reason: `${remote.length} leftover object(s) of killed backups on destinations (${remote[0].destination}:${remote[0].key}); run \`prodguard backup prune\``, details };
       return { state: 'ok', reason: 'none (see `prodguard backup list --leftovers`)', details };
     }),

@@ -95,7 +95,14 @@ export const checks: StatusCheck[] = [
           parts.push(`cannot read its migration history: ${errorMessage(err)}`);
           worse('failing');
         }
-        if (!mirrorsBySchema) {
+        // A restore with --unmasked after the last refresh: staging holds unmasked data, whatever the rules say.
+        const { UNMASKED_RESTORES } = await import('../../restore/staging-gate.js');
+        const unmasked = (await store.list<{ at: string; backupId: string; database: string; sourceEnvironment: string }>(UNMASKED_RESTORES, { where: { environment: env }, limit: 1 }))[0];
+        const refreshedAt = (refresh?.doc as { at?: string } | undefined)?.at;
+        if (unmasked && (!refreshedAt || Date.parse(unmasked.doc.at) > Date.parse(refreshedAt))) {
+          parts.push(`UNMASKED: ${unmasked.doc.sourceEnvironment}'s backup ${unmasked.doc.backupId} was restored into "${unmasked.doc.database}" with --unmasked ${ago(Date.now() - Date.parse(unmasked.doc.at))} ago; masking does not hold until \`prodguard staging refresh --env ${env} --yes\` (and drop that database if it is not staging's own)`);
+          worse('failing');
+        } else if (!mirrorsBySchema) {
           try {
             // Masking coverage (issue #20): personal-data columns without a rule make the next refresh refuse.
             const { stagingCoverage } = await import('../../migrate/staging-coverage.js');
