@@ -246,3 +246,56 @@ test('ap-078: a policy signed before destinations were pinned authorises none: p
   const r = await createBackup(fx.ctx(), { env: 'production' });
   assert.equal(r.manifest.destinationsAuthorisedBy?.version, old.version + 1);
 });
+
+test("w5c-020, w5c-086, w5c-021: --config naming a self-signed SQLite store (or another database) whose policy signs dave's destination: production's pin refuses the backup before anything is written; status is not green", async () => {
+  await setup();
+  const { inForce } = await policyInForce(fx.ctx());
+  await pinPolicyInProduction(fx.prodUrl, { version: inForce!.policy.version, hash: inForce!.hash });
+  const { openContext } = await import('../../src/context.js');
+  const { initPolicy } = await import('../../src/policy/rotate.js');
+  const { stringify, parse } = await import('yaml');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const raw = parse(readFileSync(join(fx.dir, 'prodguard.yaml'), 'utf8')) as Record<string, any>;
+  raw.state = { store: 'sqlite', path: '.prodguard/dave-state.db' };
+  raw.team = raw.team.map((m: { name: string; role: string }) => (m.name === 'dave' ? { ...m, role: 'senior' } : m));
+  raw.backup = { encryption: { noEncrypt: true }, destinations: [{ name: 'local', type: 'local', path: exfil() }] };
+  const daveYaml = join(fx.dir, 'dave.yaml');
+  writeFileSync(daveYaml, stringify(raw));
+  const dave = openContext({ cwd: fx.dir, configFile: daveYaml });
+  try {
+    await initPolicy(dave, { keyFile: fx.keyFile('dave') });
+    const daves = (await policyInForce(dave)).inForce!;
+    assert.ok(daves, "dave's store has a policy in force signing his destination");
+    await assert.rejects(createBackup(dave, { env: 'production', reason: 'nightly' }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'backup.destinations-unsigned');
+      assert.match(e.message, new RegExp(`backup of production refused: production is pinned to policy version ${inForce!.policy.version} \\(${inForce!.hash.slice(0, 12)}\\) but the state store's policy in force is version ${daves.policy.version} \\(${daves.hash.slice(0, 12)}\\)`));
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+    const r = await runCli(['--config', daveYaml, 'backup', 'create', '--env', 'production'], { cwd: fx.dir, env: fx.env });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /production is pinned to policy version/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(exfil()), false, "dave's destination received nothing");
+    // w5c-021: break-glass checks the pin before its backup, so its backup does not reach dave either.
+    const { openBreakGlass } = await import('../../src/emergency/break-glass.js');
+    const { loadPrivateKey } = await import('../../src/migrate/keys.js');
+    await assert.rejects(
+      openBreakGlass(dave, { env: 'production', reason: 'x', durationMs: 600_000, key: loadPrivateKey(fx.keyFile('dave')) }),
+      /break-glass refused: the policy (in force|chain) in the state store .*the policy production last deployed under/,
+    );
+    assert.equal(existsSync(exfil()), false, "break-glass's backup did not reach dave's destination");
+    const st = await trustChecks.find((c) => c.id === 'policy.backup-destinations')!.run(dave);
+    assert.equal(st.state, 'failing', st.reason);
+    assert.match(st.reason, /production: production is pinned to policy version/);
+    // Staging carries no pin: dave's store may still take staging's backup (recorded as unsigned by the team).
+    // The team's own store and policy still back production up.
+    const ok = await createBackup(fx.ctx(), { env: 'production' });
+    assert.equal(ok.manifest.destinationsAuthorisedBy?.hash, inForce!.hash);
+    assert.equal((await statusCheck()).state, 'ok');
+  } finally {
+    await dave.close();
+    await sql(fx.prodUrl, 'DROP TABLE IF EXISTS prodguard.policy_pin');
+    rmSync(exfil(), { recursive: true, force: true });
+  }
+});
