@@ -56,7 +56,7 @@ async function isProduction(ctx: Context, env: string, url: string, pinned: Reco
  * RefusedError (code backup.destinations-unsigned) when production's would go anywhere unsigned.
  */
 export async function authoriseDestinations(ctx: Context, env: string, url: string): Promise<DestinationsAuthority | null> {
-  const actual = backupTermsFromConfig(ctx.loaded.config);
+  const actual = backupTermsFromConfig(ctx.loaded.config, ctx.loaded.root);
   const chain = await readPolicyChain(ctx);
   let pin: { version: number; hash: string } | null = null;
   try {

@@ -51,7 +51,7 @@ export const checks: StatusCheck[] = [
       const { backupTermsDifference, backupTermsFromConfig } = await import('../../policy/backup-terms.js');
       const chain = await readPolicyChain(ctx);
       if (!chain.ok) return { state: 'failing', reason: `no policy in force (${chain.problem}): backups of production are refused` };
-      const actual = backupTermsFromConfig(ctx.loaded.config);
+      const actual = backupTermsFromConfig(ctx.loaded.config, ctx.loaded.root);
       const what = `${actual.destinations.length} destination(s), ${actual.encrypted ? `${actual.recipients.length} recipient(s)` : 'unencrypted'}`;
       if (!chain.inForce) return { state: 'missing', reason: `unsigned: ${what} from prodguard.yaml alone, no policy in force signs them (prodguard policy init pins them)` };
       const p = chain.inForce.policy;
