@@ -8,7 +8,25 @@ import type { StateStore } from './store/store.js';
 import { AuditLog, type AuditInput, type AuditRecord } from './audit/log.js';
 import { auditOrigin } from './audit/anchor.js';
 
+/** Before w6: ONE head for every origin writing to the team store (red team w5c-074). Read only as a fallback. */
 export const AUDIT_HEAD_KEY = 'audit.head';
+/** The head of one origin's log (src/audit/anchor.ts auditOrigin): several machines share a team store. */
+export const auditHeadKey = (origin: string) => `${AUDIT_HEAD_KEY}:${origin}`;
+
+/**
+ * This log's head as the state store remembers it. Each origin has its own row, so another machine
+ * writing last never reads as records cut off here (w5c-074). A store from before keeps one shared
+ * `audit.head`: it counts only when it is a record of this log (else it is another machine's).
+ */
+export async function readAuditHead(ctx: Pick<Context, 'store' | 'auditLog'>): Promise<{ seq: number; hash: string } | null> {
+  const store = await ctx.store();
+  const own = await store.getMeta(auditHeadKey(auditOrigin(ctx.auditLog.file)));
+  if (own) return JSON.parse(own) as { seq: number; hash: string };
+  const legacy = await store.getMeta(AUDIT_HEAD_KEY);
+  if (!legacy) return null;
+  const head = JSON.parse(legacy) as { seq: number; hash: string };
+  return ctx.auditLog.read().some((r) => r.seq === head.seq && r.hash === head.hash) ? head : null;
+}
 
 export interface Context {
   loaded: LoadedConfig;
@@ -36,8 +54,9 @@ export function contextFrom(loaded: LoadedConfig): Context {
       throw err;
     }
   };
-  const auditLog = new AuditLog(configPath(loaded, loaded.config.state.auditLog), async (head) => {
-    await (await storeForAudit())?.setMeta(AUDIT_HEAD_KEY, JSON.stringify(head));
+  const auditFile = configPath(loaded, loaded.config.state.auditLog);
+  const auditLog = new AuditLog(auditFile, async (head) => {
+    await (await storeForAudit())?.setMeta(auditHeadKey(auditOrigin(auditFile)), JSON.stringify(head));
   });
   return {
     loaded,

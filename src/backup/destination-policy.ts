@@ -13,6 +13,10 @@
  *   turn the check off).
  * - No policy at all (the demo, local development): allowed and recorded as unsigned — unless the
  *   database carries production's policy pin (it was deployed under a policy this store lacks).
+ * - The database carries production's policy pin (a deploy recorded the policy it was judged by):
+ *   only a policy chain that contains that exact pinned policy authorises it (the rule deploy,
+ *   break-glass and restore follow — red team w5c-020/086). A self-signed SQLite store or another
+ *   database named as the store holds a policy "in force" too, but not production's.
  * Other environments (staging, local) are not refused; their manifests say whether the policy
  * authorised their destinations.
  */
@@ -21,7 +25,7 @@ import { RefusedError } from '../errors.js';
 import { readPolicyChain } from '../policy/chain.js';
 import { backupTermsDifference, backupTermsFromConfig } from '../policy/backup-terms.js';
 import { readFactsAt, type ReachedFacts } from '../policy/environment-identity.js';
-import { readProductionPin } from '../policy/production-pin.js';
+import { pinProblem, readProductionPin } from '../policy/production-pin.js';
 import type { EnvironmentIdentity } from '../policy/document.js';
 
 /** The policy version whose signed terms list exactly this backup's destinations and recipients. */
@@ -52,22 +56,22 @@ async function isProduction(ctx: Context, env: string, url: string, pinned: Reco
  * RefusedError (code backup.destinations-unsigned) when production's would go anywhere unsigned.
  */
 export async function authoriseDestinations(ctx: Context, env: string, url: string): Promise<DestinationsAuthority | null> {
-  const actual = backupTermsFromConfig(ctx.loaded.config);
+  const actual = backupTermsFromConfig(ctx.loaded.config, ctx.loaded.root);
   const chain = await readPolicyChain(ctx);
+  let pin: { version: number; hash: string } | null = null;
+  try {
+    pin = await readProductionPin(url);
+  } catch {
+    pin = null; // unreachable: the backup itself fails to connect
+  }
   if (!chain.ok) {
-    if (await isProduction(ctx, env, url, {})) {
+    if (pin || (await isProduction(ctx, env, url, {}))) {
       throw new RefusedError(`backup of ${env} refused: no policy in force to sign its destinations (${chain.problem})`, 'backup.destinations-unsigned');
     }
     return null;
   }
   const inForce = chain.inForce;
   if (!inForce) {
-    let pin: { version: number } | null = null;
-    try {
-      pin = await readProductionPin(url);
-    } catch {
-      pin = null; // unreachable: the backup itself fails to connect
-    }
     if (pin) {
       throw new RefusedError(
         `backup of ${env} refused: the database was deployed under policy version ${pin.version}, but this state store has no policy in force to sign its backup destinations`,
@@ -76,6 +80,10 @@ export async function authoriseDestinations(ctx: Context, env: string, url: stri
     }
     return null;
   }
+  if (pin) {
+    const problem = await pinMismatch(ctx, url, pin, inForce);
+    if (problem) throw new RefusedError(`backup of ${env} refused: ${problem}`, 'backup.destinations-unsigned');
+  }
   const diff = backupTermsDifference(inForce.policy.backup, actual);
   if (!diff) return { version: inForce.policy.version, hash: inForce.hash };
   if (!(await isProduction(ctx, env, url, inForce.policy.environments))) return null;
@@ -83,5 +91,18 @@ export async function authoriseDestinations(ctx: Context, env: string, url: stri
     `backup of ${env} refused: prodguard.yaml's backup destinations/recipients are not the ones the policy in force (version ${inForce.policy.version}) signs — ${diff}; ` +
       `put them into the policy with prodguard policy propose + ${inForce.policy.threshold} senior signature(s) (prodguard policy sign), or restore backup: in prodguard.yaml`,
     'backup.destinations-unsigned',
+  );
+}
+
+/**
+ * Why the store's policy in force is not the one production is pinned to (null: it is, or it is a
+ * signed successor of it). One line naming both versions and hashes; also used by status rule 4.
+ */
+export async function pinMismatch(ctx: Context, url: string, pin: { version: number; hash: string }, inForce: { hash: string; policy: { version: number } }): Promise<string | null> {
+  const problem = await pinProblem(ctx, url);
+  if (!problem) return null;
+  return (
+    `production is pinned to policy version ${pin.version} (${pin.hash.slice(0, 12)}) but the state store's policy in force is version ${inForce.policy.version} (${inForce.hash.slice(0, 12)}) — ${problem}; ` +
+    `only the team's own policy chain authorises production's backup destinations (check state: in prodguard.yaml and --config)`
   );
 }

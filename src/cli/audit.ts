@@ -33,12 +33,11 @@ export function registerAudit(program: Command): void {
     .addOption(jsonOption())
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { verifyAuditText } = await import('../audit/log.js');
-      const { AUDIT_HEAD_KEY } = await import('../context.js');
+      const { readAuditHead } = await import('../context.js');
       await withContext(cmd, async (ctx) => {
         const file = ctx.auditLog.file;
         const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-        const headText = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);
-        const result = verifyAuditText(text, headText ? (JSON.parse(headText) as { seq: number; hash: string }) : null);
+        const result = verifyAuditText(text, await readAuditHead(ctx));
         const { verifyAnchored } = await import('../audit/anchor.js');
         const anchors = await verifyAnchored(ctx, undefined, { otherOrigins: true });
         const { unvouchedLine } = await import('../audit/unvouched.js');

@@ -28,7 +28,7 @@ import { membersInForce } from './seniors.js';
 import type { PolicyMember } from '../policy/document.js';
 import { END_TOKEN_SQL } from './sql/end-token.js';
 import { resolveEnvironment } from '../config/resolve-environment.js';
-import { productionPinRefusal } from '../policy/production-pin.js';
+import { pinProblem, productionPinRefusal } from '../policy/production-pin.js';
 import { issueLockdownToken } from '../lockdown/lockdown.js';
 import { connect } from '../pg/client.js';
 
@@ -126,6 +126,20 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
     }
   }
 
+  // The pin first, before the backup writes anything (red team w5c-021: a --config store's policy
+  // sent the break-glass backup to its own destination before the pin refused the glass). A pin
+  // that cannot be read here is left to the backup ("the backup failed") and the check below.
+  const isProduction = resolveEnvironment(ctx.loaded, { environment: o.env }).kind === 'production';
+  if (isProduction) {
+    let early: string | null = null;
+    try {
+      early = await pinProblem(ctx, connectionUrl(ctx.loaded, o.env));
+    } catch {
+      early = null;
+    }
+    if (early) return refuse(new RefusedError(`break-glass refused: ${early}`, 'break-glass.policy-pin'), senior);
+  }
+
   let backup: { id: string; verifyMs: number } | null = null;
   if (!o.withoutBackup) {
     try {
@@ -140,7 +154,7 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
   // Production remembers the policy it last deployed under (the deploy gate's check): a chain cut
   // back, or a policy pinned in another store (--config with a local SQLite), is refused here too.
   // Checked after the backup so that an unreachable production reads as "the backup failed".
-  if (resolveEnvironment(ctx.loaded, { environment: o.env }).kind === 'production') {
+  if (isProduction) {
     const pinned = await productionPinRefusal(ctx, connectionUrl(ctx.loaded, o.env));
     if (pinned) return refuse(new RefusedError(`break-glass refused: ${pinned}`, 'break-glass.policy-pin'), senior);
   }

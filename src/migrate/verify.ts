@@ -8,6 +8,7 @@ import { requireReadOnlyChecks, runSmokeTests } from '../restore/smoke.js';
 import { envOfKind, requireEnv } from './change.js';
 import { diffSnapshots, describeDifference, schemaSnapshot, type SchemaDifference } from './snapshot.js';
 import { DEPLOYS, type DeployRecord } from './records.js';
+import { healthFailureLine, healthReport, type HealthReport } from './health-report.js';
 
 export interface VerifyDeployResult {
   ok: boolean;
@@ -15,7 +16,8 @@ export interface VerifyDeployResult {
   staging: string;
   differences: SchemaDifference[];
   lines: string[];
-  health: Array<{ name: string; ok: boolean; value: string | null; expected: string; error?: string }>;
+  /** Redacted: name, rows, how it failed — never production's values (w5c-081). */
+  health: HealthReport[];
   productionFingerprint: string;
   stagingFingerprint: string;
 }
@@ -29,10 +31,10 @@ export async function verifyDeploy(ctx: Context, env: string, opts: { staging?: 
   const prodUrl = connectionUrl(loaded, env);
   const [prod, stag] = await Promise.all([schemaSnapshot(prodUrl), schemaSnapshot(connectionUrl(loaded, staging))]);
   const differences = diffSnapshots(stag, prod);
-  const health = await runSmokeTests(prodUrl, loaded.config.migrations.healthChecks, 'health check');
+  const health = (await runSmokeTests(prodUrl, loaded.config.migrations.healthChecks, 'health check')).map(healthReport);
   const lines = [
     ...differences.map((d) => describeDifference(d, { expected: staging, actual: env })),
-    ...health.filter((h) => !h.ok).map((h) => `health check ${h.name} failed: ${h.error ?? `got ${h.value}, expected ${h.expected}`}`),
+    ...health.filter((h) => !h.ok).map(healthFailureLine),
   ];
   const ok = lines.length === 0;
   const store = await ctx.store();

@@ -87,7 +87,8 @@ export function policyHash(p: PolicyDocument): string {
 }
 
 /** The policy terms the working tree's config describes. */
-export function termsFromConfig(config: Config): PolicyTerms {
+/** `root`: the directory of the prodguard.yaml in use (local backup destinations are pinned by absolute path). */
+export function termsFromConfig(config: Config, root?: string): PolicyTerms {
   const pol = config.policy;
   return {
     project: config.project.name,
@@ -98,7 +99,7 @@ export function termsFromConfig(config: Config): PolicyTerms {
     oidc: pol.oidc ?? null,
     environments: Object.fromEntries(Object.entries(pol.environments).map(([k, v]) => [k, { ...v }])),
     checkpointKey: pol.checkpointKey?.trim() ?? null,
-    backup: backupTermsFromConfig(config),
+    backup: backupTermsFromConfig(config, root),
   };
 }
 

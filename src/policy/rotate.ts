@@ -54,7 +54,7 @@ export async function initPolicy(ctx: Context, opts: { keyFile: string }): Promi
   if (chain.inForce) {
     return refuse(ctx, 'policy.init', command, `a policy is already in force (version ${chain.inForce.policy.version}); change it with prodguard policy propose and sign`, 'policy.exists');
   }
-  const policy: PolicyDocument = { version: 1, previous: null, ...termsFromConfig(ctx.loaded.config) };
+  const policy: PolicyDocument = { version: 1, previous: null, ...termsFromConfig(ctx.loaded.config, ctx.loaded.root) };
   const problems = policyProblems(policy);
   if (problems.length) return refuse(ctx, 'policy.init', command, `the policy cannot be pinned: ${problems.join('; ')}`, 'policy.invalid');
   const key = loadPrivateKey(opts.keyFile);
@@ -84,7 +84,7 @@ async function requireInForce(ctx: Context): Promise<PolicyInForce> {
 
 /** The working tree's terms as the next version after the policy in force (null when they are the same). */
 export function nextFromWorkingTree(ctx: Context, inForce: PolicyInForce): PolicyDocument | null {
-  const terms = termsFromConfig(ctx.loaded.config);
+  const terms = termsFromConfig(ctx.loaded.config, ctx.loaded.root);
   if (sameTerms(terms, termsOf(inForce.policy))) return null;
   return { version: inForce.policy.version + 1, previous: inForce.hash, ...terms };
 }

@@ -7,6 +7,9 @@ export interface SmokeResult {
   value: string | null;
   expected: string;
   error?: string;
+  /** Rows the check returned, and the SQLSTATE of its error: what a redacted report may say (w5c-081). */
+  rows?: number;
+  sqlstate?: string;
 }
 
 export interface DrillRecord {

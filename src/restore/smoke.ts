@@ -65,10 +65,10 @@ export async function runSmokeTests(url: string, tests: SmokeTest[], what = 'smo
         if (t.expect !== undefined) ok = value !== null && value === String(t.expect);
         else if (t.min !== undefined) ok = value !== null && Number(value) >= t.min;
         else ok = r.rows.length > 0;
-        out.push({ name: t.name, ok, value, expected });
+        out.push({ name: t.name, ok, value, expected, rows: r.rows.length });
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
-        out.push({ name: t.name, ok: false, value: null, expected, error: errorMessage(err) });
+        out.push({ name: t.name, ok: false, value: null, expected, error: errorMessage(err), sqlstate: (err as { code?: string }).code });
       }
     }
     return out;

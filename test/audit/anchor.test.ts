@@ -170,3 +170,31 @@ test('attack: deleting the local audit log and the state database (SQLite) is ca
   assert.equal(cli.code, 1);
   assert.equal(JSON.parse(cli.stdout).anchors.problems.length, 2, 'one per destination');
 });
+
+test('w5c-074: two origins (two checkouts) writing to one team store: neither one\'s audit verify reports the other\'s records as cut off; w5c-072: a deleted local log still is', async () => {
+  const url = await createDatabase(cluster(), 'anchor_team_w5c074');
+  const a = await project('w5ca', url);
+  // A clean clone elsewhere: the same prodguard.yaml, no local audit log, the same team store.
+  const b = makeProject();
+  cleanups.push(b.cleanup);
+  writeFileSync(join(b.dir, 'prodguard.yaml'), readFileSync(join(a.dir, 'prodguard.yaml'), 'utf8'));
+  const verify = (dir: string) => runCli(['audit', 'verify'], { cwd: dir, env: a.env });
+  let r = await verify(b.dir);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout + r.stderr, /cut off/);
+  // Both machines write, in turns; the other one wrote last each time.
+  const bctx = openContext({ cwd: b.dir });
+  cleanups.push(() => bctx.close());
+  await bctx.audit({ action: 'test.op', command: 'op b1', target: 'production', verdict: 'ok', reason: 'from the clone' });
+  r = await verify(a.dir);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  await a.ctx().audit({ action: 'test.op', command: 'op a5', target: 'production', verdict: 'ok', reason: 'from the first checkout' });
+  r = await verify(b.dir);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /audit log chain intact: 1 records/);
+  // The heads are per origin, so the first checkout's deleted log is still reported (w5c-072).
+  rmSync(a.ctx().auditLog.file);
+  r = await verify(a.dir);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout + r.stderr, /records 1–\d+ were cut off the end/);
+});

@@ -107,7 +107,7 @@ test('ap-029: a read-only health check runs in BEGIN READ ONLY with default_tran
   ]);
   const v = await verifyDeploy(fx.ctx(), 'production', { audit: false });
   assert.deepEqual(v.health.map((h) => [h.name, h.ok]), [['canary readable', true], ['read-only transaction', true], ['second wall', true], ['wrong value fails', false]]);
-  assert.deepEqual(v.lines, ['health check wrong value fails failed: got 1, expected = 2']);
+  assert.deepEqual(v.lines, ['health check wrong value fails failed: the value differs from the expected one (1 row(s), expected = 2)']);
 });
 
 test('ap-029: the extended protocol is the transport — a multi-statement text is refused by the server even if it reached it', async () => {
@@ -120,4 +120,38 @@ test('ap-029: the extended protocol is the transport — a multi-statement text 
     await assert.rejects(c.query({ text: ATTACK, queryMode: 'extended' } as never), /cannot insert multiple commands into a prepared statement/);
   });
   assert.ok(await canaryExists());
+});
+
+test('w5c-081: a failing health check reports its name, row count and how it failed — never production\'s values — in the result, the CLI output (text and --json) and the audit log', async () => {
+  await setup();
+  await sql(fx.prodUrl, `CREATE TABLE IF NOT EXISTS customers (id int, name text, email text); INSERT INTO customers VALUES (1, 'Ada Secret', 'ada@secret.example'), (2, 'Bob Hidden', 'bob@hidden.example')`);
+  await sql(fx.stagingUrl, `CREATE TABLE IF NOT EXISTS customers (id int, name text, email text)`);
+  await setChecks([
+    { name: 'leak', sql: `select string_agg(name||':'||email, ',') from customers where id < 4`, expect: 'nope' },
+    { name: 'leak-min', sql: `select min(email) from customers`, min: 1 },
+    { name: 'leak-error', sql: `select email::int from customers`, expect: 1 },
+  ]);
+  try {
+    const v = await verifyDeploy(fx.ctx(), 'production');
+    assert.equal(v.ok, false);
+    assert.deepEqual(v.health, [
+      { name: 'leak', ok: false, rows: 1, expected: '= nope', failure: 'the value differs from the expected one' },
+      { name: 'leak-min', ok: false, rows: 1, expected: '≥ 1', failure: 'the value is not a number' },
+      { name: 'leak-error', ok: false, rows: 0, expected: '= 1', failure: 'the query failed (SQLSTATE 22P02)' },
+    ]);
+    const secret = /Ada|Bob|secret\.example|hidden\.example/;
+    assert.doesNotMatch(JSON.stringify(v), secret);
+    for (const args of [['migrate', 'verify', '--env', 'production'], ['migrate', 'verify', '--env', 'production', '--json']]) {
+      const r = await runCli(args, { cwd: fx.dir, env: fx.env });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, /health check leak failed: the value differs from the expected one \(1 row\(s\), expected = nope\)|"failure":\s*"the value differs/);
+      assert.doesNotMatch(r.stdout + r.stderr, secret);
+    }
+    const audit = fx.ctx().auditLog.read().filter((a) => a.action === 'migrate.verify');
+    assert.ok(audit.length >= 3);
+    assert.doesNotMatch(JSON.stringify(audit), secret, 'the audit log (and so the team store) holds no row values');
+  } finally {
+    await setChecks([]);
+    for (const url of [fx.prodUrl, fx.stagingUrl]) await sql(url, 'DROP TABLE IF EXISTS customers');
+  }
 });

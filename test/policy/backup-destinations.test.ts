@@ -246,3 +246,139 @@ test('ap-078: a policy signed before destinations were pinned authorises none: p
   const r = await createBackup(fx.ctx(), { env: 'production' });
   assert.equal(r.manifest.destinationsAuthorisedBy?.version, old.version + 1);
 });
+
+test("w5c-020, w5c-086, w5c-021: --config naming a self-signed SQLite store (or another database) whose policy signs dave's destination: production's pin refuses the backup before anything is written; status is not green", async () => {
+  await setup();
+  const { inForce } = await policyInForce(fx.ctx());
+  await pinPolicyInProduction(fx.prodUrl, { version: inForce!.policy.version, hash: inForce!.hash });
+  const { openContext } = await import('../../src/context.js');
+  const { initPolicy } = await import('../../src/policy/rotate.js');
+  const { stringify, parse } = await import('yaml');
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const raw = parse(readFileSync(join(fx.dir, 'prodguard.yaml'), 'utf8')) as Record<string, any>;
+  raw.state = { store: 'sqlite', path: '.prodguard/dave-state.db' };
+  raw.team = raw.team.map((m: { name: string; role: string }) => (m.name === 'dave' ? { ...m, role: 'senior' } : m));
+  raw.backup = { encryption: { noEncrypt: true }, destinations: [{ name: 'local', type: 'local', path: exfil() }] };
+  const daveYaml = join(fx.dir, 'dave.yaml');
+  writeFileSync(daveYaml, stringify(raw));
+  const dave = openContext({ cwd: fx.dir, configFile: daveYaml });
+  try {
+    await initPolicy(dave, { keyFile: fx.keyFile('dave') });
+    const daves = (await policyInForce(dave)).inForce!;
+    assert.ok(daves, "dave's store has a policy in force signing his destination");
+    await assert.rejects(createBackup(dave, { env: 'production', reason: 'nightly' }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'backup.destinations-unsigned');
+      assert.match(e.message, new RegExp(`backup of production refused: production is pinned to policy version ${inForce!.policy.version} \\(${inForce!.hash.slice(0, 12)}\\) but the state store's policy in force is version ${daves.policy.version} \\(${daves.hash.slice(0, 12)}\\)`));
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+    const r = await runCli(['--config', daveYaml, 'backup', 'create', '--env', 'production'], { cwd: fx.dir, env: fx.env });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /production is pinned to policy version/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(exfil()), false, "dave's destination received nothing");
+    // w5c-021: break-glass checks the pin before its backup, so its backup does not reach dave either.
+    const { openBreakGlass } = await import('../../src/emergency/break-glass.js');
+    const { loadPrivateKey } = await import('../../src/migrate/keys.js');
+    await assert.rejects(
+      openBreakGlass(dave, { env: 'production', reason: 'x', durationMs: 600_000, key: loadPrivateKey(fx.keyFile('dave')) }),
+      /break-glass refused: the policy (in force|chain) in the state store .*the policy production last deployed under/,
+    );
+    assert.equal(existsSync(exfil()), false, "break-glass's backup did not reach dave's destination");
+    const st = await trustChecks.find((c) => c.id === 'policy.backup-destinations')!.run(dave);
+    assert.equal(st.state, 'failing', st.reason);
+    assert.match(st.reason, /production: production is pinned to policy version/);
+    // Staging carries no pin: dave's store may still take staging's backup (recorded as unsigned by the team).
+    // The team's own store and policy still back production up.
+    const ok = await createBackup(fx.ctx(), { env: 'production' });
+    assert.equal(ok.manifest.destinationsAuthorisedBy?.hash, inForce!.hash);
+    assert.equal((await statusCheck()).state, 'ok');
+  } finally {
+    await dave.close();
+    await sql(fx.prodUrl, 'DROP TABLE IF EXISTS prodguard.policy_pin');
+    rmSync(exfil(), { recursive: true, force: true });
+  }
+});
+
+test('w5c-023, w5c-024, w5c-035: a relative local destination is pinned by its canonical absolute path: the same yaml from another directory (--config copy) is refused, the same place written relatively is not', async () => {
+  await setup();
+  const { stringify, parse } = await import('yaml');
+  const { mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { openContext } = await import('../../src/context.js');
+  // The signed destinations, the main one (an absolute path) written relative to prodguard.yaml's directory: the same place.
+  const signed = (await policyInForce(fx.ctx())).inForce!.policy.backup!.destinations;
+  const relativeDests = signed.map((id, i) => ({ name: `d${i}`, type: 'local', path: id === `local:${backupsDir()}` ? 'backups' : id.slice('local:'.length) }));
+  assert.ok(relativeDests.some((d) => d.path === 'backups'));
+  await withBackupConfig(
+    (b) => (b.destinations = relativeDests),
+    async () => {
+      const r = await createBackup(fx.ctx(), { env: 'production' });
+      assert.ok(r.manifest.destinationsAuthorisedBy, 'the same place, written relatively, is the signed destination');
+    },
+  );
+  // The same relative yaml copied into a subdirectory (its own directory decides): another place.
+  const raw = parse(readFileSync(join(fx.dir, 'prodguard.yaml'), 'utf8')) as Record<string, any>;
+  raw.state = { store: 'sqlite', path: join(fx.dir, '.prodguard/state.db') };
+  raw.backup.destinations = relativeDests;
+  const sub = join(fx.dir, 'dave-sub');
+  mkdirSync(sub, { recursive: true });
+  writeFileSync(join(sub, 'prodguard.yaml'), stringify(raw));
+  const c = openContext({ cwd: fx.dir, configFile: join(sub, 'prodguard.yaml') });
+  try {
+    await assert.rejects(createBackup(c, { env: 'production' }), new RegExp(`destination\\(s\\) not in the policy: local:${sub}/backups`));
+    assert.equal(existsSync(join(sub, 'backups')), false, 'nothing was written to the subdirectory');
+  } finally {
+    await c.close();
+  }
+});
+
+test('w5c-025, w5c-085, w5c-026: a committed symlink in a signed local path moves nothing: the resolved place is compared, the backup refused, nothing written', async () => {
+  await setup();
+  const { symlinkSync, mkdirSync } = await import('node:fs');
+  const offsite2 = join(fx.dir, 'backups2');
+  const signed = (await policyInForce(fx.ctx())).inForce!.policy.backup!.destinations;
+  await fx.updateConfig((raw) => (raw.backup.destinations = [...signed.map((id, i) => ({ name: `d${i}`, type: 'local', path: id.slice('local:'.length) })), { name: 'second', type: 'local', path: 'backups2' }]));
+  await proposePolicy(fx.ctx());
+  await signPolicyProposal(fx.ctx(), { keyFile: fx.keyFile('bob') });
+  assert.equal((await signPolicyProposal(fx.ctx(), { keyFile: fx.keyFile('carol') })).inForce, true);
+  const { inForce } = await policyInForce(fx.ctx());
+  assert.ok(inForce!.policy.backup!.destinations.includes(`local:${offsite2}`), 'the relative path is signed as an absolute one');
+  // dave commits backups2 -> his own directory.
+  mkdirSync(exfil(), { recursive: true });
+  symlinkSync(exfil(), offsite2);
+  try {
+    await assert.rejects(createBackup(fx.ctx(), { env: 'production' }), (e: Error) => {
+      assert.match(e.message, new RegExp(`destination\\(s\\) not in the policy: local:${exfil()}`));
+      assert.match(e.message, new RegExp(`signed destination\\(s\\) not configured: local:${offsite2}`));
+      return true;
+    });
+    assert.deepEqual(readdirSync(exfil()), [], "nothing reached the symlink's target");
+    assert.equal((await statusCheck()).state, 'failing');
+  } finally {
+    rmSync(offsite2, { force: true });
+    rmSync(exfil(), { recursive: true, force: true });
+  }
+  // The real directory in its place: backed up again.
+  mkdirSync(offsite2, { recursive: true });
+  const r = await createBackup(fx.ctx(), { env: 'production' });
+  assert.equal(r.manifest.destinationsAuthorisedBy?.version, inForce!.policy.version);
+});
+
+test('w5c-023 (upgrade): a policy that signed a relative local path as written authorises nothing and says to re-sign', async () => {
+  await setup();
+  const { inForce } = await policyInForce(fx.ctx());
+  const old: PolicyDocument = {
+    ...inForce!.policy,
+    version: inForce!.policy.version + 1,
+    previous: inForce!.hash,
+    backup: { ...inForce!.policy.backup!, destinations: inForce!.policy.backup!.destinations.map((d) => (d === `local:${join(fx.dir, 'backups')}` ? 'local:backups' : d)) },
+  };
+  const { loadPrivateKey } = await import('../../src/migrate/keys.js');
+  await appendToChain(fx.ctx(), { policy: old, signatures: [signPolicy(old, 'bob', loadPrivateKey(fx.keyFile('bob'))), signPolicy(old, 'carol', loadPrivateKey(fx.keyFile('carol')))] });
+  await withBackupConfig(
+    (b) => (b.destinations = inForce!.policy.backup!.destinations.map((id, i) => ({ name: `d${i}`, type: 'local', path: id.slice('local:'.length) }))),
+    async () => {
+      await assert.rejects(createBackup(fx.ctx(), { env: 'production' }), /the policy signs relative local path\(s\) \(local:backups\) .*re-sign them \(prodguard policy propose \+ policy sign\)/);
+    },
+  );
+});

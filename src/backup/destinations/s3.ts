@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import {
   S3Client,
+  type S3ClientConfig,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -34,6 +35,24 @@ function notFound(err: unknown): boolean {
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }
 
+/**
+ * The client's settings. Without an `endpoint` in the (signed) config the bytes go to AWS's own
+ * endpoint for the region, whatever the environment says: the SDK otherwise honours
+ * AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, and endpoint_url / a `services` section in
+ * AWS_CONFIG_FILE or ~/.aws/config, any of which would send production's backup to another server
+ * than the one the policy signs (red team w5c-029..032). An explicit endpoint is never overridden.
+ */
+export function s3ClientConfig(cfg: S3DestinationConfig, credentials: { accessKeyId: string; secretAccessKey: string }): S3ClientConfig {
+  return {
+    region: cfg.region,
+    endpoint: cfg.endpoint,
+    forcePathStyle: cfg.forcePathStyle,
+    credentials,
+    maxAttempts: 2,
+    ignoreConfiguredEndpointUrls: true,
+  };
+}
+
 export function s3Destination(cfg: S3DestinationConfig, env: Record<string, string | undefined> = process.env): Destination {
   const accessKeyId = env[cfg.accessKeyIdEnv];
   const secretAccessKey = env[cfg.secretAccessKeyEnv];
@@ -42,13 +61,7 @@ export function s3Destination(cfg: S3DestinationConfig, env: Record<string, stri
   }
   // The SDK warns on every run that FUTURE releases will need Node 22; not actionable for users.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const client = new S3Client({
-    region: cfg.region,
-    endpoint: cfg.endpoint,
-    forcePathStyle: cfg.forcePathStyle,
-    credentials: { accessKeyId, secretAccessKey },
-    maxAttempts: 2,
-  });
+  const client = new S3Client(s3ClientConfig(cfg, { accessKeyId, secretAccessKey }));
   const prefix = cfg.prefix ? cfg.prefix.replace(/\/+$/, '') + '/' : '';
   const full = (key: string) => prefix + key;
   return {

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { DemoChapter } from '../types.js';
 import { verifyAuditText } from '../../audit/log.js';
-import { AUDIT_HEAD_KEY } from '../../context.js';
+import { readAuditHead } from '../../context.js';
 import { verifyAnchored, writeCheckpoint } from '../../audit/anchor.js';
 import { loadPrivateKey } from '../../migrate/keys.js';
 import { closeIncident, exportIncident } from '../../emergency/incident.js';
@@ -28,8 +28,7 @@ export const auditChapter: DemoChapter = {
 
     demo.showCommand('prodguard audit verify');
     const text = readFileSync(ctx.auditLog.file, 'utf8');
-    const headText = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);
-    const head = headText ? (JSON.parse(headText) as { seq: number; hash: string }) : null;
+    const head = await readAuditHead(ctx);
     const chain = verifyAuditText(text, head);
     if (!chain.ok) throw new Error(`the audit chain is broken: ${chain.problems[0]?.problem}`);
     const anchors = await verifyAnchored(ctx);

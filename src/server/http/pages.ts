@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Context } from '../../context.js';
-import { AUDIT_HEAD_KEY } from '../../context.js';
+import { readAuditHead } from '../../context.js';
 import { verifyAuditText, type AuditRecord } from '../../audit/log.js';
 import { listJobRuns } from '../run-job.js';
 import { grantIsActive, listGrants, type Grant } from '../../grants/grants.js';
@@ -104,15 +104,15 @@ export async function changesPage(ctx: Context): Promise<Page> {
   };
 }
 
-function auditIntegrity(ctx: Context, headText: string | null): { ok: boolean; records: number; problems: string[] } {
+function auditIntegrity(ctx: Context, head: { seq: number; hash: string } | null): { ok: boolean; records: number; problems: string[] } {
   const file = ctx.auditLog.file;
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const r = verifyAuditText(text, headText ? (JSON.parse(headText) as { seq: number; hash: string }) : null);
+  const r = verifyAuditText(text, head);
   return { ok: r.ok, records: r.records, problems: r.problems.map((p) => `line ${p.line}: ${p.problem}`) };
 }
 
 export async function auditChainStatus(ctx: Context) {
-  return auditIntegrity(ctx, await (await ctx.store()).getMeta(AUDIT_HEAD_KEY));
+  return auditIntegrity(ctx, await readAuditHead(ctx));
 }
 
 function auditRows(records: AuditRecord[]): string[][] {

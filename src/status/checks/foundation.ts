@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { StatusCheck } from '../types.js';
-import { AUDIT_HEAD_KEY } from '../../context.js';
+import { readAuditHead } from '../../context.js';
 import { verifyAuditText } from '../../audit/log.js';
 
 /** Scorecard checks contributed by the foundation: configuration and the audit log. */
@@ -22,8 +22,7 @@ export const checks: StatusCheck[] = [
     title: 'audit log is intact',
     async run(ctx) {
       const file = ctx.auditLog.file;
-      const head = await (await ctx.store()).getMeta(AUDIT_HEAD_KEY);
-      const r = verifyAuditText(existsSync(file) ? readFileSync(file, 'utf8') : '', head ? JSON.parse(head) : null);
+      const r = verifyAuditText(existsSync(file) ? readFileSync(file, 'utf8') : '', await readAuditHead(ctx));
       if (!r.ok) return { state: 'failing', reason: `${r.problems.length} problem(s), first: line ${r.problems[0].line}: ${r.problems[0].problem}` };
       return { state: 'ok', reason: `${r.records} records, hash chain verified` };
     },
