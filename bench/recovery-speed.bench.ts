@@ -172,7 +172,7 @@ backup:
       bareR.push(b);
       await dropDatabase(dst.url(), `bare_${i}`);
       await settle(dst.url());
-      const [o] = await timed(() => restoreBackup(ctx, { backup: lastId, to: 'staging', newDatabase: `ours_${i}`, jobs }));
+      const [o] = await timed(() => restoreBackup(ctx, { backup: lastId, to: 'staging', newDatabase: `ours_${i}`, jobs, unmasked: true }));
       oursR.push(o);
       await dropDatabase(dst.url(), `ours_${i}`);
       loads.push(loadavg()[0]);
