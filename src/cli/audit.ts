@@ -36,8 +36,10 @@ export function registerAudit(program: Command): void {
       const { readAuditHead } = await import('../context.js');
       await withContext(cmd, async (ctx) => {
         const file = ctx.auditLog.file;
+        // The head before the log (see status's audit.intact): an append in between is not a cut.
+        const head = await readAuditHead(ctx);
         const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-        const result = verifyAuditText(text, await readAuditHead(ctx));
+        const result = verifyAuditText(text, head);
         const { verifyAnchored } = await import('../audit/anchor.js');
         const anchors = await verifyAnchored(ctx, undefined, { otherOrigins: true });
         const { unvouchedLine } = await import('../audit/unvouched.js');

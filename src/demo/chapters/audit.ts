@@ -27,8 +27,8 @@ export const auditChapter: DemoChapter = {
     } else demo.say('(no checkpoint key or no backup destination in this run: the chain is checked without an anchor)');
 
     demo.showCommand('prodguard audit verify');
-    const text = readFileSync(ctx.auditLog.file, 'utf8');
     const head = await readAuditHead(ctx);
+    const text = readFileSync(ctx.auditLog.file, 'utf8');
     const chain = verifyAuditText(text, head);
     if (!chain.ok) throw new Error(`the audit chain is broken: ${chain.problems[0]?.problem}`);
     const anchors = await verifyAnchored(ctx);

@@ -22,7 +22,11 @@ export const checks: StatusCheck[] = [
     title: 'audit log is intact',
     async run(ctx) {
       const file = ctx.auditLog.file;
-      const r = verifyAuditText(existsSync(file) ? readFileSync(file, 'utf8') : '', await readAuditHead(ctx));
+      // The head first: a record is written to the log before its head reaches the store, so a log
+      // read after the head holds at least that record; read the other way round, an append landing
+      // between the two reads looks like records cut off the end.
+      const head = await readAuditHead(ctx);
+      const r = verifyAuditText(existsSync(file) ? readFileSync(file, 'utf8') : '', head);
       if (!r.ok) return { state: 'failing', reason: `${r.problems.length} problem(s), first: line ${r.problems[0].line}: ${r.problems[0].problem}` };
       return { state: 'ok', reason: `${r.records} records, hash chain verified` };
     },
