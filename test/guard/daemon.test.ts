@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,27 @@ after(() => {
   }
   rmSync(runtime, { recursive: true, force: true });
 });
+
+/** Every daemon of this file (started here, or by the hook: its pid file is in our runtime dir) stopped and gone. */
+async function stopDaemons(): Promise<void> {
+  const pids = new Set(started);
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.pid')) pids.add(Number(readFileSync(p, 'utf8')));
+    }
+  };
+  try {
+    walk(runtime);
+  } catch {
+    /* nothing started */
+  }
+  // Never 0 or negative: process.kill(0, …) would signal this runner's whole process group.
+  const live = () => [...pids].filter((pid) => pid > 0 && alive(pid));
+  for (const pid of live()) process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && live().length; i++) await new Promise((r) => setTimeout(r, 100));
+}
 
 function redteamProject(): { dir: string; env: Record<string, string> } {
   const dir = mkdtempSync(join(tmpdir(), 'prodguard-daemon-'));
@@ -143,15 +164,10 @@ test('the installed hook answers through a warm daemon exactly as in-process, fo
     // The daemon really answered: it answers a direct request for this project.
     assert.ok(await viaDaemon('claude-code', claudeBash(dir, 'npm test'), env, dir, { start: false }));
   } finally {
-    // The daemons still hold this project's state database open: stop them before removing it
-    // (CI saw ENOTEMPTY when one wrote into .prodguard/ during the removal).
-    for (const pid of started) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
+    // The daemons still hold this project's state database open: stop them — those this file
+    // started and those the hook started itself — and wait until they are gone before removing it
+    // (CI saw ENOTEMPTY when one wrote into .prodguard/ during the removal, twice).
+    await stopDaemons();
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 });
