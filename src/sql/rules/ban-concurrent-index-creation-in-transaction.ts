@@ -1,4 +1,5 @@
 import type { LintRule } from './types.js';
+import { concurrentStatement } from './helpers.js';
 
 export const rule: LintRule = {
   id: 'ban-concurrent-index-creation-in-transaction',
@@ -12,10 +13,7 @@ export const rule: LintRule = {
   },
   check: (s, ctx) => {
     if (!ctx.inTransaction) return undefined;
-    const concurrent =
-      (s.kind === 'IndexStmt' && s.node.concurrent) ||
-      (s.kind === 'DropStmt' && s.node.concurrent) ||
-      (s.kind === 'ReindexStmt' && ((s.node.params as Array<{ DefElem?: { defname?: string } }>) ?? []).some((p) => p.DefElem?.defname === 'concurrently'));
-    return concurrent ? `${s.kind === 'IndexStmt' ? 'CREATE INDEX' : s.kind === 'DropStmt' ? 'DROP INDEX' : 'REINDEX'} CONCURRENTLY cannot run inside a transaction block` : undefined;
+    const concurrent = concurrentStatement(s);
+    return concurrent ? `${concurrent} CONCURRENTLY cannot run inside a transaction block` : undefined;
   },
 };

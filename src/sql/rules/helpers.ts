@@ -72,3 +72,11 @@ export function namedColumnDefs(s: ParsedStatement): Array<{ name: string; def: 
     return (c.subtype === 'AT_AddColumn' || c.subtype === 'AT_AlterColumnType') && def ? [{ name: String(def.colname ?? c.name), def }] : [];
   });
 }
+
+/** CREATE INDEX / DROP INDEX / REINDEX … CONCURRENTLY: refused by PostgreSQL inside a transaction block. Null for anything else. */
+export function concurrentStatement(s: ParsedStatement): 'CREATE INDEX' | 'DROP INDEX' | 'REINDEX' | null {
+  if (s.kind === 'IndexStmt' && s.node.concurrent) return 'CREATE INDEX';
+  if (s.kind === 'DropStmt' && s.node.concurrent) return 'DROP INDEX';
+  if (s.kind === 'ReindexStmt' && ((s.node.params as Array<{ DefElem?: { defname?: string } }>) ?? []).some((p) => p.DefElem?.defname === 'concurrently')) return 'REINDEX';
+  return null;
+}

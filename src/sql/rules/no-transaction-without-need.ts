@@ -1,4 +1,5 @@
 import type { LintRule, ParsedStatement } from './types.js';
+import { concurrentStatement } from './helpers.js';
 
 /**
  * Statements PostgreSQL refuses inside a transaction block, or that commit on their own (explicit
@@ -6,13 +7,9 @@ import type { LintRule, ParsedStatement } from './types.js';
  * outside a transaction.
  */
 function needsNoTransaction(s: ParsedStatement): boolean {
+  if (concurrentStatement(s)) return true;
   const n = s.node as Record<string, unknown>;
   switch (s.kind) {
-    case 'IndexStmt':
-    case 'DropStmt':
-      return Boolean(n.concurrent);
-    case 'ReindexStmt':
-      return ((n.params as Array<{ DefElem?: { defname?: string } }>) ?? []).some((p) => p.DefElem?.defname === 'concurrently');
     case 'VacuumStmt':
     case 'CreatedbStmt':
     case 'DropdbStmt':
