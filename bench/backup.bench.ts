@@ -113,7 +113,7 @@ backup:
       ours.push(o);
     }
     // The same work in-process (library call, no CLI start-up): separates the fixed cost of
-    // starting node + loading the TypeScript sources through tsx from the per-byte cost.
+    // starting node + loading the modules (dist/cli/main.js, see CLI_ARGS) from the per-byte cost.
     Object.assign(process.env, env);
     const ctx = contextFrom(loadConfig({ cwd: dir }));
     const inProc: number[] = [];
