@@ -42,7 +42,7 @@ function isPinnedProduction(f: ReachedFacts, pinned: Record<string, EnvironmentI
 }
 
 /** Is `env` production? Unreadable facts count as production (fail closed). */
-async function isProduction(ctx: Context, env: string, url: string, pinned: Record<string, EnvironmentIdentity>): Promise<boolean> {
+async function isProductionEnv(ctx: Context, env: string, url: string, pinned: Record<string, EnvironmentIdentity>): Promise<boolean> {
   if (ctx.loaded.config.environments[env]?.kind === 'production' || pinned[env]?.kind === 'production') return true;
   try {
     return isPinnedProduction(await readFactsAt(url), pinned);
@@ -51,11 +51,20 @@ async function isProduction(ctx: Context, env: string, url: string, pinned: Reco
   }
 }
 
+export interface AuthoriseOptions {
+  /** What is written, for the refusal ("backup of production refused"): default "backup". */
+  what?: string;
+  /** The environment holds production's data (its shadow): judged as production. */
+  asProduction?: boolean;
+}
+
 /**
  * The policy that authorises this backup's destinations, null when none does (unsigned); throws a
  * RefusedError (code backup.destinations-unsigned) when production's would go anywhere unsigned.
  */
-export async function authoriseDestinations(ctx: Context, env: string, url: string): Promise<DestinationsAuthority | null> {
+export async function authoriseDestinations(ctx: Context, env: string, url: string, opts: AuthoriseOptions = {}): Promise<DestinationsAuthority | null> {
+  const what = opts.what ?? 'backup';
+  const isProduction = async (pinned: Record<string, EnvironmentIdentity>) => opts.asProduction === true || (await isProductionEnv(ctx, env, url, pinned));
   const actual = backupTermsFromConfig(ctx.loaded.config, ctx.loaded.root);
   const chain = await readPolicyChain(ctx);
   let pin: { version: number; hash: string } | null = null;
@@ -65,8 +74,8 @@ export async function authoriseDestinations(ctx: Context, env: string, url: stri
     pin = null; // unreachable: the backup itself fails to connect
   }
   if (!chain.ok) {
-    if (pin || (await isProduction(ctx, env, url, {}))) {
-      throw new RefusedError(`backup of ${env} refused: no policy in force to sign its destinations (${chain.problem})`, 'backup.destinations-unsigned');
+    if (pin || (await isProduction({}))) {
+      throw new RefusedError(`${what} of ${env} refused: no policy in force to sign its destinations (${chain.problem})`, 'backup.destinations-unsigned');
     }
     return null;
   }
@@ -74,7 +83,7 @@ export async function authoriseDestinations(ctx: Context, env: string, url: stri
   if (!inForce) {
     if (pin) {
       throw new RefusedError(
-        `backup of ${env} refused: the database was deployed under policy version ${pin.version}, but this state store has no policy in force to sign its backup destinations`,
+        `${what} of ${env} refused: the database was deployed under policy version ${pin.version}, but this state store has no policy in force to sign its backup destinations`,
         'backup.destinations-unsigned',
       );
     }
@@ -82,13 +91,13 @@ export async function authoriseDestinations(ctx: Context, env: string, url: stri
   }
   if (pin) {
     const problem = await pinMismatch(ctx, url, pin, inForce);
-    if (problem) throw new RefusedError(`backup of ${env} refused: ${problem}`, 'backup.destinations-unsigned');
+    if (problem) throw new RefusedError(`${what} of ${env} refused: ${problem}`, 'backup.destinations-unsigned');
   }
   const diff = backupTermsDifference(inForce.policy.backup, actual);
   if (!diff) return { version: inForce.policy.version, hash: inForce.hash };
-  if (!(await isProduction(ctx, env, url, inForce.policy.environments))) return null;
+  if (!(await isProduction(inForce.policy.environments))) return null;
   throw new RefusedError(
-    `backup of ${env} refused: prodguard.yaml's backup destinations/recipients are not the ones the policy in force (version ${inForce.policy.version}) signs — ${diff}; ` +
+    `${what} of ${env} refused: prodguard.yaml's backup destinations/recipients are not the ones the policy in force (version ${inForce.policy.version}) signs — ${diff}; ` +
       `put them into the policy with prodguard policy propose + ${inForce.policy.threshold} senior signature(s) (prodguard policy sign), or restore backup: in prodguard.yaml`,
     'backup.destinations-unsigned',
   );

@@ -31,6 +31,7 @@ import { syncSequences } from './sequences.js';
 import { schemaFingerprints } from './drift.js';
 import { enablePitr } from '../restore/pitr/enable.js';
 import { createBaseBackup } from '../restore/pitr/base-backup.js';
+import { authorisePitrDestinations } from '../restore/pitr/authorise.js';
 
 export interface EnableShadowOptions {
   environment: string;
@@ -94,6 +95,9 @@ export async function enableShadow(ctx: Context, opts: EnableShadowOptions): Pro
     const sub = subscriptionName(opts.environment);
     const previous = await readShadowState(ctx, opts.environment);
     if (previous && previous.shadowEnv !== opts.shadowEnv) throw new RefusedError(`${opts.environment} already has a shadow (${previous.shadowEnv}); one shadow per production environment`, 'shadow.exists');
+    // The shadow's PITR carries production's data: its destinations and recipients must be the
+    // signed policy's (w5c-087) — checked before anything is created on either side.
+    if (!opts.skipPitr) await authorisePitrDestinations(ctx, opts.shadowEnv, shadowUrl, { shadow: true });
 
     // 1. Production: read-only checks first, then the publication (the only object created there).
     const { published, roles } = await withClient(prodUrl, async (c) => {

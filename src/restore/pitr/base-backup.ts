@@ -14,6 +14,7 @@ import { toolConn } from '../../pg/tool-conn.js';
 import { withClient } from '../../pg/client.js';
 import { RefusedError, errorMessage } from '../../errors.js';
 import { encryptionSettings } from './crypto.js';
+import { authorisePitrDestinations } from './authorise.js';
 import { openPitrStore, type BaseBackupManifest, type StoredFileRef } from './store.js';
 import { parseLsn, segNoOfLsn, segmentName } from './wal.js';
 
@@ -21,6 +22,13 @@ export async function createBaseBackup(ctx: Context, envName: string, env: Recor
   const { loaded } = ctx;
   const enc = encryptionSettings(loaded);
   const url = connectionUrl(loaded, envName, env);
+  try {
+    // Production's cluster goes only where the signed policy says (w5c-043): before the store opens.
+    await authorisePitrDestinations(ctx, envName, url);
+  } catch (err) {
+    await ctx.audit({ action: 'pitr.base-backup', command: `prodguard pitr base-backup --env ${envName}`, target: envName, verdict: 'refused', reason: errorMessage(err) });
+    throw err;
+  }
   const store = await openPitrStore(loaded, envName, enc);
   const info = await withClient(url, async (c) => {
     const r = await c.query<{ v: string; sysid: string; seg: string }>(

@@ -15,7 +15,8 @@ import type { Context } from '../../context.js';
 import { connectionUrl } from '../../config/connection.js';
 import { withClient, quoteLiteral } from '../../pg/client.js';
 import { chownForServer, serverOsUser } from '../../pg/cluster.js';
-import { RefusedError } from '../../errors.js';
+import { RefusedError, errorMessage } from '../../errors.js';
+import { authorisePitrDestinations } from './authorise.js';
 import { durationMs } from '../../config/schema.js';
 import { encryptionSettings } from './crypto.js';
 import { pitrStoreDir } from './store.js';
@@ -67,6 +68,13 @@ export async function enablePitr(ctx: Context, envName: string, env: Record<stri
   const method = loaded.config.pitr.method;
   encryptionSettings(loaded); // refuses early without recipients
   const url = connectionUrl(loaded, envName, env);
+  try {
+    // What PITR will write goes only where the signed policy says (w5c-043): before anything changes.
+    await authorisePitrDestinations(ctx, envName, url);
+  } catch (err) {
+    await ctx.audit({ action: 'pitr.enable', command: `prodguard pitr enable --env ${envName}`, target: envName, verdict: 'refused', reason: errorMessage(err) });
+    throw err;
+  }
   const store = pitrStoreDir(loaded, envName);
   mkdirSync(store, { recursive: true });
   const changed: string[] = [];

@@ -17,6 +17,7 @@ import { withClient } from '../../pg/client.js';
 import { maskSecrets } from '../../security/mask.js';
 import { RefusedError, errorMessage } from '../../errors.js';
 import { encryptionSettings } from './crypto.js';
+import { authorisePitrDestinations } from './authorise.js';
 import { openPitrStore, pitrStoreDir } from './store.js';
 import { archiveWalFile } from './archive.js';
 import { slotName } from './enable.js';
@@ -67,8 +68,10 @@ export async function startStreaming(
   } = {},
 ): Promise<StreamHandle> {
   const { loaded } = ctx;
-  const store = await openPitrStore(loaded, envName, encryptionSettings(loaded));
   const url = connectionUrl(loaded, envName, opts.env);
+  // Every segment from here on goes to the destinations and recipients configured now: the signed policy's only (w5c-043).
+  await authorisePitrDestinations(ctx, envName, url);
+  const store = await openPitrStore(loaded, envName, encryptionSettings(loaded));
   const slot = slotName(envName);
   const exists = await withClient(url, async (c) => (await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rowCount);
   if (!exists) throw new RefusedError(`replication slot ${slot} does not exist; run \`prodguard pitr enable --env ${envName}\` with pitr.method: streaming first`, 'pitr.no-slot');
