@@ -18,6 +18,7 @@ import { signPolicy } from '../../src/policy/signatures.js';
 import { loadPrivateKey } from '../../src/migrate/keys.js';
 import { pinPolicyInProduction } from '../../src/policy/production-pin.js';
 import { RefusedError } from '../../src/errors.js';
+import { checks as migrateChecks } from '../../src/status/checks/migrate.js';
 
 const cluster = sharedCluster({ name: 'prodguard-test-maskpin' });
 let fx: MigrateFixture;
@@ -60,6 +61,9 @@ after(async () => {
 
 const useRules = (rules: unknown[]) => fx.updateConfig((raw) => (raw.staging.masking = rules));
 
+/** Status rule 3's masking-signature check (config and policy only). */
+const maskingCheck = () => migrateChecks.find((c) => c.id === 'migrate.staging-masking-signed')!.run(fx.ctx());
+
 async function stagingUntouched(): Promise<void> {
   assert.deepEqual(await sql(fx.stagingUrl, `SELECT v FROM old_marker`), [{ v: 'old staging' }], 'staging unchanged');
   assert.deepEqual(await sql(cluster().url('postgres'), `SELECT datname FROM pg_database WHERE datname LIKE '%\\_\\_pgref\\_%'`), [], 'no private copy left');
@@ -90,6 +94,9 @@ test('w5c-044 replayed: unsigned keep rules for name/email/phone are refused bef
     assert.match(err, /public\.customers\.phone \(configured: keep; signed: masked whole\)/);
     assert.doesNotMatch(err, /at .*\.ts:\d+/, 'no stack trace');
     await stagingUntouched();
+    const st = await maskingCheck();
+    assert.equal(st.state, 'failing', st.reason);
+    assert.match(st.reason, /kept or partly masked without a signature of policy version 1: public\.customers\.email \(configured: keep; signed: masked whole\)/);
     // Refused before the backup was even fetched: no refresh was attempted (no "failed" record).
     await assert.rejects(refreshStaging(fx.ctx(), { yes: true }), (e: Error) => e instanceof RefusedError && e.code === 'staging.masking-unsigned');
     const audit = (await import('node:fs')).readFileSync(`${fx.dir}/.prodguard/audit.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; verdict: string; reason: string });
@@ -98,6 +105,9 @@ test('w5c-044 replayed: unsigned keep rules for name/email/phone are refused bef
   } finally {
     await useRules(SIGNED_RULES);
   }
+  const ok = await maskingCheck();
+  assert.equal(ok.state, 'ok', ok.reason);
+  assert.match(ok.reason, /exactly the rules policy version 1 signs/);
 });
 
 test('partial masking the policy does not sign is refused too: scrub on a name column, a jsonb rule at paths that match nothing', async () => {
@@ -136,6 +146,9 @@ test('a signed rule deleted from prodguard.yaml (customers.name: detection does 
       return true;
     });
     await stagingUntouched();
+    const st = await maskingCheck();
+    assert.equal(st.state, 'failing', st.reason);
+    assert.match(st.reason, /signed masking gone from prodguard\.yaml: public\.customers\.name \(signed: masked whole; configured: no rule\)/);
   } finally {
     await useRules(SIGNED_RULES);
   }
@@ -151,6 +164,10 @@ test('the legit path: keep for customers.email signed by two seniors (policy pro
   const chain = await readPolicyChain(fx.ctx());
   assert.ok(chain.ok && chain.inForce?.policy.version === 2);
   assert.deepEqual(chain.ok && chain.inForce?.policy.masking?.kept, ['public.customers.email']);
+  const signed = await maskingCheck();
+  assert.equal(signed.state, 'ok', signed.reason);
+  const pol = await runCli(['policy', 'status'], { cwd: fx.dir, env: fx.env });
+  assert.match(pol.stdout, /staging refreshed from production: 2 column\(s\) masked whole, 2 partial rule\(s\) \(public\.customers\.notes scrub, public\.customers\.prefs name at \$\.nick\); kept unmasked: public\.customers\.email/);
   const r = await refreshStaging(fx.ctx(), { yes: true });
   assert.ok(r.backupId);
   const rows = await sql<{ name: string; email: string }>(fx.stagingUrl, `SELECT name, email FROM customers ORDER BY id LIMIT 1`);
@@ -158,6 +175,9 @@ test('the legit path: keep for customers.email signed by two seniors (policy pro
   assert.match(rows[0].name, /^Person [0-9A-F]{8}$/, 'the rest is still masked');
   // Back to everything masked: masking more than version 2 signs needs no signature.
   await useRules(SIGNED_RULES);
+  const more = await maskingCheck();
+  assert.equal(more.state, 'ok', more.reason);
+  assert.match(more.reason, /masks more than it \(.*masked whole, not in the policy: public\.customers\.email/);
   await refreshStaging(fx.ctx(), { yes: true });
   assert.match((await sql<{ email: string }>(fx.stagingUrl, `SELECT email FROM customers ORDER BY id LIMIT 1`))[0].email, /@example\.invalid$/);
   await sql(fx.stagingUrl, `CREATE TABLE IF NOT EXISTS old_marker (v text); DELETE FROM old_marker; INSERT INTO old_marker VALUES ('old staging')`);
