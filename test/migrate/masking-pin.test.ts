@@ -97,6 +97,9 @@ test('w5c-044 replayed: unsigned keep rules for name/email/phone are refused bef
     const st = await maskingCheck();
     assert.equal(st.state, 'failing', st.reason);
     assert.match(st.reason, /kept or partly masked without a signature of policy version 1: public\.customers\.email \(configured: keep; signed: masked whole\)/);
+    const plan = await runCli(['staging', 'plan'], { cwd: fx.dir, env: fx.env });
+    assert.equal(plan.code, 1, plan.stdout + plan.stderr);
+    assert.match(plan.stdout, /UNSIGNED public\.customers\.name \(configured: keep; signed: masked whole\): the policy in force must sign it/);
     // Refused before the backup was even fetched: no refresh was attempted (no "failed" record).
     await assert.rejects(refreshStaging(fx.ctx(), { yes: true }), (e: Error) => e instanceof RefusedError && e.code === 'staging.masking-unsigned');
     const audit = (await import('node:fs')).readFileSync(`${fx.dir}/.prodguard/audit.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; verdict: string; reason: string });
