@@ -180,7 +180,7 @@ export const checks: StatusCheck[] = [
     // Config and policy only (no database): a deleted signed rule is reported by the refresh itself.
     run: safe(async (ctx) => {
       const rules = ctx.loaded.config.staging.masking as import('../../migrate/masking.js').MaskRule[];
-      if (!envsOf(ctx, 'staging').length || !rules.length) return { state: 'ok', reason: 'no staging masking configured (rule 3 migrate.staging reports it)' };
+      if (!envsOf(ctx, 'staging').length || !rules.length) return { state: 'ok', reason: 'no staging environment or no staging.masking rules: nothing to sign (migrate.staging reports it)' };
       const { readPolicyChain } = await import('../../policy/chain.js');
       const { maskingTermsDifference, maskingTermsFromRules, removedMasking, unsignedMasking } = await import('../../policy/masking-terms.js');
       const chain = await readPolicyChain(ctx);
