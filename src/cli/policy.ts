@@ -65,6 +65,7 @@ export function registerPolicy(program: Command): void {
             `  ${p.approvalsRequired} approvals per production change; ${p.threshold} senior signature(s) change the policy`,
             `  CI identity: ${p.oidc ? 'OIDC claims pinned' : 'none (production deploys are refused)'}; enrolled environments: ${p.environments.join(', ') || 'none'}`,
             `  backups of production: ${p.backup ? `${p.backup.destinations.join(', ') || 'no destination'}; ${p.backup.encrypted ? `${p.backup.recipients.length} age recipient(s)` : 'unencrypted'}` : 'no destinations signed (production backups are refused)'}`,
+            `  staging refreshed from production: ${p.masking ? `${p.masking.masked.length} column(s) masked whole, ${p.masking.partial.length} partial rule(s)${p.masking.partial.length ? ` (${p.masking.partial.join(', ')})` : ''}; kept unmasked: ${p.masking.kept.join(', ') || 'none'}` : 'no masking signed (no column may be kept or partly masked)'}`,
             `working tree's prodguard.yaml policy: ${s.workingTree}`,
             ...s.proposals.map((x) => `  proposal ${x.file}: ${x.signatures} of ${x.required} signature(s)`),
           ].join('\n');

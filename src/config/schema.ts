@@ -119,7 +119,7 @@ export const maskingRuleSchema = z
   .object({
     table: z.string().min(1).describe('schema.table or table (public).'),
     column: z.string().min(1),
-    strategy: z.enum(['email', 'name', 'phone', 'hash', 'null', 'text', 'scrub', 'keep']).describe('scrub: replace e-mails, phone numbers, tokens and card numbers inside free text; keep: copy unmasked (needs a reason).'),
+    strategy: z.enum(['email', 'name', 'phone', 'hash', 'null', 'text', 'scrub', 'keep']).describe('scrub: replace e-mails, phone numbers, tokens and card numbers inside free text; keep: copy unmasked (needs a reason). keep, scrub and rules with paths must be signed by the policy in force (policy propose + policy sign), else staging refresh refuses.'),
     reason: z.string().min(1).optional().describe('Why a column detected as personal data is kept unmasked (required with strategy keep).'),
     paths: z.array(z.string().regex(/^\$(\.(\*\*|\*|[A-Za-z0-9_-]+))*$/)).optional().describe('json/jsonb only: mask just the string leaves at these paths ($.name, $.*.name, $.**.email); without it every string leaf.'),
   })

@@ -22,6 +22,7 @@ import { applyMasking, maskingSalt, scrubMaskedTables, type MaskRule } from './m
 import { coverage, uncoveredLine } from './pii-detect.js';
 import { checkReachedEnvironment, readFactsAt, stampIdentity, type ReachedFacts } from '../policy/environment-identity.js';
 import { policyInForce } from '../policy/chain.js';
+import { authoriseMasking, signedMaskingRemoved } from './masking-authority.js';
 import { currentActor } from '../audit/actor.js';
 import { STAGING_REFRESHES, type StagingRefreshRecord } from './records.js';
 import { connectMaintenance, createPrivateDatabase, dropLeftovers, recoverInterrupted, stagingDatabaseName, swapIn } from './refresh-swap.js';
@@ -107,6 +108,14 @@ export async function refreshStaging(
   } catch (err) {
     return refuse(errorMessage(err), 'migrate.production-target');
   }
+  // The masking rules are working tree: what they leave unmasked must be signed by the policy
+  // in force (red team w5c-044) — checked before anything is fetched or copied.
+  let authority: Awaited<ReturnType<typeof authoriseMasking>>;
+  try {
+    authority = await authoriseMasking(ctx, from, rules);
+  } catch (err) {
+    return refuse(errorMessage(err), (err as RefusedError).code ?? 'staging.masking-unsigned');
+  }
   const { latestVerifiedBackup } = await import('../backup/index.js');
   const { openBackupStream } = await import('../backup/stream-restore.js');
   const m = await latestVerifiedBackup(ctx, from);
@@ -161,6 +170,8 @@ export async function refreshStaging(
       if (cov.uncovered.length) {
         throw new RefusedError(`personal data without a masking rule: ${uncoveredLine(cov.uncovered)} — add a rule to staging.masking, or \`strategy: keep\` with a reason`, 'staging.uncovered-pii');
       }
+      // A signed rule deleted from prodguard.yaml, for a column the copy still has (detection may not recognise it).
+      await signedMaskingRemoved(c, authority, rules);
       opts.onPhase?.('masking (triggers off)');
       const salt = await maskingSalt(ctx);
       await c.query('BEGIN');
@@ -220,7 +231,7 @@ export async function refreshStaging(
     target: staging,
     verdict: 'ok',
     reason: `${staging} replaced from ${from} backup ${m.id} (data as of ${m.finishedAt}); ${rec.maskedColumns} column(s) masked in a private copy, swapped in atomically`,
-    details: { backupId: m.id, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences, leftToPlatform },
+    details: { backupId: m.id, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences, leftToPlatform, maskingSignedBy: authority.policy },
   });
   return { ...rec, maskedRows, terminatedSessions: terminated, rolesCreated, schemaDifferences, leftToPlatform };
 }

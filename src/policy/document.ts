@@ -13,6 +13,8 @@ import type { Config } from '../config/schema.js';
 import { parsePublicKey } from '../migrate/keys.js';
 import { errorMessage } from '../errors.js';
 import { backupTermsFromConfig, type BackupTerms } from './backup-terms.js';
+import { maskingTermsFromRules, type MaskingTerms } from './masking-terms.js';
+import type { MaskRule } from '../migrate/masking.js';
 
 export interface PolicyMember {
   name: string;
@@ -65,6 +67,12 @@ export interface PolicyTerms {
    * policies signed before it existed: such a policy authorises no destination.
    */
   backup?: BackupTerms;
+  /**
+   * Which columns a staging refreshed from production may hold unmasked or partly masked, and
+   * which it must mask (masking-terms.ts). Absent in policies signed before it existed: such a
+   * policy lets no column be kept or partly masked.
+   */
+  masking?: MaskingTerms;
 }
 
 export interface PolicyDocument extends PolicyTerms {
@@ -100,6 +108,7 @@ export function termsFromConfig(config: Config, root?: string): PolicyTerms {
     environments: Object.fromEntries(Object.entries(pol.environments).map(([k, v]) => [k, { ...v }])),
     checkpointKey: pol.checkpointKey?.trim() ?? null,
     backup: backupTermsFromConfig(config, root),
+    masking: maskingTermsFromRules(config.staging.masking as MaskRule[]),
   };
 }
 

@@ -14,6 +14,7 @@ import { policyHash, policyProblems, sameTerms, termsFromConfig, termsOf, type P
 import { appendToChain, checkSuccession, policyInForce, readPolicyChain, type PolicyInForce } from './chain.js';
 import { signPolicy, validSeniorSigners, type SignedPolicy } from './signatures.js';
 import type { BackupTerms } from './backup-terms.js';
+import type { MaskingTerms } from './masking-terms.js';
 
 export function policyDir(ctx: Context): string {
   return resolve(ctx.loaded.root, ctx.loaded.config.policy.dir);
@@ -169,7 +170,7 @@ export async function signPolicyProposal(ctx: Context, opts: { keyFile: string; 
 }
 
 export interface PolicyStatus {
-  inForce: { version: number; hash: string; signers: string[]; members: Array<{ name: string; role: string }>; approvalsRequired: number; threshold: number; oidc: boolean; environments: string[]; backup: BackupTerms | null } | null;
+  inForce: { version: number; hash: string; signers: string[]; members: Array<{ name: string; role: string }>; approvalsRequired: number; threshold: number; oidc: boolean; environments: string[]; backup: BackupTerms | null; masking: MaskingTerms | null } | null;
   problem: string | null;
   /** "in force" when the working tree matches; else "proposed, not in force". */
   workingTree: 'in force' | 'proposed, not in force' | 'no policy in force';
@@ -203,6 +204,7 @@ export async function policyStatus(ctx: Context): Promise<PolicyStatus> {
           oidc: !!inForce.policy.oidc,
           environments: Object.keys(inForce.policy.environments),
           backup: inForce.policy.backup ?? null,
+          masking: inForce.policy.masking ?? null,
         }
       : null,
     problem,

@@ -14,6 +14,7 @@ import { makeProject, runCli } from '../helpers/cli.js';
 import { sql } from '../helpers/pg.js';
 import { runPgTool } from '../../src/pg/run-tool.js';
 import { openContext } from '../../src/context.js';
+import { generateKeys } from '../../src/migrate/keys.js';
 import { checks as migrateChecks } from '../../src/status/checks/migrate.js';
 import { sharedSupabaseCluster, PROFILES_MIGRATION, SEED_USERS_SQL, SEED_AUTH_PII_SQL, SUPABASE_MASKING } from './fixture.js';
 
@@ -28,6 +29,7 @@ test('setup: a Supabase-like production with sign-ups, a second Supabase-like st
   await sql(c.url('postgres'), PROFILES_MIGRATION + SEED_USERS_SQL + SEED_AUTH_PII_SQL + 'create index profiles_created_at_idx on public.profiles (created_at);');
   await sql(c.url('postgres', 'supabase_admin'), `create database staging template postgres owner postgres`);
   env = { PROD_URL: c.url('postgres'), STAGE_URL: c.url('staging') };
+  const alice = generateKeys({ name: 'alice', outDir: join(project.dir, 'keys') });
   writeFileSync(
     join(project.dir, 'prodguard.yaml'),
     stringify({
@@ -39,9 +41,12 @@ test('setup: a Supabase-like production with sign-ups, a second Supabase-like st
       },
       backup: { encryption: { noEncrypt: true }, destinations: [{ name: 'local', type: 'local', path: join(project.dir, 'backups') }] },
       staging: { masking: SUPABASE_MASKING },
+      // Kept columns must be signed by the policy in force (red team w5c-044): a senior pins it.
+      team: [{ name: 'alice', role: 'senior', publicKey: alice.publicKey }],
+      policy: { threshold: 1 },
     }),
   );
-  for (const args of [['backup', 'create', '--env', 'production'], ['backup', 'verify', 'latest']]) {
+  for (const args of [['policy', 'init', '--key', alice.privateKeyFile], ['backup', 'create', '--env', 'production'], ['backup', 'verify', 'latest']]) {
     const r = await cli(args);
     assert.equal(r.code, 0, r.stderr + r.stdout);
   }

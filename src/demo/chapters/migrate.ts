@@ -174,7 +174,7 @@ export const migrateChapter: DemoChapter = {
           raw.staging = raw.staging ?? {};
           raw.staging.masking = [...(raw.staging.masking ?? []), ...cov.uncovered.map((u) => ({ table: `${u.schema}.${u.table}`, column: u.column, strategy: 'scrub' }))];
         });
-        demo.say(`  alice adds a scrub rule for ${cov.uncovered.map((u) => `${u.table}.${u.column}`).join(', ')} to staging.masking: the next refresh masks it (a refresh refuses while a column is uncovered)`);
+        demo.say(`  alice adds a scrub rule for ${cov.uncovered.map((u) => `${u.table}.${u.column}`).join(', ')} to staging.masking (a refresh refuses while a column is uncovered); scrub masks only part of a value, so the next refresh also wants it signed: it goes into the seniors' next policy change`);
       }
       const first = (url: string) => withClient(url, async (c) => (await c.query('SELECT email FROM customers ORDER BY id LIMIT 1')).rows[0]?.email as string | undefined);
       const [prodEmail, stagingEmail] = await Promise.all([first(connectionUrl(demo.ctx.loaded, 'production')), first(connectionUrl(demo.ctx.loaded, 'staging'))]);

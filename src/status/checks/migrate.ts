@@ -109,7 +109,8 @@ export const checks: StatusCheck[] = [
             const cov = await stagingCoverage(ctx, env);
             if (!cov.rules) parts.push('masking: staging.masking is empty (a refresh refuses)');
             else parts.push(`masking: ${cov.masked.length} masked, ${cov.kept.length} kept, ${cov.uncovered.length} uncovered of ${cov.detected.length} personal-data column(s)${cov.uncovered.length ? ` (${cov.uncovered.map((u) => `${u.schema}.${u.table}.${u.column}`).join(', ')}: add rules; prodguard staging plan)` : ''}`);
-            if (!cov.ok) worse('failing');
+            // Unsigned kept/partial columns are migrate.staging-masking-signed's to report.
+            if (!cov.rules || cov.uncovered.length) worse('failing');
           } catch (err) {
             parts.push(`cannot check masking coverage: ${errorMessage(err)}`);
             worse('failing');
@@ -170,6 +171,30 @@ export const checks: StatusCheck[] = [
         lines.push(`${env}: last deploy ${last.doc.changeHash.slice(0, 12)} ${v ? (v.ok ? 'verified' : 'FAILED verification') : 'never verified (prodguard migrate verify)'}`);
       }
       return { state, reason: lines.join('; ') };
+    }),
+  },
+  {
+    rule: 3,
+    id: 'migrate.staging-masking-signed',
+    title: "what staging.masking leaves unmasked is signed by the policy in force",
+    // Config and policy only (no database): a deleted signed rule is reported by the refresh itself.
+    run: safe(async (ctx) => {
+      const rules = ctx.loaded.config.staging.masking as import('../../migrate/masking.js').MaskRule[];
+      if (!envsOf(ctx, 'staging').length || !rules.length) return { state: 'ok', reason: 'no staging environment or no staging.masking rules: nothing to sign (migrate.staging reports it)' };
+      const { readPolicyChain } = await import('../../policy/chain.js');
+      const { maskingTermsDifference, maskingTermsFromRules, removedMasking, unsignedMasking } = await import('../../policy/masking-terms.js');
+      const chain = await readPolicyChain(ctx);
+      if (!chain.ok) return { state: 'failing', reason: `no policy in force (${chain.problem}): staging refreshes from production are refused` };
+      const p = chain.inForce?.policy;
+      const unsigned = unsignedMasking(p?.masking, rules);
+      const by = p ? `policy version ${p.version}` : 'no policy in force';
+      if (unsigned.length) return { state: 'failing', reason: `kept or partly masked without a signature of ${by}: ${unsigned.join(', ')}; staging refresh refuses until the seniors sign it (prodguard policy propose, policy sign)` };
+      if (!p) return { state: 'ok', reason: 'every rule masks whole: nothing needs a signature (no policy in force pins the rules against removal)' };
+      const signedCols = new Set([...(p.masking?.masked ?? []), ...(p.masking?.partial ?? []).map((x) => x.split(' ')[0])]);
+      const removed = removedMasking(p.masking, rules, signedCols);
+      if (removed.length) return { state: 'failing', reason: `signed masking gone from prodguard.yaml: ${removed.join(', ')}; staging refresh refuses while production has the column (restore the rule, or the seniors sign its removal)` };
+      const diff = maskingTermsDifference(p.masking, maskingTermsFromRules(rules));
+      return { state: 'ok', reason: diff ? `signed by ${by}; prodguard.yaml masks more than it (${diff}): propose it so the policy pins the new rules too` : `exactly the rules ${by} signs` };
     }),
   },
 ];
