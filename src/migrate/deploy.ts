@@ -200,7 +200,7 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
   });
 
   opts.onPhase?.('verifying production against staging');
-  const verification = await verifyDeploy(ctx, env);
+  const verification = await verifyDeploy(ctx, env, { changeHash: state.change.hash });
   return { environment: env, changeHash: state.change.hash, backupId, applied, gate, verification };
 }
 
