@@ -87,6 +87,13 @@ test('legit path: a real CI deploy (OIDC token claimed in production, verified t
   assert.equal(r.verification?.productionRecordProblem, null, 'the deploy job recorded the outcome in production');
   const rows = await sql<{ change_hash: string; ok: boolean }>(fx.prodUrl, 'SELECT change_hash, ok FROM prodguard.deploy_verification');
   assert.deepEqual(rows, [{ change_hash: r.changeHash, ok: true }]);
+  // Its audit records name the identity the verified token proved, not PRODGUARD_ACTOR=ci (ap-082).
+  const recs = fx.ctx().auditLog.read();
+  const ok = recs.filter((a) => a.action === 'migrate.deploy' && a.verdict === 'ok').at(-1);
+  assert.equal(ok?.actor, 'oidc:repo:acme/app:environment:production');
+  assert.equal(ok?.actorSource, 'ci-token');
+  assert.equal(recs.filter((a) => a.action === 'migrate.verify').at(-1)?.actorSource, 'ci-token', 'the verification inside the deploy too');
+  assert.equal(recs.filter((a) => a.action === 'migrate.request').at(-1)?.actorSource, 'signature');
   const res = await rule5();
   assert.equal(res.state, 'ok', res.reason);
   assert.match(res.reason, new RegExp(`production: last deploy ${r.changeHash.slice(0, 12)} confirmed by production's CI token claim \\([^)]+\\), verified \\(production's own record, `));
