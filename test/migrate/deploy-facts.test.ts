@@ -25,6 +25,8 @@ import type { CheckResult } from '../../src/status/types.js';
 const cluster = sharedCluster({ name: 'prodguard-test-deploy-facts' });
 let fx: MigrateFixture;
 let teamUrl: string;
+/** The change of the first, verified deploy. */
+let firstChange = '';
 
 let ready: Promise<void> | undefined;
 const setup = () =>
@@ -85,6 +87,7 @@ test('legit path: a real CI deploy (OIDC token claimed in production, verified t
   const r = await asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }));
   assert.equal(r.verification?.ok, true, r.verification?.lines.join('\n'));
   assert.equal(r.verification?.productionRecordProblem, null, 'the deploy job recorded the outcome in production');
+  firstChange = r.changeHash;
   const rows = await sql<{ change_hash: string; ok: boolean }>(fx.prodUrl, 'SELECT change_hash, ok FROM prodguard.deploy_verification');
   assert.deepEqual(rows, [{ change_hash: r.changeHash, ok: true }]);
   // Its audit records name the identity the verified token proved, not PRODGUARD_ACTOR=ci (ap-082).
@@ -139,6 +142,24 @@ test('red team ap-054 replayed: a copy of the last deploy document with verified
   assert.equal(ci?.state, 'failing', JSON.stringify(rule));
   assert.notEqual(rule.state, 'ok');
   assert.match(ci!.reason, /contradicts production's record/);
+});
+
+test('ap-054 variant: a copy of an older, really verified deploy record with a newer time still reads production\'s newest verification (failed)', async () => {
+  await setup();
+  assert.ok(firstChange);
+  const now = new Date(Date.now() + 1500).toISOString();
+  await sql(
+    teamUrl,
+    `INSERT INTO prodguard_state.documents (collection, id, created_at, updated_at, body)
+     SELECT collection, id || ':old-copy', $2, $2, jsonb_set(body, '{at}', to_jsonb($2::text))
+       FROM prodguard_state.documents WHERE collection = 'migrate-deploys' AND body->>'changeHash' = $1 AND body->>'outcome' = 'deployed'`,
+    [firstChange, now],
+  );
+  const res = await rule5();
+  assert.equal(res.state, 'failing', res.reason);
+  assert.match(res.reason, new RegExp(`last deploy ${firstChange.slice(0, 12)} confirmed by production's CI token claim .*FAILED verification \\(production's own record of change [0-9a-f]{12}, `));
+  assert.match(res.reason, /production's newest CI token claim is for a later change [0-9a-f]{12}/);
+  await sql(teamUrl, `DELETE FROM prodguard_state.documents WHERE id LIKE '%:old-copy'`);
 });
 
 test('a deploy document for a change production never claimed a CI token for is unconfirmed, named by its id', async () => {

@@ -230,13 +230,14 @@ async function judgeLastDeploy(ctx: Context, env: string, store: StateStore): Pr
   const run = claim.runId ? `, run ${claim.runId}` : '';
   const base = `last deploy ${short(claim.changeHash)} confirmed by production's CI token claim (${ago(Date.now() - Date.parse(claim.usedAt))} ago${run})`;
   const later = newestClaim && newestClaim.changeHash !== claim.changeHash && Date.parse(newestClaim.usedAt) > Date.parse(claim.usedAt)
-    ? `; production's newest CI token claim is a later attempt of change ${short(newestClaim.changeHash)} (${ago(Date.now() - Date.parse(newestClaim.usedAt))} ago) with no completed deploy record`
+    ? `; production's newest CI token claim is for a later change ${short(newestClaim.changeHash)} (${ago(Date.now() - Date.parse(newestClaim.usedAt))} ago), not the team store's last completed deploy`
     : '';
   const details = { ...storeDetails, confirmed: true, ...factDetails };
   if (!v) {
     return { state: 'missing', line: `${base}, but production records no verification since (${storeSays} is not evidence; run prodguard migrate verify --env ${env} with production's deploy credentials)${later}`, details };
   }
-  const when = `production's own record, ${ago(Date.now() - Date.parse(v.verifiedAt))} ago`;
+  const of = v.changeHash && v.changeHash !== claim.changeHash ? ` of change ${short(v.changeHash)}` : '';
+  const when = `production's own record${of}, ${ago(Date.now() - Date.parse(v.verifiedAt))} ago`;
   const contradicts = sv?.ok === true && !v.ok ? `; ${storeSays} contradicts production's record` : '';
   if (!v.ok) return { state: 'failing', line: `${base}, FAILED verification (${when}: ${v.differences} schema difference(s), ${v.healthFailures} health check failure(s))${contradicts}${later}`, details };
   return { state: 'ok', line: `${base}, verified (${when})${later}`, details };
