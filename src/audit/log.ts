@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { maskDeep } from '../security/mask.js';
-import { currentActor } from './actor.js';
+import { currentActorWithSource, type ActorSource } from './actor.js';
 import { lastLineOf } from './last-line.js';
 import { requireRegularFile } from '../security/private-file.js';
 
@@ -25,12 +25,19 @@ export interface AuditInput {
   verdict: string;
   reason: string;
   actor?: string;
+  /**
+   * Where `actor` came from (red team ap-082). Without `actor` it is filled in with the name
+   * (self-declared); `signature` / `ci-token` only where the caller verified one in this operation.
+   */
+  actorSource?: ActorSource;
   details?: Record<string, unknown>;
 }
 
-export interface AuditRecord extends Required<Omit<AuditInput, 'details'>> {
+export interface AuditRecord extends Required<Omit<AuditInput, 'details' | 'actorSource'>> {
   seq: number;
   time: string;
+  /** Absent in records written before the field existed (their hash covers no such key): self-declared. */
+  actorSource?: ActorSource;
   details?: Record<string, unknown>;
   prev: string;
   hash: string;
@@ -113,11 +120,13 @@ export class AuditLog {
     mkdirSync(dirname(this.file), { recursive: true });
     const rec = withLock(this.file, () => {
       const last = lastRecord(this.file);
-      const masked = maskDeep({ ...input, actor: input.actor ?? currentActor() });
+      const who = input.actor === undefined ? currentActorWithSource() : { actor: input.actor, source: input.actorSource };
+      const masked = maskDeep({ ...input, actor: who.actor });
       const body: Omit<AuditRecord, 'hash'> = {
         seq: last.seq + 1,
         time: new Date().toISOString(),
         actor: masked.actor!,
+        ...(who.source ? { actorSource: who.source } : {}),
         action: masked.action,
         command: masked.command,
         target: masked.target,

@@ -15,13 +15,15 @@ export function registerAudit(program: Command): void {
     .addOption(jsonOption())
     .action(async (opts: { lines: number; json?: boolean }, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
+        const { actorLabel, withActorMark } = await import('../audit/actor.js');
         const recs = ctx.auditLog.tail(opts.lines);
-        emit(opts, recs, () =>
+        // The actor is marked unless the record's writer verified it (a signature, a CI token): ap-082.
+        emit(opts, recs.map(withActorMark), () =>
           recs.length === 0
             ? 'the audit log is empty'
             : table(
                 ['seq', 'time', 'actor', 'action', 'target', 'verdict', 'reason'],
-                recs.map((r) => [r.seq, r.time.replace('T', ' ').slice(0, 19), r.actor, r.action, r.target, r.verdict, r.reason.slice(0, 100)]),
+                recs.map((r) => [r.seq, r.time.replace('T', ' ').slice(0, 19), actorLabel(r), r.action, r.target, r.verdict, r.reason.slice(0, 100)]),
               ),
         );
       });
@@ -99,13 +101,16 @@ export function registerAudit(program: Command): void {
     .action(async (opts: { person?: string; env?: string; verdict?: string; action?: string; lines: number; json?: boolean }, cmd: Command) => {
       const { searchAudit } = await import('../gateway/audit-search.js');
       await withContext(cmd, async (ctx) => {
+        const { actorLabel, withActorMark } = await import('../audit/actor.js');
         const recs = await searchAudit(ctx, { person: opts.person, env: opts.env, verdict: opts.verdict, action: opts.action, limit: opts.lines });
-        emit(opts, recs, () =>
+        // `--person bob` finds what was written under bob's name; unless a signature or a CI token
+        // was verified for it, that name is self-declared and says so (red team ap-082).
+        emit(opts, recs.map(withActorMark), () =>
           recs.length === 0
             ? 'no matching audit records'
             : table(
                 ['time', 'actor', 'action', 'target', 'verdict', 'command / reason'],
-                recs.map((r) => [r.time.replace('T', ' ').slice(0, 19), r.actor, r.action, r.target, r.verdict, (r.command || r.reason).replace(/\s+/g, ' ').slice(0, 100)]),
+                recs.map((r) => [r.time.replace('T', ' ').slice(0, 19), actorLabel(r), r.action, r.target, r.verdict, (r.command || r.reason).replace(/\s+/g, ' ').slice(0, 100)]),
               ),
         );
       });

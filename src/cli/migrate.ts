@@ -166,7 +166,8 @@ export function registerMigrate(program: Command): void {
       const m = await import('../migrate/index.js');
       await withContext(cmd, async (ctx) => {
         const r = await m.verifyDeploy(ctx, opts.env, { staging: opts.staging });
-        emit(opts, r, () => (r.ok ? `${opts.env}: schema equals ${r.staging}'s; ${r.health.length} health check(s) passed` : `${opts.env}: ${r.lines.length} problem(s)\n  ${r.lines.join('\n  ')}`));
+        const note = r.productionRecordProblem ? `\nnote: the outcome is not recorded in ${opts.env} itself (${r.productionRecordProblem}); status confirms verification only from production's record` : '';
+        emit(opts, r, () => (r.ok ? `${opts.env}: schema equals ${r.staging}'s; ${r.health.length} health check(s) passed` : `${opts.env}: ${r.lines.length} problem(s)\n  ${r.lines.join('\n  ')}`) + note);
         if (!r.ok) throw new RefusedError(`verification of ${opts.env} failed: ${r.lines.length} problem(s)`, 'migrate.verify-failed');
       });
     });

@@ -97,7 +97,7 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
   const durationMs = o.durationMs ?? DEFAULT_BREAK_GLASS_MS;
   const command = `prodguard break-glass --env ${o.env} --reason ${JSON.stringify(o.reason)} --duration ${Math.round(durationMs / 1000)}s${o.withoutBackup ? ' --without-backup' : ''}`;
   const refuse = async (err: unknown, person: string | null): Promise<never> => {
-    await ctx.audit({ action: 'break-glass.open', command, target: o.env, verdict: 'refused', reason: errorMessage(err), ...(person ? { actor: person } : {}) });
+    await ctx.audit({ action: 'break-glass.open', command, target: o.env, verdict: 'refused', reason: errorMessage(err), ...(person ? { actor: person, actorSource: 'signature' as const } : {}) });
     throw err;
   };
   if (!o.reason.trim()) throw new UsageError('break-glass needs --reason: say what is broken', 'break-glass.reason');
@@ -181,7 +181,7 @@ export async function openBreakGlass(ctx: Context, o: OpenBreakGlassOptions): Pr
   };
   await (await ctx.store()).put(BREAK_GLASS_COLLECTION, grant.id, record);
   await ctx.audit({
-    action: 'break-glass.open', command, target: o.env, verdict: 'ok', actor: senior,
+    action: 'break-glass.open', command, target: o.env, verdict: 'ok', actor: senior, actorSource: 'signature',
     reason: `break-glass opened for ${senior} until ${grant.expiresAt}: ${o.reason}`,
     details: { grant: grant.id, backupId: record.backupId, secondSenior: record.secondSenior, lockdownToken: !!lockdownToken },
   });

@@ -91,6 +91,9 @@ export async function approveChange(ctx: Context, ref: string, opts: { keyFile: 
     command,
     target: change.environment,
     verdict: 'ok',
+    // The approver is the member of the policy in force whose key signed this approval (ap-082).
+    actor: approver,
+    actorSource: 'signature',
     reason: `${approver} approved change ${change.hash.slice(0, 12)} (${summary.validApprovers.length}/${summary.required} valid approvals)`,
     details: { changeHash: change.hash, file, approver, approverKey: pub },
   });

@@ -26,6 +26,7 @@ import { prepareMigrations } from './runnable.js';
 import { UsageError } from '../errors.js';
 import { pinPolicyInProduction } from '../policy/production-pin.js';
 import { claimCiToken } from '../policy/ci-token-use.js';
+import { actingAs } from '../audit/acting.js';
 import { issueLockdownToken } from '../lockdown/lockdown.js';
 import { withClient } from '../pg/client.js';
 import { requireReadOnlyChecks } from '../restore/smoke.js';
@@ -99,6 +100,9 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
       await record({ outcome: 'refused', error: reason });
       throw new RefusedError(reason, 'migrate.gate');
     }
+    // From here on the deploy is the CI identity the platform's token proved (verified by the gate,
+    // claimed in production just now): its audit records say so, not the self-declared name (ap-082).
+    ctx = actingAs(ctx, `oidc:${gate.identity.subject}`, 'ci-token');
   }
   for (const s of gate.lint.suppressed) {
     await ctx.audit({
@@ -200,7 +204,7 @@ async function deployLocked(ctx: Context, env: string, url: string, opts: Deploy
   });
 
   opts.onPhase?.('verifying production against staging');
-  const verification = await verifyDeploy(ctx, env);
+  const verification = await verifyDeploy(ctx, env, { changeHash: state.change.hash });
   return { environment: env, changeHash: state.change.hash, backupId, applied, gate, verification };
 }
 

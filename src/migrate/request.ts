@@ -57,6 +57,9 @@ export async function requestChange(ctx: Context, env: string, opts: { keyFile?:
     command,
     target: env,
     verdict: 'ok',
+    // The requester is whoever holds the key of a member of the policy in force (ap-082).
+    actor: change.author,
+    actorSource: 'signature',
     reason: `change ${change.hash.slice(0, 12)} opened for approval by ${change.author} (signed request; claimed actor ${currentActor()})`,
     details: { changeHash: change.hash, migrations: change.migrations.map((m) => m.file), requester: change.author, requesterKey: pub },
   });

@@ -9,6 +9,7 @@ import { envOfKind, requireEnv } from './change.js';
 import { diffSnapshots, describeDifference, schemaSnapshot, type SchemaDifference } from './snapshot.js';
 import { DEPLOYS, type DeployRecord } from './records.js';
 import { healthFailureLine, healthReport, type HealthReport } from './health-report.js';
+import { recordVerificationInProduction } from './deploy-facts.js';
 
 export interface VerifyDeployResult {
   ok: boolean;
@@ -20,9 +21,21 @@ export interface VerifyDeployResult {
   health: HealthReport[];
   productionFingerprint: string;
   stagingFingerprint: string;
+  /**
+   * null when the outcome was recorded in production itself (prodguard.deploy_verification), the
+   * only record `status` takes for fact (ap-054); else why it could not be (a read-only role).
+   */
+  productionRecordProblem: string | null;
 }
 
-export async function verifyDeploy(ctx: Context, env: string, opts: { staging?: string; audit?: boolean } = {}): Promise<VerifyDeployResult> {
+export interface VerifyDeployOptions {
+  staging?: string;
+  audit?: boolean;
+  /** The change just deployed (deploy.ts knows it; a standalone verify records none). */
+  changeHash?: string;
+}
+
+export async function verifyDeploy(ctx: Context, env: string, opts: VerifyDeployOptions = {}): Promise<VerifyDeployResult> {
   const { loaded } = ctx;
   requireEnv(loaded, env, 'production');
   // The health checks come from the unsigned config: refused before anything touches production.
@@ -37,12 +50,22 @@ export async function verifyDeploy(ctx: Context, env: string, opts: { staging?: 
     ...health.filter((h) => !h.ok).map(healthFailureLine),
   ];
   const ok = lines.length === 0;
+  const healthFailures = health.filter((h) => !h.ok).length;
+  // Production keeps the outcome where the team store's writers cannot reach it (ap-054).
+  const productionRecordProblem = await recordVerificationInProduction(prodUrl, {
+    changeHash: opts.changeHash ?? null,
+    ok,
+    differences: differences.length,
+    healthFailures,
+    productionFingerprint: prod.fingerprint,
+    stagingFingerprint: stag.fingerprint,
+  });
   const store = await ctx.store();
   const last = (await store.list<DeployRecord>(DEPLOYS, { where: { environment: env }, limit: 1 }))[0];
   if (last && last.doc.outcome === 'deployed') {
     await store.put(DEPLOYS, last.id, {
       ...last.doc,
-      verified: { ok, at: new Date().toISOString(), differences: differences.length, healthFailures: health.filter((h) => !h.ok).length },
+      verified: { ok, at: new Date().toISOString(), differences: differences.length, healthFailures },
     });
   }
   if (opts.audit !== false) {
@@ -52,8 +75,14 @@ export async function verifyDeploy(ctx: Context, env: string, opts: { staging?: 
       target: env,
       verdict: ok ? 'ok' : 'failed',
       reason: ok ? `schema equals ${staging}'s; ${health.length} health check(s) passed` : `${lines.length} problem(s): ${lines.slice(0, 5).join('; ')}`,
-      details: { differences: differences.length, productionFingerprint: prod.fingerprint, stagingFingerprint: stag.fingerprint },
+      details: {
+        differences: differences.length,
+        productionFingerprint: prod.fingerprint,
+        stagingFingerprint: stag.fingerprint,
+        recordedInProduction: productionRecordProblem === null,
+        ...(productionRecordProblem ? { productionRecordProblem } : {}),
+      },
     });
   }
-  return { ok, environment: env, staging, differences, lines, health, productionFingerprint: prod.fingerprint, stagingFingerprint: stag.fingerprint };
+  return { ok, environment: env, staging, differences, lines, health, productionFingerprint: prod.fingerprint, stagingFingerprint: stag.fingerprint, productionRecordProblem };
 }

@@ -4,6 +4,7 @@
  * dashboard shows what `status`, `backup list` and `audit verify` would say, never its own idea.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { actorSourceOf, actorVerified } from '../../audit/actor.js';
 import type { Context } from '../../context.js';
 import { readAuditHead } from '../../context.js';
 import { verifyAuditText, type AuditRecord } from '../../audit/log.js';
@@ -115,9 +116,16 @@ export async function auditChainStatus(ctx: Context) {
   return auditIntegrity(ctx, await readAuditHead(ctx));
 }
 
+/** Who, marked unless the record's writer verified it (a signature, a CI token): red team ap-082. */
+function who(r: AuditRecord): string {
+  if (actorVerified(r)) return esc(r.actor);
+  const source = actorSourceOf(r);
+  return `${esc(r.actor)} <span class="muted" data-actor-source="${esc(source)}">(${source === 'gateway-login' ? 'gateway login' : 'self-declared'})</span>`;
+}
+
 function auditRows(records: AuditRecord[]): string[][] {
   return records.map((r) => [
-    `<span class="mono">${r.seq}</span>`, when(r.time), esc(r.actor), `<span class="mono">${esc(r.action)}</span>`, esc(r.target),
+    `<span class="mono">${r.seq}</span>`, when(r.time), who(r), `<span class="mono">${esc(r.action)}</span>`, esc(r.target),
     pill(['ok', 'allow'].includes(r.verdict) ? 'ok' : ['deny', 'failed', 'refused'].includes(r.verdict) ? 'failed' : ['backup-first', 'degraded'].includes(r.verdict) ? 'missing' : 'neutral', r.verdict),
     `<span class="mono" style="word-break:break-word">${esc(r.command)}</span><br><span class="muted">${esc(r.reason)}</span>`,
   ]);
@@ -152,7 +160,7 @@ export async function auditPage(ctx: Context, f: AuditFilter): Promise<Page> {
 export async function guardPage(ctx: Context): Promise<Page> {
   const blocks = ctx.auditLog.read().filter((r) => r.action.startsWith('guard.') && r.verdict !== 'allow').reverse().slice(0, 500);
   const rows = blocks.map((r) => [
-    when(r.time), esc(r.actor), esc(r.target), pill(r.verdict === 'deny' ? 'failed' : 'missing', r.verdict),
+    when(r.time), who(r), esc(r.target), pill(r.verdict === 'deny' ? 'failed' : 'missing', r.verdict),
     `<span class="mono" style="word-break:break-word">${esc(r.command)}</span>`, `<span class="muted">${esc(r.reason)}</span>`,
     esc(String((r.details as Record<string, unknown> | undefined)?.integration ?? r.action.replace('guard.', ''))),
   ]);

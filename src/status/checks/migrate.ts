@@ -12,6 +12,9 @@ import { compareStagingSchema, stagingSchemaLine } from '../staging-schema.js';
 import { supabaseStagingMirror } from '../../supabase/staging.js';
 import { parsePublicKey } from '../../migrate/keys.js';
 import { policyInForce } from '../../policy/chain.js';
+import { readDeployFacts, type DeployFacts } from '../../migrate/deploy-facts.js';
+import type { DeployRecord } from '../../migrate/records.js';
+import type { StateStore } from '../../store/store.js';
 
 const envsOf = (ctx: Context, kind: 'staging' | 'production') =>
   Object.entries(ctx.loaded.config.environments).filter(([, e]) => e.kind === kind).map(([n]) => n);
@@ -160,17 +163,17 @@ export const checks: StatusCheck[] = [
       const lines: string[] = [hasCi ? 'CI workflow present' : 'no CI workflow (prodguard migrate ci --github)'];
       let state: CheckResult['state'] = hasCi ? 'ok' : 'missing';
       const store = await ctx.store();
+      const worse = (st: CheckResult['state']) => {
+        if (st === 'failing' || (st === 'missing' && state === 'ok')) state = st;
+      };
+      const details: Record<string, unknown> = {};
       for (const env of envsOf(ctx, 'production')) {
-        const last = (await store.list<{ outcome: string; at: string; changeHash: string; verified?: { ok: boolean } }>(DEPLOYS, { where: { environment: env, outcome: 'deployed' }, limit: 1 }))[0];
-        if (!last) {
-          lines.push(`${env}: no production deploy yet`);
-          continue;
-        }
-        const v = last.doc.verified;
-        if (!v?.ok) state = 'failing';
-        lines.push(`${env}: last deploy ${last.doc.changeHash.slice(0, 12)} ${v ? (v.ok ? 'verified' : 'FAILED verification') : 'never verified (prodguard migrate verify)'}`);
+        const judged = await judgeLastDeploy(ctx, env, store);
+        worse(judged.state);
+        lines.push(`${env}: ${judged.line}`);
+        details[env] = judged.details;
       }
-      return { state, reason: lines.join('; ') };
+      return { state, reason: lines.join('; '), details };
     }),
   },
   {
@@ -198,3 +201,69 @@ export const checks: StatusCheck[] = [
     }),
   },
 ];
+
+const short = (hash: string) => hash.slice(0, 12);
+
+/**
+ * Rule 5's verdict on one production's last deploy, from production's own facts (red team ap-054):
+ * the team store's `migrate-deploys` document is writable by every developer, so it only names
+ * the deploy; production's CI token claim (ci_token_use) confirms a CI deploy of that change, and
+ * production's own verification record (deploy_verification) says whether it was verified. When
+ * production cannot be read from here the store's record is shown as unconfirmed, never green.
+ */
+async function judgeLastDeploy(ctx: Context, env: string, store: StateStore): Promise<{ state: CheckResult['state']; line: string; details: Record<string, unknown> }> {
+  const last = (await store.list<DeployRecord>(DEPLOYS, { where: { environment: env, outcome: 'deployed' }, limit: 1 }))[0];
+  const sv = last?.doc.verified;
+  const storeVerdict = sv ? (sv.ok ? 'verified' : 'FAILED verification') : 'never verified';
+  const storeSays = last ? `the team store's deploy record ${last.id} (change ${short(last.doc.changeHash)}, ${storeVerdict})` : '';
+  const storeDetails = last ? { storeRecord: last.id, changeHash: last.doc.changeHash, storeVerified: sv?.ok ?? null } : { storeRecord: null };
+  const url = tryConnectionUrl(ctx.loaded, env);
+  let facts: DeployFacts | undefined;
+  let unreachable = url ? '' : 'no connection configured here';
+  if (url) {
+    try {
+      facts = await readDeployFacts(url, last?.doc.changeHash ?? '');
+    } catch (err) {
+      unreachable = errorMessage(err);
+    }
+  }
+  if (!facts) {
+    if (!last) return { state: 'ok', line: `no production deploy yet (per the team store; production not readable from here to confirm: ${unreachable})`, details: { ...storeDetails, confirmed: false } };
+    return {
+      state: 'missing',
+      line: `last deploy unconfirmed: cannot read production's own record (${unreachable}); ${storeSays} is not evidence — run prodguard status where production can be read`,
+      details: { ...storeDetails, confirmed: false, unreachable },
+    };
+  }
+  const { claim, newestClaim, verification: v } = facts;
+  const factDetails = { claim, newestClaim, verification: v };
+  if (!last) {
+    if (!newestClaim) return { state: 'ok', line: 'no production deploy yet', details: { ...storeDetails, ...factDetails } };
+    return {
+      state: 'missing',
+      line: `production recorded a CI deploy of change ${short(newestClaim.changeHash)} ${ago(Date.now() - Date.parse(newestClaim.usedAt))} ago that the team store has no deploy record of`,
+      details: { ...storeDetails, ...factDetails },
+    };
+  }
+  if (!claim) {
+    return {
+      state: 'failing',
+      line: `last deploy unconfirmed: ${storeSays} has no matching CI token claim in production${newestClaim ? ` (production's newest claim is for change ${short(newestClaim.changeHash)}, ${ago(Date.now() - Date.parse(newestClaim.usedAt))} ago)` : ' (production records no CI deploy at all)'}`,
+      details: { ...storeDetails, confirmed: false, ...factDetails },
+    };
+  }
+  const run = claim.runId ? `, run ${claim.runId}` : '';
+  const base = `last deploy ${short(claim.changeHash)} confirmed by production's CI token claim (${ago(Date.now() - Date.parse(claim.usedAt))} ago${run})`;
+  const later = newestClaim && newestClaim.changeHash !== claim.changeHash && Date.parse(newestClaim.usedAt) > Date.parse(claim.usedAt)
+    ? `; production's newest CI token claim is for a later change ${short(newestClaim.changeHash)} (${ago(Date.now() - Date.parse(newestClaim.usedAt))} ago), not the team store's last completed deploy`
+    : '';
+  const details = { ...storeDetails, confirmed: true, ...factDetails };
+  if (!v) {
+    return { state: 'missing', line: `${base}, but production records no verification since (${storeSays} is not evidence; run prodguard migrate verify --env ${env} with production's deploy credentials)${later}`, details };
+  }
+  const of = v.changeHash && v.changeHash !== claim.changeHash ? ` of change ${short(v.changeHash)}` : '';
+  const when = `production's own record${of}, ${ago(Date.now() - Date.parse(v.verifiedAt))} ago`;
+  const contradicts = sv?.ok === true && !v.ok ? `; ${storeSays} contradicts production's record` : '';
+  if (!v.ok) return { state: 'failing', line: `${base}, FAILED verification (${when}: ${v.differences} schema difference(s), ${v.healthFailures} health check failure(s))${contradicts}${later}`, details };
+  return { state: 'ok', line: `${base}, verified (${when})${later}`, details };
+}
