@@ -311,6 +311,11 @@ export const configSchema = z
         maskLiterals: z.boolean().default(true).describe('Replace literal values in audited SQL with ?.'),
         statementTimeout: duration.default('5min').describe('A statement running longer is cancelled by the gateway.'),
         idleTimeout: duration.default('30min').describe('A session idle longer is closed.'),
+        tempFileLimit: z
+          .string()
+          .regex(/^\d+\s*(kB|MB|GB|TB)$/, 'a size such as 1GB')
+          .default('1GB')
+          .describe("temp_file_limit of read-only sessions: a sort or hash of a huge generated set cannot fill production's disk with temporary files. Set when the upstream login is a superuser; otherwise set it on that role (ALTER ROLE … SET temp_file_limit)."),
         maxConnectionsPerUser: z.number().int().min(1).default(10),
         maxConnections: z.number().int().min(1).default(200),
         readFrom: z.string().optional().describe("Environment reads go to: must be the recorded shadow of the gateway's --env (`prodguard shadow enable`); no write grant is honoured then."),

@@ -35,6 +35,8 @@ export interface GatewayOptions {
   auditCopy?: { close(): Promise<void> } | null;
   maskLiterals: boolean;
   statementTimeoutMs: number;
+  /** temp_file_limit sent with every read-only upstream session (null: the login may not set it). */
+  tempFileLimit?: string | null;
   idleTimeoutMs: number;
   maxConnectionsPerUser: number;
   maxConnections: number;
@@ -57,6 +59,7 @@ export class Gateway {
   readonly requireTls: boolean;
   readonly maskLiterals: boolean;
   readonly statementTimeoutMs: number;
+  readonly tempFileLimit: string | null;
   readonly idleTimeoutMs: number;
   readonly maxConnectionsPerUser: number;
   /** The shadow environment reads go to, or null when the gateway serves env itself. */
@@ -80,6 +83,7 @@ export class Gateway {
     this.requireTls = opts.requireTls;
     this.maskLiterals = opts.maskLiterals;
     this.statementTimeoutMs = opts.statementTimeoutMs;
+    this.tempFileLimit = opts.tempFileLimit ?? null;
     this.idleTimeoutMs = opts.idleTimeoutMs;
     this.maxConnectionsPerUser = opts.maxConnectionsPerUser;
     this.readFrom = opts.readFrom ?? null;
@@ -159,6 +163,9 @@ export class Gateway {
     const o: Record<string, string> = { default_transaction_read_only: write ? 'off' : 'on' };
     if (this.statementTimeoutMs > 0) o.statement_timeout = String(this.statementTimeoutMs);
     if (this.idleTimeoutMs > 0) o.idle_in_transaction_session_timeout = String(this.idleTimeoutMs);
+    // Reads cannot write tables, but a sort of a generated billion rows writes temporary files
+    // on production's disk (red team w6d-346/378/679).
+    if (!write && this.tempFileLimit) o.temp_file_limit = this.tempFileLimit;
     return o;
   }
 

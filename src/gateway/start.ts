@@ -5,6 +5,7 @@ import { configPath } from '../config/load.js';
 import { connectionUrl, requireEnvironment } from '../config/connection.js';
 import { durationMs } from '../config/schema.js';
 import { parseConnInfo } from '../pg/conninfo.js';
+import { withClient } from '../pg/client.js';
 import { UsageError, errorMessage } from '../errors.js';
 import { activeGrant } from '../grants/grants.js';
 import { GatewayAuditSink } from './audit-sink.js';
@@ -52,6 +53,7 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
     );
     audit.onFlush = (lines) => copy!.enqueue(lines);
   }
+  const tempFileLimit = (await loginMaySetTempFileLimit(upstreamUrl)) ? cfg.tempFileLimit : null;
   const gateway = new Gateway({
     env: opts.env,
     upstream,
@@ -67,6 +69,7 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
     auditCopy: copy,
     maskLiterals: cfg.maskLiterals,
     statementTimeoutMs: durationMs(cfg.statementTimeout),
+    tempFileLimit,
     idleTimeoutMs: durationMs(cfg.idleTimeout),
     maxConnectionsPerUser: cfg.maxConnectionsPerUser,
     maxConnections: cfg.maxConnections,
@@ -81,5 +84,18 @@ export async function startGateway(ctx: Context, opts: StartOptions): Promise<{ 
   } catch (err) {
     audit.close();
     throw new UsageError(`gateway cannot listen on ${host}:${port}: ${errorMessage(err)}`, 'gateway.listen');
+  }
+}
+
+/**
+ * temp_file_limit can be set only by a superuser (or a role granted SET on it): sent in the start-up
+ * packet of a login that may not, every session would fail. Unknown (upstream down at start):
+ * not sent; the role's own setting applies (docs/gateway.md).
+ */
+async function loginMaySetTempFileLimit(url: string): Promise<boolean> {
+  try {
+    return await withClient(url, async (c) => (await c.query<{ may: boolean }>(`SELECT rolsuper AS may FROM pg_roles WHERE rolname = current_user`)).rows[0]?.may === true);
+  } catch {
+    return false;
   }
 }

@@ -17,6 +17,8 @@ import { migrationLayout, readMigrations } from '../migrate/files.js';
 import * as scorecard from '../status/scorecard.js';
 
 export const MAX_ROWS = 1000;
+/** temp_file_limit of an agent's query (set when the login is a superuser; else the role's own setting). */
+export const MCP_TEMP_FILE_LIMIT = '1GB';
 /** What one answer may carry: a single 300 MB value closed the agent's session (red team ag-009). */
 export const MAX_RESULT_CHARS = 1_000_000;
 export const MAX_VALUE_CHARS = 100_000;
@@ -38,6 +40,12 @@ async function readOnly<T>(c: Client, fn: () => Promise<T>): Promise<T> {
   await c.query('BEGIN TRANSACTION READ ONLY');
   try {
     await c.query(`SET LOCAL statement_timeout = '30s'`);
+    // Reads cannot write tables, but a sort of a generated billion rows fills production's disk
+    // with temporary files (red team w6d-346): capped where this login may set the limit and none
+    // is set yet. Asked first: through the gateway (which sets it itself, and refuses set_config of
+    // it) the second statement is never sent.
+    const need = await c.query<{ need: boolean }>(`SELECT rolsuper AND current_setting('temp_file_limit') = '-1' AS need FROM pg_roles WHERE rolname = current_user`);
+    if (need.rows[0]?.need) await c.query(`SELECT set_config('temp_file_limit', $1, true)`, [MCP_TEMP_FILE_LIMIT]);
     return await fn();
   } finally {
     await c.query('ROLLBACK').catch(() => undefined);

@@ -18,13 +18,91 @@ import { functionName } from './functions.js';
 import type { TaggedNode } from './ast.js';
 
 const RELATIONS: Record<string, string> = {
-  pg_stat_activity: 'the text of every session’s current statement (a lockdown token SET in another session included)',
-  pg_settings: 'every server setting, connection strings (primary_conninfo) and secrets kept in custom settings included',
   pg_db_role_setting: 'the settings stored with ALTER ROLE/DATABASE … SET, where applications keep secrets (app.settings.jwt_secret)',
   pg_stats: 'sample values of every analyzed column',
   pg_stats_ext: 'sample values of every analyzed column',
   pg_stats_ext_exprs: 'sample values of every analyzed column',
 };
+
+/**
+ * Relations of which only some columns hold a secret: refused when a statement names one of those
+ * columns, or reads whole rows of anything (`*`, `t.*`, `TABLE x`, a row as a value: `to_json(t)`),
+ * so `SELECT count(*) FROM pg_stat_activity` or `SELECT proname FROM pg_proc` stay readable
+ * (red team w6d-758..763) while the text of other sessions, function source (a dblink or API
+ * password written into a SECURITY DEFINER body: w6d-050/051/130/223) and role settings
+ * (`rolconfig`: w6d-083/299) are not. Column names are matched wherever they appear in the
+ * statement (fail closed: a column of the same name in another table is refused too).
+ */
+const SECRET_COLUMNS: Record<string, { schema: string; columns: string[]; what: string }> = {
+  pg_stat_activity: { schema: 'pg_catalog', columns: ['query'], what: 'the text of every session’s current statement (a lockdown token SET in another session included)' },
+  pg_settings: { schema: 'pg_catalog', columns: ['setting', 'reset_val', 'boot_val'], what: 'every server setting, connection strings (primary_conninfo) and secrets kept in custom settings included' },
+  pg_proc: { schema: 'pg_catalog', columns: ['prosrc', 'prosqlbody', 'probin', 'proconfig'], what: 'the source of every function and its SET clauses (a password written into a body or a SET included)' },
+  pg_roles: { schema: 'pg_catalog', columns: ['rolconfig'], what: 'the settings stored with ALTER ROLE … SET, where applications keep secrets' },
+  pg_user: { schema: 'pg_catalog', columns: ['useconfig'], what: 'the settings stored with ALTER ROLE … SET, where applications keep secrets' },
+  routines: { schema: 'information_schema', columns: ['routine_definition'], what: 'the source of every function (a password written into a body included)' },
+};
+
+interface ColumnUse {
+  /** Every name in a column reference (`t.col` gives t and col). */
+  names: Set<string>;
+  /** Names referenced alone (`col`, or a relation/alias used as a whole row: `to_json(t)`). */
+  bare: Set<string>;
+  /** Relation names and aliases in FROM. */
+  rowNames: Set<string>;
+  /** `*` or `t.*` somewhere. */
+  star: boolean;
+}
+
+/** Every column name a statement references, and whether it reads whole rows (`*`). */
+function columnUse(node: unknown): ColumnUse {
+  const use: ColumnUse = { names: new Set(), bare: new Set(), rowNames: new Set(), star: false };
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(visit);
+    if (v === null || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    for (const key in o) {
+      const child = o[key];
+      if (child === null || typeof child !== 'object') continue;
+      if (key === 'ColumnRef') {
+        const fields = ((child as { fields?: unknown[] }).fields ?? []) as Array<Record<string, unknown>>;
+        for (const f of fields) {
+          if (f && 'A_Star' in f) use.star = true;
+          const sval = (f?.String as { sval?: string } | undefined)?.sval;
+          if (typeof sval === 'string') {
+            use.names.add(sval.toLowerCase());
+            if (fields.length === 1) use.bare.add(sval.toLowerCase());
+          }
+        }
+      } else if (key === 'RangeVar') {
+        // A relation's name or alias used as a value is a whole row (to_json(t), t::text).
+        const rv = child as { relname?: string; alias?: { aliasname?: string } };
+        if (rv.alias?.aliasname) use.rowNames.add(rv.alias.aliasname.toLowerCase());
+        if (rv.relname) use.rowNames.add(rv.relname.toLowerCase());
+      }
+      visit(child);
+    }
+  };
+  visit(node);
+  return use;
+}
+
+/** Does the statement read a secret column (or whole rows) of a relation in SECRET_COLUMNS? */
+function secretColumnRead(node: unknown, relations: string[]): string | null {
+  let use: ColumnUse | undefined;
+  for (const r of relations) {
+    const parts = r.toLowerCase().split('.');
+    const name = parts[parts.length - 1];
+    const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
+    const entry = SECRET_COLUMNS[name];
+    if (!entry || (schema !== undefined && schema !== entry.schema)) continue;
+    use ??= columnUse(node);
+    const named = entry.columns.find((c) => use!.names.has(c));
+    const wholeRow = use.star || [...use.rowNames].some((a) => use!.bare.has(a));
+    if (named) return `reads ${r}.${named}, which holds ${entry.what}`;
+    if (wholeRow) return `reads whole rows of ${r} (with ${entry.columns.join(', ')}), which hold ${entry.what}; name the columns you need`;
+  }
+  return null;
+}
 
 /** Wherever the extension was installed. */
 const RELATIONS_ANY_SCHEMA: Record<string, string> = {
@@ -38,6 +116,9 @@ const FUNCTIONS: Record<string, string> = {
   pg_show_all_file_settings: 'reads the server’s configuration files',
   pg_hba_file_rules: 'reads the server’s pg_hba.conf',
   pg_ident_file_mappings: 'reads the server’s pg_ident.conf',
+  pg_get_functiondef: 'returns a function’s source (a password written into a body included)',
+  pg_get_function_sqlbody: 'returns a function’s source (a password written into a body included)',
+  pg_config: 'lists how and where the server was built and installed',
 };
 
 /** Settings whose value is a credential, or a command or connection string that may carry one. */
@@ -65,6 +146,8 @@ export function readPathSecret(s: TaggedNode): string | null {
     const what = RELATIONS_ANY_SCHEMA[name] ?? (schema === undefined || schema === 'pg_catalog' ? RELATIONS[name] : undefined);
     if (what) return `reads ${r}, which holds ${what}`;
   }
+  const column = secretColumnRead(s.node, f.relations);
+  if (column) return column;
   for (let i = 0; i < f.functions.length; i++) {
     const { schema, name } = functionName(f.functions[i]);
     if (name === 'pg_stat_statements') return 'pg_stat_statements() returns the text of statements every session ran';

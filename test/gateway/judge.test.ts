@@ -136,8 +136,9 @@ test('red team w5d: reads that hand out what the gateway’s credentials see are
     "SELECT current_setting('app.settings.jwt_secret', true)",
     "SELECT current_setting('PRODGUARD.TOKEN')",
     'SELECT current_setting(name) FROM (VALUES (1)) v(name)',
-    "SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_stat_activity)",
     "WITH a AS (SELECT query FROM pg_stat_activity) SELECT * FROM a",
+    'SELECT * FROM pg_stat_activity',
+    'SELECT a FROM pg_stat_activity a',
   ];
   for (const s of refused) {
     const j = judgeSql(s);
@@ -145,7 +146,9 @@ test('red team w5d: reads that hand out what the gateway’s credentials see are
     // pg_stat_statements() is not a built-in: refused as an unknown function already.
     assert.equal(j.class, s.includes('pg_stat_statements(') ? 'write' : 'privilege', s);
   }
-  for (const s of ['SHOW search_path', 'SHOW work_mem', "SELECT current_setting('server_version_num')", "SELECT current_setting('search_path')", 'SELECT count(*) FROM pg_locks', 'SELECT relname FROM pg_class', 'SELECT * FROM pg_stat_user_tables']) {
+  // Since wave 6 pg_stat_activity and pg_settings are refused by column (query; setting), not whole
+  // (red team w6d-758..763: counting sessions is ordinary monitoring).
+  for (const s of ["SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_stat_activity)", 'SELECT count(*) FROM pg_stat_activity', "SELECT name FROM pg_settings WHERE name = 'work_mem'", 'SHOW search_path', 'SHOW work_mem', "SELECT current_setting('server_version_num')", "SELECT current_setting('search_path')", 'SELECT count(*) FROM pg_locks', 'SELECT relname FROM pg_class', 'SELECT * FROM pg_stat_user_tables']) {
     assert.equal(judgeSql(s).readOnlyOk, true, s);
   }
 });

@@ -23,6 +23,8 @@ const NOW_REFUSED: Record<string, string> = {
   'gw-084': 'pg_stat_activity hands out other sessions’ statement text (a lockdown token SET in a deploy session)',
   'gw-095': 'SHOW ALL lists primary_conninfo and secrets kept in custom settings',
   'gw-319': 'pg_stat_get_backend_activity() returns another session’s statement text',
+  // Wave 6 (w6d-050): a password written into a SECURITY DEFINER body was read this way.
+  'gw-096': 'pg_get_functiondef() returns a function’s source, where a password written into a body shows',
 };
 
 const cases: Case[] = readFileSync(new URL('./corpus/redteam.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);

@@ -1,0 +1,133 @@
+/**
+ * The wave-6 read-path red team (docs/redteam/wave6-data.jsonl: black box, docs and CLI only, 783
+ * attempts) sent its SQL through `prodguard mcp`'s query/explain tools and the gateway. Every case
+ * whose steps carry one SQL text is judged again here as its path judges it — mcp through
+ * requireReadOnly (exactly one statement, class read), the gateway through judgeSql — and must
+ * come out as the red team expected: what leaked or was expected refused is refused, what was
+ * expected allowed (ordinary debugging) is allowed, except the decisions listed with their reasons.
+ * What is enforced outside the judge (temp_file_limit, the read-only transaction) is tested in
+ * test/gateway/read-limits.test.ts.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { loadSqlParser } from '../../src/sql/parser.js';
+import { judgeSql } from '../../src/gateway/judge.js';
+import { requireReadOnly } from '../../src/mcp/tools.js';
+
+interface Case { id: string; via: string; steps: string; expect: string; observed: string }
+
+const FLOOD = 'a huge generated set is a read: its temporary files are capped by temp_file_limit and its time by the statement timeout (test/gateway/read-limits.test.ts)';
+const MISSING = 'names a relation or function PostgreSQL 15 does not have: it fails there, nothing to judge';
+const DECIDED: Record<string, { refused: boolean; why: string }> = {
+  'w6d-096': { refused: true, why: 'pg_config() lists the server’s build and install paths (the red team’s low finding 4): refused with the other server-private functions' },
+  'w6d-120': { refused: false, why: 'an index cannot be read with SELECT: PostgreSQL refuses it' },
+  'w6d-148': { refused: false, why: '"authid" is no relation (pg_authid is refused by name and OID everywhere)' },
+  'w6d-152': { refused: false, why: 'pid and state of other sessions hold no statement text (pg_stat_activity is refused only for query and whole rows now: w6d-758..761)' },
+  'w6d-330': { refused: false, why: 'a view whose rule writes: the read-only transaction refuses the write (as the red team saw), the judge need not' },
+  'w6d-346': { refused: false, why: FLOOD },
+  'w6d-347': { refused: false, why: FLOOD },
+  'w6d-348': { refused: false, why: FLOOD },
+  'w6d-371': { refused: false, why: 'a 500 MB value: bounded by PostgreSQL’s 1 GB value limit and the statement timeout (docs/gateway.md, limits)' },
+  'w6d-378': { refused: false, why: FLOOD },
+  'w6d-659': { refused: false, why: FLOOD },
+  'w6d-679': { refused: false, why: FLOOD },
+  'w6d-680': { refused: false, why: FLOOD },
+  'w6d-614': { refused: true, why: 'set_config of search_path to anything but pg_dump’s \'\' or pg_catalog: a schema before pg_catalog could make an unqualified name call a function someone else created (SET search_path stays a session statement)' },
+  'w6d-615': { refused: true, why: 'query_to_xml runs a query given as text: the judge cannot see what it reads (pg_authid, say)' },
+  'w6d-763': { refused: true, why: 'the setting column of pg_settings is refused whatever the WHERE names; SHOW work_mem or current_setting(\'work_mem\') read a named harmless setting' },
+  'w6d-772': { refused: true, why: 'a CTE named like a secret catalog is refused with it (fail closed; rename the CTE)' },
+  'w6d-486': { refused: false, why: MISSING },
+  'w6d-519': { refused: false, why: MISSING },
+  'w6d-752': { refused: false, why: MISSING },
+};
+
+/** The SQL text of a case's steps (`query {"sql":…}`, `explain {"sql":…}`, `psql gateway alice: …`, extended protocol), or null. */
+function sqlOf(steps: string): string | null {
+  const json = /^(?:query|explain) (\{.*\})\s*$/s.exec(steps) ?? /^node-postgres extended protocol: (\{.*\})\s*$/s.exec(steps);
+  if (json) {
+    try {
+      const o = JSON.parse(json[1]) as { sql?: string; text?: string };
+      return o.sql ?? o.text ?? null;
+    } catch {
+      return null;
+    }
+  }
+  const psql = /^psql gateway [\w-]+: (.+)$/s.exec(steps);
+  return psql ? psql[1].trim() : null;
+}
+
+async function refusedOn(via: string, sql: string): Promise<boolean> {
+  if (via === 'mcp') {
+    try {
+      await requireReadOnly(sql);
+      return false;
+    } catch {
+      return true;
+    }
+  }
+  return !judgeSql(sql).readOnlyOk;
+}
+
+before(loadSqlParser);
+
+test('wave-6 red team SQL through mcp and the gateway decides as expected (w6d)', async () => {
+  const cases = readFileSync(new URL('../../docs/redteam/wave6-data.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
+  const failures: string[] = [];
+  let judged = 0;
+  for (const c of cases) {
+    if (c.via !== 'mcp' && c.via !== 'gateway') continue;
+    const sql = sqlOf(c.steps);
+    if (!sql) continue;
+    judged++;
+    const want = DECIDED[c.id]?.refused ?? (c.observed === 'leaked' || (c.expect === 'refused' && c.observed !== 'clean'));
+    const refused = await refusedOn(c.via, sql);
+    if (want !== refused) failures.push(`${c.id} ${c.via} ${refused ? 'refused' : 'allowed'} (want ${want ? 'refused' : 'allowed'}): ${sql}`);
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(judged >= 700, `only ${judged} cases judged`);
+});
+
+test('w6d: function source, role settings and other sessions’ statement text are refused by column, whole rows too; other columns stay readable', async () => {
+  const refused = [
+    "select pg_get_functiondef('sd_fn'::regproc)",
+    "select prosrc from pg_proc where proname = 'sd_fn'",
+    'select p.prosrc from pg_catalog.pg_proc p',
+    'select * from pg_proc',
+    'select to_json(p) from pg_proc p',
+    'select (p).proconfig from pg_proc p',
+    'select routine_definition from information_schema.routines',
+    'select * from information_schema.routines',
+    'select rolconfig from pg_roles',
+    "select * from pg_roles where rolname = current_user",
+    'select useconfig from pg_user',
+    'select query from pg_stat_activity',
+    'select a.query from pg_stat_activity a',
+    'select row_to_json(a) from pg_stat_activity a',
+    'select pg_stat_activity from pg_stat_activity',
+    'table pg_stat_activity',
+    'select s from (select * from pg_stat_activity) s',
+    'select setting from pg_settings',
+    'select * from pg_settings',
+    'select pg_config()',
+  ];
+  const allowed = [
+    'select count(*) from pg_stat_activity',
+    'select state, count(*) from pg_stat_activity group by state',
+    'select pg_stat_activity.pid from pg_stat_activity',
+    'select pid, now() - xact_start as age from pg_stat_activity where xact_start is not null order by 2 desc',
+    "select name from pg_settings where name = 'work_mem'",
+    'select proname, pronargs from pg_proc where pronamespace = 2200',
+    'select count(*) from pg_proc',
+    'select rolname, rolcanlogin from pg_roles',
+    'select routine_name from information_schema.routines',
+  ];
+  for (const sql of refused) {
+    assert.equal(judgeSql(sql).readOnlyOk, false, `gateway allows: ${sql}`);
+    await assert.rejects(requireReadOnly(sql), undefined, `mcp allows: ${sql}`);
+  }
+  for (const sql of allowed) {
+    assert.equal(judgeSql(sql).readOnlyOk, true, `gateway refuses: ${sql} (${judgeSql(sql).reason})`);
+    assert.equal(await requireReadOnly(sql), sql);
+  }
+});
