@@ -13,7 +13,7 @@
  * Named settings that hold nothing secret (`SHOW search_path`, `current_setting('work_mem')`)
  * stay readable.
  */
-import { collectFacts } from './facts.js';
+import { collectFacts, relationName } from './facts.js';
 import { functionName } from './functions.js';
 import type { TaggedNode } from './ast.js';
 
@@ -51,11 +51,13 @@ interface ColumnUse {
   rowNames: Set<string>;
   /** `*` or `t.*` somewhere. */
   star: boolean;
+  /** Relations whose columns a FROM alias renames (`pg_proc AS p(a, b, c)`: any name may then be a secret column). */
+  renamed: Set<string>;
 }
 
 /** Every column name a statement references, and whether it reads whole rows (`*`). */
 function columnUse(node: unknown): ColumnUse {
-  const use: ColumnUse = { names: new Set(), bare: new Set(), rowNames: new Set(), star: false };
+  const use: ColumnUse = { names: new Set(), bare: new Set(), rowNames: new Set(), star: false, renamed: new Set() };
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) return v.forEach(visit);
     if (v === null || typeof v !== 'object') return;
@@ -75,9 +77,10 @@ function columnUse(node: unknown): ColumnUse {
         }
       } else if (key === 'RangeVar') {
         // A relation's name or alias used as a value is a whole row (to_json(t), t::text).
-        const rv = child as { relname?: string; alias?: { aliasname?: string } };
+        const rv = child as { relname?: string; alias?: { aliasname?: string; colnames?: unknown[] } };
         if (rv.alias?.aliasname) use.rowNames.add(rv.alias.aliasname.toLowerCase());
         if (rv.relname) use.rowNames.add(rv.relname.toLowerCase());
+        if (rv.relname && rv.alias?.colnames?.length) use.renamed.add(rv.relname.toLowerCase());
       }
       visit(child);
     }
@@ -86,8 +89,17 @@ function columnUse(node: unknown): ColumnUse {
   return use;
 }
 
+/** `COPY t TO …` names its columns as plain strings (none: every column), not as column references. */
+function copyColumns(s: TaggedNode, use: ColumnUse): void {
+  if (s.kind !== 'CopyStmt' || !s.node.relation || s.node.query) return;
+  const cols = (s.node.attlist ?? []).map((a) => String((a as { String?: { sval?: string } }).String?.sval ?? '').toLowerCase());
+  if (cols.length === 0) use.star = true;
+  for (const c of cols) use.names.add(c);
+}
+
 /** Does the statement read a secret column (or whole rows) of a relation in SECRET_COLUMNS? */
-function secretColumnRead(node: unknown, relations: string[]): string | null {
+function secretColumnRead(s: TaggedNode, relations: string[]): string | null {
+  const node = s.node;
   let use: ColumnUse | undefined;
   for (const r of relations) {
     const parts = r.toLowerCase().split('.');
@@ -95,7 +107,8 @@ function secretColumnRead(node: unknown, relations: string[]): string | null {
     const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
     const entry = SECRET_COLUMNS[name];
     if (!entry || (schema !== undefined && schema !== entry.schema)) continue;
-    use ??= columnUse(node);
+    if (!use) copyColumns(s, (use = columnUse(node)));
+    if (use.renamed.has(name)) return `renames the columns of ${r} (which hold ${entry.what}) with an alias list; name the columns you need`;
     const named = entry.columns.find((c) => use!.names.has(c));
     const wholeRow = use.star || [...use.rowNames].some((a) => use!.bare.has(a));
     if (named) return `reads ${r}.${named}, which holds ${entry.what}`;
@@ -139,14 +152,16 @@ export function secretSetting(name: string): string | null {
 export function readPathSecret(s: TaggedNode): string | null {
   if (s.kind === 'VariableShowStmt') return secretSetting(String(s.node.name ?? ''));
   const f = collectFacts(s.node);
-  for (const r of f.relations) {
+  // `COPY t TO …` holds its table bare (not as a wrapped RangeVar): the walk above does not see it.
+  const relations = s.kind === 'CopyStmt' && s.node.relation ? [...f.relations, relationName(s.node.relation)] : f.relations;
+  for (const r of relations) {
     const parts = r.toLowerCase().split('.');
     const name = parts[parts.length - 1];
     const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
     const what = RELATIONS_ANY_SCHEMA[name] ?? (schema === undefined || schema === 'pg_catalog' ? RELATIONS[name] : undefined);
     if (what) return `reads ${r}, which holds ${what}`;
   }
-  const column = secretColumnRead(s.node, f.relations);
+  const column = secretColumnRead(s, relations);
   if (column) return column;
   for (let i = 0; i < f.functions.length; i++) {
     const { schema, name } = functionName(f.functions[i]);

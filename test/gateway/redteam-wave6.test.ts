@@ -110,6 +110,14 @@ test('w6d: function source, role settings and other sessions’ statement text a
     'select setting from pg_settings',
     'select * from pg_settings',
     'select pg_config()',
+    // Found by the lead after the red team: COPY holds its table bare (the relation walk missed
+    // it, so COPY pg_db_role_setting passed the wave-5 tier too), and a FROM alias list renames
+    // columns positionally.
+    'COPY pg_proc TO STDOUT',
+    'COPY pg_catalog.pg_proc (prosrc) TO STDOUT',
+    'COPY pg_db_role_setting TO STDOUT',
+    'select x from pg_proc as p(x, y, z)',
+    'select p.proname from pg_proc as p(proname)',
   ];
   const allowed = [
     'select count(*) from pg_stat_activity',
@@ -121,6 +129,7 @@ test('w6d: function source, role settings and other sessions’ statement text a
     'select count(*) from pg_proc',
     'select rolname, rolcanlogin from pg_roles',
     'select routine_name from information_schema.routines',
+    'COPY pg_proc (proname) TO STDOUT',
   ];
   for (const sql of refused) {
     assert.equal(judgeSql(sql).readOnlyOk, false, `gateway allows: ${sql}`);
