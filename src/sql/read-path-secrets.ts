@@ -51,13 +51,13 @@ interface ColumnUse {
   rowNames: Set<string>;
   /** `*` or `t.*` somewhere. */
   star: boolean;
-  /** Relations whose columns a FROM alias renames (`pg_proc AS p(a, b, c)`: any name may then be a secret column). */
-  renamed: Set<string>;
+  /** A table's or a join's alias list renames columns (`pg_proc AS p(a, b, c)`): any name may then be a secret column. */
+  renamedAny: boolean;
 }
 
 /** Every column name a statement references, and whether it reads whole rows (`*`). */
 function columnUse(node: unknown): ColumnUse {
-  const use: ColumnUse = { names: new Set(), bare: new Set(), rowNames: new Set(), star: false, renamed: new Set() };
+  const use: ColumnUse = { names: new Set(), bare: new Set(), rowNames: new Set(), star: false, renamedAny: false };
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) return v.forEach(visit);
     if (v === null || typeof v !== 'object') return;
@@ -75,12 +75,26 @@ function columnUse(node: unknown): ColumnUse {
             if (fields.length === 1) use.bare.add(sval.toLowerCase());
           }
         }
+      } else if (key === 'A_Indirection') {
+        // (x).col names col as a field, not a column reference.
+        for (const f of ((child as { indirection?: unknown[] }).indirection ?? []) as Array<Record<string, unknown>>) {
+          const sval = (f?.String as { sval?: string } | undefined)?.sval;
+          if (typeof sval === 'string') use.names.add(sval.toLowerCase());
+        }
       } else if (key === 'RangeVar') {
-        // A relation's name or alias used as a value is a whole row (to_json(t), t::text).
-        const rv = child as { relname?: string; alias?: { aliasname?: string; colnames?: unknown[] } };
-        if (rv.alias?.aliasname) use.rowNames.add(rv.alias.aliasname.toLowerCase());
+        const rv = child as { relname?: string };
         if (rv.relname) use.rowNames.add(rv.relname.toLowerCase());
-        if (rv.relname && rv.alias?.colnames?.length) use.renamed.add(rv.relname.toLowerCase());
+      } else if (key === 'CommonTableExpr') {
+        const cte = child as { ctename?: string };
+        if (cte.ctename) use.rowNames.add(cte.ctename.toLowerCase());
+      }
+      // Any FROM item's alias — a table's, a join's (`(pg_proc CROSS JOIN x) AS j`: red team
+      // w6b-015), a sub-select's, a function's — used as a value is a whole row (to_json(j),
+      // j::text, (j).prosrc); an alias list renames columns positionally (w6b-045, 201).
+      if (key === 'alias') {
+        const a = child as { aliasname?: string; colnames?: unknown[] };
+        if (a.aliasname) use.rowNames.add(a.aliasname.toLowerCase());
+        if (a.colnames?.length && ('relname' in o || 'larg' in o)) use.renamedAny = true;
       }
       visit(child);
     }
@@ -108,7 +122,7 @@ function secretColumnRead(s: TaggedNode, relations: string[]): string | null {
     const entry = SECRET_COLUMNS[name];
     if (!entry || (schema !== undefined && schema !== entry.schema)) continue;
     if (!use) copyColumns(s, (use = columnUse(node)));
-    if (use.renamed.has(name)) return `renames the columns of ${r} (which hold ${entry.what}) with an alias list; name the columns you need`;
+    if (use.renamedAny) return `renames columns with an alias list while reading ${r} (which holds ${entry.what}); name the columns you need`;
     const named = entry.columns.find((c) => use!.names.has(c));
     const wholeRow = use.star || [...use.rowNames].some((a) => use!.bare.has(a));
     if (named) return `reads ${r}.${named}, which holds ${entry.what}`;

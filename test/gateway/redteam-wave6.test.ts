@@ -118,6 +118,12 @@ test('w6d: function source, role settings and other sessions’ statement text a
     'COPY pg_db_role_setting TO STDOUT',
     'select x from pg_proc as p(x, y, z)',
     'select p.proname from pg_proc as p(proname)',
+    // Wave 6b (w6b-015/039/045/199/201): a join's alias is a whole row of every table in it.
+    "select to_json(j)->>'prosrc' from (pg_proc cross join (select 1 as zz) s) as j",
+    "select to_json(j)->>'query' from (pg_stat_activity cross join (select 1 as zz) s) as j where state = 'idle'",
+    "select c12 from (pg_roles cross join (select 1 as zz) z) as j(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12)",
+    "select (j).prosrc from (pg_proc cross join (select 1) z) j",
+    "copy (select to_json(j)->>'prosrc' from (pg_proc cross join (select 1 as zz) s) as j) to stdout",
   ];
   const allowed = [
     'select count(*) from pg_stat_activity',
@@ -130,6 +136,7 @@ test('w6d: function source, role settings and other sessions’ statement text a
     'select rolname, rolcanlogin from pg_roles',
     'select routine_name from information_schema.routines',
     'COPY pg_proc (proname) TO STDOUT',
+    'select count(*) from pg_stat_activity a join (select 1 as x) s on true',
   ];
   for (const sql of refused) {
     assert.equal(judgeSql(sql).readOnlyOk, false, `gateway allows: ${sql}`);
