@@ -84,6 +84,15 @@ function columnUse(node: unknown): ColumnUse {
       } else if (key === 'RangeVar') {
         const rv = child as { relname?: string };
         if (rv.relname) use.rowNames.add(rv.relname.toLowerCase());
+      } else if (key === 'JoinExpr') {
+        // NATURAL and USING compare columns by name without naming them in a reference: an
+        // equality oracle on a secret column (red team w6b-237/239/251).
+        const j = child as { isNatural?: boolean; usingClause?: unknown[] };
+        if (j.isNatural) use.star = true;
+        for (const u of (j.usingClause ?? []) as Array<Record<string, unknown>>) {
+          const sval = (u?.String as { sval?: string } | undefined)?.sval;
+          if (typeof sval === 'string') use.names.add(sval.toLowerCase());
+        }
       } else if (key === 'CommonTableExpr') {
         const cte = child as { ctename?: string };
         if (cte.ctename) use.rowNames.add(cte.ctename.toLowerCase());

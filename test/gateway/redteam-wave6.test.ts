@@ -19,6 +19,9 @@ interface Case { id: string; via: string; steps: string; expect: string; observe
 
 const FLOOD = 'a huge generated set is a read: its temporary files are capped by temp_file_limit and its time by the statement timeout (test/gateway/read-limits.test.ts)';
 const MISSING = 'names a relation or function PostgreSQL 15 does not have: it fails there, nothing to judge';
+const TEMP_LIMIT = 'reads or resets temp_file_limit: the session keeps the gateway’s limit (the red team found it stays 1GB; test/gateway/read-limits.test.ts)';
+const NATURAL = 'a NATURAL join compares every same-named column, a secret one included (the equality oracle of w6b-239): refused when a secret-column catalog is in it';
+const ANY_ALIAS = 'a whole row of any FROM item is refused while a secret-column catalog is read in the same statement: telling whose row it is would need the planner (fail closed)';
 const DECIDED: Record<string, { refused: boolean; why: string }> = {
   'w6d-096': { refused: true, why: 'pg_config() lists the server’s build and install paths (the red team’s low finding 4): refused with the other server-private functions' },
   'w6d-120': { refused: false, why: 'an index cannot be read with SELECT: PostgreSQL refuses it' },
@@ -37,6 +40,27 @@ const DECIDED: Record<string, { refused: boolean; why: string }> = {
   'w6d-615': { refused: true, why: 'query_to_xml runs a query given as text: the judge cannot see what it reads (pg_authid, say)' },
   'w6d-763': { refused: true, why: 'the setting column of pg_settings is refused whatever the WHERE names; SHOW work_mem or current_setting(\'work_mem\') read a named harmless setting' },
   'w6d-772': { refused: true, why: 'a CTE named like a secret catalog is refused with it (fail closed; rename the CTE)' },
+  // Wave 6b (docs/redteam/wave6b-data.jsonl), the column rule attacked an hour later.
+  'w6b-066': { refused: false, why: TEMP_LIMIT },
+  'w6b-067': { refused: false, why: TEMP_LIMIT },
+  'w6b-074': { refused: false, why: TEMP_LIMIT },
+  'w6b-075': { refused: false, why: TEMP_LIMIT },
+  'w6b-077': { refused: false, why: TEMP_LIMIT },
+  'w6b-078': { refused: false, why: TEMP_LIMIT },
+  'w6b-087': { refused: false, why: TEMP_LIMIT },
+  'w6b-088': { refused: false, why: TEMP_LIMIT },
+  'w6b-378': { refused: false, why: TEMP_LIMIT },
+  'w6b-220': { refused: false, why: 'a schema-qualified table name as a value: PostgreSQL rejects it (missing FROM-clause entry)' },
+  'w6b-221': { refused: false, why: 'a schema-qualified table name as a value: PostgreSQL rejects it (missing FROM-clause entry)' },
+  'w6b-224': { refused: true, why: NATURAL },
+  'w6b-298': { refused: true, why: NATURAL },
+  'w6b-313': { refused: true, why: NATURAL },
+  'w6b-264': { refused: false, why: 'more parallel workers each get their own temp_file_limit: more space, not an escape (documented in docs/gateway.md)' },
+  'w6b-265': { refused: false, why: 'more parallel workers each get their own temp_file_limit: more space, not an escape (documented in docs/gateway.md)' },
+  'w6b-273': { refused: true, why: ANY_ALIAS },
+  'w6b-281': { refused: true, why: ANY_ALIAS },
+  'w6b-367': { refused: true, why: ANY_ALIAS },
+  'w6b-365': { refused: true, why: 'a CTE named like a secret-column catalog is refused with it (fail closed; rename the CTE)' },
   'w6d-486': { refused: false, why: MISSING },
   'w6d-519': { refused: false, why: MISSING },
   'w6d-752': { refused: false, why: MISSING },
@@ -54,7 +78,8 @@ function sqlOf(steps: string): string | null {
     }
   }
   const psql = /^psql gateway [\w-]+: (.+)$/s.exec(steps);
-  return psql ? psql[1].trim() : null;
+  // psql meta-commands (\du, \df) are not SQL: psql sends its own catalog queries.
+  return psql && !psql[1].trim().startsWith('\\') ? psql[1].trim() : null;
 }
 
 async function refusedOn(via: string, sql: string): Promise<boolean> {
@@ -71,8 +96,8 @@ async function refusedOn(via: string, sql: string): Promise<boolean> {
 
 before(loadSqlParser);
 
-test('wave-6 red team SQL through mcp and the gateway decides as expected (w6d)', async () => {
-  const cases = readFileSync(new URL('../../docs/redteam/wave6-data.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
+test('wave-6 red team SQL (w6d, and w6b an hour later) through mcp and the gateway decides as expected', async () => {
+  const cases = ['wave6-data.jsonl', 'wave6b-data.jsonl'].flatMap((f) => readFileSync(new URL(`../../docs/redteam/${f}`, import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case));
   const failures: string[] = [];
   let judged = 0;
   for (const c of cases) {
@@ -85,7 +110,7 @@ test('wave-6 red team SQL through mcp and the gateway decides as expected (w6d)'
     if (want !== refused) failures.push(`${c.id} ${c.via} ${refused ? 'refused' : 'allowed'} (want ${want ? 'refused' : 'allowed'}): ${sql}`);
   }
   assert.deepEqual(failures, []);
-  assert.ok(judged >= 700, `only ${judged} cases judged`);
+  assert.ok(judged >= 1100, `only ${judged} cases judged`);
 });
 
 test('w6d: function source, role settings and other sessions’ statement text are refused by column, whole rows too; other columns stay readable', async () => {
