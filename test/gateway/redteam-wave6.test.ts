@@ -20,6 +20,8 @@ interface Case { id: string; via: string; steps: string; expect: string; observe
 const FLOOD = 'a huge generated set is a read: its temporary files are capped by temp_file_limit and its time by the statement timeout (test/gateway/read-limits.test.ts)';
 const MISSING = 'names a relation or function PostgreSQL 15 does not have: it fails there, nothing to judge';
 const TEMP_LIMIT = 'reads or resets temp_file_limit: the session keeps the gateway’s limit (the red team found it stays 1GB; test/gateway/read-limits.test.ts)';
+const WAL_RECEIVER = 'PostgreSQL itself hides the password in pg_stat_wal_receiver.conninfo';
+const STAR = 'a * anywhere is refused while a secret-column catalog is read in the same statement, even over a sub-select that names harmless columns (fail closed)';
 const NATURAL = 'a NATURAL join compares every same-named column, a secret one included (the equality oracle of w6b-239): refused when a secret-column catalog is in it';
 const ANY_ALIAS = 'a whole row of any FROM item is refused while a secret-column catalog is read in the same statement: telling whose row it is would need the planner (fail closed)';
 const DECIDED: Record<string, { refused: boolean; why: string }> = {
@@ -61,6 +63,28 @@ const DECIDED: Record<string, { refused: boolean; why: string }> = {
   'w6b-281': { refused: true, why: ANY_ALIAS },
   'w6b-367': { refused: true, why: ANY_ALIAS },
   'w6b-365': { refused: true, why: 'a CTE named like a secret-column catalog is refused with it (fail closed; rename the CTE)' },
+  // Wave 6c (docs/redteam/wave6c-data.jsonl), the w6b fixes attacked: nothing leaked.
+  'w6c-014': { refused: false, why: 'a schema-qualified table name as a value: PostgreSQL rejects it (missing FROM-clause entry)' },
+  'w6c-281': { refused: false, why: 'a schema-qualified table name as a value: PostgreSQL rejects it (missing FROM-clause entry)' },
+  'w6c-025': { refused: false, why: 'ORDER BY a position counts output columns: PostgreSQL rejects 26 here' },
+  'w6c-292': { refused: false, why: 'ORDER BY a position counts output columns: PostgreSQL rejects 26 here' },
+  'w6c-086': { refused: false, why: TEMP_LIMIT },
+  'w6c-087': { refused: false, why: TEMP_LIMIT },
+  'w6c-088': { refused: false, why: TEMP_LIMIT },
+  'w6c-183': { refused: false, why: 'PostgreSQL rejects a sub-select as an EXECUTE parameter' },
+  'w6c-184': { refused: false, why: 'information_schema.routines.external_name holds prosrc only for C functions: a symbol name' },
+  'w6c-251': { refused: false, why: WAL_RECEIVER },
+  'w6c-252': { refused: false, why: WAL_RECEIVER },
+  'w6c-253': { refused: false, why: WAL_RECEIVER },
+  'w6c-254': { refused: false, why: 'view definitions stay readable (documented in docs/gateway.md)' },
+  'w6c-261': { refused: false, why: MISSING },
+  'w6c-133': { refused: true, why: STAR },
+  'w6c-142': { refused: true, why: STAR },
+  'w6c-151': { refused: true, why: STAR },
+  'w6c-160': { refused: true, why: STAR },
+  'w6c-208': { refused: true, why: STAR },
+  'w6c-221': { refused: true, why: STAR },
+  'w6c-197': { refused: true, why: 'a column named like a secret one (setting) is refused wherever it appears while pg_settings is read (fail closed)' },
   'w6d-486': { refused: false, why: MISSING },
   'w6d-519': { refused: false, why: MISSING },
   'w6d-752': { refused: false, why: MISSING },
@@ -96,8 +120,8 @@ async function refusedOn(via: string, sql: string): Promise<boolean> {
 
 before(loadSqlParser);
 
-test('wave-6 red team SQL (w6d, and w6b an hour later) through mcp and the gateway decides as expected', async () => {
-  const cases = ['wave6-data.jsonl', 'wave6b-data.jsonl'].flatMap((f) => readFileSync(new URL(`../../docs/redteam/${f}`, import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case));
+test('wave-6 red team SQL (w6d, then w6b and w6c on the fixes) through mcp and the gateway decides as expected', async () => {
+  const cases = ['wave6-data.jsonl', 'wave6b-data.jsonl', 'wave6c-data.jsonl'].flatMap((f) => readFileSync(new URL(`../../docs/redteam/${f}`, import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case));
   const failures: string[] = [];
   let judged = 0;
   for (const c of cases) {
@@ -110,7 +134,7 @@ test('wave-6 red team SQL (w6d, and w6b an hour later) through mcp and the gatew
     if (want !== refused) failures.push(`${c.id} ${c.via} ${refused ? 'refused' : 'allowed'} (want ${want ? 'refused' : 'allowed'}): ${sql}`);
   }
   assert.deepEqual(failures, []);
-  assert.ok(judged >= 1100, `only ${judged} cases judged`);
+  assert.ok(judged >= 1400, `only ${judged} cases judged`);
 });
 
 test('w6d: function source, role settings and other sessions’ statement text are refused by column, whole rows too; other columns stay readable', async () => {
