@@ -10,13 +10,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedCluster, sql, createDatabase } from '../helpers/pg.js';
 import { runCli } from '../helpers/cli.js';
-import { migrateFixture, type MigrateFixture } from './fixture.js';
+import { asCi, requestAndApprove, migrateFixture, type MigrateFixture } from './fixture.js';
 import { applyToStaging } from '../../src/migrate/staging-apply.js';
 import { applyMigrations } from '../../src/migrate/apply.js';
 import { readMigrations } from '../../src/migrate/files.js';
 import { historyTarget } from '../../src/migrate/history.js';
-import { requestChange } from '../../src/migrate/request.js';
-import { approveChange } from '../../src/migrate/approve.js';
 import { deploy } from '../../src/migrate/deploy.js';
 import { verifyDeploy } from '../../src/migrate/verify.js';
 import { checks } from '../../src/status/checks/migrate.js';
@@ -46,7 +44,7 @@ const setup = () =>
     await applyMigrations(ctx.loaded, fx.prodUrl, readMigrations(ctx.loaded).files, { actor: 'setup', changeHash: 'setup', history: historyTarget(ctx.loaded) });
     fx.writeMigration('0002_add_sku.sql', 'ALTER TABLE items ADD COLUMN sku text;\n');
     await applyToStaging(ctx, 'staging');
-    await requestAndApprove();
+    await requestAndApprove(fx);
   })());
 
 after(async () => {
@@ -54,37 +52,13 @@ after(async () => {
   delete process.env.DFACTS_TEAM_URL;
 });
 
-async function requestAndApprove(): Promise<string> {
-  process.env.PRODGUARD_ACTOR = 'alice';
-  try {
-    const { change } = await requestChange(fx.ctx(), 'production', { keyFile: fx.keyFile('alice') });
-    await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('bob') });
-    await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('carol') });
-    return change.hash;
-  } finally {
-    delete process.env.PRODGUARD_ACTOR;
-  }
-}
 
-/** The deploy job: CI=true and the platform's signed token (the local issuer the pinned policy names). */
-async function asCi<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR, PRODGUARD_OIDC_TOKEN: process.env.PRODGUARD_OIDC_TOKEN };
-  process.env.CI = 'true';
-  process.env.PRODGUARD_ACTOR = 'ci';
-  process.env.PRODGUARD_OIDC_TOKEN = await fx.ciToken();
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
 
 const rule5 = (): Promise<CheckResult> => checks.find((c) => c.id === 'migrate.ci')!.run(fx.ctx());
 
 test('legit path: a real CI deploy (OIDC token claimed in production, verified there) makes rule 5 green from production\'s own facts', async () => {
   await setup();
-  const r = await asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }));
+  const r = await asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }));
   assert.equal(r.verification?.ok, true, r.verification?.lines.join('\n'));
   assert.equal(r.verification?.productionRecordProblem, null, 'the deploy job recorded the outcome in production');
   firstChange = r.changeHash;
@@ -107,11 +81,11 @@ test('red team ap-054 replayed: a copy of the last deploy document with verified
   // The next deploy passes the gate and applies, then fails verification (a health check fails on production).
   fx.writeMigration('0003_notes.sql', 'CREATE TABLE notes (id bigint PRIMARY KEY, body text);\n');
   await applyToStaging(fx.ctx(), 'staging');
-  await requestAndApprove();
+  await requestAndApprove(fx);
   await fx.updateConfig((raw) => {
     raw.migrations.healthChecks = [{ name: 'notes seeded', sql: 'SELECT count(*) FROM notes', expect: 1 }];
   });
-  const failed = await asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }));
+  const failed = await asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }));
   assert.equal(failed.verification?.ok, false);
   const before = await rule5();
   assert.equal(before.state, 'failing', before.reason);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { sharedCluster, sql } from '../helpers/pg.js';
 import { runCli } from '../helpers/cli.js';
-import { migrateFixture, type MigrateFixture } from './fixture.js';
+import { asCi, migrateFixture, type MigrateFixture } from './fixture.js';
 import { applyToStaging } from '../../src/migrate/staging-apply.js';
 import { applyMigrations } from '../../src/migrate/apply.js';
 import { readMigrations } from '../../src/migrate/files.js';
@@ -53,19 +53,6 @@ async function stageAndApprove(): Promise<void> {
   }
 }
 
-async function asCi<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR, PRODGUARD_OIDC_TOKEN: process.env.PRODGUARD_OIDC_TOKEN };
-  process.env.CI = 'true';
-  process.env.PRODGUARD_ACTOR = 'ci';
-  // The CI platform's signed token is what proves the CI run (policy.oidc in the pinned policy).
-  process.env.PRODGUARD_OIDC_TOKEN = await fx.ciToken();
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
 
 const history = async () => (await sql<{ version: string }>(fx.prodUrl, 'SELECT version FROM prodguard.schema_migrations ORDER BY version')).map((h) => h.version);
 
@@ -74,7 +61,7 @@ test('two concurrent deploys apply a no-transaction file once: the second waits,
   fx.writeMigration('0002_seed.sql', "-- prodguard: no-transaction\n-- prodguard-ignore ban-data-change-in-schema-migration: reference row\n-- prodguard-ignore no-transaction-without-need: a file applied outside a transaction is what this test deploys twice at once\nINSERT INTO items (name, price) VALUES ('only-once', 1);\n");
   await stageAndApprove();
   const phases: string[][] = [[], []];
-  const results = await asCi(() =>
+  const results = await asCi(fx, () =>
     Promise.allSettled([0, 1].map((i) => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url(), onPhase: (p) => phases[i].push(p) }))),
   );
   const ok = results.filter((r): r is PromiseFulfilledResult<DeployResult> => r.status === 'fulfilled').map((r) => r.value);
@@ -94,7 +81,7 @@ test('with --no-wait a deploy is refused at once while another run holds the loc
     await holder.query('SELECT pg_advisory_lock($1::bigint)', [migrationLockKey()]);
     await stagingHolder.query('SELECT pg_advisory_lock($1::bigint)', [migrationLockKey()]);
     await assert.rejects(
-      asCi(() => deploy(fx.ctx(), 'production', { noWait: true })),
+      asCi(fx, () => deploy(fx.ctx(), 'production', { noWait: true })),
       /another migration run on production holds the migration lock \(pid \d+ \(someone else deploying.*refusing \(--no-wait\)/,
     );
     const r = await runCli(['migrate', 'apply', '--env', 'staging', '--no-wait'], { cwd: fx.dir, env: fx.env });
@@ -116,14 +103,14 @@ test('a degraded pre-migration backup is refused; --allow-degraded-backup needs 
   try {
     fx.writeMigration('0003_note.sql', 'ALTER TABLE items ADD COLUMN note text;\n');
     await stageAndApprove();
-    await assert.rejects(asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })), (e: Error) => {
+    await assert.rejects(asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })), (e: Error) => {
       assert.match(e.message, /refused: backup \S+ is degraded, it is not on every configured destination \(offsite: .*--allow-degraded-backup --reason/);
       assert.match(e.message, /nothing was applied/);
       return true;
     });
     assert.deepEqual(await history(), ['0001', '0002']);
-    await assert.rejects(asCi(() => deploy(fx.ctx(), 'production', { allowDegradedBackup: true })), /--allow-degraded-backup needs --reason/);
-    const r = await asCi(() =>
+    await assert.rejects(asCi(fx, () => deploy(fx.ctx(), 'production', { allowDegradedBackup: true })), /--allow-degraded-backup needs --reason/);
+    const r = await asCi(fx, () =>
       deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url(), allowDegradedBackup: true, degradedReason: 'offsite bucket down, incident INC-42' }),
     );
     assert.deepEqual(r.applied.map((a) => a.file), ['0003_note.sql']);

@@ -3,13 +3,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { sharedCluster, sql } from '../helpers/pg.js';
 import { runCli } from '../helpers/cli.js';
-import { migrateFixture, type MigrateFixture } from './fixture.js';
+import { asCi, requestAndApprove, migrateFixture, type MigrateFixture } from './fixture.js';
 import { applyToStaging } from '../../src/migrate/staging-apply.js';
 import { applyMigrations } from '../../src/migrate/apply.js';
 import { readMigrations } from '../../src/migrate/files.js';
 import { historyTarget } from '../../src/migrate/history.js';
-import { requestChange } from '../../src/migrate/request.js';
-import { approveChange } from '../../src/migrate/approve.js';
 import { deploy } from '../../src/migrate/deploy.js';
 import { verifyDeploy } from '../../src/migrate/verify.js';
 import { detectDrift } from '../../src/migrate/drift.js';
@@ -33,38 +31,14 @@ const setup = () =>
     await sql(fx.stagingUrl, `INSERT INTO items (name, price) VALUES ('widget', 5)`);
     fx.writeMigration('0002_add_sku.sql', 'ALTER TABLE items ADD COLUMN sku text;\n');
     await applyToStaging(ctx, 'staging');
-    await requestAndApprove();
+    await requestAndApprove(fx);
   })());
 
 after(async () => {
   await fx?.cleanup();
 });
 
-async function requestAndApprove(): Promise<string> {
-  process.env.PRODGUARD_ACTOR = 'alice';
-  try {
-    const { change } = await requestChange(fx.ctx(), 'production', { keyFile: fx.keyFile('alice') });
-    await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('bob') });
-    await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('carol') });
-    return change.hash;
-  } finally {
-    delete process.env.PRODGUARD_ACTOR;
-  }
-}
 
-async function asCi<T>(fn: () => Promise<T>, actor = 'ci', token?: string): Promise<T> {
-  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR, PRODGUARD_OIDC_TOKEN: process.env.PRODGUARD_OIDC_TOKEN };
-  process.env.CI = 'true';
-  process.env.PRODGUARD_ACTOR = actor;
-  // The CI platform's signed token is what proves the CI run (policy.oidc in the pinned policy).
-  process.env.PRODGUARD_OIDC_TOKEN = token ?? (await fx.ciToken());
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
 
 const history = () => sql<{ version: string }>(fx.prodUrl, 'SELECT version FROM prodguard.schema_migrations ORDER BY version');
 
@@ -89,7 +63,7 @@ test('deploy outside CI, or in CI as someone else, is refused and says why; noth
 
 test('deploy from CI with approvals and a staging pass: verified backup first, applied, history written, verified equal to staging', async () => {
   await setup();
-  const r = await asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }));
+  const r = await asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }));
   assert.deepEqual(r.applied.map((a) => a.file), ['0002_add_sku.sql']);
   assert.ok(r.backupId);
   const backups = await listBackups(fx.ctx());
@@ -112,14 +86,14 @@ test('a change that never passed staging is refused; once it passed, a migration
 ALTER TABLE items ADD CONSTRAINT price_positive CHECK (price > 0);
 `,
   );
-  await requestAndApprove();
+  await requestAndApprove(fx);
   await assert.rejects(
-    asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })),
+    asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })),
     /\[staging\] never passed on staging with this content: 0003_price_check\.sql/,
   );
   await applyToStaging(fx.ctx(), 'staging'); // staging has no negative price: passes
   let err: Error | undefined;
-  await asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })).catch((e: Error) => (err = e));
+  await asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })).catch((e: Error) => (err = e));
   assert.ok(err, 'deploy should fail on production data');
   const backups = await listBackups(fx.ctx());
   assert.equal(backups.length, 2);
@@ -140,12 +114,12 @@ test('a CI token is good for one deploy: a captured, still-valid token replayed 
   const token = await fx.ciToken();
   const jti = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti as string;
   // First use: the gate passes and production records the token (0003 then fails on production's data, as above).
-  await assert.rejects(asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }), 'ci', token), /price_positive/);
+  await assert.rejects(asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }), 'ci', token), /price_positive/);
   const used = await sql<{ token_id: string; subject: string }>(fx.prodUrl, 'SELECT token_id, subject FROM prodguard.ci_token_use');
   assert.ok(used.some((u) => u.token_id === `jti:${jti}` && u.subject === 'repo:acme/app:environment:production'), JSON.stringify(used));
   const backups = (await listBackups(fx.ctx())).length;
   await assert.rejects(
-    asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }), 'ci', token),
+    asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() }), 'ci', token),
     /refused: \[ci\] this CI token was already used for a deploy at \d{4}-\d\d-\d\dT[^ ]+ for change [0-9a-f]{12}/,
   );
   assert.equal((await listBackups(fx.ctx())).length, backups, 'a replay takes no backup and applies nothing');
@@ -153,15 +127,15 @@ test('a CI token is good for one deploy: a captured, still-valid token replayed 
   assert.equal(last?.verdict, 'refused');
   assert.doesNotMatch(JSON.stringify(last), new RegExp(token.split('.')[2].slice(0, 20)), 'the token itself is never audited');
   // A token the platform issues for the next job is new, and passes the gate again.
-  await assert.rejects(asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })), /price_positive/);
+  await assert.rejects(asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })), /price_positive/);
 });
 
 test('a change with an unsuppressed lint error is refused, listing the rule', async () => {
   await setup();
   fx.writeMigration('0004_drop_users.sql', 'DROP TABLE users;\n');
   try {
-    await requestAndApprove();
-    await assert.rejects(asCi(() => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })), (e: Error) => {
+    await requestAndApprove(fx);
+    await assert.rejects(asCi(fx, () => deploy(fx.ctx(), 'production', { verifyScratchUrl: cluster().url() })), (e: Error) => {
       assert.match(e.message, /\[lint\] 1 lint error\(s\): 0004_drop_users\.sql:1 ban-drop-table/);
       assert.match(e.message, /\[staging\] never passed on staging with this content: 0004_drop_users\.sql/);
       return true;

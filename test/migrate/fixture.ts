@@ -14,6 +14,8 @@ import { generateKeys } from '../../src/migrate/keys.js';
 import { initPolicy } from '../../src/policy/rotate.js';
 import { enrollEnvironment } from '../../src/policy/environment-identity.js';
 import { startLocalIssuer, type LocalIssuer } from '../../src/policy/local-issuer.js';
+import { requestChange } from '../../src/migrate/request.js';
+import { approveChange } from '../../src/migrate/approve.js';
 
 export const REPOSITORY = 'acme/app';
 
@@ -125,3 +127,33 @@ export async function migrateFixture(cluster: Cluster, name: string, opts: { pin
 }
 
 export { sql };
+
+/**
+ * Runs fn as the team's deploy job: CI=true and the CI platform's signed token (the local issuer
+ * the pinned policy names — that token, not CI=true, proves the run). Restores the environment.
+ */
+export async function asCi<T>(fx: MigrateFixture, fn: () => Promise<T>, actor = 'ci', token?: string): Promise<T> {
+  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR, PRODGUARD_OIDC_TOKEN: process.env.PRODGUARD_OIDC_TOKEN };
+  process.env.CI = 'true';
+  process.env.PRODGUARD_ACTOR = actor;
+  process.env.PRODGUARD_OIDC_TOKEN = token ?? (await fx.ciToken());
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+/** alice requests the change for production, bob and carol approve it; its hash. */
+export async function requestAndApprove(fx: MigrateFixture): Promise<string> {
+  process.env.PRODGUARD_ACTOR = 'alice';
+  try {
+    const { change } = await requestChange(fx.ctx(), 'production', { keyFile: fx.keyFile('alice') });
+    await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('bob') });
+    await approveChange(fx.ctx(), change.hash, { keyFile: fx.keyFile('carol') });
+    return change.hash;
+  } finally {
+    delete process.env.PRODGUARD_ACTOR;
+  }
+}

@@ -8,7 +8,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sharedCluster, sql } from '../helpers/pg.js';
 import { runCli } from '../helpers/cli.js';
-import { migrateFixture, type MigrateFixture } from './fixture.js';
+import { asCi, migrateFixture, type MigrateFixture } from './fixture.js';
 import { applyToStaging } from '../../src/migrate/staging-apply.js';
 import { applyMigrations } from '../../src/migrate/apply.js';
 import { readMigrations } from '../../src/migrate/files.js';
@@ -42,18 +42,6 @@ const setChecks = (checks: Array<Record<string, unknown>>) =>
     raw.migrations.healthChecks = checks;
   });
 
-async function asCi<T>(fn: () => Promise<T>): Promise<T> {
-  const saved = { CI: process.env.CI, PRODGUARD_ACTOR: process.env.PRODGUARD_ACTOR, PRODGUARD_OIDC_TOKEN: process.env.PRODGUARD_OIDC_TOKEN };
-  process.env.CI = 'true';
-  process.env.PRODGUARD_ACTOR = 'ci';
-  process.env.PRODGUARD_OIDC_TOKEN = await fx.ciToken();
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
 
 test('ap-029: a multi-statement health check (select 1; commit; drop table canary) is refused by migrate verify, naming the check; canary survives', async () => {
   await setup();
@@ -68,7 +56,7 @@ test('ap-029: a multi-statement health check (select 1; commit; drop table canar
 test('ap-064: the config-only attack through the generated CI steps — deploy (nothing pending) and the CLI verify both refuse, one line, canary survives', async () => {
   await setup();
   await setChecks([{ name: 'canary', sql: ATTACK }]);
-  await assert.rejects(asCi(() => deploy(fx.ctx(), 'production')), /health check "canary" refused: it has 4 statements/);
+  await assert.rejects(asCi(fx, () => deploy(fx.ctx(), 'production')), /health check "canary" refused: it has 4 statements/);
   const r = await runCli(['migrate', 'verify', '--env', 'production'], { cwd: fx.dir, env: { ...fx.env, CI: 'true', PRODGUARD_ACTOR: 'ci' } });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /health check "canary" refused/);
